@@ -1,0 +1,28 @@
+# make demo: set up .venv with cnnlab and run the demo.  make test: set up the test tools and run the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
+
+.PHONY: demo test bench clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) -e .
+	touch $@
+
+$(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
+	$(PIP) -r requirements-test.txt
+	touch $@
+
+demo: $(VENV)/.installed
+	$(BIN)/python -m cnnlab demo
+
+# Two workers on the two cores; the suite's doctests run the docstring examples of the package too.
+test: $(VENV)/.test-installed
+	$(BIN)/python -m pytest -n 2 tests cnnlab
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,57 @@
+"""cnnlab: a convolutional-neural-network engine on NumPy with PyTorch's names and semantics.
+
+>>> import cnnlab as torch
+>>> x = torch.randn(4, 3, requires_grad=True)
+>>> (x * 2).sum().backward()
+>>> x.grad.shape
+cnnlab.Size([4, 3])
+"""
+from . import _methods  # noqa: F401  (binds operators and methods to Tensor)
+from ._dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
+                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
+                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .errors import DTypeError, GradError, ShapeError
+from .ops.elementwise import (abs, add, allclose, ceil, clamp, cos, div, eq, exp, floor, ge, gt, isfinite,
+                              isnan, le, log, log1p, logical_and, logical_not, logical_or, lt, matmul, maximum,
+                              minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square,
+                              sub, where)
+from .ops.indexing import gather, index_select, masked_fill
+from .ops.inplace import clone
+from .ops.reduction import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .ops.shape import (cat, chunk, expand, flatten, flip, permute, repeat, reshape, split, squeeze, stack, t,
+                        transpose, unbind, unsqueeze)
+from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from .tensor import Size, Tensor, is_tensor
+
+clip = clamp
+mm = bmm = matmul
+concat = concatenate = cat
+divide, multiply, subtract, negative = div, mul, sub, neg
+__version__ = "0.1.0"
+
+
+def relu(input):
+    from .nn.functional import relu as _relu
+    return _relu(input)
+
+
+def sigmoid(input):
+    from .nn.functional import sigmoid as _sigmoid
+    return _sigmoid(input)
+
+
+def tanh(input):
+    from .nn.functional import tanh as _tanh
+    return _tanh(input)
+
+
+def softmax(input, dim, dtype=None):
+    from .nn.functional import softmax as _softmax
+    return _softmax(input, dim, dtype=dtype)
+
+
+def log_softmax(input, dim, dtype=None):
+    from .nn.functional import log_softmax as _log_softmax
+    return _log_softmax(input, dim, dtype=dtype)

@@ -1,0 +1,20 @@
+"""Exception types. Each subclasses both the built-in type Python users expect (ValueError, TypeError) and
+RuntimeError, the type PyTorch raises for the same mistake, so `except RuntimeError` code ported from PyTorch
+and `except ValueError` code written for cnnlab both catch it."""
+
+
+class ShapeError(ValueError, RuntimeError):
+    """A shape, size or value that the op's rule does not allow."""
+
+
+class GradError(ValueError, RuntimeError):
+    """An autograd misuse: backward on a non-scalar without a gradient, through a freed graph, ..."""
+
+
+class DTypeError(TypeError, RuntimeError):
+    """A dtype the op does not accept (float targets where class indices are needed, ...)."""
+
+
+def shape_str(shape):
+    """`(8, 3, 32, 32)`: a shape as the error messages print it."""
+    return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

@@ -1,0 +1,1 @@
+"""Tensor math with autograd: elementwise ops, reductions, shape ops and indexing (PyTorch's torch.* surface)."""

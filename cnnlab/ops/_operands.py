@@ -1,0 +1,71 @@
+"""Turning op arguments into arrays: scalars vs tensors, PyTorch's dtype promotion, broadcasting checks."""
+import numbers
+
+import numpy as np
+
+from .. import _dtypes
+from ..errors import ShapeError, shape_str
+from ..tensor import Tensor, _to_array
+
+
+def as_tensor_arg(x, op, name="other"):
+    """A Tensor for x: tensors pass through, arrays and lists are wrapped (no grad)."""
+    if isinstance(x, Tensor):
+        return x
+    if isinstance(x, (np.ndarray, list, tuple, numbers.Number, np.generic)):
+        return Tensor._wrap(_to_array(x))
+    raise TypeError(f"{op}: {name} must be a tensor or a number. Got {type(x).__name__}.")
+
+
+def broadcast_shape(a_shape, b_shape, op):
+    """NumPy/PyTorch broadcasting of two shapes, with an error that names both shapes."""
+    try:
+        return np.broadcast_shapes(a_shape, b_shape)
+    except ValueError:
+        raise ShapeError(f"{op}: the shapes cannot be broadcast together (each dimension, aligned from the "
+                         f"right, must be equal or 1). Got shapes {shape_str(a_shape)} and "
+                         f"{shape_str(b_shape)}.") from None
+
+
+def binary_arrays(a, b, op):
+    """(a_tensor_or_None, b_tensor_or_None, xa, xb): the operands as arrays of PyTorch's result dtype.
+
+    A Python number stays a (weak) scalar: float32 tensor * 2.5 is float32, int64 tensor * 2.5 is float32.
+    """
+    a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not a_t and not _is_scalar(a):
+        a, a_t = as_tensor_arg(a, op, "input"), True
+    if not b_t and not _is_scalar(b):
+        b, b_t = as_tensor_arg(b, op), True
+    if a_t and b_t:
+        xa, xb = a._data, b._data
+        if xa.dtype != xb.dtype:
+            dt = _dtypes.result_type([xa.dtype, xb.dtype])
+            xa, xb = xa.astype(dt, copy=False), xb.astype(dt, copy=False)
+        if xa.shape != xb.shape:
+            broadcast_shape(xa.shape, xb.shape, op)
+        return a, b, xa, xb
+    if a_t:
+        xa = a._data
+        dt = _dtypes.result_type([xa.dtype], [b])
+        return a, None, xa.astype(dt, copy=False), dt.type(b)
+    if b_t:
+        xb = b._data
+        dt = _dtypes.result_type([xb.dtype], [a])
+        return None, b, dt.type(a), xb.astype(dt, copy=False)
+    raise TypeError(f"{op}: at least one argument must be a tensor. Got {type(a).__name__} and "
+                    f"{type(b).__name__}.")
+
+
+def _is_scalar(x):
+    return isinstance(x, (numbers.Number, np.generic)) and not isinstance(x, np.ndarray)
+
+
+def unbroadcast(grad, shape):
+    """Sum a gradient of a broadcast result back down to an operand's shape."""
+    if grad.shape == shape:
+        return grad
+    lead = grad.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
+    g = grad.sum(axis=axes, keepdims=True) if axes else grad
+    return g.reshape(shape)

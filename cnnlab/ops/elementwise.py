@@ -1,0 +1,319 @@
+"""Elementwise math with gradients: arithmetic, comparisons, exp/log/sqrt/abs/clamp and friends.
+
+Binary ops broadcast like NumPy; each gradient is summed back to its operand's shape (unbroadcast).
+"""
+import numpy as np
+
+from .. import _dtypes
+from ..errors import ShapeError, shape_str
+from ..tensor import Tensor
+from ._operands import as_tensor_arg, binary_arrays, unbroadcast
+
+
+def _binary(a, b, op, forward, grad_a, grad_b):
+    """Run forward(xa, xb); grad_a/grad_b(g, xa, xb, out) give the gradients before unbroadcasting."""
+    ta, tb, xa, xb = binary_arrays(a, b, op)
+    out = forward(xa, xb)
+    parents = tuple(t for t in (ta, tb) if t is not None)
+
+    def backward(g):
+        grads = []
+        if ta is not None:
+            grads.append(unbroadcast(grad_a(g, xa, xb, out), ta.shape) if ta.requires_grad else None)
+        if tb is not None:
+            grads.append(unbroadcast(grad_b(g, xa, xb, out), tb.shape) if tb.requires_grad else None)
+        return grads
+
+    return Tensor._from_op(out, parents, backward, op.capitalize() + "Backward")
+
+
+def add(input, other, alpha=1):
+    """input + alpha * other, broadcasting. Matches torch.add."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(input, other, "add", np.add, lambda g, a, b, o: g, lambda g, a, b, o: g)
+
+
+def sub(input, other, alpha=1):
+    """input - alpha * other, broadcasting. Matches torch.sub."""
+    if alpha != 1:
+        other = mul(other, alpha)
+    return _binary(input, other, "sub", np.subtract, lambda g, a, b, o: g, lambda g, a, b, o: -g)
+
+
+def mul(input, other):
+    """Elementwise product, broadcasting. Matches torch.mul."""
+    return _binary(input, other, "mul", np.multiply, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a)
+
+
+def div(input, other, rounding_mode=None):
+    """Elementwise quotient; integer inputs give a float result unless rounding_mode is 'trunc' or 'floor'.
+    Matches torch.div."""
+    if rounding_mode is not None:
+        if rounding_mode not in ("trunc", "floor"):
+            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor'. Got rounding_mode={rounding_mode!r}.")
+        fn = np.floor_divide if rounding_mode == "floor" else (lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)))
+        _, _, xa, xb = binary_arrays(input, other, "div")
+        return Tensor._wrap(np.asarray(fn(xa, xb)))
+    ta, tb, xa, xb = binary_arrays(input, other, "div")
+    if np.result_type(xa, xb).kind != "f":  # int / int is a float division, as in PyTorch
+        dt = _dtypes.get_default_dtype().np
+        input = input.to(dt) if isinstance(input, Tensor) else input
+        other = other.to(dt) if isinstance(other, Tensor) else other
+    return _binary(input, other, "div", np.divide, lambda g, a, b, o: g / b, lambda g, a, b, o: -g * o / b)
+
+
+def pow(input, exponent):
+    """input ** exponent, elementwise. Matches torch.pow."""
+    def grad_base(g, a, b, o):
+        if np.ndim(b) == 0 and b == 2:
+            return 2 * g * a
+        return g * b * a ** (b - 1)
+
+    def grad_exponent(g, a, b, o):
+        log_a = np.log(np.where(a > 0, a, 1))  # d/db a**b = a**b log a; 0 where a == 0 and b >= 0
+        return np.where((a == 0) & (b >= 0), 0, g * o * log_a)
+
+    return _binary(input, exponent, "pow", np.power, grad_base, grad_exponent)
+
+
+def maximum(input, other):
+    """Elementwise maximum; ties split the gradient evenly. Matches torch.maximum."""
+    return _binary(input, other, "maximum", np.maximum,
+                   lambda g, a, b, o: g * ((a > b) + 0.5 * (a == b)), lambda g, a, b, o: g * ((b > a) + 0.5 * (a == b)))
+
+
+def minimum(input, other):
+    """Elementwise minimum; ties split the gradient evenly. Matches torch.minimum."""
+    return _binary(input, other, "minimum", np.minimum,
+                   lambda g, a, b, o: g * ((a < b) + 0.5 * (a == b)), lambda g, a, b, o: g * ((b < a) + 0.5 * (a == b)))
+
+
+def where(condition, input, other):
+    """Elements of input where condition is True, else of other (broadcasting). Matches torch.where."""
+    cond = as_tensor_arg(condition, "where", "condition")._data
+    if cond.dtype != np.bool_:
+        raise TypeError(f"where: condition must be a bool tensor. Got dtype={cond.dtype}.")
+    ta, tb, xa, xb = binary_arrays(input, other, "where")
+    try:
+        out = np.where(cond, xa, xb)
+    except ValueError:
+        raise ShapeError(f"where: condition, input and other cannot be broadcast together. Got shapes "
+                         f"{shape_str(cond.shape)}, {shape_str(np.shape(xa))}, {shape_str(np.shape(xb))}.") from None
+    parents = tuple(t for t in (ta, tb) if t is not None)
+
+    def backward(g):
+        grads = []
+        if ta is not None:
+            grads.append(unbroadcast(np.where(cond, g, 0).astype(g.dtype), ta.shape) if ta.requires_grad else None)
+        if tb is not None:
+            grads.append(unbroadcast(np.where(cond, 0, g).astype(g.dtype), tb.shape) if tb.requires_grad else None)
+        return grads
+
+    return Tensor._from_op(out, parents, backward, "WhereBackward")
+
+
+def matmul(input, other):
+    """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dimensions.
+    Matches torch.matmul."""
+    a, b = as_tensor_arg(input, "matmul", "input"), as_tensor_arg(other, "matmul")
+    if a.ndim == 0 or b.ndim == 0:
+        raise ShapeError(f"matmul: both arguments need at least 1 dimension. Got shapes {shape_str(a.shape)} "
+                         f"and {shape_str(b.shape)}.")
+    xa, xb = a._data, b._data
+    if xa.dtype != xb.dtype:
+        dt = _dtypes.result_type([xa.dtype, xb.dtype])
+        xa, xb = xa.astype(dt), xb.astype(dt)
+    a2 = xa if xa.ndim > 1 else xa[None, :]  # (1, K) for a 1-D left operand
+    b2 = xb if xb.ndim > 1 else xb[:, None]  # (K, 1) for a 1-D right operand
+    if a2.shape[-1] != b2.shape[-2]:
+        raise ShapeError(f"matmul: the inner dimensions must match (input.shape[-1] == other.shape[-2]). Got "
+                         f"input.shape={shape_str(a.shape)}, other.shape={shape_str(b.shape)}.")
+    try:
+        batch = np.broadcast_shapes(a2.shape[:-2], b2.shape[:-2])
+    except ValueError:
+        raise ShapeError(f"matmul: the batch dimensions cannot be broadcast together. Got input.shape="
+                         f"{shape_str(a.shape)}, other.shape={shape_str(b.shape)}.") from None
+    out2 = np.matmul(a2, b2)  # (*batch, M, N)
+    out = out2
+    if xa.ndim == 1:
+        out = out.squeeze(-2)
+    if xb.ndim == 1:
+        out = out.squeeze(-1)
+
+    # out = A B  =>  dA = G B^T, dB = A^T G, summed over broadcast batch dims.
+    def backward(g):
+        g2 = g.reshape(batch + out2.shape[-2:])
+        ga = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(xa.shape) if a.requires_grad else None
+        gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(xb.shape) if b.requires_grad else None
+        return ga, gb
+
+    return Tensor._from_op(out, (a, b), backward, "MmBackward")
+
+
+# ---- unary ------------------------------------------------------------------------------------------------
+def _unary(x, op, forward, grad, float_only=True):
+    """forward(x_array); grad(g, x_array, out) the input gradient."""
+    t = as_tensor_arg(x, op, "input")
+    xa = t._data
+    if float_only and xa.dtype.kind != "f":
+        xa = xa.astype(_dtypes.get_default_dtype().np)
+    out = forward(xa)
+    return Tensor._from_op(out, (t,), lambda g: (grad(g, xa, out),), op.capitalize() + "Backward")
+
+
+def neg(input):
+    """-input. Matches torch.neg."""
+    return _unary(input, "neg", np.negative, lambda g, x, o: -g, float_only=False)
+
+
+def exp(input):
+    """e ** input. Matches torch.exp."""
+    return _unary(input, "exp", np.exp, lambda g, x, o: g * o)
+
+
+def log(input):
+    """Natural logarithm. Matches torch.log."""
+    return _unary(input, "log", np.log, lambda g, x, o: g / x)
+
+
+def log1p(input):
+    """log(1 + input), accurate for small input. Matches torch.log1p."""
+    return _unary(input, "log1p", np.log1p, lambda g, x, o: g / (1 + x))
+
+
+def sqrt(input):
+    """Square root. Matches torch.sqrt."""
+    return _unary(input, "sqrt", np.sqrt, lambda g, x, o: g / (2 * o))
+
+
+def rsqrt(input):
+    """1 / sqrt(input). Matches torch.rsqrt."""
+    return _unary(input, "rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, o: -0.5 * g * o ** 3)
+
+
+def square(input):
+    """input ** 2. Matches torch.square."""
+    return _unary(input, "square", np.square, lambda g, x, o: 2 * g * x, float_only=False)
+
+
+def reciprocal(input):
+    """1 / input. Matches torch.reciprocal."""
+    return _unary(input, "reciprocal", np.reciprocal, lambda g, x, o: -g * o * o)
+
+
+def abs(input):
+    """|input|; the gradient at 0 is 0. Matches torch.abs."""
+    return _unary(input, "abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
+
+
+def sin(input):
+    """Sine. Matches torch.sin."""
+    return _unary(input, "sin", np.sin, lambda g, x, o: g * np.cos(x))
+
+
+def cos(input):
+    """Cosine. Matches torch.cos."""
+    return _unary(input, "cos", np.cos, lambda g, x, o: -g * np.sin(x))
+
+
+def sign(input):
+    """-1, 0 or 1 by the sign of input (zero gradient). Matches torch.sign."""
+    return _unary(input, "sign", np.sign, lambda g, x, o: np.zeros_like(g), float_only=False)
+
+
+def floor(input):
+    """Round down (zero gradient). Matches torch.floor."""
+    return _unary(input, "floor", np.floor, lambda g, x, o: np.zeros_like(g), float_only=False)
+
+
+def ceil(input):
+    """Round up (zero gradient). Matches torch.ceil."""
+    return _unary(input, "ceil", np.ceil, lambda g, x, o: np.zeros_like(g), float_only=False)
+
+
+def round(input):
+    """Round half to even (zero gradient). Matches torch.round."""
+    return _unary(input, "round", np.round, lambda g, x, o: np.zeros_like(g), float_only=False)
+
+
+def clamp(input, min=None, max=None):
+    """Limit values to [min, max]; the gradient passes where min <= input <= max. Matches torch.clamp."""
+    if min is None and max is None:
+        raise ValueError("clamp: at least one of min and max must be given. Got min=None, max=None.")
+    lo = min._data if isinstance(min, Tensor) else min
+    hi = max._data if isinstance(max, Tensor) else max
+
+    def forward(x):
+        out = x
+        if lo is not None:
+            out = np.maximum(out, lo)
+        if hi is not None:
+            out = np.minimum(out, hi)
+        return out.astype(x.dtype, copy=False)
+
+    def grad(g, x, o):
+        keep = np.ones(x.shape, dtype=bool)
+        if lo is not None:
+            keep &= x >= lo
+        if hi is not None:
+            keep &= x <= hi
+        return g * keep
+
+    return _unary(input, "clamp", forward, grad, float_only=False)
+
+
+# ---- comparisons and logic (no gradient) ----------------------------------------------------------------
+def _compare(a, b, fn, op):
+    _, _, xa, xb = binary_arrays(a, b, op)
+    return Tensor._wrap(np.asarray(fn(xa, xb)))
+
+
+def eq(input, other):
+    return _compare(input, other, np.equal, "eq")
+
+
+def ne(input, other):
+    return _compare(input, other, np.not_equal, "ne")
+
+
+def lt(input, other):
+    return _compare(input, other, np.less, "lt")
+
+
+def le(input, other):
+    return _compare(input, other, np.less_equal, "le")
+
+
+def gt(input, other):
+    return _compare(input, other, np.greater, "gt")
+
+
+def ge(input, other):
+    return _compare(input, other, np.greater_equal, "ge")
+
+
+def logical_and(input, other):
+    return _compare(input, other, np.logical_and, "logical_and")
+
+
+def logical_or(input, other):
+    return _compare(input, other, np.logical_or, "logical_or")
+
+
+def logical_not(input):
+    return Tensor._wrap(np.logical_not(as_tensor_arg(input, "logical_not", "input")._data))
+
+
+def isnan(input):
+    return Tensor._wrap(np.isnan(as_tensor_arg(input, "isnan", "input")._data))
+
+
+def isfinite(input):
+    return Tensor._wrap(np.isfinite(as_tensor_arg(input, "isfinite", "input")._data))
+
+
+def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """True when all elements are close (|a - b| <= atol + rtol * |b|). Matches torch.allclose."""
+    _, _, xa, xb = binary_arrays(input, other, "allclose")
+    return bool(np.allclose(xa, xb, rtol=rtol, atol=atol, equal_nan=equal_nan))

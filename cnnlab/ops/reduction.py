@@ -1,0 +1,213 @@
+"""Reductions with gradients: sum, mean, max/min (values and indices), argmax/argmin, var/std, logsumexp."""
+import collections
+
+import numpy as np
+
+from .. import _dtypes
+from ..errors import DTypeError
+from ..tensor import Tensor
+from ._operands import as_tensor_arg
+
+values_indices = collections.namedtuple("values_indices", ["values", "indices"])
+
+
+def reduce_axes(t, dim, op):
+    """dim (None, an int or a sequence of ints) as a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(t.ndim))
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    axes = sorted({t._dim(d, op) for d in dims})
+    return tuple(axes) if t.ndim else ()
+
+
+def _expand_grad(g, shape, axes, keepdim):
+    """The gradient of a reduction broadcast back to the input's shape (a read-only view)."""
+    if not keepdim and axes:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def sum(input, dim=None, keepdim=False, dtype=None):
+    """Sum over dim (all dims if None). Bool and integer inputs sum to int64. Matches torch.sum."""
+    t = as_tensor_arg(input, "sum", "input")
+    axes = reduce_axes(t, dim, "sum")
+    x = t._data
+    out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
+    out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=out_dtype))
+    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),), "SumBackward")
+
+
+def mean(input, dim=None, keepdim=False, dtype=None):
+    """Mean over dim (all dims if None); needs a floating input or dtype. Matches torch.mean."""
+    t = as_tensor_arg(input, "mean", "input")
+    x = t._data
+    if dtype is not None:
+        x = x.astype(_dtypes.as_dtype(dtype).np)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"mean: the input must be floating point (or pass dtype=). Got dtype={t.dtype}.")
+    axes = reduce_axes(t, dim, "mean")
+    count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    out = np.asarray(x.mean(axis=axes, keepdims=keepdim))
+    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),), "MeanBackward")
+
+
+def _extreme(input, dim, keepdim, other, op, arg, npfn):
+    t = as_tensor_arg(input, op, "input")
+    if isinstance(other, Tensor) or (other is not None and not isinstance(other, (int, np.integer))):
+        from .elementwise import maximum, minimum
+        return (maximum if op == "max" else minimum)(t, other)
+    if other is not None:  # max(x, 1): the second positional argument is dim
+        dim = other
+    x = t._data
+    if dim is None:
+        if x.size == 0:
+            raise ValueError(f"{op}: the input is empty, so it has no {op}imum. Got shape={tuple(x.shape)}.")
+        out = np.asarray(npfn(x))
+
+        def backward(g):  # ties share the gradient evenly, as PyTorch's full reduction does
+            mask = x == out
+            return (mask * (g / mask.sum()),)
+
+        return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
+    axis = t._dim(dim, op)
+    if x.ndim and x.shape[axis] == 0:
+        raise ValueError(f"{op}: cannot reduce over an empty dimension. Got dim={dim}, shape={tuple(x.shape)}.")
+    idx = arg(x, axis=axis, keepdims=True) if x.ndim else np.zeros((), np.int64)
+    vals = np.take_along_axis(x, idx, axis=axis) if x.ndim else x
+
+    def backward(g):  # the gradient goes to the element each index names
+        grad = np.zeros_like(x)
+        gk = g if keepdim or not x.ndim else np.expand_dims(g, axis)
+        if x.ndim:
+            np.put_along_axis(grad, idx, gk, axis=axis)
+        else:
+            grad = gk
+        return (grad,)
+
+    if not keepdim and x.ndim:
+        vals, idx_out = vals.squeeze(axis), idx.squeeze(axis)
+    else:
+        idx_out = idx
+    values = Tensor._from_op(np.ascontiguousarray(vals), (t,), backward, op.capitalize() + "Backward")
+    return values_indices(values, Tensor._wrap(np.asarray(idx_out, dtype=np.int64)))
+
+
+def max(input, dim=None, keepdim=False, other=None):
+    """max(x): the largest value; max(x, dim): (values, indices) along dim; max(x, y): elementwise maximum.
+    Matches torch.max."""
+    if isinstance(dim, Tensor):
+        return _extreme(input, None, keepdim, dim, "max", np.argmax, np.max)
+    return _extreme(input, dim, keepdim, other, "max", np.argmax, np.max)
+
+
+def min(input, dim=None, keepdim=False, other=None):
+    """min(x): the smallest value; min(x, dim): (values, indices) along dim; min(x, y): elementwise minimum.
+    Matches torch.min."""
+    if isinstance(dim, Tensor):
+        return _extreme(input, None, keepdim, dim, "min", np.argmin, np.min)
+    return _extreme(input, dim, keepdim, other, "min", np.argmin, np.min)
+
+
+def _amax_amin(input, dim, keepdim, op, npfn):
+    t = as_tensor_arg(input, op, "input")
+    axes = reduce_axes(t, dim, op)
+    x = t._data
+    out = np.asarray(npfn(x, axis=axes, keepdims=keepdim))
+
+    def backward(g):  # ties share the gradient evenly
+        o = out if keepdim else np.expand_dims(out, axes)
+        mask = x == o
+        gk = g if keepdim else np.expand_dims(g, axes)
+        return (mask * (gk / mask.sum(axis=axes, keepdims=True)),)
+
+    return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
+
+
+def amax(input, dim=(), keepdim=False):
+    """Largest values over dim (all dims if empty); ties share the gradient. Matches torch.amax."""
+    return _amax_amin(input, dim if dim != () else None, keepdim, "amax", np.max)
+
+
+def amin(input, dim=(), keepdim=False):
+    """Smallest values over dim (all dims if empty); ties share the gradient. Matches torch.amin."""
+    return _amax_amin(input, dim if dim != () else None, keepdim, "amin", np.min)
+
+
+def _arg(input, dim, keepdim, op, fn):
+    t = as_tensor_arg(input, op, "input")
+    x = t._data
+    if dim is None:
+        out = np.asarray(fn(x))
+        return Tensor._wrap(out.reshape((1,) * x.ndim) if keepdim else out.astype(np.int64))
+    axis = t._dim(dim, op)
+    return Tensor._wrap(np.asarray(fn(x, axis=axis, keepdims=keepdim), dtype=np.int64) if x.ndim else np.zeros((), np.int64))
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest value (over the flattened input if dim is None). Matches torch.argmax."""
+    return _arg(input, dim, keepdim, "argmax", np.argmax)
+
+
+def argmin(input, dim=None, keepdim=False):
+    """Index of the smallest value (over the flattened input if dim is None). Matches torch.argmin."""
+    return _arg(input, dim, keepdim, "argmin", np.argmin)
+
+
+def _correction(unbiased, correction):
+    if correction is not None:
+        return correction
+    return 1 if unbiased is None or unbiased else 0
+
+
+def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var."""
+    t = as_tensor_arg(input, "var", "input")
+    if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
+        dim, unbiased = None, dim
+    c = _correction(unbiased, correction)
+    axes = reduce_axes(t, dim, "var")
+    x = t._data
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    out = np.asarray(np.sum(centred * centred, axis=axes, keepdims=keepdim) / np.maximum(n - c, 0))
+
+    # var = sum((x - mean)^2) / (n - c)  =>  dvar/dx = 2 (x - mean) / (n - c)
+    def backward(g):
+        return (_expand_grad(g, x.shape, axes, keepdim) * centred * (2.0 / np.maximum(n - c, 0)),)
+
+    return Tensor._from_op(out, (t,), backward, "VarBackward")
+
+
+def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
+    """Standard deviation over dim (sqrt of var with the same correction). Matches torch.std."""
+    from .elementwise import sqrt
+    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+
+
+def logsumexp(input, dim, keepdim=False):
+    """log(sum(exp(input))) over dim, computed stably. Matches torch.logsumexp."""
+    t = as_tensor_arg(input, "logsumexp", "input")
+    axes = reduce_axes(t, dim, "logsumexp")
+    x = t._data
+    m = np.max(x, axis=axes, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    e = np.exp(x - m)
+    s = e.sum(axis=axes, keepdims=True)
+    out_k = np.log(s) + m
+    out = out_k if keepdim else out_k.squeeze(axes)
+
+    # d lse / dx = softmax(x) along the reduced axes
+    def backward(g):
+        return (_expand_grad(g, x.shape, axes, keepdim) * (e / s),)
+
+    return Tensor._from_op(np.asarray(out), (t,), backward, "LogsumexpBackward")
+
+
+def all(input, dim=None, keepdim=False):
+    t = as_tensor_arg(input, "all", "input")
+    return Tensor._wrap(np.asarray(np.all(t._data, axis=reduce_axes(t, dim, "all"), keepdims=keepdim)))
+
+
+def any(input, dim=None, keepdim=False):
+    t = as_tensor_arg(input, "any", "input")
+    return Tensor._wrap(np.asarray(np.any(t._data, axis=reduce_axes(t, dim, "any"), keepdims=keepdim)))

@@ -1,0 +1,235 @@
+"""Shape ops with gradients: reshape/view, flatten, permute/transpose, squeeze/unsqueeze, expand, repeat,
+flip, cat/stack, split/chunk/unbind."""
+import numpy as np
+
+from ..errors import ShapeError, shape_str
+from ..tensor import Tensor
+from ._operands import as_tensor_arg, unbroadcast
+
+
+def sizes_arg(sizes, op):
+    """Accept both f(2, 3) and f((2, 3)) as PyTorch does; returns a tuple of ints."""
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    out = []
+    for s in sizes:
+        if isinstance(s, Tensor):
+            s = int(s.item())
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"{op}: sizes must be ints. Got {sizes!r}.")
+        out.append(int(s))
+    return tuple(out)
+
+
+def reshape(input, *shape):
+    """The same elements in a new shape (one dim may be -1). Matches torch.reshape / Tensor.view."""
+    t = as_tensor_arg(input, "reshape", "input")
+    shape = sizes_arg(shape, "reshape")
+    x = t._data
+    try:
+        out = x.reshape(shape)
+    except ValueError:
+        raise ShapeError(f"reshape: the new shape must hold the same number of elements. Got shape="
+                         f"{shape_str(shape)} for an input of shape {shape_str(x.shape)} ({x.size} elements)."
+                         ) from None
+    return Tensor._from_op(out, (t,), lambda g: (g.reshape(x.shape),), "ViewBackward")
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    """Merge dims start_dim..end_dim into one. Matches torch.flatten."""
+    t = as_tensor_arg(input, "flatten", "input")
+    if t.ndim == 0:
+        return reshape(t, 1)
+    s, e = t._dim(start_dim, "flatten"), t._dim(end_dim, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim must not come after end_dim. Got start_dim={start_dim}, "
+                         f"end_dim={end_dim}.")
+    shp = t.shape
+    return reshape(t, shp[:s] + (int(np.prod(shp[s:e + 1], dtype=np.int64)),) + shp[e + 1:])
+
+
+def permute(input, *dims):
+    """Reorder the dims. Matches torch.permute."""
+    t = as_tensor_arg(input, "permute", "input")
+    dims = sizes_arg(dims, "permute")
+    if len(dims) != t.ndim or sorted(d % max(t.ndim, 1) for d in dims) != list(range(t.ndim)):
+        raise ValueError(f"permute: dims must be a permutation of the {t.ndim} dims. Got dims={dims}, "
+                         f"shape={shape_str(t.shape)}.")
+    axes = tuple(t._dim(d, "permute") for d in dims)
+    inverse = tuple(np.argsort(axes))
+    return Tensor._from_op(t._data.transpose(axes), (t,), lambda g: (g.transpose(inverse),), "PermuteBackward")
+
+
+def transpose(input, dim0, dim1):
+    """Swap two dims. Matches torch.transpose."""
+    t = as_tensor_arg(input, "transpose", "input")
+    if t.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return reshape(t, t.shape)
+    a, b = t._dim(dim0, "transpose"), t._dim(dim1, "transpose")
+    return Tensor._from_op(np.swapaxes(t._data, a, b), (t,), lambda g: (np.swapaxes(g, a, b),),
+                           "TransposeBackward")
+
+
+def t(input):
+    """Transpose a tensor of at most 2 dims. Matches torch.t."""
+    x = as_tensor_arg(input, "t", "input")
+    if x.ndim > 2:
+        raise ValueError(f"t: expects a tensor with at most 2 dims. Got shape={shape_str(x.shape)}.")
+    return transpose(x, 0, -1) if x.ndim == 2 else reshape(x, x.shape)
+
+
+def squeeze(input, dim=None):
+    """Remove dims of size 1 (only `dim`, when given). Matches torch.squeeze."""
+    t = as_tensor_arg(input, "squeeze", "input")
+    if dim is None:
+        new = tuple(s for s in t.shape if s != 1)
+    else:
+        dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+        axes = {t._dim(d, "squeeze") for d in dims} if t.ndim else set()
+        new = tuple(s for i, s in enumerate(t.shape) if not (i in axes and s == 1))
+    return reshape(t, new)
+
+
+def unsqueeze(input, dim):
+    """Insert a dim of size 1 at dim (negative counts from the end of the result). Matches torch.unsqueeze."""
+    t = as_tensor_arg(input, "unsqueeze", "input")
+    nd = t.ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"unsqueeze: dim must be in [{-nd}, {nd - 1}]. Got dim={dim}, shape={shape_str(t.shape)}.")
+    d = dim % nd
+    return reshape(t, t.shape[:d] + (1,) + t.shape[d:])
+
+
+def expand(input, *sizes):
+    """Broadcast to a larger shape without copying (-1 keeps a dim). Matches torch.Tensor.expand."""
+    t = as_tensor_arg(input, "expand", "input")
+    sizes = sizes_arg(sizes, "expand")
+    if len(sizes) < t.ndim:
+        raise ValueError(f"expand: the number of sizes must be at least the number of dims. Got sizes={sizes}, "
+                         f"shape={shape_str(t.shape)}.")
+    lead = len(sizes) - t.ndim
+    target = tuple(t.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
+    for i in range(t.ndim):
+        if t.shape[i] != 1 and t.shape[i] != target[i + lead]:
+            raise ShapeError(f"expand: a dim can only be expanded from size 1. Got sizes={sizes}, shape="
+                             f"{shape_str(t.shape)} (dim {i} has size {t.shape[i]}).")
+    shape = t.shape
+    return Tensor._from_op(np.broadcast_to(t._data, target), (t,), lambda g: (unbroadcast(g, shape),),
+                           "ExpandBackward")
+
+
+def repeat(input, *sizes):
+    """Tile the tensor sizes[i] times along each dim. Matches torch.Tensor.repeat."""
+    t = as_tensor_arg(input, "repeat", "input")
+    reps = sizes_arg(sizes, "repeat")
+    if len(reps) < t.ndim:
+        raise ValueError(f"repeat: the number of repeats must be at least the number of dims. Got "
+                         f"repeats={reps}, shape={shape_str(t.shape)}.")
+    shape = (1,) * (len(reps) - t.ndim) + tuple(t.shape)
+    x = t._data.reshape(shape)
+
+    def backward(g):  # sum the copies: view g as (r0, s0, r1, s1, ...) and sum the r axes
+        inter = tuple(v for r, s in zip(reps, shape) for v in (r, s))
+        return (g.reshape(inter).sum(axis=tuple(range(0, 2 * len(reps), 2))).reshape(t.shape),)
+
+    return Tensor._from_op(np.tile(x, reps), (t,), backward, "RepeatBackward")
+
+
+def flip(input, dims):
+    """Reverse the order of elements along dims. Matches torch.flip."""
+    t = as_tensor_arg(input, "flip", "input")
+    axes = tuple(t._dim(d, "flip") for d in ((dims,) if isinstance(dims, int) else dims))
+    return Tensor._from_op(np.flip(t._data, axes), (t,), lambda g: (np.flip(g, axes),), "FlipBackward")
+
+
+def _tensor_list(tensors, op):
+    if isinstance(tensors, Tensor) or not isinstance(tensors, (list, tuple)):
+        raise TypeError(f"{op}: expects a list or tuple of tensors. Got {type(tensors).__name__}.")
+    if not tensors:
+        raise ValueError(f"{op}: expects a non-empty list of tensors. Got an empty list.")
+    ts = [as_tensor_arg(x, op, "tensors") for x in tensors]
+    from .. import _dtypes
+    dt = _dtypes.result_type([x._data.dtype for x in ts])
+    return ts, [x._data.astype(dt, copy=False) for x in ts]
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dim. Matches torch.cat."""
+    ts, arrays = _tensor_list(tensors, "cat")
+    ref = ts[0]
+    axis = ref._dim(dim, "cat")
+    for i, x in enumerate(ts):
+        if x.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, ref.shape)) if j != axis):
+            raise ShapeError(f"cat: tensors must have the same shape except in the cat dim. Got dim={dim}, "
+                             f"tensors[0].shape={shape_str(ref.shape)}, tensors[{i}].shape={shape_str(x.shape)}.")
+    bounds = np.cumsum([x.shape[axis] for x in ts])[:-1]
+    return Tensor._from_op(np.concatenate(arrays, axis=axis), tuple(ts),
+                           lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
+
+
+def stack(tensors, dim=0):
+    """Join tensors of one shape along a new dim. Matches torch.stack."""
+    ts, arrays = _tensor_list(tensors, "stack")
+    for i, x in enumerate(ts):
+        if x.shape != ts[0].shape:
+            raise ShapeError(f"stack: all tensors must have the same shape. Got tensors[0].shape="
+                             f"{shape_str(ts[0].shape)}, tensors[{i}].shape={shape_str(x.shape)}.")
+    nd = ts[0].ndim + 1
+    if not -nd <= dim < nd:
+        raise IndexError(f"stack: dim must be in [{-nd}, {nd - 1}]. Got dim={dim}.")
+    axis = dim % nd
+    return Tensor._from_op(np.stack(arrays, axis=axis), tuple(ts),
+                           lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward")
+
+
+def _pieces(t, bounds, axis, op):
+    """Views of t between the given bounds along axis, each with its own gradient path."""
+    out = []
+    starts = [0] + list(bounds)
+    ends = list(bounds) + [t.shape[axis]]
+    for s, e in zip(starts, ends):
+        index = (slice(None),) * axis + (slice(s, e),)
+
+        def backward(g, index=index):
+            full = np.zeros_like(t._data)
+            full[index] = g
+            return (full,)
+
+        out.append(Tensor._from_op(t._data[index], (t,), backward, op))
+    return tuple(out)
+
+
+def split(input, split_size_or_sections, dim=0):
+    """Split into pieces of split_size (the last may be smaller) or of the listed sizes. Matches torch.split."""
+    t = as_tensor_arg(input, "split", "input")
+    axis = t._dim(dim, "split")
+    n = t.shape[axis]
+    if isinstance(split_size_or_sections, (int, np.integer)):
+        size = int(split_size_or_sections)
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive. Got split_size={size}.")
+        bounds = list(range(size, n, size))
+    else:
+        sections = list(split_size_or_sections)
+        if sum(sections) != n:
+            raise ValueError(f"split: the sections must add up to the size of dim {dim}. Got sections={sections} "
+                             f"(sum {sum(sections)}), size={n}.")
+        bounds = list(np.cumsum(sections)[:-1])
+    return _pieces(t, bounds, axis, "SplitBackward")
+
+
+def chunk(input, chunks, dim=0):
+    """Split into `chunks` pieces of ceil(size / chunks) (fewer if the size runs out). Matches torch.chunk."""
+    t = as_tensor_arg(input, "chunk", "input")
+    if chunks <= 0:
+        raise ValueError(f"chunk: chunks must be positive. Got chunks={chunks}.")
+    n = t.shape[t._dim(dim, "chunk")]
+    return split(t, max(-(-n // chunks), 1), dim)
+
+
+def unbind(input, dim=0):
+    """The slices along dim, with that dim removed. Matches torch.unbind."""
+    t = as_tensor_arg(input, "unbind", "input")
+    return tuple(squeeze(p, dim) for p in split(t, 1, dim))
+
+

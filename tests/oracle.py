@@ -1,0 +1,128 @@
+"""PyTorch as the oracle: run one op in cnnlab and in PyTorch on the same inputs and compare everything.
+
+The usual test is one line:
+
+    check(lambda lib, x, w: lib.F.linear(x, w), rand(4, 3), rand(5, 3))
+
+`fn(lib, *tensors)` is written once against the shared PyTorch names; `lib` is `CN` (cnnlab) or `PT`
+(PyTorch), each with `.torch` (the top-level module) and `.F` (nn.functional). `check` feeds both libraries the
+same float64 inputs, compares the outputs, backpropagates `(out * g).sum()` with a random `g` (an all-ones
+gradient hides indexing bugs) and compares the gradient of every floating input. `gradcheck` compares
+autograd with central finite differences and needs no PyTorch.
+"""
+import types
+
+import numpy as np
+import pytest
+
+import cnnlab
+import cnnlab.nn.functional as cnF
+
+torch = pytest.importorskip("torch")
+torch.set_num_threads(1)
+
+CN = types.SimpleNamespace(torch=cnnlab, F=cnF, name="cnnlab", tensor=lambda a, rg: cnnlab.tensor(a, requires_grad=rg))
+PT = types.SimpleNamespace(torch=torch, F=torch.nn.functional, name="torch",
+                           tensor=lambda a, rg: torch.tensor(a, requires_grad=rg))
+
+
+def rand(*shape, seed=0, low=-1.0, high=1.0, dtype=np.float64):
+    """Reproducible uniform test data (float64 unless dtype says otherwise)."""
+    return np.random.default_rng(seed).uniform(low, high, shape).astype(dtype)
+
+
+def _as_tuple(out):
+    if isinstance(out, (tuple, list)):
+        return tuple(out)
+    return (out,)
+
+
+def _to_numpy(t):
+    if isinstance(t, torch.Tensor):
+        return t.detach().numpy()
+    if isinstance(t, cnnlab.Tensor):
+        return t.detach().numpy()
+    return np.asarray(t)
+
+
+def _run(lib, fn, arrays, grad_mask, seed):
+    tensors = [lib.tensor(a, rg) if isinstance(a, np.ndarray) else a for a, rg in zip(arrays, grad_mask)]
+    outs = _as_tuple(fn(lib, *tensors))
+    grads = [None] * len(arrays)
+    diff_outs = [o for o in outs if getattr(o, "requires_grad", False)]
+    if any(grad_mask) and diff_outs:
+        rng = np.random.default_rng(seed + 1)
+        loss = None
+        for o in diff_outs:
+            g = lib.tensor(rng.standard_normal(tuple(o.shape)).astype(_to_numpy(o).dtype), False)
+            term = (o * g).sum()
+            loss = term if loss is None else loss + term
+        loss.backward()
+        grads = [_to_numpy(t.grad) if rg and t.grad is not None else None for t, rg in zip(tensors, grad_mask)]
+    return [_to_numpy(o) for o in outs], grads
+
+
+def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0):
+    """Assert fn gives the same outputs and input gradients in cnnlab and PyTorch.
+
+    Args:
+        fn: fn(lib, *tensors) -> tensor or tuple of tensors (non-tensor outputs are compared as values).
+        arrays: the inputs; NumPy arrays become tensors, anything else is passed as it is.
+        torch_fn: PyTorch's side when its spelling differs (then fn is cnnlab's side).
+        grad: which inputs require grad (default: every floating-point array).
+    Returns the cnnlab outputs and gradients for further checks.
+    """
+    grad_mask = grad if grad is not None else [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
+    cn_out, cn_grads = _run(CN, fn, arrays, grad_mask, seed)
+    pt_out, pt_grads = _run(PT, torch_fn or fn, arrays, grad_mask, seed)
+    assert len(cn_out) == len(pt_out), f"cnnlab returned {len(cn_out)} outputs, torch {len(pt_out)}"
+    for i, (c, p) in enumerate(zip(cn_out, pt_out)):
+        assert c.shape == p.shape, f"output {i}: cnnlab shape {c.shape} != torch shape {p.shape}"
+        assert c.dtype == p.dtype, f"output {i}: cnnlab dtype {c.dtype} != torch dtype {p.dtype}"
+        np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"output {i} differs from torch")
+    for i, (c, p) in enumerate(zip(cn_grads, pt_grads)):
+        if p is None:
+            assert c is None or not np.any(c), f"input {i}: cnnlab has a gradient where torch has none"
+            continue
+        assert c is not None, f"input {i}: torch has a gradient, cnnlab has none"
+        np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"gradient of input {i} differs from torch")
+    return cn_out, cn_grads
+
+
+def check_float32(fn, *arrays, torch_fn=None, rtol=1e-4, atol=1e-5, seed=0):
+    """check() on float32 copies of the float64 inputs, at float32 tolerance; also asserts the outputs
+    stay float32 (no silent promotion to float64)."""
+    arrays32 = [a.astype(np.float32) if isinstance(a, np.ndarray) and a.dtype == np.float64 else a for a in arrays]
+    cn_out, _ = check(fn, *arrays32, torch_fn=torch_fn, rtol=rtol, atol=atol, seed=seed)
+    return cn_out
+
+
+def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, atol=1e-7, seed=0):
+    """Compare cnnlab's autograd with central finite differences of (fn(*tensors) * g).sum(), float64.
+
+    fn(*tensors) uses cnnlab only. Every floating array is perturbed element by element, so keep inputs small.
+    """
+    tensors = [cnnlab.tensor(a, requires_grad=True) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else
+               (cnnlab.tensor(a) if isinstance(a, np.ndarray) else a) for a in arrays]
+    out = _as_tuple(fn(*tensors))[0]
+    g = np.random.default_rng(seed + 7).standard_normal(tuple(out.shape))
+    (out * cnnlab.tensor(g)).sum().backward()
+    for i, (t, a) in enumerate(zip(tensors, arrays)):
+        if not (isinstance(t, cnnlab.Tensor) and t.requires_grad):
+            continue
+        numeric = np.zeros_like(a)
+        base = a.copy()
+        for idx in np.ndindex(a.shape):
+            vals = []
+            for step in (eps, -eps):
+                pert = base.copy()
+                pert[idx] += step
+                args = [cnnlab.tensor(pert) if j == i else
+                        (cnnlab.tensor(x._data) if isinstance(x, cnnlab.Tensor) else x)
+                        for j, x in enumerate(tensors)]
+                with cnnlab.no_grad():
+                    vals.append(float((_as_tuple(fn(*args))[0].numpy() * g).sum()))
+            numeric[idx] = (vals[0] - vals[1]) / (2 * eps)
+        analytic = t.grad.numpy() if t.grad is not None else np.zeros_like(a)
+        np.testing.assert_allclose(analytic, numeric, rtol=rtol, atol=atol,
+                                   err_msg=f"autograd gradient of input {i} differs from finite differences")
