@@ -31,6 +31,8 @@ concat = concatenate = cat
 divide, multiply, subtract, negative = div, mul, sub, neg
 __version__ = "0.1.0"
 
+from . import nn  # noqa: E402  (after the core, which nn builds on)
+
 
 def relu(input):
     from .nn.functional import relu as _relu

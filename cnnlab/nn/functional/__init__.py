@@ -1,0 +1,13 @@
+"""Stateless neural-network ops with PyTorch's signatures: `import cnnlab.nn.functional as F`.
+
+Each op checks its arguments, computes its forward pass in NumPy, and records a backward closure beside it.
+"""
+from .activation import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .resize import *  # noqa: F401,F403
