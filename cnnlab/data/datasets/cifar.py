@@ -1,0 +1,96 @@
+"""CIFAR-10 from the standard python batches, read without executing pickled code."""
+import os
+import pickle
+import tarfile
+
+import numpy as np
+
+from ...tensor import Tensor
+from ..dataset import Dataset
+from .download import fetch
+
+# A CIFAR batch is a pickled dict holding a uint8 ndarray and lists; these are all the names it needs.
+_CIFAR_NAMES = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                ("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "scalar"),
+                ("numpy._core.multiarray", "scalar")}
+
+
+class _BatchUnpickler(pickle.Unpickler):
+    def find_class(self, module, name):
+        if (module, name) in _CIFAR_NAMES:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"CIFAR10: the batch file refers to {module}.{name}, which a CIFAR batch never "
+                                     "needs; refusing to load it (nothing in it was run).")
+
+
+def read_batch(path):
+    """(images uint8 (N, 32, 32, 3), labels int64 (N,)) from one CIFAR-10 python batch file."""
+    try:
+        with open(path, "rb") as f:
+            entry = _BatchUnpickler(f, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError) as e:
+        raise ValueError(f"CIFAR10: cannot read {path}: {e}") from None
+    if not isinstance(entry, dict) or "data" not in entry or not ("labels" in entry or "fine_labels" in entry):
+        raise ValueError(f"CIFAR10: {path} is not a CIFAR batch (expected a dict with 'data' and 'labels').")
+    data = np.asarray(entry["data"], dtype=np.uint8)
+    labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
+        raise ValueError(f"CIFAR10: {path} holds data of shape {data.shape} and {len(labels)} labels; expected "
+                         "(N, 3072) and N labels.")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
+
+
+class CIFAR10(Dataset):
+    """CIFAR-10: 50,000 training and 10,000 test 32x32 colour images in 10 classes.
+
+    Args:
+        root (str): folder holding `cifar-10-batches-py/`.
+        train (bool, default True), transform, target_transform, download (bool, default False).
+
+    Items are (image uint8 array (32, 32, 3), label int); `.data` is the uint8 array (N, 32, 32, 3) and
+    `.targets` the list of labels, as torchvision has them.
+    """
+
+    url = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
+    archive, md5 = "cifar-10-python.tar.gz", "c58f30108f718f92721af3b95e74349a"
+    folder = "cifar-10-batches-py"
+    classes = ["airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck"]
+
+    def __init__(self, root, train=True, transform=None, target_transform=None, download=False):
+        self.root, self.train = os.fspath(root), train
+        self.transform, self.target_transform = transform, target_transform
+        names = [f"data_batch_{i}" for i in range(1, 6)] if train else ["test_batch"]
+        base = os.path.join(self.root, self.folder)
+        missing = [n for n in names if not os.path.exists(os.path.join(base, n))]
+        if missing and download:
+            self._download()
+            missing = [n for n in names if not os.path.exists(os.path.join(base, n))]
+        if missing:
+            raise FileNotFoundError(f"CIFAR10: {', '.join(missing)} not found in {base}/. Pass download=True, or "
+                                    f"download {self.url} elsewhere and unpack it into {self.root}/.")
+        parts = [read_batch(os.path.join(base, n)) for n in names]
+        self.data = np.concatenate([p[0] for p in parts])
+        self.targets = [int(t) for p in parts for t in p[1]]
+
+    def _download(self):
+        path = os.path.join(self.root, self.archive)
+        if not os.path.exists(path):
+            fetch(self.url, path, self.md5, "CIFAR10", f"{self.root}/ (the file {self.archive})")
+        with tarfile.open(path, "r:gz") as tar:
+            tar.extractall(self.root, filter="data")
+
+    def __len__(self):
+        return len(self.targets)
+
+    def __getitem__(self, index):
+        img, target = self.data[index], self.targets[index]
+        if self.transform is not None:
+            img = self.transform(img)
+        if self.target_transform is not None:
+            target = self.target_transform(target)
+        return img, target
+
+    def as_tensors(self):
+        """(images float32 (N, 3, 32, 32) in [0, 1], labels int64): the whole set for fast batching."""
+        return (Tensor._wrap(self.data.transpose(0, 3, 1, 2).astype(np.float32) / 255.0),
+                Tensor._wrap(np.asarray(self.targets, np.int64)))
