@@ -1,0 +1,43 @@
+"""In-place array helpers shared by the optimizers, each rounding like the PyTorch op it stands for.
+
+They work on ndarrays (a parameter's or a state tensor's `_data`) and write into their first argument, so
+float32 stays float32 (the coefficients are Python floats) and the state tensors stay the same objects.
+"""
+import numpy as np
+
+
+def lerp_(self, end, weight):
+    """self <- self + weight * (end - self), as torch.Tensor.lerp_ (which uses the other end for weight >= 0.5).
+
+    >>> a = np.array([0.0, 10.0]); lerp_(a, np.array([1.0, 0.0]), 0.25); a.tolist()
+    [0.25, 7.5]
+    """
+    diff = np.subtract(end, self)
+    if weight < 0.5:
+        diff *= weight
+        self += diff
+    else:
+        diff *= 1.0 - weight
+        np.subtract(end, diff, out=self)
+
+
+def addcmul_(self, t1, t2, value):
+    """self <- self + value * t1 * t2, as torch.Tensor.addcmul_.
+
+    >>> a = np.ones(2); addcmul_(a, np.array([1.0, 2.0]), np.array([3.0, 4.0]), 0.5); a.tolist()
+    [2.5, 5.0]
+    """
+    tmp = np.multiply(t1, value)
+    tmp *= t2
+    self += tmp
+
+
+def addcdiv_(self, t1, t2, value):
+    """self <- self + value * t1 / t2, as torch.Tensor.addcdiv_.
+
+    >>> a = np.ones(2); addcdiv_(a, np.array([1.0, 2.0]), np.array([4.0, 4.0]), -1.0); a.tolist()
+    [0.75, 0.5]
+    """
+    tmp = np.multiply(t1, value)
+    tmp /= t2
+    self += tmp
