@@ -1,0 +1,380 @@
+"""Pooling kernels: windowed max/min/sum over N spatial dims, adaptive pooling, unpooling. Pure array code.
+
+Arrays are (..., *spatial): the leading dims (batch, channels) ride along in every NumPy op, so nothing loops
+over them. A window is visited one kernel tap at a time (one offset per spatial dim, row-major, the order
+PyTorch scans a window in): the outputs whose tap lands inside the input form a box, and the input positions
+they read form a strided box of the same shape. Each tap is then one NumPy op on two views, and padding is
+never materialised (a tap in the padding is simply skipped).
+
+Adaptive pools work one spatial axis at a time (a box reduction is separable) with the bins
+start = floor(i * in / out), end = ceil((i + 1) * in / out), looping over the offsets inside the longest bin.
+"""
+import itertools
+from collections import namedtuple
+
+import numpy as np
+
+Tap = namedtuple("Tap", "index out_slices in_slices phase phase_slices")
+
+
+def _tap_ranges(size, k, s, pad_before, d, out):
+    """Per tap j of one dim: (o_lo, o_hi, in_start) for the outputs o whose input o*s - pad + j*d is in
+    [0, size), or None when there are none."""
+    ranges = []
+    for j in range(k):
+        off = j * d - pad_before
+        lo = max(0, -(off // s))                   # ceil(-off / s)
+        hi = min(out, (size - 1 - off) // s + 1)
+        ranges.append((lo, hi, lo * s + off) if hi > lo else None)
+    return ranges
+
+
+class Windows:
+    """The sliding windows of one pooling call: geometry, the taps, and the per-output bookkeeping.
+
+    Args: spatial (input sizes), kernel, stride, padding ((before, after) per dim), dilation, out (output
+    sizes); all tuples with one entry per spatial dim.
+    """
+
+    def __init__(self, spatial, kernel, stride, padding, dilation, out):
+        self.spatial, self.kernel, self.stride = tuple(spatial), tuple(kernel), tuple(stride)
+        self.padding, self.dilation, self.out = tuple(padding), tuple(dilation), tuple(out)
+        per_dim = [_tap_ranges(*a) for a in zip(spatial, kernel, stride, (p[0] for p in padding), dilation, out)]
+        # Strided views are slow to stream (no SIMD). With a stride above 1 the kernels first split each block
+        # of input into its stride phases, x[..., r0::s0, r1::s1, ...] (one contiguous plane per phase r that a
+        # tap uses), and every tap then reads a unit-step box of one phase plane.
+        self.phased = any(st > 1 for st in stride)
+        phases = {}
+        self.taps = []
+        for t, js in enumerate(itertools.product(*(range(k) for k in kernel))):
+            rs = [per_dim[i][j] for i, j in enumerate(js)]
+            if any(r is None for r in rs):
+                continue
+            out_sl = tuple(slice(lo, hi) for lo, hi, _ in rs)
+            in_sl = tuple(slice(st, st + (hi - lo - 1) * s + 1, s) for (lo, hi, st), s in zip(rs, stride))
+            r = tuple(st % s for (_, _, st), s in zip(rs, stride))
+            ph_sl = tuple(slice(st // s, st // s + hi - lo) for (lo, hi, st), s in zip(rs, stride))
+            phase = phases.setdefault(r, len(phases))
+            self.taps.append(Tap(t, (Ellipsis,) + out_sl, (Ellipsis,) + in_sl, phase, (Ellipsis,) + ph_sl))
+        self.phase_slices = [(Ellipsis,) + tuple(slice(ri, None, s) for ri, s in zip(r, stride)) for r in phases]
+        n_taps = int(np.prod(kernel))
+        self.tap_dtype = np.uint8 if n_taps < 255 else (np.int16 if n_taps < 32767 else np.int32)  # + a sentinel
+
+    def _grid(self, per_dim, dtype=np.int64):
+        """sum_d per_dim[d] broadcast over the output grid: (O1, ..., On)."""
+        n = len(self.out)
+        total = np.zeros(self.out, dtype)
+        for i, v in enumerate(per_dim):
+            total = total + np.asarray(v, dtype).reshape((-1,) + (1,) * (n - 1 - i))
+        return total
+
+    def first_taps(self):
+        """The first tap of each window that is not in the left padding (PyTorch's initial argmax):
+        j0 = max(0, ceil((pad - o*s) / d)) per dim, raveled over the kernel. (O1, ..., On)."""
+        kstride = np.cumprod((1,) + self.kernel[:0:-1])[::-1]
+        per_dim = []
+        for O, s, (pb, _), d, ks in zip(self.out, self.stride, self.padding, self.dilation, kstride):
+            o = np.arange(O)
+            per_dim.append(np.maximum(0, -((o * s - pb) // d)) * int(ks))
+        return self._grid(per_dim)
+
+    def flat_indices(self, arg):
+        """Tap numbers (..., O1, ..., On) -> indices into the flattened spatial input, as PyTorch returns."""
+        istride = np.cumprod((1,) + self.spatial[:0:-1])[::-1]
+        base = self._grid([(np.arange(O) * s - pb) * int(st) for O, s, (pb, _), st in
+                           zip(self.out, self.stride, self.padding, istride)])
+        offsets = np.array(list(itertools.product(*(range(k) for k in self.kernel))), np.int64).reshape(-1, len(self.kernel))
+        lut = offsets @ (np.array(self.dilation, np.int64) * istride)  # (K,) flat offset of each tap
+        return base + lut[arg]
+
+    def counts(self, include_pad):
+        """Taps per window inside the input (include_pad=False) or inside input + padding, with the window
+        clipped where it runs past the right padding (ceil_mode), as PyTorch's avg_pool divisor. (O1..On)."""
+        per_dim = []
+        for size, k, s, (pb, pa), d, O in zip(self.spatial, self.kernel, self.stride, self.padding,
+                                             self.dilation, self.out):
+            pos = (np.arange(O) * s - pb)[:, None] + np.arange(k) * d  # (O, k) input coordinate of each tap
+            lo, hi = (-pb, size + pa) if include_pad else (0, size)
+            per_dim.append(((pos >= lo) & (pos < hi)).sum(1))
+        total = np.ones(self.out, np.int64)
+        for i, c in enumerate(per_dim):
+            total = total * c.reshape((-1,) + (1,) * (len(self.out) - 1 - i))
+        return total
+
+
+# Cache blocking: each NumPy op streams through its operands, so nine taps over a 100 MB input would read it
+# from memory nine times. The kernels below run over blocks of whole (n, c) planes of about BLOCK_BYTES, so every
+# tap after the first finds its block in cache (a loop over a few dozen blocks, never over single images).
+BLOCK_BYTES = 1 << 20
+
+
+def _blocks(n_planes, plane_bytes):
+    step = max(1, BLOCK_BYTES // max(1, plane_bytes))
+    return [(b, min(n_planes, b + step)) for b in range(0, n_planes, step)]
+
+
+def _split(xb, win):
+    """The block's stride-phase planes (contiguous copies), or None when every stride is 1."""
+    return [np.ascontiguousarray(xb[ps]) for ps in win.phase_slices] if win.phased else None
+
+
+def _tap_view(xb, planes, tap):
+    """What tap reads from the block: a unit-step box of its phase plane, or a box of the block itself."""
+    return planes[tap.phase][tap.phase_slices] if planes is not None else xb[tap.in_slices]
+
+
+def _phase_grads(grb, win):
+    """Zeroed accumulators for the gradient of each phase plane (or the block's gradient itself)."""
+    return [np.zeros(grb[ps].shape, grb.dtype) for ps in win.phase_slices] if win.phased else None
+
+
+def _tap_grad(grb, planes, tap):
+    return planes[tap.phase][tap.phase_slices] if planes is not None else grb[tap.in_slices]
+
+
+def _merge(grb, planes, win):
+    """Write the phase accumulators back into the block's gradient (phases are disjoint)."""
+    if planes is not None:
+        for ps, p in zip(win.phase_slices, planes):
+            grb[ps] = p
+
+
+def _planes(a, n):
+    """(..., *S) -> (B, *S), a view when a is contiguous."""
+    return a.reshape((-1,) + a.shape[a.ndim - n:])
+
+
+def extreme_forward(x, win, largest=True, need_arg=True):
+    """Max (or min) over every window: (values, tap numbers or None), both (..., *win.out).
+
+    Ties keep the first tap in window order; a NaN wins and the last NaN is kept, as PyTorch's
+    `if (val > maxval || isnan(val))`. A window with only -inf (+inf) keeps its first in-input tap.
+    """
+    n = len(win.out)
+    lead = x.shape[:x.ndim - n]
+    xf = _planes(x, n)
+    out = np.empty((xf.shape[0],) + win.out, x.dtype)
+    arg = np.empty(out.shape, win.tap_dtype) if need_arg else None
+    if x.dtype.kind == "f":
+        init = -np.inf if largest else np.inf
+    else:
+        init = np.iinfo(x.dtype).min if largest else np.iinfo(x.dtype).max
+    reduce = np.maximum if largest else np.minimum  # NaN-propagating, as PyTorch's values
+    empty = win.counts(False) == 0                   # dilated windows lying wholly in the padding
+    first = win.first_taps().astype(win.tap_dtype) if need_arg and empty.any() else None
+    for b, e in _blocks(xf.shape[0], int(np.prod(win.spatial)) * x.itemsize):
+        xb, ob = xf[b:e], out[b:e]
+        planes = _split(xb, win)
+        ob[...] = init
+        for tap in win.taps:
+            cur = ob[tap.out_slices]
+            reduce(cur, _tap_view(xb, planes, tap), out=cur)
+        if need_arg:
+            if x.dtype.kind == "f" and np.isnan(ob.min() if largest else ob.max()):
+                _arg_scan(xb, planes, ob, arg[b:e], win, largest, init)
+            else:
+                _arg_first_equal(xb, planes, ob, arg[b:e], win)
+            if first is not None:
+                np.copyto(arg[b:e], first, where=empty)
+    return out.reshape(lead + win.out), (arg.reshape(lead + win.out) if need_arg else None)
+
+
+def _arg_first_equal(xb, planes, ob, ab, win):
+    """The first tap whose value equals the window's extreme: the min over taps of (t if equal else SENTINEL),
+    in branch-free integer arithmetic (a masked copy per tap is several times slower)."""
+    sentinel = np.iinfo(win.tap_dtype).max
+    ab[...] = sentinel
+    eq = np.empty(ob.shape, bool)
+    key = np.empty(ob.shape, win.tap_dtype)
+    for tap in win.taps:
+        o = tap.out_slices
+        np.equal(_tap_view(xb, planes, tap), ob[o], out=eq[o])
+        np.multiply(eq[o], win.tap_dtype(sentinel - tap.index), out=key[o])
+        np.subtract(win.tap_dtype(sentinel), key[o], out=key[o])
+        np.minimum(ab[o], key[o], out=ab[o])
+
+
+def _arg_scan(xb, planes, ob, ab, win, largest, init):
+    """PyTorch's scan, for blocks holding a NaN: update when the tap is better or is NaN (so the last NaN wins)."""
+    better = np.greater if largest else np.less
+    cur_all = np.full(ob.shape, init, ob.dtype)
+    ab[...] = win.first_taps()
+    m = np.empty(ob.shape, bool)
+    for tap in win.taps:
+        v, cur, mo = _tap_view(xb, planes, tap), cur_all[tap.out_slices], m[tap.out_slices]
+        better(v, cur, out=mo)
+        mo |= np.isnan(v)
+        np.copyto(cur, v, where=mo)
+        np.copyto(ab[tap.out_slices], tap.index, where=mo)
+
+
+def extreme_backward(g, arg, win, x_shape):
+    """Each output's gradient goes to the input its tap number names; overlapping windows accumulate."""
+    n = len(win.out)
+    gf, af = _planes(g, n), _planes(arg, n)
+    grad = np.zeros((gf.shape[0],) + win.spatial, g.dtype)
+    finite = bool(np.isfinite(g).all()) if g.dtype.kind == "f" else True
+    for b, e in _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize):
+        gb, ab, grb = gf[b:e], af[b:e], grad[b:e]
+        planes = _phase_grads(grb, win)
+        m = np.empty(gb.shape, g.dtype)
+        for tap in win.taps:
+            o = tap.out_slices
+            np.equal(ab[o], tap.index, out=m[o], casting="unsafe")  # a 0/1 mask in g's dtype
+            if finite:  # g * mask is branch-free; with an inf or NaN in g it would leak NaN (inf * 0)
+                np.multiply(gb[o], m[o], out=m[o])
+                _tap_grad(grb, planes, tap)[...] += m[o]
+            else:
+                _tap_grad(grb, planes, tap)[...] += np.where(m[o] != 0, gb[o], 0)
+        _merge(grb, planes, win)
+    return grad.reshape(x_shape)
+
+
+def sum_forward(x, win):
+    """Sum over the in-input taps of every window (padding counts as 0): (..., *win.out)."""
+    n = len(win.out)
+    xf = _planes(x, n)
+    out = np.zeros((xf.shape[0],) + win.out, x.dtype)
+    for b, e in _blocks(xf.shape[0], int(np.prod(win.spatial)) * x.itemsize):
+        xb, ob = xf[b:e], out[b:e]
+        planes = _split(xb, win)
+        for tap in win.taps:
+            ob[tap.out_slices] += _tap_view(xb, planes, tap)
+    return out.reshape(x.shape[:x.ndim - n] + win.out)
+
+
+def sum_backward(g, win, x_shape):
+    """d(sum)/dx: every tap passes the window's gradient to its input; overlapping windows accumulate."""
+    n = len(win.out)
+    gf = _planes(g, n)
+    grad = np.zeros((gf.shape[0],) + win.spatial, g.dtype)
+    for b, e in _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize):
+        gb, grb = gf[b:e], grad[b:e]
+        planes = _phase_grads(grb, win)
+        for tap in win.taps:
+            _tap_grad(grb, planes, tap)[...] += gb[tap.out_slices]
+        _merge(grb, planes, win)
+    return grad.reshape(x_shape)
+
+
+# ---- adaptive pooling -----------------------------------------------------------------------------------
+
+def adaptive_bins(size, out):
+    """PyTorch's adaptive bins: start = floor(i * size / out), end = ceil((i + 1) * size / out)."""
+    i = np.arange(out)
+    return (i * size) // out, -((-(i + 1) * size) // out)
+
+
+def _axis_index(ndim, axis, idx):
+    return (slice(None),) * axis + (idx,) + (slice(None),) * (ndim - axis - 1)
+
+
+def _bcast(v, ndim, axis):
+    """A per-position vector along axis, shaped to broadcast against an ndim array."""
+    return v.reshape((-1,) + (1,) * (ndim - axis - 1))
+
+
+def adaptive_sum_axis(x, axis, out):
+    """Sum of each adaptive bin along one axis, and the bin lengths: (..., out, ...), (out,)."""
+    size = x.shape[axis]
+    start, end = adaptive_bins(size, out)
+    if size % out == 0:  # equal bins: a reshape
+        k = size // out
+        shape = x.shape[:axis] + (out, k) + x.shape[axis + 1:]  # (..., out, k, ...)
+        return x.reshape(shape).sum(axis + 1), end - start
+    acc = None
+    for j in range(int((end - start).max())):
+        idx, valid = np.minimum(start + j, end - 1), start + j < end
+        v = np.take(x, idx, axis=axis)
+        if not valid.all():
+            v = np.where(_bcast(valid, x.ndim, axis), v, 0)
+        acc = v if acc is None else acc + v
+    return acc, end - start
+
+
+def adaptive_sum_axis_backward(g, axis, size):
+    """d(bin sums)/dx along one axis: each input element receives the gradient of every bin holding it."""
+    out = g.shape[axis]
+    start, end = adaptive_bins(size, out)
+    if size % out == 0:
+        return np.repeat(g, size // out, axis=axis)
+    grad = np.zeros(g.shape[:axis] + (size,) + g.shape[axis + 1:], g.dtype)
+    for j in range(int((end - start).max())):
+        valid = start + j < end
+        idx = start + j
+        # bins never share a start when out <= size; when out > size they can, so accumulate by index groups
+        grad += scatter_sorted(np.compress(valid, g, axis=axis), idx[valid], axis, size)
+    return grad
+
+
+def scatter_sorted(vals, idx, axis, size):
+    """Scatter-add vals (..., len(idx), ...) into `size` slots along axis at non-decreasing indices idx."""
+    starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
+    out = np.zeros(vals.shape[:axis] + (size,) + vals.shape[axis + 1:], vals.dtype)
+    sums = vals if len(starts) == len(idx) else np.add.reduceat(vals, starts, axis=axis)
+    out[_axis_index(vals.ndim, axis, idx[starts])] = sums
+    return out
+
+
+def adaptive_extreme_axis(x, axis, out):
+    """Max of each adaptive bin along one axis and its index along that axis (first max; last NaN)."""
+    start, end = adaptive_bins(x.shape[axis], out)
+    vals = arg = None
+    for j in range(int((end - start).max())):
+        idx = np.minimum(start + j, end - 1)  # short bins repeat their last element: harmless for a max
+        v = np.take(x, idx, axis=axis)
+        if vals is None:
+            vals, arg = v, np.broadcast_to(_bcast(idx, x.ndim, axis), v.shape).copy()
+            continue
+        m = (v > vals) | np.isnan(v) if x.dtype.kind == "f" else v > vals
+        np.copyto(vals, v, where=m)
+        np.copyto(arg, _bcast(idx, x.ndim, axis), where=m)
+    return vals, arg
+
+
+def adaptive_max_forward(x, out_size):
+    """Adaptive max over the trailing len(out_size) dims: (values, flat indices into the spatial input).
+
+    Separable: reducing the last axis first, then each earlier one with strict '>', keeps the row-major first
+    maximum of each box (the first row holding the max, then that row's first column), as PyTorch's scan.
+    """
+    n = len(out_size)
+    spatial = x.shape[x.ndim - n:]
+    vals, flat = x, None
+    inner = 1  # number of flattened positions in the axes already reduced
+    for k in range(n - 1, -1, -1):
+        axis = x.ndim - n + k
+        vals, arg = adaptive_extreme_axis(vals, axis, out_size[k])
+        if flat is None:
+            flat = arg.astype(np.int64)
+        else:  # the winner's index in the inner axes, taken from the row this axis picked
+            flat = arg * inner + np.take_along_axis(flat, arg, axis=axis)
+        inner *= spatial[k]
+    return vals, flat
+
+
+def scatter_flat(g, flat, spatial):
+    """Gradient of a gather by flat spatial indices: add g (..., *out) into zeros (..., *spatial)."""
+    lead = g.shape[:g.ndim - len(spatial)]
+    B, P = int(np.prod(lead, dtype=np.int64)), int(np.prod(spatial, dtype=np.int64))
+    where = flat.reshape(B, -1) + (np.arange(B, dtype=np.int64) * P)[:, None]  # (B, O) global positions
+    grad = np.bincount(where.ravel(), weights=g.reshape(-1), minlength=B * P)
+    return grad.astype(g.dtype, copy=False).reshape(lead + tuple(spatial))
+
+
+# ---- unpooling --------------------------------------------------------------------------------------------
+
+def unpool_forward(x, indices, spatial_out):
+    """Zeros of (..., *spatial_out) with x written at its flat indices (a later duplicate wins)."""
+    lead = x.shape[:x.ndim - len(spatial_out)]
+    B = int(np.prod(lead, dtype=np.int64))
+    out = np.zeros((B, int(np.prod(spatial_out, dtype=np.int64))), x.dtype)  # (B, prod(spatial_out))
+    np.put_along_axis(out, indices.reshape(B, -1), x.reshape(B, -1), axis=1)
+    return out.reshape(lead + tuple(spatial_out))
+
+
+def unpool_backward(g, indices, x_shape, n):
+    """d(unpool)/dx: each input reads the gradient at the position it was written to."""
+    lead = g.shape[:g.ndim - n]
+    B = int(np.prod(lead, dtype=np.int64))
+    return np.take_along_axis(g.reshape(B, -1), indices.reshape(B, -1), axis=1).reshape(x_shape)
