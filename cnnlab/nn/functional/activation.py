@@ -1,2 +1,568 @@
-"""(being written)"""
-__all__ = []
+"""Activation functions and softmax, with PyTorch's formulas, defaults and gradients at the kinks.
+
+Every op is elementwise (any shape in, the same shape out) except softmax, log_softmax, softmin and glu, which
+work along one dim. `inplace=` is accepted so PyTorch code runs, but the result is always a new tensor (the
+input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh,
+threshold keep the integer dtype; sigmoid and tanh return the default float dtype); other ops need floats.
+Exact GELU needs erf, which NumPy lacks: `erf`/`erfc` below are vectorised Chebyshev interpolants, accurate
+to a few units in the last place of float64.
+"""
+import math
+import warnings
+
+import numpy as np
+
+from ... import _dtypes
+from ...errors import DTypeError, ShapeError, shape_str
+from ...ops._operands import as_tensor_arg
+from ...ops.elementwise import neg
+from ...ops.inplace import to
+from ...tensor import Tensor
+
+__all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoid", "tanh", "silu", "mish",
+           "softplus", "hardtanh", "hardsigmoid", "hardswish", "softsign", "logsigmoid", "threshold", "prelu",
+           "glu", "softmax", "log_softmax", "softmin"]
+
+SELU_ALPHA = 1.6732632423543772848170429916717
+SELU_SCALE = 1.0507009873554804934193349852946
+
+
+# ---- erf: Chebyshev interpolants of the standard library's scalar math.erf / math.erfc ---------------------
+def _cheb_poly(f, a, b, deg):
+    """(a, b, p): the degree-`deg` Chebyshev interpolant of scalar f on [a, b], as monomial coefficients p in
+    t = (2x - a - b) / (b - a). The interpolated functions are smooth, so |p| stays below 1: Horner is exact
+    to a few ulps."""
+    theta = np.pi * (np.arange(deg + 1) + 0.5) / (deg + 1)
+    fx = np.array([f((a + b) / 2 + (b - a) / 2 * math.cos(th)) for th in theta])
+    c = 2.0 / (deg + 1) * np.cos(np.outer(np.arange(deg + 1), theta)) @ fx
+    c[0] /= 2
+    p = np.zeros(deg + 1)
+    t_prev, t_cur = np.eye(deg + 1)[0], np.eye(deg + 1)[1]  # T_0 = 1, T_1 = t as coefficient vectors
+    p += c[0] * t_prev + c[1] * t_cur
+    for j in range(2, deg + 1):  # T_j = 2 t T_(j-1) - T_(j-2)
+        t_prev, t_cur = t_cur, 2 * np.roll(t_cur, 1) - t_prev
+        p += c[j] * t_cur
+    return a, b, p
+
+
+def _horner(piece, x, block=16384):
+    """Evaluate a _cheb_poly piece at x, in place and in cache-sized blocks (a few passes per degree)."""
+    a, b, p = piece
+    t = (2.0 * x - (a + b)) * (1.0 / (b - a))
+    out = np.full_like(t, p[-1])
+    for i in range(0, t.size, block):
+        tb, ob = t[i:i + block], out[i:i + block]
+        for coef in p[-2::-1]:
+            ob *= tb
+            ob += coef
+    return out
+
+
+def _exp_minus_square(x):
+    """exp(-x^2) with x^2 split as h^2 + (x - h)(x + h), h = x to 12 bits, so rounding x * x costs nothing."""
+    h = np.round(x * 4096.0) / 4096.0
+    return np.exp(-h * h) * np.exp(-(x - h) * (x + h))
+
+
+def _erfcx_sample(v):
+    """exp(v^2) * erfc(v) for v >= 1, the smooth factor the tail pieces interpolate."""
+    h = round(v * 4096.0) / 4096.0
+    return math.erfc(v) * math.exp(h * h) * math.exp((v - h) * (v + h))
+
+
+# erf(x) = x * P(x^2) on |x| <= 1 (relative accuracy near 0); erfc(x) = exp(-x^2) * erfcx(x) for x > 1, with
+# erfcx = exp(x^2) erfc(x) smooth and slowly varying, interpolated piecewise up to 26.5 (erfc(26.5) ~ 1e-306);
+# beyond that the asymptotic series, which underflows to 0 past x ~ 27.3.
+_ERF_SMALL = _cheb_poly(lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0 else 2 / math.sqrt(math.pi),
+                        0.0, 1.0, 16)
+_ERFCX = [_cheb_poly(_erfcx_sample, a, b, deg)
+          for a, b, deg in ((1.0, 2.0, 16), (2.0, 3.5, 16), (3.5, 6.0, 16), (6.0, 12.0, 20), (12.0, 26.5, 22))]
+_EDGES = np.array([1.0] + [piece[1] for piece in _ERFCX])
+
+
+def _erf_pieces(x):
+    """(|x| <= 1, erf(x) there, erfc(|x|) where |x| > 1), each computed only where it is needed."""
+    shape, x = x.shape, x.reshape(-1)
+    ax = np.abs(x)
+    bins = np.searchsorted(_EDGES, ax)  # 0: |x| <= 1, k: _ERFCX[k-1], len(_EDGES): beyond 26.5 (or nan)
+    counts = np.bincount(bins.ravel(), minlength=len(_EDGES) + 1)
+    small = np.empty_like(ax)
+    tail = np.zeros_like(ax)
+    for k, count in enumerate(counts):
+        if count == 0:
+            continue
+        sel = Ellipsis if count == ax.size else bins == k
+        v = ax[sel]
+        if k == 0:
+            small[sel] = x[sel] * _horner(_ERF_SMALL, v * v)
+        elif k <= len(_ERFCX):
+            tail[sel] = _exp_minus_square(v) * _horner(_ERFCX[k - 1], v)
+        else:
+            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
+                tail[sel] = np.nan_to_num(_exp_minus_square(v) / (v * math.sqrt(math.pi)) * (1 - 0.5 / (v * v)))
+    return (bins == 0).reshape(shape), small.reshape(shape), tail.reshape(shape)
+
+
+def erfc(x):
+    """Complementary error function 1 - erf(x) of a float64 ndarray, with full relative accuracy in the tail
+    (max relative error ~2e-14 against mpmath wherever erfc(x) is a normal float64).
+
+    >>> round(float(erfc(np.array(3.0))), 20)  # 2.209049699858544e-05
+    2.209049699858544e-05
+    """
+    x = np.asarray(x, dtype=np.float64)
+    is_small, small, tail = _erf_pieces(x)
+    out = np.where(is_small, 1.0 - small, np.where(x < 0, 2.0 - tail, tail))
+    return np.where(np.isnan(x), x, out)
+
+
+def erf(x):
+    """Error function of a float64 ndarray (2/sqrt(pi) * integral of exp(-t^2) from 0 to x), vectorised; max
+    relative error ~4e-15 against mpmath.
+
+    >>> round(float(erf(np.array(0.5))), 14)  # math.erf(0.5) = 0.5204998778130465
+    0.52049987781305
+    """
+    x = np.asarray(x, dtype=np.float64)
+    is_small, small, tail = _erf_pieces(x)
+    out = np.where(is_small, small, np.where(x < 0, tail - 1.0, 1.0 - tail))
+    return np.where(np.isnan(x), x, out)
+
+
+# ---- the pointwise machinery ---------------------------------------------------------------------------------
+def _pointwise(input, op, forward, grad, ints="error"):
+    """Apply forward(x) elementwise; grad(g, x, out) is the input gradient. ints: 'error' (float-only op),
+    'keep' (integer in, integer out) or 'promote' (integer in, default float out)."""
+    t = as_tensor_arg(input, op, "input")
+    x = t._data
+    if x.dtype.kind != "f":
+        if ints == "promote":
+            x = x.astype(_dtypes.get_default_dtype().np)
+        elif ints == "error" or x.dtype.kind == "b":
+            raise DTypeError(f"{op}: input must be a floating-point tensor. Got dtype={t.dtype}.")
+    out = np.asarray(forward(x))
+    return Tensor._from_op(out, (t,), lambda g: (grad(g, x, out),), op.capitalize() + "Backward")
+
+
+def _stable_sigmoid(x):
+    """1 / (1 + exp(-x)) without overflow: exp only ever sees -|x|."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def relu(input, inplace=False):
+    """max(0, x) elementwise; the gradient at 0 is 0. Matches torch.nn.functional.relu.
+
+    Args:
+        input (Tensor): any shape, float or integer.
+        inplace (bool, default False): accepted for PyTorch code; the result is always a new tensor.
+    Shape: output has the input's shape (as for every pointwise activation here).
+
+    >>> import cnnlab
+    >>> relu(cnnlab.tensor([-1.0, 0.0, 2.0])).tolist()
+    [0.0, 0.0, 2.0]
+    """
+    # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0)
+    return _pointwise(input, "relu", lambda x: np.maximum(x, 0), lambda g, x, o: g * (x > 0), ints="keep")
+
+
+def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
+    """Clamp to [min_val, max_val]; the gradient is 0 on and beyond the bounds. Matches
+    torch.nn.functional.hardtanh.
+
+    Raises: ValueError if min_val > max_val.
+
+    >>> import cnnlab
+    >>> hardtanh(cnnlab.tensor([-2.0, 0.5, 3.0])).tolist()
+    [-1.0, 0.5, 1.0]
+    """
+    if min_val > max_val:
+        raise ValueError(f"hardtanh: min_val cannot be greater than max_val. Got min_val={min_val}, "
+                         f"max_val={max_val}.")
+    # identity strictly inside (min_val, max_val), constant (zero gradient) elsewhere
+    return _pointwise(input, "hardtanh", lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
+                      lambda g, x, o: g * ((x > min_val) & (x < max_val)), ints="keep")
+
+
+def relu6(input, inplace=False):
+    """min(max(0, x), 6) = hardtanh(x, 0, 6). Matches torch.nn.functional.relu6.
+
+    >>> import cnnlab
+    >>> relu6(cnnlab.tensor([-1.0, 3.0, 7.0])).tolist()
+    [0.0, 3.0, 6.0]
+    """
+    return hardtanh(input, 0, 6)
+
+
+def threshold(input, threshold, value, inplace=False):
+    """x where x > threshold, else value. Matches torch.nn.functional.threshold.
+
+    >>> import cnnlab
+    >>> threshold(cnnlab.tensor([0.5, 2.0]), 1.0, -1.0).tolist()
+    [-1.0, 2.0]
+    """
+    # gradient 1 where x passes through, 0 where it is replaced by the constant
+    return _pointwise(input, "threshold", lambda x: np.where(x > threshold, x, np.asarray(value, x.dtype)),
+                      lambda g, x, o: g * (x > threshold), ints="keep")
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, negative_slope * x otherwise. Matches torch.nn.functional.leaky_relu.
+
+    >>> import cnnlab
+    >>> leaky_relu(cnnlab.tensor([-2.0, 3.0]), 0.5).tolist()
+    [-1.0, 3.0]
+    """
+    # slope 1 for x > 0, negative_slope for x <= 0
+    return _pointwise(input, "leaky_relu", lambda x: np.where(x > 0, x, x * negative_slope),
+                      lambda g, x, o: np.where(x > 0, g, g * negative_slope))
+
+
+def _elu(input, op, alpha, scale, input_scale):
+    """PyTorch's ELU family: scale * (x if x > 0 else alpha * (exp(x * input_scale) - 1))."""
+    def forward(x):
+        neg_part = alpha * np.expm1(np.minimum(x, 0) * input_scale)
+        return scale * np.where(x > 0, x, neg_part) if scale != 1 else np.where(x > 0, x, neg_part)
+
+    # d/dx = scale for x > 0, else scale * alpha * input_scale * exp(x * input_scale) (also at x == 0)
+    def grad(g, x, o):
+        return np.where(x > 0, g * scale, g * (scale * alpha * input_scale) * np.exp(np.minimum(x, 0) * input_scale))
+
+    return _pointwise(input, op, forward, grad)
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x) - 1) otherwise. Matches torch.nn.functional.elu.
+
+    >>> import cnnlab
+    >>> elu(cnnlab.tensor([0.0, 2.0])).tolist()
+    [0.0, 2.0]
+    """
+    return _elu(input, "elu", alpha, 1.0, 1.0)
+
+
+def selu(input, inplace=False):
+    """SELU_SCALE * elu(x, SELU_ALPHA) with the self-normalising constants. Matches torch.nn.functional.selu.
+
+    >>> import cnnlab
+    >>> round(selu(cnnlab.tensor([1.0])).item(), 4)
+    1.0507
+    """
+    return _elu(input, "selu", SELU_ALPHA, SELU_SCALE, 1.0)
+
+
+def celu(input, alpha=1.0, inplace=False):
+    """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise. Matches torch.nn.functional.celu.
+
+    Raises: ValueError if alpha == 0.
+
+    >>> import cnnlab
+    >>> celu(cnnlab.tensor([0.0, 2.0]), alpha=2.0).tolist()
+    [0.0, 2.0]
+    """
+    if alpha == 0:
+        raise ValueError("celu: alpha must not be 0 (it divides the input). Got alpha=0.")
+    return _elu(input, "celu", alpha, 1.0, 1.0 / alpha)
+
+
+def gelu(input, approximate="none"):
+    """x * Phi(x), Phi the standard normal CDF; approximate='tanh' uses
+    0.5 * x * (1 + tanh(sqrt(2/pi) * (x + 0.044715 * x^3))). Matches torch.nn.functional.gelu.
+
+    Args:
+        input (Tensor): any shape, floating point.
+        approximate (str, default 'none'): 'none' (exact, via erf) or 'tanh'.
+    Raises: ShapeError (a ValueError) for another approximate.
+
+    >>> import cnnlab
+    >>> round(gelu(cnnlab.tensor([1.0])).item(), 4)
+    0.8413
+    """
+    if approximate == "none":
+        cache = {}
+
+        def forward(x):  # Phi(x) = erfc(-x / sqrt(2)) / 2, accurate in the negative tail too
+            x64 = x.astype(np.float64, copy=False)
+            cache["cdf"] = 0.5 * erfc(x64 * -math.sqrt(0.5))
+            return (x64 * cache["cdf"]).astype(x.dtype, copy=False)
+
+        # d/dx x Phi(x) = Phi(x) + x phi(x), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)
+        def grad(g, x, o):
+            x64 = x.astype(np.float64, copy=False)
+            d = cache["cdf"] + x64 * np.exp(-0.5 * x64 * x64) * (1 / math.sqrt(2 * math.pi))
+            return g * d.astype(x.dtype, copy=False)
+    elif approximate == "tanh":
+        k, c = math.sqrt(2 / math.pi), 0.044715
+
+        def forward(x):
+            return 0.5 * x * (1 + np.tanh(k * (x + c * x * x * x)))
+
+        # with t = tanh(k (x + c x^3)): d/dx = 0.5 (1 + t) + 0.5 x (1 - t^2) k (1 + 3 c x^2)
+        def grad(g, x, o):
+            t = np.tanh(k * (x + c * x * x * x))
+            return g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * k * (1 + 3 * c * x * x))
+    else:
+        raise ShapeError(f"gelu: approximate must be 'none' or 'tanh'. Got approximate={approximate!r}.")
+    return _pointwise(input, "gelu", forward, grad)
+
+
+def sigmoid(input):
+    """1 / (1 + exp(-x)), without overflow for large |x|. Matches torch.sigmoid.
+
+    >>> import cnnlab
+    >>> sigmoid(cnnlab.tensor([0.0, -1e4])).tolist()
+    [0.5, 0.0]
+    """
+    # s' = s (1 - s)
+    return _pointwise(input, "sigmoid", _stable_sigmoid, lambda g, x, s: g * s * (1 - s), ints="promote")
+
+
+def tanh(input):
+    """Hyperbolic tangent. Matches torch.tanh.
+
+    >>> import cnnlab
+    >>> tanh(cnnlab.tensor([0.0])).tolist()
+    [0.0]
+    """
+    # tanh' = 1 - tanh^2
+    return _pointwise(input, "tanh", np.tanh, lambda g, x, o: g * (1 - o * o), ints="promote")
+
+
+def silu(input, inplace=False):
+    """x * sigmoid(x) (swish). Matches torch.nn.functional.silu.
+
+    >>> import cnnlab
+    >>> silu(cnnlab.tensor([0.0])).tolist()
+    [0.0]
+    """
+    # d/dx x s(x) = s + x s (1 - s) = s (1 + x (1 - s))
+    def grad(g, x, o):
+        s = _stable_sigmoid(x)
+        return g * s * (1 + x * (1 - s))
+
+    return _pointwise(input, "silu", lambda x: x * _stable_sigmoid(x), grad)
+
+
+def mish(input, inplace=False):
+    """x * tanh(softplus(x)). Matches torch.nn.functional.mish.
+
+    >>> import cnnlab
+    >>> mish(cnnlab.tensor([0.0])).tolist()
+    [0.0]
+    """
+    # with t = tanh(softplus(x)): d/dx x t = t + x (1 - t^2) sigmoid(x), since softplus' = sigmoid
+    def grad(g, x, o):
+        t = np.tanh(np.logaddexp(0, x))
+        return g * (t + x * (1 - t * t) * _stable_sigmoid(x))
+
+    return _pointwise(input, "mish", lambda x: x * np.tanh(np.logaddexp(0, x)), grad)
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """log(1 + exp(beta * x)) / beta, and x itself where beta * x > threshold. Matches
+    torch.nn.functional.softplus (computed as logaddexp, so no overflow for any threshold).
+
+    >>> import cnnlab
+    >>> softplus(cnnlab.tensor([0.0, 1e4])).tolist()
+    [0.6931471824645996, 10000.0]
+    """
+    def forward(x):
+        bx = x * beta
+        return np.where(bx > threshold, x, np.logaddexp(0, bx) / beta)
+
+    # d/dx log(1 + e^(bx)) / b = sigmoid(bx); 1 in the linear region
+    return _pointwise(input, "softplus", forward,
+                      lambda g, x, o: np.where(x * beta > threshold, g, g * _stable_sigmoid(x * beta)))
+
+
+def hardsigmoid(input, inplace=False):
+    """relu6(x + 3) / 6. Matches torch.nn.functional.hardsigmoid.
+
+    >>> import cnnlab
+    >>> hardsigmoid(cnnlab.tensor([-4.0, 0.0, 4.0])).tolist()
+    [0.0, 0.5, 1.0]
+    """
+    # slope 1/6 strictly inside (-3, 3), 0 elsewhere
+    return _pointwise(input, "hardsigmoid", lambda x: np.clip(x + 3, 0, 6) / 6,
+                      lambda g, x, o: g * ((x > -3) & (x < 3)) / 6)
+
+
+def hardswish(input, inplace=False):
+    """x * relu6(x + 3) / 6. Matches torch.nn.functional.hardswish.
+
+    >>> import cnnlab
+    >>> hardswish(cnnlab.tensor([-4.0, 0.0, 4.0])).tolist()
+    [-0.0, 0.0, 4.0]
+    """
+    # 0 up to -3, x / 3 + 1/2 strictly inside (-3, 3), 1 from 3 on (PyTorch's choices at the kinks)
+    def grad(g, x, o):
+        return np.where(x <= -3, 0 * g, np.where(x < 3, g * (x / 3 + 0.5), g))
+
+    return _pointwise(input, "hardswish", lambda x: x * np.clip(x + 3, 0, 6) / 6, grad)
+
+
+def softsign(input):
+    """x / (1 + |x|). Matches torch.nn.functional.softsign.
+
+    >>> import cnnlab
+    >>> softsign(cnnlab.tensor([1.0])).tolist()
+    [0.5]
+    """
+    # d/dx x / (1 + |x|) = 1 / (1 + |x|)^2
+    return _pointwise(input, "softsign", lambda x: x / (1 + np.abs(x)),
+                      lambda g, x, o: g / ((1 + np.abs(x)) * (1 + np.abs(x))))
+
+
+def logsigmoid(input):
+    """log(sigmoid(x)) = min(x, 0) - log(1 + exp(-|x|)), stable for large |x|. Matches
+    torch.nn.functional.logsigmoid.
+
+    >>> import cnnlab
+    >>> logsigmoid(cnnlab.tensor([-1e4])).tolist()
+    [-10000.0]
+    """
+    # d/dx log s(x) = 1 - s(x) = s(-x)
+    return _pointwise(input, "logsigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
+                      lambda g, x, o: g * _stable_sigmoid(-x))
+
+
+def prelu(input, weight):
+    """x for x > 0, weight * x otherwise, with one learnable slope per channel (dim 1) or one shared slope.
+    Matches torch.nn.functional.prelu.
+
+    Args:
+        input (Tensor): (N, C, *) or any shape when weight has one element.
+        weight (Tensor): (C,) or (1,).
+    Raises: ShapeError when weight.numel() is neither 1 nor C.
+
+    >>> import cnnlab
+    >>> prelu(cnnlab.tensor([[-2.0, 2.0]]), cnnlab.tensor([0.25])).tolist()
+    [[-0.5, 2.0]]
+    """
+    t, w = as_tensor_arg(input, "prelu", "input"), as_tensor_arg(weight, "prelu", "weight")
+    x, wd = t._data, w._data
+    if x.dtype.kind != "f":
+        raise DTypeError(f"prelu: input must be a floating-point tensor. Got dtype={t.dtype}.")
+    channels = x.shape[1] if x.ndim >= 2 else 1
+    if wd.size not in (1, channels):
+        raise ShapeError(f"prelu: weight must have 1 element or one per input channel (input.shape[1]). Got "
+                         f"weight.shape={shape_str(wd.shape)}, input.shape={shape_str(x.shape)}.")
+    wb = wd.reshape(-1) if wd.size == 1 or x.ndim < 2 else wd.reshape((1, channels) + (1,) * (x.ndim - 2))
+    out = np.where(x > 0, x, wb * x)
+
+    # d/dx = 1 (x > 0) or w; d/dw = sum over positions of g * x where x <= 0
+    def backward(g):
+        gx = np.where(x > 0, g, g * wb) if t.requires_grad else None
+        gw = None
+        if w.requires_grad:
+            gwb = np.where(x > 0, 0, g * x)
+            gw = (gwb.sum() if wd.size == 1 else gwb.sum(axis=(0,) + tuple(range(2, x.ndim)))).reshape(wd.shape)
+        return gx, gw
+
+    return Tensor._from_op(out.astype(x.dtype, copy=False), (t, w), backward, "PreluBackward")
+
+
+def glu(input, dim=-1):
+    """a * sigmoid(b), where a and b are the two halves of input along dim. Matches torch.nn.functional.glu.
+
+    Shape: (*, 2M, *) -> (*, M, *). Raises: ShapeError when input.shape[dim] is odd.
+
+    >>> import cnnlab
+    >>> glu(cnnlab.tensor([2.0, 0.0])).tolist()
+    [1.0]
+    """
+    t = as_tensor_arg(input, "glu", "input")
+    d = t._dim(dim, "glu")
+    x = t._data
+    if x.dtype.kind != "f":
+        raise DTypeError(f"glu: input must be a floating-point tensor. Got dtype={t.dtype}.")
+    if x.ndim == 0 or x.shape[d] % 2:
+        raise ShapeError(f"glu: the halving dimension must have an even size. Got input.shape="
+                         f"{shape_str(x.shape)}, dim={dim}.")
+    a, b = np.split(x, 2, axis=d)
+    s = _stable_sigmoid(b)
+
+    # out = a s(b): d/da = s(b), d/db = a s(b) (1 - s(b))
+    def backward(g):
+        return (np.concatenate([g * s, g * a * s * (1 - s)], axis=d),)
+
+    return Tensor._from_op(a * s, (t,), backward, "GluBackward")
+
+
+# ---- softmax family -------------------------------------------------------------------------------------
+def _softmax_dim(name, ndim, stacklevel):
+    """PyTorch's legacy implicit dim (0 for 0-, 1- and 3-d inputs, else 1), with its deprecation warning."""
+    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                  f"dim=X as an argument.", stacklevel=stacklevel)
+    return 0 if ndim in (0, 1, 3) else 1
+
+
+def _softmax_core(input, dim, dtype, op, log):
+    t = as_tensor_arg(input, op, "input")
+    if dtype is not None:
+        t = to(t, dtype)
+    if t._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: input must be a floating-point tensor (or pass dtype=). Got dtype={t.dtype}.")
+    d = t._dim(dim, op)
+    x = t._data if t.ndim else t._data.reshape(1)  # a 0-d input is a 1-element vector along dim 0
+    m = np.max(x, axis=d, keepdims=True)
+    m = np.where(np.isfinite(m), m, 0)
+    with np.errstate(divide="ignore", invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
+        shifted = x - m
+        e = np.exp(shifted)
+        s = e.sum(axis=d, keepdims=True)
+        out = (shifted - np.log(s)) if log else e / s
+
+    # softmax y: dx = y * (g - sum(g * y)); log_softmax y: dx = g - softmax * sum(g)
+    def backward(g):
+        g = g.reshape(out.shape)
+        gx = g - np.exp(out) * g.sum(axis=d, keepdims=True) if log else out * (g - (g * out).sum(axis=d, keepdims=True))
+        return (gx.reshape(t.shape),)
+
+    return Tensor._from_op(out.reshape(t.shape), (t,), backward, "LogSoftmaxBackward" if log else "SoftmaxBackward")
+
+
+def softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """exp(x) / sum(exp(x)) along dim, computed after subtracting the max (no overflow for any logits).
+    Matches torch.nn.functional.softmax.
+
+    Args:
+        input (Tensor): any shape, floating point (or integer with dtype=).
+        dim (int, default None): the dim to normalise; None uses PyTorch's legacy rule (0 for 0-, 1- and 3-d
+            inputs, else 1) and warns, as PyTorch does.
+        dtype (dtype, default None): cast the input to this dtype first (the gradient is cast back).
+    Returns: a tensor of input's shape whose slices along dim sum to 1.
+
+    >>> import cnnlab
+    >>> softmax(cnnlab.tensor([1e4, 1e4]), dim=0).tolist()
+    [0.5, 0.5]
+    """
+    if dim is None:
+        dim = _softmax_dim("softmax", as_tensor_arg(input, "softmax", "input").ndim, _stacklevel)
+    return _softmax_core(input, dim, dtype, "softmax", log=False)
+
+
+def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+    """x - logsumexp(x) along dim, stable for any logits. Matches torch.nn.functional.log_softmax.
+
+    Args: as softmax.
+
+    >>> import cnnlab
+    >>> log_softmax(cnnlab.tensor([0.0, 1e4]), dim=0).tolist()
+    [-10000.0, 0.0]
+    """
+    if dim is None:
+        dim = _softmax_dim("log_softmax", as_tensor_arg(input, "log_softmax", "input").ndim, _stacklevel)
+    return _softmax_core(input, dim, dtype, "log_softmax", log=True)
+
+
+def softmin(input, dim=None, _stacklevel=3, dtype=None):
+    """softmax(-x) along dim. Matches torch.nn.functional.softmin.
+
+    >>> import cnnlab
+    >>> softmin(cnnlab.tensor([0.0, 0.0]), dim=0).tolist()
+    [0.5, 0.5]
+    """
+    if dim is None:
+        dim = _softmax_dim("softmin", as_tensor_arg(input, "softmin", "input").ndim, _stacklevel)
+    return _softmax_core(neg(input), dim, dtype, "softmin", log=False)
