@@ -35,9 +35,10 @@ def to_tuple(value, n, name, op):
 
 
 def check_positive(values, name, op):
-    """Raise unless every value is >= 1 (stride, dilation, kernel_size)."""
+    """Raise unless every value is >= 1 (stride, dilation, kernel_size). ShapeError: a ValueError, and the
+    RuntimeError PyTorch raises for a non-positive stride."""
     if any(v < 1 for v in values):
-        raise ValueError(f"{op}: {name} must be positive. Got {name}={values if len(values) > 1 else values[0]}.")
+        raise ShapeError(f"{op}: {name} must be positive. Got {name}={values if len(values) > 1 else values[0]}.")
 
 
 def check_input_dims(x_shape, n, op, unbatched_ok=True):
@@ -86,7 +87,7 @@ def resolve_padding(padding, n, op, kernel_size, stride, dilation, spatial_size)
     else:
         pairs = tuple((p, p) for p in to_tuple(padding, n, "padding", op))
     if any(v < 0 for pair in pairs for v in pair):
-        raise ValueError(f"{op}: padding must be non-negative. Got padding={padding!r}.")
+        raise ShapeError(f"{op}: padding must be non-negative. Got padding={padding!r}.")
     return pairs
 
 
