@@ -182,6 +182,12 @@ def test_softmax_zero_dim_input():
     check(lambda lib, x: lib.F.log_softmax(x, -1), np.array(2.5))
 
 
+def test_softmax_tensor_method_with_positional_dtype():
+    x = rand(3, 4, seed=2).astype(np.float32)
+    out, _ = check(lambda lib, x: x.softmax(1, lib.torch.float64) + x.log_softmax(0, lib.torch.float64), x)
+    assert out[0].dtype == np.float64
+
+
 def test_softmax_tensor_methods_and_top_level():
     x = rand(3, 4, seed=8)
     check(lambda lib, x: x.softmax(1) + x.log_softmax(dim=0) + lib.torch.softmax(x, 1) + lib.torch.log_softmax(x, 0)

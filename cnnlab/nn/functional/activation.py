@@ -80,27 +80,33 @@ _ERFCX = [_cheb_poly(_erfcx_sample, a, b, deg)
 _EDGES = np.array([1.0] + [piece[1] for piece in _ERFCX])
 
 
-def _erf_pieces(x):
-    """(|x| <= 1, erf(x) there, erfc(|x|) where |x| > 1), each computed only where it is needed."""
+def _erf_or_erfc(x, complement):
+    """erf(x) (complement=False) or erfc(x) (True) of a float64 array, each piece evaluated only where needed."""
     shape, x = x.shape, x.reshape(-1)
     ax = np.abs(x)
     bins = np.searchsorted(_EDGES, ax)  # 0: |x| <= 1, k: _ERFCX[k-1], len(_EDGES): beyond 26.5 (or nan)
-    counts = np.bincount(bins.ravel(), minlength=len(_EDGES) + 1)
-    small = np.empty_like(ax)
-    tail = np.zeros_like(ax)
+    counts = np.bincount(bins, minlength=len(_EDGES) + 1)
+    out = np.empty_like(x)
     for k, count in enumerate(counts):
         if count == 0:
             continue
-        sel = Ellipsis if count == ax.size else bins == k
-        v = ax[sel]
+        sel = slice(None) if count == x.size else bins == k
+        v, xs = ax[sel], x[sel]
         if k == 0:
-            small[sel] = x[sel] * _horner(_ERF_SMALL, v * v)
-        elif k <= len(_ERFCX):
-            tail[sel] = _exp_minus_square(v) * _horner(_ERFCX[k - 1], v)
+            small = xs * _horner(_ERF_SMALL, v * v)  # erf(x)
+            out[sel] = 1.0 - small if complement else small
+            continue
+        if k <= len(_ERFCX):
+            tail = _exp_minus_square(v) * _horner(_ERFCX[k - 1], v)  # erfc(|x|)
         else:
             with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                tail[sel] = np.nan_to_num(_exp_minus_square(v) / (v * math.sqrt(math.pi)) * (1 - 0.5 / (v * v)))
-    return (bins == 0).reshape(shape), small.reshape(shape), tail.reshape(shape)
+                tail = _exp_minus_square(v) / (v * math.sqrt(math.pi)) * (1 - 0.5 / (v * v))
+            tail = np.where(np.isnan(v), v, np.nan_to_num(tail))  # 0 past the underflow, nan stays nan
+        if complement:  # erfc(-v) = 2 - erfc(v)
+            out[sel] = np.where(xs < 0, 2.0 - tail, tail)
+        else:  # erf(+-v) = +-(1 - erfc(v))
+            out[sel] = np.where(xs < 0, tail - 1.0, 1.0 - tail)
+    return out.reshape(shape)
 
 
 def erfc(x):
@@ -110,10 +116,7 @@ def erfc(x):
     >>> round(float(erfc(np.array(3.0))), 20)  # 2.209049699858544e-05
     2.209049699858544e-05
     """
-    x = np.asarray(x, dtype=np.float64)
-    is_small, small, tail = _erf_pieces(x)
-    out = np.where(is_small, 1.0 - small, np.where(x < 0, 2.0 - tail, tail))
-    return np.where(np.isnan(x), x, out)
+    return _erf_or_erfc(np.asarray(x, dtype=np.float64), complement=True)
 
 
 def erf(x):
@@ -123,10 +126,7 @@ def erf(x):
     >>> round(float(erf(np.array(0.5))), 14)  # math.erf(0.5) = 0.5204998778130465
     0.52049987781305
     """
-    x = np.asarray(x, dtype=np.float64)
-    is_small, small, tail = _erf_pieces(x)
-    out = np.where(is_small, small, np.where(x < 0, tail - 1.0, 1.0 - tail))
-    return np.where(np.isnan(x), x, out)
+    return _erf_or_erfc(np.asarray(x, dtype=np.float64), complement=False)
 
 
 # ---- the pointwise machinery ---------------------------------------------------------------------------------
@@ -537,6 +537,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     >>> softmax(cnnlab.tensor([1e4, 1e4]), dim=0).tolist()
     [0.5, 0.5]
     """
+    if not isinstance(_stacklevel, int):  # Tensor.softmax(dim, dtype) passes dtype in this position
+        _stacklevel, dtype = 3, _stacklevel
     if dim is None:
         dim = _softmax_dim("softmax", as_tensor_arg(input, "softmax", "input").ndim, _stacklevel)
     return _softmax_core(input, dim, dtype, "softmax", log=False)
@@ -551,6 +553,8 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     >>> log_softmax(cnnlab.tensor([0.0, 1e4]), dim=0).tolist()
     [-10000.0, 0.0]
     """
+    if not isinstance(_stacklevel, int):  # Tensor.log_softmax(dim, dtype) passes dtype in this position
+        _stacklevel, dtype = 3, _stacklevel
     if dim is None:
         dim = _softmax_dim("log_softmax", as_tensor_arg(input, "log_softmax", "input").ndim, _stacklevel)
     return _softmax_core(input, dim, dtype, "log_softmax", log=True)
@@ -563,6 +567,8 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     >>> softmin(cnnlab.tensor([0.0, 0.0]), dim=0).tolist()
     [0.5, 0.5]
     """
+    if not isinstance(_stacklevel, int):  # Tensor.softmin(dim, dtype) passes dtype in this position
+        _stacklevel, dtype = 3, _stacklevel
     if dim is None:
         dim = _softmax_dim("softmin", as_tensor_arg(input, "softmin", "input").ndim, _stacklevel)
     return _softmax_core(neg(input), dim, dtype, "softmin", log=False)
