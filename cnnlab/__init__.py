@@ -6,30 +6,42 @@
 >>> x.grad.shape
 cnnlab.Size([4, 3])
 """
+import types as _types
+
 from . import _methods  # noqa: F401  (binds operators and methods to Tensor)
-from ._dtypes import (bool, double, dtype, float, float16, float32, float64, get_default_dtype, half, int,
-                      int8, int16, int32, int64, long, set_default_dtype, short, uint8)
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, as_tensor, empty, empty_like, eye, from_numpy, full, full_like, linspace, ones,
-                       ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from ._dtypes import (bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
+                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from .creation import (arange, as_tensor, bernoulli, device, empty, empty_like, eye, from_numpy, full, full_like,
+                       linspace, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
+                       randperm, tensor, zeros, zeros_like)
 from .errors import DTypeError, GradError, ShapeError
-from .ops.elementwise import (abs, add, allclose, ceil, clamp, cos, div, eq, exp, floor, ge, gt, isfinite,
-                              isnan, le, log, log1p, logical_and, logical_not, logical_or, lt, matmul, maximum,
-                              minimum, mul, ne, neg, pow, reciprocal, round, rsqrt, sign, sin, sqrt, square,
-                              sub, where)
-from .ops.indexing import gather, index_select, masked_fill
+from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, clamp,
+                              cos, div, dot, eq, exp, expm1, floor, ge, gt, isfinite, isinf, isnan, le, log,
+                              log1p, log2, log10, logical_and, logical_not, logical_or, logical_xor, lt, matmul,
+                              maximum, minimum, mul, ne, neg, outer, pow, reciprocal, remainder, round, rsqrt,
+                              sign, sin, sqrt, square, sub, trunc, where)
+from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.inplace import clone
-from .ops.reduction import all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, sum, var
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod,
+                            std, sum, var)
 from .ops.shape import (cat, chunk, expand, flatten, flip, permute, repeat, reshape, split, squeeze, stack, t,
                         transpose, unbind, unsqueeze)
+from .ops.sorting import argsort, sort, topk, unique
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
-from .tensor import Size, Tensor, is_tensor
+from .tensor import Size, Tensor, is_tensor, numel
 
 clip = clamp
 mm = bmm = matmul
 concat = concatenate = cat
-divide, multiply, subtract, negative = div, mul, sub, neg
+divide, multiply, subtract, negative, true_divide = div, mul, sub, neg, div
+swapaxes = swapdims = transpose
+is_floating_point = Tensor.is_floating_point
 __version__ = "0.1.0"
+
+# `torch.cuda.is_available()` guards in tutorial code: cnnlab runs on the CPU, so it answers False.
+cuda = _types.SimpleNamespace(is_available=lambda: False, device_count=lambda: 0,
+                              manual_seed=lambda seed: None, manual_seed_all=lambda seed: None)
 
 from . import nn  # noqa: E402  (after the core, which nn builds on)
 

@@ -23,6 +23,13 @@ class dtype:
     def __repr__(self):
         return f"cnnlab.{self.name}"
 
+    @property
+    def is_complex(self):
+        return False
+
+    def to_real(self):
+        return self
+
     def __eq__(self, other):
         if isinstance(other, dtype):
             return self.np == other.np
@@ -112,3 +119,42 @@ def result_type(tensor_dtypes, scalars=()):
     if scalar_top > top:
         return _default_float.np if scalar_top == 2 else np.dtype(np.int64)
     return np.result_type(*[d for d in tensor_dtypes if _category(d) == top])
+
+
+def promote_arrays(arrays, scalars=()):
+    """The NumPy dtype PyTorch gives a result of these tensor arrays and Python scalars.
+
+    As in PyTorch, tensors with dimensions decide within their category; a 0-d tensor counts only when its
+    category (bool < integer < floating) is higher, and Python scalars only raise the category. So a float32
+    matrix * float64 0-d tensor stays float32, while an int64 matrix * float64 0-d tensor is float64.
+    """
+    dimmed = [a.dtype for a in arrays if a.ndim]
+    zero_d = [a.dtype for a in arrays if not a.ndim]
+    if not dimmed:
+        return result_type(zero_d, scalars)
+    top = max(_category(d) for d in dimmed)
+    zero_top = max((_category(d) for d in zero_d), default=-1)
+    if zero_top > top:
+        return result_type([d for d in zero_d if _category(d) == zero_top], scalars)
+    return result_type(dimmed, scalars)
+
+
+def promote_types(type1, type2):
+    """The dtype both dtypes promote to. Matches torch.promote_types."""
+    return as_dtype(result_type([as_dtype(type1).np, as_dtype(type2).np]))
+
+
+def finfo(type=None):
+    """Machine limits of a floating dtype (eps, max, min, tiny, bits), as torch.finfo."""
+    d = as_dtype(type) if type is not None else _default_float
+    if not d.is_floating_point:
+        raise TypeError(f"finfo: expects a floating dtype. Got dtype={d}.")
+    return np.finfo(d.np)
+
+
+def iinfo(type):
+    """Machine limits of an integer dtype (max, min, bits), as torch.iinfo."""
+    d = as_dtype(type)
+    if d.np.kind not in "iu":
+        raise TypeError(f"iinfo: expects an integer dtype. Got dtype={d}.")
+    return np.iinfo(d.np)

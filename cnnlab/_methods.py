@@ -1,8 +1,11 @@
 """Binds the ops in cnnlab/ops to Tensor as operators and methods (x + y, x.sum(1), x.view(2, -1), ...)."""
+import numbers
+
 import numpy as np
 
 from . import _dtypes, autograd
-from .ops import elementwise as E, indexing as I, inplace as P, reduction as R, shape as S
+from .errors import DTypeError, GradError
+from .ops import elementwise as E, indexing as I, inplace as P, reduction as R, shape as S, sorting as O
 from .tensor import Tensor
 
 
@@ -10,14 +13,33 @@ def _reflected(fn):
     return lambda self, other: fn(other, self)
 
 
-def _augmented(fn, inplace_fn):
-    """x += y: in place when x is outside the graph, else a new tensor bound to the same name."""
+def _comparison(fn):
+    """==, != and friends: NotImplemented for operands that are not numbers, arrays or tensors, so that
+    `tensor == None` is False and `tensor in list_of_things` works as in PyTorch."""
     def method(self, other):
-        if self.requires_grad and autograd.is_grad_enabled() or isinstance(other, Tensor) and other.requires_grad:
+        if not isinstance(other, (Tensor, numbers.Number, np.ndarray, np.generic, list, tuple)):
+            return NotImplemented
+        return fn(self, other)
+    return method
+
+
+def _augmented(fn, inplace_fn, op):
+    """x += y: in place when x is outside the graph (or inside no_grad()); a new tensor bound to the same name
+    when x is an intermediate result in the graph; an error for a leaf that requires grad, as in PyTorch."""
+    def method(self, other):
+        grad_on = autograd.is_grad_enabled()
+        if grad_on and self._requires_grad and self._backward is None:
+            raise GradError(f"{op}: a leaf tensor that requires grad cannot be modified in place (the graph "
+                            "needs its value); update it inside cnnlab.no_grad(), or use x = x + ... .")
+        if grad_on and (self._requires_grad or isinstance(other, Tensor) and other._requires_grad):
             return fn(self, other)
         result = fn(self, other)
         if result._data.dtype != self._data.dtype:
-            return result
+            if np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
+                return inplace_fn(self, result.detach())
+            raise DTypeError(f"{op}: the result dtype {result.dtype} cannot be stored in place in a tensor of "
+                             f"dtype {self.dtype}. Got dtypes {self.dtype} and "
+                             f"{other.dtype if isinstance(other, Tensor) else type(other).__name__}.")
         return inplace_fn(self, result.detach())
     return method
 
@@ -32,25 +54,39 @@ def _functional(name):
 
 
 def _cast(dtype):
-    return lambda self: P.to(self, dtype)
+    return lambda self, memory_format=None: P.to(self, dtype)
 
 
 def _new(factory):
-    def method(self, *size, dtype=None, requires_grad=False):
+    def method(self, *size, dtype=None, device=None, requires_grad=False):
         from . import creation
-        return getattr(creation, factory)(*size, dtype=dtype or self.dtype, requires_grad=requires_grad)
+        return getattr(creation, factory)(*size, dtype=dtype or self.dtype, device=device,
+                                          requires_grad=requires_grad)
     return method
 
 
-def _type(self, dtype=None):
+_TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
+               "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
+               "bool": "BoolTensor"}
+
+
+def _type(self, dtype=None, non_blocking=False):
+    """x.type() -> 'cnnlab.FloatTensor'; x.type(cnnlab.float64) or x.type('torch.DoubleTensor') casts."""
     if dtype is None:
-        return f"cnnlab.{self.dtype.name.capitalize().replace('Float32', 'Float')}Tensor"
+        return f"cnnlab.{_TYPE_NAMES[self.dtype.name]}"
+    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _TYPE_NAMES.values():
+        dtype = next(k for k, v in _TYPE_NAMES.items() if v == dtype.rsplit(".", 1)[-1])
     return P.to(self, dtype)
 
 
-def _new_tensor(self, data, dtype=None, requires_grad=False):
+def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):
     from .creation import tensor
-    return tensor(data, dtype=dtype or self.dtype, requires_grad=requires_grad)
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    from .creation import full
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
 def _no_device(self, *args, **kwargs):
@@ -61,36 +97,52 @@ METHODS = dict(
     __add__=E.add, __radd__=_reflected(E.add), __sub__=E.sub, __rsub__=_reflected(E.sub),
     __mul__=E.mul, __rmul__=_reflected(E.mul), __truediv__=E.div, __rtruediv__=_reflected(E.div),
     __pow__=E.pow, __rpow__=_reflected(E.pow), __matmul__=E.matmul, __rmatmul__=_reflected(E.matmul),
+    __mod__=E.remainder, __rmod__=_reflected(E.remainder),
     __neg__=E.neg, __abs__=E.abs, __pos__=lambda self: self,
     __floordiv__=lambda self, o: E.div(self, o, rounding_mode="floor"),
-    __eq__=E.eq, __ne__=E.ne, __lt__=E.lt, __le__=E.le, __gt__=E.gt, __ge__=E.ge,
-    __and__=E.logical_and, __or__=E.logical_or, __invert__=E.logical_not,
-    __iadd__=_augmented(E.add, P.copy_), __isub__=_augmented(E.sub, P.copy_),
-    __imul__=_augmented(E.mul, P.copy_), __itruediv__=_augmented(E.div, P.copy_),
+    __rfloordiv__=lambda self, o: E.div(o, self, rounding_mode="floor"),
+    __eq__=_comparison(E.eq), __ne__=_comparison(E.ne), __lt__=E.lt, __le__=E.le, __gt__=E.gt, __ge__=E.ge,
+    __and__=E.bitwise_and, __or__=E.bitwise_or, __xor__=E.bitwise_xor, __invert__=E.bitwise_not,
+    __rand__=_reflected(E.bitwise_and), __ror__=_reflected(E.bitwise_or), __rxor__=_reflected(E.bitwise_xor),
+    __iadd__=_augmented(E.add, P.copy_, "+="), __isub__=_augmented(E.sub, P.copy_, "-="),
+    __imul__=_augmented(E.mul, P.copy_, "*="), __itruediv__=_augmented(E.div, P.copy_, "/="),
     __getitem__=I.getitem, __setitem__=I.setitem,
     add=E.add, sub=E.sub, subtract=E.sub, mul=E.mul, multiply=E.mul, div=E.div, divide=E.div, pow=E.pow,
-    matmul=E.matmul, mm=E.matmul, bmm=E.matmul, maximum=E.maximum, minimum=E.minimum,
-    neg=E.neg, exp=E.exp, log=E.log, log1p=E.log1p, sqrt=E.sqrt, rsqrt=E.rsqrt, square=E.square,
-    reciprocal=E.reciprocal, abs=E.abs, sin=E.sin, cos=E.cos, sign=E.sign, floor=E.floor, ceil=E.ceil,
-    round=E.round, clamp=E.clamp, clip=E.clamp,
-    eq=E.eq, ne=E.ne, lt=E.lt, le=E.le, gt=E.gt, ge=E.ge, logical_not=E.logical_not, isnan=E.isnan,
-    isfinite=E.isfinite, allclose=E.allclose, equal=lambda self, o: bool(np.array_equal(self._data, o._data)),
+    true_divide=E.div, floor_divide=lambda self, o: E.div(self, o, rounding_mode="floor"),
+    remainder=E.remainder, matmul=E.matmul, mm=E.matmul, bmm=E.matmul, dot=E.dot, outer=E.outer,
+    maximum=E.maximum, minimum=E.minimum,
+    neg=E.neg, negative=E.neg, exp=E.exp, expm1=E.expm1, log=E.log, log2=E.log2, log10=E.log10,
+    log1p=E.log1p, sqrt=E.sqrt, rsqrt=E.rsqrt, square=E.square, reciprocal=E.reciprocal, abs=E.abs,
+    sin=E.sin, cos=E.cos, sign=E.sign, floor=E.floor, ceil=E.ceil, round=E.round, trunc=E.trunc,
+    clamp=E.clamp, clip=E.clamp,
+    eq=E.eq, ne=E.ne, lt=E.lt, le=E.le, gt=E.gt, ge=E.ge, greater=E.gt, less=E.lt,
+    logical_not=E.logical_not, logical_and=E.logical_and, logical_or=E.logical_or, logical_xor=E.logical_xor,
+    bitwise_and=E.bitwise_and, bitwise_or=E.bitwise_or, bitwise_xor=E.bitwise_xor, bitwise_not=E.bitwise_not,
+    isnan=E.isnan, isinf=E.isinf, isfinite=E.isfinite, allclose=E.allclose,
+    equal=lambda self, o: bool(self.shape == o.shape and np.array_equal(self._data, o._data)),
     sum=R.sum, mean=R.mean, max=R.max, min=R.min, amax=R.amax, amin=R.amin, argmax=R.argmax, argmin=R.argmin,
-    var=R.var, std=R.std, logsumexp=R.logsumexp, all=R.all, any=R.any,
+    var=R.var, std=R.std, logsumexp=R.logsumexp, all=R.all, any=R.any, prod=R.prod, cumsum=R.cumsum,
+    norm=R.norm, sort=O.sort, argsort=O.argsort, topk=O.topk, unique=O.unique,
     reshape=S.reshape, view=S.reshape, flatten=S.flatten, permute=S.permute, transpose=S.transpose, t=S.t,
+    swapaxes=S.transpose, swapdims=S.transpose,
     squeeze=S.squeeze, unsqueeze=S.unsqueeze, expand=S.expand, repeat=S.repeat, flip=S.flip, split=S.split,
     chunk=S.chunk, unbind=S.unbind,
     view_as=lambda self, other: S.reshape(self, other.shape),
     reshape_as=lambda self, other: S.reshape(self, other.shape),
     expand_as=lambda self, other: S.expand(self, other.shape),
-    gather=I.gather, index_select=I.index_select, masked_fill=I.masked_fill,
-    to=P.to, clone=P.clone, contiguous=lambda self: self, cpu=lambda self: self, cuda=_no_device,
+    gather=I.gather, index_select=I.index_select, masked_fill=I.masked_fill, scatter=I.scatter,
+    nonzero=I.nonzero,
+    to=P.to, clone=P.clone, contiguous=lambda self, memory_format=None: self, cpu=lambda self: self,
+    cuda=_no_device,
     float=_cast(_dtypes.float32), double=_cast(_dtypes.float64), half=_cast(_dtypes.float16),
-    long=_cast(_dtypes.int64), int=_cast(_dtypes.int32), bool=_cast(_dtypes.bool),
+    long=_cast(_dtypes.int64), int=_cast(_dtypes.int32), short=_cast(_dtypes.int16), char=_cast(_dtypes.int8),
+    byte=_cast(_dtypes.uint8), bool=_cast(_dtypes.bool),
     type=_type, type_as=lambda self, other: P.to(self, other.dtype),
     zero_=P.zero_, fill_=P.fill_, add_=P.add_, sub_=P.sub_, mul_=P.mul_, div_=P.div_, copy_=P.copy_,
-    clamp_=P.clamp_, uniform_=P.uniform_, normal_=P.normal_,
+    clamp_=P.clamp_, clip_=P.clamp_, uniform_=P.uniform_, normal_=P.normal_, masked_fill_=P.masked_fill_,
+    scatter_=P.scatter_,
     new_zeros=_new("zeros"), new_ones=_new("ones"), new_empty=_new("zeros"), new_tensor=_new_tensor,
+    new_full=_new_full,
 )
 
 for _name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):

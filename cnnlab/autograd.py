@@ -6,6 +6,7 @@ parent. `run_backward` walks the graph in reverse topological order, sums the gr
 tensor, and hands them to the closures; leaves collect theirs in `.grad`.
 """
 import functools
+import sys
 import threading
 
 import numpy as np
@@ -20,37 +21,8 @@ def is_grad_enabled():
     return getattr(_state, "enabled", True)
 
 
-class set_grad_enabled:
-    """Context manager and decorator that switches graph recording on or off, as torch.set_grad_enabled.
-
-    >>> import cnnlab
-    >>> with cnnlab.set_grad_enabled(False):
-    ...     y = cnnlab.ones(2, requires_grad=True) * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def __init__(self, mode=True):
-        self.mode = bool(mode)
-        self.prev = is_grad_enabled()
-        _state.enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        _state.enabled = self.prev
-        return False
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self.__class__(self.mode):
-                return fn(*args, **kwargs)
-        return wrapper
-
-
 class _GradModeContext:
+    """Base of the grad-mode switches: a context manager and a decorator (a fresh switch per call)."""
     mode = True
 
     def __enter__(self):
@@ -62,10 +34,13 @@ class _GradModeContext:
         _state.enabled = self.prev
         return False
 
+    def _clone(self):
+        return self.__class__()
+
     def __call__(self, fn):
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            with self._clone():
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -84,8 +59,66 @@ class no_grad(_GradModeContext):
 
 
 class enable_grad(_GradModeContext):
-    """Context manager and decorator that turns graph recording back on inside `no_grad()`."""
+    """Context manager and decorator that turns graph recording back on inside `no_grad()`.
+
+    >>> import cnnlab
+    >>> w = cnnlab.ones(3, requires_grad=True)
+    >>> with cnnlab.no_grad(), cnnlab.enable_grad():
+    ...     y = w * 2
+    >>> y.requires_grad
+    True
+    """
     mode = True
+
+
+class inference_mode(_GradModeContext):
+    """`no_grad()` under PyTorch's newer name (`inference_mode(False)` leaves grad mode as it is).
+
+    >>> import cnnlab
+    >>> with cnnlab.inference_mode():
+    ...     y = cnnlab.ones(2, requires_grad=True) * 2
+    >>> y.requires_grad
+    False
+    """
+
+    def __init__(self, mode=True):
+        self.enabled = bool(mode)
+
+    def __enter__(self):
+        self.prev = is_grad_enabled()
+        if self.enabled:
+            _state.enabled = False
+        return self
+
+    def _clone(self):
+        return inference_mode(self.enabled)
+
+
+class set_grad_enabled(_GradModeContext):
+    """Switch graph recording on or off: as a call, a context manager or a decorator, as
+    torch.set_grad_enabled. Called as a function it takes effect at once.
+
+    >>> import cnnlab
+    >>> with cnnlab.set_grad_enabled(False):
+    ...     y = cnnlab.ones(2, requires_grad=True) * 2
+    >>> y.requires_grad, cnnlab.is_grad_enabled()
+    (False, True)
+    """
+
+    def __init__(self, mode=True):
+        self.mode = bool(mode)
+        self.prev = is_grad_enabled()
+        _state.enabled = self.mode
+
+    def __enter__(self):
+        return self
+
+    def _clone(self):
+        return set_grad_enabled(self.mode)
+
+    def __call__(self, fn):
+        _state.enabled = self.prev  # used as a decorator: the switch happens per call, not at decoration
+        return super().__call__(fn)
 
 
 def _freed_backward(grad):
@@ -112,40 +145,102 @@ def _topological_order(root):
     return order
 
 
-def _accumulate(tensor, g):
+# ---- ownership of gradient arrays ---------------------------------------------------------------------
+# A closure may hand back an array that someone else still holds (the incoming gradient itself, a view of it,
+# a read-only broadcast, one array for two parents, an array saved at forward time). Those are copied before
+# anything is added into them. A fresh array that nothing else holds is taken over as it is: no copy, and
+# later gradients are added into it in place. "Nothing else holds it" is read from the reference count,
+# measured against a probe with the same code shape, so the test does not hang on the interpreter's counting.
+def _refs(arr):
+    return sys.getrefcount(arr)
+
+
+def _probe_refs():
+    pg = np.empty(1)
+    return _refs(pg)  # a local variable and nothing else
+
+
+_EXCLUSIVE_REFS = _probe_refs()
+
+
+def _add_into(slot, pg):
+    """slot = [array, owned, ...]: add pg into slot[0], in place when the slot owns its array."""
+    if slot[1]:
+        np.add(slot[0], pg, out=slot[0])
+    else:
+        slot[0] = slot[0] + pg
+        slot[1] = True
+
+
+def _run_hooks(tensor, g):
+    from .tensor import Tensor
+    for hook in list(tensor._hooks):
+        out = hook(Tensor._wrap(g))
+        if out is not None:
+            g = np.asarray(out._data if isinstance(out, Tensor) else out, dtype=g.dtype)
+    return g
+
+
+def _accumulate(tensor, g, owned=False):
+    """Add g into tensor.grad: take g over when owned (no copy), else copy it; add in place afterwards."""
     from .tensor import Tensor
     if g.dtype != tensor._data.dtype:
-        g = g.astype(tensor._data.dtype)
+        g, owned = g.astype(tensor._data.dtype), True
     if tensor.grad is None:
-        # own the array: the caller may hold g (an upstream gradient passed straight through).
-        tensor.grad = Tensor._wrap(np.array(g, copy=True))
-    else:
-        tensor.grad._data = tensor.grad._data + g
-
-
-def run_backward(root, grad, retain_graph=False):
-    """Backpropagate `grad` (an ndarray of root's shape) from root into every leaf that requires grad."""
-    grads = {id(root): grad}
-    if root._backward is None:  # a leaf: backward() on it just fills its own .grad
-        _accumulate(root, grad)
+        tensor.grad = Tensor._wrap(g if owned else np.array(g, copy=True))
         return
-    for node in _topological_order(root):
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        if node._retains_grad:
-            _accumulate(node, g)
-        parent_grads = node._backward(g)
-        parents = node._parents
+    current = tensor.grad._data
+    if current.flags.writeable and current.shape == g.shape and current.dtype == g.dtype:
+        np.add(current, g, out=current)  # in place, as PyTorch: a reference to .grad sees the sum
+    else:
+        tensor.grad._data = current + g
+
+
+def run_backward(root, grad, retain_graph=False, owned=False):
+    """Backpropagate `grad` (an ndarray of root's shape) from root into every leaf that requires grad.
+
+    owned: whether run_backward may keep or modify `grad` (True when nobody else holds it)."""
+    if root._backward is None:  # a leaf: backward() on it just fills its own .grad
+        if root._hooks:
+            grad, owned = _run_hooks(root, grad), False
+        _accumulate(root, grad, owned)
+        return
+    order = _topological_order(root)
+    grads = {id(root): [grad, owned]}  # id(non-leaf) -> [summed gradient, owned]
+    leaves = {}  # id(leaf) -> [summed gradient, owned, leaf]
+    del grad
+    for i, node in enumerate(order):
+        order[i] = None  # let the node go as soon as it is done (its saved arrays with it)
+        slot = grads.pop(id(node), None)
+        backward, parents = node._backward, node._parents
         if not retain_graph:
             node._backward = _freed_backward
             node._parents = ()
-        for p, pg in zip(parents, parent_grads):
-            if pg is None or not p.requires_grad:
+        if slot is None:
+            continue
+        g = slot[0]
+        if node._hooks:
+            g = _run_hooks(node, g)
+        if node._retains_grad:
+            _accumulate(node, g)
+        parent_grads = list(backward(g))
+        slot = g = None
+        for k, p in enumerate(parents):
+            pg = parent_grads[k]
+            parent_grads[k] = None
+            if pg is None or not p._requires_grad:
                 continue
-            if p._backward is None:
-                _accumulate(p, pg)
-            elif id(p) in grads:
-                grads[id(p)] = grads[id(p)] + pg
+            if pg.dtype != p._data.dtype:
+                pg = pg.astype(p._data.dtype)
+            table = grads if p._backward is not None else leaves
+            entry = table.get(id(p))
+            if entry is None:
+                own = pg.base is None and pg.flags.writeable and _refs(pg) <= _EXCLUSIVE_REFS
+                table[id(p)] = [pg, own, p]
             else:
-                grads[id(p)] = pg
+                _add_into(entry, pg)
+            pg = None
+    for g, own, leaf in leaves.values():
+        if leaf._hooks:
+            g, own = _run_hooks(leaf, g), False
+        _accumulate(leaf, g, own)

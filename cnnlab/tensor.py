@@ -8,31 +8,38 @@ import numpy as np
 
 from . import _dtypes
 from .autograd import is_grad_enabled, run_backward
-from .errors import GradError, shape_str
+from .errors import DTypeError, GradError, shape_str
 
 
 class Size(tuple):
-    """A tensor's shape: a tuple that prints like torch.Size."""
+    """A tensor's shape: a tuple that prints like torch.Size (slicing gives a Size too)."""
 
     def __repr__(self):
         return f"cnnlab.Size([{', '.join(str(s) for s in self)}])"
+
+    def __getitem__(self, key):
+        out = tuple.__getitem__(self, key)
+        return Size(out) if isinstance(key, slice) else out
+
+    def __add__(self, other):
+        return Size(tuple.__add__(self, tuple(other)))
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
 
 
 class _GradFn:
-    """What `tensor.grad_fn` shows: the name of the op that made the tensor (`<MulBackward>`)."""
-    __slots__ = ("name",)
+    """What `tensor.grad_fn` shows: the op that made the tensor (`<MulBackward>`, `.name()`)."""
+    __slots__ = ("_name",)
 
     def __init__(self, name):
-        self.name = name
+        self._name = name
 
-    def name_(self):
-        return self.name
+    def name(self):
+        return self._name
 
     def __repr__(self):
-        return f"<{self.name}>"
+        return f"<{self._name}>"
 
 
 def _to_array(data, dtype=None):
@@ -42,17 +49,30 @@ def _to_array(data, dtype=None):
     elif isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
         arr = np.array([_to_array(x) for x in data])
     else:
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise ValueError("tensor: nested sequences must be rectangular (every row the same length). "
+                             f"Got {_short(data)}.") from None
     if dtype is not None:
+        if arr.dtype.kind not in "fiub":
+            raise TypeError(f"tensor: data must be numbers or booleans. Got {_short(data)}.")
         return np.asarray(arr, dtype=_dtypes.as_dtype(dtype).np)
-    if arr.dtype.kind == "f" and not isinstance(data, (np.ndarray, Tensor)):
+    python_data = not isinstance(data, (np.ndarray, np.generic, Tensor))
+    if arr.dtype.kind == "f" and python_data:
         return arr.astype(_dtypes.get_default_dtype().np, copy=False)  # Python floats -> float32
-    if arr.dtype.kind in "iu" and not isinstance(data, (np.ndarray, Tensor)):
+    if arr.dtype.kind in "iu" and python_data:
         return arr.astype(np.int64, copy=False)
     if arr.dtype.kind not in "fiub":
-        raise TypeError(f"tensor: data must be numbers or booleans. Got an array of dtype {arr.dtype}.")
+        raise TypeError(f"tensor: data must be numbers or booleans. Got {_short(data)} (NumPy dtype "
+                        f"{arr.dtype}).")
     _dtypes.as_dtype(arr.dtype)  # raises for dtypes cnnlab has no name for
     return arr
+
+
+def _short(data):
+    text = repr(data)
+    return text if len(text) < 60 else text[:57] + "..."
 
 
 def _flat(seq):
@@ -68,22 +88,34 @@ class Tensor:
 
     Args:
         data: array-like (nested lists, a NumPy array, a number). `Tensor(data)` makes a float32 tensor like
-            `torch.Tensor`; `cnnlab.tensor(data)` infers the dtype like `torch.tensor`.
+            `torch.Tensor`; `Tensor(2, 3)` a zero-filled one of that size; `cnnlab.tensor(data)` infers the
+            dtype like `torch.tensor`.
         requires_grad (bool, default False): record ops on this tensor for backward().
 
     >>> import cnnlab
     >>> x = cnnlab.tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     >>> (x * x).sum().backward()
-    >>> x.grad.tolist()
-    [[2.0, 4.0], [6.0, 8.0]]
+    >>> x.grad
+    tensor([[2., 4.],
+            [6., 8.]])
     """
 
-    __slots__ = ("_data", "requires_grad", "grad", "_parents", "_backward", "_op", "_retains_grad",
+    __slots__ = ("_data", "_requires_grad", "grad", "_parents", "_backward", "_op", "_retains_grad", "_hooks",
                  "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
-    def __init__(self, data=(), requires_grad=False, dtype=None):
-        arr = _to_array(data, dtype if dtype is not None else _dtypes.get_default_dtype())
+    def __init__(self, *args, requires_grad=False, dtype=None):
+        d = _dtypes.as_dtype(dtype) if dtype is not None else _dtypes.get_default_dtype()
+        if len(args) == 2 and isinstance(args[1], bool):  # Tensor(data, requires_grad), the older spelling
+            args, requires_grad = args[:1], args[1]
+        if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
+            if any(a < 0 for a in args):
+                raise ValueError(f"Tensor: sizes must be non-negative. Got sizes={tuple(args)}.")
+            arr = np.zeros(tuple(int(a) for a in args), d.np)  # Tensor(2, 3): a tensor of that size
+        elif len(args) > 1:
+            raise TypeError(f"Tensor: expects one data argument or int sizes. Got {len(args)} arguments.")
+        else:
+            arr = _to_array(args[0] if args else (), d)
         self._init(arr, requires_grad)
 
     def _init(self, arr, requires_grad=False):
@@ -93,7 +125,8 @@ class Tensor:
         self._backward = None
         self._op = None
         self._retains_grad = False
-        self.requires_grad = False
+        self._hooks = None
+        self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -109,12 +142,22 @@ class Tensor:
         """The output of a differentiable op. Records (parents, backward) when grad mode is on and any parent
         requires grad; `backward(grad_out)` returns one gradient (ndarray or None) per parent."""
         t = cls.__new__(cls)
-        t._init(arr)
-        if is_grad_enabled() and any(p.requires_grad for p in parents):
-            t.requires_grad = True
-            t._parents = parents
-            t._backward = backward
-            t._op = op
+        t._data = arr
+        t.grad = None
+        t._retains_grad = False
+        t._hooks = None
+        if is_grad_enabled():
+            for p in parents:
+                if p._requires_grad:
+                    t._requires_grad = True
+                    t._parents = parents
+                    t._backward = backward
+                    t._op = op
+                    return t
+        t._requires_grad = False
+        t._parents = ()
+        t._backward = None
+        t._op = None
         return t
 
     # ---- properties ----------------------------------------------------------------------------------
@@ -125,7 +168,9 @@ class Tensor:
     def size(self, dim=None):
         """The shape, or the length of one dimension (negative dims count from the end)."""
         if dim is None:
-            return self.shape
+            return Size(self._data.shape)
+        if self._data.ndim == 0:
+            raise IndexError(f"size: a 0-d tensor has no dimensions. Got dim={dim}, shape=().")
         return self._data.shape[self._dim(dim, "size")]
 
     @property
@@ -139,14 +184,30 @@ class Tensor:
     def dim(self):
         return self._data.ndim
 
+    ndimension = dim
+
     def numel(self):
         return self._data.size
+
+    nelement = numel
 
     def element_size(self):
         return self._data.itemsize
 
+    def stride(self, dim=None):
+        """Steps in elements between neighbours along each dim (of the underlying array)."""
+        strides = tuple(s // self._data.itemsize for s in self._data.strides)
+        return strides if dim is None else strides[self._dim(dim, "stride")]
+
+    def is_contiguous(self, memory_format=None):
+        return bool(self._data.flags.c_contiguous)
+
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def is_leaf(self):
@@ -159,7 +220,8 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        from .creation import device
+        return device("cpu")
 
     @property
     def data(self):
@@ -172,7 +234,13 @@ class Tensor:
 
     @property
     def T(self):
+        """The dims reversed (a transpose for matrices)."""
         return self.permute(*reversed(range(self.ndim)))
+
+    @property
+    def mT(self):
+        """The last two dims swapped (a batch of transposed matrices)."""
+        return self.transpose(-2, -1)
 
     def _dim(self, dim, op):
         """Normalise a possibly negative dim, with an error in the house style when it is out of range."""
@@ -185,38 +253,69 @@ class Tensor:
         return int(dim) % nd
 
     # ---- autograd --------------------------------------------------------------------------------------
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, value):
+        self.requires_grad_(value)
+
     def requires_grad_(self, requires_grad=True):
-        """Turn gradient recording on (or off) for this leaf tensor, in place; returns self."""
+        """Turn gradient recording on (or off) for this leaf tensor, in place; returns self.
+
+        Raises:
+            DTypeError (a TypeError and RuntimeError): requires_grad=True on an integer or bool tensor.
+            GradError: switching it off on a non-leaf tensor.
+        """
         if requires_grad and self._data.dtype.kind != "f":
-            raise GradError(f"requires_grad_: only floating-point tensors can require gradients. "
-                            f"Got dtype={self.dtype}.")
+            raise DTypeError(f"requires_grad_: only floating-point tensors can require gradients. "
+                             f"Got dtype={self.dtype}.")
         if not requires_grad and self._backward is not None:
             raise GradError("requires_grad_: requires_grad can only be switched off on leaf tensors; "
                             "use detach() for a non-leaf.")
-        self.requires_grad = bool(requires_grad)
+        self._requires_grad = bool(requires_grad)
         return self
 
     def retain_grad(self):
         """Keep `.grad` for this non-leaf tensor after backward()."""
-        if not self.requires_grad:
+        if not self._requires_grad:
             raise GradError("retain_grad: the tensor does not require grad. Got requires_grad=False.")
         self._retains_grad = self._backward is not None
-        return None
 
-    def backward(self, gradient=None, retain_graph=False):
+    @property
+    def retains_grad(self):
+        return self._retains_grad
+
+    def register_hook(self, hook):
+        """Call hook(grad) with this tensor's gradient during backward; a tensor it returns replaces the
+        gradient. Returns a handle whose remove() unregisters it. Matches torch.Tensor.register_hook."""
+        if not self._requires_grad:
+            raise GradError("register_hook: cannot register a hook on a tensor that does not require grad.")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) * gradient into `.grad` of every leaf that requires grad.
 
         Args:
             gradient (Tensor or array, default None): d(loss)/d(self); may be omitted for a one-element tensor.
             retain_graph (bool, default False): keep the graph so backward can run through it again.
+            create_graph (bool, default False): must be False (no higher-order gradients).
         Raises:
             GradError (a ValueError and RuntimeError): self does not require grad, self is not a single value
-            and no gradient was given, or gradient has another shape.
+            and no gradient was given, gradient has another shape, or the graph was already freed.
         """
-        if not self.requires_grad:
+        if create_graph:
+            raise GradError("backward: create_graph=True (higher-order gradients) is not supported. "
+                            "Got create_graph=True.")
+        if not self._requires_grad:
             raise GradError("backward: the tensor does not require grad and has no grad_fn, so there is "
                             "nothing to differentiate (was it computed under no_grad(), or only from tensors "
                             f"with requires_grad=False?). Got requires_grad=False, shape={shape_str(self.shape)}.")
+        owned = gradient is None
         if gradient is None:
             if self._data.size != 1:
                 raise GradError("backward: a gradient can be created implicitly only for a single-value "
@@ -224,12 +323,12 @@ class Tensor:
                                 f"Got shape={shape_str(self.shape)}.")
             grad = np.ones_like(self._data)
         else:
-            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self._data.dtype)
+            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient)
             if grad.shape != self._data.shape:
                 raise GradError(f"backward: gradient must have the tensor's shape. Got gradient.shape="
                                 f"{shape_str(grad.shape)}, tensor shape={shape_str(self.shape)}.")
-        run_backward(self, grad, retain_graph=retain_graph)
+            grad = grad.astype(self._data.dtype, copy=False)
+        run_backward(self, grad, retain_graph=bool(retain_graph), owned=owned)
 
     def detach(self):
         """The same data (shared memory) as a new leaf that records no graph."""
@@ -239,19 +338,23 @@ class Tensor:
         self._backward = None
         self._parents = ()
         self._op = None
-        self.requires_grad = False
+        self._requires_grad = False
         return self
 
     # ---- conversions -----------------------------------------------------------------------------------
-    def numpy(self):
-        """The values as an ndarray sharing memory with the tensor (refused while it requires grad)."""
-        if self.requires_grad:
+    def numpy(self, force=False):
+        """The values as an ndarray sharing memory with the tensor (refused while it requires grad, unless
+        force=True, which returns a copy)."""
+        if force:
+            return self._data.copy()
+        if self._requires_grad:
             raise GradError("numpy: can't call numpy() on a tensor that requires grad; use "
                             "tensor.detach().numpy().")
         return self._data
 
     def __array__(self, dtype=None, copy=None):
-        return self._data if dtype is None else self._data.astype(dtype)
+        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return arr.copy() if copy and arr is self._data else arr
 
     def item(self):
         """The single value of a one-element tensor as a Python number."""
@@ -271,7 +374,8 @@ class Tensor:
 
     def __index__(self):
         if self._data.dtype.kind not in "iu" or self._data.size != 1:
-            raise TypeError("__index__: only one-element integer tensors can be used as an index.")
+            raise TypeError("__index__: only one-element integer tensors can be used as an index. Got "
+                            f"dtype={self.dtype}, shape={shape_str(self.shape)}.")
         return int(self.item())
 
     def __bool__(self):
@@ -279,6 +383,14 @@ class Tensor:
             raise ValueError(f"bool: the truth value of a tensor with more than one value is ambiguous; use "
                              f".any() or .all(). Got shape={shape_str(self.shape)}.")
         return bool(self._data.reshape(()))
+
+    def __format__(self, spec):
+        if self._data.ndim == 0 and spec:  # f"{loss:.4f}" formats the value, as in PyTorch
+            return format(self._data.item(), spec)
+        if spec:
+            raise TypeError(f"format: a format spec applies only to 0-d tensors. Got spec={spec!r}, "
+                            f"shape={shape_str(self.shape)}.")
+        return repr(self)
 
     def __len__(self):
         if self._data.ndim == 0:
@@ -294,26 +406,84 @@ class Tensor:
         return id(self)
 
     def __repr__(self):
-        body = np.array2string(self._data, separator=", ", prefix="tensor(", precision=4,
-                               floatmode="maxprec_equal" if self._data.dtype.kind == "f" else "maxprec")
         extras = []
-        if self._data.dtype not in (_dtypes.get_default_dtype().np, np.int64, np.bool_) or self._data.size == 0:
+        if self._data.size == 0 and self._data.ndim != 1:
+            extras.append(f"size={tuple(self._data.shape)}")
+        if self._data.dtype not in (_dtypes.get_default_dtype().np, np.int64, np.bool_) or (
+                self._data.size == 0 and self._data.dtype.kind != "f"):
             extras.append(f"dtype={self.dtype}")
         if self._backward is not None:
             extras.append(f"grad_fn=<{self._op}>")
-        elif self.requires_grad:
+        elif self._requires_grad:
             extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return _format_tensor(self._data, extras)
 
     def __reduce__(self):
-        return (_rebuild, (self._data, self.requires_grad))
+        return (_rebuild, (self._data, self._requires_grad))
 
 
 def _rebuild(arr, requires_grad):
     return Tensor._wrap(arr, requires_grad)
 
 
-# Parameters and the layers built on Tensor check isinstance(x, Tensor); this alias keeps the public spelling.
+class _HookHandle:
+    """What register_hook returns: remove() takes the hook off again."""
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+def _float_formatter(arr):
+    """PyTorch's number style: '1.' for integral floats, '0.1235' otherwise, scientific for wide ranges."""
+    finite = np.abs(arr[np.isfinite(arr)]).astype(np.float64)
+    nonzero = finite[finite != 0]
+    if finite.size and np.all(finite == np.round(finite)):
+        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8)
+        fmt = "{:.4e}" if sci else "{:.0f}."
+    else:
+        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4)
+        fmt = "{:.4e}" if sci else "{:.4f}"
+
+    def one(v):
+        return ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")) if not np.isfinite(v) else fmt.format(v)
+
+    width = max((len(one(v)) for v in arr.reshape(-1)[:2000]), default=0)
+    return lambda v: one(v).rjust(width)
+
+
+def _format_tensor(arr, extras):
+    """`tensor([...], extras)` laid out like PyTorch's repr (80 columns, `...` past 1000 elements)."""
+    prefix = "tensor("
+    if arr.size == 0:
+        body = "[]"
+    else:
+        formatter = {"float_kind": _float_formatter(arr)} if arr.dtype.kind == "f" else None
+        body = np.array2string(arr, separator=", ", prefix=prefix, formatter=formatter, max_line_width=81,
+                               threshold=1000, edgeitems=3).replace(", ...,", ",  ...,")
+    out = prefix + body
+    last_len = len(out.rsplit("\n", 1)[-1])
+    for suffix in extras:  # each suffix goes on a new line when it would pass 80 columns, as in PyTorch
+        if last_len + len(suffix) + 2 > 80:
+            out += ",\n" + " " * len(prefix) + suffix
+            last_len = len(prefix) + len(suffix)
+        else:
+            out += ", " + suffix
+            last_len += len(suffix) + 2
+    return out + ")"
+
+
 def is_tensor(obj):
     """True for cnnlab tensors (and Parameters), as torch.is_tensor."""
     return isinstance(obj, Tensor)
+
+
+def numel(input):
+    """The number of elements of a tensor. Matches torch.numel."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"numel: expects a tensor. Got {type(input).__name__}.")
+    return input._data.size
+

@@ -40,7 +40,7 @@ def binary_arrays(a, b, op):
     if a_t and b_t:
         xa, xb = a._data, b._data
         if xa.dtype != xb.dtype:
-            dt = _dtypes.result_type([xa.dtype, xb.dtype])
+            dt = _dtypes.promote_arrays([xa, xb])
             xa, xb = xa.astype(dt, copy=False), xb.astype(dt, copy=False)
         if xa.shape != xb.shape:
             broadcast_shape(xa.shape, xb.shape, op)
@@ -62,10 +62,15 @@ def _is_scalar(x):
 
 
 def unbroadcast(grad, shape):
-    """Sum a gradient of a broadcast result back down to an operand's shape."""
+    """Sum a gradient of a broadcast result back down to an operand's shape (a fresh array when summed)."""
+    shape = tuple(shape)
     if grad.shape == shape:
         return grad
     lead = grad.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
-    g = grad.sum(axis=axes, keepdims=True) if axes else grad
-    return g.reshape(shape)
+    ones = tuple(i + lead for i, s in enumerate(shape) if s == 1 and grad.shape[i + lead] != 1)
+    g = grad
+    if ones:
+        g = g.sum(axis=ones, keepdims=True)  # (*lead, ..., 1, ...)
+    if lead:
+        g = g.sum(axis=tuple(range(lead)))  # drop the leading broadcast dims
+    return g if g.shape == shape else g.reshape(shape)

@@ -65,32 +65,51 @@ def div(input, other, rounding_mode=None):
 
 def pow(input, exponent):
     """input ** exponent, elementwise. Matches torch.pow."""
+    ta, tb, xa, xb = binary_arrays(input, exponent, "pow")
+    if np.result_type(xa, xb).kind in "iu" and np.any(np.asarray(xb) < 0):
+        raise ValueError("pow: integers cannot be raised to negative integer powers (use a float base). "
+                         f"Got dtype={np.result_type(xa, xb)}, exponent min={np.min(xb)}.")
+
+    # d(a^b)/da = b a^(b-1) (0 where b == 0); d(a^b)/db = a^b log a (0 where a == 0 and b >= 0)
     def grad_base(g, a, b, o):
-        if np.ndim(b) == 0 and b == 2:
-            return 2 * g * a
-        return g * b * a ** (b - 1)
+        if np.ndim(b) == 0:
+            if b == 0:
+                return np.zeros_like(g)
+            return g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(b == 0, 0, g * (b * a ** (b - 1))).astype(g.dtype, copy=False)
 
     def grad_exponent(g, a, b, o):
-        log_a = np.log(np.where(a > 0, a, 1))  # d/db a**b = a**b log a; 0 where a == 0 and b >= 0
-        return np.where((a == 0) & (b >= 0), 0, g * o * log_a)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where((a == 0) & (b >= 0), 0, g * o * np.log(a)).astype(g.dtype, copy=False)
 
-    return _binary(input, exponent, "pow", np.power, grad_base, grad_exponent)
+    return _binary(ta if ta is not None else input, tb if tb is not None else exponent, "pow", np.power,
+                   grad_base, grad_exponent)
 
 
 def maximum(input, other):
     """Elementwise maximum; ties split the gradient evenly. Matches torch.maximum."""
-    return _binary(input, other, "maximum", np.maximum,
-                   lambda g, a, b, o: g * ((a > b) + 0.5 * (a == b)), lambda g, a, b, o: g * ((b > a) + 0.5 * (a == b)))
+    return _binary(input, other, "maximum", np.maximum, lambda g, a, b, o: _tie_split(g, a > b, a == b),
+                   lambda g, a, b, o: _tie_split(g, b > a, a == b))
+
+
+def _tie_split(g, wins, ties):
+    """g where this operand wins, g/2 where both tie, 0 elsewhere (in g's dtype)."""
+    return np.where(wins, g, np.where(ties, g * 0.5, 0)).astype(g.dtype, copy=False)
 
 
 def minimum(input, other):
     """Elementwise minimum; ties split the gradient evenly. Matches torch.minimum."""
-    return _binary(input, other, "minimum", np.minimum,
-                   lambda g, a, b, o: g * ((a < b) + 0.5 * (a == b)), lambda g, a, b, o: g * ((b < a) + 0.5 * (a == b)))
+    return _binary(input, other, "minimum", np.minimum, lambda g, a, b, o: _tie_split(g, a < b, a == b),
+                   lambda g, a, b, o: _tie_split(g, b < a, a == b))
 
 
-def where(condition, input, other):
-    """Elements of input where condition is True, else of other (broadcasting). Matches torch.where."""
+def where(condition, input=None, other=None):
+    """Elements of input where condition is True, else of other (broadcasting); `where(condition)` alone is
+    `nonzero(condition, as_tuple=True)`. Matches torch.where."""
+    if input is None and other is None:
+        from .indexing import nonzero
+        return nonzero(condition, as_tuple=True)
     cond = as_tensor_arg(condition, "where", "condition")._data
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor. Got dtype={cond.dtype}.")
@@ -182,6 +201,21 @@ def log1p(input):
     return _unary(input, "log1p", np.log1p, lambda g, x, o: g / (1 + x))
 
 
+def log2(input):
+    """Base-2 logarithm. Matches torch.log2."""
+    return _unary(input, "log2", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype, copy=False))
+
+
+def log10(input):
+    """Base-10 logarithm. Matches torch.log10."""
+    return _unary(input, "log10", np.log10, lambda g, x, o: g / (x * np.log(10.0)).astype(x.dtype, copy=False))
+
+
+def expm1(input):
+    """exp(input) - 1, accurate for small input. Matches torch.expm1."""
+    return _unary(input, "expm1", np.expm1, lambda g, x, o: g * (o + 1))
+
+
 def sqrt(input):
     """Square root. Matches torch.sqrt."""
     return _unary(input, "sqrt", np.sqrt, lambda g, x, o: g / (2 * o))
@@ -224,43 +258,96 @@ def sign(input):
 
 def floor(input):
     """Round down (zero gradient). Matches torch.floor."""
-    return _unary(input, "floor", np.floor, lambda g, x, o: np.zeros_like(g), float_only=False)
+    return _unary(input, "floor", _keep_ints(np.floor), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def ceil(input):
     """Round up (zero gradient). Matches torch.ceil."""
-    return _unary(input, "ceil", np.ceil, lambda g, x, o: np.zeros_like(g), float_only=False)
+    return _unary(input, "ceil", _keep_ints(np.ceil), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
-def round(input):
+def trunc(input):
+    """Round toward zero (zero gradient). Matches torch.trunc."""
+    return _unary(input, "trunc", _keep_ints(np.trunc), lambda g, x, o: np.zeros_like(g), float_only=False)
+
+
+def _keep_ints(fn):
+    """Rounding leaves integer tensors as they are (NumPy would return float64)."""
+    return lambda x: x.copy() if x.dtype.kind in "biu" else fn(x)
+
+
+def round(input, decimals=0):
+    """Round half to even, to `decimals` places (zero gradient). Matches torch.round."""
+    if decimals:
+        return _unary(input, "round", lambda x: np.round(x, decimals), lambda g, x, o: np.zeros_like(g),
+                      float_only=False)
+    return _round(input)
+
+
+def _round(input):
     """Round half to even (zero gradient). Matches torch.round."""
-    return _unary(input, "round", np.round, lambda g, x, o: np.zeros_like(g), float_only=False)
+    return _unary(input, "round", _keep_ints(np.round), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def clamp(input, min=None, max=None):
-    """Limit values to [min, max]; the gradient passes where min <= input <= max. Matches torch.clamp."""
+    """Limit values to [min, max]; the gradient passes where min <= input <= max. Matches torch.clamp.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1)
+    tensor([-1.0000,  0.5000,  1.0000])
+    """
     if min is None and max is None:
         raise ValueError("clamp: at least one of min and max must be given. Got min=None, max=None.")
+    t = as_tensor_arg(input, "clamp", "input")
     lo = min._data if isinstance(min, Tensor) else min
     hi = max._data if isinstance(max, Tensor) else max
+    bounds = [b for b in (lo, hi) if b is not None]
+    dt = _dtypes.promote_arrays([t._data] + [b for b in bounds if isinstance(b, np.ndarray)],
+                                [b for b in bounds if not isinstance(b, np.ndarray)])
 
     def forward(x):
-        out = x
+        out = x.astype(dt, copy=False)
         if lo is not None:
             out = np.maximum(out, lo)
         if hi is not None:
             out = np.minimum(out, hi)
-        return out.astype(x.dtype, copy=False)
+        return out.astype(dt, copy=False)
 
+    # the gradient passes where the input was inside [min, max]
     def grad(g, x, o):
         keep = np.ones(x.shape, dtype=bool)
         if lo is not None:
             keep &= x >= lo
         if hi is not None:
             keep &= x <= hi
-        return g * keep
+        return np.where(keep, g, 0).astype(g.dtype, copy=False)
 
-    return _unary(input, "clamp", forward, grad, float_only=False)
+    return _unary(t, "clamp", forward, grad, float_only=False)
+
+
+def remainder(input, other):
+    """Python-style modulus (the result has the divisor's sign). Matches torch.remainder."""
+    # a - floor(a / b) * b  =>  d/da = 1, d/db = -floor(a / b)
+    return _binary(input, other, "remainder", np.remainder, lambda g, a, b, o: g,
+                   lambda g, a, b, o: (-g * np.floor_divide(a, b)).astype(g.dtype, copy=False))
+
+
+def dot(input, other):
+    """Inner product of two 1-D tensors of one length. Matches torch.dot."""
+    a, b = as_tensor_arg(input, "dot", "input"), as_tensor_arg(other, "dot")
+    if a.ndim != 1 or b.ndim != 1 or a.shape != b.shape:
+        raise ShapeError(f"dot: expects two 1-D tensors of the same length. Got input.shape={shape_str(a.shape)}, "
+                         f"other.shape={shape_str(b.shape)}.")
+    return matmul(a, b)
+
+
+def outer(input, vec2):
+    """Outer product of two 1-D tensors: out[i, j] = input[i] * vec2[j]. Matches torch.outer."""
+    a, b = as_tensor_arg(input, "outer", "input"), as_tensor_arg(vec2, "outer", "vec2")
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"outer: expects two 1-D tensors. Got input.shape={shape_str(a.shape)}, "
+                         f"vec2.shape={shape_str(b.shape)}.")
+    return mul(a.reshape(-1, 1), b.reshape(1, -1))
 
 
 # ---- comparisons and logic (no gradient) ----------------------------------------------------------------
@@ -301,12 +388,50 @@ def logical_or(input, other):
     return _compare(input, other, np.logical_or, "logical_or")
 
 
+def logical_xor(input, other):
+    return _compare(input, other, np.logical_xor, "logical_xor")
+
+
+def _bitwise(a, b, fn, op):
+    _, _, xa, xb = binary_arrays(a, b, op)
+    if np.result_type(xa, xb).kind not in "biu":
+        raise TypeError(f"{op}: expects integer or bool tensors. Got dtype={np.result_type(xa, xb)}.")
+    return Tensor._wrap(np.asarray(fn(xa, xb)))
+
+
+def bitwise_and(input, other):
+    """Bitwise AND of integer tensors, logical AND of bool tensors (the `&` operator). Matches torch."""
+    return _bitwise(input, other, np.bitwise_and, "bitwise_and")
+
+
+def bitwise_or(input, other):
+    """Bitwise OR of integer tensors, logical OR of bool tensors (the `|` operator). Matches torch."""
+    return _bitwise(input, other, np.bitwise_or, "bitwise_or")
+
+
+def bitwise_xor(input, other):
+    """Bitwise XOR of integer tensors, logical XOR of bool tensors (the `^` operator). Matches torch."""
+    return _bitwise(input, other, np.bitwise_xor, "bitwise_xor")
+
+
+def bitwise_not(input):
+    """Bitwise NOT of integer tensors, logical NOT of bool tensors (the `~` operator). Matches torch."""
+    x = as_tensor_arg(input, "bitwise_not", "input")._data
+    if x.dtype.kind not in "biu":
+        raise TypeError(f"bitwise_not: expects an integer or bool tensor. Got dtype={x.dtype}.")
+    return Tensor._wrap(np.invert(x))
+
+
 def logical_not(input):
     return Tensor._wrap(np.logical_not(as_tensor_arg(input, "logical_not", "input")._data))
 
 
 def isnan(input):
     return Tensor._wrap(np.isnan(as_tensor_arg(input, "isnan", "input")._data))
+
+
+def isinf(input):
+    return Tensor._wrap(np.isinf(as_tensor_arg(input, "isinf", "input")._data))
 
 
 def isfinite(input):

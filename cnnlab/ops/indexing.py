@@ -28,24 +28,40 @@ def normalize_key(key):
 
 
 def getitem(t, key):
-    """t[key] with PyTorch's (= NumPy's) indexing rules; the gradient scatters back, summing repeats."""
+    """t[key] with PyTorch's (= NumPy's) indexing rules; the gradient scatters back, summing repeats.
+
+    Ints, slices (negative steps too), None and Ellipsis give a view that shares memory, as in PyTorch;
+    integer arrays and boolean masks give a copy.
+
+    >>> import cnnlab
+    >>> x = cnnlab.arange(6.0).reshape(2, 3)
+    >>> x[:, [0, 0, 2]]
+    tensor([[0., 0., 2.],
+            [3., 3., 5.]])
+    """
     key, advanced = normalize_key(key)
     x = t._data
+    if not advanced:  # a trailing Ellipsis makes NumPy return a 0-d view instead of a scalar copy
+        parts = key if isinstance(key, tuple) else (key,)
+        if not any(k is Ellipsis for k in parts):
+            key = parts + (Ellipsis,)
     try:
         out = x[key]
     except IndexError as e:
         raise IndexError(f"index: {e}. Got shape={shape_str(x.shape)}.") from None
+    masks_only = advanced and all(not isinstance(k, np.ndarray) or k.dtype == np.bool_
+                                  for k in (key if isinstance(key, tuple) else (key,)))
 
+    # each selected element passes its gradient back to where it came from; repeated indices add up
     def backward(g):
         grad = np.zeros_like(x)
-        if advanced:
-            np.add.at(grad, key, g)  # repeated indices add up
+        if advanced and not masks_only:
+            np.add.at(grad, key, g)
         else:
             grad[key] = g
         return (grad,)
 
-    return Tensor._from_op(np.array(out, copy=advanced) if advanced else np.asarray(out), (t,), backward,
-                           "IndexBackward")
+    return Tensor._from_op(out, (t,), backward, "IndexBackward")
 
 
 def check_writable(t, op):
@@ -61,8 +77,13 @@ def setitem(t, key, value):
     check_writable(t, "setitem")
     key, _ = normalize_key(key)
     v = value._data if isinstance(value, Tensor) else value
+    if not t._data.flags.writeable:
+        raise ShapeError("setitem: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
+                         "written; write into a .clone() instead.")
     try:
         t._data[key] = v
+    except IndexError as e:
+        raise IndexError(f"setitem: {e}. Got shape={shape_str(t._data.shape)}.") from None
     except ValueError:
         raise ShapeError(f"setitem: the value cannot be broadcast to the indexed region. Got value shape "
                          f"{shape_str(np.shape(v))}, region shape {shape_str(t._data[key].shape)}.") from None
@@ -79,11 +100,20 @@ def gather(input, dim, index):
         raise ShapeError(f"gather: index must have as many dims as input. Got input.shape={shape_str(t.shape)}, "
                          f"index.shape={shape_str(idx.shape)}.")
     x = t._data
-    out = np.take_along_axis(x, idx, axis=axis)
+    for d in range(t.ndim):
+        if d != axis and idx.shape[d] > x.shape[d]:
+            raise ShapeError(f"gather: index.size({d}) must not exceed input.size({d}) outside dim. Got "
+                             f"input.shape={shape_str(x.shape)}, index.shape={shape_str(idx.shape)}, dim={dim}.")
+    if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
+        raise IndexError(f"gather: index out of range for dim {dim} of size {x.shape[axis]}. Got index values in "
+                         f"[{idx.min()}, {idx.max()}].")
+    key = _along_axis_key(idx, axis)  # index.shape may be smaller than input.shape outside dim, as in torch
+    out = x[key]
 
+    # each output element came from x[key]; repeated indices add their gradients
     def backward(g):
         grad = np.zeros_like(x)
-        np.add.at(grad, _along_axis_key(idx, axis), g)
+        np.add.at(grad, key, g)
         return (grad,)
 
     return Tensor._from_op(out, (t,), backward, "GatherBackward")
@@ -102,6 +132,65 @@ def index_select(input, dim, index):
     axis = t._dim(dim, "index_select")
     idx = as_tensor_arg(index, "index_select", "index")._data
     return getitem(t, (slice(None),) * axis + (Tensor._wrap(idx.reshape(-1)),))
+
+
+def nonzero(input, as_tuple=False):
+    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim with
+    as_tuple=True. Matches torch.nonzero."""
+    x = as_tensor_arg(input, "nonzero", "input")._data
+    idx = np.nonzero(x) if x.ndim else np.nonzero(x.reshape(1))
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
+    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if x.ndim else np.zeros((int(x != 0), 0), np.int64))
+
+
+def scatter(input, dim, index, src=None, value=None, reduce=None):
+    """A copy of input with values from src (a tensor or a number) written at index along dim:
+    out[i][index[i][j]] = src[i][j] for dim=1. The gradient flows to input where nothing was written, and to
+    src from where its values landed. Matches torch.scatter (without reduce).
+
+    >>> import cnnlab
+    >>> cnnlab.zeros(2, 3).scatter(1, cnnlab.tensor([[2], [0]]), 1.0)
+    tensor([[0., 0., 1.],
+            [1., 0., 0.]])
+    """
+    t = as_tensor_arg(input, "scatter", "input")
+    if reduce is not None:
+        raise ValueError(f"scatter: reduce is not supported. Got reduce={reduce!r}.")
+    if src is None:
+        src = value
+    idx = as_tensor_arg(index, "scatter", "index")._data
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"scatter: index must be an integer tensor. Got dtype={idx.dtype}.")
+    axis = t._dim(dim, "scatter")
+    if idx.ndim != t.ndim:
+        raise ShapeError(f"scatter: index must have as many dims as input. Got input.shape={shape_str(t.shape)}, "
+                         f"index.shape={shape_str(idx.shape)}.")
+    if idx.size and (idx.min() < -t.shape[axis] or idx.max() >= t.shape[axis]):
+        raise IndexError(f"scatter: index out of range for dim {dim} of size {t.shape[axis]}. Got index values "
+                         f"in [{idx.min()}, {idx.max()}].")
+    src_t = src if isinstance(src, Tensor) else None
+    key = _along_axis_key(idx, axis)
+    out = t._data.copy()
+    if src_t is not None:
+        s = src_t._data[tuple(slice(0, n) for n in idx.shape)]  # (index.shape): the part of src that is used
+        out[key] = s
+    else:
+        out[key] = src
+    written = np.zeros(t.shape, dtype=bool)
+    written[key] = True
+
+    def backward(g):
+        gi = np.where(written, 0, g).astype(g.dtype, copy=False) if t.requires_grad else None
+        if src_t is None:
+            return (gi,)
+        gs = None
+        if src_t.requires_grad:
+            gs = np.zeros_like(src_t._data)
+            gs[tuple(slice(0, n) for n in idx.shape)] = g[key]
+        return gi, gs
+
+    return Tensor._from_op(out, (t,) if src_t is None else (t, src_t), backward, "ScatterBackward")
 
 
 def masked_fill(input, mask, value):

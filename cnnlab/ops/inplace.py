@@ -3,6 +3,7 @@ tensors outside the graph, such as parameters inside no_grad() in an optimizer s
 import numpy as np
 
 from .. import _dtypes
+from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
 from .indexing import check_writable
@@ -12,19 +13,21 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
     """Cast to a dtype (`to(cnnlab.float64)`, `to(other_tensor)`); device arguments ('cpu') are accepted and
     ignored. Matches torch.Tensor.to on the CPU."""
     t = as_tensor_arg(input, "to", "input")
+    from ..creation import device as _device
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) and a.split(":")[0] == "cpu":
-            continue
-        elif isinstance(a, str) and a.split(":")[0] in ("cuda", "mps"):
-            raise ValueError(f"to: cnnlab runs on the CPU only. Got device={a!r}.")
+        elif isinstance(a, (str, _device)):
+            _device(a)  # raises for anything but the CPU
+        elif isinstance(a, bool):
+            continue  # to(dtype, non_blocking)
         else:
             dtype = a
-    device = kwargs.pop("device", None)
-    if device not in (None, "cpu") and not str(device).startswith("cpu"):
-        raise ValueError(f"to: cnnlab runs on the CPU only. Got device={device!r}.")
+    if kwargs.get("device") is not None:
+        _device(kwargs.pop("device"))
+    kwargs.pop("device", None)
     kwargs.pop("non_blocking", None)
+    kwargs.pop("memory_format", None)
     if kwargs:
         raise TypeError(f"to: unexpected arguments {sorted(kwargs)}.")
     if dtype is None:
@@ -44,7 +47,14 @@ def clone(input):
 
 def _inplace(t, op, fn):
     check_writable(t, op)
-    fn(t._data)
+    if not t._data.flags.writeable:
+        raise ShapeError(f"{op}: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
+                         "written in place; use a .clone() instead.")
+    try:
+        fn(t._data)
+    except ValueError:
+        raise ShapeError(f"{op}: the other operand cannot be broadcast to the tensor's shape. Got "
+                         f"shape={shape_str(t.shape)}.") from None
     return t
 
 
@@ -83,7 +93,33 @@ def copy_(t, src):
 
 
 def clamp_(t, min=None, max=None):
-    return _inplace(t, "clamp_", lambda x: np.clip(x, min, max, out=x))
+    if min is None and max is None:
+        raise ValueError("clamp_: at least one of min and max must be given. Got min=None, max=None.")
+    lo, hi = _value(min, t), _value(max, t)
+    return _inplace(t, "clamp_", lambda x: np.clip(x, lo, hi, out=x, casting="unsafe"))
+
+
+def masked_fill_(t, mask, value):
+    """Write value where mask (a bool tensor broadcastable to t) is True, in place."""
+    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    if m.dtype != np.bool_:
+        raise TypeError(f"masked_fill_: mask must be a bool tensor. Got dtype={m.dtype}.")
+    v = _value(value, t)
+    return _inplace(t, "masked_fill_", lambda x: np.copyto(x, v, where=np.broadcast_to(m, x.shape), casting="unsafe"))
+
+
+def scatter_(t, dim, index, src=None, value=None, reduce=None):
+    """scatter written into t itself (see cnnlab.scatter)."""
+    from .indexing import scatter
+    check_writable(t, "scatter_")
+    with _no_grad():
+        out = scatter(t, dim, index, src, value, reduce)
+    return _inplace(t, "scatter_", lambda x: np.copyto(x, out._data))
+
+
+def _no_grad():
+    from ..autograd import no_grad
+    return no_grad()
 
 
 def uniform_(t, a=0.0, b=1.0, generator=None):

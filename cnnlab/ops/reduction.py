@@ -1,10 +1,11 @@
 """Reductions with gradients: sum, mean, max/min (values and indices), argmax/argmin, var/std, logsumexp."""
+import builtins
 import collections
 
 import numpy as np
 
 from .. import _dtypes
-from ..errors import DTypeError
+from ..errors import DTypeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
 
@@ -13,9 +14,9 @@ values_indices = collections.namedtuple("values_indices", ["values", "indices"])
 
 def reduce_axes(t, dim, op):
     """dim (None, an int or a sequence of ints) as a sorted tuple of non-negative axes."""
-    if dim is None:
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
         return tuple(range(t.ndim))
-    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    dims = tuple(dim) if isinstance(dim, (tuple, list)) else (dim,)
     axes = sorted({t._dim(d, op) for d in dims})
     return tuple(axes) if t.ndim else ()
 
@@ -61,19 +62,20 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
     x = t._data
     if dim is None:
         if x.size == 0:
-            raise ValueError(f"{op}: the input is empty, so it has no {op}imum. Got shape={tuple(x.shape)}.")
+            raise ShapeError(f"{op}: the input is empty, so it has no {op}imum; pass dim= to reduce a non-empty "
+                             f"dimension. Got shape={shape_str(x.shape)}.")
         out = np.asarray(npfn(x))
 
         def backward(g):  # ties share the gradient evenly, as PyTorch's full reduction does
-            mask = x == out
-            return (mask * (g / mask.sum()),)
+            mask = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
+            return (np.where(mask, g / int(mask.sum()), 0).astype(g.dtype, copy=False),)
 
         return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
     axis = t._dim(dim, op)
     if x.ndim and x.shape[axis] == 0:
-        raise ValueError(f"{op}: cannot reduce over an empty dimension. Got dim={dim}, shape={tuple(x.shape)}.")
+        raise ShapeError(f"{op}: cannot reduce over an empty dimension. Got dim={dim}, shape={shape_str(x.shape)}.")
     idx = arg(x, axis=axis, keepdims=True) if x.ndim else np.zeros((), np.int64)
-    vals = np.take_along_axis(x, idx, axis=axis) if x.ndim else x
+    vals = np.take_along_axis(x, idx, axis=axis) if x.ndim else x.copy()
 
     def backward(g):  # the gradient goes to the element each index names
         grad = np.zeros_like(x)
@@ -88,7 +90,7 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
         vals, idx_out = vals.squeeze(axis), idx.squeeze(axis)
     else:
         idx_out = idx
-    values = Tensor._from_op(np.ascontiguousarray(vals), (t,), backward, op.capitalize() + "Backward")
+    values = Tensor._from_op(vals, (t,), backward, op.capitalize() + "Backward")
     return values_indices(values, Tensor._wrap(np.asarray(idx_out, dtype=np.int64)))
 
 
@@ -118,7 +120,7 @@ def _amax_amin(input, dim, keepdim, op, npfn):
         o = out if keepdim else np.expand_dims(out, axes)
         mask = x == o
         gk = g if keepdim else np.expand_dims(g, axes)
-        return (mask * (gk / mask.sum(axis=axes, keepdims=True)),)
+        return (np.where(mask, gk / mask.sum(axis=axes, keepdims=True, dtype=g.dtype), 0).astype(g.dtype, copy=False),)
 
     return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
 
@@ -160,20 +162,31 @@ def _correction(unbiased, correction):
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var."""
+    """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, 2.0, 3.0, 4.0]).var()
+    tensor(1.6667)
+    """
     t = as_tensor_arg(input, "var", "input")
     if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
         dim, unbiased = None, dim
+    if t._data.dtype.kind != "f":
+        raise DTypeError(f"var: the input must be floating point. Got dtype={t.dtype}.")
     c = _correction(unbiased, correction)
     axes = reduce_axes(t, dim, "var")
     x = t._data
     n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    denom = float(builtins.max(n - c, 0))
+    scale = 2.0 / denom if denom else float("inf")
     centred = x - x.mean(axis=axes, keepdims=True)
-    out = np.asarray(np.sum(centred * centred, axis=axes, keepdims=keepdim) / np.maximum(n - c, 0))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom)
 
     # var = sum((x - mean)^2) / (n - c)  =>  dvar/dx = 2 (x - mean) / (n - c)
     def backward(g):
-        return (_expand_grad(g, x.shape, axes, keepdim) * centred * (2.0 / np.maximum(n - c, 0)),)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (_expand_grad(g, x.shape, axes, keepdim) * (centred * scale),)
 
     return Tensor._from_op(out, (t,), backward, "VarBackward")
 
@@ -211,3 +224,113 @@ def all(input, dim=None, keepdim=False):
 def any(input, dim=None, keepdim=False):
     t = as_tensor_arg(input, "any", "input")
     return Tensor._wrap(np.asarray(np.any(t._data, axis=reduce_axes(t, dim, "any"), keepdims=keepdim)))
+
+
+def prod(input, dim=None, keepdim=False, dtype=None):
+    """Product over dim (all elements if None); bool and integer inputs give int64. Matches torch.prod.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([[1.0, 2.0], [3.0, 4.0]]).prod(1)
+    tensor([ 2., 12.])
+    """
+    t = as_tensor_arg(input, "prod", "input")
+    x = t._data
+    out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
+    x = x.astype(out_dtype, copy=False)
+    if dim is None:
+        out = np.asarray(np.prod(x, dtype=out_dtype))
+        flat = x.reshape(-1)
+        return Tensor._from_op(out, (t,), lambda g: ((g * _prod_of_others(flat, 0)).reshape(x.shape),),
+                               "ProdBackward")
+    axis = t._dim(dim, "prod")
+    out = np.asarray(np.prod(x, axis=axis if x.ndim else None, keepdims=keepdim and x.ndim > 0, dtype=out_dtype))
+
+    # d prod / d x_i = product of the other elements along the axis (exact, also where some x are 0)
+    def backward(g):
+        if not x.ndim:
+            return (g,)
+        return (_expand_grad(g, x.shape, (axis,), keepdim) * _prod_of_others(x, axis),)
+
+    return Tensor._from_op(out, (t,), backward, "ProdBackward")
+
+
+def _prod_of_others(x, axis):
+    """For each element, the product of the other elements along axis (exclusive cumulative products)."""
+    xm = np.moveaxis(x, axis, -1)  # (..., n)
+    ones = np.ones(xm.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, xm[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.flip(np.concatenate([xm[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+    return np.moveaxis(left * right, -1, axis)
+
+
+def cumsum(input, dim, dtype=None):
+    """Running sum along dim; bool and integer inputs give int64. Matches torch.cumsum.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1, 2, 3]).cumsum(0)
+    tensor([1, 3, 6])
+    """
+    t = as_tensor_arg(input, "cumsum", "input")
+    x = t._data
+    axis = t._dim(dim, "cumsum")
+    out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
+    out = np.cumsum(x, axis=axis if x.ndim else None, dtype=out_dtype).reshape(x.shape)
+
+    # out_j = sum_{i <= j} x_i  =>  dx_i = sum_{j >= i} g_j, a reversed running sum
+    def backward(g):
+        if not x.ndim:
+            return (g,)
+        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+
+    return Tensor._from_op(out, (t,), backward, "CumsumBackward")
+
+
+def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
+    """Vector p-norm over dim (all elements if None): p = 2 ('fro'), 1, inf, -inf, 0 or any other number.
+    The gradient at a zero norm is 0. Matches torch.norm for vector norms.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([3.0, 4.0]).norm()
+    tensor(5.)
+    """
+    t = as_tensor_arg(input, "norm", "input")
+    if p == "fro" or p is None:
+        p = 2
+    if isinstance(p, str):
+        raise ValueError(f"norm: only vector norms are supported (p a number or 'fro'). Got p={p!r}.")
+    x = t._data if dtype is None else t._data.astype(_dtypes.as_dtype(dtype).np)
+    if x.dtype.kind != "f":
+        raise DTypeError(f"norm: the input must be floating point. Got dtype={t.dtype}.")
+    axes = reduce_axes(t, dim, "norm")
+    a = np.abs(x)
+    p = float(p)
+    if p == float("inf") or p == -float("inf"):
+        out_k = (np.max if p > 0 else np.min)(a, axis=axes, keepdims=True)
+    elif p == 0:
+        out_k = np.sum(a != 0, axis=axes, keepdims=True).astype(x.dtype)
+    elif p == 1:
+        out_k = np.sum(a, axis=axes, keepdims=True)
+    elif p == 2:
+        out_k = np.sqrt(np.sum(a * a, axis=axes, keepdims=True))
+    else:
+        out_k = np.sum(a ** p, axis=axes, keepdims=True) ** (1.0 / p)
+    out = out_k if keepdim else out_k.reshape([s for i, s in enumerate(out_k.shape) if i not in axes])
+
+    # d|x|_p / dx = sign(x) |x|^(p-1) / |x|_p^(p-1); inf-norms pass g to the extreme elements (ties share)
+    def backward(g):
+        gk = g if keepdim else np.expand_dims(g, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if p in (float("inf"), -float("inf")):
+                mask = a == out_k
+                d = np.sign(x) * mask / mask.sum(axis=axes, keepdims=True, dtype=x.dtype)
+            elif p == 0:
+                d = np.zeros_like(x)
+            elif p == 1:
+                d = np.sign(x)
+            elif p == 2:
+                d = np.where(out_k == 0, 0, x / out_k)
+            else:
+                d = np.where(out_k == 0, 0, np.sign(x) * a ** (p - 1) / out_k ** (p - 1))
+        return ((gk * d).astype(x.dtype, copy=False),)
+
+    return Tensor._from_op(np.asarray(out), (t,), backward, "NormBackward")

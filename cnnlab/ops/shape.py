@@ -108,6 +108,9 @@ def expand(input, *sizes):
         raise ValueError(f"expand: the number of sizes must be at least the number of dims. Got sizes={sizes}, "
                          f"shape={shape_str(t.shape)}.")
     lead = len(sizes) - t.ndim
+    if any(s == -1 for s in sizes[:lead]) or any(s < -1 for s in sizes):
+        raise ShapeError(f"expand: -1 may only stand for an existing dim, and sizes must be non-negative. Got "
+                         f"sizes={sizes}, shape={shape_str(t.shape)}.")
     target = tuple(t.shape[i - lead] if s == -1 and i >= lead else s for i, s in enumerate(sizes))
     for i in range(t.ndim):
         if t.shape[i] != 1 and t.shape[i] != target[i + lead]:
@@ -157,6 +160,9 @@ def cat(tensors, dim=0):
     """Join tensors along an existing dim. Matches torch.cat."""
     ts, arrays = _tensor_list(tensors, "cat")
     ref = ts[0]
+    for i, x in enumerate(ts):
+        if x.ndim == 0:
+            raise ShapeError(f"cat: 0-d tensors cannot be concatenated (use stack). Got tensors[{i}].shape=().")
     axis = ref._dim(dim, "cat")
     for i, x in enumerate(ts):
         if x.ndim != ref.ndim or any(a != b for j, (a, b) in enumerate(zip(x.shape, ref.shape)) if j != axis):

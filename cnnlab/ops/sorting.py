@@ -1,0 +1,97 @@
+"""Sorting and selection with gradients: sort, argsort, topk (values carry the gradient), and unique."""
+import collections
+
+import numpy as np
+
+from ..errors import ShapeError, shape_str
+from ..tensor import Tensor
+from ._operands import as_tensor_arg
+
+sort_result = collections.namedtuple("sort", ["values", "indices"])
+topk_result = collections.namedtuple("topk", ["values", "indices"])
+
+
+def _sorted_indices(x, axis, descending):
+    """Stable sort order along axis; NaN counts as the largest value (first when descending), as in PyTorch."""
+    if not descending:
+        return np.argsort(x, axis=axis, kind="stable")
+    # sort the reversed array ascending, then reverse: descending order with ties in their original order
+    n = x.shape[axis]
+    order = np.argsort(np.flip(x, axis), axis=axis, kind="stable")
+    return np.flip(n - 1 - order, axis)
+
+
+def _gather_op(t, idx, axis, op):
+    """t's values at idx along axis, as a differentiable op (each index appears once, so no sums needed)."""
+    x = t._data
+    if not x.ndim:
+        return Tensor._from_op(x.copy(), (t,), lambda g: (g,), op)
+    vals = np.take_along_axis(x, idx, axis=axis)
+
+    # the gradient goes back to the position each value came from
+    def backward(g):
+        grad = np.zeros_like(x)
+        np.put_along_axis(grad, idx, g, axis=axis)
+        return (grad,)
+
+    return Tensor._from_op(vals, (t,), backward, op)
+
+
+def sort(input, dim=-1, descending=False, stable=False):
+    """Sorted values along dim and the indices they came from (ties keep their order). Matches torch.sort.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([3.0, 1.0, 2.0]).sort()
+    sort(values=tensor([1., 2., 3.]), indices=tensor([1, 2, 0]))
+    """
+    t = as_tensor_arg(input, "sort", "input")
+    axis = t._dim(dim, "sort")
+    if not t.ndim:
+        return sort_result(_gather_op(t, None, 0, "SortBackward"), Tensor._wrap(np.zeros((), np.int64)))
+    idx = _sorted_indices(t._data, axis, descending)
+    return sort_result(_gather_op(t, idx, axis, "SortBackward"), Tensor._wrap(idx.astype(np.int64, copy=False)))
+
+
+def argsort(input, dim=-1, descending=False, stable=False):
+    """The indices that sort input along dim. Matches torch.argsort."""
+    t = as_tensor_arg(input, "argsort", "input")
+    axis = t._dim(dim, "argsort")
+    if not t.ndim:
+        return Tensor._wrap(np.zeros((), np.int64))
+    return Tensor._wrap(_sorted_indices(t._data, axis, descending).astype(np.int64, copy=False))
+
+
+def topk(input, k, dim=-1, largest=True, sorted=True):
+    """The k largest (or smallest) values along dim and their indices. Matches torch.topk.
+
+    Raises:
+        ShapeError: k is negative or larger than the size of dim.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, 5.0, 3.0, 4.0]).topk(2)
+    topk(values=tensor([5., 4.]), indices=tensor([1, 3]))
+    """
+    t = as_tensor_arg(input, "topk", "input")
+    axis = t._dim(dim, "topk")
+    n = t.shape[axis] if t.ndim else 1
+    if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise ShapeError(f"topk: k must be in [0, size of dim]. Got k={k}, dim={dim}, shape={shape_str(t.shape)}.")
+    if not t.ndim:
+        return topk_result(_gather_op(t, None, 0, "TopkBackward"), Tensor._wrap(np.zeros((), np.int64)))
+    idx = _sorted_indices(t._data, axis, largest)
+    idx = np.take(idx, np.arange(k), axis=axis)  # (..., k, ...)
+    return topk_result(_gather_op(t, idx, axis, "TopkBackward"), Tensor._wrap(idx.astype(np.int64, copy=False)))
+
+
+def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=None):
+    """The distinct values (sorted), optionally with the inverse indices and counts. Matches torch.unique."""
+    t = as_tensor_arg(input, "unique", "input")
+    if dim is not None:
+        raise ValueError(f"unique: only dim=None is supported. Got dim={dim}.")
+    vals, inverse, counts = np.unique(t._data, return_inverse=True, return_counts=True)
+    out = [Tensor._wrap(vals)]
+    if return_inverse:
+        out.append(Tensor._wrap(inverse.reshape(t.shape).astype(np.int64)))
+    if return_counts:
+        out.append(Tensor._wrap(counts.astype(np.int64)))
+    return out[0] if len(out) == 1 else tuple(out)
