@@ -385,7 +385,7 @@ class Tensor:
         return bool(self._data.reshape(()))
 
     def __format__(self, spec):
-        if self._data.ndim == 0 and spec:  # f"{loss:.4f}" formats the value, as in PyTorch
+        if self._data.ndim == 0:  # f"{loss:.4f}" formats the value, as in PyTorch
             return format(self._data.item(), spec)
         if spec:
             raise TypeError(f"format: a format spec applies only to 0-d tensors. Got spec={spec!r}, "
@@ -451,7 +451,8 @@ def _float_formatter(arr):
     def one(v):
         return ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")) if not np.isfinite(v) else fmt.format(v)
 
-    width = max((len(one(v)) for v in arr.reshape(-1)[:2000]), default=0)
+    # one width for all values, measured on the finite ones (nan and inf are not widened), as PyTorch does
+    width = max((len(fmt.format(v)) for v in arr[np.isfinite(arr)].reshape(-1)[:2000]), default=0)
     return lambda v: one(v).rjust(width)
 
 

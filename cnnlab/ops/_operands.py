@@ -33,6 +33,11 @@ def binary_arrays(a, b, op):
     A Python number stays a (weak) scalar: float32 tensor * 2.5 is float32, int64 tensor * 2.5 is float32.
     """
     a_t, b_t = isinstance(a, Tensor), isinstance(b, Tensor)
+    # fast path, the common case: a floating tensor and a Python number keep the tensor's dtype
+    if a_t and type(b) in _PY_NUMBERS and a._data.dtype.kind == "f":
+        return a, None, a._data, b
+    if b_t and type(a) in _PY_NUMBERS and b._data.dtype.kind == "f":
+        return None, b, a, b._data
     if not a_t and not _is_scalar(a):
         a, a_t = as_tensor_arg(a, op, "input"), True
     if not b_t and not _is_scalar(b):
@@ -55,6 +60,9 @@ def binary_arrays(a, b, op):
         return None, b, dt.type(a), xb.astype(dt, copy=False)
     raise TypeError(f"{op}: at least one argument must be a tensor. Got {type(a).__name__} and "
                     f"{type(b).__name__}.")
+
+
+_PY_NUMBERS = (float, int)
 
 
 def _is_scalar(x):

@@ -14,17 +14,20 @@ def _binary(a, b, op, forward, grad_a, grad_b):
     """Run forward(xa, xb); grad_a/grad_b(g, xa, xb, out) give the gradients before unbroadcasting."""
     ta, tb, xa, xb = binary_arrays(a, b, op)
     out = forward(xa, xb)
-    parents = tuple(t for t in (ta, tb) if t is not None)
+    parents = (ta, tb) if ta is not None and tb is not None else ((ta,) if tb is None else (tb,))
 
     def backward(g):
         grads = []
         if ta is not None:
-            grads.append(unbroadcast(grad_a(g, xa, xb, out), ta.shape) if ta.requires_grad else None)
+            grads.append(unbroadcast(grad_a(g, xa, xb, out), ta._data.shape) if ta._requires_grad else None)
         if tb is not None:
-            grads.append(unbroadcast(grad_b(g, xa, xb, out), tb.shape) if tb.requires_grad else None)
+            grads.append(unbroadcast(grad_b(g, xa, xb, out), tb._data.shape) if tb._requires_grad else None)
         return grads
 
-    return Tensor._from_op(out, parents, backward, op.capitalize() + "Backward")
+    return Tensor._from_op(out, parents, backward, _BACKWARD_NAMES.get(op) or op.capitalize() + "Backward")
+
+
+_BACKWARD_NAMES = {"add": "AddBackward", "sub": "SubBackward", "mul": "MulBackward", "div": "DivBackward"}
 
 
 def add(input, other, alpha=1):

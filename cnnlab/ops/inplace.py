@@ -17,6 +17,8 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
+        elif isinstance(a, str) and a in _dtypes._BY_NAME:
+            dtype = a
         elif isinstance(a, (str, _device)):
             _device(a)  # raises for anything but the CPU
         elif isinstance(a, bool):

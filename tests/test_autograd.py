@@ -1,0 +1,411 @@
+"""Autograd semantics against PyTorch: accumulation, retain_graph, shared subexpressions, grad modes, detach,
+leaves and grad_fn, retain_grad, hooks, graph freeing, deep graphs, ownership of gradient arrays, errors."""
+import gc
+import sys
+import threading
+import weakref
+
+import numpy as np
+import pytest
+
+import cnnlab
+from oracle import check, rand
+
+torch = pytest.importorskip("torch")
+
+
+def _pair(x, rg=True):
+    return cnnlab.tensor(x, requires_grad=rg), torch.tensor(x, requires_grad=rg)
+
+
+def test_gradients_accumulate_across_backward_calls():
+    x = rand(3, seed=1)
+    for lib_x in _pair(x):
+        (lib_x * lib_x).sum().backward()
+        (lib_x * 3).sum().backward()
+    c, p = _pair(x)
+    (c * c).sum().backward()
+    (c * 3).sum().backward()
+    (p * p).sum().backward()
+    (p * 3).sum().backward()
+    np.testing.assert_allclose(c.grad.numpy(), p.grad.numpy())
+
+
+def test_accumulation_keeps_the_grad_tensor_and_adds_in_place():
+    x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    (x * 2).sum().backward()
+    g = x.grad
+    held = g.numpy()
+    (x * 3).sum().backward()
+    assert x.grad is g and held.tolist() == [5.0, 5.0]  # PyTorch also accumulates into the same tensor
+
+
+def test_retain_graph_allows_a_second_backward():
+    x = rand(2, 3, seed=2)
+    c, p = _pair(x)
+    for t in (c, p):
+        y = (t.exp() * t).sum()
+        y.backward(retain_graph=True)
+        y.backward()
+    np.testing.assert_allclose(c.grad.numpy(), p.grad.numpy())
+
+
+def test_second_backward_without_retain_graph_raises():
+    x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    with pytest.raises(cnnlab.GradError, match=r"backward: trying to backward through the graph a second time"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="second time"):  # PyTorch's exception type and wording
+        y.backward()
+    pt = torch.tensor([1.0, 2.0], requires_grad=True)
+    py = (pt * pt).sum()
+    py.backward()
+    with pytest.raises(RuntimeError, match="second time"):
+        py.backward()
+
+
+def test_shared_subexpressions_sum_their_gradients():
+    def fn(lib, x, w):
+        h = x @ w  # used three times
+        a = h * h
+        b = h.exp().sum(1, keepdim=True)
+        return a / b + h - x.sum() * h.mean()
+    check(fn, rand(4, 3, seed=3), rand(3, 5, seed=4))
+
+
+def test_same_tensor_twice_in_one_op():
+    for fn in (lambda lib, x: x * x, lambda lib, x: x + x, lambda lib, x: x - x * 2, lambda lib, x: x / (x * x + 1),
+               lambda lib, x: x @ x, lambda lib, x: lib.torch.cat([x, x, x]), lambda lib, x: lib.torch.stack([x, x]),
+               lambda lib, x: lib.torch.maximum(x, x)):
+        check(fn, rand(3, 3, seed=5))
+
+
+def test_backward_with_explicit_gradient():
+    x = rand(2, 3, seed=6)
+    g = rand(2, 3, seed=7)
+    c, p = _pair(x)
+    (c * 2).exp().backward(cnnlab.tensor(g))
+    (p * 2).exp().backward(torch.tensor(g))
+    np.testing.assert_allclose(c.grad.numpy(), p.grad.numpy())
+    c2 = cnnlab.tensor(x, requires_grad=True)
+    (c2 * 2).exp().backward(g)  # a NumPy array works as well
+    np.testing.assert_allclose(c2.grad.numpy(), p.grad.numpy())
+    assert np.all(g == rand(2, 3, seed=7))  # the given gradient is not modified
+
+
+def test_backward_from_a_single_element_tensor_that_is_not_0d():
+    c, p = _pair(rand(3, seed=8))
+    (c.sum(0, keepdim=True) * 2).backward()
+    (p.sum(0, keepdim=True) * 2).backward()
+    np.testing.assert_allclose(c.grad.numpy(), p.grad.numpy())
+
+
+def test_backward_on_a_leaf():
+    x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    x.backward(cnnlab.tensor([3.0, 4.0]))
+    assert x.grad.tolist() == [3.0, 4.0]
+
+
+def test_backward_errors():
+    x = cnnlab.ones(2, 3, requires_grad=True)
+    with pytest.raises(cnnlab.GradError, match=r"backward: a gradient can be created implicitly only for a "
+                                                r"single-value output; .* Got shape=\(2, 3\)\."):
+        (x * 2).backward()
+    with pytest.raises(RuntimeError):
+        (torch.ones(2, 3, requires_grad=True) * 2).backward()
+    with pytest.raises(cnnlab.GradError, match=r"backward: gradient must have the tensor's shape. Got "
+                                                r"gradient.shape=\(3,\), tensor shape=\(2, 3\)\."):
+        (x * 2).backward(cnnlab.ones(3))
+    with cnnlab.no_grad():
+        y = (x * 2).sum()
+    with pytest.raises(cnnlab.GradError, match=r"backward: the tensor does not require grad and has no grad_fn, .*"
+                                                r"no_grad\(\)"):
+        y.backward()
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        y.backward()
+    with pytest.raises(cnnlab.GradError, match=r"create_graph=True .* is not supported"):
+        (x * 2).sum().backward(create_graph=True)
+
+
+def test_no_grad_context_and_decorator():
+    w = cnnlab.ones(3, requires_grad=True)
+    with cnnlab.no_grad():
+        assert not cnnlab.is_grad_enabled()
+        y = w * 2
+    assert cnnlab.is_grad_enabled() and not y.requires_grad and y.grad_fn is None and y.is_leaf
+
+    @cnnlab.no_grad()
+    def step(t):
+        assert not cnnlab.is_grad_enabled()
+        return t * 2
+
+    assert not step(w).requires_grad and cnnlab.is_grad_enabled()
+    with cnnlab.no_grad():
+        with cnnlab.enable_grad():
+            z = w * 2
+        assert not cnnlab.is_grad_enabled()
+    assert z.requires_grad and z.grad_fn is not None
+
+    @cnnlab.enable_grad()
+    def inner(t):
+        return t * 3
+
+    with cnnlab.no_grad():
+        assert inner(w).requires_grad
+
+
+def test_grad_mode_is_restored_after_an_exception():
+    with pytest.raises(ZeroDivisionError):
+        with cnnlab.no_grad():
+            1 / 0
+    assert cnnlab.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_call_context_and_decorator():
+    w = cnnlab.ones(2, requires_grad=True)
+    with cnnlab.set_grad_enabled(False):
+        assert not (w * 2).requires_grad
+    assert cnnlab.is_grad_enabled()
+
+    @cnnlab.set_grad_enabled(False)
+    def f(t):
+        return t * 2
+
+    assert cnnlab.is_grad_enabled()  # decorating does not switch the mode
+    assert not f(w).requires_grad and cnnlab.is_grad_enabled()
+    cnnlab.set_grad_enabled(False)
+    try:
+        assert not cnnlab.is_grad_enabled()
+    finally:
+        cnnlab.set_grad_enabled(True)
+    with cnnlab.inference_mode():
+        assert not (w * 2).requires_grad
+    with cnnlab.inference_mode(False):
+        assert (w * 2).requires_grad
+
+
+def test_grad_mode_is_per_thread_like_torch():
+    seen = []
+    with cnnlab.no_grad():
+        t = threading.Thread(target=lambda: seen.append(cnnlab.is_grad_enabled()))
+        t.start()
+        t.join()
+    assert seen == [True]
+
+
+def test_detach_and_data_leave_the_graph_and_share_memory():
+    x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    y = x * 2
+    d = y.detach()
+    assert not d.requires_grad and d.is_leaf and d.grad_fn is None
+    d[0] = 10.0  # shares memory with y, as in PyTorch
+    assert y[0].item() == 10.0
+    assert not x.data.requires_grad and np.shares_memory(x.data.numpy(), x.detach().numpy())
+    x.data = cnnlab.tensor([5.0, 6.0])
+    assert x.tolist() == [5.0, 6.0] and x.requires_grad and x.is_leaf
+    (y.detach() * x).sum().backward()
+    assert x.grad.tolist() == [10.0, 4.0]
+    z = x * 1
+    z.detach_()
+    assert z.is_leaf and not z.requires_grad
+
+
+def test_requires_grad_flag_rules():
+    x = cnnlab.zeros(2)
+    assert x.requires_grad_() is x and x.requires_grad and x.is_leaf
+    x.requires_grad = False
+    assert not x.requires_grad
+    x.requires_grad = True
+    y = x * 2
+    assert not y.is_leaf and y.grad_fn.name() == "MulBackward" and repr(y.grad_fn) == "<MulBackward>"
+    with pytest.raises(cnnlab.GradError, match=r"requires_grad_: requires_grad can only be switched off on leaf"):
+        y.requires_grad_(False)
+    with pytest.raises(cnnlab.DTypeError, match=r"requires_grad_: only floating-point tensors can require "
+                                                 r"gradients. Got dtype=cnnlab.int64"):
+        cnnlab.tensor([1, 2], requires_grad=True)
+    with pytest.raises(RuntimeError):  # as PyTorch
+        cnnlab.tensor([1, 2]).requires_grad_()
+    with pytest.raises(RuntimeError):
+        torch.tensor([1, 2]).requires_grad_()
+    assert cnnlab.tensor([1, 2]).is_leaf and (cnnlab.ones(2) * 2).is_leaf
+
+
+def test_grad_flows_only_into_tensors_that_require_it():
+    a, b = cnnlab.tensor([1.0, 2.0], requires_grad=True), cnnlab.tensor([3.0, 4.0])
+    (a * b).sum().backward()
+    assert a.grad.tolist() == [3.0, 4.0] and b.grad is None
+
+
+def test_retain_grad_on_a_non_leaf():
+    x = rand(3, seed=9)
+    c, p = _pair(x)
+    outs = []
+    for t in (c, p):
+        h = t * 2
+        h.retain_grad()
+        (h * h).sum().backward(retain_graph=True)
+        (h * 3).sum().backward()
+        outs.append(h.grad.numpy() if h.grad is not None else None)
+    np.testing.assert_allclose(outs[0], outs[1])
+    h = c * 2
+    assert h.grad is None and not h.retains_grad
+    with pytest.raises(cnnlab.GradError, match=r"retain_grad: the tensor does not require grad"):
+        cnnlab.ones(2).retain_grad()
+
+
+def test_hooks_see_and_replace_gradients_like_torch():
+    x = rand(3, seed=10)
+    results = []
+    for lib, t in zip((cnnlab, torch), _pair(x)):
+        seen = []
+        h = t * 2
+        h.register_hook(lambda g: seen.append(g.clone()))
+        handle = t.register_hook(lambda g: g * 10)
+        (h * h + h).sum().backward(retain_graph=True)
+        handle.remove()
+        (h * h + h).sum().backward()
+        results.append((t.grad.numpy().copy(), [s.numpy() for s in seen]))
+    np.testing.assert_allclose(results[0][0], results[1][0])
+    assert len(results[0][1]) == len(results[1][1]) == 2
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b)
+
+
+def test_graph_is_freed_after_backward():
+    x = cnnlab.tensor(rand(100, seed=11), requires_grad=True)
+    h = x * 2
+    ref_h = weakref.ref(h)
+    ref_e = weakref.ref(h.exp())
+    loss = (h.exp() * h).sum()
+    del h
+    gc.collect()
+    assert ref_h() is not None  # the graph keeps the intermediate alive until backward
+    loss.backward()
+    assert ref_h() is None  # without retain_graph the intermediates go with the graph (no gc needed)
+    assert ref_e() is None
+    assert loss.grad_fn is not None and not loss.is_leaf
+
+
+def test_graph_is_kept_with_retain_graph_and_freed_with_the_output():
+    x = cnnlab.tensor(rand(10, seed=12), requires_grad=True)
+    h = x * 2
+    ref_h = weakref.ref(h)
+    loss = (h * h).sum()
+    del h
+    loss.backward(retain_graph=True)
+    assert ref_h() is not None
+    del loss
+    assert ref_h() is None  # plain reference counting frees it: the graph holds no cycles
+
+
+def test_no_reference_cycles_in_a_typical_graph():
+    gc.collect()
+    gc.disable()
+    try:
+        x = cnnlab.tensor(rand(4, 3, seed=13), requires_grad=True)
+        w = cnnlab.tensor(rand(3, 2, seed=14), requires_grad=True)
+        out = (x @ w).exp().sum(1).max()
+        ref = weakref.ref(out)
+        out.backward(retain_graph=True)
+        del out
+        assert ref() is None
+        assert gc.collect() == 0
+    finally:
+        gc.enable()
+
+
+def test_deep_graph_does_not_hit_the_recursion_limit():
+    limit = sys.getrecursionlimit()
+    x = cnnlab.tensor([0.5], dtype=cnnlab.float64, requires_grad=True)
+    y = x
+    for _ in range(5000):
+        y = y * 1.0001 + 0.0
+    y.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), [1.0001 ** 5000], rtol=1e-10)
+    assert sys.getrecursionlimit() == limit
+    z = x
+    for _ in range(30000):  # deleting a long chain without backward must not overflow the C stack either
+        z = z + 1.0
+    del z
+
+
+def test_backward_order_is_topological_with_diamonds():
+    # a node reached along paths of different lengths gets its full gradient before it passes it on
+    def fn(lib, x):
+        a = x * 2
+        b = a.exp()
+        c = a * b
+        d = (c + a).sin() * b
+        return d + a
+    check(fn, rand(5, seed=15))
+
+
+def test_fresh_gradient_arrays_are_taken_over_but_never_shared():
+    a = cnnlab.tensor(rand(3, seed=16), requires_grad=True)
+    b = cnnlab.tensor(rand(3, seed=17), requires_grad=True)
+    (a + b).sum().backward()  # one upstream gradient for both parents
+    assert not np.shares_memory(a.grad.numpy(), b.grad.numpy())
+    a.grad.numpy()[0] = 100.0
+    assert b.grad.numpy()[0] == 1.0
+    assert a.grad.numpy().flags.writeable and b.grad.numpy().flags.writeable
+    x = cnnlab.tensor(rand(2, 3, seed=18), requires_grad=True)
+    x.expand(4, 2, 3).sum().backward()  # broadcast views upstream: the stored gradient is a real array
+    assert x.grad.numpy().flags.writeable and x.grad.numpy().base is None
+    g = np.ones((2, 3))
+    (x * 1.0).backward(g)  # a user's gradient array is copied before anything is added into it
+    x.grad.numpy()[:] = 0
+    assert np.all(g == 1.0)
+
+
+def test_gradients_keep_the_leaf_dtype():
+    x = cnnlab.tensor(rand(3, seed=19).astype(np.float32), requires_grad=True)
+    y64 = cnnlab.tensor(rand(3, seed=20))
+    out = x * y64  # float32 * float64 -> float64
+    assert out.dtype == cnnlab.float64
+    out.sum().backward()
+    assert x.grad.dtype == cnnlab.float32
+    pt = torch.tensor(rand(3, seed=19).astype(np.float32), requires_grad=True)
+    (pt * torch.tensor(rand(3, seed=20))).sum().backward()
+    assert pt.grad.dtype == torch.float32
+    np.testing.assert_allclose(x.grad.numpy(), pt.grad.numpy())
+
+
+def test_casts_are_differentiable():
+    check(lambda lib, x: x.float().double() * 2, rand(3, seed=21), rtol=1e-6)
+    check(lambda lib, x: x.to(lib.torch.float32).sum(), rand(3, seed=21), rtol=1e-6)
+    check(lambda lib, x: x.clone() * x, rand(3, seed=21))
+
+
+def test_inplace_rules():
+    w = cnnlab.ones(3, requires_grad=True)
+    with pytest.raises(cnnlab.GradError, match=r"\+=: a leaf tensor that requires grad cannot be modified in place"):
+        w += 1
+    with pytest.raises(RuntimeError):  # as PyTorch
+        torch.ones(3, requires_grad=True).__iadd__(1)
+    with pytest.raises(cnnlab.GradError, match=r"add_: a tensor that requires grad cannot be modified in place"):
+        w.add_(1)
+    with cnnlab.no_grad():
+        w -= 0.5 * cnnlab.ones(3)  # the optimizer-step idiom
+        w.mul_(2)
+    assert w.tolist() == [1.0, 1.0, 1.0] and w.is_leaf and w.requires_grad
+    h = w * 2
+    h_before = h
+    h += 1  # a non-leaf in the graph: a new node, the gradient still flows
+    assert h is not h_before
+    h.sum().backward()
+    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    p = cnnlab.ones(2)
+    q = p
+    p += 1  # outside the graph: truly in place
+    assert q.tolist() == [2.0, 2.0] and p is q
+
+
+def test_composite_model_step_matches_torch():
+    def fn(lib, x, w1, b1, w2):
+        h = (x @ w1 + b1).clamp(min=0)
+        logits = h @ w2
+        m = logits.max(1, keepdim=True).values
+        z = logits - m
+        return (z - z.exp().sum(1, keepdim=True).log()).mean()
+    check(fn, rand(5, 4, seed=22), rand(4, 6, seed=23), rand(6, seed=24), rand(6, 3, seed=25))
