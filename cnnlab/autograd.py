@@ -230,6 +230,9 @@ def run_backward(root, grad, retain_graph=False, owned=False):
             parent_grads[k] = None
             if pg is None or not p._requires_grad:
                 continue
+            if pg.shape != p._data.shape:
+                raise GradError(f"backward: {node._op} returned a gradient of shape {pg.shape} for an input of "
+                                f"shape {p._data.shape} (a bug in that op's backward).")
             if pg.dtype != p._data.dtype:
                 pg = pg.astype(p._data.dtype)
             table = grads if p._backward is not None else leaves
