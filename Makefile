@@ -24,5 +24,10 @@ demo: $(VENV)/.installed
 test: $(VENV)/.test-installed
 	$(BIN)/python -m pytest -n 2 tests cnnlab
 
+# Times cnnlab against PyTorch in one run (writes benchmarks/results.json). OpenBLAS's workaround variables
+# halve NumPy's GEMM speed on this machine's CPUs, so they are unset for this command only.
+bench: $(VENV)/.test-installed
+	env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE $(BIN)/python -m benchmarks $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info
