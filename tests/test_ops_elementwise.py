@@ -329,3 +329,19 @@ def test_equality_with_none_is_false_like_torch():
     x = cnnlab.ones(2)
     assert (x == None) is False and (x != None) is True  # noqa: E711
     assert x not in [None, "a"]
+
+
+def test_where_with_two_python_numbers_like_torch():
+    cond = rand(2, 3, seed=9) > 0
+    check(lambda lib, c: lib.torch.where(c, 1.0, 0.0), cond)
+    check(lambda lib, c: lib.torch.where(c, 1, 0), cond)
+
+
+def test_integer_division_by_zero_raises_like_torch():
+    with pytest.raises(cnnlab.ShapeError, match=r"div: integer division by zero"):
+        cnnlab.tensor([1, 2]) // cnnlab.tensor([0, 1])
+    with pytest.raises(RuntimeError):
+        torch.tensor([1, 2]) // torch.tensor([0, 1])
+    with pytest.raises(cnnlab.ShapeError, match=r"remainder: integer division by zero"):
+        cnnlab.tensor([1, 2]) % 0
+    check(lambda lib, x: x / 0.0, np.array([1.0, -1.0]), grad=[False])  # floats give inf, as in torch

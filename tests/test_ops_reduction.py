@@ -255,3 +255,11 @@ def test_every_dim_permutation_of_sum_matches_numpy_reference():
             if not dims:
                 continue
             np.testing.assert_allclose(cnnlab.tensor(x).sum(dims).numpy(), x.sum(axis=dims))
+
+
+def test_numpy_style_axis_and_keepdims_names_like_torch():
+    x = rand(2, 3, seed=19)
+    check(lambda lib, x: x.sum(axis=1), x)
+    check(lambda lib, x: lib.torch.mean(x, axis=0, keepdims=True), x)
+    check(lambda lib, x: x.amax(axis=(0, 1)), x)
+    check(lambda lib, x: x.std(axis=1), x)

@@ -57,6 +57,7 @@ def div(input, other, rounding_mode=None):
             raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor'. Got rounding_mode={rounding_mode!r}.")
         fn = np.floor_divide if rounding_mode == "floor" else (lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)))
         _, _, xa, xb = binary_arrays(input, other, "div")
+        _check_int_zero(xa, xb, "div")
         return Tensor._wrap(np.asarray(fn(xa, xb)))
     ta, tb, xa, xb = binary_arrays(input, other, "div")
     if np.result_type(xa, xb).kind != "f":  # int / int is a float division, as in PyTorch
@@ -64,6 +65,12 @@ def div(input, other, rounding_mode=None):
         input = input.to(dt) if isinstance(input, Tensor) else input
         other = other.to(dt) if isinstance(other, Tensor) else other
     return _binary(input, other, "div", np.divide, lambda g, a, b, o: g / b, lambda g, a, b, o: -g * o / b)
+
+
+def _check_int_zero(xa, xb, op):
+    if np.result_type(xa, xb).kind in "iub" and np.any(np.asarray(xb) == 0):
+        raise ShapeError(f"{op}: integer division by zero (PyTorch raises ZeroDivisionError here). Got a divisor "
+                         "with zeros; use a floating dtype for inf/nan results.")
 
 
 def pow(input, exponent):
@@ -116,6 +123,8 @@ def where(condition, input=None, other=None):
     cond = as_tensor_arg(condition, "where", "condition")._data
     if cond.dtype != np.bool_:
         raise TypeError(f"where: condition must be a bool tensor. Got dtype={cond.dtype}.")
+    if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1.0, 0.0)
+        input = as_tensor_arg(input, "where", "input")
     ta, tb, xa, xb = binary_arrays(input, other, "where")
     try:
         out = np.where(cond, xa, xb)
@@ -331,6 +340,8 @@ def clamp(input, min=None, max=None):
 def remainder(input, other):
     """Python-style modulus (the result has the divisor's sign). Matches torch.remainder."""
     # a - floor(a / b) * b  =>  d/da = 1, d/db = -floor(a / b)
+    _, _, xa, xb = binary_arrays(input, other, "remainder")
+    _check_int_zero(xa, xb, "remainder")
     return _binary(input, other, "remainder", np.remainder, lambda g, a, b, o: g,
                    lambda g, a, b, o: (-g * np.floor_divide(a, b)).astype(g.dtype, copy=False))
 

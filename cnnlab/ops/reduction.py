@@ -1,6 +1,7 @@
 """Reductions with gradients: sum, mean, max/min (values and indices), argmax/argmin, var/std, logsumexp."""
 import builtins
 import collections
+import functools
 
 import numpy as np
 
@@ -10,6 +11,18 @@ from ..tensor import Tensor
 from ._operands import as_tensor_arg
 
 values_indices = collections.namedtuple("values_indices", ["values", "indices"])
+
+
+def _numpy_names(fn):
+    """Accept NumPy's axis= and keepdims= for dim= and keepdim=, as PyTorch's reductions do."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if "axis" in kwargs:
+            kwargs["dim"] = kwargs.pop("axis")
+        if "keepdims" in kwargs:
+            kwargs["keepdim"] = kwargs.pop("keepdims")
+        return fn(*args, **kwargs)
+    return wrapper
 
 
 def reduce_axes(t, dim, op):
@@ -28,6 +41,7 @@ def _expand_grad(g, shape, axes, keepdim):
     return np.broadcast_to(g, shape)
 
 
+@_numpy_names
 def sum(input, dim=None, keepdim=False, dtype=None):
     """Sum over dim (all dims if None). Bool and integer inputs sum to int64. Matches torch.sum."""
     t = as_tensor_arg(input, "sum", "input")
@@ -38,6 +52,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),), "SumBackward")
 
 
+@_numpy_names
 def mean(input, dim=None, keepdim=False, dtype=None):
     """Mean over dim (all dims if None); needs a floating input or dtype. Matches torch.mean."""
     t = as_tensor_arg(input, "mean", "input")
@@ -94,6 +109,7 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
     return values_indices(values, Tensor._wrap(np.asarray(idx_out, dtype=np.int64)))
 
 
+@_numpy_names
 def max(input, dim=None, keepdim=False, other=None):
     """max(x): the largest value; max(x, dim): (values, indices) along dim; max(x, y): elementwise maximum.
     Matches torch.max."""
@@ -102,6 +118,7 @@ def max(input, dim=None, keepdim=False, other=None):
     return _extreme(input, dim, keepdim, other, "max", np.argmax, np.max)
 
 
+@_numpy_names
 def min(input, dim=None, keepdim=False, other=None):
     """min(x): the smallest value; min(x, dim): (values, indices) along dim; min(x, y): elementwise minimum.
     Matches torch.min."""
@@ -125,11 +142,13 @@ def _amax_amin(input, dim, keepdim, op, npfn):
     return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
 
 
+@_numpy_names
 def amax(input, dim=(), keepdim=False):
     """Largest values over dim (all dims if empty); ties share the gradient. Matches torch.amax."""
     return _amax_amin(input, dim if dim != () else None, keepdim, "amax", np.max)
 
 
+@_numpy_names
 def amin(input, dim=(), keepdim=False):
     """Smallest values over dim (all dims if empty); ties share the gradient. Matches torch.amin."""
     return _amax_amin(input, dim if dim != () else None, keepdim, "amin", np.min)
@@ -145,11 +164,13 @@ def _arg(input, dim, keepdim, op, fn):
     return Tensor._wrap(np.asarray(fn(x, axis=axis, keepdims=keepdim), dtype=np.int64) if x.ndim else np.zeros((), np.int64))
 
 
+@_numpy_names
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest value (over the flattened input if dim is None). Matches torch.argmax."""
     return _arg(input, dim, keepdim, "argmax", np.argmax)
 
 
+@_numpy_names
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest value (over the flattened input if dim is None). Matches torch.argmin."""
     return _arg(input, dim, keepdim, "argmin", np.argmin)
@@ -161,6 +182,7 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+@_numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var.
 
@@ -191,12 +213,14 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Tensor._from_op(out, (t,), backward, "VarBackward")
 
 
+@_numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over dim (sqrt of var with the same correction). Matches torch.std."""
     from .elementwise import sqrt
     return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
 
 
+@_numpy_names
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) over dim, computed stably. Matches torch.logsumexp."""
     t = as_tensor_arg(input, "logsumexp", "input")
@@ -216,16 +240,19 @@ def logsumexp(input, dim, keepdim=False):
     return Tensor._from_op(np.asarray(out), (t,), backward, "LogsumexpBackward")
 
 
+@_numpy_names
 def all(input, dim=None, keepdim=False):
     t = as_tensor_arg(input, "all", "input")
     return Tensor._wrap(np.asarray(np.all(t._data, axis=reduce_axes(t, dim, "all"), keepdims=keepdim)))
 
 
+@_numpy_names
 def any(input, dim=None, keepdim=False):
     t = as_tensor_arg(input, "any", "input")
     return Tensor._wrap(np.asarray(np.any(t._data, axis=reduce_axes(t, dim, "any"), keepdims=keepdim)))
 
 
+@_numpy_names
 def prod(input, dim=None, keepdim=False, dtype=None):
     """Product over dim (all elements if None); bool and integer inputs give int64. Matches torch.prod.
 
@@ -285,6 +312,7 @@ def cumsum(input, dim, dtype=None):
     return Tensor._from_op(out, (t,), backward, "CumsumBackward")
 
 
+@_numpy_names
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over dim (all elements if None): p = 2 ('fro'), 1, inf, -inf, 0 or any other number.
     The gradient at a zero norm is 0. Matches torch.norm for vector norms.
