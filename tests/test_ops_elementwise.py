@@ -345,3 +345,13 @@ def test_integer_division_by_zero_raises_like_torch():
     with pytest.raises(cnnlab.ShapeError, match=r"remainder: integer division by zero"):
         cnnlab.tensor([1, 2]) % 0
     check(lambda lib, x: x / 0.0, np.array([1.0, -1.0]), grad=[False])  # floats give inf, as in torch
+
+
+@pytest.mark.parametrize("shapes", [((3, 4), (4,), (3, 1)), ((3, 4), (), (4,)), ((2, 3), (2, 3), (2, 3))], ids=str)
+@pytest.mark.parametrize("crossed", [False, True])
+def test_clamp_with_tensor_bounds_gives_them_gradients_like_torch(shapes, crossed):
+    lo = rand(*shapes[1], seed=2) + (0.5 if crossed else -0.3)
+    hi = rand(*shapes[2], seed=3) + (-0.5 if crossed else 0.3)
+    check(lambda lib, x, lo, hi: x.clamp(lo, hi), rand(*shapes[0], seed=1), lo, hi)
+    check(lambda lib, x, lo: lib.torch.clamp(x, min=lo), rand(*shapes[0], seed=1), lo)
+    check(lambda lib, x, hi: lib.torch.clamp(x, max=hi), rand(*shapes[0], seed=1), hi)

@@ -263,3 +263,9 @@ def test_numpy_style_axis_and_keepdims_names_like_torch():
     check(lambda lib, x: lib.torch.mean(x, axis=0, keepdims=True), x)
     check(lambda lib, x: x.amax(axis=(0, 1)), x)
     check(lambda lib, x: x.std(axis=1), x)
+
+
+def test_std_gradient_is_zero_where_std_is_zero_like_torch():
+    check(lambda lib, x: x.std(), np.ones(3))
+    check(lambda lib, x: x.std(1), np.array([[1.0, 1.0], [1.0, 2.0]]))
+    check(lambda lib, x: x.std(0, keepdim=True, unbiased=False), np.array([[1.0, 1.0], [1.0, 2.0]]))

@@ -182,6 +182,21 @@ def _correction(unbiased, correction):
     return 1 if unbiased is None or unbiased else 0
 
 
+def _moments(input, dim, unbiased, keepdim, correction, op):
+    """(t, x, axes, centred, sum of squares, denominator) shared by var and std."""
+    t = as_tensor_arg(input, op, "input")
+    if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
+        dim, unbiased = None, dim
+    if t._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: the input must be floating point. Got dtype={t.dtype}.")
+    c = _correction(unbiased, correction)
+    axes = reduce_axes(t, dim, op)
+    x = t._data
+    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
+    centred = x - x.mean(axis=axes, keepdims=True)
+    return t, x, axes, centred, np.sum(centred * centred, axis=axes, keepdims=keepdim), float(builtins.max(n - c, 0))
+
+
 @_numpy_names
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var.
@@ -190,20 +205,10 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     >>> cnnlab.tensor([1.0, 2.0, 3.0, 4.0]).var()
     tensor(1.6667)
     """
-    t = as_tensor_arg(input, "var", "input")
-    if isinstance(dim, bool):  # var(x, False): the old positional `unbiased`
-        dim, unbiased = None, dim
-    if t._data.dtype.kind != "f":
-        raise DTypeError(f"var: the input must be floating point. Got dtype={t.dtype}.")
-    c = _correction(unbiased, correction)
-    axes = reduce_axes(t, dim, "var")
-    x = t._data
-    n = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    denom = float(builtins.max(n - c, 0))
+    t, x, axes, centred, ss, denom = _moments(input, dim, unbiased, keepdim, correction, "var")
     scale = 2.0 / denom if denom else float("inf")
-    centred = x - x.mean(axis=axes, keepdims=True)
     with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(np.sum(centred * centred, axis=axes, keepdims=keepdim) / denom)
+        out = np.asarray(ss / denom)
 
     # var = sum((x - mean)^2) / (n - c)  =>  dvar/dx = 2 (x - mean) / (n - c)
     def backward(g):
@@ -215,9 +220,26 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 @_numpy_names
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
-    """Standard deviation over dim (sqrt of var with the same correction). Matches torch.std."""
-    from .elementwise import sqrt
-    return sqrt(var(input, dim, unbiased, keepdim, correction=correction))
+    """Standard deviation over dim (the square root of var with the same correction). Where the result is 0 the
+    gradient is 0, as in PyTorch. Matches torch.std.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, 2.0, 3.0, 4.0]).std(unbiased=False)
+    tensor(1.1180)
+    """
+    t, x, axes, centred, ss, denom = _moments(input, dim, unbiased, keepdim, correction, "std")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out = np.asarray(np.sqrt(ss / denom))
+
+    # std = sqrt(var)  =>  dstd/dx = (x - mean) / ((n - c) std), and 0 where std == 0
+    def backward(g):
+        ok = out if keepdim else np.expand_dims(out, axes)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            scale = np.where(ok == 0, 0, g if keepdim else np.expand_dims(g, axes)) / (denom * ok)
+        scale = np.where(ok == 0, 0, scale).astype(x.dtype, copy=False)
+        return (scale * centred,)
+
+    return Tensor._from_op(out, (t,), backward, "StdBackward")
 
 
 @_numpy_names
