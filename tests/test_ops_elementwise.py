@@ -350,8 +350,8 @@ def test_integer_division_by_zero_raises_like_torch():
 @pytest.mark.parametrize("shapes", [((3, 4), (4,), (3, 1)), ((3, 4), (), (4,)), ((2, 3), (2, 3), (2, 3))], ids=str)
 @pytest.mark.parametrize("crossed", [False, True])
 def test_clamp_with_tensor_bounds_gives_them_gradients_like_torch(shapes, crossed):
-    lo = rand(*shapes[1], seed=2) + (0.5 if crossed else -0.3)
-    hi = rand(*shapes[2], seed=3) + (-0.5 if crossed else 0.3)
+    lo = np.asarray(rand(*shapes[1], seed=2) + (0.5 if crossed else -0.3))
+    hi = np.asarray(rand(*shapes[2], seed=3) + (-0.5 if crossed else 0.3))
     check(lambda lib, x, lo, hi: x.clamp(lo, hi), rand(*shapes[0], seed=1), lo, hi)
     check(lambda lib, x, lo: lib.torch.clamp(x, min=lo), rand(*shapes[0], seed=1), lo)
     check(lambda lib, x, hi: lib.torch.clamp(x, max=hi), rand(*shapes[0], seed=1), hi)
