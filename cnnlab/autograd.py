@@ -160,7 +160,27 @@ def _probe_refs():
     return _refs(pg)  # a local variable and nothing else
 
 
+def _probe_base_refs():
+    pg = np.empty(2).reshape(2, 1)
+    base = pg.base
+    return _refs(base)  # held by the view and one local variable
+
+
 _EXCLUSIVE_REFS = _probe_refs()
+_EXCLUSIVE_BASE_REFS = _probe_base_refs()
+
+
+def _owns(pg):
+    """Whether pg (a gradient array just handed back by a closure) can be kept and written into: nothing else
+    holds it, and it is either a fresh array or a contiguous view of an array that only it holds."""
+    if not pg.flags.writeable:
+        return False
+    base = pg.base
+    if base is None:
+        return True
+    if not isinstance(base, np.ndarray) or not (pg.flags.c_contiguous or pg.flags.f_contiguous):
+        return False
+    return base.flags.writeable and _refs(base) <= _EXCLUSIVE_BASE_REFS
 
 
 def _add_into(slot, pg):
@@ -238,7 +258,7 @@ def run_backward(root, grad, retain_graph=False, owned=False):
             table = grads if p._backward is not None else leaves
             entry = table.get(id(p))
             if entry is None:
-                own = pg.base is None and pg.flags.writeable and _refs(pg) <= _EXCLUSIVE_REFS
+                own = _refs(pg) <= _EXCLUSIVE_REFS and _owns(pg)
                 table[id(p)] = [pg, own, p]
             else:
                 _add_into(entry, pg)

@@ -409,3 +409,28 @@ def test_composite_model_step_matches_torch():
         z = logits - m
         return (z - z.exp().sum(1, keepdim=True).log()).mean()
     check(fn, rand(5, 4, seed=22), rand(4, 6, seed=23), rand(6, seed=24), rand(6, 3, seed=25))
+
+
+GRAPHS = [
+    lambda a, b: (a + b).sum(),
+    lambda a, b: (a.reshape(6) + b.reshape(6)).sum(),
+    lambda a, b: (a.view(3, 2).t() * 2 + b.t().reshape(2, 3)).sum(),
+    lambda a, b: cnnlab.cat([a, b]).reshape(-1).sum() + cnnlab.stack([a, b]).sum(),
+    lambda a, b: (a @ b.t()).sum() + (a.flatten() * b.flatten()).sum(),
+    lambda a, b: sum(p.sum() for p in cnnlab.cat([a, b], 1).split(1, 1)),
+    lambda a, b: (a[:, ::-1] + b.flip(1)).sum() + a.unsqueeze(0).expand(4, 2, 3).sum(),
+]
+
+
+@pytest.mark.parametrize("graph", GRAPHS)
+def test_leaf_gradients_never_share_memory(graph):
+    a = cnnlab.tensor(rand(2, 3, seed=30), requires_grad=True)
+    b = cnnlab.tensor(rand(2, 3, seed=31), requires_grad=True)
+    graph(a, b).backward()
+    ga, gb = a.grad.numpy(), b.grad.numpy()
+    assert not np.shares_memory(ga, gb) and ga.flags.writeable and gb.flags.writeable
+    before_b = gb.copy()
+    ga += 1000.0  # an optimizer writing into one gradient must not touch another
+    np.testing.assert_array_equal(b.grad.numpy(), before_b)
+    graph(a, b).backward()  # a second pass adds the same gradient once more
+    np.testing.assert_allclose(b.grad.numpy(), 2 * before_b)
