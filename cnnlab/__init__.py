@@ -39,9 +39,12 @@ swapaxes = swapdims = transpose
 is_floating_point = Tensor.is_floating_point
 __version__ = "0.1.0"
 
-# `torch.cuda.is_available()` guards in tutorial code: cnnlab runs on the CPU, so it answers False.
-cuda = _types.SimpleNamespace(is_available=lambda: False, device_count=lambda: 0,
-                              manual_seed=lambda seed: None, manual_seed_all=lambda seed: None)
+# The accelerator switches of tutorial code: cnnlab runs on the CPU, so there is no GPU to find or tune.
+cuda = _types.SimpleNamespace(is_available=lambda: False, device_count=lambda: 0, synchronize=lambda device=None: None,
+                              empty_cache=lambda: None, manual_seed=lambda seed: None,
+                              manual_seed_all=lambda seed: None)
+backends = _types.SimpleNamespace(cudnn=_types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True),
+                                  mps=_types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False))
 
 from . import nn  # noqa: E402  (after the core, which nn builds on)
 

@@ -216,13 +216,19 @@ def _accumulate(tensor, g, owned=False):
         tensor.grad._data = current + g
 
 
-def run_backward(root, grad, retain_graph=False, owned=False):
+def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
     """Backpropagate `grad` (an ndarray of root's shape) from root into every leaf that requires grad.
 
-    owned: whether run_backward may keep or modify `grad` (True when nobody else holds it)."""
+    owned: whether run_backward may keep or modify `grad` (True when nobody else holds it).
+    capture: a dict {id(tensor): None} for `grad()`: the total gradient of each listed tensor is stored there
+    instead, and no `.grad` is touched."""
     if root._backward is None:  # a leaf: backward() on it just fills its own .grad
         if root._hooks:
             grad, owned = _run_hooks(root, grad), False
+        if capture is not None:
+            if id(root) in capture:
+                capture[id(root)] = grad
+            return
         _accumulate(root, grad, owned)
         return
     order = _topological_order(root)
@@ -241,7 +247,10 @@ def run_backward(root, grad, retain_graph=False, owned=False):
         g = slot[0]
         if node._hooks:
             g = _run_hooks(node, g)
-        if node._retains_grad:
+        if capture is not None:
+            if id(node) in capture:
+                capture[id(node)] = g
+        elif node._retains_grad:
             _accumulate(node, g)
         parent_grads = list(backward(g))
         slot = g = None
@@ -266,4 +275,70 @@ def run_backward(root, grad, retain_graph=False, owned=False):
     for g, own, leaf in leaves.values():
         if leaf._hooks:
             g, own = _run_hooks(leaf, g), False
-        _accumulate(leaf, g, own)
+        if capture is None:
+            _accumulate(leaf, g, own)
+        elif id(leaf) in capture:
+            capture[id(leaf)] = g
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
+    """The gradients of outputs with respect to inputs, returned instead of accumulated into `.grad`.
+
+    Args:
+        outputs (Tensor or sequence of Tensors): what to differentiate (summed when several).
+        inputs (Tensor or sequence of Tensors): leaves or intermediate tensors that require grad.
+        grad_outputs (Tensor or sequence, default None): d(loss)/d(output); may be omitted for single values.
+        retain_graph (bool, default False): keep the graph for another backward or grad call.
+        create_graph (bool, default False): must be False (no higher-order gradients).
+        allow_unused (bool, default False): give None for an input the outputs do not depend on, instead of
+            raising.
+
+    Returns:
+        tuple of Tensors (or None for unused inputs), one per input, each of its input's shape.
+
+    Raises:
+        GradError: an input does not require grad, or is unused and allow_unused is False. Matches
+        torch.autograd.grad.
+
+    >>> import cnnlab
+    >>> x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    >>> cnnlab.autograd.grad((x * x).sum(), x)
+    (tensor([2., 4.]),)
+    >>> x.grad is None
+    True
+    """
+    from .tensor import Tensor
+    if create_graph:
+        raise GradError("grad: create_graph=True (higher-order gradients) is not supported. Got create_graph=True.")
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
+    for i, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise GradError(f"grad: every input must require grad. Got inputs[{i}] with requires_grad=False.")
+    capture = {}
+    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
+        part = {id(t): None for t in inputs}
+        if not out._requires_grad:
+            raise GradError(f"grad: outputs[{k}] does not require grad and has no grad_fn.")
+        if g is None:
+            if out._data.size != 1:
+                raise GradError("grad: grad_outputs can be omitted only for single-value outputs. Got "
+                                f"outputs[{k}].shape={tuple(out.shape)}.")
+            garr = np.ones_like(out._data)
+        else:
+            garr = np.asarray(g._data if isinstance(g, Tensor) else g).astype(out._data.dtype, copy=False)
+        last = k == len(outputs) - 1
+        run_backward(out, garr, retain_graph=bool(retain_graph) or not last, capture=part)
+        for key, value in part.items():
+            if value is not None:
+                capture[key] = value if capture.get(key) is None else capture[key] + value
+    result = []
+    for i, t in enumerate(inputs):
+        g = capture.get(id(t))
+        if g is None and not allow_unused:
+            raise GradError(f"grad: inputs[{i}] was not used to compute the outputs; pass allow_unused=True to get "
+                            "None for it.")
+        result.append(None if g is None else Tensor._wrap(np.array(g, dtype=t._data.dtype, copy=True)))
+    return tuple(result)
