@@ -1,0 +1,22 @@
+"""Module, the containers and every layer (`cnnlab.nn.Conv2d`, ...): thin classes over cnnlab.nn.functional."""
+from .module import Module, RemovableHandle  # noqa: F401
+from .container import *  # noqa: F401,F403
+from .linear import *  # noqa: F401,F403
+from .conv import *  # noqa: F401,F403
+from .pooling import *  # noqa: F401,F403
+from .activation import *  # noqa: F401,F403
+from .dropout import *  # noqa: F401,F403
+from .batchnorm import *  # noqa: F401,F403
+from .normalization import *  # noqa: F401,F403
+from .flatten import *  # noqa: F401,F403
+from .padding import *  # noqa: F401,F403
+from .upsampling import *  # noqa: F401,F403
+from .fold import *  # noqa: F401,F403
+from .loss import *  # noqa: F401,F403
+
+from . import (activation, batchnorm, container, conv, dropout, flatten, fold, linear, loss, normalization,  # noqa: E402
+               padding, pooling, upsampling)
+
+__all__ = ["Module", "RemovableHandle"] + [
+    name for mod in (container, linear, conv, pooling, activation, dropout, batchnorm, normalization, flatten,
+                     padding, upsampling, fold, loss) for name in mod.__all__]

@@ -1,0 +1,175 @@
+"""Loss functions as modules: each stores its options and calls the F op of the same name in forward(input,
+target).
+
+reduction ('mean' default, 'sum', 'none') chooses how the per-element losses are combined; the deprecated
+size_average/reduce arguments are translated to it as PyTorch does. Class weights (and BCEWithLogitsLoss's
+pos_weight) are buffers, so they appear in state_dict() under the same keys as in PyTorch.
+
+>>> import cnnlab, cnnlab.nn as nn
+>>> loss_fn = nn.CrossEntropyLoss()
+>>> loss_fn
+CrossEntropyLoss()
+>>> round(loss_fn(cnnlab.zeros(2, 4), cnnlab.tensor([1, 3])).item(), 4)   # log(4)
+1.3863
+"""
+import warnings
+
+from .. import functional as F
+from .module import Module
+
+__all__ = ["L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
+           "HuberLoss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss"]
+
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def legacy_reduction(size_average, reduce):
+    """The reduction string for the deprecated size_average/reduce pair (None counts as True), with a warning."""
+    size_average = True if size_average is None else size_average
+    reduce = True if reduce is None else reduce
+    ret = "mean" if size_average and reduce else ("sum" if reduce else "none")
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{ret}' instead.",
+                  stacklevel=4)
+    return ret
+
+
+class _Loss(Module):
+    def __init__(self, size_average=None, reduce=None, reduction="mean"):
+        super().__init__()
+        if size_average is not None or reduce is not None:
+            reduction = legacy_reduction(size_average, reduce)
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"{type(self).__name__}: reduction must be one of {REDUCTIONS}. "
+                             f"Got reduction={reduction!r}.")
+        self.reduction = reduction
+
+
+class _WeightedLoss(_Loss):
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+
+
+class L1Loss(_Loss):
+    """Mean (or sum) of |input - target|. Matches torch.nn.L1Loss."""
+
+    def forward(self, input, target):
+        return F.l1_loss(input, target, reduction=self.reduction)
+
+
+class MSELoss(_Loss):
+    """Mean (or sum) of (input - target)^2. Matches torch.nn.MSELoss."""
+
+    def forward(self, input, target):
+        return F.mse_loss(input, target, reduction=self.reduction)
+
+
+class NLLLoss(_WeightedLoss):
+    """Negative log-likelihood of the target class given log-probabilities (N, C, ...) and class indices
+    (N, ...). Args: weight (C,) (default None), ignore_index (default -100), reduction. Matches torch.nn.NLLLoss."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+
+    def forward(self, input, target):
+        return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                          reduction=self.reduction)
+
+
+class CrossEntropyLoss(_WeightedLoss):
+    """log_softmax over the class dim followed by NLLLoss; targets are class indices (N, ...) or class
+    probabilities (N, C, ...). Args: weight, ignore_index (default -100), reduction, label_smoothing (default
+    0.0). Matches torch.nn.CrossEntropyLoss."""
+
+    def __init__(self, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean",
+                 label_smoothing=0.0):
+        super().__init__(weight, size_average, reduce, reduction)
+        self.ignore_index = ignore_index
+        self.label_smoothing = label_smoothing
+
+    def forward(self, input, target):
+        return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
+                               reduction=self.reduction, label_smoothing=self.label_smoothing)
+
+
+class BCELoss(_WeightedLoss):
+    """Binary cross-entropy of probabilities in [0, 1] against targets in [0, 1]. Args: weight (broadcast to the
+    input), reduction. Matches torch.nn.BCELoss."""
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy(input, target, weight=self.weight, reduction=self.reduction)
+
+
+class BCEWithLogitsLoss(_Loss):
+    """sigmoid + binary cross-entropy in one numerically stable step. Args: weight, reduction, pos_weight (the
+    weight of positive examples, per class). Matches torch.nn.BCEWithLogitsLoss."""
+
+    def __init__(self, weight=None, size_average=None, reduce=None, reduction="mean", pos_weight=None):
+        super().__init__(size_average, reduce, reduction)
+        self.register_buffer("weight", weight)
+        self.register_buffer("pos_weight", pos_weight)
+
+    def forward(self, input, target):
+        return F.binary_cross_entropy_with_logits(input, target, weight=self.weight, reduction=self.reduction,
+                                                  pos_weight=self.pos_weight)
+
+
+class SmoothL1Loss(_Loss):
+    """0.5 * d^2 / beta where |d| < beta, else |d| - 0.5 * beta (d = input - target). Args: reduction, beta
+    (default 1.0). Matches torch.nn.SmoothL1Loss."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", beta=1.0):
+        super().__init__(size_average, reduce, reduction)
+        self.beta = beta
+
+    def forward(self, input, target):
+        return F.smooth_l1_loss(input, target, reduction=self.reduction, beta=self.beta)
+
+
+class HuberLoss(_Loss):
+    """0.5 * d^2 where |d| < delta, else delta * (|d| - 0.5 * delta). Args: reduction, delta (default 1.0).
+    Matches torch.nn.HuberLoss."""
+
+    def __init__(self, reduction="mean", delta=1.0):
+        super().__init__(reduction=reduction)
+        self.delta = delta
+
+    def forward(self, input, target):
+        return F.huber_loss(input, target, reduction=self.reduction, delta=self.delta)
+
+
+class KLDivLoss(_Loss):
+    """Kullback-Leibler divergence target * (log target - input), input given as log-probabilities. Args:
+    reduction ('batchmean' gives the mathematical KL divergence per sample), log_target (default False).
+    Matches torch.nn.KLDivLoss."""
+
+    def __init__(self, size_average=None, reduce=None, reduction="mean", log_target=False):
+        if reduction == "batchmean":
+            super().__init__(size_average, reduce, "mean")
+            self.reduction = "batchmean"
+        else:
+            super().__init__(size_average, reduce, reduction)
+        self.log_target = log_target
+
+    def forward(self, input, target):
+        return F.kl_div(input, target, reduction=self.reduction, log_target=self.log_target)
+
+
+class SoftMarginLoss(_Loss):
+    """log(1 + exp(-target * input)) for targets in {-1, 1}. Matches torch.nn.SoftMarginLoss."""
+
+    def forward(self, input, target):
+        return F.soft_margin_loss(input, target, reduction=self.reduction)
+
+
+class MarginRankingLoss(_Loss):
+    """max(0, -target * (input1 - input2) + margin) for targets in {-1, 1}. Args: margin (default 0.0),
+    reduction. forward(input1, input2, target). Matches torch.nn.MarginRankingLoss."""
+
+    def __init__(self, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1, input2, target):
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
