@@ -1,0 +1,127 @@
+"""Printing: the environment header, one row per case as it finishes, the summary against the issue's targets,
+and the JSON file."""
+import json
+import math
+
+# (label, tag of the cases it aggregates, target, stretch): ratios cnnlab / PyTorch, lower is better.
+TARGETS = [
+    ("ResNet-18 3x3 layers, fwd+bwd (sum of medians)", "resnet3x3:bwd", 1.3, 1.0),
+    ("ResNet-18 CIFAR training step, batch 32", "cifar_step", 1.5, 1.1),
+    ("ResNet-18 224 inference, batch 8", "infer_b8", 1.5, 1.1),
+    ("ResNet-18 224 inference, batch 1", "infer_b1", 2.0, 1.3),
+    ("LeNet-5 training step, batch 64", "lenet_step", 2.0, 1.3),
+    ("peak memory, ResNet-18 CIFAR train step", "memory", 1.5, 1.1),
+]
+INFO = [("ResNet-18 3x3 layers, forward (sum of medians)", "resnet3x3:fwd")]
+
+ROW = "{:<44} {:>4} {:>10} {:>10} {:>6} {:>9} {:>9} {:>7} {:>7}"
+
+
+def _fmt(value, spec):
+    return "-" if value is None or (isinstance(value, float) and math.isnan(value)) else format(value, spec)
+
+
+def print_environment(env, out=print):
+    out(f"cnnlab {env['cnnlab']} ({env['cnnlab_commit']})  numpy {env['numpy']}  torch {env['torch']}  "
+        f"python {env['python']}")
+    out(f"CPU: {env['cpu']}, {env['cpu_count']} logical cores; torch.get_num_threads() = {env['torch_threads']}")
+    for p in env["threadpools"]:
+        if p.get("user_api") == "blas":
+            out(f"BLAS: {p.get('internal_api')} {p.get('version')} ({p.get('prefix')}), kernel/architecture "
+                f"{p.get('architecture')}, {p.get('num_threads')} threads, {p.get('threading_layer')}")
+        else:
+            out(f"{p.get('user_api')}: {p.get('internal_api')} ({p.get('prefix')}), "
+                f"{p.get('num_threads')} threads")
+    env_vars = env["env"]
+    out("Environment: " + ", ".join(f"{k}={'unset' if v is None else repr(v)}" for k, v in env_vars.items()))
+    alloc = {k: v for k, v in env_vars.items() if (k == "GLIBC_TUNABLES" or k.startswith("MALLOC_"))
+             and v is not None}
+    out("Allocator: " + (", ".join(f"{k}={v}" for k, v in alloc.items()) if alloc else
+                         "glibc malloc defaults (no GLIBC_TUNABLES / MALLOC_* set)"))
+    for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
+        if env_vars.get(k) is not None:
+            out(f"WARNING: {k} is set ({env_vars[k]!r}); it can slow NumPy's GEMM. `make bench` unsets it.")
+
+
+def print_peak(peak, out=print):
+    out(f"GEMM peak (float32 {peak['n']}^3 matmul, best of repeats): NumPy {peak['numpy_gflops']:.0f} GFLOP/s, "
+        f"torch.mm {peak['torch_gflops']:.0f} GFLOP/s; %peak below is relative to "
+        f"{max(peak['numpy_gflops'], peak['torch_gflops']):.0f}")
+
+
+def print_header(out=print):
+    out("")
+    out(ROW.format("case", "reps", "cnnlab ms", "torch ms", "ratio", "cl GF/s", "pt GF/s", "cl %pk", "pt %pk"))
+    out("-" * 114)
+
+
+def print_group(group, out=print):
+    out(f"[{group}]")
+
+
+def print_row(r, out=print):
+    if r.get("error"):
+        out(f"{r['name']:<44} ERROR: {r['error']}")
+        return
+    out(ROW.format(r["name"][:44], r["repeats"], _fmt(r["cnnlab"]["median_s"] * 1e3, ".2f"),
+                   _fmt(r["torch"]["median_s"] * 1e3, ".2f"), _fmt(r["ratio"], ".2f"),
+                   _fmt(r["cnnlab_gflops"], ".1f"), _fmt(r["torch_gflops"], ".1f"),
+                   _fmt(r["cnnlab_peak_frac"] and 100 * r["cnnlab_peak_frac"], ".0f"),
+                   _fmt(r["torch_peak_frac"] and 100 * r["torch_peak_frac"], ".0f")))
+
+
+def print_warning(name, problems, out=print):
+    out(f"  WARNING: {name}: cnnlab's results differ from PyTorch's: " + "; ".join(problems))
+
+
+def print_memory(mem, out=print):
+    out("")
+    if mem.get("error"):
+        out(f"peak memory (ResNet-18 CIFAR train step, batch 32): ERROR: {mem['error']}")
+        return
+    c, t = mem["cnnlab"], mem["torch"]
+    out(f"peak memory, ResNet-18 CIFAR train step b32 ({c['steps']} steps, each library in a fresh process):")
+    out(f"  {'':<8} {'RSS before MB':>14} {'peak RSS MB':>12} {'step peak MB':>13}")
+    for name, m in (("cnnlab", c), ("torch", t)):
+        out(f"  {name:<8} {m['rss_before_mb']:>14.0f} {m['peak_rss_mb']:>12.0f} {m['step_mb']:>13.0f}")
+    out(f"  ratio cnnlab/torch: step peak (peak RSS - RSS before the first step) {mem['ratio']:.2f}, "
+        f"whole-process peak RSS {mem['ratio_total']:.2f}")
+
+
+def summarise(results, memory):
+    """One entry per target: measured ratio (aggregates are sum of cnnlab medians / sum of torch medians)."""
+    rows = []
+    for label, tag, target, stretch in TARGETS + [(lbl, tag, None, None) for lbl, tag in INFO]:
+        if tag == "memory":
+            ratio = memory.get("ratio") if memory and not memory.get("error") else None
+            n = 1 if ratio is not None else 0
+        else:
+            hits = [r for r in results if tag in r.get("tags", ()) and not r.get("error")]
+            n = len(hits)
+            ratio = (sum(r["cnnlab"]["median_s"] for r in hits) / sum(r["torch"]["median_s"] for r in hits)
+                     if hits else None)
+        if ratio is None:
+            verdict = "not run"
+        elif target is None:
+            verdict = "(info)"
+        else:
+            verdict = "stretch met" if ratio <= stretch else "met" if ratio <= target else "NOT met"
+        rows.append({"case": label, "cases": n, "ratio": ratio, "target": target, "stretch": stretch,
+                     "verdict": verdict})
+    return rows
+
+
+def print_summary(rows, out=print):
+    out("")
+    out("Summary against the issue's targets (ratio cnnlab / PyTorch, lower is better)")
+    fmt = "{:<48} {:>7} {:>8} {:>8}  {}"
+    out(fmt.format("case", "ratio", "target", "stretch", "verdict"))
+    out("-" * 88)
+    for r in rows:
+        out(fmt.format(r["case"], _fmt(r["ratio"], ".2f"), "-" if r["target"] is None else f"<= {r['target']}",
+                       "-" if r["stretch"] is None else f"<= {r['stretch']}", r["verdict"]))
+
+
+def write_json(path, payload):
+    with open(path, "w") as f:
+        json.dump(payload, f, indent=1, default=float)

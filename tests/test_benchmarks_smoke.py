@@ -1,0 +1,74 @@
+"""Smoke test of the benchmark suite: its modules import, one tiny case runs in both libraries, checks and
+times, the report prints, and the shared model definitions compute the same function in both libraries.
+No timing is asserted (timings are not tests)."""
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the repository root
+
+from benchmarks import __main__ as bench_main  # noqa: E402
+from benchmarks import cases, memory, models, report, timing  # noqa: E402
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def libs():
+    return cases.library("cnnlab"), cases.library("torch")
+
+
+@pytest.mark.parametrize("backward", [False, True])
+def test_tiny_conv_case_runs_checks_and_reports(libs, backward):
+    case = cases.conv_case("tiny", (2, 3, 7, 6), 4, 3, stride=2, padding=1, backward=backward, tags=("t",))
+    arrays, flops = case.prepare()
+    assert flops == 2 * 2 * 4 * 4 * 3 * 3 * 3 * 3 * (3 if backward else 1)  # OH=4, OW=3
+    run_c, run_t = case.setup(libs[0], arrays), case.setup(libs[1], arrays)
+    worst, problems = cases.compare(run_c(), run_t(), case.tol)
+    assert problems == [] and worst < 1e-5
+    t_c, t_t = timing.time_pair(run_c, run_t, repeats=2, warmup=1, settle=0.001)
+    assert len(t_c) == len(t_t) == 2
+
+    class Args:
+        repeats, quick, budget, settle = 1, True, None, 0.0
+    row = bench_main.run_case(case, *libs, peak_gflops=100.0, args=Args)
+    assert "error" not in row and row["repeats"] == 1 and row["check"]["ok"]
+    lines = []
+    report.print_row(row, out=lines.append)
+    assert lines[0].startswith(case.name)
+    summary = report.summarise([row], None)
+    assert [s["verdict"] for s in summary if s["case"].startswith("peak memory")] == ["not run"]
+
+
+def test_compare_reports_a_mismatch(libs):
+    a, b = libs[0].torch.ones(3), libs[1].torch.ones(3)
+    assert cases.compare([a], [b * 1.01], 1e-4)[1]          # relative error 1e-2 is flagged
+    assert cases.compare([a.double()], [b], 1e-4)[1]        # dtype mismatch is flagged
+
+
+def test_resnet18_same_function_in_both_libraries(libs):
+    clib, tlib = libs
+    torch.manual_seed(0)
+    ref = models.resnet18(tlib.nn, num_classes=10, layout="cifar").eval()
+    mine = models.resnet18(clib.nn, num_classes=10, layout="cifar").eval()
+    models.copy_weights(ref, mine, clib.torch.from_numpy)
+    x = np.random.default_rng(0).standard_normal((2, 3, 8, 8), dtype=np.float32)
+    with torch.no_grad():
+        expected = ref(torch.from_numpy(x)).numpy()
+    got = mine(clib.torch.from_numpy(x.copy())).detach().numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4)
+    assert sum(p.numel() for p in mine.parameters()) == sum(p.numel() for p in ref.parameters())
+
+
+def test_case_list_selection_and_arguments():
+    names = [c.name for c in cases.all_cases()]
+    assert len(names) == len(set(names)) == 26
+    assert [c.name for c in cases.select(cases.all_cases(), "inference b[18]")] == [
+        "resnet18 224 inference b8", "resnet18 224 inference b1"]
+    assert len(cases.select(cases.all_cases(), "3x3 32x(64|128)x")) == 4  # fwd, fwd+bwd each
+    args = bench_main.parse_args(["--quick", "--repeats", "3", "--cases", "lenet"])
+    assert (args.quick, args.repeats, args.cases, args.json) == (True, 3, "lenet", "benchmarks/results.json")
+    assert timing.choose_repeats(0.5, 8.0, 5, 30) == 16 and timing.choose_repeats(10.0, 8.0, 5, 30) == 5
+    assert memory._status_mb("VmRSS") is None or memory._status_mb("VmRSS") > 0
