@@ -2,7 +2,7 @@
 through load_state_dict of `{k: v.detach().numpy()}`), the same input, then outputs, the gradients of the input
 and of every parameter (by name), and the buffers after each step (BatchNorm running statistics) must agree, in
 train and in eval mode. Extensions PyTorch lacks are checked against an identity or a PyTorch composition."""
-import math
+import re
 
 import numpy as np
 import pytest
@@ -125,6 +125,40 @@ def test_conv_strided_same_extension():
                                      torch.tensor(conv.weight.detach().numpy()),
                                      torch.tensor(conv.bias.detach().numpy()), stride=2)
     np.testing.assert_allclose(out.detach().numpy(), ref.numpy(), rtol=1e-10)
+
+
+@pytest.mark.parametrize("build,exc,msg", [
+    (lambda lib: lib.Conv2d(3, 4, 3, groups=2), ValueError,
+     "Conv2d: in_channels must be divisible by groups. Got in_channels=3, groups=2."),
+    (lambda lib: lib.Conv1d(4, 3, 3, groups=2), ValueError,
+     "Conv1d: out_channels must be divisible by groups. Got out_channels=3, groups=2."),
+    (lambda lib: lib.Conv2d(4, 4, 3, groups=0), ValueError, "Conv2d: groups must be a positive integer. Got groups=0."),
+    (lambda lib: lib.Conv2d(3, 4, 3, padding_mode="zero"), ValueError,
+     "Conv2d: padding_mode must be one of ('zeros', 'reflect', 'replicate', 'circular'). Got padding_mode='zero'."),
+    (lambda lib: lib.Conv2d(3, 4, 3, padding="full"), ValueError, "Conv2d: padding must be an int, a tuple, or one of"),
+    (lambda lib: lib.Conv2d(3, 4, 3, padding=-1), ValueError, "Conv2d: padding must be non-negative. Got padding=-1."),
+    (lambda lib: lib.Conv3d(3, 4, 0), ValueError, "Conv3d: kernel_size must be positive. Got kernel_size=(0, 0, 0)."),
+    (lambda lib: lib.ConvTranspose2d(3, 4, 3, padding_mode="reflect"), ValueError,
+     'Only "zeros" padding mode is supported for ConvTranspose2d'),
+], ids=["groups-in", "groups-out", "groups-0", "padding_mode", "padding-str", "padding-neg", "kernel-0", "convT-mode"])
+def test_conv_constructor_errors_like_torch(build, exc, msg):
+    with pytest.raises(exc, match=re.escape(msg)):
+        build(nn)
+    if "negative" not in msg and "positive. Got kernel" not in msg:  # PyTorch only fails later, in forward
+        with pytest.raises(exc):  # PyTorch rejects the same arguments with the same exception type
+            build(torch.nn)
+
+
+def test_conv_constructor_type_errors_and_forward_errors():
+    with pytest.raises(TypeError, match=re.escape("Conv2d: stride must be an int or a tuple of 2 ints. Got "
+                                                  "stride=(1, 2, 3).")):
+        nn.Conv2d(3, 4, 3, stride=(1, 2, 3))
+    with pytest.raises(TypeError, match="Conv2d: in_channels must be an int. Got in_channels=3.0."):
+        nn.Conv2d(3.0, 4, 3)
+    with pytest.raises(ValueError, match="padding must be an int or a tuple"):
+        nn.ConvTranspose2d(3, 4, 3, padding="same")
+    with pytest.raises(RuntimeError, match=re.escape("conv2d: input channels must equal weight.shape[1] * groups")):
+        nn.Conv2d(3, 4, 3)(cnnlab.ones(1, 2, 5, 5))
 
 
 CONV_T = [
@@ -575,3 +609,11 @@ def _bn_net(lib):
 def test_whole_models_match_torch(build, shape):
     _have("conv2d", "max_pool2d", "linear", "batch_norm", "adaptive_avg_pool2d", "dropout")
     compare(build, rand(*shape), steps=2, rtol=1e-6, atol=1e-9)
+
+
+def test_model_input_gradient_by_finite_differences():
+    from oracle import gradcheck
+    cnnlab.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(2, 3, 3, padding=1, padding_mode="reflect"), nn.BatchNorm2d(3), nn.Tanh(),
+                          nn.AvgPool2d(2), nn.Flatten(), nn.Linear(3 * 2 * 2, 2), nn.LogSoftmax(1)).double()
+    gradcheck(lambda x: model(x), rand(2, 2, 4, 5))

@@ -229,8 +229,9 @@ def test_zero_grad():
     m = small_cnn(nn)
     m(cnnlab.randn(2, 3, 32, 32)).sum().backward()
     assert all(p.grad is not None for p in m.parameters())
+    grads = [p.grad for p in m.parameters()]
     m.zero_grad(set_to_none=False)
-    assert all(p.grad is not None and not p.grad.numpy().any() for p in m.parameters())
+    assert all(p.grad is g and not p.grad.numpy().any() for p, g in zip(m.parameters(), grads))
     m.zero_grad()
     assert all(p.grad is None for p in m.parameters())
 
@@ -567,6 +568,8 @@ def test_module_dict_like_torch():
         md = lib.ModuleDict({"b": lib.Linear(1, 2), "a": lib.ReLU()})
         md["c"] = lib.Linear(2, 2)
         md.update([("d", lib.Tanh())])
+        md.update(lib.ModuleDict({"e": lib.ReLU()}))
+        del md["e"]
         assert list(md) == ["b", "a", "c", "d"] and list(md.keys()) == ["b", "a", "c", "d"]
         assert "a" in md and len(md) == 4 and isinstance(md.pop("a"), lib.ReLU)
         assert [k for k, _ in md.items()] == ["b", "c", "d"]

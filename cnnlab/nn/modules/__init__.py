@@ -1,5 +1,6 @@
 """Module, the containers and every layer (`cnnlab.nn.Conv2d`, ...): thin classes over cnnlab.nn.functional."""
-from .module import Module, RemovableHandle  # noqa: F401
+from .hooks import RemovableHandle  # noqa: F401
+from .module import Module  # noqa: F401
 from .container import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403

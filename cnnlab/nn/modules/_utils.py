@@ -4,6 +4,7 @@ import numbers
 import numpy as np
 
 from ... import _dtypes
+from ...tensor import Tensor
 from ..parameter import Parameter
 
 
@@ -26,3 +27,27 @@ def check_count(value, name, layer, minimum=1):
     if value < minimum:
         raise ValueError(f"{layer}: {name} must be at least {minimum}. Got {name}={value}.")
     return int(value)
+
+
+def to_dtype_arg(args, kwargs):
+    """The floating dtype in Module.to's arguments (`to(dtype)`, `to('cpu')`, `to('cpu', dtype)`, `to(tensor)`,
+    `to(device=..., dtype=...)`), or None; devices other than the CPU are refused."""
+    dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+    kwargs.pop("non_blocking", None)
+    if kwargs:
+        raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            dtype = a.dtype
+        elif isinstance(a, str) or a is None:
+            device = a
+        else:
+            dtype = a
+    if device is not None and str(device).split(":")[0] != "cpu":
+        raise ValueError(f"to: cnnlab runs on the CPU only. Got device={device!r}.")
+    if dtype is None:
+        return None
+    d = _dtypes.as_dtype(dtype)
+    if not d.is_floating_point:
+        raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={d}")
+    return d

@@ -275,7 +275,7 @@ class ModuleDict(Module):
 
     def update(self, modules):
         """Add the (key, module) pairs of a mapping or of an iterable of pairs."""
-        pairs = modules.items() if isinstance(modules, Mapping) else modules
+        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
         for j, pair in enumerate(pairs):
             if not isinstance(pair, Mapping) and len(pair) != 2:
                 raise ValueError(f"ModuleDict update sequence element #{j} has length {len(pair)}; 2 is required")
@@ -391,7 +391,7 @@ class ParameterDict(Module):
         return v
 
     def update(self, parameters):
-        pairs = parameters.items() if isinstance(parameters, Mapping) else parameters
+        pairs = parameters.items() if isinstance(parameters, (Mapping, ParameterDict)) else parameters
         for key, value in pairs:
             self[key] = value
 

@@ -6,37 +6,12 @@ Calling a module runs its forward pre-hooks, `forward`, then its forward hooks. 
 (`state_dict`, `load_state_dict`) live in state.py beside this file.
 """
 import itertools
-import weakref
 from collections import OrderedDict
-
-import numpy as np
 
 from ... import _dtypes
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
-from . import state as _state
-
-
-class RemovableHandle:
-    """What register_forward_hook returns: `handle.remove()` takes the hook off (also a context manager)."""
-
-    _next_id = itertools.count()
-
-    def __init__(self, *hook_dicts):
-        self.id = next(RemovableHandle._next_id)
-        self._dicts = [weakref.ref(d) for d in hook_dicts]
-
-    def remove(self):
-        for ref in self._dicts:
-            d = ref()
-            if d is not None:
-                d.pop(self.id, None)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.remove()
+from . import _utils, hooks as _hooks, state as _state
 
 
 def _addindent(text, spaces):
@@ -319,7 +294,7 @@ class Module:
             if set_to_none:
                 p.grad = None
             else:
-                p.grad = Tensor._wrap(np.zeros_like(p.grad._data))
+                p.grad._data.fill(0)  # in place: the same grad tensor, as PyTorch's grad.zero_()
 
     def apply(self, fn):
         """Call fn on every descendant and then on self (children first); returns self (for init schemes)."""
@@ -355,25 +330,8 @@ class Module:
     def to(self, *args, **kwargs):
         """`to(dtype)`, `to('cpu')`, `to('cpu', dtype)`, `to(tensor)`, `to(device=..., dtype=...)`: casts the
         floating parameters and buffers; cnnlab runs on the CPU only."""
-        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() received an invalid combination of arguments: {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) or a is None:
-                device = a
-            else:
-                dtype = a
-        if device is not None and str(device).split(":")[0] != "cpu":
-            raise ValueError(f"to: cnnlab runs on the CPU only. Got device={device!r}.")
-        if dtype is None:
-            return self
-        d = _dtypes.as_dtype(dtype)
-        if not d.is_floating_point:
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, but got desired dtype={d}")
-        return self._cast_floating(d)
+        dtype = _utils.to_dtype_arg(args, kwargs)
+        return self if dtype is None else self._cast_floating(dtype)
 
     def cpu(self):
         return self
@@ -388,46 +346,18 @@ class Module:
     def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args) runs before forward; returning a value (a tuple, or one value) replaces args.
         With with_kwargs=True: hook(module, args, kwargs) returns None or (args, kwargs)."""
-        return self._add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend,
+        return _hooks.add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend,
                               with_kwargs)
 
     def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
         """hook(module, args, output) runs after forward; returning a value replaces the output.
         With with_kwargs=True: hook(module, args, kwargs, output)."""
-        return self._add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
-
-    @staticmethod
-    def _add_hook(hooks, kw_ids, hook, prepend, with_kwargs):
-        handle = RemovableHandle(hooks)
-        hooks[handle.id] = hook
-        if with_kwargs:
-            kw_ids.add(handle.id)
-        if prepend:
-            hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _hooks.add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
 
     def __call__(self, *args, **kwargs):
-        for hook_id, hook in list(self._forward_pre_hooks.items()):
-            if hook_id in self._forward_pre_hooks_with_kwargs:
-                result = hook(self, args, kwargs)
-                if result is not None:
-                    if not (isinstance(result, tuple) and len(result) == 2):
-                        raise RuntimeError("forward pre-hook must return None or a tuple of (new_args, "
-                                           f"new_kwargs), but got {result}.")
-                    args, kwargs = result
-            else:
-                result = hook(self, args)
-                if result is not None:
-                    args = result if isinstance(result, tuple) else (result,)
-        output = self.forward(*args, **kwargs)
-        for hook_id, hook in list(self._forward_hooks.items()):
-            if hook_id in self._forward_hooks_with_kwargs:
-                result = hook(self, args, kwargs, output)
-            else:
-                result = hook(self, args, output)
-            if result is not None:
-                output = result
-        return output
+        if not self._forward_pre_hooks and not self._forward_hooks:
+            return self.forward(*args, **kwargs)
+        return _hooks.call_with_hooks(self, args, kwargs)
 
     # ---- saving and loading ------------------------------------------------------------------------------
     def state_dict(self, *args, destination=None, prefix="", keep_vars=False):
