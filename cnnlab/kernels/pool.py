@@ -310,9 +310,15 @@ def adaptive_sum_axis_backward(g, axis, size):
 def scatter_sorted(vals, idx, axis, size):
     """Scatter-add vals (..., len(idx), ...) into `size` slots along axis at non-decreasing indices idx."""
     starts = np.flatnonzero(np.r_[True, idx[1:] != idx[:-1]])
-    out = np.zeros(vals.shape[:axis] + (size,) + vals.shape[axis + 1:], vals.dtype)
     sums = vals if len(starts) == len(idx) else np.add.reduceat(vals, starts, axis=axis)
-    out[_axis_index(vals.ndim, axis, idx[starts])] = sums
+    where = idx[starts]
+    lo, hi = int(where[0]), int(where[-1]) + 1
+    if hi - lo == len(where):  # the targets are a run lo..hi-1 (upsampling): a slice, not a fancy index
+        if (lo, hi) == (0, size):
+            return sums if sums is not vals else vals.copy()
+        where = slice(lo, hi)
+    out = np.zeros(vals.shape[:axis] + (size,) + vals.shape[axis + 1:], vals.dtype)
+    out[_axis_index(vals.ndim, axis, where)] = sums
     return out
 
 
@@ -357,7 +363,8 @@ def scatter_flat(g, flat, spatial):
     """Gradient of a gather by flat spatial indices: add g (..., *out) into zeros (..., *spatial)."""
     lead = g.shape[:g.ndim - len(spatial)]
     B, P = int(np.prod(lead, dtype=np.int64)), int(np.prod(spatial, dtype=np.int64))
-    where = flat.reshape(B, -1) + (np.arange(B, dtype=np.int64) * P)[:, None]  # (B, O) global positions
+    O = int(np.prod(flat.shape[flat.ndim - len(spatial):], dtype=np.int64))
+    where = flat.reshape(B, O) + (np.arange(B, dtype=np.int64) * P)[:, None]  # (B, O) global positions
     grad = np.bincount(where.ravel(), weights=g.reshape(-1), minlength=B * P)
     return grad.astype(g.dtype, copy=False).reshape(lead + tuple(spatial))
 
@@ -369,7 +376,8 @@ def unpool_forward(x, indices, spatial_out):
     lead = x.shape[:x.ndim - len(spatial_out)]
     B = int(np.prod(lead, dtype=np.int64))
     out = np.zeros((B, int(np.prod(spatial_out, dtype=np.int64))), x.dtype)  # (B, prod(spatial_out))
-    np.put_along_axis(out, indices.reshape(B, -1), x.reshape(B, -1), axis=1)
+    n_in = int(np.prod(x.shape[x.ndim - len(spatial_out):], dtype=np.int64))
+    np.put_along_axis(out, indices.reshape(B, n_in), x.reshape(B, n_in), axis=1)
     return out.reshape(lead + tuple(spatial_out))
 
 
@@ -377,4 +385,5 @@ def unpool_backward(g, indices, x_shape, n):
     """d(unpool)/dx: each input reads the gradient at the position it was written to."""
     lead = g.shape[:g.ndim - n]
     B = int(np.prod(lead, dtype=np.int64))
-    return np.take_along_axis(g.reshape(B, -1), indices.reshape(B, -1), axis=1).reshape(x_shape)
+    n_out, n_in = int(np.prod(g.shape[g.ndim - n:], dtype=np.int64)), int(np.prod(x_shape[len(x_shape) - n:]))
+    return np.take_along_axis(g.reshape(B, n_out), indices.reshape(B, n_in), axis=1).reshape(x_shape)

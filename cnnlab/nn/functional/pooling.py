@@ -28,7 +28,7 @@ def _input(input, op, ints_ok=False):
     t = as_tensor_arg(input, op, "input")
     kind = t._data.dtype.kind
     if kind != "f" and not (ints_ok and kind in "iu"):
-        raise DTypeError(f"{op}: the input must be {'a floating-point or integer' if ints_ok else 'floating-point'}"
+        raise DTypeError(f"{op}: the input must be a {'floating-point or integer' if ints_ok else 'floating-point'}"
                          f" tensor. Got dtype={t.dtype}.")
     return t
 
