@@ -104,3 +104,28 @@ def random_split(dataset, lengths, generator=None):
     bounds = np.cumsum([0] + lengths)
     return [Subset(dataset, order[bounds[i]:bounds[i + 1]]) for i in range(len(lengths))]
 
+
+
+class TransformedDataset(Dataset):
+    """Apply `transform` to the input (and `target_transform` to the target) of another dataset's
+    (input, target) samples, e.g. augmentation on a TensorDataset.
+
+    >>> import cnnlab
+    >>> ds = TransformedDataset(TensorDataset(cnnlab.ones(3, 2), cnnlab.arange(3)), lambda x: x * 2)
+    >>> ds[0][0].tolist()
+    [2.0, 2.0]
+    """
+
+    def __init__(self, dataset, transform=None, target_transform=None):
+        self.dataset, self.transform, self.target_transform = dataset, transform, target_transform
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        x, y = self.dataset[index][:2]
+        if self.transform is not None:
+            x = self.transform(x)
+        if self.target_transform is not None:
+            y = self.target_transform(y)
+        return x, y

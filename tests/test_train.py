@@ -1,0 +1,127 @@
+"""cnnlab.train: fit/evaluate/predict, divergence detection, atomic checkpoints and exact resume."""
+import os
+
+import numpy as np
+import pytest
+
+import cnnlab
+import cnnlab.nn as nn
+import cnnlab.optim as optim
+from cnnlab.data import DataLoader, TensorDataset
+from cnnlab.train import (StopTraining, TrainingDiverged, evaluate, fit, load_checkpoint, predict,
+                          save_checkpoint)
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 1, 6, 6)).astype(np.float32)
+    y = (x[:, 0, :3].sum(axis=(1, 2)) > 0).astype(np.int64) + 2 * (x[:, 0, 3:].sum(axis=(1, 2)) > 0)
+    return TensorDataset(cnnlab.tensor(x), cnnlab.tensor(y))
+
+
+def _model():
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Dropout(0.2), nn.Flatten(), nn.Linear(144, 4))
+
+
+def _setup(seed=0):
+    cnnlab.manual_seed(seed)
+    model = _model()
+    opt = optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    sched = optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
+    loader = DataLoader(_data(), batch_size=16, shuffle=True, generator=cnnlab.Generator().manual_seed(seed))
+    return model, opt, sched, loader
+
+
+def test_fit_learns_and_records_history():
+    model, opt, sched, loader = _setup()
+    hist = fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=6, val_loader=DataLoader(_data(seed=1), 32),
+               scheduler=sched)
+    assert hist["epoch"] == [1, 2, 3, 4, 5, 6]
+    assert hist["train_loss"][-1] < 0.6 * hist["train_loss"][0]
+    assert hist["lr"] == [0.1, 0.1, 0.05, 0.05, 0.025, 0.025]
+    assert all(0 <= a <= 1 for a in hist["val_acc"]) and hist["val_acc"][-1] > 0.45  # 4 classes: chance is 0.25
+
+
+def test_resume_reaches_the_same_result(tmp_path):
+    ckpt = str(tmp_path / "run.pth")
+    model_a, opt_a, sched_a, loader_a = _setup()
+    hist_a = fit(model_a, loader_a, nn.CrossEntropyLoss(), opt_a, epochs=4, scheduler=sched_a)
+
+    model_b, opt_b, sched_b, loader_b = _setup()
+    fit(model_b, loader_b, nn.CrossEntropyLoss(), opt_b, epochs=2, scheduler=sched_b, checkpoint=ckpt)
+    cnnlab.manual_seed(12345)  # the interruption: whatever ran in between must not matter
+    model_c, opt_c, sched_c, loader_c = _setup(seed=99)
+    hist_c = fit(model_c, loader_c, nn.CrossEntropyLoss(), opt_c, epochs=4, scheduler=sched_c, checkpoint=ckpt,
+                 resume=True)
+    assert hist_c["epoch"] == [1, 2, 3, 4]
+    np.testing.assert_array_equal(hist_c["train_loss"], hist_a["train_loss"])
+    for (k, a), (_, c) in zip(model_a.state_dict().items(), model_c.state_dict().items()):
+        np.testing.assert_array_equal(a.numpy(), c.numpy(), err_msg=k)
+
+
+def test_interrupted_save_keeps_the_last_good_checkpoint(tmp_path, monkeypatch):
+    ckpt = str(tmp_path / "run.pth")
+    model, opt, sched, loader = _setup()
+    save_checkpoint(ckpt, model, opt, sched, epoch=1)
+    import cnnlab.io.torch_format as tf
+
+    def crash(*a, **k):
+        raise KeyboardInterrupt("killed during the save")
+
+    monkeypatch.setattr(tf._TorchPickler, "dump", crash)
+    with pytest.raises(KeyboardInterrupt):
+        save_checkpoint(ckpt, model, opt, sched, epoch=2)
+    monkeypatch.undo()
+    assert load_checkpoint(ckpt, _model())["epoch"] == 1
+    assert os.listdir(tmp_path) == ["run.pth"]
+
+
+def test_nan_loss_stops_with_epoch_and_batch():
+    model, opt, _, loader = _setup()
+    calls = {"n": 0}
+
+    def loss_fn(out, y):
+        calls["n"] += 1
+        loss = nn.functional.cross_entropy(out, y)
+        return loss * float("nan") if calls["n"] == 8 else loss
+
+    with pytest.raises(TrainingDiverged, match=r"loss became nan at epoch 2, batch 2"):
+        fit(model, loader, loss_fn, opt, epochs=3)
+
+
+def test_callbacks_can_stop_training():
+    model, opt, _, loader = _setup()
+
+    def stop_after_two(epoch, logs):
+        if epoch == 2:
+            raise StopTraining
+
+    assert fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=5, callbacks=[stop_after_two])["epoch"] == [1, 2]
+
+
+class _Fixed(nn.Module):
+    def __init__(self, logits):
+        super().__init__()
+        self.logits = cnnlab.tensor(logits)
+
+    def forward(self, x):
+        return self.logits[: x.shape[0]]
+
+
+def test_evaluate_confusion_and_per_class():
+    logits = np.array([[5, 0, 0], [0, 5, 0], [0, 5, 0], [0, 0, 5]], np.float32)
+    y = cnnlab.tensor([0, 1, 2, 2])
+    res = evaluate(_Fixed(logits), [(cnnlab.zeros(4, 1), y)], nn.CrossEntropyLoss())
+    assert res["accuracy"] == 0.75 and res["count"] == 4
+    assert res["confusion_matrix"].tolist() == [[1, 0, 0], [0, 1, 0], [0, 1, 1]]
+    assert res["per_class_accuracy"] == [1.0, 1.0, 0.5]
+
+
+def test_predict_topk():
+    logits = np.log(np.array([[0.1, 0.7, 0.2], [0.5, 0.2, 0.3]], np.float32))
+    probs, top, top_p = predict(_Fixed(logits), cnnlab.zeros(2, 1), k=2)
+    np.testing.assert_allclose(probs.sum(1), 1, rtol=1e-6)
+    assert top.tolist() == [[1, 2], [0, 2]]
+    np.testing.assert_allclose(top_p, [[0.7, 0.2], [0.5, 0.3]], rtol=1e-5)
+    with pytest.raises(ValueError, match="k must be between 1 and the number of classes. Got k=4, classes=3"):
+        predict(_Fixed(logits), cnnlab.zeros(2, 1), k=4)
