@@ -276,7 +276,14 @@ def any(input, dim=None, keepdim=False):
 
 @_numpy_names
 def prod(input, dim=None, keepdim=False, dtype=None):
-    """Product over dim (all elements if None); bool and integer inputs give int64. Matches torch.prod.
+    """Product over dim (all elements if None); bool and integer inputs give int64. The gradient is the product
+    of the other elements, exact also where inputs are 0. Matches torch.prod.
+
+    Args:
+        input (Tensor): any shape.
+        dim (int, default None): the dim to multiply along; None multiplies all elements.
+        keepdim (bool, default False): keep dim with size 1.
+        dtype (dtype, default None): the result dtype.
 
     >>> import cnnlab
     >>> cnnlab.tensor([[1.0, 2.0], [3.0, 4.0]]).prod(1)
@@ -315,6 +322,12 @@ def _prod_of_others(x, axis):
 def cumsum(input, dim, dtype=None):
     """Running sum along dim; bool and integer inputs give int64. Matches torch.cumsum.
 
+    Args:
+        input (Tensor): any shape. dim (int): the dim to sum along. dtype (dtype, default None): result dtype.
+
+    Shape:
+        output: input's shape.
+
     >>> import cnnlab
     >>> cnnlab.tensor([1, 2, 3]).cumsum(0)
     tensor([1, 3, 6])
@@ -338,6 +351,16 @@ def cumsum(input, dim, dtype=None):
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over dim (all elements if None): p = 2 ('fro'), 1, inf, -inf, 0 or any other number.
     The gradient at a zero norm is 0. Matches torch.norm for vector norms.
+
+    Args:
+        input (Tensor): floating point, any shape.
+        p (number or 'fro', default 'fro'): the order; 'fro' over any dims is the 2-norm of their elements.
+        dim (int or tuple of ints, default None): the dims to reduce; None reduces all.
+        keepdim (bool, default False): keep the reduced dims with size 1.
+        dtype (dtype, default None): compute in this dtype.
+
+    Raises:
+        ValueError: a matrix norm name such as 'nuc'. DTypeError: an integer input.
 
     >>> import cnnlab
     >>> cnnlab.tensor([3.0, 4.0]).norm()

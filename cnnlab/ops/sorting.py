@@ -38,7 +38,17 @@ def _gather_op(t, idx, axis, op):
 
 
 def sort(input, dim=-1, descending=False, stable=False):
-    """Sorted values along dim and the indices they came from (ties keep their order). Matches torch.sort.
+    """Sorted values along dim and the indices they came from (ties keep their order; NaN sorts last, or first
+    when descending). The values carry the gradient back to the positions they came from. Matches torch.sort.
+
+    Args:
+        input (Tensor): any shape.
+        dim (int, default -1): the dim to sort along.
+        descending (bool, default False): largest first.
+        stable (bool, default False): accepted for compatibility; the sort is always stable.
+
+    Returns:
+        (values, indices): values like input, indices int64 of the same shape.
 
     >>> import cnnlab
     >>> cnnlab.tensor([3.0, 1.0, 2.0]).sort()
@@ -63,6 +73,16 @@ def argsort(input, dim=-1, descending=False, stable=False):
 
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """The k largest (or smallest) values along dim and their indices. Matches torch.topk.
+
+    Args:
+        input (Tensor): any shape.
+        k (int): how many values to keep, 0 <= k <= input.size(dim).
+        dim (int, default -1): the dim to select along.
+        largest (bool, default True): the largest values (False: the smallest).
+        sorted (bool, default True): accepted for compatibility; the result is always sorted.
+
+    Shape:
+        values and indices: input's shape with size k at dim.
 
     Raises:
         ShapeError: k is negative or larger than the size of dim.
