@@ -64,11 +64,11 @@ def _load_run(folder):
 def cmd_train(args):
     import cnnlab
     from . import data as cdata
-    from .data import specs  # noqa: F401  (cdata.specs)
-    from .train import evaluate, fit, format_epoch
+    from .data import specs
+    from .train import evaluate, fit
     cnnlab.manual_seed(args.seed)
     try:
-        train_ds, val_ds, info = cdata.specs.load_spec(args.data, image_size=args.image_size, seed=args.seed,
+        train_ds, val_ds, info = specs.load_spec(args.data, image_size=args.image_size, seed=args.seed,
                                                        augment=args.augment)
     except FileNotFoundError as e:
         raise CLIError(str(e)) from None
@@ -135,10 +135,10 @@ def _report(result, classes):
 def cmd_evaluate(args):
     import cnnlab
     from . import data as cdata
-    from .data import specs  # noqa: F401  (cdata.specs)
+    from .data import specs
     from .train import evaluate
     config, model = _load_run(args.checkpoint)
-    _, val_ds, info = cdata.specs.load_spec(args.data or config["data"], seed=config.get("seed", 0))
+    _, val_ds, info = specs.load_spec(args.data or config["data"], seed=config.get("seed", 0))
     result = evaluate(model, cdata.DataLoader(val_ds, batch_size=512), cnnlab.nn.CrossEntropyLoss(),
                       num_classes=len(info["classes"]))
     _report(result, config["data_info"]["classes"])
