@@ -118,17 +118,20 @@ def main(argv=None):
 
     memory = None
     if run_memory:
+        print("\nmeasuring peak memory (two fresh processes) ...", flush=True)
         memory = measure_both(steps=2 if args.quick else 3)
         report.print_memory(memory)
     summary = report.summarise(results, memory)
     report.print_summary(summary)
     elapsed = time.perf_counter() - t_start
-    print(f"\n{len(results)} cases in {elapsed:.0f} s. Per case: 2 untimed calls per library (the first also "
+    load_end = timing.load_average()
+    print(f"\nload average at the end: {load_end:.2f}" if load_end is not None else "")
+    print(f"{len(results)} cases in {elapsed:.0f} s. Per case: 2 untimed calls per library (the first also "
           f"checks cnnlab against PyTorch), then `reps` timed calls each, alternating a,b,b,a,... with "
           f"{args.settle:g} s idle at each switch; medians shown. Results written to {args.json}")
     report.write_json(args.json, {"environment": env, "gemm_peak": peak, "quick": args.quick,
                                   "settle_s": args.settle, "cases": results, "memory": memory, "summary": summary,
-                                  "elapsed_s": elapsed})
+                                  "elapsed_s": elapsed, "load_average_end": load_end})
     return 0
 
 

@@ -24,7 +24,8 @@ def _fmt(value, spec):
 def print_environment(env, out=print):
     out(f"cnnlab {env['cnnlab']} ({env['cnnlab_commit']})  numpy {env['numpy']}  torch {env['torch']}  "
         f"python {env['python']}")
-    out(f"CPU: {env['cpu']}, {env['cpu_count']} logical cores; torch.get_num_threads() = {env['torch_threads']}")
+    out(f"CPU: {env['cpu']}, {env['cpu_count']} logical cores; torch.get_num_threads() = {env['torch_threads']}; "
+        f"load average at start {_fmt(env['load_average'], '.2f')}")
     for p in env["threadpools"]:
         if p.get("user_api") == "blas":
             out(f"BLAS: {p.get('internal_api')} {p.get('version')} ({p.get('prefix')}), kernel/architecture "

@@ -46,8 +46,11 @@ def time_once(run):
 
 
 def choose_repeats(seconds_per_pair, budget_s, min_repeats, max_repeats):
-    """As many repeats as fit in budget_s seconds, within [min_repeats, max_repeats]."""
+    """As many repeats as fit in budget_s seconds, within [min_repeats, max_repeats]; 3 where min_repeats
+    would take more than 2.5x the budget (a slow case on a slow or busy machine)."""
     fit = int(budget_s / max(seconds_per_pair, 1e-9))
+    if seconds_per_pair * min_repeats > 2.5 * budget_s:
+        min_repeats = min(3, min_repeats)
     return max(min_repeats, min(max_repeats, fit))
 
 
@@ -113,8 +116,16 @@ def environment(torch):
         "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
         "cnnlab": getattr(cnnlab, "__version__", "?"), "cnnlab_commit": _git_commit(),
         "cpu": _cpu_model(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "threadpools": pools, "env": env,
+        "threadpools": pools, "env": env, "load_average": load_average(),
     }
+
+
+def load_average():
+    """The 1-minute load average (other processes compete for the cores: above ~0.5 the timings are noisy)."""
+    try:
+        return os.getloadavg()[0]
+    except OSError:
+        return None
 
 
 def collect_garbage():

@@ -70,5 +70,6 @@ def test_case_list_selection_and_arguments():
     assert len(cases.select(cases.all_cases(), "3x3 32x(64|128)x")) == 4  # fwd, fwd+bwd each
     args = bench_main.parse_args(["--quick", "--repeats", "3", "--cases", "lenet"])
     assert (args.quick, args.repeats, args.cases, args.json) == (True, 3, "lenet", "benchmarks/results.json")
-    assert timing.choose_repeats(0.5, 8.0, 5, 30) == 16 and timing.choose_repeats(10.0, 8.0, 5, 30) == 5
+    assert timing.choose_repeats(0.5, 8.0, 5, 30) == 16 and timing.choose_repeats(0.1, 8.0, 5, 30) == 30
+    assert timing.choose_repeats(3.0, 8.0, 5, 30) == 5 and timing.choose_repeats(10.0, 8.0, 5, 30) == 3
     assert memory._status_mb("VmRSS") is None or memory._status_mb("VmRSS") > 0
