@@ -183,6 +183,29 @@ def _owns(pg):
     return base.flags.writeable and _refs(base) <= _EXCLUSIVE_BASE_REFS
 
 
+class ScatterGrad:
+    """A gradient that is zero except at `key`: what indexing and split return instead of a full-size array.
+
+    run_backward adds it into the parent's gradient buffer in place, so taking many slices of one tensor (a loop
+    over rows, unbind, chunk) costs the size of the slices, not the size of the tensor once per slice.
+    """
+    __slots__ = ("shape", "dtype", "key", "values", "repeats")
+
+    def __init__(self, shape, dtype, key, values, repeats=False):
+        self.shape, self.dtype, self.key, self.values, self.repeats = shape, dtype, key, values, repeats
+
+    def add_to(self, buf):
+        if self.repeats:
+            np.add.at(buf, self.key, self.values)  # repeated indices add up
+        else:
+            buf[self.key] += self.values
+
+    def dense(self):
+        buf = np.zeros(self.shape, self.dtype)
+        self.add_to(buf)
+        return buf
+
+
 def _add_into(slot, pg):
     """slot = [array, owned, ...]: add pg into slot[0], in place when the slot owns its array."""
     if slot[1]:
@@ -258,6 +281,17 @@ def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
             pg = parent_grads[k]
             parent_grads[k] = None
             if pg is None or not p._requires_grad:
+                continue
+            if type(pg) is ScatterGrad:
+                table = grads if p._backward is not None else leaves
+                entry = table.get(id(p))
+                if entry is None:
+                    table[id(p)] = [pg.dense(), True, p]
+                else:
+                    if not entry[1]:
+                        entry[0], entry[1] = np.array(entry[0], copy=True), True
+                    pg.add_to(entry[0])
+                pg = None
                 continue
             if pg.shape != p._data.shape:
                 raise GradError(f"backward: {node._op} returned a gradient of shape {pg.shape} for an input of "

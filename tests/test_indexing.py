@@ -217,3 +217,22 @@ def test_index_errors():
         x.gather(0, cnnlab.tensor([0]))
     with pytest.raises(IndexError, match=r"scatter: index out of range for dim 1 of size 3"):
         x.scatter(1, cnnlab.tensor([[3]]), 1.0)
+
+
+def test_slice_gradients_mixed_with_dense_ones_match_torch():
+    # slices hand back sparse gradients that are added into the input's buffer; mix them with dense paths,
+    # repeated indices and pieces of split/unbind, in both orders
+    def fn(lib, x):
+        return ((x[0] * 2).sum() + (x * 3).sum() + x[[0, 0, 2]].sum(0) + x.unbind(1)[1].sum()
+                + x[:, 1:].sum() * x[x > 0].sum() + lib.torch.stack([r * i for i, r in enumerate(x)]).sum())
+    check(fn, rand(3, 4, seed=20))
+    check(lambda lib, x: sum(p.sum() * (i + 1) for i, p in enumerate(x.chunk(3, 1))) + x.exp().sum(),
+          rand(3, 5, seed=21))
+
+
+def test_many_row_slices_accumulate_correctly():
+    x = cnnlab.tensor(rand(50, 3, seed=22), requires_grad=True)
+    total = sum(x[i].sum() * i for i in range(50)) + sum(r.sum() for r in x)
+    total.backward()
+    expected = np.repeat(np.arange(50.0)[:, None] + 1, 3, axis=1)
+    np.testing.assert_allclose(x.grad.numpy(), expected)

@@ -3,6 +3,7 @@ and writing into tensors outside the graph; gather/index_select for the losses."
 import numpy as np
 
 from .. import autograd
+from ..autograd import ScatterGrad
 from ..errors import GradError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
@@ -53,13 +54,9 @@ def getitem(t, key):
                                   for k in (key if isinstance(key, tuple) else (key,)))
 
     # each selected element passes its gradient back to where it came from; repeated indices add up
+    # (a ScatterGrad: run_backward adds it into the input's gradient without a full-size array per slice)
     def backward(g):
-        grad = np.zeros_like(x)
-        if advanced and not masks_only:
-            np.add.at(grad, key, g)
-        else:
-            grad[key] = g
-        return (grad,)
+        return (ScatterGrad(x.shape, x.dtype, key, g, repeats=advanced and not masks_only),)
 
     return Tensor._from_op(out, (t,), backward, "IndexBackward")
 

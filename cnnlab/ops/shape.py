@@ -2,6 +2,7 @@
 flip, cat/stack, split/chunk/unbind."""
 import numpy as np
 
+from ..autograd import ScatterGrad
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
@@ -196,10 +197,8 @@ def _pieces(t, bounds, axis, op):
     for s, e in zip(starts, ends):
         index = (slice(None),) * axis + (slice(s, e),)
 
-        def backward(g, index=index):
-            full = np.zeros_like(t._data)
-            full[index] = g
-            return (full,)
+        def backward(g, index=index):  # the piece's gradient lands in its part of the input's gradient
+            return (ScatterGrad(t._data.shape, t._data.dtype, index, g),)
 
         out.append(Tensor._from_op(t._data[index], (t,), backward, op))
     return tuple(out)
