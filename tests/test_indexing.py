@@ -236,3 +236,61 @@ def test_many_row_slices_accumulate_correctly():
     total.backward()
     expected = np.repeat(np.arange(50.0)[:, None] + 1, 3, axis=1)
     np.testing.assert_allclose(x.grad.numpy(), expected)
+
+
+def _random_key(draw, st, shape):
+    """A NumPy-style key over shape: ints, slices with any step, None, Ellipsis, int lists, one bool mask."""
+    parts, dims = [], list(shape)
+    used_ellipsis = False
+    while dims:
+        kind = draw(st.sampled_from(["int", "slice", "none", "list", "mask", "ellipsis", "stop"]))
+        n = dims[0]
+        if kind == "stop":
+            break
+        if kind == "int":
+            parts.append(draw(st.integers(-n, n - 1)))
+        elif kind == "slice":
+            parts.append(slice(draw(st.none() | st.integers(-n - 1, n + 1)), draw(st.none() | st.integers(-n - 1, n + 1)),
+                               draw(st.sampled_from([None, 1, 2, 3, -1, -2]))))
+        elif kind == "none":
+            parts.append(None)
+            continue
+        elif kind == "list":
+            parts.append(draw(st.lists(st.integers(-n, n - 1), min_size=1, max_size=4)))
+        elif kind == "mask":
+            parts.append(np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n))))
+        elif kind == "ellipsis" and not used_ellipsis:
+            used_ellipsis = True
+            parts.append(Ellipsis)
+            dims = dims[-draw(st.integers(0, len(dims))):] if len(dims) else dims
+            continue
+        dims.pop(0)
+    return tuple(parts)
+
+
+def test_random_keys_match_numpy_and_the_scatter_reference():
+    hyp = pytest.importorskip("hypothesis")
+    st = hyp.strategies
+
+    @hyp.settings(max_examples=150, derandomize=True, deadline=None)
+    @hyp.given(st.data())
+    def run(data):
+        shape = data.draw(st.sampled_from([(4,), (3, 4), (2, 3, 4)]))
+        key = _random_key(data.draw, st, shape)
+        x = rand(*shape, seed=23)
+        try:
+            expected = x[key]
+        except IndexError:  # e.g. two lists that do not broadcast: cnnlab must raise IndexError too
+            with pytest.raises(IndexError):
+                cnnlab.tensor(x)[key]
+            return
+        t = cnnlab.tensor(x, requires_grad=True)
+        out = t[key]
+        np.testing.assert_array_equal(out.detach().numpy(), expected)
+        g = rand(*np.shape(expected), seed=24) if np.ndim(expected) else np.asarray(rand(seed=24))
+        (out * cnnlab.tensor(g)).sum().backward()
+        reference = np.zeros_like(x)
+        np.add.at(reference, key, g)
+        np.testing.assert_allclose(t.grad.numpy(), reference, rtol=1e-12)
+
+    run()
