@@ -6,7 +6,7 @@ from .. import autograd
 from ..autograd import ScatterGrad
 from ..errors import GradError, ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, unbroadcast
 
 
 def _key_part(k):
@@ -70,20 +70,68 @@ def check_writable(t, op):
 
 
 def setitem(t, key, value):
-    """t[key] = value, in place."""
-    check_writable(t, "setitem")
+    """t[key] = value, in place. Outside the graph it is a plain write. When value requires grad (or t is an
+    intermediate result that does), the write is recorded like PyTorch's CopySlices: t becomes the output of an
+    op whose gradient flows to value from the written region and to t's old value everywhere else.
+
+    >>> import cnnlab
+    >>> w = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    >>> out = cnnlab.zeros(3)
+    >>> out[1:] = w * 3
+    >>> out.sum().backward()
+    >>> w.grad
+    tensor([3., 3.])
+    """
     key, _ = normalize_key(key)
-    v = value._data if isinstance(value, Tensor) else value
+    v_t = value if isinstance(value, Tensor) else None
+    v = v_t._data if v_t is not None else value
+    recording = autograd.is_grad_enabled() and (t._requires_grad or (v_t is not None and v_t._requires_grad))
+    if recording and t._requires_grad and t._backward is None:
+        check_writable(t, "setitem")  # a leaf that requires grad: refused, as in PyTorch
     if not t._data.flags.writeable:
         raise ShapeError("setitem: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
                          "written; write into a .clone() instead.")
+    if recording and t._data.base is not None and t._backward is None:
+        raise GradError("setitem: writing a value that requires grad into a view (a slice or reshape of another "
+                        "tensor) would not reach the base tensor's gradient; index the base tensor directly "
+                        "(out[i, j] = v instead of out[i][j] = v).")
+    target = t._data
+    if recording and t._backward is not None and t._op != "CopySlices":
+        target = target.copy()  # the earlier op's backward may still need the old values
     try:
-        t._data[key] = v
+        target[key] = v
     except IndexError as e:
         raise IndexError(f"setitem: {e}. Got shape={shape_str(t._data.shape)}.") from None
     except ValueError:
         raise ShapeError(f"setitem: the value cannot be broadcast to the indexed region. Got value shape "
                          f"{shape_str(np.shape(v))}, region shape {shape_str(t._data[key].shape)}.") from None
+    if recording:
+        _record_copy_slices(t, key, v_t, target)
+    else:
+        t._data = target
+
+
+def _record_copy_slices(t, key, v_t, data):
+    """Make t the output of `before with before[key] = value`, keeping t's identity (the user holds it)."""
+    before = Tensor.__new__(Tensor)
+    before._init(t._data)
+    before._requires_grad, before._parents, before._backward, before._op = (t._requires_grad, t._parents,
+                                                                           t._backward, t._op)
+    parents = tuple(p for p in (before, v_t) if p is not None and p._requires_grad)
+
+    # out = before outside key, value inside key: before gets g with the region zeroed, value gets g[key]
+    def backward(g):
+        grads = []
+        if before._requires_grad:
+            gb = g.copy()
+            gb[key] = 0
+            grads.append(gb)
+        if v_t is not None and v_t._requires_grad:
+            grads.append(unbroadcast(g[key], v_t._data.shape).astype(v_t._data.dtype, copy=False))
+        return grads
+
+    t._data = data
+    t._requires_grad, t._parents, t._backward, t._op = True, parents, backward, "CopySlices"
 
 
 def gather(input, dim, index):
