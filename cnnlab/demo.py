@@ -2,7 +2,7 @@
 5,000 real MNIST digits and report validation accuracy per class."""
 import cnnlab
 
-DEMO_EPOCHS = 15
+DEMO_EPOCHS = 20
 
 
 def walkthrough(write=print):
