@@ -24,15 +24,17 @@ def _comparison(fn):
 
 
 def _augmented(fn, inplace_fn, op):
-    """x += y: in place when x is outside the graph (or inside no_grad()); a new tensor bound to the same name
-    when x is an intermediate result in the graph; an error for a leaf that requires grad, as in PyTorch."""
+    """x += y: in place (recorded in the graph when x or y requires grad, as PyTorch does); an error for a leaf
+    that requires grad, and for a result dtype that cannot be stored in x."""
     def method(self, other):
         grad_on = autograd.is_grad_enabled()
         if grad_on and self._requires_grad and self._backward is None:
             raise GradError(f"{op}: a leaf tensor that requires grad cannot be modified in place (the graph "
                             "needs its value); update it inside cnnlab.no_grad(), or use x = x + ... .")
         if grad_on and (self._requires_grad or isinstance(other, Tensor) and other._requires_grad):
-            return fn(self, other)
+            if self._used or (self._data.base is not None and self._backward is None):
+                return fn(self, other)  # x = x + y: x is already an input elsewhere, or a view outside the graph
+            return P._recorded(self, op, fn, other)  # in place, recorded in the graph
         result = fn(self, other)
         if result._data.dtype != self._data.dtype:
             if np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):

@@ -100,7 +100,7 @@ class Tensor:
             [6., 8.]])
     """
 
-    __slots__ = ("_data", "_requires_grad", "grad", "_parents", "_backward", "_op", "_retains_grad", "_hooks",
+    __slots__ = ("_data", "_requires_grad", "grad", "_parents", "_backward", "_op", "_retains_grad", "_hooks", "_used",
                  "__weakref__")
     __array_priority__ = 1000  # ndarray (op) Tensor defers to Tensor's reflected operator
 
@@ -126,6 +126,7 @@ class Tensor:
         self._op = None
         self._retains_grad = False
         self._hooks = None
+        self._used = False  # an input of a recorded op (then an in-place change must not rewire the graph)
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -146,9 +147,12 @@ class Tensor:
         t.grad = None
         t._retains_grad = False
         t._hooks = None
+        t._used = False
         if is_grad_enabled():
             for p in parents:
                 if p._requires_grad:
+                    for q in parents:
+                        q._used = True
                     t._requires_grad = True
                     t._parents = parents
                     t._backward = backward

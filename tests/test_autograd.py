@@ -391,10 +391,11 @@ def test_inplace_rules():
     assert w.tolist() == [1.0, 1.0, 1.0] and w.is_leaf and w.requires_grad
     h = w * 2
     h_before = h
-    h += 1  # a non-leaf in the graph: a new node, the gradient still flows
-    assert h is not h_before
+    h += 1  # a non-leaf in the graph: in place and recorded, as in PyTorch
+    h *= h
+    assert h is h_before and not h.is_leaf
     h.sum().backward()
-    assert w.grad.tolist() == [2.0, 2.0, 2.0]
+    assert w.grad.tolist() == [12.0, 12.0, 12.0]  # d/dw (2w + 1)^2 = 4 (2w + 1) at w = 1
     p = cnnlab.ones(2)
     q = p
     p += 1  # outside the graph: truly in place
@@ -462,3 +463,52 @@ def test_autograd_grad_errors():
         cnnlab.autograd.grad((x * 2).sum(), cnnlab.ones(2))
     (g,) = cnnlab.autograd.grad(x * 3, x, grad_outputs=cnnlab.tensor([1.0, 2.0]))
     assert g.tolist() == [3.0, 6.0]
+
+
+INPLACE_GRAPHS = [
+    lambda lib, x, w: lib.torch.zeros(3, 4, dtype=lib.torch.float64).add_(w * 2).mul_(x),
+    lambda lib, x, w: (x * 1).sub_(w, alpha=0.5).div_(w.exp()),
+    lambda lib, x, w: lib.torch.ones(3, 4, dtype=lib.torch.float64).copy_(w[0]) * x,
+    lambda lib, x, w: _iadd(_iadd(lib.torch.zeros(3, 4, dtype=lib.torch.float64), w), x * w),
+    lambda lib, x, w: (w * 3).add_(1.0).mul_(2),
+]
+
+
+def _iadd(t, other):
+    t += other
+    return t
+
+
+@pytest.mark.parametrize("fn", INPLACE_GRAPHS)
+def test_inplace_ops_inside_the_graph_match_torch(fn):
+    check(fn, rand(3, 4, seed=50), rand(3, 4, seed=51))
+
+
+def test_accumulating_into_a_buffer_keeps_the_gradient():
+    res = []
+    for lib in (cnnlab, torch):
+        w = lib.tensor(rand(3, seed=52), requires_grad=True)
+        acc = lib.zeros(3, dtype=lib.float64)
+        held = acc
+        for k in range(3):
+            acc.add_(w * k)
+        acc.sum().backward()
+        res.append((w.grad.numpy(), held is acc))
+    np.testing.assert_allclose(res[0][0], res[1][0])
+    assert res[0][1] and res[1][1]
+
+
+def test_inplace_change_of_a_tensor_already_used_in_the_graph():
+    w = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    h = w * 1
+    y = h * 2  # y's op takes h as input
+    h += 1  # so += falls back to h = h + 1: y still sees the old h
+    (y.sum() + h.sum()).backward()
+    assert w.grad.tolist() == [3.0, 3.0]
+    h2 = w * 1
+    z = h2.exp()
+    with pytest.raises(cnnlab.GradError, match=r"mul_: this tensor was already used as an input of another op"):
+        h2.mul_(3)
+    with pytest.raises(cnnlab.GradError, match=r"setitem: this tensor was already used as an input"):
+        h2[0] = h2[1] * 2
+    assert z.requires_grad

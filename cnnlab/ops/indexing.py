@@ -95,6 +95,9 @@ def setitem(t, key, value):
         raise GradError("setitem: writing a value that requires grad into a view (a slice or reshape of another "
                         "tensor) would not reach the base tensor's gradient; index the base tensor directly "
                         "(out[i, j] = v instead of out[i][j] = v).")
+    if recording:
+        from .inplace import check_unused
+        check_unused(t, "setitem")
     target = t._data
     if recording and t._backward is not None and t._op != "CopySlices":
         target = target.copy()  # the earlier op's backward may still need the old values
@@ -130,7 +133,7 @@ def _record_copy_slices(t, key, v_t, data):
             grads.append(unbroadcast(g[key], v_t._data.shape).astype(v_t._data.dtype, copy=False))
         return grads
 
-    t._data = data
+    t._data, t._used = data, False
     t._requires_grad, t._parents, t._backward, t._op = True, parents, backward, "CopySlices"
 
 

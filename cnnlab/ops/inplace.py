@@ -2,8 +2,8 @@
 tensors outside the graph, such as parameters inside no_grad() in an optimizer step."""
 import numpy as np
 
-from .. import _dtypes
-from ..errors import ShapeError, shape_str
+from .. import _dtypes, autograd
+from ..errors import GradError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
 from .indexing import check_writable
@@ -72,25 +72,86 @@ def fill_(t, value):
     return _inplace(t, "fill_", lambda x: x.fill(_value(value, t)))
 
 
+def _needs_recording(t, *others):
+    """An in-place op must enter the graph when t is an intermediate result that requires grad, or when an
+    operand that requires grad is written into t (a leaf that requires grad is refused by check_writable)."""
+    if not autograd.is_grad_enabled():
+        return False
+    return (t._requires_grad and t._backward is not None) or any(
+        isinstance(o, Tensor) and o._requires_grad for o in others)
+
+
+def _recorded(t, op, compute, other=None):
+    """Do an in-place op as PyTorch records it: t keeps its identity but becomes the output of
+    compute(before, other), where `before` stands for t's old value (and old place in the graph); an `other`
+    that is t itself (x.mul_(x)) means the old value too."""
+    from .indexing import check_writable
+    if t._requires_grad and t._backward is None:
+        check_writable(t, op)
+    if t._data.base is not None and t._backward is None:
+        raise GradError(f"{op}: writing a value that requires grad into a view (a slice or reshape of another "
+                        "tensor) would not reach the base tensor's gradient; update the base tensor instead.")
+    check_unused(t, op)
+    before = Tensor.__new__(Tensor)
+    before._init(t._data)
+    before._requires_grad, before._parents, before._backward, before._op = (t._requires_grad, t._parents,
+                                                                           t._backward, t._op)
+    result = compute(before, before if other is t else other)
+    if result.shape != t.shape:
+        raise ShapeError(f"{op}: the other operand cannot be broadcast to the tensor's shape. Got "
+                         f"shape={shape_str(t.shape)}, result shape={shape_str(result.shape)}.")
+    if result._data.dtype != t._data.dtype:
+        result = to(result, t.dtype)
+    t._data, t._requires_grad, t._used = result._data, result._requires_grad, False
+    t._parents, t._backward, t._op = result._parents, result._backward, result._op
+    return t
+
+
+def check_unused(t, op):
+    """A tensor that recorded ops have already taken as input cannot be changed in place inside the graph: those
+    ops refer to it, and would see the new value. (PyTorch allows some of these cases; cnnlab refuses them.)"""
+    if t._used:
+        raise GradError(f"{op}: this tensor was already used as an input of another op in the graph, so changing "
+                        "it in place would change what that op sees; use an out-of-place op (x = x + y, "
+                        "torch.where, torch.cat) or modify a .clone().")
+
+
 def add_(t, other, alpha=1):
+    if _needs_recording(t, other):
+        from .elementwise import add
+        return _recorded(t, "add_", lambda b, o: add(b, o, alpha=alpha), other)
     v = _value(other, t)
     return _inplace(t, "add_", lambda x: np.add(x, v if alpha == 1 else alpha * v, out=x, casting="unsafe"))
 
 
 def sub_(t, other, alpha=1):
+    if _needs_recording(t, other):
+        from .elementwise import sub
+        return _recorded(t, "sub_", lambda b, o: sub(b, o, alpha=alpha), other)
     v = _value(other, t)
     return _inplace(t, "sub_", lambda x: np.subtract(x, v if alpha == 1 else alpha * v, out=x, casting="unsafe"))
 
 
 def mul_(t, other):
+    if _needs_recording(t, other):
+        from .elementwise import mul
+        return _recorded(t, "mul_", lambda b, o: mul(b, o), other)
     return _inplace(t, "mul_", lambda x: np.multiply(x, _value(other, t), out=x, casting="unsafe"))
 
 
 def div_(t, other):
+    if _needs_recording(t, other):
+        from .elementwise import div
+        return _recorded(t, "div_", lambda b, o: div(b, o), other)
     return _inplace(t, "div_", lambda x: np.divide(x, _value(other, t), out=x, casting="unsafe"))
 
 
-def copy_(t, src):
+def copy_(t, src, non_blocking=False):
+    """Copy src's values (broadcast, cast) into t; the gradient flows to src when it requires grad."""
+    if _needs_recording(t, src):
+        from .shape import expand
+        return _recorded(t, "copy_", lambda b, o: expand(to(o, t.dtype) if isinstance(o, Tensor) else
+                                                         Tensor._wrap(np.asarray(o, t._data.dtype)), t.shape) * 1, src)
     return _inplace(t, "copy_", lambda x: np.copyto(x, _value(src, t), casting="unsafe"))
 
 
