@@ -121,6 +121,11 @@ def main(argv=None):
         print("\nmeasuring peak memory (two fresh processes) ...", flush=True)
         memory = measure_both(steps=2 if args.quick else 3)
         report.print_memory(memory)
+    peak_end = None
+    if selected:  # a second look: a peak far from the first means the machine was busy during one of them
+        peak_end = timing.gemm_peak(torch, n=peak["n"], repeats=2 if args.quick else 3, settle=args.settle)
+        print()
+        report.print_peak(peak_end, when="GEMM peak re-measured at the end", relative=False)
     summary = report.summarise(results, memory)
     report.print_summary(summary)
     elapsed = time.perf_counter() - t_start
@@ -129,7 +134,7 @@ def main(argv=None):
     print(f"{len(results)} cases in {elapsed:.0f} s. Per case: 2 untimed calls per library (the first also "
           f"checks cnnlab against PyTorch), then `reps` timed calls each, alternating a,b,b,a,... with "
           f"{args.settle:g} s idle at each switch; medians shown. Results written to {args.json}")
-    report.write_json(args.json, {"environment": env, "gemm_peak": peak, "quick": args.quick,
+    report.write_json(args.json, {"environment": env, "gemm_peak": peak, "gemm_peak_end": peak_end, "quick": args.quick,
                                   "settle_s": args.settle, "cases": results, "memory": memory, "summary": summary,
                                   "elapsed_s": elapsed, "load_average_end": load_end})
     return 0

@@ -39,15 +39,18 @@ def print_environment(env, out=print):
              and v is not None}
     out("Allocator: " + (", ".join(f"{k}={v}" for k, v in alloc.items()) if alloc else
                          "glibc malloc defaults (no GLIBC_TUNABLES / MALLOC_* set)"))
+    if env["load_average"] is not None and env["load_average"] > 0.5:
+        out(f"WARNING: load average {env['load_average']:.2f}: other processes compete for the "
+            f"{env['cpu_count']} cores, so the timings are noisy (PyTorch's spin-waiting OpenMP threads suffer most).")
     for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         if env_vars.get(k) is not None:
             out(f"WARNING: {k} is set ({env_vars[k]!r}); it can slow NumPy's GEMM. `make bench` unsets it.")
 
 
-def print_peak(peak, out=print):
-    out(f"GEMM peak (float32 {peak['n']}^3 matmul, best of repeats): NumPy {peak['numpy_gflops']:.0f} GFLOP/s, "
-        f"torch.mm {peak['torch_gflops']:.0f} GFLOP/s; %peak below is relative to "
-        f"{max(peak['numpy_gflops'], peak['torch_gflops']):.0f}")
+def print_peak(peak, out=print, when="GEMM peak", relative=True):
+    best = max(peak["numpy_gflops"], peak["torch_gflops"])
+    out(f"{when} (float32 {peak['n']}^3 matmul, best of repeats): NumPy {peak['numpy_gflops']:.0f} GFLOP/s, "
+        f"torch.mm {peak['torch_gflops']:.0f} GFLOP/s" + (f"; %pk below is relative to {best:.0f}" if relative else ""))
 
 
 def print_header(out=print):
