@@ -22,8 +22,14 @@ def is_grad_enabled():
 
 
 class _GradModeContext:
-    """Base of the grad-mode switches: a context manager and a decorator (a fresh switch per call)."""
+    """Base of the grad-mode switches: a context manager and a decorator (a fresh switch per call). Like
+    PyTorch's, no_grad and enable_grad also decorate without parentheses (`@cnnlab.no_grad`)."""
     mode = True
+
+    def __new__(cls, *args, **kwargs):
+        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]) and not kwargs:
+            return cls()(args[0])  # @no_grad used bare: decorate the function at once
+        return super().__new__(cls)
 
     def __enter__(self):
         self.prev = is_grad_enabled()
@@ -80,6 +86,11 @@ class inference_mode(_GradModeContext):
     >>> y.requires_grad
     False
     """
+
+    def __new__(cls, mode=True):
+        if callable(mode):  # @inference_mode used bare
+            return inference_mode(True)(mode)
+        return super().__new__(cls)
 
     def __init__(self, mode=True):
         self.enabled = bool(mode)

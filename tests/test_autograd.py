@@ -512,3 +512,24 @@ def test_inplace_change_of_a_tensor_already_used_in_the_graph():
     with pytest.raises(cnnlab.GradError, match=r"setitem: this tensor was already used as an input"):
         h2[0] = h2[1] * 2
     assert z.requires_grad
+
+
+def test_grad_mode_decorators_without_parentheses_like_torch():
+    w = cnnlab.ones(2, requires_grad=True)
+
+    @cnnlab.no_grad
+    def f(t):
+        return t * 2
+
+    @cnnlab.inference_mode
+    def g(t):
+        return t * 2
+
+    @cnnlab.enable_grad
+    def h(t):
+        return t * 2
+
+    assert f.__name__ == "f" and not f(w).requires_grad and not g(w).requires_grad
+    with cnnlab.no_grad():
+        assert h(w).requires_grad
+    assert cnnlab.is_grad_enabled()
