@@ -22,11 +22,12 @@ from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitw
                               maximum, minimum, mul, ne, neg, outer, pow, reciprocal, remainder, round, rsqrt,
                               sign, sin, sqrt, square, sub, trunc, where)
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
+from .ops.logic import equal, isclose
 from .ops.inplace import clone
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, cumsum, logsumexp, max, mean, min, norm, prod,
-                            std, sum, var)
-from .ops.shape import (cat, chunk, expand, flatten, flip, permute, repeat, reshape, split, squeeze, stack, t,
-                        transpose, unbind, unsqueeze)
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero, cumsum, logsumexp, max,
+                            mean, min, norm, prod, std, std_mean, sum, var, var_mean)
+from .ops.shape import (cat, chunk, expand, flatten, flip, meshgrid, permute, repeat, reshape, roll, split, squeeze,
+                        stack, t, transpose, unbind, unsqueeze)
 from .ops.sorting import argsort, sort, topk, unique
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor, is_tensor, numel

@@ -5,7 +5,7 @@ import numpy as np
 
 from . import _dtypes, autograd
 from .errors import DTypeError, GradError
-from .ops import elementwise as E, indexing as I, inplace as P, reduction as R, shape as S, sorting as O
+from .ops import elementwise as E, indexing as I, inplace as P, logic as L, reduction as R, shape as S, sorting as O
 from .tensor import Tensor
 
 
@@ -121,7 +121,7 @@ METHODS = dict(
     logical_not=E.logical_not, logical_and=E.logical_and, logical_or=E.logical_or, logical_xor=E.logical_xor,
     bitwise_and=E.bitwise_and, bitwise_or=E.bitwise_or, bitwise_xor=E.bitwise_xor, bitwise_not=E.bitwise_not,
     isnan=E.isnan, isinf=E.isinf, isfinite=E.isfinite, allclose=E.allclose,
-    equal=lambda self, o: bool(self.shape == o.shape and np.array_equal(self._data, o._data)),
+    equal=L.equal, isclose=L.isclose, roll=S.roll, count_nonzero=R.count_nonzero, bincount=R.bincount,
     sum=R.sum, mean=R.mean, max=R.max, min=R.min, amax=R.amax, amin=R.amin, argmax=R.argmax, argmin=R.argmin,
     var=R.var, std=R.std, logsumexp=R.logsumexp, all=R.all, any=R.any, prod=R.prod, cumsum=R.cumsum,
     norm=R.norm, sort=O.sort, argsort=O.argsort, topk=O.topk, unique=O.unique,

@@ -387,3 +387,11 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                             "None for it.")
         result.append(None if g is None else Tensor._wrap(np.array(g, dtype=t._data.dtype, copy=True)))
     return tuple(result)
+
+
+def Variable(data, requires_grad=False, volatile=False):
+    """The pre-0.4 PyTorch wrapper, kept for old tutorials: a tensor sharing data's memory, requiring grad if
+    asked. Matches torch.autograd.Variable."""
+    from .tensor import Tensor
+    arr = data._data if isinstance(data, Tensor) else np.asarray(data)
+    return Tensor._wrap(arr, requires_grad)

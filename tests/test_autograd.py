@@ -533,3 +533,9 @@ def test_grad_mode_decorators_without_parentheses_like_torch():
     with cnnlab.no_grad():
         assert h(w).requires_grad
     assert cnnlab.is_grad_enabled()
+
+
+def test_variable_for_old_tutorials():
+    v = cnnlab.autograd.Variable(cnnlab.ones(2), requires_grad=True)
+    (v * 3).sum().backward()
+    assert v.grad.tolist() == [3.0, 3.0]

@@ -355,3 +355,12 @@ def test_clamp_with_tensor_bounds_gives_them_gradients_like_torch(shapes, crosse
     check(lambda lib, x, lo, hi: x.clamp(lo, hi), rand(*shapes[0], seed=1), lo, hi)
     check(lambda lib, x, lo: lib.torch.clamp(x, min=lo), rand(*shapes[0], seed=1), lo)
     check(lambda lib, x, hi: lib.torch.clamp(x, max=hi), rand(*shapes[0], seed=1), hi)
+
+
+def test_isclose_and_equal_like_torch():
+    a = rand(3, 4, seed=1)
+    b = a + np.where(rand(3, 4, seed=2) > 0, 1e-9, 1e-3)
+    check(lambda lib, x, y: lib.torch.isclose(x, y), a, b, grad=[False, False])
+    check(lambda lib, x, y: x.isclose(y, rtol=0, atol=1e-6), a, b, grad=[False, False])
+    assert cnnlab.equal(cnnlab.tensor(a), cnnlab.tensor(a)) and not cnnlab.equal(cnnlab.tensor(a), cnnlab.tensor(b))
+    assert not cnnlab.tensor(a).equal(cnnlab.tensor(a[:2]))

@@ -269,3 +269,15 @@ def test_std_gradient_is_zero_where_std_is_zero_like_torch():
     check(lambda lib, x: x.std(), np.ones(3))
     check(lambda lib, x: x.std(1), np.array([[1.0, 1.0], [1.0, 2.0]]))
     check(lambda lib, x: x.std(0, keepdim=True, unbiased=False), np.array([[1.0, 1.0], [1.0, 2.0]]))
+
+
+def test_var_mean_std_mean_count_nonzero_bincount():
+    x = rand(3, 4, seed=21)
+    check(lambda lib, x: lib.torch.var_mean(x, 1), x)
+    check(lambda lib, x: lib.torch.std_mean(x, dim=(0, 1), keepdim=True), x)
+    z = np.where(x > 0, x, 0.0)
+    check(lambda lib, x: lib.torch.count_nonzero(x), z, grad=[False])
+    check(lambda lib, x: lib.torch.count_nonzero(x, dim=0), z, grad=[False])
+    check(lambda lib, i: lib.torch.bincount(i, minlength=6), np.array([0, 1, 1, 4, 1]))
+    check(lambda lib, i, w: lib.torch.bincount(i, weights=w), np.array([0, 1, 1, 4]), rand(4, seed=2),
+          grad=[False, False])

@@ -185,3 +185,18 @@ def test_shape_errors():
         cnnlab.ones(2, 3, 4).t()
     with pytest.raises(TypeError, match=r"reshape: sizes must be ints"):
         x.reshape(2.0, 3)
+
+
+@pytest.mark.parametrize("shifts,dims", [(1, None), (-2, None), (1, 0), (-1, 1), ((1, -1), (0, 1)), ((2, 5), (1, 0))],
+                         ids=str)
+def test_roll(shifts, dims):
+    check(lambda lib, x: lib.torch.roll(x, shifts, dims), rand(3, 4, seed=17))
+    if dims is not None:
+        check(lambda lib, x: x.roll(shifts, dims), rand(2, 3, 4, seed=18))
+
+
+@pytest.mark.parametrize("indexing", ["ij", "xy"])
+def test_meshgrid(indexing):
+    check(lambda lib, a, b, c: lib.torch.meshgrid(a, b, c, indexing=indexing), rand(2, seed=1), rand(3, seed=2),
+          rand(4, seed=3))
+    check(lambda lib, a, b: lib.torch.meshgrid([a, b], indexing=indexing), rand(2, seed=1), rand(3, seed=2))

@@ -103,3 +103,15 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
     """True when all elements are close (|a - b| <= atol + rtol * |b|). Matches torch.allclose."""
     _, _, xa, xb = binary_arrays(input, other, "allclose")
     return bool(np.allclose(xa, xb, rtol=rtol, atol=atol, equal_nan=equal_nan))
+
+
+def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+    """|input - other| <= atol + rtol * |other|, elementwise (bool). Matches torch.isclose."""
+    _, _, xa, xb = binary_arrays(input, other, "isclose")
+    return Tensor._wrap(np.asarray(np.isclose(xa, xb, rtol=rtol, atol=atol, equal_nan=equal_nan)))
+
+
+def equal(input, other):
+    """True when both tensors have the same shape and the same values. Matches torch.equal."""
+    a, b = as_tensor_arg(input, "equal", "input"), as_tensor_arg(other, "equal")
+    return bool(a.shape == b.shape and np.array_equal(a._data, b._data))

@@ -238,3 +238,50 @@ def unbind(input, dim=0):
     return tuple(squeeze(p, dim) for p in split(t, 1, dim))
 
 
+
+
+def roll(input, shifts, dims=None):
+    """Shift elements cyclically along dims (the flattened tensor if dims is None). Matches torch.roll.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1, 2, 3, 4]).roll(1)
+    tensor([4, 1, 2, 3])
+    """
+    t = as_tensor_arg(input, "roll", "input")
+    shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if dims is None:
+        if len(shifts_t) != 1:
+            raise ValueError(f"roll: without dims, shifts must be one int. Got shifts={shifts}.")
+        flat = reshape(t, -1)
+        return reshape(roll(flat, shifts_t[0], 0), t.shape)
+    dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    if len(shifts_t) != len(dims_t):
+        raise ValueError(f"roll: shifts and dims must have the same length. Got shifts={shifts}, dims={dims}.")
+    axes = tuple(t._dim(d, "roll") for d in dims_t)
+    # rolling back by the same shifts undoes it, so that is the gradient
+    return Tensor._from_op(np.roll(t._data, shifts_t, axes), (t,),
+                           lambda g: (np.roll(g, tuple(-s for s in shifts_t), axes),), "RollBackward")
+
+
+def meshgrid(*tensors, indexing="ij"):
+    """Coordinate grids from 1-D tensors: out[i] varies along dim i ('ij') or with the first two swapped
+    ('xy'). Matches torch.meshgrid."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    if indexing not in ("ij", "xy"):
+        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy'. Got indexing={indexing!r}.")
+    ts = [as_tensor_arg(x, "meshgrid", "tensors") for x in tensors]
+    for i, x in enumerate(ts):
+        if x.ndim > 1:
+            raise ShapeError(f"meshgrid: expects 0-d or 1-d tensors. Got tensors[{i}].shape={shape_str(x.shape)}.")
+    sizes = [x.numel() for x in ts]
+    order = list(range(len(ts)))
+    if indexing == "xy" and len(ts) >= 2:
+        order[0], order[1] = 1, 0
+    shape = tuple(sizes[o] for o in order)
+    out = []
+    for i, x in enumerate(ts):
+        view = [1] * len(ts)
+        view[order.index(i)] = sizes[i]
+        out.append(expand(reshape(x, tuple(view)), shape))
+    return tuple(out)
