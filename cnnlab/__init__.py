@@ -24,8 +24,9 @@ from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitw
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.logic import equal, isclose
 from .ops.inplace import clone
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, bincount, count_nonzero, cumsum, logsumexp, max,
-                            mean, min, norm, prod, std, std_mean, sum, var, var_mean)
+from .ops.products import bincount, count_nonzero, cumsum, norm, prod
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, std_mean, sum, var,
+                            var_mean)
 from .ops.shape import (cat, chunk, expand, flatten, flip, meshgrid, permute, repeat, reshape, roll, split, squeeze,
                         stack, t, transpose, unbind, unsqueeze)
 from .ops.sorting import argsort, sort, topk, unique

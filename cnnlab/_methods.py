@@ -5,7 +5,8 @@ import numpy as np
 
 from . import _dtypes, autograd
 from .errors import DTypeError, GradError
-from .ops import elementwise as E, indexing as I, inplace as P, logic as L, reduction as R, shape as S, sorting as O
+from .ops import (elementwise as E, indexing as I, inplace as P, logic as L, products as X, reduction as R, shape as S,
+                  sorting as O)
 from .tensor import Tensor
 
 
@@ -121,10 +122,10 @@ METHODS = dict(
     logical_not=E.logical_not, logical_and=E.logical_and, logical_or=E.logical_or, logical_xor=E.logical_xor,
     bitwise_and=E.bitwise_and, bitwise_or=E.bitwise_or, bitwise_xor=E.bitwise_xor, bitwise_not=E.bitwise_not,
     isnan=E.isnan, isinf=E.isinf, isfinite=E.isfinite, allclose=E.allclose,
-    equal=L.equal, isclose=L.isclose, roll=S.roll, count_nonzero=R.count_nonzero, bincount=R.bincount,
+    equal=L.equal, isclose=L.isclose, roll=S.roll, count_nonzero=X.count_nonzero, bincount=X.bincount,
     sum=R.sum, mean=R.mean, max=R.max, min=R.min, amax=R.amax, amin=R.amin, argmax=R.argmax, argmin=R.argmin,
-    var=R.var, std=R.std, logsumexp=R.logsumexp, all=R.all, any=R.any, prod=R.prod, cumsum=R.cumsum,
-    norm=R.norm, sort=O.sort, argsort=O.argsort, topk=O.topk, unique=O.unique,
+    var=R.var, std=R.std, logsumexp=R.logsumexp, all=R.all, any=R.any, prod=X.prod, cumsum=X.cumsum,
+    norm=X.norm, sort=O.sort, argsort=O.argsort, topk=O.topk, unique=O.unique,
     reshape=S.reshape, view=S.reshape, flatten=S.flatten, permute=S.permute, transpose=S.transpose, t=S.t,
     swapaxes=S.transpose, swapdims=S.transpose,
     squeeze=S.squeeze, unsqueeze=S.unsqueeze, expand=S.expand, repeat=S.repeat, flip=S.flip, split=S.split,
