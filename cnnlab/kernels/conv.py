@@ -1,10 +1,10 @@
-"""The algorithm behind every convolution: N-d GEMM lowering (im2col over kernel offsets + one matmul per group).
+"""Convolution and its two adjoints, with the GEMM lowering that every geometry can use.
 
 Pure array code, no autograd. Three functions cover convolution and its two adjoints, and so the transposed
 convolution too (its forward is `conv_backward_input`, its backward `conv_forward` and `conv_backward_weight`):
 
     conv_forward(x, w, ...)            y[n, o, p]  = sum_{c, k} w[o, c, k] * xpad[n, g(o)*Cg + c, p*s + k*d]
-    conv_backward_input(g, w, ...)     dx = adjoint of conv_forward in x (scatter of W^T g, "col2im")
+    conv_backward_input(g, w, ...)     dx = adjoint of conv_forward in x
     conv_backward_weight(x, g, ...)    dw[o, c, k] = sum_{n, p} g[n, o, p] * xpad[n, g(o)*Cg + c, p*s + k*d]
 
 `padding` is a tuple of (before, after) zero-padding pairs, one per spatial dim. The output size is normally
@@ -12,10 +12,18 @@ floor((S + before + after - d*(k-1) - 1) / s) + 1; the backward functions take i
 conv_forward accepts a smaller `out_size` (the transposed conv's input gradient needs that when
 output_padding >= stride). Inputs are float arrays of one dtype; the result keeps it (float32 stays float32).
 
-Layout inside: the column matrix of a batch chunk is (C, *K, n, *grid), viewed as (G, Cg*prod(K), n*prod(grid)),
-so each group is ONE matmul over the whole chunk (a batched matmul over groups when there are several); the grid
-is the output positions, or at stride 1 the slightly larger "flat" grid of _Lowering. The batch is processed in
-chunks so that the column matrix stays under COLUMN_BYTES.
+Each call asks kernels/select.py which algorithm fits the shape ('gemm' here, 'winograd', 'depthwise', ...;
+`select.algorithm` names it and explains why). The GEMM lowering in this file handles every geometry:
+
+    The column matrix of a block of output rows is (C, *K, n, L), viewed as (G, Cg*prod(K), n*L), so each
+    group is ONE matmul (a batched matmul over groups). A block is a few whole images or some output rows of
+    one image, sized so that its column matrix stays under COLUMN_BYTES (cache-sized: the copy and the matmul
+    then run from cache), and every buffer is allocated once per call and reused block after block.
+    At stride 1 the grid of a block is "flat": the output rows times the padded input's row length, so each
+    kernel offset reads ONE contiguous run of every (image, channel) plane; grid positions past the output
+    (the wrap into the next row) are computed and dropped (at most FLAT_WASTE of the work).
+    The input gradient at stride 1 is the forward convolution of g with the flipped, transposed kernel; at
+    other strides it is W^T @ g followed by the column-to-image scatter (one strided add per kernel offset).
 
 >>> import numpy as np
 >>> conv_forward(np.ones((1, 1, 4)), np.ones((1, 1, 3)), (1,), ((1, 1),), (1,), 1).tolist()
@@ -25,100 +33,122 @@ import itertools
 
 import numpy as np
 
-COLUMN_BYTES = 64 * 2**20  # bound on the column matrix of one batch chunk
-FLAT_WASTE = 1.25          # the flat lowering may compute up to this many grid positions per output position
+from . import depthwise, select, winograd
+
+COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
+FLAT_WASTE = 1.25         # the flat lowering may compute up to this many grid positions per output position
 
 
-def _chunk_size(n_batch, per_sample_bytes):
-    """How many samples fit in one column matrix of at most COLUMN_BYTES (at least 1)."""
-    return int(max(1, min(n_batch, COLUMN_BYTES // max(per_sample_bytes, 1))))
+def _prod(values):
+    return int(np.prod(values, dtype=np.int64))
 
 
-def _pad(x, padding):
-    """x (n, C, *S) with zeros added around its spatial dims; x itself when there is no padding."""
-    if not any(b or a for b, a in padding):
-        return x
-    xp = np.zeros(x.shape[:2] + tuple(s + b + a for s, (b, a) in zip(x.shape[2:], padding)), dtype=x.dtype)
-    xp[(slice(None), slice(None)) + tuple(slice(b, b + s) for s, (b, _) in zip(x.shape[2:], padding))] = x
-    return xp
+def _padded_shape(spatial, padding):
+    return tuple(s + b + a for s, (b, a) in zip(spatial, padding))
+
+
+def _out_size(pad_shape, kernel, stride, dilation):
+    return tuple((s - d * (k - 1) - 1) // st + 1 for s, k, st, d in zip(pad_shape, kernel, stride, dilation))
+
+
+def _take(buf, shape):
+    """The first prod(shape) elements of the reusable buffer buf, as a C-contiguous array of that shape."""
+    return buf.reshape(-1)[:_prod(shape)].reshape(shape)
 
 
 class _Lowering:
-    """How one geometry is lowered to GEMM: which output positions the matmul computes (the grid) and how the
-    column matrix (C, *K, n, *grid) is read from a padded chunk xp (n, C, *S).
+    """How one geometry is lowered to GEMM: the blocks, the grid a matmul computes, and the column matrix.
 
-    Strided: grid = out_size and cols[c, k, m, p] = xp[m, c, p*s + k*d], one strided copy of xp.
-    Flat (every stride 1, 2-d and up, little waste): the grid is (O_0, *S[1:]), the padded input's own spatial
-    layout, so each kernel offset reads ONE contiguous run of every (m, c) plane (long copies, long adds in
-    col2im). Grid positions past out_size in the trailing dims wrap into the next row: the matmul computes them
-    and from_grid drops them; to_grid gives them a zero gradient so they add nothing in the backward passes.
+    Blocks: `nb` images at a time (the padded copy of a chunk of images), and inside it `rows` output rows
+    (first spatial dim) at a time; a block's column matrix holds C*prod(K) x (n * rows * row) values, where
+    `row` is the number of grid positions per output row.
+    Strided: the grid is the output itself and cols[c, k, m, r, p] = xp[m, c, (r0 + r)*s + k*d, p*s + k*d].
+    Flat (every stride 1, 2-d and up, little waste): the grid row is the padded input's row (S[1:]), so each
+    kernel offset reads one contiguous run of every padded (image, channel) plane, flattened; the padded copy
+    has `tail` extra zeros so the runs of the last rows stay in bounds.
     """
 
     def __init__(self, channels, kernel, pad_shape, out_size, stride, dilation, itemsize):
         self.kernel, self.out_size, self.stride, self.dilation = tuple(kernel), tuple(out_size), stride, dilation
-        flat_grid = (out_size[0],) + tuple(pad_shape[1:])
+        self.pad_shape = tuple(pad_shape)
+        flat_grid = (out_size[0],) + self.pad_shape[1:]
         self.flat = (len(kernel) > 1 and all(s == 1 for s in stride) and
-                     np.prod(flat_grid) <= FLAT_WASTE * np.prod(out_size))
-        self.grid = flat_grid if self.flat else self.out_size
-        self.positions = int(np.prod(self.grid))
-        self.per_sample = channels * int(np.prod(kernel)) * self.positions * itemsize
-        # the flat grid's padded strides (in elements) and the length of the run each kernel offset reads
-        self.plane = tuple(int(np.prod(pad_shape[i + 1:])) for i in range(len(pad_shape)))
-        self.run = sum((o - 1) * st for o, st in zip(out_size, self.plane)) + 1
-        self.starts = [sum(k * d * st for k, d, st in zip(k_off, dilation, self.plane))
-                       for k_off in itertools.product(*(range(k) for k in kernel))]
+                     _prod(flat_grid) <= FLAT_WASTE * _prod(out_size))
+        self.grid = flat_grid if self.flat else self.out_size    # per image
+        self.row = _prod(self.grid[1:])
+        # strides (in elements) of the padded planes and each kernel offset's start in a flattened plane
+        self.plane = tuple(_prod(self.pad_shape[i + 1:]) for i in range(len(pad_shape)))
+        self.offsets = list(itertools.product(*(range(k) for k in kernel)))
+        self.starts = [sum(k * d * st for k, d, st in zip(off, dilation, self.plane)) for off in self.offsets]
+        self.tail = max(0, out_size[0] * self.plane[0] + max(self.starts) - _prod(self.pad_shape)) if self.flat \
+            else 0
+        per_row = channels * len(self.offsets) * self.row * itemsize
+        per_image = per_row * out_size[0]
+        self.rows = out_size[0] if per_image <= COLUMN_BYTES else max(1, COLUMN_BYTES // per_row)
+        self.per_image = per_image
 
-    def im2col(self, xp):
-        """The column matrix (C, *K, n, prod(grid)) of the padded chunk xp (n, C, *S)."""
-        n, c = xp.shape[:2]
-        if not self.flat:
-            sn, sc, *ss = xp.strides
-            view = np.lib.stride_tricks.as_strided(
-                xp, shape=(c, *self.kernel, n, *self.out_size),
-                strides=(sc, *(d * st for d, st in zip(self.dilation, ss)), sn,
-                         *(s * st for s, st in zip(self.stride, ss))), writeable=False)
-            return np.ascontiguousarray(view).reshape(view.shape[:-len(self.kernel)] + (-1,))
-        xp = np.ascontiguousarray(xp)
-        sn, sc, item = xp.strides[0], xp.strides[1], xp.itemsize
-        view = np.lib.stride_tricks.as_strided(                     # (C, *K, n, run), in bounds by construction
-            xp, shape=(c, *self.kernel, n, self.run),
-            strides=(sc, *(d * st * item for d, st in zip(self.dilation, self.plane)), sn, item), writeable=False)
-        cols = np.empty((c, *self.kernel, n, self.positions), dtype=xp.dtype)
-        cols[..., :self.run] = view
-        cols[..., self.run:] = 0  # wrap positions past the last row: never kept, but must be finite (0 * nan)
-        return cols
+    def images_per_chunk(self, n_batch):
+        return int(max(1, min(n_batch, COLUMN_BYTES // max(self.per_image, 1)))) if self.rows == self.out_size[0] \
+            else 1
 
-    def col2im_add(self, cols, xp):
-        """The adjoint of im2col: add cols (C, *K, n, prod(grid)) into the padded chunk xp (n, C, *S) in place.
+    def blocks(self, n_batch):
+        """(n0, n, r0, r) per block: images n0..n0+n, output rows r0..r0+r; all rows of a chunk come in a row."""
+        step = self.images_per_chunk(n_batch)
+        for n0 in range(0, n_batch, step):
+            for r0 in range(0, self.out_size[0], self.rows):
+                yield n0, min(step, n_batch - n0), r0, min(self.rows, self.out_size[0] - r0)
 
-        Windows of different kernel offsets overlap, so this loops over the prod(K) offsets (one add each).
-        """
-        c, n = cols.shape[0], cols.shape[-2]
-        cols = cols.reshape(c, -1, n, self.positions)               # (C, prod(K), n, prod(grid))
+    def padded_buffer(self, n, channels, dtype):
+        """A zero buffer for the padded copy of n images: (n, C, *S) (strided) or (n, C, prod(S) + tail) (flat)."""
         if self.flat:
-            planes = xp.reshape(n, c, -1)                           # (n, C, prod(S)), a view: xp is fresh
-            for i, start in enumerate(self.starts):
-                planes[:, :, start:start + self.run] += cols[:, i, :, :self.run].swapaxes(0, 1)
+            return np.zeros((n, channels, _prod(self.pad_shape) + self.tail), dtype=dtype)
+        return np.zeros((n, channels) + self.pad_shape, dtype=dtype)
+
+    def interior(self, buf, n, padding):
+        """The view of buf (first n images) that the unpadded images fill."""
+        buf = buf[:n]
+        if self.flat:
+            buf = buf[:, :, :_prod(self.pad_shape)].reshape(buf.shape[:2] + self.pad_shape)
+        return buf[(slice(None), slice(None)) + tuple(slice(b, b + s - b - a)
+                                                      for s, (b, a) in zip(self.pad_shape, padding))]
+
+    def im2col(self, xp, r0, r, cols):
+        """Fill cols (C, *K, n, r*row) with the columns of output rows r0..r0+r of the padded chunk xp."""
+        n, c = xp.shape[:2]
+        item = xp.itemsize
+        if self.flat:
+            src = xp[:, :, r0 * self.plane[0]:]
+            view = np.lib.stride_tricks.as_strided(      # (C, *K, n, r*row), in bounds thanks to the tail
+                src, shape=(c, *self.kernel, n, r * self.row),
+                strides=(src.strides[1], *(d * st * item for d, st in zip(self.dilation, self.plane)),
+                         src.strides[0], item), writeable=False)
+            np.copyto(cols, view)
             return
-        for i, k_off in enumerate(itertools.product(*(range(k) for k in self.kernel))):
-            window = tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
-                           for k, o, s, d in zip(k_off, self.out_size, self.stride, self.dilation))
+        src = xp[:, :, r0 * self.stride[0]:]
+        sn, sc, *ss = src.strides
+        view = np.lib.stride_tricks.as_strided(          # (C, *K, n, r, *O[1:])
+            src, shape=(c, *self.kernel, n, r, *self.out_size[1:]),
+            strides=(sc, *(d * st for d, st in zip(self.dilation, ss)), sn,
+                     *(s * st for s, st in zip(self.stride, ss))), writeable=False)
+        np.copyto(cols.reshape(view.shape), view)
+
+    def col2im_add(self, cols, xp, r0, r):
+        """The adjoint of the strided im2col: add cols (C, *K, n, r*row) into the padded chunk xp (n, C, *S) in
+        place, one strided add per kernel offset (windows of different offsets overlap)."""
+        c, n = xp.shape[1], xp.shape[0]
+        cols = cols.reshape(c, len(self.offsets), n, -1)              # (C, prod(K), n, r*row)
+        for i, off in enumerate(self.offsets):
+            window = (slice(r0 * self.stride[0] + off[0] * self.dilation[0],
+                            (r0 + r - 1) * self.stride[0] + off[0] * self.dilation[0] + 1, self.stride[0]),) + \
+                tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
+                      for k, o, s, d in zip(off[1:], self.out_size[1:], self.stride[1:], self.dilation[1:]))
             xp[(slice(None), slice(None)) + window] += \
-                cols[:, i].reshape((c, n) + self.out_size).swapaxes(0, 1)  # (n, C, *O)
+                cols[:, i].reshape((c, n, r) + self.out_size[1:]).swapaxes(0, 1)   # (n, C, r, *O[1:])
 
-    def to_grid(self, g):
-        """An output-gradient chunk (n, O, *out_size) as (O, n*prod(grid)), zero on positions outside out_size."""
-        n, o = g.shape[:2]
-        if not self.flat:
-            return np.ascontiguousarray(g.swapaxes(0, 1)).reshape(o, -1)
-        buf = np.zeros((o, n) + self.grid, dtype=g.dtype)
-        buf[(slice(None), slice(None)) + tuple(slice(0, s) for s in self.out_size)] = g.swapaxes(0, 1)
-        return buf.reshape(o, -1)
-
-    def from_grid(self, y, n):
-        """The matmul's result (O, n*prod(grid)) as a view (n, O, *out_size)."""
-        y = y.reshape((-1, n) + self.grid)[(slice(None), slice(None)) + tuple(slice(0, s) for s in self.out_size)]
-        return y.swapaxes(0, 1)
+    def grid_view(self, buf, r):
+        """buf (O, n, r*row) as (O, n, r, *O[1:]): the grid positions that are real outputs, a view."""
+        v = buf.reshape(buf.shape[:2] + (r,) + self.grid[1:])
+        return v[(Ellipsis,) + tuple(slice(0, s) for s in self.out_size[1:])]
 
 
 def _grouped_weight(w, groups):
@@ -126,8 +156,110 @@ def _grouped_weight(w, groups):
     return w.reshape(groups, w.shape[0] // groups, -1)
 
 
-def _padded_shape(spatial, padding):
-    return tuple(s + b + a for s, (b, a) in zip(spatial, padding))
+def flipped_weight(w, groups):
+    """The kernel of the input gradient as a convolution: w (O, Cg, *K) -> (C, Og, *K) per group, flipped."""
+    g, (o, cg), kernel = groups, w.shape[:2], w.shape[2:]
+    wt = w.reshape((g, o // g, cg) + kernel).swapaxes(1, 2)          # (G, Cg, Og, *K)
+    return np.ascontiguousarray(wt[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)]).reshape(
+        (g * cg, o // g) + kernel)
+
+
+def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
+    """At stride 1, the input gradient is conv_forward(g, flipped_weight(w)) with padding d*(k-1) - before
+    (in front) and S - O + before (behind); negative paddings crop g. Returns (g', w', padding')."""
+    crops, pads = [], []
+    for s, o, (b, _), d, k in zip(x_spatial, g.shape[2:], padding, dilation, w.shape[2:]):
+        front, back = d * (k - 1) - b, s - o + b
+        crops.append(slice(max(0, -front), o - max(0, -back)))
+        pads.append((max(0, front), max(0, back)))
+    if any(c.start or c.stop != o for c, o in zip(crops, g.shape[2:])):
+        g = g[(slice(None), slice(None)) + tuple(crops)]
+    return g, flipped_weight(w, groups), tuple(pads)
+
+
+# ---- the GEMM lowering ---------------------------------------------------------------------------------------
+def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
+    """conv_forward by GEMM lowering (any geometry)."""
+    n_batch, channels, n_out, kernel = x.shape[0], x.shape[1], w.shape[0], w.shape[2:]
+    pad_shape = _padded_shape(x.shape[2:], padding)
+    out_size = tuple(out_size) if out_size is not None else _out_size(pad_shape, kernel, stride, dilation)
+    out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
+    if n_batch == 0:
+        return out
+    low = _Lowering(channels, kernel, pad_shape, out_size, stride, dilation, x.itemsize)
+    wg = _grouped_weight(w, groups)                                   # (G, Og, Cg*prod(K))
+    step = low.images_per_chunk(n_batch)
+    block = step * low.rows * low.row
+    xbuf = low.padded_buffer(step, channels, x.dtype)
+    cols_buf = np.empty(channels * len(low.offsets) * block, dtype=x.dtype)
+    y_buf = np.empty(n_out * block, dtype=x.dtype)
+    for n0, n, r0, r in low.blocks(n_batch):
+        if r0 == 0:
+            low.interior(xbuf, n, padding)[...] = x[n0:n0 + n]
+        cols = _take(cols_buf, (channels,) + kernel + (n, r * low.row))
+        low.im2col(xbuf[:n], r0, r, cols)
+        y = np.matmul(wg, cols.reshape(groups, wg.shape[2], -1), out=_take(y_buf, (groups, wg.shape[1], n * r *
+                                                                                    low.row)))
+        out[n0:n0 + n, :, r0:r0 + r] = low.grid_view(y.reshape(n_out, n, -1), r).swapaxes(0, 1)
+    return out
+
+
+def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    """conv_backward_input by GEMM lowering: the stride-1 forward of g with the flipped kernel, or W^T @ g and
+    the column-to-image scatter at other strides."""
+    if all(s == 1 for s in stride):
+        g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
+        return gemm_forward(g2, w2, stride, pads, dilation, groups, out_size=x_shape[2:])
+    n_batch, channels, kernel = x_shape[0], x_shape[1], w.shape[2:]
+    pad_shape = _padded_shape(x_shape[2:], padding)
+    dx = np.empty(x_shape, dtype=g.dtype)
+    if n_batch == 0:
+        return dx
+    low = _Lowering(channels, kernel, pad_shape, g.shape[2:], stride, dilation, g.itemsize)
+    wt = _grouped_weight(w, groups).transpose(0, 2, 1)                # (G, Cg*prod(K), Og)
+    step = low.images_per_chunk(n_batch)
+    xbuf = low.padded_buffer(step, channels, g.dtype)
+    for n0, n, r0, r in low.blocks(n_batch):
+        if r0 == 0:
+            xbuf[:n] = 0
+        gc = np.ascontiguousarray(g[n0:n0 + n, :, r0:r0 + r].swapaxes(0, 1)).reshape(groups, wt.shape[2], -1)
+        # (G, Cg*prod(K), n*r*row); with one output channel per group (depthwise) the product is an outer
+        # product, which a broadcast multiply does ~3x faster than matmul's inner dimension of 1
+        cols = wt * gc if wt.shape[2] == 1 else np.matmul(wt, gc)
+        low.col2im_add(cols, xbuf[:n], r0, r)
+        if r0 + r == low.out_size[0]:
+            dx[n0:n0 + n] = low.interior(xbuf, n, padding)
+    return dx
+
+
+def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+    """conv_backward_weight by GEMM lowering: dW = sum over blocks of g @ cols^T (one matmul per group)."""
+    n_batch, channels, kernel, n_out = x.shape[0], x.shape[1], tuple(w_shape[2:]), w_shape[0]
+    dw = np.zeros((groups, n_out // groups, _prod(w_shape[1:])), dtype=x.dtype)  # (G, Og, Cg*prod(K))
+    if n_batch == 0:
+        return dw.reshape(w_shape)
+    low = _Lowering(channels, kernel, _padded_shape(x.shape[2:], padding), g.shape[2:], stride, dilation,
+                    x.itemsize)
+    step = low.images_per_chunk(n_batch)
+    block = step * low.rows * low.row
+    xbuf = low.padded_buffer(step, channels, x.dtype)
+    cols_buf = np.empty(channels * len(low.offsets) * block, dtype=x.dtype)
+    g_buf = np.zeros(n_out * block, dtype=x.dtype)  # grid positions outside the output stay 0
+    for n0, n, r0, r in low.blocks(n_batch):
+        if r0 == 0:
+            low.interior(xbuf, n, padding)[...] = x[n0:n0 + n]
+        cols = _take(cols_buf, (channels,) + kernel + (n, r * low.row))
+        low.im2col(xbuf[:n], r0, r, cols)
+        gc = _take(g_buf, (n_out, n, r * low.row))
+        low.grid_view(gc, r)[...] = g[n0:n0 + n, :, r0:r0 + r].swapaxes(0, 1)
+        dw += np.matmul(gc.reshape(groups, dw.shape[1], -1), cols.reshape(groups, dw.shape[2], -1).swapaxes(1, 2))
+    return dw.reshape(w_shape)
+
+
+# ---- the public entry points ---------------------------------------------------------------------------------
+_ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight),
+               "winograd": (winograd.forward, winograd.backward_input, winograd.backward_weight),
+               "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight)}
 
 
 def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):
@@ -136,61 +268,20 @@ def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):
     Args: stride, dilation: tuples of ints >= 1; padding: tuple of (before, after) pairs; groups: int.
     out_size (default: the largest that fits) may be smaller than that.
     """
-    n_batch, n_out, kernel = x.shape[0], w.shape[0], w.shape[2:]
-    pad_shape = _padded_shape(x.shape[2:], padding)
-    if out_size is None:
-        out_size = tuple((s - d * (k - 1) - 1) // st + 1 for s, k, st, d in zip(pad_shape, kernel, stride, dilation))
-    low = _Lowering(x.shape[1], kernel, pad_shape, out_size, stride, dilation, x.itemsize)
-    wg = _grouped_weight(w, groups)                                 # (G, Og, Cg*prod(K))
-    out = np.empty((n_batch, n_out) + tuple(out_size), dtype=x.dtype)
-    step = _chunk_size(n_batch, low.per_sample)
-    for n0 in range(0, n_batch, step):
-        n = min(step, n_batch - n0)
-        cols = low.im2col(_pad(x[n0:n0 + n], padding))              # (C, *K, n, prod(grid))
-        y = np.matmul(wg, cols.reshape(groups, wg.shape[2], -1))    # (G, Og, n*prod(grid))
-        out[n0:n0 + n] = low.from_grid(y, n)                        # (n, O, *out_size)
-    return out
+    name = select.algorithm("forward", x.shape, w.shape, stride, padding, dilation, groups)
+    if out_size is not None and name == "winograd" and \
+            tuple(out_size) != _out_size(_padded_shape(x.shape[2:], padding), w.shape[2:], stride, dilation):
+        name = "gemm"  # Winograd computes the natural output size only
+    return _ALGORITHMS[name][0](x, w, stride, padding, dilation, groups, out_size)
 
 
 def conv_backward_input(g, w, x_shape, stride, padding, dilation, groups):
-    """d(sum(conv_forward(x) * g))/dx for an input of shape x_shape: returns (N, C, *S).
-
-    conv_forward is y = W @ im2col(pad(x)) per group, so dx = crop(col2im(W^T @ g)): each output gradient is
-    spread back over the input window it was computed from, weighted by the kernel.
-    """
-    n_batch, channels, kernel = x_shape[0], x_shape[1], w.shape[2:]
-    pad_shape = _padded_shape(x_shape[2:], padding)
-    low = _Lowering(channels, kernel, pad_shape, g.shape[2:], stride, dilation, g.itemsize)
-    wt = _grouped_weight(w, groups).transpose(0, 2, 1)              # (G, Cg*prod(K), Og)
-    crop = (slice(None), slice(None)) + tuple(slice(b, b + s) for s, (b, _) in zip(x_shape[2:], padding))
-    dx = np.empty(x_shape, dtype=g.dtype)
-    step = _chunk_size(n_batch, low.per_sample)
-    for n0 in range(0, n_batch, step):
-        n = min(step, n_batch - n0)
-        gc = low.to_grid(g[n0:n0 + n]).reshape(groups, wt.shape[2], -1)  # (G, Og, n*prod(grid))
-        # (G, Cg*prod(K), n*prod(grid)); with one output channel per group (depthwise) the product is an outer
-        # product, which a broadcast multiply does ~3x faster than matmul's inner dimension of 1
-        cols = wt * gc if wt.shape[2] == 1 else np.matmul(wt, gc)
-        xp = np.zeros((n, channels) + pad_shape, dtype=g.dtype)
-        low.col2im_add(cols.reshape(channels, -1, n, low.positions), xp)
-        dx[n0:n0 + n] = xp[crop]
-    return dx
+    """d(sum(conv_forward(x) * g))/dx for an input of shape x_shape: returns (N, C, *S)."""
+    name = select.algorithm("backward_input", tuple(x_shape), w.shape, stride, padding, dilation, groups)
+    return _ALGORITHMS[name][1](g, w, tuple(x_shape), stride, padding, dilation, groups)
 
 
 def conv_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
-    """d(sum(conv_forward(x) * g))/dw: returns w_shape (O, C/groups, *K).
-
-    y = W @ cols per group and chunk, so dW = sum over chunks of g @ cols^T (one matmul per group and chunk,
-    the batch and the output positions together forming the contracted dimension).
-    """
-    n_batch, kernel = x.shape[0], tuple(w_shape[2:])
-    low = _Lowering(x.shape[1], kernel, _padded_shape(x.shape[2:], padding), g.shape[2:], stride, dilation,
-                    x.itemsize)
-    dw = np.zeros((groups, w_shape[0] // groups, int(np.prod(w_shape[1:]))), dtype=x.dtype)  # (G, Og, Cg*prod(K))
-    step = _chunk_size(n_batch, low.per_sample)
-    for n0 in range(0, n_batch, step):
-        n = min(step, n_batch - n0)
-        cols = low.im2col(_pad(x[n0:n0 + n], padding)).reshape(groups, dw.shape[2], -1)  # (G, Cg*prod(K), n*P)
-        gc = low.to_grid(g[n0:n0 + n]).reshape(groups, dw.shape[1], -1)  # (G, Og, n*prod(grid))
-        dw += np.matmul(gc, cols.transpose(0, 2, 1))                # (G, Og, Cg*prod(K))
-    return dw.reshape(w_shape)
+    """d(sum(conv_forward(x) * g))/dw: returns w_shape (O, C/groups, *K)."""
+    name = select.algorithm("backward_weight", x.shape, tuple(w_shape), stride, padding, dilation, groups)
+    return _ALGORITHMS[name][2](x, g, tuple(w_shape), stride, padding, dilation, groups)

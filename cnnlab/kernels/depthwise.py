@@ -1,0 +1,228 @@
+"""Depthwise 2-d convolution (groups == in_channels) as banded matmuls, one band matrix per channel.
+
+A depthwise conv has one k x k filter per channel (times a channel multiplier m = out/in), so there is no
+channel sum for a matmul to use; elementwise NumPy would need 2*k*k passes over the output. Instead each
+filter becomes a banded matrix T (L*Bw, B) that maps a window of L input rows x Bw columns to B outputs of one
+output row ("Toeplitz" form), and BLAS does the multiply-adds:
+
+    y[row i, columns jb*B : jb*B + B] = window(i, jb) @ T           window: L*Bw values, L = R*stride rows
+
+The input is laid out per channel as (W-block jb, stacked rows of all images, Bw): each image padded to
+`period` rows (a multiple of the stride), so output rows i = R*q + r of one residue class r read windows that
+lie back to back in memory, and the windows of a class form a plain strided matrix A_r (Q, L*Bw) that BLAS
+reads in place (no im2col). The band wastes K/(k*k) of the multiply-adds (about 3x for 7x7 with B = 16), at
+BLAS speed. Output rows past an image's end (and columns past the last) are computed and dropped.
+
+    forward          Y_r = A_r @ T                     (one batched matmul per residue class r)
+    backward_input   dA_r = dY_r @ T^T added into the window rows (classes overlap), then the W-blocks'
+                     overlapping columns added into dx
+    backward_weight  dT = sum_r A_r^T @ dY_r, and dw[kh, kw] = the sum of dT along the band diagonal of that tap
+
+Blocks of channels are copied in and out by parallel threads (kernels/parallel.py); the matmuls run in the
+calling thread.
+"""
+import numpy as np
+
+from . import parallel
+
+BLOCK_W = 16          # output columns per band matrix: fewer waste fewer multiply-adds, but make smaller matmuls
+BLOCK_BYTES = 2**20   # a block of channels holds about this many bytes of laid-out input
+
+
+def supports(x_shape, w_shape, stride, padding, dilation, groups):
+    """Whether this algorithm applies: 2-d with one input channel per group (depthwise, any multiplier)."""
+    return len(x_shape) == 4 and groups > 1 and groups == x_shape[1] and w_shape[1] == 1
+
+
+class _Geometry:
+    """Index arithmetic of one call (see the module docstring for the names)."""
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, out_size):
+        self.n, self.c, self.h, self.w = x_shape
+        self.m, (self.kh, self.kw) = w_shape[0] // self.c, w_shape[2:]
+        (self.sh, self.sw), (self.dh, self.dw) = stride, dilation
+        (self.top, _), (self.left, _) = padding
+        self.oh, self.ow = out_size
+        span_h, span_w = (self.kh - 1) * self.dh + 1, (self.kw - 1) * self.dw + 1
+        self.r = -(-span_h // self.sh)                           # residue classes of output rows
+        self.l = self.r * self.sh                                # input rows per window
+        period = max(self.top + self.h, (self.oh - 1) * self.sh + span_h)
+        self.period = -(-period // self.sh) * self.sh            # input rows per image (stacked)
+        self.ohp = self.period // self.sh                        # output rows per image (stacked)
+        self.b = min(BLOCK_W, self.ow)
+        self.nb = -(-self.ow // self.b)
+        self.bw = (self.b - 1) * self.sw + span_w                # input columns per W-block
+        self.q = -(-self.n * self.ohp // self.r)                 # windows per residue class
+        self.rows = self.q * self.l + (self.r - 1) * self.sh     # laid-out input rows
+        self.k = self.l * self.bw
+        kh, kw, jo = np.meshgrid(np.arange(self.kh), np.arange(self.kw), np.arange(self.b), indexing="ij")
+        self.band = (kh * self.dh * self.bw + jo * self.sw + kw * self.dw, jo)   # T[c, band rows, j, band cols]
+        per_channel = self.nb * self.rows * self.bw * 8
+        self.cc = int(max(1, min(self.c, BLOCK_BYTES // per_channel)))
+        self.blocks = [(c0, min(self.cc, self.c - c0)) for c0 in range(0, self.c, self.cc)]
+
+    def bands(self, w):
+        """T (C, L*Bw, m*B): the band matrices of the filters w (C*m, 1, kh, kw)."""
+        t = np.zeros((self.c, self.k, self.m, self.b), dtype=w.dtype)
+        taps = w.reshape(self.c, self.m, self.kh, self.kw).transpose(2, 3, 0, 1)   # (kh, kw, C, m)
+        t[:, self.band[0], :, self.band[1]] = taps[:, :, None]
+        return t.reshape(self.c, self.k, self.m * self.b)
+
+    def taps(self, dt):
+        """The adjoint of bands(): dw (C*m, 1, kh, kw) from dT (C, L*Bw, m*B)."""
+        d = dt.reshape(self.c, self.k, self.m, self.b)[:, self.band[0], :, self.band[1]]  # (kh, kw, B, C, m)
+        return np.ascontiguousarray(d.sum(axis=2).transpose(2, 3, 0, 1)).reshape(self.c * self.m, 1, self.kh,
+                                                                                  self.kw)
+
+    def columns(self, jb):
+        """(x columns j0:j1, their columns in W-block jb's window)."""
+        lo = jb * self.b * self.sw - self.left
+        j0, j1 = max(0, lo), min(self.w, lo + self.bw)
+        return slice(j0, j1), slice(j0 - lo, j1 - lo)
+
+    def window_rows(self, buf):
+        """buf (cc, nb, rows, Bw) -> its image rows (cc, nb, N, H, Bw) as a view."""
+        v = buf[:, :, :self.n * self.period].reshape(buf.shape[:2] + (self.n, self.period, self.bw))
+        return v[:, :, :, self.top:self.top + self.h]
+
+    def windows(self, buf, r):
+        """A_r (cc, nb, Q, L*Bw): the windows of residue class r, a view of buf (cc, nb, rows, Bw)."""
+        flat = buf.reshape(buf.shape[:2] + (-1,))
+        start = r * self.sh * self.bw
+        return flat[:, :, start:start + self.q * self.k].reshape(buf.shape[:2] + (self.q, self.k))
+
+    def outputs(self, buf, jb):
+        """buf (cc, nb, R*Q, m*B) -> the real outputs of W-block jb, (cc, N, m, OH, B') as a view."""
+        cnt = min(self.b, self.ow - jb * self.b)
+        v = buf[:, jb, :self.n * self.ohp].reshape(buf.shape[0], self.n, self.ohp, self.m, self.b)
+        return v[:, :, :self.oh, :, :cnt].transpose(0, 1, 3, 2, 4)
+
+    def out_columns(self, jb):
+        return slice(jb * self.b, min(self.ow, (jb + 1) * self.b))
+
+
+def _natural(x_shape, w_shape, stride, padding, dilation):
+    return tuple((s + b + a - d * (k - 1) - 1) // st + 1
+                 for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
+
+
+def _scratch(geo, width, dtype, zero):
+    make = np.zeros if zero else np.empty
+    return [(np.zeros((geo.cc, geo.nb, geo.rows, geo.bw), dtype=dtype),
+             make((geo.cc, geo.nb, geo.r * geo.q, width), dtype=dtype)) for _ in range(parallel.num_threads())]
+
+
+def _load(geo, x, c0, cc, buf):
+    """buf[:cc] = channels c0..c0+cc of x laid out as (cc, nb, rows, Bw); the zero padding is never written."""
+    rows = geo.window_rows(buf[:cc])
+    for jb in range(geo.nb):
+        src, dst = geo.columns(jb)
+        rows[:, jb, :, :, dst] = x[:, c0:c0 + cc, :, src].swapaxes(0, 1)
+
+
+def forward(x, w, stride, padding, dilation, groups, out_size=None):
+    """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier)."""
+    out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
+    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, out_size)
+    out = np.empty((geo.n, w.shape[0]) + out_size, dtype=x.dtype)
+    if geo.n == 0:
+        return out
+    t = geo.bands(w)
+    scratch = _scratch(geo, geo.m * geo.b, x.dtype, zero=False)
+    slots = {}
+
+    def prepare(slot, block):
+        slots[block] = slot
+        _load(geo, x, block[0], block[1], scratch[slot][0])
+
+    def compute(group):
+        for c0, cc in group:
+            xb, yb = (a[:cc] for a in scratch[slots[(c0, cc)]])
+            for r in range(geo.r):
+                np.matmul(geo.windows(xb, r), t[c0:c0 + cc, None], out=yb[:, :, r::geo.r])
+
+    def finish(slot, block):
+        c0, cc = block
+        yb = scratch[slot][1][:cc]
+        for jb in range(geo.nb):
+            dst = out[:, c0 * geo.m:(c0 + cc) * geo.m, :, geo.out_columns(jb)]
+            dst.reshape(geo.n, cc, geo.m, geo.oh, -1)[...] = geo.outputs(yb, jb).swapaxes(0, 1)
+
+    parallel.pipeline(geo.blocks, prepare, compute, finish)
+    return out
+
+
+def _load_grad(geo, g, c0, cc, buf):
+    """buf[:cc] (cc, nb, R*Q, m*B) = g's channels for input channels c0..c0+cc; other entries stay 0."""
+    for jb in range(geo.nb):
+        src = g[:, c0 * geo.m:(c0 + cc) * geo.m, :, geo.out_columns(jb)]
+        geo.outputs(buf[:cc], jb)[...] = src.reshape(geo.n, cc, geo.m, geo.oh, -1).swapaxes(0, 1)
+
+
+def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    """conv_backward_input for depthwise 2-d convolutions. At stride 1 without a multiplier it is the forward of
+    g with the flipped filters (padded by d*(k-1) - before in front and S - O + before behind, a negative
+    padding cropping g); otherwise dA_r = dY_r @ T^T is added into the windows."""
+    if tuple(stride) == (1, 1) and w.shape[0] == x_shape[1]:
+        crops, pads = [], []
+        for s, o, (b, _), d, k in zip(x_shape[2:], g.shape[2:], padding, dilation, w.shape[2:]):
+            front, back = d * (k - 1) - b, s - o + b
+            crops.append(slice(max(0, -front), o - max(0, -back)))
+            pads.append((max(0, front), max(0, back)))
+        return forward(g[(slice(None), slice(None)) + tuple(crops)], w[:, :, ::-1, ::-1], stride, tuple(pads),
+                       dilation, groups, out_size=tuple(x_shape[2:]))
+    geo = _Geometry(tuple(x_shape), w.shape, stride, padding, dilation, g.shape[2:])
+    dx = np.empty(x_shape, dtype=g.dtype)
+    if geo.n == 0:
+        return dx
+    tt = np.ascontiguousarray(geo.bands(w).swapaxes(1, 2))            # (C, m*B, L*Bw)
+    scratch = _scratch(geo, geo.m * geo.b, g.dtype, zero=True)
+    slots = {}
+
+    def prepare(slot, block):
+        slots[block] = slot
+        _load_grad(geo, g, block[0], block[1], scratch[slot][1])
+        scratch[slot][0][:block[1]] = 0
+
+    def compute(group):
+        for c0, cc in group:
+            xb, yb = (a[:cc] for a in scratch[slots[(c0, cc)]])
+            for r in range(geo.r):
+                geo.windows(xb, r)[...] += np.matmul(yb[:, :, r::geo.r], tt[c0:c0 + cc, None])
+
+    def finish(slot, block):
+        c0, cc = block
+        rows = geo.window_rows(scratch[slot][0][:cc])                 # (cc, nb, N, H, Bw)
+        dst = dx[:, c0:c0 + cc]
+        for jb in range(geo.nb):
+            src, cols = geo.columns(jb)
+            if jb == 0:
+                dst[...] = 0
+            dst[:, :, :, src] += rows[:, jb, :, :, cols].swapaxes(0, 1)
+
+    parallel.pipeline(geo.blocks, prepare, compute, finish)
+    return dx
+
+
+def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+    """conv_backward_weight for depthwise 2-d convolutions: dT = sum_r A_r^T @ dY_r, read along the band."""
+    geo = _Geometry(x.shape, tuple(w_shape), stride, padding, dilation, g.shape[2:])
+    if geo.n == 0:
+        return np.zeros(w_shape, dtype=x.dtype)
+    dt = np.zeros((geo.c, geo.k, geo.m * geo.b), dtype=x.dtype)
+    scratch = _scratch(geo, geo.m * geo.b, x.dtype, zero=True)
+    slots = {}
+
+    def prepare(slot, block):
+        slots[block] = slot
+        _load(geo, x, block[0], block[1], scratch[slot][0])
+        _load_grad(geo, g, block[0], block[1], scratch[slot][1])
+
+    def compute(group):
+        for c0, cc in group:
+            xb, yb = (a[:cc] for a in scratch[slots[(c0, cc)]])
+            for r in range(geo.r):
+                dt[c0:c0 + cc] += np.matmul(geo.windows(xb, r).swapaxes(2, 3), yb[:, :, r::geo.r]).sum(axis=1)
+
+    parallel.pipeline(geo.blocks, prepare, compute, None)
+    return geo.taps(dt)

@@ -1,0 +1,214 @@
+"""The convolution algorithms of cnnlab/kernels, each checked against the plain GEMM lowering and against PyTorch:
+forward and both gradients, float64 and float32, odd sizes, batch 1, and the stride / dilation / padding /
+multiplier options each algorithm supports; the blocking and threading paths with tiny block sizes; Winograd's
+float32 error on realistic data against a float64 reference; the selector and the thread helper."""
+import numpy as np
+import pytest
+
+import cnnlab
+import cnnlab.nn.functional as F
+from cnnlab.kernels import conv as kconv
+from cnnlab.kernels import depthwise, parallel, select, winograd
+from oracle import check, check_float32, rand
+
+# (x shape, w shape, stride, padding pairs, dilation, groups) per algorithm, all 2-d
+WINOGRAD = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),      # odd output: partial tiles
+    ((1, 4, 8, 9), (6, 4, 3, 3), (1, 1), ((0, 2), (1, 0)), (1, 1), 1),      # asymmetric padding, batch 1
+    ((3, 2, 5, 5), (2, 2, 3, 3), (1, 1), ((2, 2), (2, 2)), (1, 1), 1),      # 'full' padding
+    ((2, 5, 3, 4), (3, 5, 3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),      # 1x2 output
+    ((2, 6, 14, 13), (5, 6, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+]
+DEPTHWISE = [
+    ((2, 3, 7, 6), (3, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 3),
+    ((1, 4, 8, 9), (8, 1, 3, 2), (2, 1), ((0, 2), (1, 0)), (1, 2), 4),      # multiplier 2, stride, dilation
+    ((2, 2, 11, 10), (2, 1, 7, 7), (1, 1), ((3, 3), (3, 3)), (1, 1), 2),    # ConvNeXt-style 7x7
+    ((2, 5, 13, 12), (15, 1, 5, 3), (2, 3), ((2, 2), (1, 1)), (1, 1), 5),   # multiplier 3, stride (2, 3)
+    ((2, 3, 9, 11), (3, 1, 3, 3), (3, 2), ((0, 0), (2, 1)), (2, 1), 3),
+    ((1, 2, 6, 5), (2, 1, 3, 3), (1, 1), ((4, 3), (0, 5)), (1, 1), 2),      # padding wider than the kernel
+    ((2, 3, 4, 4), (3, 1, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 3),      # 1x1
+]
+GEMM = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+    ((1, 4, 9, 7), (6, 2, 3, 2), (2, 1), ((1, 1), (0, 0)), (1, 2), 2),
+    ((2, 3, 11, 10), (4, 3, 5, 3), (3, 2), ((2, 2), (1, 1)), (2, 1), 1),
+    ((2, 6, 5, 7), (4, 3, 1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 2),
+    ((1, 1, 12, 11), (3, 1, 5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1),    # LeNet-style, batch 1
+    ((2, 3, 9, 8), (4, 3, 7, 7), (2, 2), ((3, 3), (3, 3)), (1, 1), 1),      # stem-style 7x7 stride 2
+]
+CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM}
+PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
+IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
+
+
+def _kernels(name):
+    return kconv._ALGORITHMS[name]
+
+
+def _run_all(name, x, w, g, stride, padding, dilation, groups):
+    forward, backward_input, backward_weight = _kernels(name)
+    return (forward(x, w, stride, padding, dilation, groups),
+            backward_input(g, w, x.shape, stride, padding, dilation, groups),
+            backward_weight(x, g, w.shape, stride, padding, dilation, groups))
+
+
+def _data(case, dtype=np.float64):
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    x, w = rand(*x_shape, dtype=dtype), rand(*w_shape, seed=1, dtype=dtype)
+    y = kconv.gemm_forward(x, w, stride, padding, dilation, groups)
+    return x, w, rand(*y.shape, seed=2, dtype=dtype)
+
+
+@pytest.mark.parametrize("name,case", PARAMS, ids=IDS)
+def test_the_case_is_one_the_algorithm_supports(name, case):
+    """Else the forced-algorithm tests below would silently test the GEMM fallback."""
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    with select.forced(name):
+        assert select.explain("forward", x_shape, w_shape, stride, padding, dilation, groups) == (name, "forced")
+
+
+@pytest.mark.parametrize("name,case", PARAMS, ids=IDS)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_against_the_gemm_path(name, case, dtype, tol):
+    """Forward, input gradient and weight gradient equal the GEMM lowering's, in the input's dtype."""
+    x, w, g = _data(case, dtype)
+    ref = _run_all("gemm", x.astype(np.float64), w.astype(np.float64), g.astype(np.float64), *case[2:])
+    for got, want, what in zip(_run_all(name, x, w, g, *case[2:]), ref, ("forward", "input grad", "weight grad")):
+        assert got.dtype == dtype and got.shape == want.shape, what
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max(), err_msg=what)
+
+
+def _functional(case):
+    _, _, stride, padding, dilation, groups = case
+    flat = tuple(v for pair in reversed(padding) for v in pair)  # F.pad order
+
+    def fn(lib, x, w, b):
+        return lib.F.conv2d(lib.F.pad(x, flat), w, b, stride=stride, dilation=dilation, groups=groups)
+    return fn
+
+
+@pytest.mark.parametrize("name,case", PARAMS, ids=IDS)
+def test_against_torch(name, case):
+    """Through the public API with the algorithm forced (and torch on the same pre-padded input), values and the
+    gradients of input, weight and bias; float64, then float32 at float32 tolerance."""
+    x_shape, w_shape = case[:2]
+    x, w, b = rand(*x_shape), rand(*w_shape, seed=1), rand(w_shape[0], seed=2)
+    with select.forced(name):
+        check(_functional(case), x, w, b)
+        check_float32(_functional(case), x, w, b)
+
+
+@pytest.mark.parametrize("name,case", [("winograd", WINOGRAD[0]), ("winograd", WINOGRAD[4]),
+                                       ("depthwise", DEPTHWISE[0]), ("depthwise", DEPTHWISE[3])])
+def test_transposed_conv_uses_the_same_kernels(name, case):
+    """conv_transpose2d's forward is the input gradient and its backward the forward and weight gradient."""
+    x_shape, w_shape, stride, padding, dilation, groups = case
+    y_shape = kconv.gemm_forward(rand(*x_shape), rand(*w_shape), stride, padding, dilation, groups).shape
+    pads = tuple(p for p, _ in padding)
+    out_pad = tuple(s - ((o - 1) * st - 2 * p + d * (k - 1) + 1) for s, o, st, p, d, k in
+                    zip(x_shape[2:], y_shape[2:], stride, pads, dilation, w_shape[2:]))
+    assert all(b == a for b, a in padding) and all(0 <= p < max(s, d) for p, s, d in zip(out_pad, stride, dilation))
+    with select.forced(name):
+        check(lambda lib, y, w: lib.F.conv_transpose2d(y, w, stride=stride, padding=pads, output_padding=out_pad,
+                                                       dilation=dilation, groups=groups),
+              rand(*y_shape), rand(*w_shape, seed=1))
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+@pytest.mark.parametrize("name,case,settings", [
+    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "MIN_TILES": 1}),        # one tile row per block
+    ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 4000, "MIN_TILES": 1}),     # several images per block
+    ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
+    ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
+    ("gemm", GEMM[2], {"COLUMN_BYTES": 1}),                               # one output row per block
+    ("gemm", GEMM[0], {"COLUMN_BYTES": 300}),
+])
+def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
+    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv}[name]
+    x, w, g = _data(case)
+    ref = _run_all("gemm", x, w, g, *case[2:])
+    for key, value in settings.items():
+        monkeypatch.setattr(module, key, value)
+    monkeypatch.setattr(parallel, "_threads", threads)
+    for got, want in zip(_run_all(name, x, w, g, *case[2:]), ref):
+        np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+
+
+def test_winograd_float32_error_on_realistic_data():
+    """Kaiming-scaled weights on unit-variance activations, 64 -> 64 channels: float32 Winograd stays within
+    1e-4 of a float64 reference, relative to the largest value, in all three results; as close as float32
+    direct convolution (GEMM) is, within a small factor."""
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((2, 64, 20, 20))
+    w = rng.standard_normal((64, 64, 3, 3)) * np.sqrt(2.0 / (64 * 9))
+    pads = ((1, 1), (1, 1))
+    g = rng.standard_normal((2, 64, 20, 20))
+    ref = _run_all("gemm", x, w, g, (1, 1), pads, (1, 1), 1)
+    args = (x.astype(np.float32), w.astype(np.float32), g.astype(np.float32), (1, 1), pads, (1, 1), 1)
+    for got, direct, want in zip(_run_all("winograd", *args), _run_all("gemm", *args), ref):
+        err, err_direct = np.abs(got - want).max(), np.abs(direct - want).max()
+        assert err <= 1e-4 * np.abs(want).max()
+        assert err <= 8 * err_direct
+
+
+@pytest.mark.parametrize("x_shape,w_shape,kw,expected", [
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "winograd"),
+    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd"),
+    ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm"),              # too few channels
+    ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm"),
+    ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise"),
+    ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm"),
+    ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm"),             # 3-d depthwise: GEMM
+])
+def test_selector(x_shape, w_shape, kw, expected):
+    n = len(x_shape) - 2
+    p = kw.get("padding", 0)
+    args = (x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))
+    name, reason = select.explain("forward", *args)
+    assert name == expected and select.algorithm("backward_weight", *args) == expected
+    assert isinstance(reason, str) and reason
+
+
+def test_forced_falls_back_and_restores():
+    args = ((2, 3, 8, 8), (4, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    with select.forced("winograd"):
+        assert select.explain("forward", *args)[0] == "gemm"           # 5x5: not Winograd's
+    with select.forced("depthwise"):
+        assert select.algorithm("forward", (2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1), 4) == \
+            "depthwise"
+    assert select.algorithm("forward", (2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1), 4) == "depthwise"
+    with pytest.raises(ValueError, match=r"forced: name must be one of .*Got name='fft'"):
+        with select.forced("fft"):
+            pass
+
+
+def test_winograd_is_skipped_for_a_smaller_out_size():
+    """conv_transpose2d's input gradient asks conv_forward for less than the natural output (output_padding)."""
+    x, w = rand(2, 32, 6, 6), rand(32, 32, 3, 3, seed=1)
+    got = kconv.conv_forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, out_size=(5, 4))
+    want = kconv.gemm_forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)[:, :, :5, :4]
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+
+
+def test_parallel_run_and_errors(monkeypatch):
+    monkeypatch.setattr(parallel, "_threads", 3)
+    out = [0] * 7
+    parallel.run(lambda i: out.__setitem__(i, i + 1), range(7))
+    assert out == [1, 2, 3, 4, 5, 6, 7]
+
+    def boom(i):
+        if i == 5:
+            raise KeyError("five")
+    with pytest.raises(KeyError, match="five"):
+        parallel.run(boom, range(7))
+    with pytest.raises(ValueError, match=r"set_num_threads: n must be a positive int. Got n=0"):
+        parallel.set_num_threads(0)
+
+
+def test_float32_stays_float32_through_the_public_api():
+    for x_shape, w_shape, groups in (((2, 32, 6, 6), (32, 32, 3, 3), 1), ((2, 4, 6, 6), (4, 1, 3, 3), 4)):
+        x = cnnlab.tensor(rand(*x_shape, dtype=np.float32), requires_grad=True)
+        w = cnnlab.tensor(rand(*w_shape, seed=1, dtype=np.float32), requires_grad=True)
+        y = F.conv2d(x, w, padding=1, groups=groups)
+        y.sum().backward()
+        assert y.dtype == x.grad.dtype == w.grad.dtype == cnnlab.float32
