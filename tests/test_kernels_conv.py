@@ -8,7 +8,7 @@ import pytest
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab.kernels import conv as kconv
-from cnnlab.kernels import depthwise, parallel, select, winograd
+from cnnlab.kernels import blas, depthwise, parallel, select, shift, winograd
 from oracle import check, check_float32, rand
 
 # (x shape, w shape, stride, padding pairs, dilation, groups) per algorithm, all 2-d
@@ -36,7 +36,15 @@ GEMM = [
     ((1, 1, 12, 11), (3, 1, 5, 5), (1, 1), ((2, 2), (2, 2)), (1, 1), 1),    # LeNet-style, batch 1
     ((2, 3, 9, 8), (4, 3, 7, 7), (2, 2), ((3, 3), (3, 3)), (1, 1), 1),      # stem-style 7x7 stride 2
 ]
-CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM}
+SHIFT = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),
+    ((1, 4, 9, 7), (6, 2, 3, 2), (2, 1), ((1, 1), (0, 0)), (1, 2), 2),      # stride phases, dilation, groups
+    ((2, 3, 11, 10), (4, 3, 5, 3), (3, 2), ((2, 2), (1, 1)), (2, 1), 1),
+    ((2, 6, 5, 7), (4, 3, 1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 2),      # 1x1 stride 2: one phase used
+    ((2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((4, 3), (0, 5)), (1, 1), 4),      # padding wider than the kernel
+    ((1, 3, 9, 8), (5, 3, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),      # ResNet-style stride 2, batch 1
+]
+CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 
@@ -116,15 +124,19 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name,case,settings", [
-    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "MIN_TILES": 1}),        # one tile row per block
-    ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 4000, "MIN_TILES": 1}),     # several images per block
+    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "THREADS": 4}),          # one image per block
+    ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 7000}),                     # several images per block
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
-    ("gemm", GEMM[2], {"COLUMN_BYTES": 1}),                               # one output row per block
-    ("gemm", GEMM[0], {"COLUMN_BYTES": 300}),
+    ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # one output row per block
+    ("gemm", GEMM[0], {"COLUMN_BYTES": 300, "SMALL_BYTES": 0}),
+    ("gemm", GEMM[1], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # strided: col2im per image
+    ("shift", SHIFT[0], {"BLOCK_BYTES": 1}),                              # one output row per block
+    ("shift", SHIFT[1], {"BLOCK_BYTES": 1}),
+    ("shift", SHIFT[5], {"BLOCK_BYTES": 100}),
 ])
 def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
-    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv}[name]
+    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift}[name]
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
     for key, value in settings.items():
@@ -152,13 +164,16 @@ def test_winograd_float32_error_on_realistic_data():
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kw,expected", [
-    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "winograd"),
-    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd"),
-    ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm"),              # too few channels
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift"),
+    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "shift"),
+    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm"),             # small feature map
+    ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm"),                # too few channels
+    ((64, 6, 14, 14), (16, 6, 5, 5), {}, "gemm"),                             # LeNet conv2
     ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm"),
+    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift"),             # 1x1 downsample
     ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise"),
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm"),
-    ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm"),             # 3-d depthwise: GEMM
+    ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm"),               # 3-d depthwise: GEMM
 ])
 def test_selector(x_shape, w_shape, kw, expected):
     n = len(x_shape) - 2
@@ -173,13 +188,49 @@ def test_forced_falls_back_and_restores():
     args = ((2, 3, 8, 8), (4, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     with select.forced("winograd"):
         assert select.explain("forward", *args)[0] == "gemm"           # 5x5: not Winograd's
-    with select.forced("depthwise"):
-        assert select.algorithm("forward", (2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1), 4) == \
-            "depthwise"
-    assert select.algorithm("forward", (2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1),) * 2, (1, 1), 4) == "depthwise"
+        with select.forced("shift"):
+            assert select.explain("forward", *args) == ("shift", "forced")
+        assert select.explain("forward", *args)[0] == "gemm"
+    assert select.explain("forward", *args)[0] == "gemm"                # 3 channels
     with pytest.raises(ValueError, match=r"forced: name must be one of .*Got name='fft'"):
         with select.forced("fft"):
             pass
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_blas_gemm_on_strided_and_transposed_views(dtype):
+    """c = a @ b + beta * c in place, operands read as views (windows with a row stride, transposes), against
+    NumPy; the same through the NumPy fallback."""
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((7, 40)).astype(dtype)
+    a, b = rng.standard_normal((5, 7)).astype(dtype), big[:, 3:29]             # b: a window, row stride 40
+    for fallback in (False, True):
+        c_buf = rng.standard_normal((5, 60)).astype(dtype)
+        c = c_buf[:, 10:36]                                                    # c: rows with a stride too
+        want = a @ b + 0.5 * c
+        with pytest.MonkeyPatch.context() as mp:
+            if fallback:
+                mp.setenv("CNNLAB_BLAS", "numpy")
+            blas.gemm(a, b, c, beta=0.5)
+            np.testing.assert_allclose(c, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
+            d = np.zeros((7, 26), dtype=dtype)
+            blas.gemm(a.T, c, d)                                               # a transposed view: (7, 5)
+            np.testing.assert_allclose(d, a.T @ c, rtol=1e-5 if dtype == np.float32 else 1e-12)
+            e = np.zeros((5, 7), dtype=dtype)
+            blas.gemm(c, big[:, 3:29].T, e, beta=1.0)                          # b transposed with stride 40
+            np.testing.assert_allclose(e, c @ big[:, 3:29].T, rtol=1e-5 if dtype == np.float32 else 1e-12)
+    with pytest.raises(ValueError, match=r"gemm: shapes or dtypes do not match"):
+        blas.gemm(a, b.T, np.zeros((5, 7), dtype=dtype))
+
+
+def test_shift_through_the_numpy_fallback(monkeypatch):
+    """The shift algorithm gives the same results when BLAS cannot be called directly."""
+    x, w, g = _data(SHIFT[1])
+    want = _run_all("shift", x, w, g, *SHIFT[1][2:])
+    monkeypatch.setenv("CNNLAB_BLAS", "numpy")
+    assert not blas.available()
+    for got, ref in zip(_run_all("shift", x, w, g, *SHIFT[1][2:]), want):
+        np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13)
 
 
 def test_winograd_is_skipped_for_a_smaller_out_size():
@@ -192,16 +243,21 @@ def test_winograd_is_skipped_for_a_smaller_out_size():
 
 def test_parallel_run_and_errors(monkeypatch):
     monkeypatch.setattr(parallel, "_threads", 3)
-    out = [0] * 7
-    parallel.run(lambda i: out.__setitem__(i, i + 1), range(7))
-    assert out == [1, 2, 3, 4, 5, 6, 7]
+    out, slots = [0] * 7, set()
 
-    def boom(i):
+    def work(slot, i):
+        out[i] = i + 1
+        slots.add(slot)
+    parallel.run(work, range(7))
+    assert out == [1, 2, 3, 4, 5, 6, 7] and slots <= {0, 1, 2}
+
+    def boom(slot, i):
         if i == 5:
             raise KeyError("five")
     with pytest.raises(KeyError, match="five"):
         parallel.run(boom, range(7))
-    with pytest.raises(ValueError, match=r"set_num_threads: n must be a positive int. Got n=0"):
+    assert parallel._single[0] == 0                      # BLAS threads restored after the error
+    with pytest.raises(ValueError, match=r"set_num_threads: n must be a positive int or None. Got n=0"):
         parallel.set_num_threads(0)
 
 

@@ -12,13 +12,14 @@ floor((S + before + after - d*(k-1) - 1) / s) + 1; the backward functions take i
 conv_forward accepts a smaller `out_size` (the transposed conv's input gradient needs that when
 output_padding >= stride). Inputs are float arrays of one dtype; the result keeps it (float32 stays float32).
 
-Each call asks kernels/select.py which algorithm fits the shape ('gemm' here, 'winograd', 'depthwise', ...;
-`select.algorithm` names it and explains why). The GEMM lowering in this file handles every geometry:
+Each call asks kernels/select.py which algorithm fits the shape (`select.explain` says why): 'gemm' (this file),
+'shift' (kernels/shift.py: one matmul per kernel offset added in place), 'depthwise' (kernels/depthwise.py:
+banded matmuls) or 'winograd' (kernels/winograd.py, on request). The GEMM lowering here handles every geometry:
 
     The column matrix of a block of output rows is (C, *K, n, L), viewed as (G, Cg*prod(K), n*L), so each
     group is ONE matmul (a batched matmul over groups). A block is a few whole images or some output rows of
     one image, sized so that its column matrix stays under COLUMN_BYTES (cache-sized: the copy and the matmul
-    then run from cache), and every buffer is allocated once per call and reused block after block.
+    then run from cache); blocks run on parallel threads (kernels/parallel.py), each reusing its buffers.
     At stride 1 the grid of a block is "flat": the output rows times the padded input's row length, so each
     kernel offset reads ONE contiguous run of every (image, channel) plane; grid positions past the output
     (the wrap into the next row) are computed and dropped (at most FLAT_WASTE of the work).
@@ -33,10 +34,12 @@ import itertools
 
 import numpy as np
 
-from . import depthwise, select, winograd
+from . import depthwise, parallel, select, shift, winograd
+from .shift import backward_input_as_forward
 
 COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
 FLAT_WASTE = 1.25         # the flat lowering may compute up to this many grid positions per output position
+SMALL_BYTES = 8 * 2**20   # column matrices of a call up to this size are built in the calling thread only
 
 
 def _prod(values):
@@ -156,28 +159,43 @@ def _grouped_weight(w, groups):
     return w.reshape(groups, w.shape[0] // groups, -1)
 
 
-def flipped_weight(w, groups):
-    """The kernel of the input gradient as a convolution: w (O, Cg, *K) -> (C, Og, *K) per group, flipped."""
-    g, (o, cg), kernel = groups, w.shape[:2], w.shape[2:]
-    wt = w.reshape((g, o // g, cg) + kernel).swapaxes(1, 2)          # (G, Cg, Og, *K)
-    return np.ascontiguousarray(wt[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)]).reshape(
-        (g * cg, o // g) + kernel)
-
-
-def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
-    """At stride 1, the input gradient is conv_forward(g, flipped_weight(w)) with padding d*(k-1) - before
-    (in front) and S - O + before (behind); negative paddings crop g. Returns (g', w', padding')."""
-    crops, pads = [], []
-    for s, o, (b, _), d, k in zip(x_spatial, g.shape[2:], padding, dilation, w.shape[2:]):
-        front, back = d * (k - 1) - b, s - o + b
-        crops.append(slice(max(0, -front), o - max(0, -back)))
-        pads.append((max(0, front), max(0, back)))
-    if any(c.start or c.stop != o for c, o in zip(crops, g.shape[2:])):
-        g = g[(slice(None), slice(None)) + tuple(crops)]
-    return g, flipped_weight(w, groups), tuple(pads)
-
-
 # ---- the GEMM lowering ---------------------------------------------------------------------------------------
+def _threads(low, n_batch):
+    """Threads for a lowering: 1 when a call's whole column matrix is small (thread start-up would dominate)."""
+    return 1 if low.per_image * n_batch <= SMALL_BYTES else parallel.num_threads()
+
+
+class _Slots:
+    """Per-thread buffers of a GEMM lowering: the padded copy of an image chunk (and which chunk it holds),
+    the column matrix, and one more block-sized buffer."""
+
+    def __init__(self, low, n_batch, channels, other, dtype):
+        step = low.images_per_chunk(n_batch)
+        block = step * low.rows * low.row
+        self.low, self.channels, self.dtype = low, channels, dtype
+        self.threads = _threads(low, n_batch)
+        self.bufs = [dict(x=low.padded_buffer(step, channels, dtype), held=None,
+                          cols=np.empty(channels * len(low.offsets) * block, dtype=dtype),
+                          other=np.zeros(other * block, dtype=dtype)) for _ in range(self.threads)]
+
+    def padded(self, slot, x, n0, n, padding):
+        """The padded copy of images n0..n0+n of x in this slot (copied unless it already holds them); x itself
+        where no copy is needed (strided lowering, no padding)."""
+        if not self.low.flat and not any(b or a for b, a in padding):
+            return x[n0:n0 + n]
+        buf = self.bufs[slot]
+        if buf["held"] != (n0, n):
+            self.low.interior(buf["x"], n, padding)[...] = x[n0:n0 + n]
+            buf["held"] = (n0, n)
+        return buf["x"][:n]
+
+    def cols(self, slot, xp, r0, r):
+        """The column matrix (C, *K, n, r*row) of output rows r0..r0+r of the padded chunk xp."""
+        cols = _take(self.bufs[slot]["cols"], (self.channels,) + self.low.kernel + (xp.shape[0], r * self.low.row))
+        self.low.im2col(xp, r0, r, cols)
+        return cols
+
+
 def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
     """conv_forward by GEMM lowering (any geometry)."""
     n_batch, channels, n_out, kernel = x.shape[0], x.shape[1], w.shape[0], w.shape[2:]
@@ -188,25 +206,22 @@ def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
         return out
     low = _Lowering(channels, kernel, pad_shape, out_size, stride, dilation, x.itemsize)
     wg = _grouped_weight(w, groups)                                   # (G, Og, Cg*prod(K))
-    step = low.images_per_chunk(n_batch)
-    block = step * low.rows * low.row
-    xbuf = low.padded_buffer(step, channels, x.dtype)
-    cols_buf = np.empty(channels * len(low.offsets) * block, dtype=x.dtype)
-    y_buf = np.empty(n_out * block, dtype=x.dtype)
-    for n0, n, r0, r in low.blocks(n_batch):
-        if r0 == 0:
-            low.interior(xbuf, n, padding)[...] = x[n0:n0 + n]
-        cols = _take(cols_buf, (channels,) + kernel + (n, r * low.row))
-        low.im2col(xbuf[:n], r0, r, cols)
-        y = np.matmul(wg, cols.reshape(groups, wg.shape[2], -1), out=_take(y_buf, (groups, wg.shape[1], n * r *
-                                                                                    low.row)))
+    slots = _Slots(low, n_batch, channels, n_out, x.dtype)
+
+    def work(slot, block):
+        n0, n, r0, r = block
+        cols = slots.cols(slot, slots.padded(slot, x, n0, n, padding), r0, r)
+        y = np.matmul(wg, cols.reshape(groups, wg.shape[2], -1),
+                      out=_take(slots.bufs[slot]["other"], (groups, wg.shape[1], n * r * low.row)))
         out[n0:n0 + n, :, r0:r0 + r] = low.grid_view(y.reshape(n_out, n, -1), r).swapaxes(0, 1)
+
+    parallel.run(work, list(low.blocks(n_batch)), threads=slots.threads)
     return out
 
 
 def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     """conv_backward_input by GEMM lowering: the stride-1 forward of g with the flipped kernel, or W^T @ g and
-    the column-to-image scatter at other strides."""
+    the column-to-image scatter at other strides (one chunk of whole images per thread)."""
     if all(s == 1 for s in stride):
         g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
         return gemm_forward(g2, w2, stride, pads, dilation, groups, out_size=x_shape[2:])
@@ -218,48 +233,53 @@ def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     low = _Lowering(channels, kernel, pad_shape, g.shape[2:], stride, dilation, g.itemsize)
     wt = _grouped_weight(w, groups).transpose(0, 2, 1)                # (G, Cg*prod(K), Og)
     step = low.images_per_chunk(n_batch)
-    xbuf = low.padded_buffer(step, channels, g.dtype)
-    for n0, n, r0, r in low.blocks(n_batch):
-        if r0 == 0:
-            xbuf[:n] = 0
-        gc = np.ascontiguousarray(g[n0:n0 + n, :, r0:r0 + r].swapaxes(0, 1)).reshape(groups, wt.shape[2], -1)
-        # (G, Cg*prod(K), n*r*row); with one output channel per group (depthwise) the product is an outer
-        # product, which a broadcast multiply does ~3x faster than matmul's inner dimension of 1
-        cols = wt * gc if wt.shape[2] == 1 else np.matmul(wt, gc)
-        low.col2im_add(cols, xbuf[:n], r0, r)
-        if r0 + r == low.out_size[0]:
-            dx[n0:n0 + n] = low.interior(xbuf, n, padding)
+    threads = _threads(low, n_batch)
+    xbufs = [low.padded_buffer(step, channels, g.dtype) for _ in range(threads)]
+
+    def work(slot, chunk):
+        n0, n = chunk
+        xp = xbufs[slot][:n]
+        xp[...] = 0
+        for r0 in range(0, low.out_size[0], low.rows):
+            r = min(low.rows, low.out_size[0] - r0)
+            gc = np.ascontiguousarray(g[n0:n0 + n, :, r0:r0 + r].swapaxes(0, 1)).reshape(groups, wt.shape[2], -1)
+            # (G, Cg*prod(K), n*r*row); with one output channel per group the product is an outer product,
+            # which a broadcast multiply does ~3x faster than matmul's inner dimension of 1
+            cols = wt * gc if wt.shape[2] == 1 else np.matmul(wt, gc)
+            low.col2im_add(cols, xp, r0, r)
+        dx[n0:n0 + n] = low.interior(xp, n, padding)
+
+    parallel.run(work, [(n0, min(step, n_batch - n0)) for n0 in range(0, n_batch, step)], threads=threads)
     return dx
 
 
 def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     """conv_backward_weight by GEMM lowering: dW = sum over blocks of g @ cols^T (one matmul per group)."""
     n_batch, channels, kernel, n_out = x.shape[0], x.shape[1], tuple(w_shape[2:]), w_shape[0]
-    dw = np.zeros((groups, n_out // groups, _prod(w_shape[1:])), dtype=x.dtype)  # (G, Og, Cg*prod(K))
+    shape = (groups, n_out // groups, _prod(w_shape[1:]))                 # (G, Og, Cg*prod(K))
     if n_batch == 0:
-        return dw.reshape(w_shape)
+        return np.zeros(w_shape, dtype=x.dtype)
     low = _Lowering(channels, kernel, _padded_shape(x.shape[2:], padding), g.shape[2:], stride, dilation,
                     x.itemsize)
-    step = low.images_per_chunk(n_batch)
-    block = step * low.rows * low.row
-    xbuf = low.padded_buffer(step, channels, x.dtype)
-    cols_buf = np.empty(channels * len(low.offsets) * block, dtype=x.dtype)
-    g_buf = np.zeros(n_out * block, dtype=x.dtype)  # grid positions outside the output stay 0
-    for n0, n, r0, r in low.blocks(n_batch):
-        if r0 == 0:
-            low.interior(xbuf, n, padding)[...] = x[n0:n0 + n]
-        cols = _take(cols_buf, (channels,) + kernel + (n, r * low.row))
-        low.im2col(xbuf[:n], r0, r, cols)
-        gc = _take(g_buf, (n_out, n, r * low.row))
+    slots = _Slots(low, n_batch, channels, n_out, x.dtype)  # "other": g on the grid,
+    dws = [np.zeros(shape, dtype=x.dtype) for _ in slots.bufs]                    # 0 outside the output
+
+    def work(slot, block):
+        n0, n, r0, r = block
+        cols = slots.cols(slot, slots.padded(slot, x, n0, n, padding), r0, r)
+        gc = _take(slots.bufs[slot]["other"], (n_out, n, r * low.row))
         low.grid_view(gc, r)[...] = g[n0:n0 + n, :, r0:r0 + r].swapaxes(0, 1)
-        dw += np.matmul(gc.reshape(groups, dw.shape[1], -1), cols.reshape(groups, dw.shape[2], -1).swapaxes(1, 2))
-    return dw.reshape(w_shape)
+        dws[slot] += np.matmul(gc.reshape(groups, shape[1], -1), cols.reshape(groups, shape[2], -1).swapaxes(1, 2))
+
+    parallel.run(work, list(low.blocks(n_batch)), threads=slots.threads)
+    return sum(dws).reshape(w_shape)
 
 
 # ---- the public entry points ---------------------------------------------------------------------------------
 _ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight),
                "winograd": (winograd.forward, winograd.backward_input, winograd.backward_weight),
-               "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight)}
+               "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight),
+               "shift": (shift.forward, shift.backward_input, shift.backward_weight)}
 
 
 def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):

@@ -18,8 +18,7 @@ BLAS speed. Output rows past an image's end (and columns past the last) are comp
                      overlapping columns added into dx
     backward_weight  dT = sum_r A_r^T @ dY_r, and dw[kh, kw] = the sum of dT along the band diagonal of that tap
 
-Blocks of channels are copied in and out by parallel threads (kernels/parallel.py); the matmuls run in the
-calling thread.
+Blocks of channels (copy in, matmuls, copy out) run on parallel threads (kernels/parallel.py).
 """
 import numpy as np
 
@@ -129,26 +128,18 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None):
         return out
     t = geo.bands(w)
     scratch = _scratch(geo, geo.m * geo.b, x.dtype, zero=False)
-    slots = {}
 
-    def prepare(slot, block):
-        slots[block] = slot
-        _load(geo, x, block[0], block[1], scratch[slot][0])
-
-    def compute(group):
-        for c0, cc in group:
-            xb, yb = (a[:cc] for a in scratch[slots[(c0, cc)]])
-            for r in range(geo.r):
-                np.matmul(geo.windows(xb, r), t[c0:c0 + cc, None], out=yb[:, :, r::geo.r])
-
-    def finish(slot, block):
+    def work(slot, block):
         c0, cc = block
-        yb = scratch[slot][1][:cc]
+        xb, yb = (a[:cc] for a in scratch[slot])
+        _load(geo, x, c0, cc, xb)
+        for r in range(geo.r):
+            np.matmul(geo.windows(xb, r), t[c0:c0 + cc, None], out=yb[:, :, r::geo.r])
         for jb in range(geo.nb):
             dst = out[:, c0 * geo.m:(c0 + cc) * geo.m, :, geo.out_columns(jb)]
             dst.reshape(geo.n, cc, geo.m, geo.oh, -1)[...] = geo.outputs(yb, jb).swapaxes(0, 1)
 
-    parallel.pipeline(geo.blocks, prepare, compute, finish)
+    parallel.run(work, geo.blocks)
     return out
 
 
@@ -177,30 +168,22 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
         return dx
     tt = np.ascontiguousarray(geo.bands(w).swapaxes(1, 2))            # (C, m*B, L*Bw)
     scratch = _scratch(geo, geo.m * geo.b, g.dtype, zero=True)
-    slots = {}
 
-    def prepare(slot, block):
-        slots[block] = slot
-        _load_grad(geo, g, block[0], block[1], scratch[slot][1])
-        scratch[slot][0][:block[1]] = 0
-
-    def compute(group):
-        for c0, cc in group:
-            xb, yb = (a[:cc] for a in scratch[slots[(c0, cc)]])
-            for r in range(geo.r):
-                geo.windows(xb, r)[...] += np.matmul(yb[:, :, r::geo.r], tt[c0:c0 + cc, None])
-
-    def finish(slot, block):
+    def work(slot, block):
         c0, cc = block
-        rows = geo.window_rows(scratch[slot][0][:cc])                 # (cc, nb, N, H, Bw)
+        xb, yb = (a[:cc] for a in scratch[slot])
+        _load_grad(geo, g, c0, cc, yb)
+        xb[...] = 0
+        for r in range(geo.r):
+            geo.windows(xb, r)[...] += np.matmul(yb[:, :, r::geo.r], tt[c0:c0 + cc, None])
+        rows = geo.window_rows(xb)                                    # (cc, nb, N, H, Bw)
         dst = dx[:, c0:c0 + cc]
+        dst[...] = 0
         for jb in range(geo.nb):
             src, cols = geo.columns(jb)
-            if jb == 0:
-                dst[...] = 0
             dst[:, :, :, src] += rows[:, jb, :, :, cols].swapaxes(0, 1)
 
-    parallel.pipeline(geo.blocks, prepare, compute, finish)
+    parallel.run(work, geo.blocks)
     return dx
 
 
@@ -211,18 +194,14 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         return np.zeros(w_shape, dtype=x.dtype)
     dt = np.zeros((geo.c, geo.k, geo.m * geo.b), dtype=x.dtype)
     scratch = _scratch(geo, geo.m * geo.b, x.dtype, zero=True)
-    slots = {}
 
-    def prepare(slot, block):
-        slots[block] = slot
-        _load(geo, x, block[0], block[1], scratch[slot][0])
-        _load_grad(geo, g, block[0], block[1], scratch[slot][1])
+    def work(slot, block):
+        c0, cc = block
+        xb, yb = (a[:cc] for a in scratch[slot])
+        _load(geo, x, c0, cc, xb)
+        _load_grad(geo, g, c0, cc, yb)
+        for r in range(geo.r):
+            dt[c0:c0 + cc] += np.matmul(geo.windows(xb, r).swapaxes(2, 3), yb[:, :, r::geo.r]).sum(axis=1)
 
-    def compute(group):
-        for c0, cc in group:
-            xb, yb = (a[:cc] for a in scratch[slots[(c0, cc)]])
-            for r in range(geo.r):
-                dt[c0:c0 + cc] += np.matmul(geo.windows(xb, r).swapaxes(2, 3), yb[:, :, r::geo.r]).sum(axis=1)
-
-    parallel.pipeline(geo.blocks, prepare, compute, None)
+    parallel.run(work, geo.blocks)
     return geo.taps(dt)

@@ -1,16 +1,20 @@
-"""Run the memory-bound passes of a kernel on several cores with Python threads.
+"""Run a kernel's blocks on several cores: one Python thread per core, each with single-threaded BLAS.
 
-NumPy's elementwise ops and copies run on one core, while its matmul (BLAS) uses all of them; a convolution
-that lowers to copies + transforms + matmuls would leave the other cores idle for half its time. NumPy releases
-the GIL inside its loops, so a few Python threads each running the copies of their own block of the work
-(disjoint outputs, their own scratch buffers) run in parallel; the matmuls stay in the calling thread, where
-BLAS threads them itself.
+A convolution lowers to copies, elementwise transforms and matmuls over cache-sized blocks. NumPy's
+elementwise ops run on one core, and BLAS splits a cache-sized matmul over threads poorly, so the kernels hand
+whole blocks (copy in, matmul, copy out) to a few Python threads instead: NumPy and BLAS release the GIL while
+they work, so the threads run in parallel, each in its own core's cache, as oneDNN does with its threads.
 
-The number of threads is set_num_threads(n), else the environment (CNNLAB_NUM_THREADS, OMP_NUM_THREADS,
-OPENBLAS_NUM_THREADS, in that order), else the CPUs this process may run on. 1 means no threads at all.
+While they run, BLAS is set to one thread (OpenBLAS's openblas_set_num_threads, found by kernels/blas.py; the
+previous count is restored afterwards), otherwise every matmul would also start BLAS's
+own threads and the cores would be oversubscribed. Where the BLAS cannot be controlled that way (not OpenBLAS,
+or not Linux), blocks run one after another in the calling thread and BLAS threads each matmul as usual.
+
+Threads: set_num_threads(n), else the CNNLAB_NUM_THREADS environment variable, else as many as BLAS uses
+(so threadpoolctl limits and OPENBLAS_NUM_THREADS apply), else the CPUs this process may run on.
 
 >>> out = [0] * 4
->>> run(lambda i: out.__setitem__(i, i * i), range(4))
+>>> run(lambda slot, i: out.__setitem__(i, i * i), range(4))
 >>> out
 [0, 1, 4, 9]
 """
@@ -18,77 +22,95 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
+from . import blas
+
 _lock = threading.Lock()
 _pool = None
-_threads = None
+_pool_size = 0
+_threads = None          # set by set_num_threads
+_blas = None             # (get, set) ctypes functions of the process's OpenBLAS, or () when there is none
+_single = [0, None]      # how many callers hold BLAS at one thread, and the count to restore
 
 
-def _default_threads():
-    for name in ("CNNLAB_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS"):
-        value = os.environ.get(name, "").strip()
-        if value.isdigit() and int(value) > 0:
-            return int(value)
+def _find_blas():
+    """(get_num_threads, set_num_threads) of the process's OpenBLAS, or () (see kernels/blas.py)."""
+    global _blas
+    if _blas is None:
+        _blas = blas.thread_functions() or ()
+    return _blas
+
+
+def num_threads():
+    """How many threads the kernels use (at least 1)."""
+    if _threads is not None:
+        return _threads
+    value = os.environ.get("CNNLAB_NUM_THREADS", "").strip()
+    if value.isdigit() and int(value) > 0:
+        return int(value)
+    blas = _find_blas()
+    if blas:
+        return max(1, _single[1] if _single[0] else blas[0]())
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except (AttributeError, OSError):
         return max(1, os.cpu_count() or 1)
 
 
-def num_threads():
-    """How many threads the kernels' copy passes use (at least 1)."""
-    global _threads
-    if _threads is None:
-        _threads = _default_threads()
-    return _threads
-
-
 def set_num_threads(n):
-    """Use n threads for the kernels' copy passes (n >= 1; 1 runs everything in the calling thread)."""
-    global _threads, _pool
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"set_num_threads: n must be a positive int. Got n={n!r}.")
-    with _lock:
-        _threads = n
-        if _pool is not None:
-            _pool.shutdown(wait=False)
-            _pool = None
+    """Use n threads in the kernels (n >= 1; 1 runs blocks in the calling thread); None: back to the default."""
+    global _threads
+    if n is not None and (not isinstance(n, int) or isinstance(n, bool) or n < 1):
+        raise ValueError(f"set_num_threads: n must be a positive int or None. Got n={n!r}.")
+    _threads = n
 
 
-def _executor():
-    global _pool
+def _executor(workers):
+    global _pool, _pool_size
     with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(max_workers=num_threads() - 1, thread_name_prefix="cnnlab-kernel")
+        if _pool is None or _pool_size < workers:
+            if _pool is not None:
+                _pool.shutdown(wait=False)
+            _pool, _pool_size = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="cnnlab-kernel"), workers
         return _pool
 
 
-def run(fn, items):
-    """fn(item) for every item, spread over num_threads() threads (the caller runs its share); returns when all
-    are done and re-raises the first exception. Calls must write disjoint outputs."""
+def _set_single(on):
+    """Hold BLAS at one thread while any caller is inside run() (nested and concurrent callers counted)."""
+    get, put = _blas
+    with _lock:
+        if on:
+            if _single[0] == 0:
+                _single[1] = get()
+                put(1)
+            _single[0] += 1
+        else:
+            _single[0] -= 1
+            if _single[0] == 0:
+                put(_single[1])
+
+
+def run(fn, items, threads=None):
+    """fn(slot, item) for every item, spread over num_threads() threads with single-threaded BLAS; `slot`
+    (0 <= slot < num_threads()) tells a thread's items apart so they can share its scratch buffers; each thread
+    takes a contiguous run of the items (neighbouring blocks often share an image). Returns
+    when all are done and re-raises the first exception. The calls must write disjoint outputs.
+    threads=1 runs the items one after another in the calling thread, with BLAS threading each matmul itself
+    (better for a few large matmuls)."""
     items = list(items)
-    if num_threads() == 1 or len(items) < 2 or threading.current_thread().name.startswith("cnnlab-kernel"):
+    k = min(threads or num_threads(), num_threads(), len(items))
+    if k < 2 or not _find_blas() or threading.current_thread().name.startswith("cnnlab-kernel"):
         for item in items:
-            fn(item)
+            fn(0, item)
         return
-    k = min(num_threads(), len(items))
-    shares = [items[i::k] for i in range(k)]
-    futures = [_executor().submit(lambda share=share: [fn(item) for item in share]) for share in shares[1:]]
+    _set_single(True)
     try:
-        for item in shares[0]:
-            fn(item)
+        shares = [items[len(items) * s // k:len(items) * (s + 1) // k] for s in range(k)]  # contiguous runs
+        futures = [_executor(k - 1).submit(lambda s=s: [fn(s, item) for item in shares[s]]) for s in range(1, k)]
+        try:
+            for item in shares[0]:
+                fn(0, item)
+        finally:
+            for f in futures:
+                f.result()
     finally:
-        for f in futures:
-            f.result()
-
-
-def pipeline(blocks, prepare, compute, finish):
-    """Process blocks in groups of num_threads(): prepare(slot, block) for the group's blocks in parallel, then
-    compute(group) in the calling thread (the matmuls: BLAS threads them), then finish(slot, block) in
-    parallel. `slot` (0..num_threads()-1) names the scratch buffers a block may use; finish may be None."""
-    k = num_threads()
-    for g0 in range(0, len(blocks), k):
-        group = blocks[g0:g0 + k]
-        run(lambda i: prepare(i, group[i]), range(len(group)))
-        compute(group)
-        if finish is not None:
-            run(lambda i: finish(i, group[i]), range(len(group)))
+        _set_single(False)

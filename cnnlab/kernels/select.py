@@ -1,32 +1,49 @@
 """Which algorithm computes a convolution of a given shape, and why.
 
-kernels/conv.py asks `algorithm(...)` before every forward and gradient; the rules are in `explain`, each with
-the reason it exists (measured on 2 cores against PyTorch, float32):
+kernels/conv.py asks `algorithm(...)` before every forward and gradient; `explain` gives the rule and its
+reason. The rules come from timing each algorithm against PyTorch (2 threads, float32) on the ResNet-18,
+LeNet-5 and ConvNeXt layers of benchmarks/:
 
     'depthwise'  2-d, one input channel per group: banded matmuls (kernels/depthwise.py). The GEMM lowering of
                  a depthwise conv is a matrix-vector product per channel, 3-10x slower.
-    'winograd'   2-d 3x3, stride 1, dilation 1, one group, padding <= 2, and at least WINOGRAD_MIN_CHANNELS
-                 input and output channels (kernels/winograd.py): 2.25x fewer multiplications; with few
-                 channels its transforms cost more than they save.
-    'gemm'       everything else: the GEMM lowering in kernels/conv.py (cache-sized blocks of the column
-                 matrix; at stride 1 the flat, copy-light variant).
+    'gemm'       fewer than SHIFT_MIN_CHANNELS input channels per group (LeNet, a 7x7 stem on RGB): the column
+                 matrix (kernels/conv.py) gives one matmul with a deep inner dimension (C * kh * kw), where one
+                 matmul per kernel offset would have an inner dimension of C only.
+    'shift'      a 1x1 kernel (any stride), or stride 1 on a large feature map (at least SHIFT_MIN_POSITIONS
+                 grid positions per image, at most SHIFT_MAX_WASTE of them wasted): one matmul per kernel offset
+                 added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster than 'gemm' on ResNet's
+                 56x56 and 28x28 layers.
+    'gemm'       everything else: small feature maps (the column matrix of several images makes larger
+                 matmuls) and strided kernels larger than 1x1.
+    'winograd'   (kernels/winograd.py) is never chosen here: measured on this machine it was no faster than
+                 'gemm' or 'shift' on any ResNet layer (its matmuls have 2.25x fewer multiply-adds, but its
+                 transforms are memory-bound copies and OpenBLAS runs its 16 medium-sized matmuls at ~60% of
+                 its peak). Use `forced('winograd')` to run it.
 
 `forced(name)` makes every call use one algorithm (tests use it to check each against the others); a forced
 algorithm that does not support a shape falls back to 'gemm'.
 
 >>> algorithm("forward", (32, 64, 56, 56), (64, 64, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
-'winograd'
->>> explain("forward", (8, 3, 224, 224), (64, 3, 7, 7), (2, 2), ((3, 3), (3, 3)), (1, 1), 1)[1]
-'the general GEMM lowering (no specialised algorithm fits this shape)'
+'shift'
+>>> explain("forward", (8, 3, 224, 224), (64, 3, 7, 7), (2, 2), ((3, 3), (3, 3)), (1, 1), 1)[0]
+'gemm'
 """
 import contextlib
 
-from . import depthwise, winograd
+import numpy as np
 
-ALGORITHMS = ("gemm", "winograd", "depthwise")
-WINOGRAD_MIN_CHANNELS = 32
+from . import depthwise, shift, winograd
+
+ALGORITHMS = ("gemm", "shift", "winograd", "depthwise")
+SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
+SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
+SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
 
 _forced = None
+
+
+def _prod(values):
+    return int(np.prod(list(values), dtype=np.int64))
 
 
 def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
@@ -41,12 +58,19 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
         return (_forced, "forced") if supported else ("gemm", f"forced {_forced!r} does not support this shape")
     if depthwise.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return "depthwise", "a 2-d depthwise convolution: banded matmuls, one per channel"
-    if winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
-        if min(x_shape[1], w_shape[0]) >= WINOGRAD_MIN_CHANNELS:
-            return "winograd", "3x3 stride 1 with many channels: F(2x2, 3x3) does 2.25x fewer multiplications"
-        return "gemm", f"3x3 stride 1, but fewer than {WINOGRAD_MIN_CHANNELS} channels: Winograd's transforms " \
-                       "would cost more than they save"
-    return "gemm", "the general GEMM lowering (no specialised algorithm fits this shape)"
+    if x_shape[1] // groups < SHIFT_MIN_CHANNELS:
+        return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
+                       "matmul with a deep inner dimension"
+    if all(k == 1 for k in w_shape[2:]):
+        return "shift", "a 1x1 kernel: the (strided) input is the matmul's operand as it is"
+    if all(s == 1 for s in stride):
+        pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
+        out = [p - d * (k - 1) for p, k, d in zip(pad_shape, w_shape[2:], dilation)]
+        grid = out[0] * _prod(pad_shape[1:])
+        if grid >= SHIFT_MIN_POSITIONS and grid <= SHIFT_MAX_WASTE * _prod(out):
+            return "shift", "stride 1 on a large feature map: one matmul per kernel offset, added in place " \
+                            "(no column matrix)"
+    return "gemm", "a small feature map or a strided kernel: one matmul per block of the column matrix"
 
 
 def algorithm(op, x_shape, w_shape, stride, padding, dilation, groups):
@@ -67,4 +91,4 @@ def forced(name):
         _forced = old
 
 
-_SUPPORTS = {"winograd": winograd.supports, "depthwise": depthwise.supports}
+_SUPPORTS = {"winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports}

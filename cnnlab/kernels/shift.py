@@ -1,0 +1,223 @@
+"""Shift-and-accumulate GEMM: a convolution as one matmul per kernel offset, summed in place, with no im2col.
+
+For a kernel offset k, the input values that output position p reads, x[c, p*s + k*d], form a shifted window of
+the (padded) input. Split the padded input by stride phase, xph[phi][c, j] = xpad[c, phi + s*j], and that window
+is one contiguous run of phase plane phi(k) = (k*d) mod s, starting at (k*d) // s, when the output grid is laid
+out "flat" over the phase plane's rows (grid positions past the output row wrap into the next row: computed and
+dropped). So, with W_k = w[:, :, k] (O, C),
+
+    forward           Y (O, L) = sum_k W_k @ Xph[phi(k)][:, start_k : start_k + L]       (blas.gemm, beta = 1)
+    backward_weight   dW_k = sum over images of G (O, L) @ Xph[phi(k)][:, start_k : start_k + L]^T
+    backward_input    at stride 1 the forward of g with the flipped, transposed kernel; else
+                      dXph[phi(k)][:, start_k : start_k + L] += W_k^T @ G, then the phases put back together
+
+Every operand is a strided view that BLAS reads in place (kernels/blas.py); each matmul adds into the same
+cache-sized block of Y, so the only copies are the phase split of the input and the crop of the output: about
+2 passes over the data instead of the prod(K) + 1 of a column matrix. Blocks are (image, rows of the output)
+with Y under BLOCK_BYTES, run on parallel threads (kernels/parallel.py). The offsets' matmuls have only C (per
+group) as their inner dimension, so this suits many channels; few channels go to the GEMM lowering.
+"""
+import itertools
+
+import numpy as np
+
+from . import blas, parallel
+
+BLOCK_BYTES = 2**20   # bound on a block's output Y (O, rows * row)
+
+
+def supports(x_shape, w_shape, stride, padding, dilation, groups):
+    """Any geometry with at least one spatial dim (the selector decides where it pays)."""
+    return len(x_shape) >= 3
+
+
+def _prod(values):
+    return int(np.prod(values, dtype=np.int64))
+
+
+class _Geometry:
+    """Phases, the flat grid and each kernel offset's (phase, start) for one call."""
+
+    def __init__(self, x_shape, w_shape, stride, padding, dilation, out_size):
+        self.spatial, self.kernel, self.stride = tuple(x_shape[2:]), tuple(w_shape[2:]), tuple(stride)
+        self.padding, self.out_size = tuple(padding), tuple(out_size)
+        pad_shape = tuple(s + b + a for s, (b, a) in zip(self.spatial, padding))
+        self.phase_shape = tuple(-(-p // s) for p, s in zip(pad_shape, stride))
+        self.plane = tuple(_prod(self.phase_shape[i + 1:]) for i in range(len(stride)))
+        self.row = self.plane[0]                                    # grid positions per output row
+        self.taps = []                                              # (phase, start) per kernel offset
+        for off in itertools.product(*(range(k) for k in self.kernel)):
+            phase = tuple(k * d % s for k, d, s in zip(off, dilation, stride))
+            start = sum(k * d // s * st for k, d, s, st in zip(off, dilation, stride, self.plane))
+            self.taps.append((phase, start))
+        self.phases = sorted({p for p, _ in self.taps})
+        size = _prod(self.phase_shape)
+        self.length = size + max(0, max(st for _, st in self.taps) + self.out_size[0] * self.row - size)
+        self.all_phases = len(self.phases) == _prod(stride)
+
+    def rows_per_block(self, n_out, itemsize):
+        return int(max(1, min(self.out_size[0], BLOCK_BYTES // max(1, n_out * self.row * itemsize))))
+
+    def blocks(self, n_batch, rows):
+        return [(n, r0, min(rows, self.out_size[0] - r0)) for n in range(n_batch)
+                for r0 in range(0, self.out_size[0], rows)]
+
+    def phase_boxes(self):
+        """Per used phase: (index in the phase planes, x slices) of the input samples it holds."""
+        boxes = []
+        for phase in self.phases:
+            plane, src = [], []
+            for s, p, st, (b, _), size in zip(self.spatial, phase, self.stride, self.padding, self.phase_shape):
+                lo = max(0, -(-(b - p) // st))                       # first j with p + st*j - b >= 0
+                hi = min(size, -(-(s + b - p) // st))               # past the last j with p + st*j - b < s
+                plane.append(slice(lo, max(lo, hi)))
+                src.append(slice(p + st * lo - b, p + st * max(lo, hi) - b, st))
+            boxes.append((tuple(plane), tuple(src)))
+        return boxes
+
+    def load(self, x, buf):
+        """buf (phases, C, length) = the phase planes of one padded image x (C, *S); padding is never written."""
+        for i, (plane, src) in enumerate(self.phase_boxes()):
+            planes = buf[i, :, :_prod(self.phase_shape)].reshape((buf.shape[1],) + self.phase_shape)
+            planes[(slice(None),) + plane] = x[(slice(None),) + src]
+
+    def unload(self, buf, dx):
+        """The adjoint of load: dx (C, *S) = the input samples of the phase planes in buf."""
+        if not self.all_phases:
+            dx[...] = 0
+        for i, (plane, src) in enumerate(self.phase_boxes()):
+            planes = buf[i, :, :_prod(self.phase_shape)].reshape((buf.shape[1],) + self.phase_shape)
+            dx[(slice(None),) + src] = planes[(slice(None),) + plane]
+
+    def grid(self, buf, r):
+        """buf (O, r*row) as (O, r, *O[1:]): the grid positions that are real outputs, a view."""
+        v = buf.reshape((buf.shape[0], r) + self.phase_shape[1:])
+        return v[(slice(None), slice(None)) + tuple(slice(0, o) for o in self.out_size[1:])]
+
+
+def _offset_weights(w):
+    """w (O, Cg, *K) as (prod(K), O, Cg), one matrix per kernel offset."""
+    return np.ascontiguousarray(np.moveaxis(w.reshape(w.shape[:2] + (-1,)), 2, 0))
+
+
+def _natural(x_shape, w_shape, stride, padding, dilation):
+    return tuple((s + b + a - d * (k - 1) - 1) // st + 1
+                 for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
+
+
+def _sum_offsets(geo, wk, xb, y, r0, groups):
+    """y (O, L) = sum_k W_k @ window_k of the phase planes xb, for output rows from r0."""
+    og, cg, length = wk.shape[1] // groups, wk.shape[2], y.shape[1]
+    for i, (phase, start) in enumerate(geo.taps):
+        src = xb[geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + length]
+        for g in range(groups):
+            blas.gemm(wk[i, g * og:(g + 1) * og], src[g * cg:(g + 1) * cg], y[g * og:(g + 1) * og],
+                      beta=0.0 if i == 0 else 1.0)
+
+
+def forward(x, w, stride, padding, dilation, groups, out_size=None):
+    """conv_forward by shift-and-accumulate GEMMs (any geometry)."""
+    out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
+    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, out_size)
+    n_batch, channels, n_out = x.shape[0], x.shape[1], w.shape[0]
+    out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
+    wk = _offset_weights(w)
+    rows = geo.rows_per_block(n_out, x.itemsize)
+    slots = [dict(x=np.zeros((len(geo.phases), channels, geo.length), dtype=x.dtype), held=None,
+                  y=np.empty(n_out * rows * geo.row, dtype=x.dtype)) for _ in range(parallel.num_threads())]
+
+    def work(slot, block):
+        n, r0, r = block
+        buf = slots[slot]
+        if buf["held"] != n:
+            geo.load(x[n], buf["x"])
+            buf["held"] = n
+        y = buf["y"][:n_out * r * geo.row].reshape(n_out, -1)
+        _sum_offsets(geo, wk, buf["x"], y, r0, groups)
+        out[n, :, r0:r0 + r] = geo.grid(y, r)
+
+    parallel.run(work, geo.blocks(n_batch, rows))
+    return out
+
+
+def flipped_weight(w, groups):
+    """The kernel of the input gradient as a convolution: w (O, Cg, *K) -> (C, Og, *K) per group, flipped."""
+    g, (o, cg), kernel = groups, w.shape[:2], w.shape[2:]
+    wt = w.reshape((g, o // g, cg) + kernel).swapaxes(1, 2)          # (G, Cg, Og, *K)
+    return np.ascontiguousarray(wt[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)]).reshape(
+        (g * cg, o // g) + kernel)
+
+
+def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
+    """At stride 1, the input gradient is conv_forward(g, flipped_weight(w)) with padding d*(k-1) - before
+    (in front) and S - O + before (behind); negative paddings crop g. Returns (g', w', padding')."""
+    crops, pads = [], []
+    for s, o, (b, _), d, k in zip(x_spatial, g.shape[2:], padding, dilation, w.shape[2:]):
+        front, back = d * (k - 1) - b, s - o + b
+        crops.append(slice(max(0, -front), o - max(0, -back)))
+        pads.append((max(0, front), max(0, back)))
+    if any(c.start or c.stop != o for c, o in zip(crops, g.shape[2:])):
+        g = g[(slice(None), slice(None)) + tuple(crops)]
+    return g, flipped_weight(w, groups), tuple(pads)
+
+
+def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    """conv_backward_input: at stride 1 the forward of g with the flipped kernel; else the adjoint of each
+    offset's matmul added into the phase planes (one image per thread), which are then put back together."""
+    if all(s == 1 for s in stride):
+        g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
+        return forward(g2, w2, stride, pads, dilation, groups, out_size=tuple(x_shape[2:]))
+    geo = _Geometry(x_shape, w.shape, stride, padding, dilation, g.shape[2:])
+    n_batch, channels, n_out = x_shape[0], x_shape[1], w.shape[0]
+    dx = np.empty(x_shape, dtype=g.dtype)
+    wk = _offset_weights(w)
+    og, cg = n_out // groups, channels // groups
+    rows = geo.rows_per_block(n_out, g.itemsize)
+    slots = [dict(x=np.empty((len(geo.phases), channels, geo.length), dtype=g.dtype),
+                  g=np.zeros(n_out * rows * geo.row, dtype=g.dtype)) for _ in range(parallel.num_threads())]
+
+    def work(slot, n):
+        buf = slots[slot]
+        buf["x"][...] = 0
+        for r0 in range(0, geo.out_size[0], rows):
+            r = min(rows, geo.out_size[0] - r0)
+            gb = buf["g"][:n_out * r * geo.row].reshape(n_out, -1)      # 0 on the grid's wrap positions
+            geo.grid(gb, r)[...] = g[n, :, r0:r0 + r]
+            for i, (phase, start) in enumerate(geo.taps):
+                dst = buf["x"][geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + gb.shape[1]]
+                for k in range(groups):
+                    blas.gemm(wk[i, k * og:(k + 1) * og].T, gb[k * og:(k + 1) * og], dst[k * cg:(k + 1) * cg],
+                              beta=1.0)
+        geo.unload(buf["x"], dx[n])
+
+    parallel.run(work, range(n_batch))
+    return dx
+
+
+def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+    """conv_backward_weight: dW_k = sum over blocks of G @ window_k^T, accumulated per thread."""
+    geo = _Geometry(x.shape, w_shape, stride, padding, dilation, g.shape[2:])
+    n_batch, channels, n_out = x.shape[0], x.shape[1], w_shape[0]
+    og, cg = n_out // groups, channels // groups
+    rows = geo.rows_per_block(n_out, x.itemsize)
+    slots = [dict(x=np.zeros((len(geo.phases), channels, geo.length), dtype=x.dtype), held=None,
+                  g=np.zeros(n_out * rows * geo.row, dtype=x.dtype),
+                  dw=np.zeros((len(geo.taps), n_out, cg), dtype=x.dtype)) for _ in range(parallel.num_threads())]
+
+    def work(slot, block):
+        n, r0, r = block
+        buf = slots[slot]
+        if buf["held"] != n:
+            geo.load(x[n], buf["x"])
+            buf["held"] = n
+        gb = buf["g"][:n_out * r * geo.row].reshape(n_out, -1)          # 0 on the grid's wrap positions
+        geo.grid(gb, r)[...] = g[n, :, r0:r0 + r]
+        for i, (phase, start) in enumerate(geo.taps):
+            src = buf["x"][geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + gb.shape[1]]
+            for k in range(groups):
+                blas.gemm(gb[k * og:(k + 1) * og], src[k * cg:(k + 1) * cg].T, buf["dw"][i, k * og:(k + 1) * og],
+                          beta=1.0)
+
+    parallel.run(work, geo.blocks(n_batch, rows))
+    dw = sum(s["dw"] for s in slots)                                     # (prod(K), O, Cg)
+    return np.ascontiguousarray(np.moveaxis(dw, 0, 2)).reshape(w_shape)
