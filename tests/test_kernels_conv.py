@@ -44,7 +44,7 @@ SHIFT = [
     ((2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((4, 3), (0, 5)), (1, 1), 4),      # padding wider than the kernel
     ((1, 3, 9, 8), (5, 3, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),      # ResNet-style stride 2, batch 1
 ]
-CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT}
+CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT, "stack": SHIFT + GEMM[4:]}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 
@@ -134,9 +134,11 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("shift", SHIFT[0], {"BLOCK_BYTES": 1}),                              # one output row per block
     ("shift", SHIFT[1], {"BLOCK_BYTES": 1}),
     ("shift", SHIFT[5], {"BLOCK_BYTES": 100}),
+    ("stack", SHIFT[1], {"BLOCK_BYTES": 1}),
+    ("stack", GEMM[5], {"BLOCK_BYTES": 3000}),
 ])
 def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
-    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift}[name]
+    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift, "stack": shift}[name]
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
     for key, value in settings.items():
@@ -181,6 +183,8 @@ def test_selector(x_shape, w_shape, kw, expected):
     args = (x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))
     name, reason = select.explain("forward", *args)
     assert name == expected and select.algorithm("backward_weight", *args) == expected
+    strided = kw.get("stride", 1) > 1 and w_shape[2] > 1 and expected != "depthwise"
+    assert select.algorithm("backward_input", *args) == ("stack" if strided else expected)
     assert isinstance(reason, str) and reason
 
 

@@ -30,6 +30,7 @@ banded matmuls) or 'winograd' (kernels/winograd.py, on request). The GEMM loweri
 >>> conv_forward(np.ones((1, 1, 4)), np.ones((1, 1, 3)), (1,), ((1, 1),), (1,), 1).tolist()
 [[[2.0, 3.0, 3.0, 2.0]]]
 """
+import functools
 import itertools
 
 import numpy as np
@@ -279,7 +280,10 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
 _ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight),
                "winograd": (winograd.forward, winograd.backward_input, winograd.backward_weight),
                "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight),
-               "shift": (shift.forward, shift.backward_input, shift.backward_weight)}
+               "shift": (shift.forward, shift.backward_input, shift.backward_weight),
+               "stack": (functools.partial(shift.forward, stacked=True),
+                         functools.partial(shift.backward_input, stacked=True),
+                         functools.partial(shift.backward_weight, stacked=True))}
 
 
 def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):

@@ -6,6 +6,10 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
 
     'depthwise'  2-d, one input channel per group: banded matmuls (kernels/depthwise.py). The GEMM lowering of
                  a depthwise conv is a matrix-vector product per channel, 3-10x slower.
+    'stack'      the input gradient of a strided convolution with a kernel larger than 1x1 (ResNet's stem and
+                 stride-2 3x3): the column-matrix matmul of kernels/shift.py, whose scatter back into the input
+                 is one contiguous add per kernel offset into stride-phase planes (the GEMM lowering's strided
+                 scatter measured 1.5-2x slower).
     'gemm'       fewer than SHIFT_MIN_CHANNELS input channels per group (LeNet, a 7x7 stem on RGB): the column
                  matrix (kernels/conv.py) gives one matmul with a deep inner dimension (C * kh * kw), where one
                  matmul per kernel offset would have an inner dimension of C only.
@@ -34,7 +38,7 @@ import numpy as np
 
 from . import depthwise, shift, winograd
 
-ALGORITHMS = ("gemm", "shift", "winograd", "depthwise")
+ALGORITHMS = ("gemm", "shift", "stack", "winograd", "depthwise")
 SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
 SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
@@ -50,7 +54,7 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     """(name, reason): the algorithm for this convolution and why.
 
     Args:
-        op: 'forward', 'backward_input' or 'backward_weight' (the same shapes choose the same algorithm today).
+        op: 'forward', 'backward_input' or 'backward_weight'.
         x_shape (N, C, *S), w_shape (O, C/groups, *K), stride, dilation: tuples; padding: (before, after) pairs.
     """
     if _forced is not None:
@@ -58,6 +62,8 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
         return (_forced, "forced") if supported else ("gemm", f"forced {_forced!r} does not support this shape")
     if depthwise.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return "depthwise", "a 2-d depthwise convolution: banded matmuls, one per channel"
+    if op == "backward_input" and any(s > 1 for s in stride) and any(k > 1 for k in w_shape[2:]):
+        return "stack", "the input gradient of a strided convolution: contiguous adds into stride-phase planes"
     if x_shape[1] // groups < SHIFT_MIN_CHANNELS:
         return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
                        "matmul with a deep inner dimension"
@@ -91,4 +97,5 @@ def forced(name):
         _forced = old
 
 
-_SUPPORTS = {"winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports}
+_SUPPORTS = {"winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
+             "stack": shift.supports}

@@ -16,6 +16,10 @@ cache-sized block of Y, so the only copies are the phase split of the input and 
 2 passes over the data instead of the prod(K) + 1 of a column matrix. Blocks are (image, rows of the output)
 with Y under BLOCK_BYTES, run on parallel threads (kernels/parallel.py). The offsets' matmuls have only C (per
 group) as their inner dimension, so this suits many channels; few channels go to the GEMM lowering.
+
+Stacked (select.py's 'stack'): the same windows copied into one column matrix (G, prod(K) * Cg, L), each a
+contiguous copy, and one matmul; its input gradient adds each offset's rows of W^T @ G back into its window,
+again contiguous runs of the phase planes instead of the strided scatter of a column-to-image.
 """
 import itertools
 
@@ -55,8 +59,9 @@ class _Geometry:
         self.length = size + max(0, max(st for _, st in self.taps) + self.out_size[0] * self.row - size)
         self.all_phases = len(self.phases) == _prod(stride)
 
-    def rows_per_block(self, n_out, itemsize):
-        return int(max(1, min(self.out_size[0], BLOCK_BYTES // max(1, n_out * self.row * itemsize))))
+    def rows_per_block(self, width, itemsize):
+        """Output rows per block so that a (width, rows * row) block stays under BLOCK_BYTES."""
+        return int(max(1, min(self.out_size[0], BLOCK_BYTES // max(1, width * self.row * itemsize))))
 
     def blocks(self, n_batch, rows):
         return [(n, r0, min(rows, self.out_size[0] - r0)) for n in range(n_batch)
@@ -105,35 +110,69 @@ def _natural(x_shape, w_shape, stride, padding, dilation):
                  for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
 
 
-def _sum_offsets(geo, wk, xb, y, r0, groups):
-    """y (O, L) = sum_k W_k @ window_k of the phase planes xb, for output rows from r0."""
-    og, cg, length = wk.shape[1] // groups, wk.shape[2], y.shape[1]
-    for i, (phase, start) in enumerate(geo.taps):
-        src = xb[geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + length]
-        for g in range(groups):
-            blas.gemm(wk[i, g * og:(g + 1) * og], src[g * cg:(g + 1) * cg], y[g * og:(g + 1) * og],
-                      beta=0.0 if i == 0 else 1.0)
+def _windows(geo, xb, r0, length):
+    """Per kernel offset: its window (C, length) of the phase planes xb, for the output rows from r0."""
+    return [xb[geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + length]
+            for phase, start in geo.taps]
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
-    """conv_forward by shift-and-accumulate GEMMs (any geometry)."""
+def _stack(windows, cols, groups):
+    """cols (G, prod(K), Cg, L) = the windows, grouped: the column matrix, built by contiguous copies."""
+    for i, win in enumerate(windows):
+        cols[:, i] = win.reshape(groups, -1, win.shape[1])
+
+
+def _stacked_weights(w, groups):
+    """w (O, Cg, *K) as (G, Og, prod(K) * Cg): the rows of the stacked column matrix, offset-major."""
+    o, cg = w.shape[:2]
+    return np.ascontiguousarray(w.reshape(groups, o // groups, cg, -1).swapaxes(2, 3)).reshape(groups, o // groups,
+                                                                                              -1)
+
+
+def _scratch(geo, channels, width, rows, stacked, dtype, zero_width=False):
+    """Per thread: the phase planes of one image, a (width, L) block buffer and, stacked, the column matrix."""
+    make = np.zeros if zero_width else np.empty
+    length = rows * geo.row
+    return [dict(x=np.zeros((len(geo.phases), channels, geo.length), dtype=dtype), held=None,
+                 y=make(width * length, dtype=dtype),
+                 cols=np.empty(len(geo.taps) * channels * length if stacked else 0, dtype=dtype))
+            for _ in range(parallel.num_threads())]
+
+
+def _holding(geo, buf, x, n):
+    """buf's phase planes, loaded with image n of x unless they already hold it."""
+    if buf["held"] != n:
+        geo.load(x[n], buf["x"])
+        buf["held"] = n
+    return buf["x"]
+
+
+def forward(x, w, stride, padding, dilation, groups, out_size=None, stacked=False):
+    """conv_forward: one matmul per kernel offset added in place, or (stacked) one matmul of the column matrix
+    built from the offsets' contiguous windows."""
     out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
     geo = _Geometry(x.shape, w.shape, stride, padding, dilation, out_size)
     n_batch, channels, n_out = x.shape[0], x.shape[1], w.shape[0]
     out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
-    wk = _offset_weights(w)
-    rows = geo.rows_per_block(n_out, x.itemsize)
-    slots = [dict(x=np.zeros((len(geo.phases), channels, geo.length), dtype=x.dtype), held=None,
-                  y=np.empty(n_out * rows * geo.row, dtype=x.dtype)) for _ in range(parallel.num_threads())]
+    og, cg = n_out // groups, channels // groups
+    wk = _stacked_weights(w, groups) if stacked else _offset_weights(w)
+    rows = geo.rows_per_block(len(geo.taps) * channels if stacked else n_out, x.itemsize)
+    slots = _scratch(geo, channels, n_out, rows, stacked, x.dtype)
 
     def work(slot, block):
         n, r0, r = block
         buf = slots[slot]
-        if buf["held"] != n:
-            geo.load(x[n], buf["x"])
-            buf["held"] = n
         y = buf["y"][:n_out * r * geo.row].reshape(n_out, -1)
-        _sum_offsets(geo, wk, buf["x"], y, r0, groups)
+        windows = _windows(geo, _holding(geo, buf, x, n), r0, y.shape[1])
+        if stacked:
+            cols = buf["cols"][:len(geo.taps) * channels * y.shape[1]].reshape(groups, len(geo.taps), cg, -1)
+            _stack(windows, cols, groups)
+            np.matmul(wk, cols.reshape(groups, -1, y.shape[1]), out=y.reshape(groups, og, -1))
+        else:
+            for i, win in enumerate(windows):
+                for k in range(groups):
+                    blas.gemm(wk[i, k * og:(k + 1) * og], win[k * cg:(k + 1) * cg], y[k * og:(k + 1) * og],
+                              beta=0.0 if i == 0 else 1.0)
         out[n, :, r0:r0 + r] = geo.grid(y, r)
 
     parallel.run(work, geo.blocks(n_batch, rows))
@@ -161,32 +200,39 @@ def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
     return g, flipped_weight(w, groups), tuple(pads)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, x_shape, stride, padding, dilation, groups, stacked=False):
     """conv_backward_input: at stride 1 the forward of g with the flipped kernel; else the adjoint of each
-    offset's matmul added into the phase planes (one image per thread), which are then put back together."""
+    offset's matmul (stacked: of the column matrix's) added into the phase planes (one image per thread),
+    which are then put back together."""
     if all(s == 1 for s in stride):
         g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
-        return forward(g2, w2, stride, pads, dilation, groups, out_size=tuple(x_shape[2:]))
+        return forward(g2, w2, stride, pads, dilation, groups, out_size=tuple(x_shape[2:]), stacked=stacked)
     geo = _Geometry(x_shape, w.shape, stride, padding, dilation, g.shape[2:])
     n_batch, channels, n_out = x_shape[0], x_shape[1], w.shape[0]
     dx = np.empty(x_shape, dtype=g.dtype)
-    wk = _offset_weights(w)
     og, cg = n_out // groups, channels // groups
-    rows = geo.rows_per_block(n_out, g.itemsize)
-    slots = [dict(x=np.empty((len(geo.phases), channels, geo.length), dtype=g.dtype),
-                  g=np.zeros(n_out * rows * geo.row, dtype=g.dtype)) for _ in range(parallel.num_threads())]
+    wk = _stacked_weights(w, groups).swapaxes(1, 2) if stacked else _offset_weights(w)
+    rows = geo.rows_per_block(len(geo.taps) * channels if stacked else n_out, g.itemsize)
+    slots = _scratch(geo, channels, n_out, rows, stacked, g.dtype, zero_width=True)
 
     def work(slot, n):
         buf = slots[slot]
         buf["x"][...] = 0
         for r0 in range(0, geo.out_size[0], rows):
             r = min(rows, geo.out_size[0] - r0)
-            gb = buf["g"][:n_out * r * geo.row].reshape(n_out, -1)      # 0 on the grid's wrap positions
+            gb = buf["y"][:n_out * r * geo.row].reshape(n_out, -1)      # 0 on the grid's wrap positions
             geo.grid(gb, r)[...] = g[n, :, r0:r0 + r]
-            for i, (phase, start) in enumerate(geo.taps):
-                dst = buf["x"][geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + gb.shape[1]]
+            windows = _windows(geo, buf["x"], r0, gb.shape[1])
+            if stacked:
+                cols = np.matmul(wk, gb.reshape(groups, og, -1),
+                                 out=buf["cols"][:len(geo.taps) * channels * gb.shape[1]].reshape(
+                                     groups, len(geo.taps) * cg, -1)).reshape(groups, len(geo.taps), cg, -1)
+                for i, win in enumerate(windows):
+                    win += cols[:, i].reshape(channels, -1)
+                continue
+            for i, win in enumerate(windows):
                 for k in range(groups):
-                    blas.gemm(wk[i, k * og:(k + 1) * og].T, gb[k * og:(k + 1) * og], dst[k * cg:(k + 1) * cg],
+                    blas.gemm(wk[i, k * og:(k + 1) * og].T, gb[k * og:(k + 1) * og], win[k * cg:(k + 1) * cg],
                               beta=1.0)
         geo.unload(buf["x"], dx[n])
 
@@ -194,30 +240,34 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
     return dx
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
-    """conv_backward_weight: dW_k = sum over blocks of G @ window_k^T, accumulated per thread."""
+def backward_weight(x, g, w_shape, stride, padding, dilation, groups, stacked=False):
+    """conv_backward_weight: dW_k = sum over blocks of G @ window_k^T (stacked: G @ cols^T), per thread."""
     geo = _Geometry(x.shape, w_shape, stride, padding, dilation, g.shape[2:])
     n_batch, channels, n_out = x.shape[0], x.shape[1], w_shape[0]
-    og, cg = n_out // groups, channels // groups
-    rows = geo.rows_per_block(n_out, x.itemsize)
-    slots = [dict(x=np.zeros((len(geo.phases), channels, geo.length), dtype=x.dtype), held=None,
-                  g=np.zeros(n_out * rows * geo.row, dtype=x.dtype),
-                  dw=np.zeros((len(geo.taps), n_out, cg), dtype=x.dtype)) for _ in range(parallel.num_threads())]
+    og, cg, taps = n_out // groups, channels // groups, len(geo.taps)
+    rows = geo.rows_per_block(taps * channels if stacked else n_out, x.itemsize)
+    slots = _scratch(geo, channels, n_out, rows, stacked, x.dtype, zero_width=True)
+    for buf in slots:
+        buf["dw"] = np.zeros((groups, og, taps * cg) if stacked else (taps, n_out, cg), dtype=x.dtype)
 
     def work(slot, block):
         n, r0, r = block
         buf = slots[slot]
-        if buf["held"] != n:
-            geo.load(x[n], buf["x"])
-            buf["held"] = n
-        gb = buf["g"][:n_out * r * geo.row].reshape(n_out, -1)          # 0 on the grid's wrap positions
+        gb = buf["y"][:n_out * r * geo.row].reshape(n_out, -1)          # 0 on the grid's wrap positions
         geo.grid(gb, r)[...] = g[n, :, r0:r0 + r]
-        for i, (phase, start) in enumerate(geo.taps):
-            src = buf["x"][geo.phases.index(phase), :, r0 * geo.row + start:r0 * geo.row + start + gb.shape[1]]
+        windows = _windows(geo, _holding(geo, buf, x, n), r0, gb.shape[1])
+        if stacked:
+            cols = buf["cols"][:taps * channels * gb.shape[1]].reshape(groups, taps, cg, -1)
+            _stack(windows, cols, groups)
+            buf["dw"] += np.matmul(gb.reshape(groups, og, -1), cols.reshape(groups, taps * cg, -1).swapaxes(1, 2))
+            return
+        for i, win in enumerate(windows):
             for k in range(groups):
-                blas.gemm(gb[k * og:(k + 1) * og], src[k * cg:(k + 1) * cg].T, buf["dw"][i, k * og:(k + 1) * og],
+                blas.gemm(gb[k * og:(k + 1) * og], win[k * cg:(k + 1) * cg].T, buf["dw"][i, k * og:(k + 1) * og],
                           beta=1.0)
 
     parallel.run(work, geo.blocks(n_batch, rows))
-    dw = sum(s["dw"] for s in slots)                                     # (prod(K), O, Cg)
-    return np.ascontiguousarray(np.moveaxis(dw, 0, 2)).reshape(w_shape)
+    dw = sum(s["dw"] for s in slots)
+    if stacked:                                                          # (G, Og, prod(K), Cg) -> (O, Cg, prod(K))
+        return np.ascontiguousarray(dw.reshape(n_out, taps, cg).swapaxes(1, 2)).reshape(w_shape)
+    return np.ascontiguousarray(np.moveaxis(dw, 0, 2)).reshape(w_shape)  # (prod(K), O, Cg) -> (O, Cg, prod(K))
