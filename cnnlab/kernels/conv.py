@@ -40,6 +40,7 @@ from .shift import backward_input_as_forward
 
 COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
 FLAT_WASTE = 1.25         # the flat lowering may compute up to this many grid positions per output position
+MIN_POSITIONS = 1024      # columns per block of the column matrix, at least (where the batch has them)
 SMALL_BYTES = 8 * 2**20   # column matrices of a call up to this size are built in the calling thread only
 
 
@@ -87,13 +88,15 @@ class _Lowering:
         self.tail = max(0, out_size[0] * self.plane[0] + max(self.starts) - _prod(self.pad_shape)) if self.flat \
             else 0
         per_row = channels * len(self.offsets) * self.row * itemsize
-        per_image = per_row * out_size[0]
-        self.rows = out_size[0] if per_image <= COLUMN_BYTES else max(1, COLUMN_BYTES // per_row)
-        self.per_image = per_image
+        self.per_image = per_row * out_size[0]
+        # grid positions per block: the column matrix under COLUMN_BYTES, but at least MIN_POSITIONS columns
+        # (a matmul with fewer runs BLAS far below its peak: ResNet's 7x7 and 4x4 feature maps)
+        self.positions = max(1, COLUMN_BYTES * self.row // per_row, min(MIN_POSITIONS, COLUMN_BYTES))
+        self.rows = int(min(out_size[0], max(1, self.positions // self.row)))
 
     def images_per_chunk(self, n_batch):
-        return int(max(1, min(n_batch, COLUMN_BYTES // max(self.per_image, 1)))) if self.rows == self.out_size[0] \
-            else 1
+        return int(max(1, min(n_batch, self.positions // (self.row * self.out_size[0])))) \
+            if self.rows == self.out_size[0] else 1
 
     def blocks(self, n_batch):
         """(n0, n, r0, r) per block: images n0..n0+n, output rows r0..r0+r; all rows of a chunk come in a row."""
