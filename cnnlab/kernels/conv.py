@@ -73,11 +73,11 @@ class _Lowering:
     has `tail` extra zeros so the runs of the last rows stay in bounds.
     """
 
-    def __init__(self, channels, kernel, pad_shape, out_size, stride, dilation, itemsize):
+    def __init__(self, channels, kernel, pad_shape, out_size, stride, dilation, itemsize, flat=True):
         self.kernel, self.out_size, self.stride, self.dilation = tuple(kernel), tuple(out_size), stride, dilation
         self.pad_shape = tuple(pad_shape)
         flat_grid = (out_size[0],) + self.pad_shape[1:]
-        self.flat = (len(kernel) > 1 and all(s == 1 for s in stride) and
+        self.flat = (flat and len(kernel) > 1 and all(s == 1 for s in stride) and
                      _prod(flat_grid) <= FLAT_WASTE * _prod(out_size))
         self.grid = flat_grid if self.flat else self.out_size    # per image
         self.row = _prod(self.grid[1:])
@@ -224,9 +224,10 @@ def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
 
 
 def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
-    """conv_backward_input by GEMM lowering: the stride-1 forward of g with the flipped kernel, or W^T @ g and
-    the column-to-image scatter at other strides (one chunk of whole images per thread)."""
-    if all(s == 1 for s in stride):
+    """conv_backward_input by GEMM lowering: at stride 1 with no more output than input channels, the forward
+    of g with the flipped kernel; else W^T @ g and the column-to-image scatter, whose column matrix is the
+    smaller one when the output channels outnumber the input channels (one chunk of whole images per thread)."""
+    if all(s == 1 for s in stride) and w.shape[0] <= x_shape[1]:
         g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
         return gemm_forward(g2, w2, stride, pads, dilation, groups, out_size=x_shape[2:])
     n_batch, channels, kernel = x_shape[0], x_shape[1], w.shape[2:]
@@ -234,7 +235,7 @@ def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     dx = np.empty(x_shape, dtype=g.dtype)
     if n_batch == 0:
         return dx
-    low = _Lowering(channels, kernel, pad_shape, g.shape[2:], stride, dilation, g.itemsize)
+    low = _Lowering(channels, kernel, pad_shape, g.shape[2:], stride, dilation, g.itemsize, flat=False)
     wt = _grouped_weight(w, groups).transpose(0, 2, 1)                # (G, Cg*prod(K), Og)
     step = low.images_per_chunk(n_batch)
     threads = _threads(low, n_batch)
