@@ -265,6 +265,17 @@ def test_parallel_run_and_errors(monkeypatch):
         parallel.set_num_threads(0)
 
 
+@pytest.mark.parametrize("name", ["gemm", "shift", "stack", "winograd", "depthwise"])
+def test_empty_batch(name):
+    case = {"winograd": WINOGRAD[0], "depthwise": DEPTHWISE[1]}.get(name, SHIFT[1])
+    x_shape, w_shape = case[:2]
+    x, w = np.zeros((0,) + x_shape[1:]), rand(*w_shape)
+    y = _kernels(name)[0](x, w, *case[2:])
+    assert y.shape[:2] == (0, w_shape[0])
+    dx, dw = _run_all(name, x, w, np.zeros(y.shape), *case[2:])[1:]
+    assert dx.shape == x.shape and dw.shape == w.shape and not dw.any()
+
+
 def test_float32_stays_float32_through_the_public_api():
     for x_shape, w_shape, groups in (((2, 32, 6, 6), (32, 32, 3, 3), 1), ((2, 4, 6, 6), (4, 1, 3, 3), 4)):
         x = cnnlab.tensor(rand(*x_shape, dtype=np.float32), requires_grad=True)

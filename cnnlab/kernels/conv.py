@@ -13,8 +13,9 @@ conv_forward accepts a smaller `out_size` (the transposed conv's input gradient 
 output_padding >= stride). Inputs are float arrays of one dtype; the result keeps it (float32 stays float32).
 
 Each call asks kernels/select.py which algorithm fits the shape (`select.explain` says why): 'gemm' (this file),
-'shift' (kernels/shift.py: one matmul per kernel offset added in place), 'depthwise' (kernels/depthwise.py:
-banded matmuls) or 'winograd' (kernels/winograd.py, on request). The GEMM lowering here handles every geometry:
+'shift' and 'stack' (kernels/shift.py: one matmul per kernel offset added in place, or a column matrix of
+contiguous stride-phase windows), 'depthwise' (kernels/depthwise.py: banded matmuls) or 'winograd'
+(kernels/winograd.py, on request). The GEMM lowering here handles every geometry:
 
     The column matrix of a block of output rows is (C, *K, n, L), viewed as (G, Cg*prod(K), n*L), so each
     group is ONE matmul (a batched matmul over groups). A block is a few whole images or some output rows of
@@ -23,8 +24,9 @@ banded matmuls) or 'winograd' (kernels/winograd.py, on request). The GEMM loweri
     At stride 1 the grid of a block is "flat": the output rows times the padded input's row length, so each
     kernel offset reads ONE contiguous run of every (image, channel) plane; grid positions past the output
     (the wrap into the next row) are computed and dropped (at most FLAT_WASTE of the work).
-    The input gradient at stride 1 is the forward convolution of g with the flipped, transposed kernel; at
-    other strides it is W^T @ g followed by the column-to-image scatter (one strided add per kernel offset).
+    The input gradient at stride 1 (with no more output than input channels) is the forward convolution of g
+    with the flipped, transposed kernel; otherwise it is W^T @ g followed by the column-to-image scatter (one
+    strided add per kernel offset).
 
 >>> import numpy as np
 >>> conv_forward(np.ones((1, 1, 4)), np.ones((1, 1, 3)), (1,), ((1, 1),), (1,), 1).tolist()
