@@ -113,9 +113,11 @@ def test_xavier_kaiming_distributions(fn, kw, shape, bound, std):
         _check_moments(a, 0.0, bound / math.sqrt(3))
     else:
         _check_moments(a, 0.0, std)
-    # torch's function on a tensor of the same shape draws from the same distribution (compare the spread)
+    # torch's function on a tensor of the same shape draws from the same distribution (compare the spread;
+    # the ratio of two sample stds has a standard error of about 1/sqrt(n), so allow five of them)
+    torch.manual_seed(1)
     ref = getattr(torch.nn.init, fn)(torch.empty(*shape, dtype=torch.float64), **kw).numpy()
-    assert abs(a.std() / ref.std() - 1) < 0.02
+    assert abs(a.std() / ref.std() - 1) < 5 / math.sqrt(a.size)
 
 
 def _trunc_normal_moments(mean, std, a, b):
