@@ -74,9 +74,11 @@ class _Geometry:
                                                                                   self.kw)
 
     def columns(self, jb):
-        """(x columns j0:j1, their columns in W-block jb's window)."""
+        """(x columns j0:j1, their columns in W-block jb's window); both empty where the block's window lies
+        wholly in the padding (padding wider than the kernel's span)."""
         lo = jb * self.b * self.sw - self.left
-        j0, j1 = max(0, lo), min(self.w, lo + self.bw)
+        j0 = min(max(0, lo), self.w)
+        j1 = max(j0, min(self.w, lo + self.bw))
         return slice(j0, j1), slice(j0 - lo, j1 - lo)
 
     def window_rows(self, buf):
