@@ -9,6 +9,20 @@ from .module import Module
 __all__ = ["LayerNorm", "GroupNorm", "LocalResponseNorm"]
 
 
+def _register_affine(module, affine, bias, shape, device, dtype):
+    """The learnable scale (`weight`) and shift (`bias`) of a normalisation layer, or None where switched off."""
+    module.register_parameter("weight", new_parameter(shape, device, dtype) if affine else None)
+    module.register_parameter("bias", new_parameter(shape, device, dtype) if affine and bias else None)
+
+
+def _reset_affine(module):
+    """Scale 1 and shift 0: the layer starts as a plain normalisation."""
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """Normalise over the last len(normalized_shape) dims of each sample, then scale and shift elementwise.
 
@@ -38,22 +52,11 @@ class LayerNorm(Module):
         self.normalized_shape = tuple(int(s) for s in normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = new_parameter(self.normalized_shape, device, dtype)
-            if bias:
-                self.bias = new_parameter(self.normalized_shape, device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, elementwise_affine, bias, self.normalized_shape, device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -93,22 +96,11 @@ class GroupNorm(Module):
                              f"num_channels={num_channels}, num_groups={num_groups}.")
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = new_parameter((num_channels,), device, dtype)
-            if bias:
-                self.bias = new_parameter((num_channels,), device, dtype)
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        _register_affine(self, affine, bias, (num_channels,), device, dtype)
         self.reset_parameters()
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
