@@ -4,19 +4,18 @@ Every op is elementwise (any shape in, the same shape out) except softmax, log_s
 work along one dim. `inplace=` is accepted so PyTorch code runs, but the result is always a new tensor (the
 input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh,
 threshold keep the integer dtype; sigmoid and tanh return the default float dtype); other ops need floats.
-Exact GELU needs erf, which NumPy lacks: `erf`/`erfc` below are vectorised Chebyshev interpolants, accurate
-to a few units in the last place of float64.
+Exact GELU needs erf, which NumPy lacks: it uses the float64 interpolants in cnnlab/ops/special.py (also
+imported here as `erf` / `erfc`, the array functions).
 """
 import math
-import warnings
 
 import numpy as np
 
 from ... import _dtypes
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
-from ...ops.elementwise import neg
-from ...ops.inplace import to
+from .softmax import log_softmax, softmax, softmin  # noqa: F401 (re-exported)
+from ...ops.special import erf_array as erf, erfc_array as erfc  # noqa: F401 (re-exported: the array functions)
 from ...tensor import Tensor
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoid", "tanh", "silu", "mish",
@@ -25,108 +24,6 @@ __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoi
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
-
-
-# ---- erf: Chebyshev interpolants of the standard library's scalar math.erf / math.erfc ---------------------
-def _cheb_poly(f, a, b, deg):
-    """(a, b, p): the degree-`deg` Chebyshev interpolant of scalar f on [a, b], as monomial coefficients p in
-    t = (2x - a - b) / (b - a). The interpolated functions are smooth, so |p| stays below 1: Horner is exact
-    to a few ulps."""
-    theta = np.pi * (np.arange(deg + 1) + 0.5) / (deg + 1)
-    fx = np.array([f((a + b) / 2 + (b - a) / 2 * math.cos(th)) for th in theta])
-    c = 2.0 / (deg + 1) * np.cos(np.outer(np.arange(deg + 1), theta)) @ fx
-    c[0] /= 2
-    p = np.zeros(deg + 1)
-    t_prev, t_cur = np.eye(deg + 1)[0], np.eye(deg + 1)[1]  # T_0 = 1, T_1 = t as coefficient vectors
-    p += c[0] * t_prev + c[1] * t_cur
-    for j in range(2, deg + 1):  # T_j = 2 t T_(j-1) - T_(j-2)
-        t_prev, t_cur = t_cur, 2 * np.roll(t_cur, 1) - t_prev
-        p += c[j] * t_cur
-    return a, b, p
-
-
-def _horner(piece, x, block=16384):
-    """Evaluate a _cheb_poly piece at x, in place and in cache-sized blocks (a few passes per degree)."""
-    a, b, p = piece
-    t = (2.0 * x - (a + b)) * (1.0 / (b - a))
-    out = np.full_like(t, p[-1])
-    for i in range(0, t.size, block):
-        tb, ob = t[i:i + block], out[i:i + block]
-        for coef in p[-2::-1]:
-            ob *= tb
-            ob += coef
-    return out
-
-
-def _exp_minus_square(x):
-    """exp(-x^2) with x^2 split as h^2 + (x - h)(x + h), h = x to 12 bits, so rounding x * x costs nothing."""
-    h = np.round(x * 4096.0) / 4096.0
-    return np.exp(-h * h) * np.exp(-(x - h) * (x + h))
-
-
-def _erfcx_sample(v):
-    """exp(v^2) * erfc(v) for v >= 1, the smooth factor the tail pieces interpolate."""
-    h = round(v * 4096.0) / 4096.0
-    return math.erfc(v) * math.exp(h * h) * math.exp((v - h) * (v + h))
-
-
-# erf(x) = x * P(x^2) on |x| <= 1 (relative accuracy near 0); erfc(x) = exp(-x^2) * erfcx(x) for x > 1, with
-# erfcx = exp(x^2) erfc(x) smooth and slowly varying, interpolated piecewise up to 26.5 (erfc(26.5) ~ 1e-306);
-# beyond that the asymptotic series, which underflows to 0 past x ~ 27.3.
-_ERF_SMALL = _cheb_poly(lambda t: math.erf(math.sqrt(t)) / math.sqrt(t) if t > 0 else 2 / math.sqrt(math.pi),
-                        0.0, 1.0, 16)
-_ERFCX = [_cheb_poly(_erfcx_sample, a, b, deg)
-          for a, b, deg in ((1.0, 2.0, 16), (2.0, 3.5, 16), (3.5, 6.0, 16), (6.0, 12.0, 20), (12.0, 26.5, 22))]
-_EDGES = np.array([1.0] + [piece[1] for piece in _ERFCX])
-
-
-def _erf_or_erfc(x, complement):
-    """erf(x) (complement=False) or erfc(x) (True) of a float64 array, each piece evaluated only where needed."""
-    shape, x = x.shape, x.reshape(-1)
-    ax = np.abs(x)
-    bins = np.searchsorted(_EDGES, ax)  # 0: |x| <= 1, k: _ERFCX[k-1], len(_EDGES): beyond 26.5 (or nan)
-    counts = np.bincount(bins, minlength=len(_EDGES) + 1)
-    out = np.empty_like(x)
-    for k, count in enumerate(counts):
-        if count == 0:
-            continue
-        sel = slice(None) if count == x.size else bins == k
-        v, xs = ax[sel], x[sel]
-        if k == 0:
-            small = xs * _horner(_ERF_SMALL, v * v)  # erf(x)
-            out[sel] = 1.0 - small if complement else small
-            continue
-        if k <= len(_ERFCX):
-            tail = _exp_minus_square(v) * _horner(_ERFCX[k - 1], v)  # erfc(|x|)
-        else:
-            with np.errstate(over="ignore", under="ignore", invalid="ignore"):
-                tail = _exp_minus_square(v) / (v * math.sqrt(math.pi)) * (1 - 0.5 / (v * v))
-            tail = np.where(np.isnan(v), v, np.nan_to_num(tail))  # 0 past the underflow, nan stays nan
-        if complement:  # erfc(-v) = 2 - erfc(v)
-            out[sel] = np.where(xs < 0, 2.0 - tail, tail)
-        else:  # erf(+-v) = +-(1 - erfc(v))
-            out[sel] = np.where(xs < 0, tail - 1.0, 1.0 - tail)
-    return out.reshape(shape)
-
-
-def erfc(x):
-    """Complementary error function 1 - erf(x) of a float64 ndarray, with full relative accuracy in the tail
-    (max relative error ~2e-14 against mpmath wherever erfc(x) is a normal float64).
-
-    >>> round(float(erfc(np.array(3.0))), 20)  # 2.209049699858544e-05
-    2.209049699858544e-05
-    """
-    return _erf_or_erfc(np.asarray(x, dtype=np.float64), complement=True)
-
-
-def erf(x):
-    """Error function of a float64 ndarray (2/sqrt(pi) * integral of exp(-t^2) from 0 to x), vectorised; max
-    relative error ~4e-15 against mpmath.
-
-    >>> round(float(erf(np.array(0.5))), 14)  # math.erf(0.5) = 0.5204998778130465
-    0.52049987781305
-    """
-    return _erf_or_erfc(np.asarray(x, dtype=np.float64), complement=False)
 
 
 # ---- the pointwise machinery ---------------------------------------------------------------------------------
@@ -487,88 +384,3 @@ def glu(input, dim=-1):
         return (np.concatenate([g * s, g * a * s * (1 - s)], axis=d),)
 
     return Tensor._from_op(a * s, (t,), backward, "GluBackward")
-
-
-# ---- softmax family -------------------------------------------------------------------------------------
-def _softmax_dim(name, ndim, stacklevel):
-    """PyTorch's legacy implicit dim (0 for 0-, 1- and 3-d inputs, else 1), with its deprecation warning."""
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                  f"dim=X as an argument.", stacklevel=stacklevel)
-    return 0 if ndim in (0, 1, 3) else 1
-
-
-def _softmax_core(input, dim, dtype, op, log):
-    t = as_tensor_arg(input, op, "input")
-    if dtype is not None:
-        t = to(t, dtype)
-    if t._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: input must be a floating-point tensor (or pass dtype=). Got dtype={t.dtype}.")
-    d = t._dim(dim, op)
-    x = t._data if t.ndim else t._data.reshape(1)  # a 0-d input is a 1-element vector along dim 0
-    m = np.max(x, axis=d, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
-    with np.errstate(divide="ignore", invalid="ignore"):  # a row of -inf gives nan, as in PyTorch
-        shifted = x - m
-        e = np.exp(shifted)
-        s = e.sum(axis=d, keepdims=True)
-        out = (shifted - np.log(s)) if log else e / s
-
-    # softmax y: dx = y * (g - sum(g * y)); log_softmax y: dx = g - softmax * sum(g)
-    def backward(g):
-        g = g.reshape(out.shape)
-        gx = g - np.exp(out) * g.sum(axis=d, keepdims=True) if log else out * (g - (g * out).sum(axis=d, keepdims=True))
-        return (gx.reshape(t.shape),)
-
-    return Tensor._from_op(out.reshape(t.shape), (t,), backward, "LogSoftmaxBackward" if log else "SoftmaxBackward")
-
-
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """exp(x) / sum(exp(x)) along dim, computed after subtracting the max (no overflow for any logits).
-    Matches torch.nn.functional.softmax.
-
-    Args:
-        input (Tensor): any shape, floating point (or integer with dtype=).
-        dim (int, default None): the dim to normalise; None uses PyTorch's legacy rule (0 for 0-, 1- and 3-d
-            inputs, else 1) and warns, as PyTorch does.
-        dtype (dtype, default None): cast the input to this dtype first (the gradient is cast back).
-    Returns: a tensor of input's shape whose slices along dim sum to 1.
-
-    >>> import cnnlab
-    >>> softmax(cnnlab.tensor([1e4, 1e4]), dim=0).tolist()
-    [0.5, 0.5]
-    """
-    if not isinstance(_stacklevel, int):  # Tensor.softmax(dim, dtype) passes dtype in this position
-        _stacklevel, dtype = 3, _stacklevel
-    if dim is None:
-        dim = _softmax_dim("softmax", as_tensor_arg(input, "softmax", "input").ndim, _stacklevel)
-    return _softmax_core(input, dim, dtype, "softmax", log=False)
-
-
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
-    """x - logsumexp(x) along dim, stable for any logits. Matches torch.nn.functional.log_softmax.
-
-    Args: as softmax.
-
-    >>> import cnnlab
-    >>> log_softmax(cnnlab.tensor([0.0, 1e4]), dim=0).tolist()
-    [-10000.0, 0.0]
-    """
-    if not isinstance(_stacklevel, int):  # Tensor.log_softmax(dim, dtype) passes dtype in this position
-        _stacklevel, dtype = 3, _stacklevel
-    if dim is None:
-        dim = _softmax_dim("log_softmax", as_tensor_arg(input, "log_softmax", "input").ndim, _stacklevel)
-    return _softmax_core(input, dim, dtype, "log_softmax", log=True)
-
-
-def softmin(input, dim=None, _stacklevel=3, dtype=None):
-    """softmax(-x) along dim. Matches torch.nn.functional.softmin.
-
-    >>> import cnnlab
-    >>> softmin(cnnlab.tensor([0.0, 0.0]), dim=0).tolist()
-    [0.5, 0.5]
-    """
-    if not isinstance(_stacklevel, int):  # Tensor.softmin(dim, dtype) passes dtype in this position
-        _stacklevel, dtype = 3, _stacklevel
-    if dim is None:
-        dim = _softmax_dim("softmin", as_tensor_arg(input, "softmin", "input").ndim, _stacklevel)
-    return _softmax_core(neg(input), dim, dtype, "softmin", log=False)
