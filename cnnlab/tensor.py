@@ -6,7 +6,7 @@ differentiable op records itself in the graph. Operators and methods are attache
 """
 import numpy as np
 
-from . import _dtypes
+from . import _dtypes, _format
 from .autograd import is_grad_enabled, run_backward
 from .errors import DTypeError, GradError, shape_str
 
@@ -410,17 +410,7 @@ class Tensor:
         return id(self)
 
     def __repr__(self):
-        extras = []
-        if self._data.size == 0 and self._data.ndim != 1:
-            extras.append(f"size={tuple(self._data.shape)}")
-        if self._data.dtype not in (_dtypes.get_default_dtype().np, np.int64, np.bool_) or (
-                self._data.size == 0 and self._data.dtype.kind != "f"):
-            extras.append(f"dtype={self.dtype}")
-        if self._backward is not None:
-            extras.append(f"grad_fn=<{self._op}>")
-        elif self._requires_grad:
-            extras.append("requires_grad=True")
-        return _format_tensor(self._data, extras)
+        return _format.tensor_repr(self)
 
     def __reduce__(self):
         return (_rebuild, (self._data, self._requires_grad))
@@ -439,46 +429,6 @@ class _HookHandle:
     def remove(self):
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
-
-
-def _float_formatter(arr):
-    """PyTorch's number style: '1.' for integral floats, '0.1235' otherwise, scientific for wide ranges."""
-    finite = np.abs(arr[np.isfinite(arr)]).astype(np.float64)
-    nonzero = finite[finite != 0]
-    if finite.size and np.all(finite == np.round(finite)):
-        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8)
-        fmt = "{:.4e}" if sci else "{:.0f}."
-    else:
-        sci = nonzero.size and (nonzero.max() / nonzero.min() > 1000 or nonzero.max() > 1e8 or nonzero.min() < 1e-4)
-        fmt = "{:.4e}" if sci else "{:.4f}"
-
-    def one(v):
-        return ("nan" if np.isnan(v) else ("inf" if v > 0 else "-inf")) if not np.isfinite(v) else fmt.format(v)
-
-    # one width for all values, measured on the finite ones (nan and inf are not widened), as PyTorch does
-    width = max((len(fmt.format(v)) for v in arr[np.isfinite(arr)].reshape(-1)[:2000]), default=0)
-    return lambda v: one(v).rjust(width)
-
-
-def _format_tensor(arr, extras):
-    """`tensor([...], extras)` laid out like PyTorch's repr (80 columns, `...` past 1000 elements)."""
-    prefix = "tensor("
-    if arr.size == 0:
-        body = "[]"
-    else:
-        formatter = {"float_kind": _float_formatter(arr)} if arr.dtype.kind == "f" else None
-        body = np.array2string(arr, separator=", ", prefix=prefix, formatter=formatter, max_line_width=81,
-                               threshold=1000, edgeitems=3).replace(", ...,", ",  ...,")
-    out = prefix + body
-    last_len = len(out.rsplit("\n", 1)[-1])
-    for suffix in extras:  # each suffix goes on a new line when it would pass 80 columns, as in PyTorch
-        if last_len + len(suffix) + 2 > 80:
-            out += ",\n" + " " * len(prefix) + suffix
-            last_len = len(prefix) + len(suffix)
-        else:
-            out += ", " + suffix
-            last_len += len(suffix) + 2
-    return out + ")"
 
 
 def is_tensor(obj):
