@@ -22,7 +22,8 @@ class Parameter(Tensor):
         Parameter: a leaf tensor. Ops on it return plain Tensors. Matches torch.nn.Parameter.
 
     Raises:
-        GradError: requires_grad=True with integer data.
+        DTypeError (a TypeError and RuntimeError): requires_grad=True with integer or bool data (PyTorch
+        raises RuntimeError).
 
     >>> import cnnlab
     >>> from cnnlab.nn import Parameter

@@ -502,8 +502,9 @@ def test_parameter():
         repr(torch.nn.Parameter(torch.ones(2), requires_grad=False))
     assert type(p * 2) is cnnlab.Tensor
     assert nn.Parameter().shape == (0,)
-    with pytest.raises(RuntimeError, match="only floating-point tensors can require gradients"):
+    with pytest.raises(RuntimeError, match="only floating-point tensors can require gradients") as info:
         nn.Parameter(cnnlab.tensor([1, 2]))
+    assert isinstance(info.value, cnnlab.errors.DTypeError)  # what the docstring promises
 
 
 # ---- containers -----------------------------------------------------------------------------------------------------------
