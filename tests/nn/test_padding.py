@@ -5,7 +5,7 @@ import pytest
 
 import cnnlab
 import cnnlab.nn.functional as F
-from oracle import check, check_float32, gradcheck, rand
+from oracle import check, check_float32, gradcheck, rand, torch
 
 MODES = ["reflect", "replicate", "circular"]
 
@@ -193,9 +193,44 @@ def test_crop_below_zero(mode, pad):
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate"])
 def test_reflect_replicate_keep_size_one(mode):
-    with pytest.raises(RuntimeError, match=rf"mode='{mode}' must leave every padded dim with size 1 or more.*"
-                                           r"5 \+ -4 \+ -1 = 0"):
+    with pytest.raises(RuntimeError, match=rf"mode='{mode}' must leave at least one padded dim with size 1 or "
+                                           r"more.*5 \+ -4 \+ -1 = 0"):
         F.pad(cnnlab.zeros(1, 5), (-4, -1), mode=mode)
+    with pytest.raises(RuntimeError, match=r"3 \+ -3 \+ 0 = 0, 3 \+ 0 \+ -3 = 0"):
+        F.pad(cnnlab.zeros(1, 3, 3), (-3, 0, 0, -3), mode=mode)
+    with pytest.raises(RuntimeError, match=r"crop a dim at most down to size 0.*3 \+ -2 \+ -2 = -1"):
+        F.pad(cnnlab.zeros(1, 3, 3), (0, 0, -2, -2), mode=mode)
+
+
+# PyTorch empties a result when the crops empty some (not all, for reflect/replicate) padded dims; the gradient is
+# zero (PyTorch's own reflect gradient there is uninitialised memory, so only the values and shape are compared).
+@pytest.mark.parametrize("mode, shape, pad", [
+    ("reflect", (1, 3, 3), (-3, 0, 0, 0)), ("replicate", (1, 1, 3, 3, 3), (-1, -2, -1, -2, 0, 0)),
+    ("circular", (1, 2, 2), (1, -3)), ("circular", (1, 3, 3), (-3, 0, -3, 0)), ("circular", (1, 1, 3), (-6, 3)),
+    ("circular", (1, 3, 5), (-5, 5, -3, 0)),
+])
+def test_crop_to_empty(mode, shape, pad):
+    check(lambda lib, x: lib.F.pad(x, pad, mode=mode), rand(*shape), grad=[False])
+    x = cnnlab.tensor(rand(*shape), requires_grad=True)
+    F.pad(x, pad, mode=mode).sum().backward()
+    assert x.grad is not None and not np.any(x.grad.numpy())
+
+
+@pytest.mark.parametrize("shape, pad", [((1, 5), (1, -6)), ((4, 3, 4, 2), (2, -4, -5, 3))])
+def test_circular_crop_past_empty(shape, pad):
+    """PyTorch's copy of the kept part fails to broadcast there (a RuntimeError); so does cnnlab, with a message."""
+    with pytest.raises(RuntimeError, match=r"crops more than the dim holds.*Got pad.*elements for [01] places"):
+        F.pad(cnnlab.zeros(*shape), pad, mode="circular")
+    with pytest.raises(RuntimeError):
+        torch.nn.functional.pad(torch.zeros(*shape), pad, mode="circular")
+
+
+@pytest.mark.parametrize("pad", [(-3, 3), (3, -3), (-1, 5), (2, -4)])
+def test_circular_wrap_longer_than_kept_part(pad):
+    """A wrapped strip longer than what the crop keeps: PyTorch reads unwritten memory (garbage or its overlap
+    error); cnnlab refuses."""
+    with pytest.raises(RuntimeError, match=r"at most the size of the padded dim after cropping.*left after cropping"):
+        F.pad(cnnlab.zeros(1, 5), pad, mode="circular")
 
 
 @pytest.mark.parametrize("mode", ["reflect", "replicate"])

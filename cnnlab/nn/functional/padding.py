@@ -21,6 +21,8 @@ __all__ = ["pad"]
 
 MODES = ("constant", "reflect", "replicate", "circular")
 _NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
+_GRAD_NAME = {"reflect": "ReflectionPadBackward", "replicate": "ReplicationPadBackward",
+              "circular": "CircularPadBackward"}
 
 
 class PadNotSupportedError(ShapeError, NotImplementedError):
@@ -69,22 +71,43 @@ def _check(x_shape, pad, mode, value):
         if mode != "circular" and any(s == 0 for s in x_shape[ndim - k - 1:]):
             raise ShapeError(f"pad: mode={mode!r} needs every dim except the batch dim to be non-empty. "
                              f"Got input.shape={shape_str(x_shape)}.")
-    for dim, before, after in dims:
+    outs = [x_shape[dim] + before + after for dim, before, after in dims]
+    empty = any(s == 0 for s in x_shape) or 0 in outs  # an empty result has no values to get wrong
+    for (dim, before, after), out in zip(dims, outs):
         size = x_shape[dim]
         where = f"pad ({before}, {after}) for dim {dim} of size {size} (input.shape={shape_str(x_shape)})"
         kept = size + min(before, 0) + min(after, 0)
-        if mode in ("constant", "circular") and kept < 0:
+        if mode == "constant" and kept < 0:
             raise ShapeError(f"pad: negative padding can crop a dim at most down to size 0. Got {where}: "
                              f"{size} + {min(before, 0)} + {min(after, 0)} = {kept}.")
         if mode == "reflect" and (before >= size or after >= size):
             raise ShapeError(f"pad: reflect padding must be smaller than the size of the padded dim. Got {where}.")
-        if mode in ("reflect", "replicate") and size + before + after < 1:
-            raise ShapeError(f"pad: mode={mode!r} must leave every padded dim with size 1 or more. Got {where}: "
-                             f"{size} + {before} + {after} = {size + before + after}.")
-        if mode == "circular" and max(before, 0, after) > kept:
-            raise ShapeError(f"pad: circular padding can be at most the size of the padded dim (after cropping by "
-                             f"any negative padding), so that it wraps around at most once. Got {where}"
-                             + (f", {kept} left after cropping." if kept != size else "."))
+        if mode == "circular" and (before > size or after > size):
+            raise ShapeError(f"pad: circular padding can be at most the size of the padded dim, so that it wraps "
+                             f"around at most once. Got {where}.")
+        if mode != "constant" and out < 0:
+            raise ShapeError(f"pad: negative padding can crop a dim at most down to size 0. Got {where}: "
+                             f"{size} + {before} + {after} = {out}.")
+        if mode == "circular" and out >= 0:
+            # PyTorch copies x[max(-before, 0) : size - max(-after, 0)] into out[max(before, 0) : out - max(after,
+            # 0)] (Python slice clamping); when that empties the result, the copy still has to broadcast.
+            n_in = len(range(size)[max(-before, 0):size - max(-after, 0)])
+            n_out = len(range(out)[max(before, 0):out - max(after, 0)])
+            if n_in not in (n_out, 1):
+                raise ShapeError(f"pad: circular padding crops more than the dim holds: the input elements left "
+                                 f"between the crops do not fit the places left between the pads (as in PyTorch)."
+                                 f" Got {where}: {n_in} elements for {n_out} places.")
+        if mode == "circular" and not empty and max(before, after) > kept:
+            # PyTorch copies the wrapped strips out of the kept part; a strip longer than the kept part reads
+            # memory it has not written yet (garbage, or its overlap error), so the result has no meaning.
+            raise ShapeError(f"pad: circular padding can be at most the size of the padded dim after cropping by "
+                             f"any negative padding (PyTorch leaves such a result undefined). Got {where}, {kept} "
+                             f"left after cropping.")
+    if mode in ("reflect", "replicate") and outs and all(o < 1 for o in outs):
+        # PyTorch refuses only when every padded dim ends up empty; an empty result along some of them is fine.
+        got = ", ".join(f"{x_shape[d]} + {b} + {a} = {o}" for (d, b, a), o in zip(dims, outs))
+        raise ShapeError(f"pad: mode={mode!r} must leave at least one padded dim with size 1 or more. Got pad={pad}"
+                         f", input.shape={shape_str(x_shape)}: {got}.")
     return dims
 
 
@@ -160,8 +183,9 @@ def pad(input, pad, mode="constant", value=None):
     Raises:
         TypeError: pad is not a sequence of ints.
         ShapeError: an odd number of pad values, more than 2 per dim, reflect padding not smaller than the padded
-            dim, circular padding larger than it, a crop below size 0 (below 1 for reflect/replicate), a fill
-            value with a non-constant mode.
+            dim, circular padding larger than it or than the part its crop keeps (PyTorch's result is undefined
+            there), a crop below size 0, reflect/replicate crops that empty every padded dim, a fill value with
+            a non-constant mode. A crop that empties a dim otherwise gives an empty result, as PyTorch.
         PadNotSupportedError (a ShapeError and NotImplementedError): an unknown mode, or a non-constant mode
             with a pad length and input rank PyTorch does not support.
 
@@ -202,6 +226,13 @@ def pad(input, pad, mode="constant", value=None):
 
         return Tensor._from_op(out, (t,), backward, "ConstantPadNdBackward")
 
+    out_shape = list(x.shape)
+    for dim, before, after in dims:
+        out_shape[dim] += before + after
+    if 0 in out_shape or x.size == 0:  # nothing to copy (PyTorch gives the same empty tensor)
+        return Tensor._from_op(np.zeros(out_shape, x.dtype), (t,), lambda g: (np.zeros(x.shape, g.dtype),),
+                               _GRAD_NAME[mode])
+
     widths = [(0, 0)] * x.ndim
     crop = [slice(None)] * x.ndim
     for dim, before, after in dims:
@@ -228,6 +259,4 @@ def pad(input, pad, mode="constant", value=None):
             g = _fold_dim(g, dim, size, runs)
         return (g,)
 
-    name = {"reflect": "ReflectionPadBackward", "replicate": "ReplicationPadBackward",
-            "circular": "CircularPadBackward"}[mode]
-    return Tensor._from_op(out, (t,), backward, name)
+    return Tensor._from_op(out, (t,), backward, _GRAD_NAME[mode])

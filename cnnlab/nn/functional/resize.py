@@ -126,8 +126,13 @@ def _antialias_taps(in_size, out_size, align_corners, scale, dt, cubic):
 
 
 def _axis_taps(mode, in_size, out_size, align_corners, scale, dt, antialias, n_spatial):
+    """The taps of one axis. PyTorch's linear and antialiased kernels skip an axis whose size is unchanged, so
+    it is a copy there even when a scale_factor other than 1 (say 1.1 on a size of 5) names another grid;
+    its plain bicubic kernel has no such shortcut."""
     if mode in ("nearest", "nearest-exact"):
         return _nearest_taps(in_size, out_size, scale, mode == "nearest-exact", n_spatial == 2)
+    if in_size == out_size and (antialias or mode != "bicubic"):
+        return np.arange(out_size)[None], None
     if antialias:
         return _antialias_taps(in_size, out_size, align_corners, scale, dt, mode == "bicubic")
     if mode == "bicubic":
