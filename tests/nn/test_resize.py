@@ -172,3 +172,20 @@ def test_error_mode_and_rank():
         F.interpolate(_x(1, 1, 3), scale_factor=0.5, mode="linear", antialias=True)
     with pytest.raises(TypeError, match=r"interpolate: the input must be floating point"):
         F.interpolate(cnnlab.tensor(np.ones((1, 1, 3), np.int64)), scale_factor=2)
+
+
+@pytest.mark.parametrize("mode, n, antialias", [("linear", 1, False), ("bilinear", 2, False), ("trilinear", 3, False),
+                                                ("bilinear", 2, True), ("bicubic", 2, True), ("bicubic", 2, False)])
+@pytest.mark.parametrize("scale", [1.1, 1.19, 0.99 + 1e-9, 1.0001])
+def test_unchanged_size_with_scale_factor(mode, n, antialias, scale):
+    """floor(5 * 1.19) = 5: PyTorch's linear and antialiased kernels copy an axis whose size is unchanged (the
+    scale_factor does not move the samples there); its plain bicubic kernel interpolates at 1/scale.
+
+    PyTorch's antialiased backward does not skip the axis (its gradient is not the adjoint of its forward there),
+    so with antialias the gradient is checked by finite differences instead."""
+    x = rand(1, 2, *(5 + i for i in range(n)), seed=9)
+    scales = (scale,) + (1.5,) * (n - 1)  # the other axes do change
+    check(lambda lib, x: lib.F.interpolate(x, scale_factor=scales, mode=mode, antialias=antialias), x,
+          grad=[not antialias])
+    if antialias:
+        gradcheck(lambda x: F.interpolate(x, scale_factor=scales, mode=mode, antialias=True), x[:, :1])
