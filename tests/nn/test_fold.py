@@ -159,6 +159,26 @@ def test_unfold_3d_unbatched_with_int_args():
     np.testing.assert_array_equal(out.numpy(), ref)
 
 
+@pytest.mark.parametrize("shape", [(2, 5, 6), (1, 2, 5, 6)])
+@pytest.mark.parametrize("args", [dict(kernel_size=2), dict(kernel_size=3, stride=2, padding=1, dilation=2)])
+def test_unfold_int_args_3d_4d_inputs_are_pytorch_images(shape, args):
+    """All-int geometry: a 3-d input is an unbatched image and a 4-d one a batch of images, as in PyTorch."""
+    check(lambda lib, x: lib.F.unfold(x, **args), rand(*shape, seed=15))
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 4, 5, 6), (1, 2, 5, 4, 3, 4)])
+def test_unfold_int_args_5d_and_up_are_batched(shape):
+    """A 5-d (6-d) input with all-int geometry (PyTorch refuses it) is a batch of volumes (4-d grids): the same
+    as spelling every argument as a tuple, and fold with a tuple output_size takes it back."""
+    n = len(shape) - 2
+    x = rand(*shape, seed=16)
+    out = F.unfold(cnnlab.tensor(x), 2, dilation=1, padding=1, stride=2)
+    ref = ref_unfold(x, (2,) * n, (2,) * n, ((1, 1),) * n, (1,) * n)
+    np.testing.assert_array_equal(out.numpy(), ref)
+    back = F.fold(out, shape[2:], 2, dilation=1, padding=1, stride=2)
+    np.testing.assert_allclose(back.numpy(), ref_fold(ref, shape[2:], (2,) * n, (2,) * n, ((1, 1),) * n, (1,) * n))
+
+
 # ---- finite differences -----------------------------------------------------------------------------------
 @pytest.mark.parametrize("k, s, d, p", [(2, 1, 1, 0), ((2, 3), 2, (1, 2), 1), ((3,), (2,), (2,), ((2, 1),)),
                                         ((2, 2, 2), (2, 1, 1), 1, ((0, 1), (1, 0), (1, 1)))])
@@ -223,7 +243,10 @@ def test_output_shape():
 def test_unfold_wrong_rank():
     with pytest.raises(RuntimeError, match=r"unfold: expects a 3-d \(unbatched\) or 4-d \(batched\) input.*Got "
                                            r"input.shape=\(1, 2, 3, 4, 5\)"):
-        F.unfold(cnnlab.zeros(1, 2, 3, 4, 5), 2)
+        F.unfold(cnnlab.zeros(1, 2, 3, 4, 5), (2, 2))
+    with pytest.raises(RuntimeError, match=r"unfold: expects a 3-d \(unbatched\) or 4-d \(batched\) input.*Got "
+                                           r"input.shape=\(2, 7\)"):
+        F.unfold(cnnlab.zeros(2, 7), 2)  # PyTorch refuses a 2-d input too
 
 
 @pytest.mark.parametrize("name", ["kernel_size", "stride", "dilation"])

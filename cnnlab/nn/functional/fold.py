@@ -1,8 +1,9 @@
 """unfold (im2col) and fold (col2im) with gradients, for any number of spatial dims.
 
 PyTorch has them for 2-d only; here the number of spatial dims n comes from the first tuple among the
-geometry arguments (fold: output_size first), and is 2 when every argument is an int, so PyTorch code behaves
-identically. The array work is in cnnlab.kernels.im2col; each op's backward is the other op's kernel.
+geometry arguments (fold: output_size first). When every argument is an int, n is 2, so PyTorch code behaves
+identically (a 3-d input is an unbatched image, as in PyTorch), except that unfold reads a 5-d or larger input,
+which PyTorch refuses, as a batch with input.dim() - 2 spatial dims. The array work is in cnnlab.kernels.im2col; each op's backward is the other op's kernel.
 """
 import numpy as np
 
@@ -16,12 +17,13 @@ from ._args import output_size as _blocks_along  # fold() has a parameter named 
 __all__ = ["unfold", "fold"]
 
 
-def _num_spatial(*args):
-    """n = the length of the first tuple/list argument (2, PyTorch's only case, when all are ints)."""
+def _num_spatial(*args, ndim=None):
+    """n = the length of the first tuple/list argument. When all are ints: 2, PyTorch's only case, for a 3-d
+    (unbatched) or 4-d (batched) input, and ndim - 2 (a batch) for a 5-d or larger input, which PyTorch refuses."""
     for a in args:
         if isinstance(a, (tuple, list)):
             return len(a)
-    return 2
+    return ndim - 2 if ndim is not None and ndim >= 5 else 2
 
 
 def _geometry(op, n, kernel_size, dilation, stride):
@@ -43,7 +45,8 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
     Args:
         input (Tensor): (N, C, *S) or unbatched (C, *S) with n spatial dims (2 in PyTorch; 1-d and 3-d here).
-        kernel_size (int or tuple): the window size; a tuple's length sets n (an int means n = 2).
+        kernel_size (int or tuple): the window size; a tuple's length sets n. When it and the other geometry
+            arguments are all ints, n = 2 for a 3-d or 4-d input (as PyTorch) and input.dim() - 2 beyond.
         dilation (int or tuple, default 1): spacing between window elements.
         padding (int, tuple, or (before, after) pairs, default 0): implicit zeros on both sides of each dim.
         stride (int or tuple, default 1): step between windows.
@@ -69,7 +72,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     [[[0.0, 1.0, 3.0, 4.0], [1.0, 2.0, 4.0, 5.0], [3.0, 4.0, 6.0, 7.0], [4.0, 5.0, 7.0, 8.0]]]
     """
     t = as_tensor_arg(input, "unfold", "input")
-    n = _num_spatial(kernel_size, dilation, stride, padding)
+    n = _num_spatial(kernel_size, dilation, stride, padding, ndim=t.ndim)
     k, d, s = _geometry("unfold", n, kernel_size, dilation, stride)
     x = t._data
     if x.ndim not in (n + 1, n + 2) or any(v == 0 for v in x.shape[-n - 1:]):
