@@ -11,3 +11,4 @@ from . import functional  # noqa: F401
 from . import init  # noqa: F401
 from .parameter import Buffer, Parameter  # noqa: F401
 from .modules import *  # noqa: F401,F403
+from . import utils  # noqa: F401
