@@ -12,4 +12,5 @@ from .padding import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
+from .adaptive_pooling import *  # noqa: F401,F403
 from .resize import *  # noqa: F401,F403

@@ -16,7 +16,7 @@ from ...errors import DTypeError, ShapeError
 from ...kernels.pool import scatter_sorted
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
-from .pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
+from .adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
 __all__ = ["interpolate", "upsample", "upsample_nearest", "upsample_bilinear"]
 
