@@ -1,23 +1,216 @@
 """The `cnnlab` command (also `python -m cnnlab`): train, evaluate, predict, models, demo.
 
-Bad arguments and missing files end with one clear line on stderr and a non-zero exit code, not a traceback.
+Bad arguments and missing files end with one clear line on stderr and a non-zero exit code, not a traceback:
+2 for a bad argument or a missing file (checked before anything is written), 1 for a failure while running
+(an unreadable data file, a missing optional package, a diverged training), 130 when interrupted.
 """
-import argparse
-import csv
 import json
 import os
+import shutil
 import sys
-import time
 
 CHECKPOINT, HISTORY, METRICS, CONFIG = "checkpoint.pth", "history.csv", "metrics.json", "config.json"
+RUN_FILES = (CONFIG, CHECKPOINT, HISTORY, METRICS)
 
 
 class CLIError(Exception):
-    """An error to report as one line and exit code 2 (usage) or 1 (failure)."""
+    """An error to report as one line and exit code 2: a bad argument or a missing file."""
 
 
 def _say(*parts):
     print(*parts, flush=True)
+
+
+# ---- model and run folders ------------------------------------------------------------------------------------
+def _model_kwargs(name, info):
+    """The builder arguments that fit a model to the data: channels, classes, and the image size where the
+    builder takes one (lenet5 on 32x32 images becomes the unpadded 1998 layout)."""
+    from . import models
+    kwargs = {"in_channels": info["channels"], "num_classes": len(info["classes"])}
+    h, w = info["size"]
+    if h == w and "input_size" in models.builder_parameters(name):
+        kwargs["input_size"] = h
+    return kwargs
+
+
+def _build_model(config):
+    from . import models
+    return models.get_model(config["model"], **config.get("model_kwargs", _model_kwargs(config["model"],
+                                                                                        config["data_info"])))
+
+
+def _check_fits(config, data_info=None, data=None):
+    """Build the run's model and push two zero images of the data's shape through it (eval mode, no
+    gradients); a model that does not fit the data is a CLIError naming both shapes. Returns the model."""
+    import cnnlab
+    from . import models
+    name, info = config["model"], data_info or config["data_info"]
+    c, (h, w), n = info["channels"], info["size"], len(info["classes"])
+    expected = models.input_shape(name)
+    wants = "x".join(map(str, expected)) if expected else "another shape"
+    where = f"{data or config['data']} has {c}x{h}x{w} images"
+    try:
+        model = _build_model(config)
+        model.eval()
+        with cnnlab.no_grad():
+            out = model(cnnlab.zeros(2, c, h, w))
+        model.train()
+    except (ValueError, TypeError, RuntimeError, IndexError) as e:
+        why = (str(e).splitlines()[0] if str(e) else type(e).__name__).rstrip(".")
+        raise CLIError(f"model {name} does not fit the data: it expects {wants} input and {where} "
+                       f"({why}). 'cnnlab models' lists each model's input.") from None
+    if tuple(out.shape) != (2, n):
+        raise CLIError(f"model {name} does not fit the data: it gives {tuple(out.shape)[1:]} outputs per image and "
+                       f"{data or config['data']} has {n} classes.")
+    return model
+
+
+def _read_config(folder):
+    try:
+        with open(os.path.join(folder, CONFIG)) as f:
+            config = json.load(f)
+        config["model"], config["data_info"]  # noqa: B018 (both must be there)
+    except (OSError, ValueError, KeyError, TypeError) as e:
+        raise CLIError(f"cannot read {os.path.join(folder, CONFIG)} ({type(e).__name__}: {e}).") from None
+    return config
+
+
+def _load_run(path):
+    """(config, model with the checkpoint's weights) from a run folder or the checkpoint file in it."""
+    from .train import load_checkpoint
+    if not os.path.exists(path):
+        raise CLIError(f"--checkpoint: no such run folder or checkpoint file: {path}")
+    folder, ckpt = (path, os.path.join(path, CHECKPOINT)) if os.path.isdir(path) else (os.path.dirname(path) or ".",
+                                                                                        path)
+    for p in (os.path.join(folder, CONFIG), ckpt):
+        if not os.path.exists(p):
+            raise CLIError(f"--checkpoint: no {os.path.basename(p)} in {folder}; give a folder written by "
+                           f"'cnnlab train --out'.")
+    config = _read_config(folder)
+    try:
+        model = _build_model(config)
+        load_checkpoint(ckpt, model, restore_rng=False)
+    except (ValueError, KeyError, TypeError, OSError) as e:
+        text = e.args[0] if len(e.args) == 1 and isinstance(e.args[0], str) else str(e) or type(e).__name__
+        raise CLIError(f"--checkpoint: cannot load {ckpt} ({text.splitlines()[0].rstrip('.')}).") from None
+    return config, model
+
+
+def _data(spec, **kwargs):
+    """load_spec with the spec checked first: a bad spec or a missing folder or file is a CLIError."""
+    from .data import specs
+    try:
+        specs.parse_spec(spec)
+        return specs.load_spec(spec, **kwargs)
+    except (FileNotFoundError, ValueError) as e:
+        if str(e).startswith("data:"):
+            raise CLIError(f"--data: {str(e)[6:]}") from None
+        if isinstance(e, FileNotFoundError):
+            raise CLIError(str(e)) from None
+        raise
+
+
+# ---- commands -------------------------------------------------------------------------------------------------
+def _check_out(args):
+    """--out: a folder that is new, empty, or (with --overwrite) a run to replace, or (with --resume) a run."""
+    out = args.out
+    if os.path.exists(out) and not os.path.isdir(out):
+        raise CLIError(f"--out: {out} is a file; give a folder.")
+    has = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
+    if args.resume:
+        if args.overwrite:
+            raise CLIError("--resume and --overwrite contradict each other; pass one.")
+        if CHECKPOINT not in has or CONFIG not in has:
+            raise CLIError(f"--resume: no run to resume in {out} (it needs {CONFIG} and {CHECKPOINT}).")
+        saved = _read_config(out)
+        for key in ("model", "data"):
+            if saved[key] != getattr(args, key):
+                raise CLIError(f"--resume: the run in {out} was trained with --{key} {saved[key]}, not "
+                               f"{getattr(args, key)}; pass --{key} {saved[key]}.")
+    elif os.path.isdir(out) and os.listdir(out) and not args.overwrite:
+        what = "already holds a run" if has else "exists and is not empty"
+        raise CLIError(f"--out: {out} {what}; pass --resume to continue it, --overwrite to replace it, or "
+                       f"another --out.")
+
+
+def cmd_train(args):
+    import cnnlab
+    from . import data as cdata
+    from . import models
+    from .train import load_checkpoint
+    try:
+        args.model = models.canonical_name(args.model)
+    except ValueError:
+        raise CLIError(f"--model: unknown model {args.model!r}; choose one of {', '.join(models.list_models())} "
+                       "(see 'cnnlab models').") from None
+    _check_out(args)
+    done = load_checkpoint(os.path.join(args.out, CHECKPOINT), restore_rng=False)["epoch"] if args.resume else 0
+    if done >= args.epochs:
+        raise CLIError(f"--resume: the run in {args.out} has already trained {done} epoch{'s' * (done != 1)}; pass --epochs "
+                       f"larger than {done} to continue it.")
+    cnnlab.manual_seed(args.seed)
+    train_ds, val_ds, info = _data(args.data, image_size=args.image_size, seed=args.seed, augment=args.augment)
+    if args.subset:
+        train_ds = cdata.Subset(train_ds, range(min(args.subset, len(train_ds))))
+    config = {"model": args.model, "model_kwargs": _model_kwargs(args.model, info), "data": args.data,
+              "data_info": info, "optimizer": args.optimizer, "lr": args.lr, "momentum": args.momentum,
+              "weight_decay": args.weight_decay, "batch_size": args.batch_size, "epochs": args.epochs,
+              "seed": args.seed, "scheduler": args.scheduler, "augment": args.augment, "subset": args.subset}
+    model = _check_fits(config)  # the run's model: the check's zero images draw nothing from the generator
+    created = not os.path.isdir(args.out)
+    os.makedirs(args.out, exist_ok=True)
+    if args.overwrite:
+        for f in RUN_FILES:
+            if os.path.exists(os.path.join(args.out, f)):
+                os.remove(os.path.join(args.out, f))
+    try:
+        return _run_training(args, config, model, train_ds, val_ds, done)
+    except BaseException:
+        if not os.path.exists(os.path.join(args.out, CHECKPOINT)):  # nothing worth keeping: leave no trace
+            for f in RUN_FILES:
+                if os.path.exists(os.path.join(args.out, f)):
+                    os.remove(os.path.join(args.out, f))
+            if created:
+                shutil.rmtree(args.out, ignore_errors=True)
+        raise
+
+
+def _run_training(args, config, model, train_ds, val_ds, done):
+    import time
+
+    import cnnlab
+    from . import data as cdata
+    from .train import evaluate, fit
+    info, ckpt = config["data_info"], os.path.join(args.out, CHECKPOINT)
+    optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum, args.weight_decay)
+    scheduler = _make_scheduler(args.scheduler, optimizer, args.epochs)
+    loader = cdata.DataLoader(train_ds, batch_size=args.batch_size, shuffle=True,
+                              generator=cnnlab.Generator().manual_seed(args.seed))
+    val_loader = cdata.DataLoader(val_ds, batch_size=512)
+    with open(os.path.join(args.out, CONFIG), "w") as f:
+        json.dump(config, f, indent=2)
+    n_params = sum(p.numel() for p in model.parameters())
+    _say(f"training {args.model} ({n_params:,} parameters) on {args.data}: {len(train_ds)} training, {len(val_ds)} "
+         f"validation images, {args.epochs} epoch{'s' * (args.epochs != 1)}, batch {args.batch_size}, {args.optimizer} lr {args.lr}")
+    t0 = time.perf_counter()
+    history = fit(model, loader, cnnlab.nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=val_loader,
+                  scheduler=scheduler, checkpoint=ckpt, resume=args.resume, progress=None if not args.quiet else False,
+                  log=None if args.quiet else _say)
+    seconds = time.perf_counter() - t0
+    _write_history(os.path.join(args.out, HISTORY), history)
+    result = evaluate(model, val_loader, cnnlab.nn.CrossEntropyLoss(), num_classes=len(info["classes"]))
+    images = len(train_ds) * (len(history["epoch"]) - done)  # epochs trained by this command
+    metrics = {"val_accuracy": result["accuracy"], "val_loss": result["loss"],
+               "per_class_accuracy": dict(zip(info["classes"], result["per_class_accuracy"])),
+               "confusion_matrix": result["confusion_matrix"].tolist(), "epochs": len(history["epoch"]),
+               "train_seconds": seconds, "images_per_second": images / seconds if seconds > 0 else None}
+    with open(os.path.join(args.out, METRICS), "w") as f:
+        json.dump(metrics, f, indent=2)
+    _report(result, info["classes"])
+    _say(f"trained in {seconds:.1f}s ({metrics['images_per_second']:.0f} images/s); checkpoint: {ckpt}")
+    _say(f"history: {os.path.join(args.out, HISTORY)}, metrics: {os.path.join(args.out, METRICS)}")
+    _say(f"next: cnnlab evaluate --checkpoint {args.out}   or   cnnlab predict --checkpoint {args.out} IMAGE.png")
+    return 0
 
 
 def _make_optimizer(name, params, lr, momentum, weight_decay):
@@ -40,82 +233,8 @@ def _make_scheduler(name, optimizer, epochs):
     return None
 
 
-def _build_model(config):
-    from . import models
-    return models.get_model(config["model"], in_channels=config["data_info"]["channels"],
-                            num_classes=len(config["data_info"]["classes"]))
-
-
-def _load_run(folder):
-    """(config, model with the checkpoint's weights) from a run folder (or the checkpoint file in it)."""
-    from .train import load_checkpoint
-    folder = folder if os.path.isdir(folder) else os.path.dirname(folder) or "."
-    cfg_path, ckpt_path = os.path.join(folder, CONFIG), os.path.join(folder, CHECKPOINT)
-    for p in (cfg_path, ckpt_path):
-        if not os.path.exists(p):
-            raise CLIError(f"no {os.path.basename(p)} in {folder}: is it a folder written by 'cnnlab train --out'?")
-    with open(cfg_path) as f:
-        config = json.load(f)
-    model = _build_model(config)
-    load_checkpoint(ckpt_path, model, restore_rng=False)
-    return config, model
-
-
-def cmd_train(args):
-    import cnnlab
-    from . import data as cdata
-    from .data import specs
-    from .train import evaluate, fit
-    cnnlab.manual_seed(args.seed)
-    try:
-        train_ds, val_ds, info = specs.load_spec(args.data, image_size=args.image_size, seed=args.seed,
-                                                       augment=args.augment)
-    except FileNotFoundError as e:
-        raise CLIError(str(e)) from None
-    if args.subset:
-        train_ds = cdata.Subset(train_ds, range(min(args.subset, len(train_ds))))
-    config = {"model": args.model, "data": args.data, "data_info": info, "optimizer": args.optimizer, "lr": args.lr,
-              "momentum": args.momentum, "weight_decay": args.weight_decay, "batch_size": args.batch_size,
-              "epochs": args.epochs, "seed": args.seed, "scheduler": args.scheduler, "augment": args.augment}
-    os.makedirs(args.out, exist_ok=True)
-    ckpt = os.path.join(args.out, CHECKPOINT)
-    if args.resume:
-        if not os.path.exists(ckpt):
-            raise CLIError(f"--resume: no checkpoint in {args.out} to resume from.")
-    elif os.path.exists(ckpt) and not args.overwrite:
-        raise CLIError(f"{args.out} already holds a run; pass --resume to continue it or --overwrite to start over.")
-    model = _build_model(config)
-    optimizer = _make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum, args.weight_decay)
-    scheduler = _make_scheduler(args.scheduler, optimizer, args.epochs)
-    loader = cdata.DataLoader(train_ds, batch_size=args.batch_size, shuffle=True,
-                              generator=cnnlab.Generator().manual_seed(args.seed))
-    val_loader = cdata.DataLoader(val_ds, batch_size=512)
-    with open(os.path.join(args.out, CONFIG), "w") as f:
-        json.dump(config, f, indent=2)
-    n_params = sum(p.numel() for p in model.parameters())
-    _say(f"training {args.model} ({n_params:,} parameters) on {args.data}: {len(train_ds)} training, {len(val_ds)} "
-         f"validation images, {args.epochs} epochs, batch {args.batch_size}, {args.optimizer} lr {args.lr}")
-    t0 = time.perf_counter()
-    history = fit(model, loader, cnnlab.nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=val_loader,
-                  scheduler=scheduler, checkpoint=ckpt, resume=args.resume, progress=None if not args.quiet else False,
-                  log=None if args.quiet else _say)
-    seconds = time.perf_counter() - t0
-    _write_history(os.path.join(args.out, HISTORY), history)
-    result = evaluate(model, val_loader, cnnlab.nn.CrossEntropyLoss(), num_classes=len(info["classes"]))
-    images = len(train_ds) * (len(history["epoch"]) - (history["epoch"][0] - 1 if history["epoch"] else 0))
-    metrics = {"val_accuracy": result["accuracy"], "val_loss": result["loss"],
-               "per_class_accuracy": dict(zip(info["classes"], result["per_class_accuracy"])),
-               "confusion_matrix": result["confusion_matrix"].tolist(), "epochs": len(history["epoch"]),
-               "train_seconds": seconds, "images_per_second": images / seconds if seconds > 0 else None}
-    with open(os.path.join(args.out, METRICS), "w") as f:
-        json.dump(metrics, f, indent=2)
-    _report(result, info["classes"])
-    _say(f"trained in {seconds:.1f}s ({metrics['images_per_second']:.0f} images/s); checkpoint: {ckpt}")
-    _say(f"history: {os.path.join(args.out, HISTORY)}, metrics: {os.path.join(args.out, METRICS)}")
-    return 0
-
-
 def _write_history(path, history):
+    import csv
     keys = list(history)
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
@@ -135,10 +254,17 @@ def _report(result, classes):
 def cmd_evaluate(args):
     import cnnlab
     from . import data as cdata
-    from .data import specs
     from .train import evaluate
     config, model = _load_run(args.checkpoint)
-    _, val_ds, info = specs.load_spec(args.data or config["data"], seed=config.get("seed", 0))
+    spec = args.data or config["data"]
+    _, val_ds, info = _data(spec, image_size=config["data_info"]["size"][0] if spec.startswith("folder:") else None,
+                            seed=config.get("seed", 0))
+    if info["classes"] != config["data_info"]["classes"] or info["channels"] != config["data_info"]["channels"]:
+        run = config["data_info"]
+        raise CLIError(f"--data: {spec} does not match the run: it was trained on {config['data']} ({run['channels']} "
+                       f"channel(s), classes {', '.join(run['classes'])}), {spec} has {info['channels']} channel(s), "
+                       f"classes {', '.join(info['classes'])}.")
+    _check_fits(config, info, spec)
     result = evaluate(model, cdata.DataLoader(val_ds, batch_size=512), cnnlab.nn.CrossEntropyLoss(),
                       num_classes=len(info["classes"]))
     _report(result, config["data_info"]["classes"])
@@ -151,19 +277,26 @@ def cmd_predict(args):
     config, model = _load_run(args.checkpoint)
     info = config["data_info"]
     k = min(args.top_k, len(info["classes"]))
+    failed = 0
     for path in args.images:
-        if not os.path.exists(path):
-            raise CLIError(f"no such image: {path}")
-        probs, top, top_p = predict(model, prepare_image(path, info), k=k)
+        try:
+            x = prepare_image(path, info)
+        except (FileNotFoundError, ValueError) as e:  # this file only: say so and go on with the others
+            _fail(args, e, 2)
+            failed += 1
+            continue
+        probs, top, top_p = predict(model, x, k=k)
         ranked = ", ".join(f"{info['classes'][c]} {100 * p:.1f}%" for c, p in zip(top[0], top_p[0]))
         _say(f"{path}: {ranked}")
-    return 0
+    return 2 if failed else 0
 
 
 def cmd_models(args):
     from . import models
+    _say(f"{'name':<14} {'input':<9} description")
     for name in models.list_models():
-        _say(f"{name:<14} {models.describe(name)}")
+        shape = models.input_shape(name)
+        _say(f"{name:<14} {'x'.join(map(str, shape)) if shape else '-':<9} {models.describe(name)}")
     return 0
 
 
@@ -173,67 +306,34 @@ def cmd_demo(args):
 
 
 def build_parser():
-    parser = argparse.ArgumentParser(prog="cnnlab", description="Build, train and understand CNNs on NumPy.")
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-
-    p = sub.add_parser("train", help="train a model and write checkpoint, history and metrics",
-                       description="Train a model. DATA is mnist-sample (bundled, offline), mnist:DIR, "
-                                   "fashion-mnist:DIR, cifar10:DIR or folder:DIR (one sub-folder per class).")
-    p.add_argument("--model", default="lenet5", help="a name from 'cnnlab models' (default lenet5)")
-    p.add_argument("--data", default="mnist-sample", help="what to train on (default mnist-sample)")
-    p.add_argument("--epochs", type=int, default=10)
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--lr", type=float, default=0.01)
-    p.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), default="sgd")
-    p.add_argument("--momentum", type=float, default=0.9, help="for sgd and rmsprop (default 0.9)")
-    p.add_argument("--weight-decay", type=float, default=0.0)
-    p.add_argument("--scheduler", choices=("none", "cosine", "step"), default="none",
-                   help="learning-rate schedule, stepped once per epoch (default none)")
-    p.add_argument("--augment", action="store_true", help="random shifts (and flips for colour images) in training")
-    p.add_argument("--image-size", type=int, default=None, help="resize folder: images to this size")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--subset", type=int, default=None, metavar="N", help="train on the first N images only (quick runs)")
-    p.add_argument("--out", default="runs/run", help="folder for checkpoint.pth, history.csv, metrics.json")
-    p.add_argument("--resume", action="store_true", help="continue the run in --out from its checkpoint")
-    p.add_argument("--overwrite", action="store_true", help="start over even if --out holds a run")
-    p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
-    p.set_defaults(func=cmd_train)
-
-    p = sub.add_parser("evaluate", help="accuracy, per-class accuracy of a trained run")
-    p.add_argument("--checkpoint", required=True, help="a run folder written by 'cnnlab train --out'")
-    p.add_argument("--data", default=None, help="data spec (default: the one the run was trained on)")
-    p.set_defaults(func=cmd_evaluate)
-
-    p = sub.add_parser("predict", help="classify image files with a trained run")
-    p.add_argument("--checkpoint", required=True, help="a run folder written by 'cnnlab train --out'")
-    p.add_argument("--top-k", type=int, default=3)
-    p.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...)")
-    p.set_defaults(func=cmd_predict)
-
-    p = sub.add_parser("models", help="list the models cnnlab can build")
-    p.set_defaults(func=cmd_models)
-
-    p = sub.add_parser("demo", help="train LeNet-5 on the bundled MNIST sample (what 'make demo' runs)")
-    p.add_argument("--epochs", type=int, default=None)
-    p.add_argument("--out", default="runs/demo")
-    p.set_defaults(func=cmd_demo)
-    return parser
+    """The argparse parser of the cnnlab command (its options and help live in cli_args.py)."""
+    from .cli_args import build_parser as build
+    return build({"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "models": cmd_models,
+                  "demo": cmd_demo})
 
 
 def main(argv=None):
+    """Run the cnnlab command with argv (default sys.argv[1:]); returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
-        parser.print_help()
+        parser.print_help(sys.stderr)
         return 2
     try:
         return args.func(args)
     except CLIError as e:
-        print(f"cnnlab {args.command}: {e}", file=sys.stderr)
-        return 2
-    except (ValueError, TypeError, OSError, RuntimeError, KeyError) as e:
-        print(f"cnnlab {args.command}: {e}", file=sys.stderr)
-        return 1
+        return _fail(args, e, 2)
+    except ImportError as e:
+        if "pip install" not in str(e):  # a missing optional package says how to install it; anything else is a bug
+            raise
+        return _fail(args, e, 1)
+    except (ValueError, TypeError, OSError, RuntimeError, KeyError, ArithmeticError) as e:
+        return _fail(args, e, 1)
     except KeyboardInterrupt:
-        print(f"cnnlab {args.command}: interrupted", file=sys.stderr)
-        return 130
+        return _fail(args, "interrupted", 130)
+
+
+def _fail(args, error, code):
+    text = (str(error) if str(error) else type(error).__name__).removeprefix(f"{args.command}: ")
+    print(f"cnnlab {args.command}: {text}", file=sys.stderr, flush=True)
+    return code

@@ -22,9 +22,9 @@ def _normalised(images_uint8_nchw, mean, std):
     return Tensor._wrap(x)
 
 
-def _mnist_like(ds_train, ds_test, classes):
+def _mnist_like(ds_train, ds_test, classes, fit):
     info = {"channels": 1, "size": [28, 28], "mean": list(MNIST_MEAN), "std": list(MNIST_STD), "classes": classes,
-            "invert_light_background": True}
+            "invert_light_background": True, "fit": fit}
     make = lambda ds: TensorDataset(_normalised(ds.data._data[:, None], MNIST_MEAN, MNIST_STD), ds.targets)  # noqa: E731
     return make(ds_train), make(ds_test), info
 
@@ -48,23 +48,48 @@ def load_spec(spec, image_size=None, seed=0, augment=False):
     return train, val, info
 
 
+KINDS = {"mnist-sample": False, "mnist": True, "fashion-mnist": True, "cifar10": True, "folder": True}
+
+
+def parse_spec(spec):
+    """(kind, folder) of a data spec, checked before anything is read: a known kind, a folder where the kind
+    needs one, and that folder existing.
+
+    >>> parse_spec("mnist-sample")
+    ('mnist-sample', '')
+    >>> parse_spec("cifar10")
+    Traceback (most recent call last):
+    ...
+    ValueError: data: cifar10 needs the folder that holds the files, as cifar10:DIR. Got 'cifar10'.
+    """
+    kind, sep, folder = str(spec).partition(":")
+    if kind not in KINDS:
+        raise ValueError(f"data: unknown data spec {spec!r}; expected one of {', '.join(SPECS)}.")
+    if KINDS[kind] and not folder:
+        raise ValueError(f"data: {kind} needs the folder that holds the files, as {kind}:DIR. Got {spec!r}.")
+    if not KINDS[kind] and sep:
+        raise ValueError(f"data: {kind} is bundled with cnnlab and takes no folder. Got {spec!r}.")
+    if folder and not os.path.isdir(folder):
+        raise FileNotFoundError(f"data: no such folder {folder!r} (in {spec!r}).")
+    return kind, folder
+
+
 def _load(spec, image_size, seed):
-    kind, _, folder = spec.partition(":")
+    kind, folder = parse_spec(spec)
     if kind == "mnist-sample":
-        return _mnist_like(MNISTSample(train=True), MNISTSample(train=False), [str(i) for i in range(10)])
-    if kind in ("mnist", "fashion-mnist") and folder:
+        return _mnist_like(MNISTSample(train=True), MNISTSample(train=False), [str(i) for i in range(10)], "digit")
+    if kind in ("mnist", "fashion-mnist"):
         cls = MNIST if kind == "mnist" else FashionMNIST
-        return _mnist_like(cls(folder, train=True), cls(folder, train=False), list(cls.classes))
-    if kind == "cifar10" and folder:
+        return _mnist_like(cls(folder, train=True), cls(folder, train=False), list(cls.classes),
+                           "digit" if kind == "mnist" else "object")
+    if kind == "cifar10":
         tr, te = CIFAR10(folder, train=True), CIFAR10(folder, train=False)
         info = {"channels": 3, "size": [32, 32], "mean": list(CIFAR_MEAN), "std": list(CIFAR_STD),
                 "classes": list(CIFAR10.classes), "invert_light_background": False}
         make = lambda ds: TensorDataset(_normalised(ds.data.transpose(0, 3, 1, 2), CIFAR_MEAN, CIFAR_STD),  # noqa: E731
                                         Tensor._wrap(np.asarray(ds.targets, np.int64)))
         return make(tr), make(te), info
-    if kind == "folder" and folder:
-        return _folder(folder, image_size or 64, seed)
-    raise ValueError(f"unknown data spec {spec!r}; expected one of {', '.join(SPECS)}.")
+    return _folder(folder, image_size or 64, seed)
 
 
 def _folder(folder, size, seed):
@@ -86,16 +111,115 @@ def _folder(folder, size, seed):
 
 
 def prepare_image(path, info):
-    """An image file as a (1, C, H, W) tensor, prepared like the training data: channels, size, [0, 1] scale,
-    normalisation, and for digit models a light background inverted to MNIST's white-on-black."""
-    from .datasets.folder import pil_loader
-    img = pil_loader(path)
-    img = T.Grayscale(1)(img) if info["channels"] == 1 else img
-    arr = np.asarray(T.Resize(tuple(info["size"]))(np.asarray(img)))
-    arr = arr if arr.ndim == 3 else arr[:, :, None]
+    """An image file as a (1, C, H, W) float32 tensor, prepared the way the training data was (see
+    `training_pixels`), then normalised with the data's mean and std."""
+    from .datasets.folder import open_image
+    arr = training_pixels(open_image(path, "predict"), info)  # (H, W, C) uint8
+    return _normalised(arr.transpose(2, 0, 1)[None], info["mean"], info["std"])
+
+
+# ---- a person's image -> the training data's pixels ------------------------------------------------------------
+def training_pixels(img, info):
+    """A Pillow image as the (H, W, C) uint8 pixels the model was trained on (info from load_spec).
+
+    - 16-bit and float images are scaled to 0..255; transparency (RGBA, LA, palette with a transparent colour)
+      is composited on white for colour models, and for gray models on the colour that contrasts with the ink
+      (dark strokes on a transparent background get white paper, light strokes get black).
+    - Gray models get luma (0.299 R + 0.587 G + 0.114 B); colour models get RGB.
+    - `invert_light_background`: a light border means dark ink on paper, inverted to MNIST's light on dark.
+    - fit='digit' (MNIST's own preparation): background level removed, the strokes cropped, scaled to fit a
+      20x20 box (5/7 of the side) keeping the aspect ratio, placed with their centre of mass at the centre.
+      fit='object' (Fashion-MNIST): cropped, longer side scaled to the full size, centred.
+      Otherwise the whole image is resized to info['size'] (bilinear), as folder: training data is.
+    """
+    Image = _pil_image()
+    rgb, alpha = _float_pixels(img, Image)  # (H, W, 3) or (H, W, 1) in 0..255, alpha (H, W) in 0..1 or None
+    gray_model = info["channels"] == 1
+    if alpha is not None:
+        background = 255.0
+        if gray_model:
+            ink = _luma(rgb)
+            background = 255.0 if (ink * alpha).sum() <= 127.5 * max(alpha.sum(), 1e-9) else 0.0
+        rgb = rgb * alpha[:, :, None] + background * (1.0 - alpha[:, :, None])
+    x = _luma(rgb)[:, :, None] if gray_model else (np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb)
     if info.get("invert_light_background"):
-        border = np.concatenate([arr[0].ravel(), arr[-1].ravel(), arr[:, 0].ravel(), arr[:, -1].ravel()])
-        if border.mean() > 127:
-            arr = 255 - arr
-    x = _normalised(arr.transpose(2, 0, 1)[None], info["mean"], info["std"])
-    return x
+        border = np.concatenate([x[0].ravel(), x[-1].ravel(), x[:, 0].ravel(), x[:, -1].ravel()])
+        if border.mean() > 127.5:
+            x = 255.0 - x
+    h, w = info["size"]
+    fit = info.get("fit")
+    if fit in ("digit", "object") and gray_model:
+        x = _fit_strokes(x[:, :, 0], (h, w), fit, Image)[:, :, None]
+    else:
+        x = np.stack([_resize(x[:, :, c], (h, w), Image, Image.BILINEAR) for c in range(x.shape[2])], axis=2)
+    return np.clip(np.rint(x), 0, 255).astype(np.uint8)
+
+
+def _pil_image():
+    from .datasets.folder import require_pillow
+    return require_pillow("predict")
+
+
+def _luma(rgb):
+    if rgb.shape[2] == 1:
+        return rgb[:, :, 0]
+    return rgb[:, :, 0] * 0.299 + rgb[:, :, 1] * 0.587 + rgb[:, :, 2] * 0.114
+
+
+def _float_pixels(img, Image, max_side=1024):
+    """(colour (H, W, 3 or 1) float32 0..255, alpha (H, W) float32 0..1 or None), big images shrunk first."""
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        a = np.asarray(img, dtype=np.float64)
+        top = a.max(initial=0.0)
+        scale = 1.0 if top <= 255 else (257.0 if top <= 65535 else top / 255.0)
+        if img.mode.startswith("I;16"):
+            scale = 257.0
+        img = Image.fromarray((a / scale).astype(np.float32), mode="F")
+    elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        img = img.convert("RGBA")
+    elif img.mode not in ("L", "RGB"):
+        img = img.convert("RGB")
+    if max(img.size) > max_side:
+        img = img.copy()
+        img.thumbnail((max_side, max_side), Image.BILINEAR)
+    a = np.asarray(img, dtype=np.float32)
+    a = a[:, :, None] if a.ndim == 2 else a
+    if a.shape[2] == 4:
+        return a[:, :, :3], (a[:, :, 3] / 255.0 if a[:, :, 3].min() < 255 else None)
+    return a, None
+
+
+def _resize(plane, size, Image, method):
+    """One float plane (H, W) resized to size (h, w) through Pillow's 'F' mode (antialiased when shrinking)."""
+    h, w = size
+    return np.asarray(Image.fromarray(np.ascontiguousarray(plane, np.float32), mode="F").resize((w, h), method))
+
+
+def _fit_strokes(x, size, fit, Image):
+    """MNIST's preparation of a light-on-dark gray image (H, W) into `size`; see training_pixels."""
+    h, w = size
+    if fit == "digit":  # remove the paper's gray level and stretch the ink to full white
+        level = np.median(np.concatenate([x[0], x[-1], x[:, 0], x[:, -1]]))
+        top = x.max()
+        if top - level > 8:
+            x = np.clip((x - level) / (top - level), 0.0, 1.0) * 255.0
+    if x.max() <= 0:  # a blank image: nothing to crop
+        return _resize(x, size, Image, Image.BILINEAR)
+    ink = x > 0.2 * x.max()
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    x = x[rows[0]:rows[-1] + 1, cols[0]:cols[-1] + 1]
+    box_h, box_w = (round(h * 20 / 28), round(w * 20 / 28)) if fit == "digit" else (h, w)
+    scale = min(box_h / x.shape[0], box_w / x.shape[1])
+    sh, sw = max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))
+    x = np.clip(_resize(x, (sh, sw), Image, Image.LANCZOS), 0.0, 255.0)
+    if fit == "digit":
+        total = x.sum()
+        cy = (x.sum(axis=1) * np.arange(sh)).sum() / total if total > 0 else (sh - 1) / 2
+        cx = (x.sum(axis=0) * np.arange(sw)).sum() / total if total > 0 else (sw - 1) / 2
+        top, left = round(h / 2 - cy), round(w / 2 - cx)  # MNIST: the centre of mass at pixel (14, 14)
+    else:
+        top, left = (h - sh) // 2, (w - sw) // 2
+    top, left = min(max(top, 0), h - sh), min(max(left, 0), w - sw)
+    out = np.zeros((h, w), np.float32)
+    out[top:top + sh, left:left + sw] = x
+    return out

@@ -58,11 +58,14 @@ class LectureCNN(nn.Module):
         return self.fc2(nn.functional.relu(self.fc1(x)))
 
 
-@register_model("lenet5", "LeNet-5 for 1x28x28 digits (ReLU, max pooling; 61,706 parameters)")
-def lenet5(num_classes=10, in_channels=1, **kwargs):
-    return LeNet5(num_classes=num_classes, in_channels=in_channels, **kwargs)
+@register_model("lenet5", "LeNet-5 for 1x28x28 digits (ReLU, max pooling; 61,706 parameters)", (1, 28, 28))
+def lenet5(num_classes=10, in_channels=1, input_size=28, **kwargs):
+    """LeNet-5 (see LeNet5); input_size=32 builds the unpadded 1998 layout for 32x32 images."""
+    return LeNet5(num_classes=num_classes, in_channels=in_channels, input_size=input_size, **kwargs)
 
 
-@register_model("lecture_cnn", "the lecture notes' small CNN for 3x32x32 images (conv5-pool-conv10-pool-fc32-fc)")
+@register_model("lecture_cnn", "the lecture notes' small CNN for 3x32x32 images (conv5-pool-conv10-pool-fc32-fc)",
+                (3, 32, 32))
 def lecture_cnn(num_classes=1, in_channels=3):
+    """The lecture notes' CNN (see LectureCNN)."""
     return LectureCNN(num_classes=num_classes, in_channels=in_channels)

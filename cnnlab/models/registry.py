@@ -1,11 +1,17 @@
-"""A registry of model builders: list_models(), get_model(name, **kwargs), describe(name)."""
+"""A registry of model builders: list_models(), get_model(name, **kwargs), describe(name), input_shape(name)."""
 _BUILDERS = {}
 
 
-def register_model(name, description):
-    """Decorator: make a builder function available as get_model(name)."""
+def register_model(name, description, input_shape=None):
+    """Decorator: make a builder function available as get_model(name).
+
+    Args:
+        name (str): the registry name (lower case, words joined by '_'; '-' is accepted when looking up).
+        description (str): one line for `cnnlab models`.
+        input_shape (tuple (C, H, W), default None): the input the model is built for with default arguments.
+    """
     def wrap(fn):
-        _BUILDERS[name] = (fn, description)
+        _BUILDERS[name] = (fn, description, None if input_shape is None else tuple(input_shape))
         return fn
     return wrap
 
@@ -16,7 +22,31 @@ def list_models():
 
 
 def describe(name):
+    """The one-line description of a registered model.
+
+    >>> describe("lenet5")
+    'LeNet-5 for 1x28x28 digits (ReLU, max pooling; 61,706 parameters)'
+    """
     return _lookup(name)[1]
+
+
+def input_shape(name):
+    """The (C, H, W) input a registered model is built for with default arguments (None if not declared).
+
+    >>> input_shape("lecture-cnn")
+    (3, 32, 32)
+    """
+    return _lookup(name)[2]
+
+
+def canonical_name(name):
+    """The registry's spelling of a model name: case and '-' versus '_' do not matter.
+
+    >>> canonical_name("Lecture-CNN")
+    'lecture_cnn'
+    """
+    _lookup(name)
+    return _normalise(name)
 
 
 def get_model(name, **kwargs):
@@ -30,7 +60,22 @@ def get_model(name, **kwargs):
     return _lookup(name)[0](**kwargs)
 
 
+def _normalise(name):
+    return str(name).strip().lower().replace("-", "_")
+
+
 def _lookup(name):
-    if name not in _BUILDERS:
+    key = _normalise(name)
+    if key not in _BUILDERS:
         raise ValueError(f"get_model: unknown model. Got name={name!r}; available: {', '.join(list_models())}.")
-    return _BUILDERS[name]
+    return _BUILDERS[key]
+
+
+def builder_parameters(name):
+    """The keyword arguments a registered model's builder accepts (a tuple of names).
+
+    >>> "input_size" in builder_parameters("lenet5")
+    True
+    """
+    import inspect
+    return tuple(inspect.signature(_lookup(name)[0]).parameters)

@@ -6,18 +6,44 @@ from ..dataset import Dataset
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
 
 
+PILLOW_MISSING = ("{who}: reading images needs Pillow, which is not installed: "
+                  "pip install 'cnnlab[images]' (or pip install Pillow)")
+
+
+def require_pillow(who):
+    """The PIL.Image module, or an ImportError whose one-line message says how to install Pillow."""
+    try:
+        from PIL import Image
+    except ImportError:
+        raise ImportError(PILLOW_MISSING.format(who=who), name="PIL") from None
+    return Image
+
+
+def open_image(path, who="open_image"):
+    """Open and decode an image file with Pillow, turned upright by its EXIF orientation (phone photos), with
+    an error that names the file when it is missing, a folder, or not an image Pillow can read."""
+    Image = require_pillow(who)
+    from PIL import ImageOps, UnidentifiedImageError
+    path = os.fspath(path)
+    if os.path.isdir(path):
+        raise ValueError(f"{who}: expected an image file, got the folder {path}.")
+    if not os.path.exists(path):
+        raise FileNotFoundError(f"{who}: no such image file: {path}.")
+    try:
+        img = Image.open(path)
+        if img.mode in ("RGB", "L") and getattr(img, "format", None) == "JPEG":
+            img.draft(img.mode, (1024, 1024))  # decode big JPEG photos at a reduced scale (fast, little memory)
+        img.load()
+        return ImageOps.exif_transpose(img)
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        kind = "not an image Pillow can read" if isinstance(e, UnidentifiedImageError) else type(e).__name__
+        detail = "" if isinstance(e, UnidentifiedImageError) else f": {e}"
+        raise ValueError(f"{who}: cannot read the image {path} ({kind}{detail}).") from None
+
+
 def pil_loader(path):
     """Open an image file as an RGB Pillow image, with an error that names the file when it can't."""
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise ImportError("ImageFolder needs Pillow: pip install Pillow (or pip install 'cnnlab[images]').") from None
-    try:
-        with open(path, "rb") as f:
-            img = Image.open(f)
-            return img.convert("RGB")
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as e:
-        raise ValueError(f"ImageFolder: cannot read the image {path} ({type(e).__name__}: {e}).") from None
+    return open_image(path, "ImageFolder").convert("RGB")
 
 
 class ImageFolder(Dataset):

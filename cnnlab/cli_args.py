@@ -1,0 +1,150 @@
+"""The `cnnlab` command's arguments: the parser, its help texts and examples, and the checked number types.
+
+Every option says what it does and shows its default; a bad value ends with one line and exit code 2:
+
+>>> from cnnlab.cli_args import POSITIVE_INT
+>>> POSITIVE_INT("3")
+3
+>>> POSITIVE_INT("0")
+Traceback (most recent call last):
+...
+argparse.ArgumentTypeError: must be more than 0, got 0
+"""
+import argparse
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error: 'cnnlab train: argument --epochs: ... (see cnnlab train --help)'."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """Descriptions and examples printed as written; each option's default shown after its help (unless the
+    help already speaks of it, or there is none to show)."""
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.option_strings and "default" not in text and action.default not in (None, False, argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _number(kind, low, inclusive):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got "
+                                             f"{text!r}") from None
+        if value != value or (value < low if inclusive else value <= low) or value in (float("inf"),):
+            raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'more than'} {low}, got {text}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+POSITIVE_INT, POSITIVE, NON_NEGATIVE = _number(int, 0, False), _number(float, 0, False), _number(float, 0, True)
+
+MAIN_EPILOG = """examples:
+  cnnlab demo                                   train LeNet-5 on the bundled digits (about 2 minutes)
+  cnnlab models                                 the models cnnlab can build
+  cnnlab train --model lenet5 --data mnist-sample --epochs 10 --out runs/lenet5
+  cnnlab evaluate --checkpoint runs/lenet5
+  cnnlab predict --checkpoint runs/lenet5 digit.png
+
+'cnnlab COMMAND --help' explains each command. Exit codes: 0 done, 1 failed while running, 2 bad arguments
+or missing files, 130 interrupted."""
+
+DATA_HELP = """data (--data):
+  mnist-sample        5,000 real MNIST digits bundled with cnnlab (4,000 train / 1,000 validation), offline
+  mnist:DIR           MNIST's four IDX files (raw or .gz) in DIR or DIR/MNIST/raw
+  fashion-mnist:DIR   Fashion-MNIST's four IDX files in DIR or DIR/FashionMNIST/raw
+  cifar10:DIR         DIR/cifar-10-batches-py (the python version of CIFAR-10)
+  folder:DIR          your images, one sub-folder per class (DIR/cat/*.jpg, DIR/dog/*.jpg); DIR/train and
+                      DIR/val (or test) if present, else a seeded 80/20 split; needs Pillow"""
+
+TRAIN_EPILOG = DATA_HELP + """
+
+--out receives config.json, checkpoint.pth (after every epoch), history.csv and metrics.json.
+
+examples:
+  cnnlab train --out runs/lenet5                          LeNet-5 on the bundled digits, 10 epochs
+  cnnlab train --epochs 2 --subset 500 --out /tmp/quick   a quick try
+  cnnlab train --optimizer adam --lr 0.001 --scheduler cosine --augment --out runs/adam
+  cnnlab train --epochs 20 --out runs/lenet5 --resume     continue runs/lenet5 up to epoch 20
+  cnnlab train --model lenet5 --data folder:~/shapes --image-size 32 --out runs/shapes"""
+
+PREDICT_EPILOG = """Each image is prepared the way the training data was: for digits, a dark drawing on light paper is
+inverted to MNIST's light-on-dark, the strokes are cropped, scaled into a 20x20 box and centred in 28x28;
+transparent backgrounds, palette and 16-bit images and large photos are handled. Needs Pillow
+(pip install 'cnnlab[images]').
+
+examples:
+  cnnlab predict --checkpoint runs/lenet5 digit.png
+  cnnlab predict --checkpoint runs/lenet5 --top-k 1 photos/*.jpg"""
+
+
+def build_parser(commands):
+    """The parser; commands maps each command name to the function that runs it (set as args.func)."""
+    parser = _Parser(prog="cnnlab", description="Build, train and understand CNNs on NumPy.", epilog=MAIN_EPILOG,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+
+    def new(name, summary, **kw):
+        return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
+                              formatter_class=_Formatter, **kw)
+
+    p = new("train", "train a model and write its checkpoint, history and metrics", epilog=TRAIN_EPILOG)
+    p.add_argument("--model", default="lenet5", help="a name from 'cnnlab models'")
+    p.add_argument("--data", default="mnist-sample", help="what to train on (see 'data' below)")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=10, help="passes over the training images")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=64, metavar="N", help="images per optimizer step")
+    p.add_argument("--lr", type=POSITIVE, default=0.01, help="learning rate")
+    p.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), default="sgd", help="update rule")
+    p.add_argument("--momentum", type=NON_NEGATIVE, default=0.9, help="momentum for sgd and rmsprop")
+    p.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="L2 penalty on the weights")
+    p.add_argument("--scheduler", choices=("none", "cosine", "step"), default="none",
+                   help="learning-rate schedule, stepped once per epoch (step: x0.1 every third of the epochs)")
+    p.add_argument("--augment", action="store_true", help="random shifts (and flips for colour images) in training")
+    p.add_argument("--image-size", type=POSITIVE_INT, default=None, metavar="PIXELS",
+                   help="for folder: data, resize the images to PIXELS x PIXELS (default 64)")
+    p.add_argument("--seed", type=int, default=0, help="seed for initial weights, shuffling and augmentation")
+    p.add_argument("--subset", type=POSITIVE_INT, default=None, metavar="N",
+                   help="train on the first N training images only (quick runs; default all)")
+    p.add_argument("--out", default="runs/run", metavar="DIR", help="folder for the run's files (must be new or "
+                   "empty unless --resume or --overwrite)")
+    p.add_argument("--resume", action="store_true", help="continue the run in --out from its last checkpoint")
+    p.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    p.add_argument("--quiet", action="store_true", help="no per-epoch lines or progress bar")
+    p.set_defaults(func=commands["train"])
+
+    p = new("evaluate", "accuracy and per-class accuracy of a trained run on its validation images",
+            epilog="examples:\n  cnnlab evaluate --checkpoint runs/lenet5\n"
+                   "  cnnlab evaluate --checkpoint runs/lenet5 --data mnist:~/data   (the full MNIST test set)")
+    p.add_argument("--checkpoint", required=True, metavar="RUN", help="a run folder written by 'cnnlab train --out' "
+                   "(or the checkpoint.pth in it)")
+    p.add_argument("--data", default=None, help="data to evaluate on, as for train --data (default: the run's)")
+    p.set_defaults(func=commands["evaluate"])
+
+    p = new("predict", "classify image files with a trained run", epilog=PREDICT_EPILOG)
+    p.add_argument("--checkpoint", required=True, metavar="RUN", help="a run folder written by 'cnnlab train --out' "
+                   "(or the checkpoint.pth in it)")
+    p.add_argument("--top-k", type=POSITIVE_INT, default=3, metavar="K", help="how many classes to show per image")
+    p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, BMP, ...)")
+    p.set_defaults(func=commands["predict"])
+
+    p = new("models", "list the models cnnlab can build, with the input each expects",
+            epilog="example:\n  cnnlab models")
+    p.set_defaults(func=commands["models"])
+
+    p = new("demo", "follow a batch through LeNet-5, then train it on the bundled MNIST sample (what 'make demo' "
+            "runs)", epilog="Prints every layer's output shape, one line per epoch, the validation accuracy per "
+            "class and where the\ncheckpoint is; then try 'cnnlab predict --checkpoint runs/demo digit.png'.\n\n"
+            "examples:\n  cnnlab demo\n  cnnlab demo --epochs 3 --out /tmp/demo")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=None, help="passes over the 4,000 training digits "
+                   "(default 20)")
+    p.add_argument("--out", default="runs/demo", metavar="DIR", help="folder for the run (replaced if it holds one)")
+    p.set_defaults(func=commands["demo"])
+    return parser
