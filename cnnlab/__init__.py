@@ -6,15 +6,17 @@
 >>> x.grad.shape
 cnnlab.Size([4, 3])
 """
+import importlib as _importlib
 import types as _types
 
 from . import _methods  # noqa: F401  (binds operators and methods to Tensor)
 from ._dtypes import (bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
                       int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (arange, as_tensor, bernoulli, device, empty, empty_like, eye, from_numpy, full, full_like,
-                       linspace, normal, ones, ones_like, rand, rand_like, randint, randint_like, randn, randn_like,
-                       randperm, tensor, zeros, zeros_like)
+from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
+                       LongTensor, ShortTensor, arange, as_tensor, bernoulli, device, empty, empty_like, eye,
+                       from_numpy, full, full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
+                       randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .errors import DTypeError, GradError, ShapeError
 from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, clamp,
                               cos, div, dot, eq, exp, expm1, floor, ge, gt, isfinite, isinf, isnan, le, log,
@@ -48,7 +50,23 @@ cuda = _types.SimpleNamespace(is_available=lambda: False, device_count=lambda: 0
 backends = _types.SimpleNamespace(cudnn=_types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True),
                                   mps=_types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False))
 
-from . import nn  # noqa: E402  (after the core, which nn builds on)
+# The subpackages, reachable as attributes after `import cnnlab` as torch.nn/torch.optim/torch.utils are after
+# `import torch`; imported after the core, which they build on. models and train load on first use (lazily).
+from . import nn  # noqa: E402
+from . import data, io, optim, utils  # noqa: E402
+from .io import load, save  # noqa: E402
+
+_LAZY_SUBMODULES = ("models", "train")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        return _importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module 'cnnlab' has no attribute {name!r}")
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_LAZY_SUBMODULES))
 
 
 def relu(input):

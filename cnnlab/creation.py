@@ -11,7 +11,7 @@ from . import _dtypes
 from .errors import ShapeError
 from .ops.shape import sizes_arg
 from .random import rng
-from .tensor import Tensor, _to_array
+from .tensor import Size, Tensor, _to_array
 
 
 class device:
@@ -318,3 +318,52 @@ def randn_like(input, dtype=None, device=None, requires_grad=False, generator=No
 def randint_like(input, low=0, high=None, dtype=None, device=None, requires_grad=False, generator=None):
     shape, d = _like(input, dtype, device)
     return randint(low, high, shape, generator=generator, dtype=d, requires_grad=requires_grad)
+
+
+class _LegacyTensorType(type):
+    """The type of cnnlab.FloatTensor and the other legacy tensor types of old PyTorch code: calling one makes
+    a tensor of its dtype from data (`FloatTensor([1, 2])`) or from sizes (`FloatTensor(2, 3)`, zero-filled),
+    and `isinstance(x, FloatTensor)` is True for float32 tensors. They are not Tensor subclasses, as in PyTorch.
+
+    >>> import cnnlab
+    >>> cnnlab.LongTensor([1.7, 2.2]), cnnlab.FloatTensor(2, 3).shape, isinstance(cnnlab.ones(1), cnnlab.FloatTensor)
+    (tensor([1, 2]), cnnlab.Size([2, 3]), True)
+    """
+
+    def __instancecheck__(cls, obj):
+        return isinstance(obj, Tensor) and obj.dtype == cls.dtype
+
+    def __call__(cls, *args, device=None):
+        _check_device(device)
+        if len(args) == 1 and isinstance(args[0], Tensor):  # an alias of a tensor of the same dtype
+            if args[0].dtype != cls.dtype:
+                raise TypeError(f"{cls.__name__}: expects a tensor of dtype {cls.dtype}; convert it with "
+                                f".to({cls.dtype}). Got a tensor of dtype {args[0].dtype}.")
+            return Tensor._wrap(args[0]._data)
+        if (len(args) == 1 and isinstance(args[0], Size)) or all(
+                isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
+            return Tensor._wrap(np.zeros(_size(args, None, cls.__name__), cls.dtype.np))
+        if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
+            return Tensor._wrap(np.array(_to_array(args[0], cls.dtype), copy=True))
+        raise TypeError(f"{cls.__name__}: expects data (a list, tuple or array), sizes (ints), or a tensor of "
+                        f"dtype {cls.dtype}. Got arguments {tuple(type(a).__name__ for a in args)}.")
+
+    def __repr__(cls):
+        return f"<class 'cnnlab.{cls.__name__}'>"
+
+
+def _legacy_type(name, dtype):
+    doc = f"Legacy tensor type: `{name}(data)` or `{name}(*sizes)` makes a {dtype.name} tensor. Matches torch.{name}."
+    return _LegacyTensorType(name, (), {"dtype": dtype, "is_cuda": False, "__module__": "cnnlab",
+                                        "__qualname__": name, "__doc__": doc})
+
+
+FloatTensor = _legacy_type("FloatTensor", _dtypes.float32)
+DoubleTensor = _legacy_type("DoubleTensor", _dtypes.float64)
+HalfTensor = _legacy_type("HalfTensor", _dtypes.float16)
+LongTensor = _legacy_type("LongTensor", _dtypes.int64)
+IntTensor = _legacy_type("IntTensor", _dtypes.int32)
+ShortTensor = _legacy_type("ShortTensor", _dtypes.int16)
+CharTensor = _legacy_type("CharTensor", _dtypes.int8)
+ByteTensor = _legacy_type("ByteTensor", _dtypes.uint8)
+BoolTensor = _legacy_type("BoolTensor", _dtypes.bool)

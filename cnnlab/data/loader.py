@@ -1,6 +1,8 @@
-"""DataLoader: batches from a dataset, optionally shuffled by a seedable generator, with default_collate
-and an optional background thread that prepares the next batch while the model computes."""
+"""DataLoader: batches from a dataset in the order of a sampler (shuffled by a seedable generator, or any
+Sampler), with default_collate and an optional background thread that prepares the next batch while the model
+computes. Matches torch.utils.data.DataLoader as a single-process, CPU-only loader."""
 import collections.abc
+import copy
 import numbers
 import queue
 import threading
@@ -8,15 +10,21 @@ import threading
 import numpy as np
 
 from ..ops.shape import stack
-from ..random import rng
 from ..tensor import Tensor
 from .dataset import TensorDataset
+from .sampler import BatchSampler, RandomSampler, SequentialSampler
+
+
+def _numpy_to_tensor(x):
+    """NumPy arrays and scalars as tensors (keeping their dtype); None for string/object arrays."""
+    arr = np.asarray(x)
+    return None if arr.dtype.kind in "OSUV" else Tensor._wrap(arr)
 
 
 def default_collate(batch):
-    """Merge a list of samples into a batch the way PyTorch does: tensors and arrays are stacked, ints become
-    an int64 tensor, floats a float64 tensor, tuples/lists/dicts are collated element by element, strings
-    stay a list.
+    """Merge a list of samples into a batch the way PyTorch does: tensors and arrays are stacked, NumPy scalars
+    keep their dtype, Python ints become an int64 tensor, floats a float64 tensor, dicts and (named)tuples are
+    collated field by field (a tuple of fields comes back as a list, as in PyTorch), strings stay a list.
 
     >>> import cnnlab
     >>> x, y = default_collate([(cnnlab.zeros(2), 1), (cnnlab.ones(2), 0)])
@@ -26,15 +34,19 @@ def default_collate(batch):
     first = batch[0]
     if isinstance(first, Tensor):
         return stack(list(batch))
-    if isinstance(first, np.ndarray):
-        return Tensor._wrap(np.stack(batch))
-    if isinstance(first, (bool, np.bool_)):
+    if isinstance(first, (np.ndarray, np.generic)) and not isinstance(first, (np.str_, np.bytes_)):
+        out = _numpy_to_tensor(np.stack(batch) if isinstance(first, np.ndarray) else np.asarray(batch))
+        if out is None:
+            raise TypeError(f"default_collate: cannot batch NumPy arrays of dtype {np.asarray(first).dtype}; "
+                            "pass collate_fn=.")
+        return out
+    if isinstance(first, bool):
         return Tensor._wrap(np.asarray(batch, dtype=np.bool_))
     if isinstance(first, numbers.Integral):
         return Tensor._wrap(np.asarray(batch, dtype=np.int64))
     if isinstance(first, numbers.Real):
         return Tensor._wrap(np.asarray(batch, dtype=np.float64))
-    if isinstance(first, str):
+    if isinstance(first, (str, bytes)):
         return list(batch)
     if isinstance(first, collections.abc.Mapping):
         return {k: default_collate([s[k] for s in batch]) for k in first}
@@ -42,24 +54,69 @@ def default_collate(batch):
         if any(len(s) != len(first) for s in batch):
             raise ValueError("default_collate: every sample in a batch must have the same number of elements. "
                              f"Got lengths {sorted({len(s) for s in batch})}.")
-        return type(first)(default_collate(list(items)) for items in zip(*batch)) if isinstance(first, tuple) \
-            else [default_collate(list(items)) for items in zip(*batch)]
+        fields = [default_collate(list(items)) for items in zip(*batch)]
+        return type(first)(*fields) if isinstance(first, tuple) and hasattr(first, "_fields") else fields
     raise TypeError(f"default_collate: cannot batch samples of type {type(first).__name__}; pass collate_fn=.")
 
 
+def default_convert(data):
+    """What the loader does to each sample when batching is off (batch_size=None): NumPy arrays and scalars
+    become tensors, containers are converted element by element, anything else is returned unchanged.
+    Matches torch.utils.data.default_convert.
+
+    >>> import numpy as np
+    >>> default_convert({"x": np.zeros(2), "name": "a"})["x"].dtype
+    cnnlab.float64
+    """
+    if isinstance(data, (np.ndarray, np.generic)) and not isinstance(data, (np.str_, np.bytes_)):
+        out = _numpy_to_tensor(data)
+        return data if out is None else out
+    if isinstance(data, collections.abc.Mapping):
+        try:
+            clone = copy.copy(data)
+            clone.update({k: default_convert(data[k]) for k in data})
+            return clone
+        except (TypeError, AttributeError):
+            return {k: default_convert(data[k]) for k in data}
+    if isinstance(data, tuple) and hasattr(data, "_fields"):
+        return type(data)(*(default_convert(d) for d in data))
+    if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes, range)):
+        return [default_convert(d) for d in data]
+    return data
+
+
+def get_worker_info():
+    """None: cnnlab loads data in the main process (no worker processes). Matches
+    torch.utils.data.get_worker_info called outside a worker."""
+    return None
+
+
 class DataLoader:
-    """Iterate over a dataset in batches.
+    """Iterate over a dataset in batches. Matches torch.utils.data.DataLoader (single process, CPU only).
 
     Args:
         dataset: a Dataset (anything with __getitem__ and __len__).
-        batch_size (int, default 1): samples per batch; None yields single samples uncollated.
-        shuffle (bool, default False): a new random order every epoch, drawn from `generator` (or the default
-            generator), so the same seed gives the same order.
+        batch_size (int, default 1): samples per batch; None turns batching off (one converted sample per step).
+        shuffle (bool, default False): a new random order every epoch (a RandomSampler over the dataset),
+            drawn from `generator`, so the same seed gives the same order.
+        sampler (Sampler or iterable of indices, default None): the order of the indices; excludes shuffle.
+        batch_sampler (iterable of lists of indices, default None): whole batches of indices; excludes
+            batch_size, shuffle, sampler and drop_last.
+        num_workers (int, default 0): accepted for compatibility; there are no worker processes. A value > 0
+            turns on the background prefetch thread.
+        collate_fn (callable, default default_collate, or default_convert without batching): merges a list
+            of samples into a batch.
         drop_last (bool, default False): drop the last, smaller batch.
-        collate_fn (callable, default default_collate): merges a list of samples into a batch.
         generator (cnnlab.Generator, default None): the source of the shuffling order.
-        prefetch (bool, default False): prepare the next batch in a background thread. num_workers > 0 also
-            turns it on (cnnlab uses one thread rather than worker processes).
+        prefetch (bool, default False): prepare the next batch in a background thread (cnnlab's addition).
+        pin_memory, timeout, worker_init_fn, multiprocessing_context, prefetch_factor, persistent_workers,
+            pin_memory_device, in_order: accepted and checked as PyTorch checks them; they have no effect here
+            (worker_init_fn is never called, since there are no workers).
+
+    Raises:
+        ValueError: for the combinations PyTorch rejects (sampler with shuffle; batch_sampler with batch_size,
+            shuffle, sampler or drop_last; batch_size=None with drop_last; persistent_workers or
+            prefetch_factor without workers; negative num_workers or timeout).
 
     A TensorDataset with the default collate is batched by one fancy-indexing step per batch rather than one
     __getitem__ per sample.
@@ -70,60 +127,92 @@ class DataLoader:
     [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, sampler=None, batch_sampler=None, num_workers=0,
+    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None, num_workers=0,
                  collate_fn=None, pin_memory=False, drop_last=False, timeout=0, worker_init_fn=None,
-                 generator=None, prefetch_factor=None, persistent_workers=False, prefetch=False):
-        if batch_size is not None and (not isinstance(batch_size, numbers.Integral) or batch_size < 1):
-            raise ValueError(f"DataLoader: batch_size must be a positive int or None. Got batch_size={batch_size!r}.")
+                 multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
+                 pin_memory_device="", in_order=True, prefetch=False):
+        _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        shuffle = bool(shuffle)
         if sampler is not None and shuffle:
-            raise ValueError("DataLoader: sampler and shuffle=True cannot be used together.")
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle (the sampler sets the "
+                             f"order). Got shuffle=True, sampler={type(sampler).__name__}.")
+        if batch_sampler is not None:
+            if batch_size != 1 or shuffle or sampler is not None or drop_last:
+                raise ValueError("DataLoader: batch_sampler option is mutually exclusive with batch_size, shuffle, "
+                                 f"sampler, and drop_last. Got batch_size={batch_size!r}, shuffle={shuffle}, "
+                                 f"sampler={None if sampler is None else type(sampler).__name__}, "
+                                 f"drop_last={drop_last}.")
+            batch_size, drop_last = None, False
+        elif batch_size is None:
+            if drop_last:
+                raise ValueError("DataLoader: batch_size=None option disables auto-batching and is mutually "
+                                 "exclusive with drop_last. Got batch_size=None, drop_last=True.")
+        elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive int or None. Got batch_size={batch_size!r}.")
+        if sampler is None:
+            sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
+        if batch_size is not None and batch_sampler is None:
+            batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
         self.dataset = dataset
         self.batch_size = batch_size
-        self.shuffle = shuffle
+        self.drop_last = drop_last
         self.sampler = sampler
         self.batch_sampler = batch_sampler
-        self.drop_last = drop_last
-        self.collate_fn = collate_fn
         self.generator = generator
-        self.num_workers = num_workers
+        self.collate_fn = collate_fn or (default_collate if batch_sampler is not None else default_convert)
+        self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
+        self.worker_init_fn, self.prefetch_factor = worker_init_fn, prefetch_factor
+        self.persistent_workers, self.multiprocessing_context = persistent_workers, multiprocessing_context
         self.prefetch = prefetch or num_workers > 0
 
-    def _batches_of_indices(self):
-        if self.batch_sampler is not None:
-            yield from self.batch_sampler
-            return
-        n = len(self.dataset)
-        if self.sampler is not None:
-            order = np.fromiter(iter(self.sampler), dtype=np.int64)
-        else:
-            order = rng(self.generator).permutation(n) if self.shuffle else np.arange(n)
-        if self.batch_size is None:
-            yield from order
-            return
-        stop = len(order) - (len(order) % self.batch_size if self.drop_last else 0)
-        for start in range(0, stop, self.batch_size):
-            yield order[start:start + self.batch_size]
-
     def _make_batch(self, indices):
-        if self.batch_size is None and self.batch_sampler is None:
-            return self.dataset[int(indices)]
-        if isinstance(self.dataset, TensorDataset) and self.collate_fn is None:
+        if type(self.dataset) is TensorDataset and self.collate_fn is default_collate:
             idx = np.asarray(indices, dtype=np.int64)
-            return tuple(Tensor._wrap(t._data[idx]) for t in self.dataset.tensors)
-        samples = [self.dataset[int(i)] for i in indices]
-        return (self.collate_fn or default_collate)(samples)
+            return [Tensor._wrap(t._data[idx]) for t in self.dataset.tensors]
+        if isinstance(indices, np.ndarray):
+            indices = indices.tolist()
+        return self.collate_fn([self.dataset[i] for i in indices])
+
+    def _batches(self):
+        if self.batch_sampler is None:
+            return (self.collate_fn(self.dataset[i]) for i in self.sampler)
+        index_batches = self.batch_sampler
+        if type(index_batches) is BatchSampler:
+            # the order is drawn here, in the caller's thread, so a prefetch thread never races the main thread
+            # for the shared generator (same seed, same order, with or without prefetch)
+            arrays = index_batches._index_arrays()
+            index_batches = index_batches if arrays is None else arrays
+        return (self._make_batch(indices) for indices in index_batches)
 
     def __iter__(self):
-        batches = (self._make_batch(ix) for ix in self._batches_of_indices())
+        batches = self._batches()
         return _prefetched(batches) if self.prefetch else batches
 
     def __len__(self):
-        if self.batch_sampler is not None:
-            return len(self.batch_sampler)
-        n = len(self.sampler) if self.sampler is not None else len(self.dataset)
-        if self.batch_size is None:
-            return n
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        return len(self.batch_sampler) if self.batch_sampler is not None else len(self.sampler)
+
+
+def _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context):
+    """PyTorch's checks of the worker options (which have no effect here), so code valid there is valid here
+    and code PyTorch rejects is rejected."""
+    if isinstance(num_workers, bool) or not isinstance(num_workers, numbers.Integral) or num_workers < 0:
+        raise ValueError("DataLoader: num_workers option should be non-negative; use num_workers=0 to disable "
+                         f"multiprocessing. Got num_workers={num_workers!r}.")
+    if timeout < 0:
+        raise ValueError(f"DataLoader: timeout option should be non-negative. Got timeout={timeout!r}.")
+    if num_workers == 0 and prefetch_factor is not None:
+        raise ValueError("DataLoader: prefetch_factor option could only be specified in multiprocessing; let "
+                         "num_workers > 0 to enable multiprocessing, otherwise set prefetch_factor to None. Got "
+                         f"num_workers=0, prefetch_factor={prefetch_factor!r}.")
+    if prefetch_factor is not None and prefetch_factor < 0:
+        raise ValueError(f"DataLoader: prefetch_factor option should be non-negative. Got "
+                         f"prefetch_factor={prefetch_factor!r}.")
+    if persistent_workers and num_workers == 0:
+        raise ValueError("DataLoader: persistent_workers option needs num_workers > 0. Got num_workers=0, "
+                         "persistent_workers=True.")
+    if multiprocessing_context is not None and num_workers == 0:
+        raise ValueError("DataLoader: multiprocessing_context can only be used with multi-process loading "
+                         f"(num_workers > 0). Got num_workers=0, multiprocessing_context={multiprocessing_context!r}.")
 
 
 _DONE = object()

@@ -10,9 +10,14 @@ file: a checkpoint that carries a pickled object or a payload is refused with Ch
 >>> cnnlab.io.load(path)["fc.weight"].shape
 cnnlab.Size([2, 3])
 """
+import collections
 import io as _io
 import os
 
+import numpy as np
+
+from ..creation import device
+from ..tensor import Size, Tensor
 from .atomic import atomic_open
 from .safetensors_format import load_safetensors, save_safetensors
 from .torch_format import CheckpointError
@@ -26,16 +31,24 @@ def _is_safetensors_name(f):
     return isinstance(f, (str, os.PathLike)) and os.fspath(f).endswith(".safetensors")
 
 
-def save(obj, f, metadata=None):
-    """Save tensors (a state_dict or a nested checkpoint dict) to a path or binary file.
+def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_serialization=True, *, metadata=None):
+    """Save tensors (a state_dict or a nested checkpoint dict) to a path or binary file. Matches torch.save for
+    the objects a weights-only torch.load reads back.
 
     Args:
-        obj: a dict of tensors, or nested dicts/lists/tuples of tensors, numbers and strings.
+        obj: a dict of tensors, or nested dicts/lists/tuples/sets of tensors, numbers, strings and None.
+            A model or optimizer object is refused: save its `.state_dict()`.
         f: a path or a writable binary file. Paths ending in .safetensors get safetensors (flat dicts of
             tensors only); any other path gets PyTorch's zip format, which `torch.load(weights_only=True)`
             reads. Paths are written atomically: a crash mid-save leaves the previous file intact.
+        pickle_module, pickle_protocol, _use_new_zipfile_serialization: accepted for compatibility; the
+            format is always PyTorch's zip format with pickle protocol 2.
         metadata (dict of str, default None): safetensors header metadata.
+
+    Raises:
+        TypeError: obj holds something other than tensors, numbers, strings and containers of them.
     """
+    _check_savable(obj, "obj")
     writer = ((lambda fh: save_safetensors(obj, fh, metadata)) if _is_safetensors_name(f)
               else (lambda fh: _save_torch(obj, fh, archive_name=_archive_name(f))))
     if isinstance(f, (str, os.PathLike)):
@@ -45,6 +58,51 @@ def save(obj, f, metadata=None):
         writer(f)
 
 
+_LEAVES = (str, bytes, int, float, bool, type(None))  # what pickle writes without naming a class
+_CONTAINERS = (dict, collections.OrderedDict, list, tuple, set, frozenset)
+
+
+def _check_savable(obj, where, _seen=None):
+    """Raise TypeError unless obj is made only of what load() reads back (tensors, numbers, strings, None and
+    plain containers), so save never writes a file that load refuses."""
+    if isinstance(obj, (Tensor, Size)) or type(obj) in _LEAVES:
+        return
+    if isinstance(obj, np.ndarray) and obj.dtype.kind not in "OSUVcMm":
+        return
+    if isinstance(obj, np.generic) and not isinstance(obj, (np.complexfloating, np.object_)):
+        return
+    if type(obj) in _CONTAINERS:
+        seen = set() if _seen is None else _seen
+        if id(obj) in seen:
+            return
+        seen.add(id(obj))
+        if isinstance(obj, dict):
+            for k, v in obj.items():
+                _check_savable(k, f"a key of {where}", seen)
+                _check_savable(v, f"{where}[{k!r}]", seen)
+        else:
+            for i, v in enumerate(obj):
+                _check_savable(v, f"{where}[{i}]" if isinstance(obj, (list, tuple)) else f"an item of {where}", seen)
+        return
+    name = type(obj).__name__
+    if _has_state_dict(obj):
+        raise TypeError(f"save: cnnlab saves tensors, numbers, strings and containers of them, not a whole {name} "
+                        f"object (loading it would mean running code from the file). Save `{_hint(obj)}.state_dict()` "
+                        f"instead and restore it with `.load_state_dict(cnnlab.load(path))`. Got {where} of type {name}.")
+    raise TypeError(f"save: cnnlab saves tensors, numbers, strings, None and dicts/lists/tuples/sets of them (what a "
+                    f"weights-only load reads back); convert other objects to these first. Got {where} of type {name}.")
+
+
+def _has_state_dict(obj):
+    return callable(getattr(obj, "state_dict", None)) and callable(getattr(obj, "load_state_dict", None))
+
+
+def _hint(obj):
+    from ..nn import Module
+    from ..optim import Optimizer
+    return "model" if isinstance(obj, Module) else "optimizer" if isinstance(obj, Optimizer) else "obj"
+
+
 def _archive_name(f):
     if isinstance(f, (str, os.PathLike)):
         stem = os.path.splitext(os.path.basename(os.fspath(f)))[0]
@@ -52,9 +110,24 @@ def _archive_name(f):
     return "archive"
 
 
-def load(f, map_location=None, weights_only=True, **kwargs):
-    """Load what `save` (or torch.save, or safetensors) wrote, as cnnlab tensors. map_location and
-    weights_only are accepted for PyTorch compatibility; loading is always weights-only here."""
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None, **pickle_load_args):
+    """Load what `save` (or torch.save, or safetensors) wrote, as cnnlab tensors. Matches torch.load with
+    weights_only=True: only tensors, numbers, strings and containers are read; a file that carries code (a
+    pickled model object, a payload) is refused with CheckpointError and nothing in it runs.
+
+    Args:
+        f: a path or a readable binary file.
+        map_location: 'cpu', a cnnlab.device, a dict or a function: accepted for compatibility (everything loads
+            onto the CPU); a device other than the CPU raises ValueError.
+        pickle_module, weights_only, mmap, **pickle_load_args: accepted for compatibility; loading is always
+            weights-only here, whatever weights_only says.
+
+    Raises:
+        FileNotFoundError: no file at the path.
+        CheckpointError: the file is neither format, is corrupt, or refers to code.
+    """
+    if isinstance(map_location, (str, device)):
+        device(map_location)  # raises for a device other than the CPU
     if isinstance(f, (str, os.PathLike)):
         path = os.fspath(f)
         if not os.path.exists(path):
