@@ -178,6 +178,8 @@ def cmd_train(args):
 def _run_training(args, config, model, train_ds, val_ds, done):
     import time
 
+    import numpy as np
+
     import cnnlab
     from . import data as cdata
     from .train import evaluate, fit
@@ -193,9 +195,10 @@ def _run_training(args, config, model, train_ds, val_ds, done):
     _say(f"training {args.model} ({n_params:,} parameters) on {args.data}: {len(train_ds)} training, {len(val_ds)} "
          f"validation images, {args.epochs} epoch{'s' * (args.epochs != 1)}, batch {args.batch_size}, {args.optimizer} lr {args.lr}")
     t0 = time.perf_counter()
-    history = fit(model, loader, cnnlab.nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=val_loader,
-                  scheduler=scheduler, checkpoint=ckpt, resume=args.resume, progress=None if not args.quiet else False,
-                  log=None if args.quiet else _say)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverging run ends with fit's own one-line message
+        history = fit(model, loader, cnnlab.nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=val_loader,
+                      scheduler=scheduler, checkpoint=ckpt, resume=args.resume, log=None if args.quiet else _say,
+                      progress=None if not args.quiet else False)
     seconds = time.perf_counter() - t0
     _write_history(os.path.join(args.out, HISTORY), history)
     result = evaluate(model, val_loader, cnnlab.nn.CrossEntropyLoss(), num_classes=len(info["classes"]))

@@ -1,19 +1,32 @@
-"""The cnnlab command end to end on tiny runs, as a new user would type it."""
+"""The cnnlab command end to end on tiny runs, as a new user would type it: results, files, and for every
+mistake one clear line on stderr and the documented exit code (2 bad argument or missing file, 1 failure)."""
 import json
 import os
 import subprocess
 import sys
+import tomllib
 
 import numpy as np
 import pytest
 
-from cnnlab.cli import main
+from cnnlab.cli import build_parser, main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
-def test_models_lists_the_registry(capsys):
+def _one_line(capsys, *words, stream="err"):
+    """The single line written to stderr (or stdout), checked to contain every word."""
+    text = getattr(capsys.readouterr(), stream)
+    assert text.count("\n") == 1 and "Traceback" not in text, text
+    for w in words:
+        assert w in text, (w, text)
+    return text
+
+
+def test_models_lists_the_registry_with_inputs(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
-    assert "lenet5" in out and "lecture_cnn" in out
+    assert "lenet5         1x28x28" in out and "lecture_cnn    3x32x32" in out
 
 
 @pytest.fixture(scope="module")
@@ -35,44 +48,266 @@ def test_train_writes_checkpoint_history_metrics(run_dir):
 
 def test_resume_continues_and_refuses_to_clobber(run_dir, capsys):
     assert main(["train", "--data", "mnist-sample", "--epochs", "1", "--out", str(run_dir)]) == 2
-    assert "already holds a run; pass --resume" in capsys.readouterr().err
+    _one_line(capsys, "already holds a run; pass --resume")
+    assert main(["train", "--epochs", "2", "--out", str(run_dir), "--resume"]) == 2
+    _one_line(capsys, "has already trained 2 epochs; pass --epochs larger than 2")
+    assert main(["train", "--model", "lecture-cnn", "--epochs", "3", "--out", str(run_dir), "--resume"]) == 2
+    _one_line(capsys, "was trained with --model lenet5, not lecture_cnn")
+    assert main(["train", "--epochs", "3", "--out", str(run_dir), "--resume", "--overwrite"]) == 2
+    _one_line(capsys, "--resume and --overwrite contradict each other")
     assert main(["train", "--data", "mnist-sample", "--epochs", "3", "--subset", "1024", "--out", str(run_dir),
                  "--resume", "--quiet", "--optimizer", "adam", "--lr", "0.003"]) == 0
     assert len((run_dir / "history.csv").read_text().splitlines()) == 4
 
 
-def test_evaluate(run_dir, capsys):
-    assert main(["evaluate", "--checkpoint", str(run_dir)]) == 0
-    out = capsys.readouterr().out
-    assert "validation accuracy:" in out and "per-class accuracy:" in out
+def test_evaluate_a_folder_or_its_checkpoint_file(run_dir, capsys):
+    for where in (run_dir, run_dir / "checkpoint.pth"):
+        assert main(["evaluate", "--checkpoint", str(where)]) == 0
+        out = capsys.readouterr().out
+        assert "validation accuracy:" in out and "per-class accuracy:" in out
+
+
+def _digit(label=1):
+    from cnnlab.data import MNISTSample
+    ds = MNISTSample(train=False)
+    return ds.data.numpy()[int(np.flatnonzero(ds.targets.numpy() == label)[0])]
 
 
 def test_predict_a_digit_drawn_black_on_white(run_dir, tmp_path, capsys):
     Image = pytest.importorskip("PIL.Image")
-    from cnnlab.data import MNISTSample
-    ds = MNISTSample(train=False)
-    i = int(np.flatnonzero(ds.targets.numpy() == 1)[0])
-    digit = 255 - ds.data.numpy()[i]  # as a person draws it: dark ink on white paper
+    digit = 255 - _digit(1)  # as a person draws it: dark ink on white paper
     Image.fromarray(digit).resize((56, 56)).save(tmp_path / "one.png")
     assert main(["predict", "--checkpoint", str(run_dir), "--top-k", "2", str(tmp_path / "one.png")]) == 0
-    line = capsys.readouterr().out.strip()
+    line = _one_line(capsys, stream="out").strip()
     assert line.startswith(str(tmp_path / "one.png") + ": 1 ")  # top class first, with its probability
     assert line.count("%") == 2
 
 
-def test_errors_are_one_line_and_nonzero(tmp_path, capsys):
-    assert main(["evaluate", "--checkpoint", str(tmp_path)]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "no config.json" in err
-    assert main(["train", "--data", "nonsense", "--out", str(tmp_path / "x")]) == 1
-    assert "unknown data spec 'nonsense'" in capsys.readouterr().err
-    assert main(["train", "--data", f"mnist:{tmp_path}", "--out", str(tmp_path / "y")]) == 2
-    assert "not found" in capsys.readouterr().err
+# ---- images as people make them -> the pixels the model was trained on ----------------------------------------
+DIGIT_INFO = {"channels": 1, "size": [28, 28], "mean": [0.1307], "std": [0.3081], "classes": list("0123456789"),
+              "invert_light_background": True, "fit": "digit"}
 
 
-def test_python_dash_m_and_bad_arguments():
+def _drawings(Image, digit):
+    """The MNIST digit as people hand it over: big, off-centre, in the formats the predict command must read."""
+    big = np.asarray(Image.fromarray(digit).resize((280, 280), Image.BILINEAR))
+    ink = np.zeros((400, 600), np.uint8)
+    ink[30:310, 250:530] = big
+    paper = 255 - ink
+    exif = Image.Exif()
+    exif[0x0112] = 6  # orientation: the viewer turns it 90 degrees clockwise, so the pixels are stored turned back
+    return {
+        "black ink on white": (Image.fromarray(paper), {}),
+        "black ink on transparent": (Image.fromarray(np.dstack([np.zeros_like(ink)] * 3 + [ink]), "RGBA"), {}),
+        "white ink on transparent": (Image.fromarray(np.dstack([np.full_like(ink, 255)] * 3 + [ink]), "RGBA"), {}),
+        "gray ink on transparent (LA)": (Image.fromarray(np.dstack([np.full_like(ink, 40), ink]), "LA"), {}),
+        "palette": (Image.fromarray(paper).convert("P"), {}),
+        "16-bit gray": (Image.fromarray(paper.astype(np.uint16) * 257), {}),
+        "blue pen on gray paper": (Image.fromarray(np.dstack([210 - ink * 0.8, 205 - ink * 0.7, 200 - ink * 0.2])
+                                                   .astype(np.uint8)), {}),
+        "phone photo, EXIF-rotated": (Image.fromarray(paper).convert("RGB").transpose(Image.ROTATE_90),
+                                      {"exif": exif}),
+    }
+
+
+@pytest.mark.parametrize("label", [0, 1, 4, 7, 8])
+def test_prepare_image_recovers_the_training_pixels(tmp_path, label):
+    Image = pytest.importorskip("PIL.Image")
+    from cnnlab.data.specs import prepare_image
+    digit = _digit(label)
+    want = (digit / 255.0 - 0.1307) / 0.3081
+    for name, (img, save_kw) in _drawings(Image, digit).items():
+        path = tmp_path / (name.replace(" ", "_") + ".png")
+        img.save(path, **save_kw)
+        x = prepare_image(str(path), DIGIT_INFO)
+        assert x.shape == (1, 1, 28, 28) and str(x.dtype) == "cnnlab.float32"
+        got = x.numpy()[0, 0]
+        corr = np.corrcoef(got.ravel(), want.ravel())[0, 1]
+        assert corr > 0.8, (name, corr)  # shifted by a pixel, or not inverted, it falls to ~0.3 or below 0
+
+
+def test_prepare_image_of_a_large_photo_and_of_a_colour_model(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    from cnnlab.data.specs import prepare_image
+    rng = np.random.default_rng(0)
+    photo = np.clip(180 + rng.normal(0, 6, (3000, 4000, 3)), 0, 255).astype(np.uint8)  # noisy gray paper
+    big = np.asarray(Image.fromarray(_digit(3)).resize((1200, 1200), Image.BILINEAR))
+    photo[900:2100, 1000:2200] -= (big[:, :, None] * 0.6).astype(np.uint8)
+    Image.fromarray(photo).save(tmp_path / "photo.jpg", quality=90)
+    got = prepare_image(str(tmp_path / "photo.jpg"), DIGIT_INFO).numpy()[0, 0]
+    assert np.corrcoef(got.ravel(), _digit(3).ravel())[0, 1] > 0.8
+    colour = {"channels": 3, "size": [32, 32], "mean": [0.5] * 3, "std": [0.5] * 3, "invert_light_background": False}
+    rgba = np.zeros((64, 48, 4), np.uint8)
+    rgba[:, :, 0], rgba[:32, :, 3] = 255, 255  # top half opaque red, bottom half transparent
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "half.png")
+    x = prepare_image(str(tmp_path / "half.png"), colour).numpy()[0] * 0.5 + 0.5
+    assert x.shape == (3, 32, 32)
+    np.testing.assert_allclose(x[:, 2, 5], [1, 0, 0], atol=1 / 255)  # red stays red
+    np.testing.assert_allclose(x[:, -3, 5], [1, 1, 1], atol=1 / 255)  # transparent becomes white
+
+
+# ---- optional packages --------------------------------------------------------------------------------------
+def test_predict_without_pillow_says_how_to_install_it(run_dir, tmp_path, monkeypatch, capsys):
+    extras = tomllib.loads(open(os.path.join(ROOT, "pyproject.toml")).read())["project"]["optional-dependencies"]
+    assert any(p.lower().startswith("pillow") for p in extras["images"])
+    (tmp_path / "x.png").write_bytes(b"\x89PNG")
+    monkeypatch.setitem(sys.modules, "PIL", None)  # `from PIL import Image` now fails as if it was not installed
+    assert main(["predict", "--checkpoint", str(run_dir), str(tmp_path / "x.png")]) == 1
+    line = _one_line(capsys, "needs Pillow", "pip install 'cnnlab[images]'")
+    assert line.startswith("cnnlab predict: reading images")
+
+
+def test_train_on_the_bundled_sample_needs_only_numpy(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    assert main(["train", "--augment", "--epochs", "1", "--subset", "128", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    assert (tmp_path / "r" / "checkpoint.pth").exists()
+
+
+# ---- a model that does not fit the data -----------------------------------------------------------------------
+def test_a_model_that_does_not_fit_the_data_is_refused_before_anything_is_written(tmp_path, capsys):
+    out = tmp_path / "new"
+    assert main(["train", "--model", "lecture-cnn", "--out", str(out)]) == 2
+    _one_line(capsys, "model lecture_cnn does not fit the data", "expects 3x32x32", "mnist-sample has 1x28x28")
+    assert not out.exists()
+    (tmp_path / "empty").mkdir()
+    assert main(["train", "--model", "lecture_cnn", "--out", str(tmp_path / "empty")]) == 2
+    assert os.listdir(tmp_path / "empty") == []
+
+
+@pytest.fixture(scope="module")
+def shapes(tmp_path_factory):
+    """A tiny folder: data set, two classes of 64x64 colour images (squares and bars)."""
+    Image = pytest.importorskip("PIL.Image")
+    root = tmp_path_factory.mktemp("shapes")
+    for c, draw in (("bar", lambda a, i: a.__setitem__((slice(None), slice(20 + i, 30 + i)), 255)),
+                    ("square", lambda a, i: a.__setitem__((slice(10 + i, 40 + i), slice(10 + i, 40 + i)), 255))):
+        (root / c).mkdir()
+        for i in range(10):
+            a = np.zeros((64, 64, 3), np.uint8)
+            draw(a, i)
+            Image.fromarray(a).save(root / c / f"{i}.png")
+    return root
+
+
+def test_lenet5_fits_32x32_images_and_is_refused_on_64x64(shapes, tmp_path, capsys):
+    assert main(["train", "--data", f"folder:{shapes}", "--image-size", "32", "--epochs", "1", "--quiet",
+                 "--out", str(tmp_path / "ok")]) == 0
+    assert json.loads((tmp_path / "ok" / "config.json").read_text())["model_kwargs"]["input_size"] == 32
+    capsys.readouterr()
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "ok"), "--data", "mnist-sample"]) == 2
+    _one_line(capsys, "--data: mnist-sample does not match the run")
+    assert main(["train", "--data", f"folder:{shapes}", "--image-size", "64", "--out", str(tmp_path / "no")]) == 2
+    _one_line(capsys, "model lenet5 does not fit the data", "expects 1x28x28", "has 3x64x64 images")
+    assert not (tmp_path / "no").exists()
+
+
+def test_a_diverging_run_ends_with_one_line_and_leaves_no_folder(tmp_path, capsys):
+    assert main(["train", "--lr", "1e30", "--epochs", "1", "--subset", "256", "--quiet",
+                 "--out", str(tmp_path / "r")]) == 1
+    _one_line(capsys, "the loss became nan at epoch 1, batch")
+    assert not (tmp_path / "r").exists()
+
+
+# ---- bad arguments --------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("argv, words", [
+    (["train", "--epochs", "0"], ["argument --epochs: must be more than 0, got 0"]),
+    (["train", "--epochs", "-1"], ["argument --epochs: must be more than 0, got -1"]),
+    (["train", "--epochs", "ten"], ["argument --epochs: expected an integer, got 'ten'"]),
+    (["train", "--batch-size", "0"], ["argument --batch-size: must be more than 0"]),
+    (["train", "--lr", "0"], ["argument --lr: must be more than 0"]),
+    (["train", "--lr", "-0.1"], ["argument --lr: must be more than 0"]),
+    (["train", "--lr", "nan"], ["argument --lr: must be more than 0, got nan"]),
+    (["train", "--subset", "0"], ["argument --subset: must be more than 0"]),
+    (["train", "--subset", "-5"], ["argument --subset: must be more than 0"]),
+    (["train", "--momentum", "-1"], ["argument --momentum: must be at least 0"]),
+    (["train", "--optimizer", "adagrad"], ["argument --optimizer: invalid choice: 'adagrad'"]),
+    (["predict", "--checkpoint", "x", "--top-k", "0", "a.png"], ["argument --top-k: must be more than 0"]),
+    (["predict", "--checkpoint", "x"], ["the following arguments are required: IMAGE"]),
+    (["demo", "--epochs", "0"], ["argument --epochs: must be more than 0"]),
+    (["bogus"], ["invalid choice: 'bogus'"]),
+])
+def test_bad_arguments_are_one_line_and_exit_2(argv, words, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    _one_line(capsys, *words, f"(see 'cnnlab {argv[0] + ' ' if argv[0] != 'bogus' else ''}--help')")
+
+
+def test_missing_and_wrong_files_are_one_line_and_exit_2(run_dir, tmp_path, capsys):
+    (tmp_path / "notes.txt").write_text("hello")
+    (tmp_path / "fake.png").write_text("not an image")
+    cases = [
+        (["evaluate", "--checkpoint", str(tmp_path / "nowhere")], "no such run folder or checkpoint file"),
+        (["evaluate", "--checkpoint", str(run_dir / "nowhere.pth")], "no such run folder or checkpoint file"),
+        (["evaluate", "--checkpoint", str(tmp_path)], "no config.json in"),
+        (["evaluate", "--checkpoint", str(run_dir / "history.csv")], "cannot load"),
+        (["predict", "--checkpoint", str(run_dir), str(tmp_path / "nowhere.png")], "no such image file"),
+        (["predict", "--checkpoint", str(run_dir), str(tmp_path / "fake.png")], "not an image Pillow can read"),
+        (["predict", "--checkpoint", str(run_dir), str(tmp_path)], "expected an image file, got the folder"),
+        (["train", "--data", "nonsense"], "--data: unknown data spec 'nonsense'; expected one of mnist-sample"),
+        (["train", "--data", "imagenet:/x"], "--data: unknown data spec 'imagenet:/x'"),
+        (["train", "--data", "mnist"], "--data: mnist needs the folder that holds the files, as mnist:DIR"),
+        (["train", "--data", f"cifar10:{tmp_path / 'nowhere'}"], "--data: no such folder"),
+        (["train", "--data", "mnist-sample:/tmp"], "takes no folder"),
+        (["train", "--data", f"mnist:{tmp_path}"], "not found"),
+        (["train", "--model", "resnet999"], "--model: unknown model 'resnet999'; choose one of lecture_cnn, lenet5"),
+        (["train", "--out", str(tmp_path / "notes.txt")], "is a file; give a folder"),
+        (["train", "--out", str(tmp_path)], "exists and is not empty; pass --resume"),
+        (["train", "--out", str(tmp_path / "new"), "--resume"], "--resume: no run to resume in"),
+        (["evaluate", "--checkpoint", str(run_dir), "--data", "nonsense"], "--data: unknown data spec"),
+    ]
+    if not _has_pillow():
+        cases = [c for c in cases if c[0][0] != "predict"]
+    for argv, words in cases:
+        if argv[0] == "train" and "--out" not in argv:
+            argv = argv + ["--out", str(tmp_path / "never")]
+        assert main(argv) == 2, argv
+        _one_line(capsys, f"cnnlab {argv[0]}: ", words)
+    assert sorted(os.listdir(tmp_path)) == ["fake.png", "notes.txt"]  # nothing written by the failed commands
+
+
+def _has_pillow():
+    try:
+        import PIL  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def test_predict_reports_a_bad_image_and_goes_on_with_the_others(run_dir, tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    Image.fromarray(255 - _digit(7)).save(tmp_path / "seven.png")
+    assert main(["predict", "--checkpoint", str(run_dir), str(tmp_path / "gone.png"), str(tmp_path / "seven.png")]) == 2
+    captured = capsys.readouterr()
+    assert captured.err.count("\n") == 1 and "gone.png" in captured.err
+    assert captured.out.startswith(str(tmp_path / "seven.png") + ": ")
+
+
+# ---- help ------------------------------------------------------------------------------------------------------
+def test_every_option_is_explained_with_examples(capsys):
+    parser = build_parser()
+    subparsers = next(a for a in parser._actions if a.choices and "train" in a.choices).choices
+    assert set(subparsers) == {"train", "evaluate", "predict", "models", "demo"}
+    for name, sub in subparsers.items():
+        for action in sub._actions:
+            assert action.help, (name, action.dest)  # every option says what it does
+        text = sub.format_help()
+        assert "example" in text and f"cnnlab {name}" in text.split("example")[1], name
+    train_help = subparsers["train"].format_help()
+    for shown in ("(default: 10)", "(default: 64)", "(default: 0.01)", "(default: sgd)", "(default: runs/run)",
+                  "mnist-sample", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR", "folder:DIR"):
+        assert shown in train_help, shown
+    assert "(default: None)" not in train_help and "(default: False)" not in train_help
+
+
+def test_python_dash_m_help_and_no_command():
+    for argv in (["--help"], ["demo", "--help"], ["predict", "--help"]):
+        proc = subprocess.run([sys.executable, "-m", "cnnlab", *argv], capture_output=True, text=True, cwd=ROOT)
+        assert proc.returncode == 0 and "usage: cnnlab" in proc.stdout and "examples:" in proc.stdout, argv
+    proc = subprocess.run([sys.executable, "-m", "cnnlab"], capture_output=True, text=True, cwd=ROOT)
+    assert proc.returncode == 2 and "train" in proc.stderr and "predict" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "cnnlab", "train", "--epochs", "ten"], capture_output=True,
                           text=True)
-    assert proc.returncode == 2 and "invalid int value: 'ten'" in proc.stderr and "Traceback" not in proc.stderr
-    proc = subprocess.run([sys.executable, "-m", "cnnlab", "--help"], capture_output=True, text=True)
-    assert proc.returncode == 0 and "train" in proc.stdout and "predict" in proc.stdout
+    assert proc.returncode == 2 and proc.stderr == ("cnnlab train: argument --epochs: expected an integer, got "
+                                                    "'ten' (see 'cnnlab train --help')\n")
