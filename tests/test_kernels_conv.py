@@ -44,7 +44,16 @@ SHIFT = [
     ((2, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((4, 3), (0, 5)), (1, 1), 4),      # padding wider than the kernel
     ((1, 3, 9, 8), (5, 3, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 1),      # ResNet-style stride 2, batch 1
 ]
-CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT, "stack": SHIFT + GEMM[4:]}
+NHWC = [GEMM[0], GEMM[2], GEMM[4], GEMM[5], SHIFT[5],
+    ((2, 6, 5, 7), (4, 6, 1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),      # 1x1 stride 2: odd sizes
+    ((3, 6, 8, 6), (5, 6, 1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1), 1),      # 1x1 stride 2 (ResNet downsample)
+    ((2, 7, 5, 4), (3, 7, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),      # 1x1 stride 1
+    ((2, 5, 6, 7), (3, 5, 3, 2), (2, 3), ((4, 3), (1, 5)), (2, 1), 1),      # padding wider than the kernel
+    ((3, 4, 4, 4), (5, 4, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),      # 4x4 map (CIFAR layer 4)
+    ((1, 3, 8, 9), (2, 3, 2, 3), (1, 1), ((0, 1), (2, 0)), (3, 2), 1),      # dilation, asymmetric padding
+]
+CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT, "stack": SHIFT + GEMM[4:],
+         "nhwc": NHWC}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 

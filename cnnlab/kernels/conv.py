@@ -37,7 +37,7 @@ import itertools
 
 import numpy as np
 
-from . import depthwise, parallel, select, shift, winograd
+from . import depthwise, nhwc, parallel, select, shift, winograd
 from .shift import backward_input_as_forward
 
 COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
@@ -286,6 +286,7 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
 _ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight),
                "winograd": (winograd.forward, winograd.backward_input, winograd.backward_weight),
                "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight),
+               "nhwc": (nhwc.forward, nhwc.backward_input, nhwc.backward_weight),
                "shift": (shift.forward, shift.backward_input, shift.backward_weight),
                "stack": (functools.partial(shift.forward, stacked=True),
                          functools.partial(shift.backward_input, stacked=True),

@@ -36,9 +36,9 @@ import contextlib
 
 import numpy as np
 
-from . import depthwise, shift, winograd
+from . import depthwise, nhwc, shift, winograd
 
-ALGORITHMS = ("gemm", "shift", "stack", "winograd", "depthwise")
+ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "depthwise")
 SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
 SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
@@ -97,5 +97,5 @@ def forced(name):
         _forced = old
 
 
-_SUPPORTS = {"winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
+_SUPPORTS = {"nhwc": nhwc.supports, "winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
              "stack": shift.supports}

@@ -1,0 +1,211 @@
+"""Channels-last column matrix over a chunk of images: one large matmul per chunk, the batch in its rows.
+
+For feature maps too small for one image to fill a matmul (ResNet's 8x8, 7x7 and 4x4 layers, CIFAR's 16x16),
+and for strided kernels, the whole batch (or a chunk of images under CHUNK_BYTES) is lowered at once:
+
+    xl    (n, *S', C)          the padded chunk, channels-last (one transposing copy of x)
+    cols  (n, *O, *K, C)       its windows: each row of the column matrix (n*L, prod(K)*C) is prod(K) contiguous
+                               runs of C values, so the copy moves whole runs (3-4x faster than the
+                               channels-first column matrix, whose runs are one output row long)
+    forward           Y (n*L, O) = cols @ Wl^T,   Wl = w as (O, prod(K)*C);  out = Y transposed to (n, O, *O)
+    backward_weight   dWl (O, prod(K)*C) += G^T @ cols, G = g channels-last (n*L, O);  dw = dWl back to (O, C, *K)
+    backward_input    at stride 1 the forward of g with the flipped, transposed kernel; else dcols = G @ Wl,
+                      added back into xl one kernel offset at a time (contiguous runs of C), then transposed out
+
+The matmuls have prod(K)*C as their inner dimension and n*L rows, so BLAS runs them on all its threads near its
+peak; the copies (in, columns, out) run over image ranges on parallel threads (kernels/parallel.py), with
+single-threaded BLAS, before and after each matmul. groups == 1 only (kernels/select.py picks it for those).
+"""
+import itertools
+import threading
+
+import numpy as np
+
+from . import blas, parallel
+from .shift import backward_input_as_forward
+
+CHUNK_BYTES = 32 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C)
+
+_local = threading.local()  # per calling thread: the buffers of the last calls, kept for the next ones
+
+
+def _workspace(name, shape, dtype):
+    """A reusable buffer of this shape and dtype (contents undefined), kept per calling thread: a fresh
+    allocation of tens of MB costs page faults on first touch that measured as much as the copy into it."""
+    store = _local.__dict__.setdefault("buffers", {})
+    size = _prod(shape) * np.dtype(dtype).itemsize
+    buf = store.get(name)
+    if buf is None or buf.nbytes < size:
+        buf = store[name] = np.empty(size, dtype=np.uint8)
+    return buf[:size].view(dtype).reshape(shape)
+
+
+def supports(x_shape, w_shape, stride, padding, dilation, groups):
+    """Any geometry with at least one spatial dim and groups == 1."""
+    return len(x_shape) >= 3 and groups == 1
+
+
+def _prod(values):
+    return int(np.prod(values, dtype=np.int64))
+
+
+class _Plan:
+    """The chunks of one call and its buffers: padded channels-last images, column matrix, matmul result."""
+
+    def __init__(self, n_batch, channels, spatial, kernel, stride, padding, dilation, out_size, width, dtype):
+        self.channels, self.spatial, self.kernel = channels, tuple(spatial), tuple(kernel)
+        self.stride, self.padding, self.dilation, self.out_size = tuple(stride), tuple(padding), tuple(dilation), \
+            tuple(out_size)
+        self.pad_shape = tuple(s + b + a for s, (b, a) in zip(spatial, padding))
+        self.positions = _prod(out_size)                          # L
+        self.depth = _prod(kernel) * channels                     # prod(K) * C
+        per_image = self.positions * self.depth * np.dtype(dtype).itemsize
+        self.step = int(max(1, min(n_batch, CHUNK_BYTES // max(1, per_image))))
+        self.chunks = [(n0, min(self.step, n_batch - n0)) for n0 in range(0, n_batch, self.step)]
+        # a 1x1 kernel without padding reads x itself (one transposing copy): no padded channels-last copy
+        self.pointwise = all(k == 1 for k in kernel) and not any(b or a for b, a in padding)
+        self.xl = _workspace("xl", (0 if self.pointwise else self.step,) + self.pad_shape + (channels,), dtype)
+        self.cols = _workspace("cols", (self.step * self.positions, self.depth), dtype)
+        self.y = _workspace("y", (self.step * self.positions, width), dtype)
+
+    def interior(self, xl):
+        """The view of xl (n, *S', C) that the unpadded images fill."""
+        return xl[(slice(None),) + tuple(slice(b, b + s) for s, (b, _) in zip(self.spatial, self.padding))]
+
+    def zero_border(self, xl):
+        """Zero the padding of xl (n, *S', C): the slabs in front of and behind the interior, per spatial dim."""
+        for i, (s, (b, a)) in enumerate(zip(self.spatial, self.padding)):
+            lead = (slice(None),) * (i + 1)
+            if b:
+                xl[lead + (slice(0, b),)] = 0
+            if a:
+                xl[lead + (slice(b + s, None),)] = 0
+
+    def windows(self, xl):
+        """Every window of xl (n, *S', C) as a read-only view (n, *O, *K, C)."""
+        sn, *ss, sc = xl.strides
+        return np.lib.stride_tricks.as_strided(
+            xl, shape=(xl.shape[0],) + self.out_size + self.kernel + (self.channels,),
+            strides=(sn, *(s * st for s, st in zip(self.stride, ss)), *(d * st for d, st in zip(self.dilation, ss)),
+                     sc), writeable=False)
+
+    def offset_boxes(self):
+        """Per kernel offset: (its index, the slices of xl's spatial dims its windows read)."""
+        for i, off in enumerate(itertools.product(*(range(k) for k in self.kernel))):
+            yield i, tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
+                           for k, d, o, s in zip(off, self.dilation, self.out_size, self.stride))
+
+    def split(self, n):
+        """Image ranges of a chunk of n images, one per thread."""
+        k = max(1, min(parallel.num_threads(), n))
+        return [(n * i // k, n * (i + 1) // k) for i in range(k) if n * (i + 1) // k > n * i // k]
+
+
+def _channels_last(a):
+    """(n, C, *S) -> its (n, *S, C) view."""
+    return np.moveaxis(a, 1, -1)
+
+
+def _weight_rows(w):
+    """w (O, C, *K) as Wl (O, prod(K)*C): kernel-offset-major, channel-minor, like the column matrix."""
+    return np.ascontiguousarray(np.moveaxis(w, 1, -1)).reshape(w.shape[0], -1)
+
+
+def _natural(x_shape, w_shape, stride, padding, dilation):
+    return tuple((s + b + a - d * (k - 1) - 1) // st + 1
+                 for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
+
+
+def _copy(dst, src, plan):
+    """dst[...] = src for arrays of the same shape, split along the first axis over parallel threads."""
+    parallel.run(lambda slot, rng: dst[rng[0]:rng[1]].__setitem__(Ellipsis, src[rng[0]:rng[1]]),
+                 plan.split(dst.shape[0]))
+
+
+def _fill_columns(plan, x, n0, n):
+    """plan.cols[:n*L] = the column matrix of images n0..n0+n of x (copies on parallel threads)."""
+    cols = plan.cols[:n * plan.positions].reshape((n,) + plan.out_size + plan.kernel + (plan.channels,))
+
+    def work(slot, rng):
+        a, b = rng
+        src = _channels_last(x[n0 + a:n0 + b])                        # (n, *S, C), a view
+        if plan.pointwise:                                             # the windows are x's (strided) positions
+            np.copyto(cols[a:b], plan.windows(src))
+            return
+        xl = plan.xl[a:b]
+        plan.zero_border(xl)
+        plan.interior(xl)[...] = src
+        np.copyto(cols[a:b], plan.windows(xl))
+
+    parallel.run(work, plan.split(n))
+    return plan.cols[:n * plan.positions]
+
+
+def forward(x, w, stride, padding, dilation, groups, out_size=None):
+    """conv_forward: per chunk of images, the channels-last column matrix times the weight rows (one matmul)."""
+    out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
+    n_batch, n_out = x.shape[0], w.shape[0]
+    out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
+    if n_batch == 0:
+        return out
+    plan = _Plan(n_batch, x.shape[1], x.shape[2:], w.shape[2:], stride, padding, dilation, out_size, n_out, x.dtype)
+    wl = _weight_rows(w)                                               # (O, prod(K)*C)
+    for n0, n in plan.chunks:
+        cols = _fill_columns(plan, x, n0, n)                           # (n*L, prod(K)*C)
+        y = np.matmul(cols, wl.T, out=plan.y[:n * plan.positions])     # (n*L, O)
+        _copy(_channels_last(out[n0:n0 + n]), y.reshape((n,) + out_size + (n_out,)), plan)
+    return out
+
+
+def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+    """conv_backward_weight: dWl = sum over chunks of G^T @ cols, G the chunk's g channels-last (n*L, O)."""
+    n_batch, n_out = x.shape[0], w_shape[0]
+    if n_batch == 0:
+        return np.zeros(w_shape, dtype=x.dtype)
+    plan = _Plan(n_batch, x.shape[1], x.shape[2:], w_shape[2:], stride, padding, dilation, g.shape[2:], n_out,
+                 x.dtype)
+    dwl = np.zeros((n_out, plan.depth), dtype=x.dtype)                # (O, prod(K)*C)
+    for i, (n0, n) in enumerate(plan.chunks):
+        cols = _fill_columns(plan, x, n0, n)
+        gl = plan.y[:n * plan.positions]
+        _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
+        blas.gemm(gl.T, cols, dwl, beta=0.0 if i == 0 else 1.0)
+    return np.ascontiguousarray(np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1))
+
+
+def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+    """conv_backward_input: at stride 1 the forward of g with the flipped kernel; else dcols = G @ Wl added back
+    into the padded channels-last chunk one kernel offset at a time (image ranges on parallel threads)."""
+    if all(s == 1 for s in stride):
+        g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
+        return forward(g2, w2, stride, pads, dilation, groups, out_size=tuple(x_shape[2:]))
+    n_batch, n_out = x_shape[0], w.shape[0]
+    dx = np.empty(x_shape, dtype=g.dtype)
+    if n_batch == 0:
+        return dx
+    plan = _Plan(n_batch, x_shape[1], x_shape[2:], w.shape[2:], stride, padding, dilation, g.shape[2:], n_out,
+                 g.dtype)
+    wl = _weight_rows(w)                                               # (O, prod(K)*C)
+    boxes = list(plan.offset_boxes())
+    for n0, n in plan.chunks:
+        gl = plan.y[:n * plan.positions]
+        _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
+        dcols = np.matmul(gl, wl, out=plan.cols[:n * plan.positions])  # (n*L, prod(K)*C)
+        dcols = dcols.reshape((n,) + plan.out_size + (len(boxes), plan.channels))
+
+        def work(slot, rng):
+            a, b = rng
+            if plan.pointwise:                                         # dx is dcols at the strided positions
+                dst = dx[n0 + a:n0 + b]
+                if any(s > 1 or o != v for o, s, v in zip(plan.out_size, plan.stride, plan.spatial)):
+                    dst[...] = 0
+                _channels_last(dst)[(slice(None),) + boxes[0][1]] = dcols[a:b, ..., 0, :]
+                return
+            xl = plan.xl[a:b]
+            xl[...] = 0
+            for i, box in boxes:
+                xl[(slice(None),) + box] += dcols[a:b, ..., i, :]
+            _channels_last(dx[n0 + a:n0 + b])[...] = plan.interior(xl)
+
+        parallel.run(work, plan.split(n))
+    return dx
