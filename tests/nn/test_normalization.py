@@ -114,6 +114,52 @@ def test_batch_norm_errors():
         F.batch_norm(cnnlab.tensor([[1, 2], [3, 4]]), None, None, training=True)
 
 
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [False, True])
+def test_batch_norm_several_cache_blocks(training, affine, monkeypatch):
+    """The kernels walk the batch in blocks of whole samples: a small block size makes them use several
+    (and a last, shorter one), in float64 and float32, with weight and bias gradients."""
+    from cnnlab.kernels import batchnorm as kb
+    monkeypatch.setattr(kb, "BLOCK_BYTES", 3 * 4 * 5 * 6 * 8 * 2)  # two float64 samples per block
+    shape = (7, 4, 5, 6)
+    x = rand(*shape, seed=21, low=-2, high=3)
+    rm, rv = _stats(4, seed=2)
+    w, b = (rand(4, seed=22, low=0.5, high=1.5), rand(4, seed=23)) if affine else (None, None)
+
+    def fn(lib, x, rm, rv, w, b):
+        return lib.F.batch_norm(x, rm, rv, w, b, training=training, momentum=0.3), rm, rv
+
+    check(fn, x, rm, rv, w, b, grad=[True, False, False, affine, affine])
+    check32(fn, x, rm, rv, w, b, grad=[True, False, False, affine, affine])
+
+
+def test_batch_norm_data_far_from_zero_float32():
+    """Two-pass statistics and x - mean before scaling: a mean 1000 standard deviations from zero neither
+    swamps the variance (E[x^2] - E[x]^2) nor the output (x * scale - mean * scale loses ~2e-4 here). The
+    tolerance is the float32 spacing of the data (6e-5 at 1000) over its standard deviation (0.58)."""
+    x = (rand(8, 3, 6, 6, seed=31, low=-1, high=1) + 1000.0).astype(np.float32)
+    for training in (True, False):
+        rm, rv = np.full(3, 1000.0, np.float32), np.full(3, 0.3, np.float32)
+        check(lambda lib, x, rm, rv: lib.F.batch_norm(x, rm, rv, training=training), x, rm, rv,
+              grad=[True, False, False], rtol=1e-4, atol=1e-4)
+
+
+def test_batch_norm_noncontiguous_input_parameter_only_grads_and_no_grad():
+    x = rand(3, 5, 4, 2, seed=41).transpose(0, 3, 2, 1)  # (3, 2, 4, 5), not contiguous
+    w, b = rand(2, seed=42), rand(2, seed=43)
+    check(lambda lib, x, w, b: lib.F.batch_norm(x, None, None, w, b, training=True), x, w, b,
+          grad=[False, True, True])
+    rm, rv = _stats(2)
+    check(lambda lib, x, rm, rv, w, b: lib.F.batch_norm(x, rm, rv, w, b), x, rm, rv, w, b,
+          grad=[False, False, False, True, False])
+    xt = cnnlab.tensor(x, requires_grad=True)
+    with cnnlab.no_grad():
+        y = F.batch_norm(xt, None, None, cnnlab.tensor(w, requires_grad=True), training=True)
+    assert not y.requires_grad and y.grad_fn is None
+    want = torch.nn.functional.batch_norm(torch.tensor(x), None, None, torch.tensor(w), training=True)
+    np.testing.assert_allclose(y.numpy(), want.numpy(), rtol=1e-10, atol=1e-12)
+
+
 # ---- instance_norm ------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("shape", [(2, 3, 5), (1, 2, 3, 4), (3, 2, 2, 2, 3)])
 @pytest.mark.parametrize("affine", [False, True])

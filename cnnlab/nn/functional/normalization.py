@@ -8,6 +8,8 @@ the many small ops of the forward formula.
 import numpy as np
 
 from ...errors import DTypeError, ShapeError, shape_str
+from ...autograd import is_grad_enabled
+from ...kernels import batchnorm as _bn
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
 
@@ -128,31 +130,53 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     rv = _param(running_var, "running_var", "batch_norm", C, "channel (input.shape[1])", x.shape)
     w = _param(weight, "weight", "batch_norm", C, "channel (input.shape[1])", x.shape)
     b = _param(bias, "bias", "batch_norm", C, "channel (input.shape[1])", x.shape)
-    axes = (0,) + tuple(range(2, x.ndim))
-    param_shape = (1, C) + (1,) * (x.ndim - 2)
     if training:
         n = x.size // C if C else 0
         if n <= 1:
             raise ValueError(f"batch_norm: Expected more than 1 value per channel when training. Got "
                              f"input.shape={shape_str(x.shape)}.")
-        xhat, mean, var, invstd = _standardize(x, axes, eps)
         if rm is not None or rv is not None:
             _check_momentum(momentum, "batch_norm")
+    elif rm is None or rv is None:
+        raise ShapeError("batch_norm: running_mean and running_var must be given in evaluation mode "
+                         f"(training=False). Got running_mean={'None' if rm is None else 'a tensor'}, "
+                         f"running_var={'None' if rv is None else 'a tensor'}.")
+    x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, -1)  # (N, C, L), L = prod(spatial) (1 for (N, C))
+    wd = None if w is None else w._data.reshape(C)
+    bd = None if b is None else b._data.reshape(C)
+    parents = tuple(p for p in (t, w, b) if p is not None)
+    record = is_grad_enabled() and any(p.requires_grad for p in parents)
+    if training:
+        out, mean, var, invstd = _bn.train_forward(x3, wd, bd, eps)
         if rm is not None:
             _update_running(rm, momentum, mean)
         if rv is not None:
             _update_running(rv, momentum, var * (n / (n - 1)))
-        return _affine("batch_norm", t, w, b, xhat, param_shape,
-                       lambda gxhat: _standardize_grad(gxhat, xhat, invstd, axes), "NativeBatchNormBackward")
-    if rm is None or rv is None:
-        raise ShapeError("batch_norm: running_mean and running_var must be given in evaluation mode "
-                         f"(training=False). Got running_mean={'None' if rm is None else 'a tensor'}, "
-                         f"running_var={'None' if rv is None else 'a tensor'}.")
-    # constants in evaluation: xhat = (x - running_mean) * invstd  =>  dx = dxhat * invstd
-    invstd = (1.0 / np.sqrt(rv._data.reshape(param_shape) + eps)).astype(x.dtype, copy=False)
-    xhat = (x - rm._data.reshape(param_shape).astype(x.dtype, copy=False)) * invstd
-    return _affine("batch_norm", t, w, b, xhat, param_shape, lambda gxhat: gxhat * invstd,
-                   "NativeBatchNormBackward")
+    else:  # constants in evaluation: out = (x - running_mean) * (weight * invstd) + bias
+        invstd = 1.0 / np.sqrt(rv._data.reshape(C).astype(np.float64) + eps)
+        scale = invstd if wd is None else invstd * wd.astype(np.float64)
+        out = _bn.affine(x3, scale, bd, center=rm._data.reshape(C))
+    if not record:
+        return Tensor._wrap(out.reshape(x.shape))
+
+    # training: the closed form in kernels/batchnorm.py; evaluation: xhat = (x - running_mean) * invstd is
+    # linear in x, so dx = g * weight * invstd, dweight = sum(g * xhat), dbias = sum(g)
+    def backward(g):
+        g3 = np.ascontiguousarray(g, dtype=x.dtype).reshape(x3.shape)  # (N, C, L)
+        need = (t.requires_grad, w is not None and w.requires_grad, b is not None and b.requires_grad)
+        if training:
+            dx, dw, db = _bn.train_backward(g3, x3, mean, invstd, wd, *need)
+        else:
+            dx = _bn.affine(g3, scale, None) if need[0] else None
+            dw = _bn.row_dots(g3, x3 - rm._data.reshape(C, 1).astype(x.dtype)) * invstd if need[1] else None
+            db = _bn.row_sums(g3) if need[2] else None
+        grads = [None if dx is None else dx.reshape(x.shape)]
+        for p, gp in ((w, dw), (b, db)):
+            if p is not None:
+                grads.append(None if gp is None else gp.astype(p._data.dtype).reshape(p.shape))
+        return grads
+
+    return Tensor._from_op(out.reshape(x.shape), parents, backward, "NativeBatchNormBackward")
 
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None, use_input_stats=True,
