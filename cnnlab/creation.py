@@ -335,6 +335,8 @@ class _LegacyTensorType(type):
 
     def __call__(cls, *args, device=None):
         _check_device(device)
+        if not args:
+            return Tensor._wrap(np.zeros(0, cls.dtype.np))
         if len(args) == 1 and isinstance(args[0], Tensor):  # an alias of a tensor of the same dtype
             if args[0].dtype != cls.dtype:
                 raise TypeError(f"{cls.__name__}: expects a tensor of dtype {cls.dtype}; convert it with "

@@ -36,7 +36,7 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
     the objects a weights-only torch.load reads back.
 
     Args:
-        obj: a dict of tensors, or nested dicts/lists/tuples/sets of tensors, numbers, strings and None.
+        obj: a dict of tensors, or nested dicts/lists/tuples of tensors, numbers, strings and None.
             A model or optimizer object is refused: save its `.state_dict()`.
         f: a path or a writable binary file. Paths ending in .safetensors get safetensors (flat dicts of
             tensors only); any other path gets PyTorch's zip format, which `torch.load(weights_only=True)`
@@ -58,8 +58,10 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         writer(f)
 
 
-_LEAVES = (str, bytes, int, float, bool, type(None))  # what pickle writes without naming a class
-_CONTAINERS = (dict, collections.OrderedDict, list, tuple, set, frozenset)
+_LEAVES = (str, int, float, bool, type(None))  # what pickle writes without naming a class
+# (bytes and sets are left out: pickle protocol 2 writes them through _codecs.encode and __builtin__.set, which
+# load does not read back yet)
+_CONTAINERS = (dict, collections.OrderedDict, list, tuple)
 
 
 def _check_savable(obj, where, _seen=None):
@@ -82,14 +84,14 @@ def _check_savable(obj, where, _seen=None):
                 _check_savable(v, f"{where}[{k!r}]", seen)
         else:
             for i, v in enumerate(obj):
-                _check_savable(v, f"{where}[{i}]" if isinstance(obj, (list, tuple)) else f"an item of {where}", seen)
+                _check_savable(v, f"{where}[{i}]", seen)
         return
     name = type(obj).__name__
     if _has_state_dict(obj):
         raise TypeError(f"save: cnnlab saves tensors, numbers, strings and containers of them, not a whole {name} "
                         f"object (loading it would mean running code from the file). Save `{_hint(obj)}.state_dict()` "
                         f"instead and restore it with `.load_state_dict(cnnlab.load(path))`. Got {where} of type {name}.")
-    raise TypeError(f"save: cnnlab saves tensors, numbers, strings, None and dicts/lists/tuples/sets of them (what a "
+    raise TypeError(f"save: cnnlab saves tensors, numbers, strings, None and dicts/lists/tuples of them (what a "
                     f"weights-only load reads back); convert other objects to these first. Got {where} of type {name}.")
 
 
