@@ -76,6 +76,132 @@ def test_loader_prefetch_propagates_errors():
         list(dl)
 
 
+# ---- samplers and the DataLoader's options, against torch.utils.data ----------------------------------------------
+from cnnlab.data import (BatchSampler, RandomSampler, SequentialSampler, SubsetRandomSampler,  # noqa: E402
+                         WeightedRandomSampler)
+
+tud = pytest.importorskip("torch.utils.data")
+
+
+@pytest.mark.parametrize("n, bs, drop", [(10, 3, False), (10, 3, True), (9, 3, True), (1, 4, False), (0, 2, False)])
+def test_sequential_and_batch_samplers_equal_torch(n, bs, drop):
+    ours, theirs = BatchSampler(SequentialSampler(range(n)), bs, drop), tud.BatchSampler(tud.SequentialSampler(range(n)), bs, drop)
+    assert list(ours) == list(theirs) and len(ours) == len(theirs)
+    assert list(SequentialSampler(range(n))) == list(tud.SequentialSampler(range(n)))
+    assert list(BatchSampler([5, 1, 4, 2], bs, drop)) == list(tud.BatchSampler([5, 1, 4, 2], bs, drop))
+
+
+def _seeded(seed):
+    return cnnlab.Generator().manual_seed(seed)
+
+
+@pytest.mark.parametrize("k", [None, 7, 25])
+def test_random_sampler_is_a_seeded_permutation(k):
+    n = 10
+    draws = [list(RandomSampler(range(n), num_samples=k, generator=_seeded(s))) for s in (0, 0, 1)]
+    assert draws[0] == draws[1] != draws[2] and len(draws[0]) == (k or n) == len(RandomSampler(range(n), num_samples=k))
+    full = [draws[0][i:i + n] for i in range(0, len(draws[0]) - n + 1, n)]  # whole passes are permutations
+    assert all(sorted(p) == list(range(n)) for p in full) and len(set(draws[0][len(full) * n:])) == len(draws[0]) % n
+    with_repl = list(RandomSampler(range(n), replacement=True, num_samples=200, generator=_seeded(0)))
+    assert len(with_repl) == 200 and set(with_repl) == set(range(n))  # repeats, all in range
+
+
+def test_subset_random_sampler():
+    idx = [12, 3, 7, 40]
+    a, b = (list(SubsetRandomSampler(idx, generator=_seeded(2))) for _ in range(2))
+    assert a == b and sorted(a) == sorted(idx) and len(SubsetRandomSampler(idx)) == 4
+    assert {tuple(SubsetRandomSampler(idx, generator=_seeded(s))) for s in range(10)} != {tuple(a)}
+
+
+def test_weighted_random_sampler_frequencies():
+    w = [1.0, 0.0, 3.0, 6.0]
+    draws = np.array(list(WeightedRandomSampler(w, 20000, generator=_seeded(0))))
+    freq = np.bincount(draws, minlength=4) / 20000
+    np.testing.assert_allclose(freq, np.array(w) / 10, atol=0.015)  # 3 sigma at 20000 draws is under 0.011
+    no_repl = list(WeightedRandomSampler(cnnlab.tensor(w), 3, replacement=False, generator=_seeded(1)))
+    assert sorted(no_repl) == [0, 2, 3]  # each non-zero weight once, the zero weight never
+    assert list(WeightedRandomSampler(w, 50, generator=_seeded(3))) == list(WeightedRandomSampler(w, 50, generator=_seeded(3)))
+
+
+@pytest.mark.parametrize("make, exc, msg", [
+    (lambda m: m.RandomSampler(range(3), replacement=1), TypeError, "replacement must be a bool. Got replacement=1"),
+    (lambda m: m.RandomSampler(range(3), num_samples=0), ValueError, "num_samples must be a positive int"),
+    (lambda m: m.RandomSampler([]), ValueError, "num_samples must be a positive int. Got num_samples=0"),
+    (lambda m: m.WeightedRandomSampler([1, 2], 0), ValueError, "num_samples must be a positive int"),
+    (lambda m: m.WeightedRandomSampler([1, 2], 2, replacement="no"), ValueError, "replacement must be a bool"),
+    (lambda m: m.WeightedRandomSampler([[1, 2]], 2), ValueError, r"1-d sequence. Got weights of shape \(1, 2\)"),
+    (lambda m: m.BatchSampler(range(3), 0, False), ValueError, "batch_size must be a positive int. Got batch_size=0"),
+    (lambda m: m.BatchSampler(range(3), 2, None), ValueError, "drop_last must be a bool. Got drop_last=None"),
+])
+def test_sampler_errors_match_torch_types(make, exc, msg):
+    import cnnlab.utils.data as cud
+    with pytest.raises(exc):
+        make(tud)
+    with pytest.raises(exc, match=msg):
+        make(cud)
+
+
+def test_weighted_sampler_refuses_impossible_draws():
+    with pytest.raises(ValueError, match="cannot exceed the number of non-zero weights. Got num_samples=3, non-zero weights=2"):
+        WeightedRandomSampler([1, 0, 1], 3, replacement=False)
+    with pytest.raises(ValueError, match="not all zero"):
+        WeightedRandomSampler([0.0, 0.0], 1)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(shuffle=True, sampler="seq"), dict(batch_sampler="bs", batch_size=2), dict(batch_sampler="bs", shuffle=True),
+    dict(batch_sampler="bs", sampler="seq"), dict(batch_sampler="bs", drop_last=True), dict(batch_size=None, drop_last=True),
+    dict(persistent_workers=True), dict(prefetch_factor=2), dict(num_workers=-1), dict(timeout=-1),
+])
+def test_loader_rejects_what_torch_rejects(kwargs):
+    for m in (tud, cnnlab.data):
+        kw = {k: (m.SequentialSampler(range(6)) if v == "seq" else m.BatchSampler(range(6), 2, False) if v == "bs" else v)
+              for k, v in kwargs.items()}
+        with pytest.raises(ValueError, match="DataLoader: " if m is cnnlab.data else None):
+            m.DataLoader(list(range(6)), **kw)
+
+
+@pytest.mark.parametrize("kwargs", [
+    dict(batch_size=4), dict(batch_size=4, drop_last=True), dict(batch_size=None), dict(sampler=[5, 0, 3], batch_size=2),
+    dict(batch_sampler=[[0, 1], [5], [2, 3, 4]]), dict(batch_size=3, num_workers=2, pin_memory=True, persistent_workers=True,
+                                                      prefetch_factor=2, worker_init_fn=print, timeout=5),
+])
+def test_loader_batches_and_len_equal_torch(kwargs):
+    data = [(np.float32(i) / 2, i) for i in range(6)]
+    ours, theirs = cnnlab.data.DataLoader(data, **kwargs), tud.DataLoader(data, **kwargs)
+    assert len(ours) == len(theirs)
+    as_lists = [[np.asarray(x.numpy() if hasattr(x, "numpy") else x).tolist() for x in b] for b in ours]
+    assert as_lists == [[np.asarray(x).tolist() for x in b] for b in theirs]
+    assert type(ours.sampler).__name__ == type(theirs.sampler).__name__
+    assert type(ours.batch_sampler).__name__ == type(theirs.batch_sampler).__name__
+
+
+def test_loader_with_samplers_is_seeded_and_prefetch_keeps_the_order():
+    ds = TensorDataset(cnnlab.arange(12))
+    sampler = SubsetRandomSampler(list(range(0, 12, 2)), generator=_seeded(5))
+    dl = DataLoader(ds, batch_size=4, sampler=sampler)
+    seen = [int(v) for (b,) in dl for v in b]
+    assert sorted(seen) == [0, 2, 4, 6, 8, 10] and len(dl) == 2 and len(dl.sampler) == 6
+    orders = []
+    for prefetch in (False, True, False):
+        cnnlab.manual_seed(11)  # the default generator drives shuffle when no generator is given
+        orders.append([int(v) for (b,) in DataLoader(ds, batch_size=5, shuffle=True, prefetch=prefetch) for v in b])
+    assert orders[0] == orders[1] == orders[2] and sorted(orders[0]) == list(range(12))
+    weighted = DataLoader(ds, batch_size=3, sampler=WeightedRandomSampler([0.0] * 6 + [1.0] * 6, 9, generator=_seeded(0)))
+    assert all(int(v) >= 6 for (b,) in weighted for v in b)
+
+
+def test_default_collate_keeps_numpy_scalar_dtypes_and_namedtuples_like_torch():
+    import collections
+    Point = collections.namedtuple("Point", "x y")
+    for batch in ([np.float32(1), np.float32(2)], [np.int32(3)], [np.bool_(True)], [Point(1, 2.0), Point(3, 4.0)]):
+        ours, theirs = default_collate(batch), tud.default_collate(batch)
+        pairs = zip(ours, theirs) if isinstance(ours, tuple) else [(ours, theirs)]
+        assert type(ours).__name__ == type(theirs).__name__
+        for a, b in pairs:
+            assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1] and a.tolist() == b.tolist()
+
+
 # ---- IDX / MNIST ----------------------------------------------------------------------------------------------
 def _idx(magic, dims, data, gz=False):
     raw = magic.to_bytes(4, "big") + b"".join(d.to_bytes(4, "big") for d in dims) + bytes(data)
