@@ -9,8 +9,10 @@ PIP := $(BIN)/python -m pip install --quiet --disable-pip-version-check
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
+# The demo's install takes the small extras a user reaches for next: Pillow (cnnlab predict on an image file)
+# and tqdm (progress bars). The package itself needs only NumPy.
 $(VENV)/.installed: pyproject.toml | $(BIN)/python
-	$(PIP) -e .
+	$(PIP) -e '.[images,progress]'
 	touch $@
 
 $(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
@@ -20,9 +22,9 @@ $(VENV)/.test-installed: requirements-test.txt $(VENV)/.installed
 demo: $(VENV)/.installed
 	$(BIN)/python -m cnnlab demo
 
-# Two workers on the two cores; the suite's doctests run the docstring examples of the package too.
+# Two workers on the two cores; the suite's doctests run the docstring examples of the package and the README.
 test: $(VENV)/.test-installed
-	$(BIN)/python -m pytest -n 2 tests cnnlab
+	$(BIN)/python -m pytest -n 2 tests cnnlab README.md
 
 # Times cnnlab against PyTorch in one run (writes benchmarks/results.json). OpenBLAS's workaround variables
 # halve NumPy's GEMM speed on this machine's CPUs, so they are unset for this command only.
