@@ -1,7 +1,7 @@
 """nn.Module against torch.nn.Module: registration by attribute assignment, iteration (names and order equal to
-PyTorch's), train/eval, zero_grad, dtype casts that keep the Parameter objects, apply, hooks, state_dict keys,
+PyTorch's), train/eval, zero_grad, dtype casts that keep the Parameter objects, apply, state_dict keys,
 shapes and dtypes, load_state_dict (weights exported from PyTorch, every problem in one message), Parameter, and
-the containers."""
+the containers. Hooks: test_module_hooks.py."""
 import copy
 import pickle
 import re
@@ -297,66 +297,6 @@ def test_apply_visits_children_first_like_torch():
 
     m = nested_sequentials(nn).apply(init_fn)
     assert all(np.all(mod.weight.detach().numpy() == 0.5) for mod in m.modules() if isinstance(mod, nn.Linear))
-
-
-# ---- hooks --------------------------------------------------------------------------------------------------------------
-def test_forward_hook_captures_feature_maps_and_removes():
-    m = small_cnn(nn)
-    maps = {}
-    handles = [m.features[i].register_forward_hook(lambda mod, inp, out, i=i: maps.__setitem__(i, out.shape))
-               for i in (0, 2, 5)]
-    m(cnnlab.randn(2, 3, 32, 32))
-    assert maps == {0: (2, 5, 28, 28), 2: (2, 5, 14, 14), 5: (2, 10, 5, 5)}
-    for h in handles:
-        h.remove()
-    h.remove()  # removing twice is harmless
-    maps.clear()
-    m(cnnlab.randn(1, 3, 32, 32))
-    assert maps == {}
-
-
-def test_hooks_modify_input_and_output_like_torch():
-    results = []
-    x = rand(2, 4)
-    for lib, tensor in ((nn, cnnlab.tensor), (torch.nn, torch.tensor)):
-        layer = lib.Linear(4, 3)
-        with (cnnlab.no_grad() if lib is nn else torch.no_grad()):
-            layer.weight.fill_(0.5)
-            layer.bias.fill_(0.25)
-        calls = []
-        layer.register_forward_pre_hook(lambda mod, args: args[0] * 2)  # a single value replaces args
-        layer.register_forward_pre_hook(lambda mod, args: (args[0] + 1,))
-        h = layer.register_forward_hook(lambda mod, args, out: out * 10)
-        layer.register_forward_hook(lambda mod, args, out: calls.append("first"), prepend=True)
-        layer.register_forward_hook(lambda mod, args, kwargs, out: calls.append(sorted(kwargs)), with_kwargs=True)
-        out1 = layer(tensor(x).float())
-        h.remove()
-        out2 = layer(tensor(x).float())
-        results.append((out1.detach().numpy(), out2.detach().numpy(), calls))
-    np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-6)
-    np.testing.assert_allclose(results[0][1], results[1][1], rtol=1e-6)
-    assert results[0][2] == results[1][2] == ["first", [], "first", []]
-
-
-def test_pre_hook_with_kwargs_and_handle_context_manager():
-    class Scale(nn.Module):
-        def forward(self, x, factor=1.0):
-            return x * factor
-
-    m = Scale()
-    with m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"factor": 3.0}), with_kwargs=True):
-        assert m(cnnlab.ones(2)).tolist() == [3.0, 3.0]
-    assert m(cnnlab.ones(2)).tolist() == [1.0, 1.0]
-    m.register_forward_pre_hook(lambda mod, args, kwargs: 5, with_kwargs=True)
-    with pytest.raises(RuntimeError, match="forward pre-hook must return None or a tuple of"):
-        m(cnnlab.ones(2))
-
-
-def test_hook_gradients_flow_through_modified_output():
-    layer = nn.Linear(3, 2)
-    layer.register_forward_hook(lambda mod, args, out: out * 2)
-    layer(cnnlab.ones(1, 3)).sum().backward()
-    np.testing.assert_allclose(layer.bias.grad.numpy(), [2.0, 2.0])
 
 
 # ---- state_dict ----------------------------------------------------------------------------------------------------------

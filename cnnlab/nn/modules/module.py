@@ -66,6 +66,8 @@ class Module:
         set_(self, "_forward_hooks_with_kwargs", set())
         set_(self, "_forward_pre_hooks", OrderedDict())
         set_(self, "_forward_pre_hooks_with_kwargs", set())
+        set_(self, "_backward_hooks", OrderedDict())
+        set_(self, "_backward_pre_hooks", OrderedDict())
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -354,8 +356,30 @@ class Module:
         With with_kwargs=True: hook(module, args, kwargs, output)."""
         return _hooks.add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
 
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) runs when the gradients with respect to the module's outputs are known;
+        returning a tuple (one entry per output) replaces grad_output. Matches
+        torch.nn.Module.register_full_backward_pre_hook."""
+        return _hooks.add_hook(self._backward_pre_hooks, None, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs when the gradients with respect to the module's positional
+        tensor inputs are known (grad_input: one entry per positional argument, None for non-tensors and zeros
+        where no gradient arrived); returning a tuple replaces grad_input. Matches
+        torch.nn.Module.register_full_backward_hook.
+
+        >>> import cnnlab, cnnlab.nn as nn
+        >>> layer = nn.Linear(3, 2)
+        >>> seen = []
+        >>> h = layer.register_full_backward_hook(lambda m, gin, gout: seen.append((gin[0].shape, gout[0].shape)))
+        >>> layer(cnnlab.ones(4, 3, requires_grad=True)).sum().backward()
+        >>> seen
+        [(cnnlab.Size([4, 3]), cnnlab.Size([4, 2]))]
+        """
+        return _hooks.add_hook(self._backward_hooks, None, hook, prepend)
+
     def __call__(self, *args, **kwargs):
-        if not self._forward_pre_hooks and not self._forward_hooks:
+        if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         return _hooks.call_with_hooks(self, args, kwargs)
 
