@@ -143,11 +143,21 @@ def cmd_train(args):
     except ValueError:
         raise CLIError(f"--model: unknown model {args.model!r}; choose one of {', '.join(models.list_models())} "
                        "(see 'cnnlab models').") from None
+    if args.image_size is not None and not args.data.startswith("folder:"):
+        raise CLIError(f"--image-size applies to folder:DIR data only; {args.data} has a fixed size.")
+    if args.data.startswith("folder:"):
+        from .data.datasets.folder import require_pillow
+        require_pillow("--data folder:DIR")  # before anything is written; a one-line ImportError saying how to install
     _check_out(args)
-    done = load_checkpoint(os.path.join(args.out, CHECKPOINT), restore_rng=False)["epoch"] if args.resume else 0
+    done = 0
+    if args.resume:
+        try:
+            done = load_checkpoint(os.path.join(args.out, CHECKPOINT), restore_rng=False)["epoch"]
+        except (ValueError, KeyError, OSError) as e:
+            raise CLIError(f"--resume: cannot read {os.path.join(args.out, CHECKPOINT)} ({e}).") from None
     if done >= args.epochs:
-        raise CLIError(f"--resume: the run in {args.out} has already trained {done} epoch{'s' * (done != 1)}; pass --epochs "
-                       f"larger than {done} to continue it.")
+        raise CLIError(f"--resume: the run in {args.out} has already trained {done} epoch{'s' * (done != 1)}; "
+                       f"pass --epochs larger than {done} to continue it.")
     cnnlab.manual_seed(args.seed)
     train_ds, val_ds, info = _data(args.data, image_size=args.image_size, seed=args.seed, augment=args.augment)
     if args.subset:
@@ -165,14 +175,32 @@ def cmd_train(args):
                 os.remove(os.path.join(args.out, f))
     try:
         return _run_training(args, config, model, train_ds, val_ds, done)
-    except BaseException:
+    except BaseException as e:
         if not os.path.exists(os.path.join(args.out, CHECKPOINT)):  # nothing worth keeping: leave no trace
             for f in RUN_FILES:
                 if os.path.exists(os.path.join(args.out, f)):
                     os.remove(os.path.join(args.out, f))
             if created:
                 shutil.rmtree(args.out, ignore_errors=True)
+        elif isinstance(e, KeyboardInterrupt):
+            print(f"cnnlab train: interrupted; the last finished epoch is saved in {args.out}. Continue with: "
+                  f"{_invocation()} train {' '.join(_resume_argv(args))}", file=sys.stderr, flush=True)
+            return 130
         raise
+
+
+def _resume_argv(args):
+    """The train arguments that continue this run (the defaults left out)."""
+    parser = build_parser()
+    defaults = vars(parser.parse_args(["train"]))
+    skip = {"func", "command", "resume", "overwrite"}
+    argv = []
+    for key, value in vars(args).items():
+        if key in skip or value == defaults.get(key):
+            continue
+        flag = "--" + key.replace("_", "-")
+        argv += [flag] if value is True else [flag, str(value)]
+    return argv + ["--resume"]
 
 
 def _run_training(args, config, model, train_ds, val_ds, done):
@@ -212,8 +240,21 @@ def _run_training(args, config, model, train_ds, val_ds, done):
     _report(result, info["classes"])
     _say(f"trained in {seconds:.1f}s ({metrics['images_per_second']:.0f} images/s); checkpoint: {ckpt}")
     _say(f"history: {os.path.join(args.out, HISTORY)}, metrics: {os.path.join(args.out, METRICS)}")
-    _say(f"next: cnnlab evaluate --checkpoint {args.out}   or   cnnlab predict --checkpoint {args.out} IMAGE.png")
+    me = _invocation()
+    _say(f"next: {me} evaluate --checkpoint {args.out}   or   {me} predict --checkpoint {args.out} IMAGE.png")
     return 0
+
+
+def _invocation():
+    """How to run cnnlab again from here: 'cnnlab' when that is on PATH, else this interpreter with -m cnnlab
+    ('.venv/bin/python -m cnnlab' after make demo, whose venv is not activated)."""
+    script = os.path.realpath(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    if os.path.basename(script) == "cnnlab" and shutil.which("cnnlab") and \
+            os.path.realpath(shutil.which("cnnlab")) == script:
+        return "cnnlab"
+    python = sys.executable or "python"
+    rel = os.path.relpath(python)
+    return f"{rel if not rel.startswith('..') and len(rel) < len(python) else python} -m cnnlab"
 
 
 def _make_optimizer(name, params, lr, momentum, weight_decay):

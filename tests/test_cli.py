@@ -311,3 +311,31 @@ def test_python_dash_m_help_and_no_command():
                           text=True)
     assert proc.returncode == 2 and proc.stderr == ("cnnlab train: argument --epochs: expected an integer, got "
                                                     "'ten' (see 'cnnlab train --help')\n")
+
+
+def test_an_interrupted_run_keeps_its_last_epoch_and_says_how_to_resume(tmp_path, monkeypatch, capsys):
+    import cnnlab.train as train
+    real = train.train_one_epoch
+
+    def stop_in_epoch_2(model, loader, loss_fn, optimizer, epoch=1, progress=None):
+        if epoch == 2:
+            raise KeyboardInterrupt  # Ctrl-C
+        return real(model, loader, loss_fn, optimizer, epoch, progress)
+
+    monkeypatch.setattr(train, "train_one_epoch", stop_in_epoch_2)
+    out = tmp_path / "r"
+    assert main(["train", "--epochs", "3", "--subset", "128", "--quiet", "--out", str(out)]) == 130
+    line = _one_line(capsys, "interrupted; the last finished epoch is saved in")
+    assert line.rstrip().endswith(f"train --epochs 3 --subset 128 --out {out} --quiet --resume")
+    monkeypatch.setattr(train, "train_one_epoch", real)
+    assert main(["train"] + line.rstrip().split(" train ", 1)[1].split()) == 0  # the command it suggests
+    assert len((out / "history.csv").read_text().splitlines()) == 4
+
+
+def test_image_size_and_folder_data_are_checked_first(tmp_path, monkeypatch, capsys):
+    assert main(["train", "--image-size", "32", "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "--image-size applies to folder:DIR data only")
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert main(["train", "--data", f"folder:{tmp_path}", "--out", str(tmp_path / "r")]) == 1
+    _one_line(capsys, "cnnlab train: --data folder:DIR: reading images needs Pillow", "pip install 'cnnlab[images]'")
+    assert os.listdir(tmp_path) == []

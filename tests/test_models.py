@@ -22,6 +22,19 @@ def test_registry():
         models.get_model("resnet999")
 
 
+def test_registry_names_inputs_and_builder_arguments():
+    assert models.canonical_name("Lecture-CNN") == "lecture_cnn"
+    assert type(models.get_model("lecture-cnn")) is models.LectureCNN
+    assert models.input_shape("lenet5") == (1, 28, 28) and models.input_shape("lecture_cnn") == (3, 32, 32)
+    for name in models.list_models():  # each declared input really goes through the default model
+        c, h, w = models.input_shape(name)
+        assert models.get_model(name)(cnnlab.zeros(2, c, h, w)).shape[0] == 2
+    assert "input_size" in models.builder_parameters("lenet5")
+    assert models.get_model("lenet5", in_channels=3, input_size=32)(cnnlab.zeros(1, 3, 32, 32)).shape == (1, 10)
+    with pytest.raises(ValueError, match="unknown model. Got name='lenet-6'"):
+        models.input_shape("lenet-6")
+
+
 def test_lenet5_matches_torch_with_copied_weights():
     ref = _torch_lenet(torch.nn).double()
     model = models.lenet5().double()
