@@ -287,3 +287,43 @@ def test_backward_hook_errors_like_torch():
             warnings.simplefilter("ignore")
             with pytest.raises(RuntimeError, match="should always return None or None for all gradients"):
                 layer(lib.ones(4, 3)).sum().backward()
+
+
+def test_forward_hook_always_call_like_torch():
+    def trace(lib):
+        class Fails(lib.nn.Module):
+            def forward(self, x):
+                raise ValueError("boom")
+
+        m, calls = Fails(), []
+        m.register_forward_hook(lambda mod, args, out: calls.append(("plain", out)))
+        m.register_forward_hook(lambda mod, args, out: calls.append(("always", out)), always_call=True)
+        m.register_forward_hook(lambda mod, args, kwargs, out: calls.append(("kw", sorted(kwargs), out)),
+                                always_call=True, with_kwargs=True)
+        m.register_forward_hook(lambda mod, args, out: 1 / 0, always_call=True)  # silenced: a warning
+        with pytest.warns(UserWarning, match="always_call=True.*raised an exception that was silenced"):
+            with pytest.raises(ValueError, match="boom"):
+                m(lib.ones(1))
+        return calls
+
+    assert trace(cnnlab) == trace(torch) == [("always", None), ("kw", [], None)]
+    layer, calls = nn.Identity(), []
+    layer.register_forward_hook(lambda mod, args, out: calls.append(out.tolist()), always_call=True)
+    layer(cnnlab.ones(2))
+    assert calls == [[1.0, 1.0]]  # forward succeeded: called once, with the output
+
+
+def test_module_pickled_without_backward_hook_registries_still_works():
+    import pickle
+    layer = nn.Linear(2, 2)
+    state = dict(layer.__dict__)
+    for name in ("_backward_hooks", "_backward_pre_hooks", "_forward_hooks_always_called"):
+        del state[name]  # as a module saved before these registries existed
+    old = nn.Linear.__new__(nn.Linear)
+    old.__setstate__(state)
+    restored = pickle.loads(pickle.dumps(old))
+    assert restored(cnnlab.ones(1, 2)).shape == (1, 2)
+    seen = []
+    restored.register_full_backward_hook(lambda m, gin, gout: seen.append(1))
+    restored(cnnlab.ones(1, 2, requires_grad=True)).sum().backward()
+    assert seen == [1]

@@ -12,6 +12,7 @@ import functools
 import itertools
 import warnings
 import weakref
+from collections import OrderedDict
 
 import numpy as np
 
@@ -54,6 +55,68 @@ def add_hook(hooks, kwargs_ids, hook, prepend, with_kwargs=False):
     return handle
 
 
+# (attribute, factory) for each registry of hooks a module holds
+_HOOK_STATE = (("_forward_hooks", OrderedDict), ("_forward_hooks_with_kwargs", set),
+               ("_forward_hooks_always_called", set), ("_forward_pre_hooks", OrderedDict),
+               ("_forward_pre_hooks_with_kwargs", set), ("_backward_hooks", OrderedDict),
+               ("_backward_pre_hooks", OrderedDict))
+
+
+def init_hook_state(module):
+    """Give a module its empty hook registries (from Module.__init__)."""
+    for name, make in _HOOK_STATE:
+        object.__setattr__(module, name, make())
+
+
+class ModuleHooks:
+    """The hook-registration methods of nn.Module (a base class of Module; see Module for the rest)."""
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """hook(module, args) runs before forward; returning a value (a tuple, or one value) replaces args.
+        With with_kwargs=True: hook(module, args, kwargs) returns None or (args, kwargs). Returns a
+        RemovableHandle. Matches torch.nn.Module.register_forward_pre_hook."""
+        return add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False, always_call=False):
+        """hook(module, args, output) runs after forward; returning a value replaces the output.
+        With with_kwargs=True: hook(module, args, kwargs, output). With always_call=True it also runs (with
+        output=None) when forward raises, before the error propagates. Returns a RemovableHandle. Matches
+        torch.nn.Module.register_forward_hook."""
+        handle = add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
+        if always_call:
+            self._forward_hooks_always_called.add(handle.id)
+        return handle
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """hook(module, grad_output) runs when the gradients with respect to the module's outputs are known;
+        returning a tuple (one entry per output) replaces grad_output. Returns a RemovableHandle. Matches
+        torch.nn.Module.register_full_backward_pre_hook."""
+        return add_hook(self._backward_pre_hooks, None, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """hook(module, grad_input, grad_output) runs when the gradients with respect to the module's positional
+        tensor inputs are known (grad_input: one entry per positional argument, None for non-tensors and zeros
+        where no gradient arrived); returning a tuple replaces grad_input. Returns a RemovableHandle. Matches
+        torch.nn.Module.register_full_backward_hook.
+
+        >>> import cnnlab, cnnlab.nn as nn
+        >>> layer = nn.Linear(3, 2)
+        >>> seen = []
+        >>> h = layer.register_full_backward_hook(lambda m, gin, gout: seen.append((gin[0].shape, gout[0].shape)))
+        >>> layer(cnnlab.ones(4, 3, requires_grad=True)).sum().backward()
+        >>> seen
+        [(cnnlab.Size([4, 3]), cnnlab.Size([4, 2]))]
+        """
+        return add_hook(self._backward_hooks, None, hook, prepend)
+
+    def __setstate__(self, state):
+        """Unpickling: a module saved before a kind of hook existed gets an empty registry for it."""
+        self.__dict__.update(state)
+        for name, make in _HOOK_STATE:
+            if name not in self.__dict__:
+                object.__setattr__(self, name, make())
+
+
 def call_with_hooks(module, args, kwargs):
     """module.forward(*args, **kwargs) with the module's forward pre-hooks before and forward hooks after, and
     its tensor inputs and outputs routed through the backward hooks' nodes (when it has backward hooks)."""
@@ -73,17 +136,42 @@ def call_with_hooks(module, args, kwargs):
     if module._backward_hooks or module._backward_pre_hooks:
         backward_hook = _BackwardHook(module)
         args = backward_hook.setup_inputs(args)
-    output = module.forward(*args, **kwargs)
-    for hook_id, hook in list(module._forward_hooks.items()):
-        if hook_id in module._forward_hooks_with_kwargs:
-            result = hook(module, args, kwargs, output)
-        else:
-            result = hook(module, args, output)
-        if result is not None:
-            output = result
+    called = set()
+    try:
+        output = module.forward(*args, **kwargs)
+        for hook_id, hook in list(module._forward_hooks.items()):
+            called.add(hook_id)
+            result = _call_forward_hook(module, hook_id, hook, args, kwargs, output)
+            if result is not None:
+                output = result
+    except Exception:
+        _call_always_called_hooks(module, args, kwargs, called)
+        raise
     if backward_hook is not None:
         output = backward_hook.setup_outputs(output)
     return output
+
+
+def _call_forward_hook(module, hook_id, hook, args, kwargs, output):
+    if hook_id in module._forward_hooks_with_kwargs:
+        return hook(module, args, kwargs, output)
+    return hook(module, args, output)
+
+
+def _call_always_called_hooks(module, args, kwargs, called):
+    """forward (or a hook) raised: run the always_call hooks that have not run yet, with output=None; an error
+    inside one of them is turned into a warning so the original error propagates, as in PyTorch."""
+    output = None
+    for hook_id, hook in list(module._forward_hooks.items()):
+        if hook_id not in module._forward_hooks_always_called or hook_id in called:
+            continue
+        try:
+            result = _call_forward_hook(module, hook_id, hook, args, kwargs, output)
+            if result is not None:
+                output = result
+        except Exception as e:
+            warnings.warn("module forward hook with ``always_call=True`` raised an exception that was silenced as "
+                          f"another error was raised in forward: {e}", stacklevel=3)
 
 
 # ---- full backward hooks ----------------------------------------------------------------------------------------

@@ -2,8 +2,9 @@
 
 Assigning a Parameter, a Module or a Buffer to an attribute registers it (PyTorch's `__setattr__` rules), so
 `parameters()`, `state_dict()`, `train()`, `double()` and `print(model)` see the whole tree of submodules.
-Calling a module runs its forward pre-hooks, `forward`, then its forward hooks. Saving and loading weights
-(`state_dict`, `load_state_dict`) live in state.py beside this file.
+Calling a module runs its forward pre-hooks, `forward`, then its forward hooks; registering hooks (forward and
+backward) lives in hooks.py, saving and loading weights (`state_dict`, `load_state_dict`) in state.py, beside
+this file.
 """
 import itertools
 from collections import OrderedDict
@@ -29,7 +30,7 @@ def _check_name(module, name, kind):
         raise KeyError(f'{kind} name can\'t be empty string ""')
 
 
-class Module:
+class Module(_hooks.ModuleHooks):
     """Base class for all layers and models: subclass it, build layers in __init__, write forward().
 
     Attributes assigned in __init__ that are Parameters, Modules or Buffers are registered automatically.
@@ -62,12 +63,7 @@ class Module:
         set_(self, "_buffers", OrderedDict())
         set_(self, "_non_persistent_buffers_set", set())
         set_(self, "_modules", OrderedDict())
-        set_(self, "_forward_hooks", OrderedDict())
-        set_(self, "_forward_hooks_with_kwargs", set())
-        set_(self, "_forward_pre_hooks", OrderedDict())
-        set_(self, "_forward_pre_hooks_with_kwargs", set())
-        set_(self, "_backward_hooks", OrderedDict())
-        set_(self, "_backward_pre_hooks", OrderedDict())
+        _hooks.init_hook_state(self)
 
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
@@ -344,40 +340,7 @@ class Module:
     def share_memory(self):
         return self
 
-    # ---- calling, hooks ------------------------------------------------------------------------------
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
-        """hook(module, args) runs before forward; returning a value (a tuple, or one value) replaces args.
-        With with_kwargs=True: hook(module, args, kwargs) returns None or (args, kwargs)."""
-        return _hooks.add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend,
-                              with_kwargs)
-
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
-        """hook(module, args, output) runs after forward; returning a value replaces the output.
-        With with_kwargs=True: hook(module, args, kwargs, output)."""
-        return _hooks.add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
-
-    def register_full_backward_pre_hook(self, hook, prepend=False):
-        """hook(module, grad_output) runs when the gradients with respect to the module's outputs are known;
-        returning a tuple (one entry per output) replaces grad_output. Matches
-        torch.nn.Module.register_full_backward_pre_hook."""
-        return _hooks.add_hook(self._backward_pre_hooks, None, hook, prepend)
-
-    def register_full_backward_hook(self, hook, prepend=False):
-        """hook(module, grad_input, grad_output) runs when the gradients with respect to the module's positional
-        tensor inputs are known (grad_input: one entry per positional argument, None for non-tensors and zeros
-        where no gradient arrived); returning a tuple replaces grad_input. Matches
-        torch.nn.Module.register_full_backward_hook.
-
-        >>> import cnnlab, cnnlab.nn as nn
-        >>> layer = nn.Linear(3, 2)
-        >>> seen = []
-        >>> h = layer.register_full_backward_hook(lambda m, gin, gout: seen.append((gin[0].shape, gout[0].shape)))
-        >>> layer(cnnlab.ones(4, 3, requires_grad=True)).sum().backward()
-        >>> seen
-        [(cnnlab.Size([4, 3]), cnnlab.Size([4, 2]))]
-        """
-        return _hooks.add_hook(self._backward_hooks, None, hook, prepend)
-
+    # ---- calling (the hook registration methods are in hooks.py) ---------------------------------------
     def __call__(self, *args, **kwargs):
         if not (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
