@@ -47,6 +47,8 @@ __version__ = "0.1.0"
 cuda = _types.SimpleNamespace(is_available=lambda: False, device_count=lambda: 0, synchronize=lambda device=None: None,
                               empty_cache=lambda: None, manual_seed=lambda seed: None,
                               manual_seed_all=lambda seed: None)
+accelerator = _types.SimpleNamespace(is_available=lambda: False, current_accelerator=lambda check_available=False: None,
+                                     device_count=lambda: 0, synchronize=lambda device=None: None)
 backends = _types.SimpleNamespace(cudnn=_types.SimpleNamespace(benchmark=False, deterministic=False, enabled=True),
                                   mps=_types.SimpleNamespace(is_available=lambda: False, is_built=lambda: False))
 

@@ -265,3 +265,70 @@ def test_tensor_type_with_a_type_name():
 @pytest.mark.xfail(strict=True, reason="Tensor.type (cnnlab/_methods.py) does not yet read a legacy type's dtype")
 def test_tensor_type_with_a_legacy_type():
     assert cnnlab.ones(2).type(cnnlab.DoubleTensor).dtype == cnnlab.float64
+
+
+def test_accelerator_probes_of_tutorial_code_answer_cpu():
+    # the PyTorch quickstart picks its device this way
+    for lib in (cnnlab, torch):
+        device = lib.accelerator.current_accelerator().type if lib.accelerator.is_available() else "cpu"
+        assert device == "cpu" and lib.accelerator.device_count() == 0 and not lib.cuda.is_available()
+    assert nn.Linear(2, 2).to(device).weight.dtype == cnnlab.float32
+
+
+TUTORIAL = '''
+from torch.utils.data import DataLoader, TensorDataset, random_split
+from torch import nn
+
+torch.manual_seed(0)
+X = torch.randn(96, 1, 8, 8)
+y = (X.mean(dim=(1, 2, 3)) > 0).long()
+train_set, test_set = random_split(TensorDataset(X, y), [64, 32])
+train_loader = DataLoader(train_set, batch_size=16, shuffle=True, num_workers=2, pin_memory=True)
+test_loader = torch.utils.data.DataLoader(test_set, batch_size=16)
+device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(1, 4, 3, padding=1)
+        self.pool = nn.MaxPool2d(2)
+        self.fc = nn.Linear(4 * 4 * 4, 2)
+
+    def forward(self, x):
+        x = self.pool(torch.relu(self.conv(x)))
+        return self.fc(torch.flatten(x, 1))
+
+model = Net().to(device)
+loss_fn = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+losses = []
+for epoch in range(8):
+    model.train()
+    for xb, yb in train_loader:
+        xb, yb = xb.to(device), yb.to(device)
+        loss = loss_fn(model(xb), yb)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+torch.save(model.state_dict(), path)
+model2 = Net()
+model2.load_state_dict(torch.load(path, weights_only=True, map_location=device))
+model2.eval()
+correct = 0
+with torch.no_grad():
+    for xb, yb in test_loader:
+        correct += (model2(xb).argmax(1) == yb).type(torch.float).sum().item()
+accuracy = correct / len(test_loader.dataset)
+'''
+
+
+def test_tutorial_training_code_runs_on_both_libraries(tmp_path):
+    results = {}
+    for lib in (cnnlab, torch):
+        scope = {"torch": lib, "path": str(tmp_path / f"{lib.__name__}.pth")}
+        exec(compile(TUTORIAL.replace("from torch", f"from {lib.__name__}"), "tutorial", "exec"), scope)
+        results[lib.__name__] = scope
+    for scope in results.values():
+        assert sum(scope["losses"][-4:]) < sum(scope["losses"][:4]) and scope["accuracy"] >= 0.7, scope["accuracy"]
+    assert list(results["cnnlab"]["model"].state_dict()) == list(results["torch"]["model"].state_dict())
