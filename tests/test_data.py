@@ -191,6 +191,16 @@ def test_loader_with_samplers_is_seeded_and_prefetch_keeps_the_order():
     assert all(int(v) >= 6 for (b,) in weighted for v in b)
 
 
+def test_loader_fast_path_through_subsets_equals_per_sample_collate():
+    ds = TensorDataset(cnnlab.arange(40).float().reshape(20, 2), cnnlab.arange(20))
+    part, _ = random_split(ds, [12, 8], generator=_seeded(0))
+    inner = Subset(part, [11, 0, 5, 7, 3])  # a Subset of a Subset
+    for data in (part, inner):
+        fast = [[t.tolist() for t in b] for b in DataLoader(data, batch_size=3)]
+        slow = [[t.tolist() for t in b] for b in DataLoader(data, batch_size=3, collate_fn=lambda b: default_collate(b))]
+        assert fast == slow and sum(len(b[1]) for b in fast) == len(data)
+
+
 def test_default_collate_keeps_numpy_scalar_dtypes_and_namedtuples_like_torch():
     import collections
     Point = collections.namedtuple("Point", "x y")

@@ -11,7 +11,7 @@ import numpy as np
 
 from ..ops.shape import stack
 from ..tensor import Tensor
-from .dataset import TensorDataset
+from .dataset import Subset, TensorDataset
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
@@ -118,8 +118,8 @@ class DataLoader:
             shuffle, sampler or drop_last; batch_size=None with drop_last; persistent_workers or
             prefetch_factor without workers; negative num_workers or timeout).
 
-    A TensorDataset with the default collate is batched by one fancy-indexing step per batch rather than one
-    __getitem__ per sample.
+    A TensorDataset (or a Subset of one, as random_split makes) with the default collate is batched by one
+    fancy-indexing step per batch rather than one __getitem__ per sample.
 
     >>> import cnnlab
     >>> ds = TensorDataset(cnnlab.arange(10).float(), cnnlab.arange(10))
@@ -165,10 +165,24 @@ class DataLoader:
         self.persistent_workers, self.multiprocessing_context = persistent_workers, multiprocessing_context
         self.prefetch = prefetch or num_workers > 0
 
-    def _make_batch(self, indices):
-        if type(self.dataset) is TensorDataset and self.collate_fn is default_collate:
+    def _tensor_rows(self):
+        """(tensors, index map) when each sample is a row of a TensorDataset's tensors, maybe through Subsets
+        (random_split), and the collate is the default: then a batch is one fancy-indexing step per tensor."""
+        if self.collate_fn is not default_collate:
+            return None
+        ds, index_map = self.dataset, None
+        while type(ds) is Subset:
+            outer = np.asarray(ds.indices, dtype=np.int64)
+            index_map = outer if index_map is None else outer[index_map]
+            ds = ds.dataset
+        return (ds.tensors, index_map) if type(ds) is TensorDataset else None
+
+    def _make_batch(self, indices, rows):
+        if rows is not None:
+            tensors, index_map = rows
             idx = np.asarray(indices, dtype=np.int64)
-            return [Tensor._wrap(t._data[idx]) for t in self.dataset.tensors]
+            idx = idx if index_map is None else index_map[idx]
+            return [Tensor._wrap(t._data[idx]) for t in tensors]
         if isinstance(indices, np.ndarray):
             indices = indices.tolist()
         return self.collate_fn([self.dataset[i] for i in indices])
@@ -182,7 +196,8 @@ class DataLoader:
             # for the shared generator (same seed, same order, with or without prefetch)
             arrays = index_batches._index_arrays()
             index_batches = index_batches if arrays is None else arrays
-        return (self._make_batch(indices) for indices in index_batches)
+        rows = self._tensor_rows()
+        return (self._make_batch(indices, rows) for indices in index_batches)
 
     def __iter__(self):
         batches = self._batches()
