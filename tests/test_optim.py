@@ -168,6 +168,29 @@ def test_parity_float32(name, kwargs):
             assert v._data.dtype == np.float32
 
 
+@pytest.mark.parametrize("kwargs", SGD_CASES, ids=[IDS[i] for i in range(len(SGD_CASES))])
+def test_sgd_in_chunks_and_on_a_non_contiguous_parameter(kwargs, monkeypatch):
+    """SGD applies its ops chunk by chunk: a small chunk makes the (12,) and (3, 4) parameters take several,
+    the last one short; a parameter whose array is a transposed view takes the whole-array path."""
+    from cnnlab.optim import _update
+    monkeypatch.setattr(_update, "CHUNK", 5)
+    cn_params, cn_opt = run("cnnlab", "SGD", kwargs, dtype=np.float32)
+    pt_params, pt_opt = run("torch", "SGD", kwargs, dtype=np.float32)
+    assert_params_close(cn_params, pt_params, rtol=2e-5, atol=2e-6)  # float32 over 20 steps, as parity_float32
+    assert_state_close(cn_opt, pt_opt, rtol=1e-4, atol=1e-5)
+    w = cnnlab.tensor(init_arrays()[0].T.copy(), requires_grad=True)
+    w._data = np.ascontiguousarray(w._data.T).T  # same values, Fortran order
+    tw = torch.tensor(w._data.copy(), requires_grad=True)
+    opt, topt = cnnlab.optim.SGD([w], **kwargs), torch.optim.SGD([tw], **kwargs)
+    for k in range(3):
+        g = np.random.default_rng(k).standard_normal(w.shape)
+        w.grad, tw.grad = cnnlab.tensor(g), torch.tensor(g)
+        opt.step()
+        topt.step()
+    assert not w._data.flags.c_contiguous
+    np.testing.assert_allclose(w._data, tw.detach().numpy(), rtol=1e-12)
+
+
 @pytest.mark.parametrize("name", OPTIMIZERS)
 def test_parameter_groups_with_own_options(name):
     groups = [([0], dict(lr=BASE[name]["lr"] * 0.5)), ([1, 2], GROUP_OPTIONS[name])]

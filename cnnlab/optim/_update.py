@@ -5,6 +5,29 @@ float32 stays float32 (the coefficients are Python floats) and the state tensors
 """
 import numpy as np
 
+# The optimizers stream over parameters of up to tens of MB: applying each formula's few ops chunk by chunk
+# keeps a chunk in cache from its first op to its last, so a parameter goes through memory once per step
+# instead of once per op.
+CHUNK = 1 << 15  # elements per chunk (128 KB of float32)
+
+
+def chunks(*arrays, size=None):
+    """Matching flat chunks of same-shape arrays, as tuples of writable views; the arrays whole (one tuple)
+    when any is not C-contiguous (a flat view of it would be a copy, and writes to it would be lost).
+
+    >>> a, b = np.arange(5.0), np.ones(5)
+    >>> [len(c[0]) for c in chunks(a, b, size=2)]
+    [2, 2, 1]
+    """
+    size = CHUNK if size is None else size
+    if not all(a.flags.c_contiguous for a in arrays):
+        yield arrays
+        return
+    flat = [a.reshape(-1) for a in arrays]
+    n = flat[0].size
+    for i in range(0, n, size):
+        yield tuple(f[i:i + size] for f in flat)
+
 
 def lerp_(self, end, weight):
     """self <- self + weight * (end - self), as torch.Tensor.lerp_ (which uses the other end for weight >= 0.5).

@@ -2,6 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
+from ._update import CHUNK, chunks
 from .optimizer import Optimizer, check_non_negative, check_supported_flags
 
 
@@ -62,20 +63,41 @@ class SGD(Optimizer):
     def _update_group(self, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
+        maximize, nesterov = group["maximize"], group["nesterov"]
+        scratch = {}  # dtype -> one chunk of scratch memory, reused (a fresh array per chunk costs page faults)
         for p, grad in self._params_with_grad(group):
             param = p._data
-            d_p = np.negative(grad) if group["maximize"] else grad  # never written to while it is p.grad
-            if weight_decay != 0:
-                d_p = np.multiply(param, weight_decay) + d_p  # g + wd * p
+            bufs = ()
+            first = False
             if momentum != 0:
                 state = self.state[p]
-                buf = state.get("momentum_buffer")
-                if buf is None:
-                    buf = state["momentum_buffer"] = Tensor._wrap(np.array(d_p, copy=True))
-                else:
-                    buf = buf._data
-                    np.multiply(buf, momentum, out=buf)
-                    buf += d_p if dampening == 0 else np.multiply(d_p, 1.0 - dampening)
-                    buf = state["momentum_buffer"]
-                d_p = np.multiply(buf._data, momentum) + d_p if group["nesterov"] else buf._data
-            param += np.multiply(d_p, -lr)  # p.add_(d_p, alpha=-lr)
+                if state.get("momentum_buffer") is None:
+                    state["momentum_buffer"] = Tensor._wrap(np.empty_like(param))
+                    first = True
+                bufs = (state["momentum_buffer"]._data,)
+            # chunk by chunk, each op as PyTorch's (and rounded as it): d = g (+ wd * p); b = d at the first
+            # step, else momentum * b + (1 - dampening) * d; d = d + momentum * b (nesterov) or b; p -= lr * d
+            for c in chunks(param, grad, *bufs):
+                pc, gc = c[0], c[1]
+                d = np.negative(gc) if maximize else gc  # never written to while it is p.grad
+                if weight_decay != 0:
+                    d = np.multiply(pc, weight_decay) + d  # g + wd * p
+                if momentum != 0:
+                    bc = c[2]
+                    if first:
+                        np.copyto(bc, d)
+                    else:
+                        bc *= momentum
+                        bc += d if dampening == 0 else np.multiply(d, 1.0 - dampening)
+                    d = np.multiply(bc, momentum) + d if nesterov else bc
+                step = _scratch(scratch, d)
+                np.multiply(d, -lr, out=step)
+                pc += step  # p.add_(d, alpha=-lr)
+
+
+def _scratch(cache, like):
+    """An uninitialised array of like's shape and dtype, from a reused chunk when it fits."""
+    buf = cache.get(like.dtype)
+    if buf is None:
+        buf = cache[like.dtype] = np.empty(CHUNK, like.dtype)
+    return buf[:like.size].reshape(like.shape) if like.size <= buf.size else np.empty_like(like)

@@ -273,3 +273,21 @@ def test_torch_raises_for_the_same_inputs():
 def test_selu_constants_match_torch():
     assert math.isclose(F.activation.SELU_ALPHA, 1.6732632423543772, rel_tol=1e-15)
     check(lambda lib, x: lib.F.selu(x), np.array([-30.0, -1.0, 1.0]), rtol=1e-15, atol=0)
+
+
+def test_relu_zero_dim_nan_and_bool():
+    """relu's own forward/backward (it keeps only its output for the backward): a 0-d input stays a tensor,
+    NaN passes through, with its gradient (as PyTorch's `out <= 0 ? 0 : g`), and a bool input is refused."""
+    x = cnnlab.tensor(-2.5, requires_grad=True)
+    y = F.relu(x)
+    assert y.shape == () and y.item() == 0.0
+    y.backward()
+    assert x.grad.item() == 0.0
+    check(POINTWISE["relu"], np.array(1.5))
+    x = cnnlab.tensor([np.nan, 2.0, -1.0, 0.0], requires_grad=True)
+    y = F.relu(x)
+    (y * cnnlab.tensor([3.0, 4.0, 5.0, 6.0])).sum().backward()
+    assert np.isnan(y.detach().numpy()[0]) and y.detach().numpy()[1:].tolist() == [2.0, 0.0, 0.0]
+    assert x.grad.tolist() == [3.0, 4.0, 0.0, 0.0]  # torch.relu gives the same
+    with pytest.raises(TypeError, match="relu: input must be a floating-point tensor. Got dtype=cnnlab.bool"):
+        F.relu(cnnlab.tensor([True, False]))

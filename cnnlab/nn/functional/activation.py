@@ -59,8 +59,19 @@ def relu(input, inplace=False):
     >>> relu(cnnlab.tensor([-1.0, 0.0, 2.0])).tolist()
     [0.0, 0.0, 2.0]
     """
-    # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0)
-    return _pointwise(input, "relu", lambda x: np.maximum(x, 0), lambda g, x, o: g * (x > 0), ints="keep")
+    t = as_tensor_arg(input, "relu", "input")
+    x = t._data
+    if x.dtype.kind == "b":
+        raise DTypeError(f"relu: input must be a floating-point tensor. Got dtype={t.dtype}.")
+    out = np.asarray(np.maximum(x, x.dtype.type(0)))
+
+    # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0); a NaN passes its gradient, as
+    # PyTorch's `out <= 0 ? 0 : g`. The backward reads only the output, so the input (often a batch norm's
+    # output) can be freed
+    def backward(g):
+        return (np.multiply(g, np.logical_not(out <= 0)),)
+
+    return Tensor._from_op(out, (t,), backward, "ReluBackward")
 
 
 def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
