@@ -339,3 +339,24 @@ def test_image_size_and_folder_data_are_checked_first(tmp_path, monkeypatch, cap
     assert main(["train", "--data", f"folder:{tmp_path}", "--out", str(tmp_path / "r")]) == 1
     _one_line(capsys, "cnnlab train: --data folder:DIR: reading images needs Pillow", "pip install 'cnnlab[images]'")
     assert os.listdir(tmp_path) == []
+
+
+def test_predict_prepares_a_folder_image_exactly_as_training_did(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    from cnnlab.data.specs import load_spec, prepare_image
+    rng = np.random.default_rng(1)
+    rgba = rng.integers(0, 256, (50, 70, 4), dtype=np.uint8)
+    rgba[:25, :, 3] = 0  # the top half fully transparent: white, not the hidden colours
+    images = {"a/rgba.png": Image.fromarray(rgba, "RGBA"),
+              "b/sixteen.png": Image.fromarray(rng.integers(0, 65536, (40, 30), dtype=np.uint16)),
+              "b/palette.png": Image.fromarray(rgba[:, :, :3]).convert("P")}
+    for name, img in images.items():
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        img.save(tmp_path / name)
+    train, val, info = load_spec(f"folder:{tmp_path}", image_size=24)
+    full = train.dataset  # random_split's Subset
+    for path, _ in full.samples:
+        trained = full[full.samples.index((path, _))][0].numpy()
+        np.testing.assert_allclose(prepare_image(path, info).numpy()[0], trained, atol=1e-6)  # one level: 8e-3
+    white = prepare_image(str(tmp_path / "a/rgba.png"), info).numpy()[0, :, :8]  # (C, 8 top rows, W)
+    np.testing.assert_allclose(white, 1.0)  # (1 - 0.5) / 0.5

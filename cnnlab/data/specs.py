@@ -122,10 +122,11 @@ def prepare_image(path, info):
 def training_pixels(img, info):
     """A Pillow image as the (H, W, C) uint8 pixels the model was trained on (info from load_spec).
 
-    - 16-bit and float images are scaled to 0..255; transparency (RGBA, LA, palette with a transparent colour)
-      is composited on white for colour models, and for gray models on the colour that contrasts with the ink
-      (dark strokes on a transparent background get white paper, light strokes get black).
-    - Gray models get luma (0.299 R + 0.587 G + 0.114 B); colour models get RGB.
+    - Colour models: RGB as ImageFolder loads it (16-bit scaled, transparency composited on white), resized
+      to info['size'] (bilinear), exactly like folder: training images.
+    - Gray models: 16-bit and float images scaled to 0..255, transparency (RGBA, LA, palette with a transparent
+      colour) composited on the colour that contrasts with the ink (dark strokes on a transparent background
+      get white paper, light strokes get black), then luma (0.299 R + 0.587 G + 0.114 B).
     - `invert_light_background`: a light border means dark ink on paper, inverted to MNIST's light on dark.
     - fit='digit' (MNIST's own preparation): background level removed, the strokes cropped, scaled to fit a
       20x20 box (5/7 of the side) keeping the aspect ratio, placed with their centre of mass at the centre.
@@ -133,25 +134,25 @@ def training_pixels(img, info):
       Otherwise the whole image is resized to info['size'] (bilinear), as folder: training data is.
     """
     Image = _pil_image()
+    h, w = info["size"]
+    if info["channels"] == 3:  # exactly as folder: training images are loaded and resized
+        from .datasets.folder import rgb_image
+        return np.asarray(T.Resize((h, w))(rgb_image(img)))
     rgb, alpha = _float_pixels(img, Image)  # (H, W, 3) or (H, W, 1) in 0..255, alpha (H, W) in 0..1 or None
-    gray_model = info["channels"] == 1
     if alpha is not None:
-        background = 255.0
-        if gray_model:
-            ink = _luma(rgb)
-            background = 255.0 if (ink * alpha).sum() <= 127.5 * max(alpha.sum(), 1e-9) else 0.0
+        ink = _luma(rgb)
+        background = 255.0 if (ink * alpha).sum() <= 127.5 * max(alpha.sum(), 1e-9) else 0.0
         rgb = rgb * alpha[:, :, None] + background * (1.0 - alpha[:, :, None])
-    x = _luma(rgb)[:, :, None] if gray_model else (np.repeat(rgb, 3, axis=2) if rgb.shape[2] == 1 else rgb)
+    x = _luma(rgb)[:, :, None]
     if info.get("invert_light_background"):
         border = np.concatenate([x[0].ravel(), x[-1].ravel(), x[:, 0].ravel(), x[:, -1].ravel()])
         if border.mean() > 127.5:
             x = 255.0 - x
-    h, w = info["size"]
     fit = info.get("fit")
-    if fit in ("digit", "object") and gray_model:
+    if fit in ("digit", "object"):
         x = _fit_strokes(x[:, :, 0], (h, w), fit, Image)[:, :, None]
     else:
-        x = np.stack([_resize(x[:, :, c], (h, w), Image, Image.BILINEAR) for c in range(x.shape[2])], axis=2)
+        x = _resize(x[:, :, 0], (h, w), Image, Image.BILINEAR)[:, :, None]
     return np.clip(np.rint(x), 0, 255).astype(np.uint8)
 
 
@@ -167,13 +168,11 @@ def _luma(rgb):
 
 
 def _float_pixels(img, Image, max_side=1024):
-    """(colour (H, W, 3 or 1) float32 0..255, alpha (H, W) float32 0..1 or None), big images shrunk first."""
+    """(colour (H, W, 3 or 1) float32 0..255 for a gray model, alpha (H, W) float32 0..1 or None), big images shrunk first."""
     if img.mode in ("I", "F") or img.mode.startswith("I;16"):
         a = np.asarray(img, dtype=np.float64)
         top = a.max(initial=0.0)
-        scale = 1.0 if top <= 255 else (257.0 if top <= 65535 else top / 255.0)
-        if img.mode.startswith("I;16"):
-            scale = 257.0
+        scale = 257.0 if img.mode.startswith("I;16") or 255 < top <= 65535 else max(top / 255.0, 1.0)  # as rgb_image
         img = Image.fromarray((a / scale).astype(np.float32), mode="F")
     elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
         img = img.convert("RGBA")

@@ -1,6 +1,8 @@
 """ImageFolder: one sub-folder per class, images decoded with Pillow."""
 import os
 
+import numpy as np
+
 from ..dataset import Dataset
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp")
@@ -41,9 +43,26 @@ def open_image(path, who="open_image"):
         raise ValueError(f"{who}: cannot read the image {path} ({kind}{detail}).") from None
 
 
+def rgb_image(img):
+    """A Pillow image as 8-bit RGB: 16-bit and float images scaled to 0..255, transparent pixels composited on
+    white. (torchvision's loader drops the alpha channel instead, which shows whatever colour the transparent
+    pixels happen to hold; for images without transparency the two agree.)"""
+    Image = require_pillow("rgb_image")
+    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
+        a = np.asarray(img, dtype=np.float64)
+        top = a.max(initial=0.0)
+        scale = 257.0 if img.mode.startswith("I;16") or 255 < top <= 65535 else max(top / 255.0, 1.0)
+        img = Image.fromarray(np.clip(np.rint(a / scale), 0, 255).astype(np.uint8), mode="L")
+    if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return img.convert("RGB")
+
+
 def pil_loader(path):
-    """Open an image file as an RGB Pillow image, with an error that names the file when it can't."""
-    return open_image(path, "ImageFolder").convert("RGB")
+    """Open an image file as an RGB Pillow image (see rgb_image), upright by its EXIF orientation, with an
+    error that names the file when it can't."""
+    return rgb_image(open_image(path, "ImageFolder"))
 
 
 class ImageFolder(Dataset):
