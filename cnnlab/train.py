@@ -209,7 +209,12 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
         log (callable, default None): called with one line of text per epoch.
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the message names the epoch and batch).
+        TypeError, ValueError: epochs is not an int, or is less than 1.
     """
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)):
+        raise TypeError(f"fit: epochs must be an int. Got epochs={epochs!r} ({type(epochs).__name__}).")
+    if epochs < 1:
+        raise ValueError(f"fit: epochs must be at least 1 (the total, counting resumed epochs). Got epochs={epochs}.")
     history = {k: [] for k in HISTORY_KEYS}
     start = 0
     loaders = (train_loader,)

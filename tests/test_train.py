@@ -125,3 +125,16 @@ def test_predict_topk():
     np.testing.assert_allclose(top_p, [[0.7, 0.2], [0.5, 0.3]], rtol=1e-5)
     with pytest.raises(ValueError, match="k must be between 1 and the number of classes. Got k=4, classes=3"):
         predict(_Fixed(logits), cnnlab.zeros(2, 1), k=4)
+
+
+@pytest.mark.parametrize("epochs, error, message", [
+    (0, ValueError, "fit: epochs must be at least 1 .*Got epochs=0."),
+    (-1, ValueError, "fit: epochs must be at least 1 .*Got epochs=-1."),
+    (2.5, TypeError, r"fit: epochs must be an int. Got epochs=2.5 \(float\)"),
+    ("3", TypeError, r"fit: epochs must be an int. Got epochs='3' \(str\)"),
+    (True, TypeError, r"fit: epochs must be an int. Got epochs=True \(bool\)"),
+])
+def test_fit_refuses_epochs_that_are_not_a_positive_int(epochs, error, message):
+    model, opt, _, loader = _setup()
+    with pytest.raises(error, match=message):
+        fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=epochs)
