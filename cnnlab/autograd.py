@@ -314,6 +314,9 @@ def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
             if entry is None:
                 own = _refs(pg) <= _EXCLUSIVE_REFS and _owns(pg)
                 table[id(p)] = [pg, own, p]
+            elif not entry[1] and _refs(pg) <= _EXCLUSIVE_REFS and _owns(pg):
+                np.add(pg, entry[0], out=pg)  # the slot's array is shared, the new one is not: add into that
+                entry[0], entry[1] = pg, True
             else:
                 _add_into(entry, pg)
             pg = None

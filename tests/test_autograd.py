@@ -358,6 +358,26 @@ def test_fresh_gradient_arrays_are_taken_over_but_never_shared():
     assert np.all(g == 1.0)
 
 
+def test_a_shared_first_gradient_is_added_into_the_fresh_second_one():
+    """The residual pattern: a's first gradient is the upstream array itself (add passes it through), its
+    second a fresh array from mul; the sum is formed in the fresh one, and the shared one is left alone."""
+    x = cnnlab.tensor(rand(2, 3, seed=19), requires_grad=True)
+    a = x * 2.0
+    b = a * 3.0
+    seen = []
+    a.register_hook(lambda g: seen.append(g.numpy().copy()))
+    g = rand(2, 3, seed=20)
+    g_before = g.copy()
+    (a + b).backward(g)
+    np.testing.assert_array_equal(g, g_before)
+    np.testing.assert_allclose(seen[0], 4 * g_before)  # d(a + 3a)/da
+    np.testing.assert_allclose(x.grad.numpy(), 8 * g_before)
+    y = cnnlab.tensor(rand(3, seed=21), requires_grad=True)
+    z = y * 1.0
+    (z + z * 2.0 + z * 3.0).sum().backward()  # shared first, then two fresh ones
+    np.testing.assert_allclose(y.grad.numpy(), np.full(3, 6.0))
+
+
 def test_gradients_keep_the_leaf_dtype():
     x = cnnlab.tensor(rand(3, seed=19).astype(np.float32), requires_grad=True)
     y64 = cnnlab.tensor(rand(3, seed=20))
