@@ -349,7 +349,8 @@ def test_predict_prepares_a_folder_image_exactly_as_training_did(tmp_path):
     rgba[:25, :, 3] = 0  # the top half fully transparent: white, not the hidden colours
     images = {"a/rgba.png": Image.fromarray(rgba, "RGBA"),
               "b/sixteen.png": Image.fromarray(rng.integers(0, 65536, (40, 30), dtype=np.uint16)),
-              "b/palette.png": Image.fromarray(rgba[:, :, :3]).convert("P")}
+              "b/palette.png": Image.fromarray(rgba[:, :, :3]).convert("P"),
+              "b/float.tif": Image.fromarray(rng.random((30, 30)).astype(np.float32))}  # values in [0, 1]
     for name, img in images.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         img.save(tmp_path / name)
@@ -360,3 +361,5 @@ def test_predict_prepares_a_folder_image_exactly_as_training_did(tmp_path):
         np.testing.assert_allclose(prepare_image(path, info).numpy()[0], trained, atol=1e-6)  # one level: 8e-3
     white = prepare_image(str(tmp_path / "a/rgba.png"), info).numpy()[0, :, :8]  # (C, 8 top rows, W)
     np.testing.assert_allclose(white, 1.0)  # (1 - 0.5) / 0.5
+    for name in ("b/sixteen.png", "b/float.tif"):  # spread over the whole range, not clipped white or black
+        assert abs(prepare_image(str(tmp_path / name), info).numpy().mean()) < 0.1, name

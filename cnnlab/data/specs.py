@@ -168,12 +168,11 @@ def _luma(rgb):
 
 
 def _float_pixels(img, Image, max_side=1024):
-    """(colour (H, W, 3 or 1) float32 0..255 for a gray model, alpha (H, W) float32 0..1 or None), big images shrunk first."""
-    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
-        a = np.asarray(img, dtype=np.float64)
-        top = a.max(initial=0.0)
-        scale = 257.0 if img.mode.startswith("I;16") or 255 < top <= 65535 else max(top / 255.0, 1.0)  # as rgb_image
-        img = Image.fromarray((a / scale).astype(np.float32), mode="F")
+    """(colour (H, W, 3 or 1) float32 0..255, alpha (H, W) float32 0..1 or None) for a gray model; big images
+    shrunk first."""
+    from .datasets.folder import is_wide, wide_to_255
+    if is_wide(img):
+        img = Image.fromarray(wide_to_255(img).astype(np.float32), mode="F")
     elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
         img = img.convert("RGBA")
     elif img.mode not in ("L", "RGB"):

@@ -43,16 +43,28 @@ def open_image(path, who="open_image"):
         raise ValueError(f"{who}: cannot read the image {path} ({kind}{detail}).") from None
 
 
+def is_wide(img):
+    """Whether a Pillow image holds one channel of 16-bit, 32-bit integer or float pixels."""
+    return img.mode in ("I", "F") or img.mode.startswith("I;16")
+
+
+def wide_to_255(img):
+    """The pixels of a 16-bit, 32-bit or float image as a float array on the 0..255 scale: 16-bit values divided
+    by 257, floats in [0, 1] multiplied by 255, other ranges divided by max/255; 8-bit ranges kept."""
+    a = np.asarray(img, dtype=np.float64)
+    top = a.max(initial=0.0)
+    if img.mode == "F" and 0 < top <= 1.0:
+        return a * 255.0
+    return a / (257.0 if img.mode.startswith("I;16") or 255 < top <= 65535 else max(top / 255.0, 1.0))
+
+
 def rgb_image(img):
     """A Pillow image as 8-bit RGB: 16-bit and float images scaled to 0..255, transparent pixels composited on
     white. (torchvision's loader drops the alpha channel instead, which shows whatever colour the transparent
     pixels happen to hold; for images without transparency the two agree.)"""
     Image = require_pillow("rgb_image")
-    if img.mode in ("I", "F") or img.mode.startswith("I;16"):
-        a = np.asarray(img, dtype=np.float64)
-        top = a.max(initial=0.0)
-        scale = 257.0 if img.mode.startswith("I;16") or 255 < top <= 65535 else max(top / 255.0, 1.0)
-        img = Image.fromarray(np.clip(np.rint(a / scale), 0, 255).astype(np.uint8), mode="L")
+    if is_wide(img):
+        img = Image.fromarray(np.clip(np.rint(wide_to_255(img)), 0, 255).astype(np.uint8), mode="L")
     if img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:
         rgba = img.convert("RGBA")
         return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
