@@ -364,3 +364,25 @@ def test_error_max_unpool():
     lambda lib, x: lib.F.max_unpool2d(*lib.F.max_pool2d(x, 2, return_indices=True), 2)])
 def test_empty_batch_matches_torch(fn):
     check(fn, np.zeros((0, 3, 8, 8)))
+
+
+# ---- found by tests/test_fuzz_conv_pool.py ------------------------------------------------------------------
+@pytest.mark.parametrize("op, args", [("avg_pool3d", ((1, 1, 2),)), ("avg_pool3d", (2, 1, 1)),
+                                      ("lp_pool3d", (2, (1, 1, 2)))])
+def test_pool3d_input_smaller_than_kernel(op, args):
+    """PyTorch's avg_pool3d (and lp_pool3d on it) refuses an input smaller than the kernel, padding or not, even
+    where ceil_mode or padding would give an output (its 2-d pools do not); cnnlab raises as well."""
+    x = rand(1, 1, 1, 3, 1, seed=40)
+    kwargs = {"ceil_mode": True}
+    with pytest.raises(RuntimeError):
+        getattr(torch.nn.functional, op)(torch.tensor(x), *args, **kwargs)
+    with pytest.raises(RuntimeError, match=rf"{op}: the input \(not counting padding\) must be at least kernel_size "
+                                           r"in every spatial dim.*Got input.shape=\(1, 1, 1, 3, 1\)"):
+        getattr(F, op)(cnnlab.tensor(x), *args, **kwargs)
+    check(lambda lib, x: lib.F.avg_pool2d(x, (1, 2), ceil_mode=True), rand(1, 1, 1, 1, seed=41))  # 2-d: allowed
+
+
+def test_lp_pool_nan_window_gradient_matches_torch():
+    """x^1.5 of a negative x is NaN: the whole window's gradient is NaN in PyTorch (its relu(|a|) passes NaN),
+    not only the negative element's."""
+    check(lambda lib, x: lib.F.lp_pool1d(x, 1.5, 2), np.array([[0.5, -0.25, 0.75, 0.5]]))

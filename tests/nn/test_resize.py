@@ -189,3 +189,15 @@ def test_unchanged_size_with_scale_factor(mode, n, antialias, scale):
           grad=[not antialias])
     if antialias:
         gradcheck(lambda x: F.interpolate(x, scale_factor=scales, mode=mode, antialias=True), x[:, :1])
+
+
+@pytest.mark.parametrize("kwargs", [dict(size=0), dict(scale_factor=0.2), dict(size=(2, 0))])
+def test_area_to_an_empty_size(kwargs):
+    """'area' is adaptive_avg_pool, which PyTorch lets produce an empty size (the sampling modes refuse)."""
+    x = rand(1, 2, 3, 4, seed=30)
+    check(lambda lib, x: lib.F.interpolate(x, mode="area", **kwargs), x, grad=[False])
+    t = cnnlab.tensor(x, requires_grad=True)
+    F.interpolate(t, mode="area", **kwargs).sum().backward()
+    assert not np.any(t.grad.numpy())
+    with pytest.raises(ValueError, match=r"interpolate: input and output sizes should be greater than 0"):
+        F.interpolate(cnnlab.tensor(x), mode="nearest", **kwargs)

@@ -3,7 +3,8 @@
 PyTorch has them for 2-d only; here the number of spatial dims n comes from the first tuple among the
 geometry arguments (fold: output_size first). When every argument is an int, n is 2, so PyTorch code behaves
 identically (a 3-d input is an unbatched image, as in PyTorch), except that unfold reads a 5-d or larger input,
-which PyTorch refuses, as a batch with input.dim() - 2 spatial dims. The array work is in cnnlab.kernels.im2col; each op's backward is the other op's kernel.
+which PyTorch refuses, as a batch with input.dim() - 2 spatial dims. The array work is in
+cnnlab.kernels.im2col; each op's backward is the other op's kernel.
 """
 import numpy as np
 

@@ -68,6 +68,16 @@ def _show(values):
     return values[0] if len(set(values)) == 1 else values
 
 
+def _check_avg3d_input(op, n, shape, win):
+    """PyTorch's avg_pool3d (and lp_pool3d, built on it) refuses an input smaller than the kernel in any dim,
+    padding or not (its 1-d and 2-d pools do not)."""
+    if n == 3 and any(size < k for size, k in zip(win.spatial, win.kernel)):
+        pads = tuple(p[0] if p[0] == p[1] else p for p in win.padding)
+        raise ShapeError(f"{op}: the input (not counting padding) must be at least kernel_size in every spatial "
+                         f"dim, as PyTorch's avg_pool3d requires. Got input.shape={shape_str(shape)}, kernel_size="
+                         f"{_show(win.kernel)}, padding={_show(pads)}.")
+
+
 # ---- max / min pooling -----------------------------------------------------------------------------------
 
 def _extreme_pool(input, n, op, largest, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
@@ -124,6 +134,7 @@ def _avg_pool(input, n, op, kernel_size, stride, padding, ceil_mode, count_inclu
     t = _input(input, op)
     x = t._data
     win = pool_windows(x.shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_avg3d_input(op, n, x.shape, win)
     if divisor_override is not None:
         if not isinstance(divisor_override, (numbers.Integral, np.integer)) or isinstance(divisor_override, bool):
             raise TypeError(f"{op}: divisor_override must be an int or None. Got divisor_override={divisor_override!r}.")
@@ -170,6 +181,7 @@ def _lp_pool(input, n, op, norm_type, kernel_size, stride, ceil_mode, padding, d
     t = _input(input, op)
     x = t._data
     win = pool_windows(x.shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
+    _check_avg3d_input(op, n, x.shape, win)
     p, taps = float(norm_type), int(np.prod(win.kernel))
     divisor = np.maximum(win.counts(True), 1).astype(x.dtype)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -177,12 +189,13 @@ def _lp_pool(input, n, op, norm_type, kernel_size, stride, ceil_mode, padding, d
         z = a * taps                                # PyTorch's sign(a) * relu(|a|) * kernel taps == a * taps
         out = z ** (1.0 / p)
 
-    # y = z^(1/p), z = taps * avg(x^p): dy/dz = z^(1/p - 1) / p; PyTorch's relu(|a|) zeroes it where a == 0;
-    # d(avg)/d(x^p) spreads over the window; d(x^p)/dx = p * x^(p-1).
+    # y = z^(1/p), z = taps * avg(x^p): dy/dz = z^(1/p - 1) / p; PyTorch's relu(|a|) zeroes it where a == 0
+    # (and passes a NaN a, from x^p of a negative x, as NaN); d(avg)/d(x^p) spreads over the window;
+    # d(x^p)/dx = p * x^(p-1).
     def backward(g):
         with np.errstate(divide="ignore", invalid="ignore"):
             gz = g * (1.0 / p) * z ** (1.0 / p - 1.0) * taps
-            ga = np.where(np.abs(a) > 0, gz, 0)
+            ga = np.where(a == 0, 0, gz)
             return (K.sum_backward(ga / divisor, win, x.shape) * (p * x ** (p - 1.0)),)
 
     return Tensor._from_op(out, (t,), backward, f"LpPool{n}DBackward")

@@ -190,6 +190,8 @@ def _output_size(shape, size, scale_factor, recompute_scale_factor, mode):
     else:
         out = tuple(int(math.floor(float(i) * float(s))) for i, s in zip(shape[2:], values))
         scales = (None,) * dim if recompute_scale_factor or mode == "area" else tuple(float(s) for s in values)
+    if mode == "area" and min(out) == 0 and min(shape[2:]) > 0:
+        return out, scales  # PyTorch: adaptive_avg_pool to an empty size, no sampling check
     if any(o < 1 for o in out) or any(i < 1 for i in shape[2:]):
         raise ShapeError(f"interpolate: input and output sizes should be greater than 0. Got input spatial size "
                          f"{tuple(shape[2:])}, output size {out} ({name}={value!r}).")
