@@ -132,6 +132,16 @@ def training_pixels(img, info):
       20x20 box (5/7 of the side) keeping the aspect ratio, placed with their centre of mass at the centre.
       fit='object' (Fashion-MNIST): cropped, longer side scaled to the full size, centred.
       Otherwise the whole image is resized to info['size'] (bilinear), as folder: training data is.
+
+    >>> from PIL import Image, ImageDraw
+    >>> page = Image.new("L", (300, 200), 255)                    # white paper, a black stroke off-centre
+    >>> ImageDraw.Draw(page).line([(40, 30), (60, 150)], fill=0, width=12)
+    >>> _, _, info = load_spec("mnist-sample")
+    >>> x = training_pixels(page, info)[:, :, 0]
+    >>> x.shape, int(x.max()), int(x[0].max())                    # white stroke on black, 20 rows tall
+    ((28, 28), 255, 0)
+    >>> int((x > 64).any(axis=1).sum())
+    20
     """
     Image = _pil_image()
     h, w = info["size"]

@@ -50,7 +50,13 @@ def is_wide(img):
 
 def wide_to_255(img):
     """The pixels of a 16-bit, 32-bit or float image as a float array on the 0..255 scale: 16-bit values divided
-    by 257, floats in [0, 1] multiplied by 255, other ranges divided by max/255; 8-bit ranges kept."""
+    by 257, floats in [0, 1] multiplied by 255, other ranges divided by max/255; 8-bit ranges kept.
+
+    >>> import numpy as np
+    >>> from PIL import Image
+    >>> wide_to_255(Image.fromarray(np.array([[0, 257, 65535]], np.uint16))).tolist()
+    [[0.0, 1.0, 255.0]]
+    """
     a = np.asarray(img, dtype=np.float64)
     top = a.max(initial=0.0)
     if img.mode == "F" and 0 < top <= 1.0:
@@ -61,7 +67,12 @@ def wide_to_255(img):
 def rgb_image(img):
     """A Pillow image as 8-bit RGB: 16-bit and float images scaled to 0..255, transparent pixels composited on
     white. (torchvision's loader drops the alpha channel instead, which shows whatever colour the transparent
-    pixels happen to hold; for images without transparency the two agree.)"""
+    pixels happen to hold; for images without transparency the two agree.)
+
+    >>> from PIL import Image
+    >>> rgb_image(Image.new("RGBA", (1, 1), (255, 0, 0, 0))).getpixel((0, 0))  # transparent red: white
+    (255, 255, 255)
+    """
     Image = require_pillow("rgb_image")
     if is_wide(img):
         img = Image.fromarray(np.clip(np.rint(wide_to_255(img)), 0, 255).astype(np.uint8), mode="L")
