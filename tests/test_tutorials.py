@@ -27,8 +27,7 @@ XFAIL = {
     "tut_augment_repro": "set_num_threads/get_num_threads, use_deterministic_algorithms, rot90, "
                          "torch.testing.assert_close missing",
     "tut_blitz": "out= keyword of torch.matmul/torch.mul (the blitz tensors page); grad_fn.next_functions missing",
-    "tut_metrics": "in-place op on a 0-d result (confusion_matrix[t, p] += 1 with tensor indices; AverageMeter sum "
-                   "+= tensor twice); Tensor.diag and torch.trace missing",
+    "tut_metrics": "Tensor.diag and torch.trace missing",
     "tut_misc": "F.one_hot missing",
     "tut_mlp_topk": "Tensor.type(torch.FloatTensor): the tensor-type classes are not accepted as a dtype",
     "tut_modern_api": "torch.compile, torch.autocast, torch.channels_last (memory_format=), "
@@ -41,8 +40,6 @@ XFAIL = {
     "tut_tensor_extras": "autograd.Function, autograd.grad(create_graph=True), einsum, set_printoptions, "
                          "Tensor.resize_ missing",
     "tut_unfold_conv": "Tensor.unfold(dim, size, step) and torch.einsum missing",
-    "tut_transfer_loop": "in-place op on a 0-d arithmetic result raises (running_corrects += torch.sum(...): "
-                         "the 0-d result is a read-only NumPy scalar view)",
 }
 
 
