@@ -94,3 +94,8 @@ def softmax(input, dim, dtype=None):
 def log_softmax(input, dim, dtype=None):
     from .nn.functional import log_softmax as _log_softmax
     return _log_softmax(input, dim, dtype=dtype)
+
+
+# `from cnnlab import *` gives the functions, classes and dtypes, as torch's __all__ does, but no submodules:
+# `io`, `data`, `random` would otherwise replace the standard library's modules of those names.
+__all__ = sorted(n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType))

@@ -332,3 +332,11 @@ def test_tutorial_training_code_runs_on_both_libraries(tmp_path):
     for scope in results.values():
         assert sum(scope["losses"][-4:]) < sum(scope["losses"][:4]) and scope["accuracy"] >= 0.7, scope["accuracy"]
     assert list(results["cnnlab"]["model"].state_dict()) == list(results["torch"]["model"].state_dict())
+
+
+def test_star_import_brings_functions_but_no_submodules():
+    scope = {}
+    exec("import io\nfrom cnnlab import *", scope)
+    assert scope["io"].__name__ == "io" and "nn" not in scope and "data" not in scope
+    assert scope["save"] is cnnlab.save and scope["FloatTensor"] is cnnlab.FloatTensor and scope["tensor"] is cnnlab.tensor
+    assert {"save", "load", "sum", "FloatTensor", "no_grad", "device"} <= set(cnnlab.__all__) <= set(dir(cnnlab))
