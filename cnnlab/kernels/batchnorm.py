@@ -1,9 +1,11 @@
 """Batch-norm kernels: per-channel statistics, the affine output and the closed-form backward, in few passes.
 
 Arrays are (N, C, L): batch, channels, and the flattened spatial dims (L = 1 for (N, C) inputs), C-contiguous.
-Two tools do the per-channel reductions without temporaries: a matrix-vector product with a ones vector sums
-each (n, c) row (BLAS, one read), and einsum('ij,ij->i') gives each row's dot product of two arrays (one read
-of each, no product array). The row results, (N, C), are summed over the batch in float64.
+einsum does the per-channel reductions without temporaries: 'ij->i' sums each (n, c) row and 'ij,ij->i' gives
+each row's dot product of two arrays (one read of each, no product array). Both run single-threaded at memory
+speed; NumPy's sum over axes (0, 2) is slower, and a BLAS matrix-vector product with a ones vector, fast on an
+idle machine, slows down 30x when another process holds a core (its threads wait for each other). The row
+results, (N, C), are summed over the batch in float64.
 
 Elementwise work runs over blocks of whole samples of about BLOCK_BYTES, so that the second and later ops on
 a block find it in cache: a pass over a 8 MB activation then costs one trip through memory, not three.
@@ -29,7 +31,7 @@ def row_sums(a3):
     N, C, L = a3.shape
     if N * C == 0:
         return np.zeros(C)
-    rows = a3.reshape(N * C, L) @ np.ones(L, a3.dtype)  # (N*C,)
+    rows = np.einsum("ij->i", a3.reshape(N * C, L))  # (N*C,)
     return rows.reshape(N, C).sum(axis=0, dtype=np.float64)
 
 
@@ -107,13 +109,12 @@ def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_b
     mean_p = _plane(mean, x3)
     blocks = _blocks(g3)
     tmp = np.empty_like(x3[blocks[0]]) if blocks else None
-    ones = np.ones(L, g3.dtype)
     rows_g, rows_gx = np.empty((N, C), g3.dtype), np.empty((N, C), g3.dtype)
     for s in blocks:  # each row's sum of g and of g * (x - mean), one read of g and x
         n = s.stop - s.start
         gb2 = g3[s].reshape(n * C, L)
         cb = np.subtract(x3[s], mean_p, out=tmp[:n])
-        rows_g[s] = (gb2 @ ones).reshape(n, C)
+        rows_g[s] = np.einsum("ij->i", gb2).reshape(n, C)
         rows_gx[s] = np.einsum("ij,ij->i", gb2, cb.reshape(n * C, L)).reshape(n, C)
     sum_g = rows_g.sum(axis=0, dtype=np.float64)
     sum_gxhat = rows_gx.sum(axis=0, dtype=np.float64) * invstd
