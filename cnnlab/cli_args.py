@@ -90,6 +90,8 @@ def build_parser(commands):
     """The parser; commands maps each command name to the function that runs it (set as args.func)."""
     parser = _Parser(prog="cnnlab", description="Build, train and understand CNNs on NumPy.", epilog=MAIN_EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    from . import __version__
+    parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def new(name, summary, **kw):

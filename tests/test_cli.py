@@ -305,6 +305,8 @@ def test_python_dash_m_help_and_no_command():
     for argv in (["--help"], ["demo", "--help"], ["predict", "--help"]):
         proc = subprocess.run([sys.executable, "-m", "cnnlab", *argv], capture_output=True, text=True, cwd=ROOT)
         assert proc.returncode == 0 and "usage: cnnlab" in proc.stdout and "examples:" in proc.stdout, argv
+    proc = subprocess.run([sys.executable, "-m", "cnnlab", "--version"], capture_output=True, text=True)
+    assert proc.returncode == 0 and re.fullmatch(r"cnnlab \d+\.\d+\.\d+\n", proc.stdout)
     proc = subprocess.run([sys.executable, "-m", "cnnlab"], capture_output=True, text=True, cwd=ROOT)
     assert proc.returncode == 2 and "train" in proc.stderr and "predict" in proc.stderr
     proc = subprocess.run([sys.executable, "-m", "cnnlab", "train", "--epochs", "ten"], capture_output=True,
