@@ -365,3 +365,24 @@ def test_predict_prepares_a_folder_image_exactly_as_training_did(tmp_path):
     np.testing.assert_allclose(white, 1.0)  # (1 - 0.5) / 0.5
     for name in ("b/sixteen.png", "b/float.tif"):  # spread over the whole range, not clipped white or black
         assert abs(prepare_image(str(tmp_path / name), info).numpy().mean()) < 0.1, name
+
+
+def test_folder_data_needs_matching_train_and_val_classes(tmp_path, capsys):
+    Image = pytest.importorskip("PIL.Image")
+    for part, classes in (("train", ("cat", "dog")), ("val", ("cat", "cow"))):
+        for c in classes:
+            (tmp_path / "d" / part / c).mkdir(parents=True)
+            Image.new("RGB", (8, 8)).save(tmp_path / "d" / part / c / "x.png")
+    assert main(["train", "--data", f"folder:{tmp_path / 'd'}", "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "--data: the training and validation folders", "['cat', 'dog'] and ['cat', 'cow']")
+    (tmp_path / "one" / "cat").mkdir(parents=True)
+    Image.new("RGB", (8, 8)).save(tmp_path / "one" / "cat" / "x.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "one" / "cat" / "y.png")
+    assert main(["train", "--data", f"folder:{tmp_path / 'one'}", "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "--data: a classifier needs at least two classes")
+    Image.new("RGB", (8, 8)).save(tmp_path / "one" / "x.png")
+    (tmp_path / "one" / "dog").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "one" / "dog" / "x.png")  # 3 images: 80/20 leaves none to validate
+    assert main(["train", "--data", f"folder:{tmp_path / 'one'}", "--out", str(tmp_path / "r")]) == 2
+    _one_line(capsys, "--data: no images left for validation", "(3 in all")
+    assert not (tmp_path / "r").exists()

@@ -107,6 +107,16 @@ def _folder(folder, size, seed):
         train, val = random_split(full, [0.8, 0.2], generator=Generator().manual_seed(seed))
     base = train.dataset if isinstance(train, Subset) else train
     info["classes"] = list(base.classes)
+    val_classes = list((val.dataset if isinstance(val, Subset) else val).classes)
+    if val_classes != info["classes"]:
+        raise ValueError(f"data: the training and validation folders of {folder} must hold the same class "
+                         f"sub-folders. Got {info['classes']} and {val_classes}.")
+    if len(info["classes"]) < 2:
+        raise ValueError(f"data: a classifier needs at least two classes (one sub-folder each) in {folder}. "
+                         f"Got {info['classes']}.")
+    if len(val) == 0:
+        raise ValueError(f"data: no images left for validation in {folder} ({len(train)} in all; the 80/20 split "
+                         f"needs at least 5, or give {folder}/train and {folder}/val).")
     return train, val, info
 
 
