@@ -70,6 +70,13 @@ def _to_array(data, dtype=None):
     return arr
 
 
+def _as_array(arr):
+    """An ndarray for what an op produced: NumPy returns a read-only scalar (np.float32(3.0)), not a 0-d array,
+    from arithmetic on 0-d arrays; a tensor holds a writable 0-d array instead, so that `total += x.sum()` and
+    `t[i, j] += 1` work in place on it as in PyTorch. ndarray subclasses are kept."""
+    return arr if isinstance(arr, np.ndarray) else np.array(arr)
+
+
 def _short(data):
     text = repr(data)
     return text if len(text) < 60 else text[:57] + "..."
@@ -119,6 +126,8 @@ class Tensor:
         self._init(arr, requires_grad)
 
     def _init(self, arr, requires_grad=False):
+        if arr.__class__ is not np.ndarray:
+            arr = _as_array(arr)
         self._data = arr
         self.grad = None
         self._parents = ()
@@ -143,6 +152,8 @@ class Tensor:
         """The output of a differentiable op. Records (parents, backward) when grad mode is on and any parent
         requires grad; `backward(grad_out)` returns one gradient (ndarray or None) per parent."""
         t = cls.__new__(cls)
+        if arr.__class__ is not np.ndarray:
+            arr = _as_array(arr)
         t._data = arr
         t.grad = None
         t._retains_grad = False
@@ -234,7 +245,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = value._data if isinstance(value, Tensor) else _as_array(np.asarray(value))
 
     @property
     def T(self):

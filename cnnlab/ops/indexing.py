@@ -11,6 +11,8 @@ from ._operands import as_tensor_arg, unbroadcast
 
 def _key_part(k):
     if isinstance(k, Tensor):
+        if k._data.ndim == 0 and k._data.dtype.kind in "iu":
+            return int(k._data)  # a 0-d integer tensor indexes like an int (a view), as in PyTorch
         return k._data
     if isinstance(k, list):
         return np.asarray([_key_part(v) for v in k]) if any(isinstance(v, Tensor) for v in k) else np.asarray(k)

@@ -49,6 +49,8 @@ def clone(input):
 
 def _inplace(t, op, fn):
     check_writable(t, op)
+    if not isinstance(t._data, np.ndarray):  # a NumPy scalar stored by code outside the ops (it shares no memory)
+        t._data = np.array(t._data)
     if not t._data.flags.writeable:
         raise ShapeError(f"{op}: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
                          "written in place; use a .clone() instead.")
