@@ -221,7 +221,8 @@ def _run_training(args, config, model, train_ds, val_ds, done):
         json.dump(config, f, indent=2)
     n_params = sum(p.numel() for p in model.parameters())
     _say(f"training {args.model} ({n_params:,} parameters) on {args.data}: {len(train_ds)} training, {len(val_ds)} "
-         f"validation images, {args.epochs} epoch{'s' * (args.epochs != 1)}, batch {args.batch_size}, {args.optimizer} lr {args.lr}")
+         f"validation images, {args.epochs} epoch{'s' * (args.epochs != 1)}, batch {args.batch_size}, "
+         f"{args.optimizer} lr {args.lr}")
     t0 = time.perf_counter()
     with np.errstate(over="ignore", invalid="ignore"):  # a diverging run ends with fit's own one-line message
         history = fit(model, loader, cnnlab.nn.CrossEntropyLoss(), optimizer, args.epochs, val_loader=val_loader,

@@ -160,7 +160,8 @@ def test_predict_without_pillow_says_how_to_install_it(run_dir, tmp_path, monkey
 def test_train_on_the_bundled_sample_needs_only_numpy(tmp_path, monkeypatch, capsys):
     monkeypatch.setitem(sys.modules, "PIL", None)
     monkeypatch.setitem(sys.modules, "tqdm", None)
-    assert main(["train", "--augment", "--epochs", "1", "--subset", "128", "--quiet", "--out", str(tmp_path / "r")]) == 0
+    assert main(["train", "--augment", "--epochs", "1", "--subset", "128", "--quiet",
+                 "--out", str(tmp_path / "r")]) == 0
     assert (tmp_path / "r" / "checkpoint.pth").exists()
 
 
