@@ -58,10 +58,8 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
         writer(f)
 
 
-_LEAVES = (str, int, float, bool, type(None))  # what pickle writes without naming a class
-# (bytes and sets are left out: pickle protocol 2 writes them through _codecs.encode and __builtin__.set, which
-# load does not read back yet)
-_CONTAINERS = (dict, collections.OrderedDict, list, tuple)
+_LEAVES = (str, int, float, bool, bytes, type(None))  # what load reads back without naming a class of ours
+_CONTAINERS = (dict, collections.OrderedDict, list, tuple, set)  # (torch's weights_only load refuses frozenset)
 
 
 def _check_savable(obj, where, _seen=None):
@@ -91,7 +89,7 @@ def _check_savable(obj, where, _seen=None):
         raise TypeError(f"save: cnnlab saves tensors, numbers, strings and containers of them, not a whole {name} "
                         f"object (loading it would mean running code from the file). Save `{_hint(obj)}.state_dict()` "
                         f"instead and restore it with `.load_state_dict(cnnlab.load(path))`. Got {where} of type {name}.")
-    raise TypeError(f"save: cnnlab saves tensors, numbers, strings, None and dicts/lists/tuples of them (what a "
+    raise TypeError(f"save: cnnlab saves tensors, numbers, strings, bytes, None and dicts/lists/tuples/sets of them (what a "
                     f"weights-only load reads back); convert other objects to these first. Got {where} of type {name}.")
 
 

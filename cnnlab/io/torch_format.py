@@ -70,6 +70,14 @@ def _rebuild_parameter(data, requires_grad=True, backward_hooks=None, *state):
     return data
 
 
+def _latin1_bytes(text, encoding):
+    """The one use of _codecs.encode a protocol-2 pickle makes: bytes written as latin-1 text."""
+    if encoding != "latin1" or not isinstance(text, str):
+        raise CheckpointError(f"load: the checkpoint calls _codecs.encode in a way that bytes never need. "
+                              f"Got encoding={encoding!r}.")
+    return text.encode("latin1")
+
+
 _ALLOWED = {
     ("collections", "OrderedDict"): collections.OrderedDict,
     ("torch._utils", "_rebuild_tensor_v2"): _rebuild_tensor,
@@ -79,6 +87,11 @@ _ALLOWED = {
     ("torch", "Size"): tuple,
     ("builtins", "set"): set,
     ("builtins", "frozenset"): frozenset,
+    # torch.save pickles with protocol 2, which names Python 2's module for sets and spells bytes as
+    # _codecs.encode(text, "latin1"); the overridden find_class sees those names before any mapping
+    ("__builtin__", "set"): set,
+    ("__builtin__", "frozenset"): frozenset,
+    ("_codecs", "encode"): _latin1_bytes,
 }
 
 
