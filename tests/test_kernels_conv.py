@@ -8,7 +8,7 @@ import pytest
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab.kernels import conv as kconv
-from cnnlab.kernels import blas, depthwise, parallel, select, shift, winograd
+from cnnlab.kernels import blas, depthwise, nhwc, parallel, select, shift, winograd
 from oracle import check, check_float32, rand
 
 # (x shape, w shape, stride, padding pairs, dilation, groups) per algorithm, all 2-d
@@ -145,9 +145,14 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("shift", SHIFT[5], {"BLOCK_BYTES": 100}),
     ("stack", SHIFT[1], {"BLOCK_BYTES": 1}),
     ("stack", GEMM[5], {"BLOCK_BYTES": 3000}),
+    ("nhwc", NHWC[1], {"CHUNK_BYTES": 1}),                                # one image per chunk
+    ("nhwc", NHWC[6], {"CHUNK_BYTES": 1200}),                             # 1x1 stride 2, two images per chunk
+    ("nhwc", NHWC[8], {"CHUNK_BYTES": 1}),                                # padding wider than the kernel
+    ("nhwc", NHWC[9], {"CHUNK_BYTES": 10**6}),                            # the whole batch in one chunk
 ])
 def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
-    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift, "stack": shift}[name]
+    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift, "stack": shift,
+              "nhwc": nhwc}[name]
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
     for key, value in settings.items():
@@ -174,26 +179,33 @@ def test_winograd_float32_error_on_realistic_data():
         assert err <= 8 * err_direct
 
 
-@pytest.mark.parametrize("x_shape,w_shape,kw,expected", [
-    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift"),
-    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "shift"),
-    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm"),             # small feature map
-    ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm"),                # too few channels
-    ((64, 6, 14, 14), (16, 6, 5, 5), {}, "gemm"),                             # LeNet conv2
-    ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm"),
-    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift"),             # 1x1 downsample
-    ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise"),
-    ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm"),
-    ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm"),               # 3-d depthwise: GEMM
+@pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx", [
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),
+    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "shift", "shift"),
+    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),     # small maps: batch matmul
+    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
+    ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "nhwc", "nhwc"),     # CIFAR layers 2-4
+    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
+    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # CIFAR layer 1
+    ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
+    ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
+    ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
+    ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm", "gemm"),          # too few channels
+    ((64, 6, 14, 14), (16, 6, 5, 5), {}, "gemm", "gemm"),                       # LeNet conv2
+    ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
+    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift", "shift"),      # 1x1 downsample
+    ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise", "depthwise"),
+    ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
+    ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm", "gemm"),         # 3-d depthwise: GEMM
+    ((4, 32, 8, 8), (32, 16, 3, 3), dict(padding=1, groups=2), "gemm", "gemm"),  # grouped, small map
 ])
-def test_selector(x_shape, w_shape, kw, expected):
+def test_selector(x_shape, w_shape, kw, expected, dx):
     n = len(x_shape) - 2
     p = kw.get("padding", 0)
     args = (x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))
     name, reason = select.explain("forward", *args)
     assert name == expected and select.algorithm("backward_weight", *args) == expected
-    strided = kw.get("stride", 1) > 1 and w_shape[2] > 1 and expected != "depthwise"
-    assert select.algorithm("backward_input", *args) == ("stack" if strided else expected)
+    assert select.algorithm("backward_input", *args) == dx
     assert isinstance(reason, str) and reason
 
 
@@ -274,7 +286,7 @@ def test_parallel_run_and_errors(monkeypatch):
         parallel.set_num_threads(0)
 
 
-@pytest.mark.parametrize("name", ["gemm", "shift", "stack", "winograd", "depthwise"])
+@pytest.mark.parametrize("name", ["gemm", "shift", "stack", "winograd", "depthwise", "nhwc"])
 def test_empty_batch(name):
     case = {"winograd": WINOGRAD[0], "depthwise": DEPTHWISE[1]}.get(name, SHIFT[1])
     x_shape, w_shape = case[:2]

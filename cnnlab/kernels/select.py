@@ -6,19 +6,25 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
 
     'depthwise'  2-d, one input channel per group: banded matmuls (kernels/depthwise.py). The GEMM lowering of
                  a depthwise conv is a matrix-vector product per channel, 3-10x slower.
-    'stack'      the input gradient of a strided convolution with a kernel larger than 1x1 (ResNet's stem and
-                 stride-2 3x3): the column-matrix matmul of kernels/shift.py, whose scatter back into the input
-                 is one contiguous add per kernel offset into stride-phase planes (the GEMM lowering's strided
-                 scatter measured 1.5-2x slower).
+    'stack'      the input gradient of a strided convolution with a kernel larger than 1x1 on a large input (at
+                 least STACK_MIN_POSITIONS positions per image: ResNet's stem and 56x56 stride-2 3x3): the
+                 column-matrix matmul of kernels/shift.py, whose scatter back into the input is one contiguous add
+                 per kernel offset into stride-phase planes (the GEMM lowering's strided scatter measured 1.5-2x
+                 slower).
     'gemm'       fewer than SHIFT_MIN_CHANNELS input channels per group (LeNet, a 7x7 stem on RGB): the column
                  matrix (kernels/conv.py) gives one matmul with a deep inner dimension (C * kh * kw), where one
                  matmul per kernel offset would have an inner dimension of C only.
+    'nhwc'       groups == 1 and a small output (at most NHWC_MAX_POSITIONS positions per image: ResNet's 14x14,
+                 7x7 and CIFAR's 16x16, 8x8, 4x4 layers, stride 1 or 2, 1x1 or 3x3), and the input gradient of
+                 the strided ones: the channels-last column matrix of a chunk of images, one matmul with all of
+                 BLAS's threads per chunk (kernels/nhwc.py). One image per matmul (shift) or cache-sized blocks
+                 on single-threaded BLAS (gemm) measured 1.2-2x slower there (CIFAR ResNet-18, batch 32).
     'shift'      a 1x1 kernel (any stride), or stride 1 on a large feature map (at least SHIFT_MIN_POSITIONS
                  grid positions per image, at most SHIFT_MAX_WASTE of them wasted): one matmul per kernel offset
-                 added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster than 'gemm' on ResNet's
-                 56x56 and 28x28 layers.
-    'gemm'       everything else: small feature maps (the column matrix of several images makes larger
-                 matmuls) and strided kernels larger than 1x1.
+                 added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster than 'gemm' or 'nhwc' on
+                 ResNet's 56x56 and 28x28 layers.
+    'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
+                 on large ones.
     'winograd'   (kernels/winograd.py) is never chosen here: measured on this machine it was no faster than
                  'gemm' or 'shift' on any ResNet layer (its matmuls have 2.25x fewer multiply-adds, but its
                  transforms are memory-bound copies and OpenBLAS runs its 16 medium-sized matmuls at ~60% of
@@ -42,6 +48,8 @@ ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "depthwise")
 SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
 SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
+NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (one matmul per chunk) wins
+STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
 
 _forced = None
 
@@ -62,16 +70,23 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
         return (_forced, "forced") if supported else ("gemm", f"forced {_forced!r} does not support this shape")
     if depthwise.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return "depthwise", "a 2-d depthwise convolution: banded matmuls, one per channel"
+    wide = x_shape[1] // groups >= SHIFT_MIN_CHANNELS
     if op == "backward_input" and any(s > 1 for s in stride) and any(k > 1 for k in w_shape[2:]):
+        if groups == 1 and wide and _prod(x_shape[2:]) < STACK_MIN_POSITIONS:
+            return "nhwc", "the input gradient of a strided convolution on a small input: one matmul per chunk " \
+                           "of images, added back into a channels-last copy"
         return "stack", "the input gradient of a strided convolution: contiguous adds into stride-phase planes"
-    if x_shape[1] // groups < SHIFT_MIN_CHANNELS:
+    if not wide:
         return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
                        "matmul with a deep inner dimension"
+    pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
+    out = [(p - d * (k - 1) - 1) // st + 1 for p, k, d, st in zip(pad_shape, w_shape[2:], dilation, stride)]
+    if groups == 1 and _prod(out) <= NHWC_MAX_POSITIONS:
+        return "nhwc", f"a small output (at most {NHWC_MAX_POSITIONS} positions per image): the channels-last " \
+                       "column matrix of a chunk of images, one matmul on all BLAS threads"
     if all(k == 1 for k in w_shape[2:]):
         return "shift", "a 1x1 kernel: the (strided) input is the matmul's operand as it is"
     if all(s == 1 for s in stride):
-        pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
-        out = [p - d * (k - 1) for p, k, d in zip(pad_shape, w_shape[2:], dilation)]
         grid = out[0] * _prod(pad_shape[1:])
         if grid >= SHIFT_MIN_POSITIONS and grid <= SHIFT_MAX_WASTE * _prod(out):
             return "shift", "stride 1 on a large feature map: one matmul per kernel offset, added in place " \
