@@ -353,7 +353,8 @@ def test_predict_prepares_a_folder_image_exactly_as_training_did(tmp_path):
     images = {"a/rgba.png": Image.fromarray(rgba, "RGBA"),
               "b/sixteen.png": Image.fromarray(rng.integers(0, 65536, (40, 30), dtype=np.uint16)),
               "b/palette.png": Image.fromarray(rgba[:, :, :3]).convert("P"),
-              "b/float.tif": Image.fromarray(rng.random((30, 30)).astype(np.float32))}  # values in [0, 1]
+              "b/float.tif": Image.fromarray(rng.random((30, 30)).astype(np.float32)),  # values in [0, 1]
+              "a/plain.jpg": Image.fromarray(rgba[:, :, :3])}
     for name, img in images.items():
         (tmp_path / name).parent.mkdir(exist_ok=True)
         img.save(tmp_path / name)
