@@ -34,6 +34,7 @@ XFAIL = {
     "tut_modern_api": "torch.compile, torch.autocast, torch.channels_last (memory_format=), "
                       "torch.autograd.gradcheck missing",
     "tut_print_tensor": "grad_fn names print without PyTorch's index (<SumBackward> instead of <SumBackward0>)",
+    "tut_siamese": "F.pairwise_distance, F.cosine_similarity, torch.linalg.norm, torch.cdist missing",
     "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
     "tut_summary_hooks": "Tensor.type(torch.FloatTensor): the tensor-type classes are not accepted as a dtype",
     "tut_style_transfer": "optim.LBFGS missing",
