@@ -28,7 +28,6 @@ XFAIL = {
                          "torch.testing.assert_close missing",
     "tut_blitz": "out= keyword of torch.matmul/torch.mul (the blitz tensors page); grad_fn.next_functions missing",
     "tut_custom_optim": "torch.preserve_format (memory_format= of zeros_like, as in PyTorch's own SGD source) missing",
-    "tut_metrics": "Tensor.diag and torch.trace missing",
     "tut_misc": "F.one_hot missing",
     "tut_mlp_topk": "Tensor.type(torch.FloatTensor): the tensor-type classes are not accepted as a dtype",
     "tut_modern_api": "torch.compile, torch.autocast, torch.channels_last (memory_format=), "
@@ -38,10 +37,8 @@ XFAIL = {
     "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
     "tut_summary_hooks": "Tensor.type(torch.FloatTensor): the tensor-type classes are not accepted as a dtype",
     "tut_style_transfer": "optim.LBFGS missing",
-    "tut_superres_autoencoder": "nn.PixelShuffle / nn.PixelUnshuffle missing",
-    "tut_tensor_extras": "autograd.Function, autograd.grad(create_graph=True), einsum, set_printoptions, "
+    "tut_tensor_extras": "autograd.Function, autograd.grad(create_graph=True), set_printoptions, "
                          "Tensor.resize_ missing",
-    "tut_unfold_conv": "Tensor.unfold(dim, size, step) and torch.einsum missing",
 }
 
 
