@@ -182,9 +182,11 @@ def test_winograd_float32_error_on_realistic_data():
 @pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx", [
     ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),
     ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "shift", "shift"),
-    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),     # small maps: batch matmul
+    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # medium map
+    ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # small maps: batch matmul
     ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
-    ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "nhwc", "nhwc"),     # CIFAR layers 2-4
+    ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 2
+    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),       # CIFAR layers 3-4
     ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
     ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),

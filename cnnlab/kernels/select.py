@@ -14,7 +14,7 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
     'gemm'       fewer than SHIFT_MIN_CHANNELS input channels per group (LeNet, a 7x7 stem on RGB): the column
                  matrix (kernels/conv.py) gives one matmul with a deep inner dimension (C * kh * kw), where one
                  matmul per kernel offset would have an inner dimension of C only.
-    'nhwc'       groups == 1 and a small output (at most NHWC_MAX_POSITIONS positions per image: ResNet's 14x14,
+    'nhwc'       otherwise, groups == 1 and a small output (at most NHWC_MAX_POSITIONS positions per image: ResNet's 14x14,
                  7x7 and CIFAR's 16x16, 8x8, 4x4 layers, stride 1 or 2, 1x1 or 3x3), and the input gradient of
                  the strided ones: the channels-last column matrix of a chunk of images, one matmul with all of
                  BLAS's threads per chunk (kernels/nhwc.py). One image per matmul (shift) or cache-sized blocks
@@ -25,10 +25,11 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  ResNet's 56x56 and 28x28 layers.
     'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
                  on large ones.
-    'winograd'   (kernels/winograd.py) is never chosen here: measured on this machine it was no faster than
-                 'gemm' or 'shift' on any ResNet layer (its matmuls have 2.25x fewer multiply-adds, but its
-                 transforms are memory-bound copies and OpenBLAS runs its 16 medium-sized matmuls at ~60% of
-                 its peak). Use `forced('winograd')` to run it.
+    'winograd'   3x3, stride 1, groups 1, at least WINOGRAD_MIN_CHANNELS channels and a medium feature map
+                 (WINOGRAD_POSITIONS output positions per image: ResNet's 14x14x256, CIFAR's 16x16x128):
+                 kernels/winograd.py, 2.25x fewer multiply-adds; measured 1.1-1.35x faster than 'nhwc' there
+                 (batch 32), whose column matrix is 9x the input. On larger maps its memory-bound transforms
+                 lose to 'shift' (56x56: 1.5x slower, 28x28: a tie), on smaller ones to 'nhwc' (8x8: 1.5x).
 
 `forced(name)` makes every call use one algorithm (tests use it to check each against the others); a forced
 algorithm that does not support a shape falls back to 'gemm'.
@@ -50,6 +51,8 @@ SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
 NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (one matmul per chunk) wins
 STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
+WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
+WINOGRAD_POSITIONS = (144, 784)  # output positions per image [from, to) where 'winograd' wins (12x12 .. 27x27)
 
 _forced = None
 
@@ -81,6 +84,10 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
                        "matmul with a deep inner dimension"
     pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
     out = [(p - d * (k - 1) - 1) // st + 1 for p, k, d, st in zip(pad_shape, w_shape[2:], dilation, stride)]
+    if x_shape[1] >= WINOGRAD_MIN_CHANNELS and \
+            WINOGRAD_POSITIONS[0] <= _prod(out) < WINOGRAD_POSITIONS[1] and \
+            winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
+        return "winograd", "3x3 stride 1 on a medium feature map with many channels: 2.25x fewer multiply-adds"
     if groups == 1 and _prod(out) <= NHWC_MAX_POSITIONS:
         return "nhwc", f"a small output (at most {NHWC_MAX_POSITIONS} positions per image): the channels-last " \
                        "column matrix of a chunk of images, one matmul on all BLAS threads"
