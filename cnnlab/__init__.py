@@ -25,6 +25,8 @@ from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitw
                               sign, sin, sqrt, square, sub, trunc, where)
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.logic import equal, isclose
+from .ops.einsum import einsum
+from .ops.matrix import diag, diagonal, rot90, trace, tril, triu
 from .ops.inplace import clone
 from .ops.products import bincount, count_nonzero, cumsum, norm, prod
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, std_mean, sum, var,

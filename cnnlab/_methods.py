@@ -5,8 +5,8 @@ import numpy as np
 
 from . import _dtypes, autograd
 from .errors import DTypeError, GradError
-from .ops import (elementwise as E, indexing as I, inplace as P, logic as L, products as X, reduction as R, shape as S,
-                  sorting as O)
+from .ops import (elementwise as E, indexing as I, inplace as P, logic as L, matrix as M, products as X, reduction as R,
+                  shape as S, sorting as O)
 from .tensor import Tensor
 
 
@@ -135,6 +135,7 @@ METHODS = dict(
     expand_as=lambda self, other: S.expand(self, other.shape),
     gather=I.gather, index_select=I.index_select, masked_fill=I.masked_fill, scatter=I.scatter,
     nonzero=I.nonzero,
+    diag=M.diag, diagonal=M.diagonal, trace=M.trace, tril=M.tril, triu=M.triu, rot90=M.rot90, unfold=M.unfold,
     to=P.to, clone=P.clone, contiguous=lambda self, memory_format=None: self, cpu=lambda self: self,
     cuda=_no_device,
     float=_cast(_dtypes.float32), double=_cast(_dtypes.float64), half=_cast(_dtypes.float16),

@@ -14,10 +14,11 @@ from .padding import *  # noqa: F401,F403
 from .upsampling import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
+from .pixelshuffle import *  # noqa: F401,F403
 
 from . import (activation, batchnorm, container, conv, dropout, flatten, fold, linear, loss, normalization,  # noqa: E402
-               padding, pooling, upsampling)
+               padding, pixelshuffle, pooling, upsampling)
 
 __all__ = ["Module", "RemovableHandle"] + [
     name for mod in (container, linear, conv, pooling, activation, dropout, batchnorm, normalization, flatten,
-                     padding, upsampling, fold, loss) for name in mod.__all__]
+                     padding, upsampling, fold, loss, pixelshuffle) for name in mod.__all__]
