@@ -146,6 +146,21 @@ def test_prepare_image_of_a_large_photo_and_of_a_colour_model(tmp_path):
     np.testing.assert_allclose(x[:, -3, 5], [1, 1, 1], atol=1 / 255)  # transparent becomes white
 
 
+def test_a_thin_pen_drawing_gets_mnist_thick_strokes():
+    Image = pytest.importorskip("PIL.Image")
+    from PIL import ImageDraw
+    from cnnlab.data.specs import _stroke_width, training_pixels
+    prepared = {}
+    for width in (3, 24):
+        page = Image.new("L", (400, 400), 255)
+        ImageDraw.Draw(page).line([(100, 80), (300, 80), (170, 330)], fill=0, width=width, joint="curve")  # a 7
+        assert abs(_stroke_width(255.0 - np.asarray(page, np.float64)) - width) < 0.15 * width + 1
+        prepared[width] = training_pixels(page, DIGIT_INFO)[:, :, 0].astype(np.float64)
+        assert 40 <= (prepared[width] > 128).sum() <= 200, width  # MNIST digits: about 100 such pixels
+    ink = {w: (x > 128).sum() for w, x in prepared.items()}
+    assert abs(ink[3] - ink[24]) < 0.3 * ink[24], ink  # the hairline arrives as thick as the marker stroke
+
+
 # ---- optional packages --------------------------------------------------------------------------------------
 def test_predict_without_pillow_says_how_to_install_it(run_dir, tmp_path, monkeypatch, capsys):
     pyproject = open(os.path.join(ROOT, "pyproject.toml")).read()

@@ -138,8 +138,9 @@ def training_pixels(img, info):
       colour) composited on the colour that contrasts with the ink (dark strokes on a transparent background
       get white paper, light strokes get black), then luma (0.299 R + 0.587 G + 0.114 B).
     - `invert_light_background`: a light border means dark ink on paper, inverted to MNIST's light on dark.
-    - fit='digit' (MNIST's own preparation): background level removed, the strokes cropped, scaled to fit a
-      20x20 box (5/7 of the side) keeping the aspect ratio, placed with their centre of mass at the centre.
+    - fit='digit' (MNIST's own preparation): background level removed, the strokes cropped, widened when the
+      shrinking would thin them below MNIST's 2-pixel pen, scaled to fit a 20x20 box (5/7 of the side)
+      keeping the aspect ratio, placed with their centre of mass at the centre.
       fit='object' (Fashion-MNIST): cropped, longer side scaled to the full size, centred.
       Otherwise the whole image is resized to info['size'] (bilinear), as folder: training data is.
 
@@ -229,6 +230,8 @@ def _fit_strokes(x, size, fit, Image):
     box_h, box_w = (round(h * 20 / 28), round(w * 20 / 28)) if fit == "digit" else (h, w)
     scale = min(box_h / x.shape[0], box_w / x.shape[1])
     sh, sw = max(1, round(x.shape[0] * scale)), max(1, round(x.shape[1] * scale))
+    if fit == "digit":
+        x = _thicken(x, scale)
     x = np.clip(_resize(x, (sh, sw), Image, Image.LANCZOS), 0.0, 255.0)
     if fit == "digit":
         total = x.sum()
@@ -241,3 +244,39 @@ def _fit_strokes(x, size, fit, Image):
     out = np.zeros((h, w), np.float32)
     out[top:top + sh, left:left + sw] = x
     return out
+
+
+def _stroke_width(x):
+    """Mean stroke width in pixels of a light-on-dark drawing: twice the ink area over its outline length
+    (a stroke of length L and width w has area L*w and an outline of about 2L)."""
+    ink = x > 0.5 * x.max()
+    inner = ink.copy()
+    inner[1:] &= ink[:-1]
+    inner[:-1] &= ink[1:]
+    inner[:, 1:] &= ink[:, :-1]
+    inner[:, :-1] &= ink[:, 1:]
+    inner[[0, -1]] = False
+    inner[:, [0, -1]] = False
+    outline = int(ink.sum() - inner.sum())
+    return 2.0 * ink.sum() / max(outline, 1)
+
+
+def _thicken(x, scale, target=2.0):
+    """Widen strokes that shrinking by `scale` would thin below `target` pixels (MNIST's pen is 2-3 pixels
+    wide): a pen drawing on a big canvas would otherwise arrive as a faint hairline. Gray dilation (a square
+    maximum filter), done as running maxima along rows then columns."""
+    if scale >= 1:
+        return x
+    width = _stroke_width(x)
+    grow = int(np.ceil(target / scale - width))
+    if width * scale >= 0.75 * target or grow < 1:
+        return x
+    before, after = grow // 2, grow - grow // 2
+    for axis in (0, 1):
+        padded = np.pad(x, [(before, after) if a == axis else (0, 0) for a in (0, 1)])
+        out = padded[tuple(slice(0, x.shape[a]) if a == axis else slice(None) for a in (0, 1))].copy()
+        for k in range(1, grow + 1):
+            np.maximum(out, padded[tuple(slice(k, k + x.shape[a]) if a == axis else slice(None) for a in (0, 1))],
+                       out=out)
+        x = out
+    return x
