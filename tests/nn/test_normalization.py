@@ -144,6 +144,16 @@ def test_batch_norm_data_far_from_zero_float32():
               grad=[True, False, False], rtol=1e-4, atol=1e-4)
 
 
+def test_batch_norm_empty_channels_in_evaluation():
+    """Zero channels (PyTorch raises an IndexError from inside): an empty output and empty gradients."""
+    x = cnnlab.tensor(rand(2, 0, 3, seed=44), requires_grad=True)
+    w, b = cnnlab.ones(0, requires_grad=True), cnnlab.zeros(0, requires_grad=True)
+    y = F.batch_norm(x, cnnlab.zeros(0), cnnlab.ones(0), w, b)
+    assert y.shape == (2, 0, 3)
+    y.sum().backward()
+    assert x.grad.shape == (2, 0, 3) and w.grad.shape == (0,) and b.grad.shape == (0,)
+
+
 def test_batch_norm_noncontiguous_input_parameter_only_grads_and_no_grad():
     x = rand(3, 5, 4, 2, seed=41).transpose(0, 3, 2, 1)  # (3, 2, 4, 5), not contiguous
     w, b = rand(2, seed=42), rand(2, seed=43)

@@ -141,7 +141,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ShapeError("batch_norm: running_mean and running_var must be given in evaluation mode "
                          f"(training=False). Got running_mean={'None' if rm is None else 'a tensor'}, "
                          f"running_var={'None' if rv is None else 'a tensor'}.")
-    x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, -1)  # (N, C, L), L = prod(spatial) (1 for (N, C))
+    x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, int(np.prod(x.shape[2:])))  # (N, C, L), L = prod(spatial)
     wd = None if w is None else w._data.reshape(C)
     bd = None if b is None else b._data.reshape(C)
     parents = tuple(p for p in (t, w, b) if p is not None)
