@@ -73,13 +73,21 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
                "bool": "BoolTensor"}
 
 
-def _type(self, dtype=None, non_blocking=False):
-    """x.type() -> 'cnnlab.FloatTensor'; x.type(cnnlab.float64) or x.type('torch.DoubleTensor') casts."""
+def _type(self, dtype=None, non_blocking=False, **kwargs):
+    """x.type() -> 'cnnlab.FloatTensor' (cnnlab's name, as dtypes print `cnnlab.float32`); x.type(cnnlab.float64),
+    x.type(cnnlab.DoubleTensor) or x.type('torch.DoubleTensor') casts (x itself when the dtype is already that).
+    Matches torch.Tensor.type."""
     if dtype is None:
         return f"cnnlab.{_TYPE_NAMES[self.dtype.name]}"
-    if isinstance(dtype, str) and dtype.rsplit(".", 1)[-1] in _TYPE_NAMES.values():
-        dtype = next(k for k, v in _TYPE_NAMES.items() if v == dtype.rsplit(".", 1)[-1])
-    return P.to(self, dtype)
+    if isinstance(dtype, str) and "Tensor" in dtype:
+        prefix, _, name = dtype.rpartition(".")
+        if prefix.endswith("cuda"):
+            raise ValueError(f"type: cnnlab runs on the CPU only; use 'torch.{name}'. Got dtype={dtype!r}.")
+        if name not in _TYPE_NAMES.values() or prefix not in ("torch", "cnnlab", ""):
+            raise ValueError(f"type: unknown tensor type name; expected one of 'torch.FloatTensor', "
+                             f"'torch.LongTensor', ... Got dtype={dtype!r}.")
+        dtype = next(k for k, v in _TYPE_NAMES.items() if v == name)
+    return P.to(self, dtype, **kwargs)
 
 
 def _new_tensor(self, data, dtype=None, device=None, requires_grad=False):

@@ -164,3 +164,32 @@ def test_methods_on_new_tensors():
     assert x.new_tensor([1, 2]).dtype == cnnlab.float64 and x.new_full((2,), 7).tolist() == [7.0, 7.0]
     assert x.new_empty(4).shape == (4,)
     assert x.equal(cnnlab.ones(2, dtype=cnnlab.float64)) and not x.equal(cnnlab.ones(3, dtype=cnnlab.float64))
+
+
+@pytest.mark.parametrize("name", ["FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "ShortTensor",
+                                  "CharTensor", "ByteTensor", "BoolTensor", "HalfTensor"])
+def test_type_and_to_accept_legacy_tensor_types(name):
+    x = rand(2, 3, seed=4) * 5
+    c, p = cnnlab.tensor(x), torch.tensor(x)
+    for got, want in ((c.type(getattr(cnnlab, name)), p.type(getattr(torch, name))),
+                      (c.type(f"torch.{name}"), p.type(f"torch.{name}")),
+                      (c.to(getattr(cnnlab, name)), p.type(getattr(torch, name))),
+                      (c.to(dtype=getattr(cnnlab, name)), p.type(getattr(torch, name)))):
+        assert str(got.dtype).split(".")[1] == str(want.dtype).split(".")[1]
+        np.testing.assert_array_equal(got.numpy(), want.numpy())
+        assert got.type() == want.type().replace("torch.", "cnnlab.") == f"cnnlab.{name}"
+    same = c.type(getattr(cnnlab, name))
+    assert same.type(getattr(cnnlab, name)) is same  # already that type: the tensor itself, as torch
+
+
+def test_type_keeps_the_graph_and_refuses_bad_names():
+    w = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    (w.type(cnnlab.DoubleTensor) * 3).sum().backward()
+    assert w.grad.dtype == cnnlab.float32 and w.grad.tolist() == [3.0, 3.0]
+    with pytest.raises(ValueError, match=r"type: cnnlab runs on the CPU only; use 'torch.FloatTensor'. "
+                                         r"Got dtype='torch.cuda.FloatTensor'"):
+        w.type("torch.cuda.FloatTensor")
+    with pytest.raises(ValueError, match=r"type: unknown tensor type name.*Got dtype='torch.FooTensor'"):
+        w.type("torch.FooTensor")
+    with pytest.raises(ValueError):
+        torch.ones(1).type("torch.FooTensor")

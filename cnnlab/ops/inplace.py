@@ -13,7 +13,7 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
     """Cast to a dtype (`to(cnnlab.float64)`, `to(other_tensor)`); device arguments ('cpu') are accepted and
     ignored. Matches torch.Tensor.to on the CPU."""
     t = as_tensor_arg(input, "to", "input")
-    from ..creation import device as _device
+    from ..creation import _LegacyTensorType, device as _device
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
@@ -34,6 +34,8 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
         raise TypeError(f"to: unexpected arguments {sorted(kwargs)}.")
     if dtype is None:
         return t.clone() if copy else t
+    if isinstance(dtype, _LegacyTensorType):  # x.to(cnnlab.DoubleTensor): the legacy type's dtype
+        dtype = dtype.dtype
     target = _dtypes.as_dtype(dtype).np
     if target == t._data.dtype and not copy:
         return t
