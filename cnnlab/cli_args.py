@@ -99,7 +99,8 @@ def build_parser(commands):
                               formatter_class=_Formatter, **kw)
 
     p = new("train", "train a model and write its checkpoint, history and metrics", epilog=TRAIN_EPILOG)
-    p.add_argument("--model", default="lenet5", help="a name from 'cnnlab models'")
+    from .models import list_models
+    p.add_argument("--model", default="lenet5", help=f"one of {', '.join(list_models())} (see 'cnnlab models')")
     p.add_argument("--data", default="mnist-sample", help="what to train on (see 'data' below)")
     p.add_argument("--epochs", type=POSITIVE_INT, default=10, help="passes over the training images")
     p.add_argument("--batch-size", type=POSITIVE_INT, default=64, metavar="N", help="images per optimizer step")
