@@ -22,7 +22,7 @@ import threading
 import numpy as np
 
 from . import blas, parallel
-from .shift import backward_input_as_forward
+from .shift import adjoint_padding
 
 CHUNK_BYTES = 32 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C)
 
@@ -144,12 +144,17 @@ def _fill_columns(plan, x, n0, n):
 def forward(x, w, stride, padding, dilation, groups, out_size=None):
     """conv_forward: per chunk of images, the channels-last column matrix times the weight rows (one matmul)."""
     out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
-    n_batch, n_out = x.shape[0], w.shape[0]
-    out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
+    return _forward(x, lambda: _weight_rows(w), w.shape[0], w.shape[2:], stride, padding, dilation, out_size)
+
+
+def _forward(x, weight_rows, n_out, kernel, stride, padding, dilation, out_size):
+    """forward with the weight rows (O, prod(K)*C) made by weight_rows() (not called for an empty batch)."""
+    n_batch = x.shape[0]
+    out = np.empty((n_batch, n_out) + tuple(out_size), dtype=x.dtype)
     if n_batch == 0:
         return out
-    plan = _Plan(n_batch, x.shape[1], x.shape[2:], w.shape[2:], stride, padding, dilation, out_size, n_out, x.dtype)
-    wl = _weight_rows(w)                                               # (O, prod(K)*C)
+    plan = _Plan(n_batch, x.shape[1], x.shape[2:], kernel, stride, padding, dilation, out_size, n_out, x.dtype)
+    wl = weight_rows()                                                 # (O, prod(K)*C)
     for n0, n in plan.chunks:
         cols = _fill_columns(plan, x, n0, n)                           # (n*L, prod(K)*C)
         y = np.matmul(cols, wl.T, out=plan.y[:n * plan.positions])     # (n*L, O)
@@ -177,8 +182,10 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
     """conv_backward_input: at stride 1 the forward of g with the flipped kernel; else dcols = G @ Wl added back
     into the padded channels-last chunk one kernel offset at a time (image ranges on parallel threads)."""
     if all(s == 1 for s in stride):
-        g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
-        return forward(g2, w2, stride, pads, dilation, groups, out_size=tuple(x_shape[2:]))
+        g2, pads = adjoint_padding(g, w.shape[2:], x_shape[2:], padding, dilation)
+        flip = (slice(None), slice(None)) + (slice(None, None, -1),) * (w.ndim - 2)
+        return _forward(g2, lambda: np.ascontiguousarray(np.moveaxis(w[flip], 0, -1)).reshape(w.shape[1], -1),
+                        w.shape[1], w.shape[2:], stride, pads, dilation, tuple(x_shape[2:]))  # (C, prod(K)*O)
     n_batch, n_out = x_shape[0], w.shape[0]
     dx = np.empty(x_shape, dtype=g.dtype)
     if n_batch == 0:

@@ -187,17 +187,24 @@ def flipped_weight(w, groups):
         (g * cg, o // g) + kernel)
 
 
-def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
-    """At stride 1, the input gradient is conv_forward(g, flipped_weight(w)) with padding d*(k-1) - before
-    (in front) and S - O + before (behind); negative paddings crop g. Returns (g', w', padding')."""
+def adjoint_padding(g, kernel, x_spatial, padding, dilation):
+    """At stride 1, the input gradient is the forward convolution of g with the flipped, transposed kernel and
+    padding d*(k-1) - before (in front) and S - O + before (behind); negative paddings crop g.
+    Returns (g', padding')."""
     crops, pads = [], []
-    for s, o, (b, _), d, k in zip(x_spatial, g.shape[2:], padding, dilation, w.shape[2:]):
+    for s, o, (b, _), d, k in zip(x_spatial, g.shape[2:], padding, dilation, kernel):
         front, back = d * (k - 1) - b, s - o + b
         crops.append(slice(max(0, -front), o - max(0, -back)))
         pads.append((max(0, front), max(0, back)))
     if any(c.start or c.stop != o for c, o in zip(crops, g.shape[2:])):
         g = g[(slice(None), slice(None)) + tuple(crops)]
-    return g, flipped_weight(w, groups), tuple(pads)
+    return g, tuple(pads)
+
+
+def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
+    """At stride 1: (g', flipped_weight(w), padding') such that conv_forward of them is the input gradient."""
+    g, pads = adjoint_padding(g, w.shape[2:], x_spatial, padding, dilation)
+    return g, flipped_weight(w, groups), pads
 
 
 def backward_input(g, w, x_shape, stride, padding, dilation, groups, stacked=False):
