@@ -17,7 +17,8 @@ _RAISES = """
 
     Raises:
         ShapeError (ValueError, RuntimeError): wrong number of dims; kernel_size, stride or dilation below 1;
-            padding over half the effective kernel; an input smaller than the (dilated) window.
+            padding over half the effective kernel; an input smaller than the (dilated) window (for the 3-d
+            average and power-average pools, as PyTorch's: smaller than kernel_size in any dim, padding or not).
         TypeError: a malformed size argument or an unsupported dtype."""
 _DOCS = {
     "max": ("{Kind} pooling over {n}-d windows: each output is the {kind}imum of its window.{extra}"

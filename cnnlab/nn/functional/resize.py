@@ -230,7 +230,8 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         ValueError: both or neither of size and scale_factor, an unknown mode, align_corners with a
             non-interpolating mode, antialias with another mode, sizes of the wrong length.
         InterpolateRankError (ValueError, NotImplementedError): the mode does not fit the input rank.
-        ShapeError (ValueError, RuntimeError): an input or output size below 1.
+        ShapeError (ValueError, RuntimeError): an input or output size below 1 (mode='area' allows an output
+            size of 0, an empty result, as PyTorch).
 
     Example:
         >>> import cnnlab, cnnlab.nn.functional as F
