@@ -113,19 +113,33 @@ def _blocks(n_planes, plane_bytes):
     return [(b, min(n_planes, b + step)) for b in range(0, n_planes, step)]
 
 
-def _split(xb, win):
-    """The block's stride-phase planes (contiguous copies), or None when every stride is 1."""
-    return [np.ascontiguousarray(xb[ps]) for ps in win.phase_slices] if win.phased else None
+class _PhaseBuffers:
+    """The stride-phase planes of one block, in buffers allocated for the first (largest) block and reused by
+    the others: a fresh ~256 KB array per plane and block would be mapped and page-faulted every time."""
+
+    def __init__(self, win):
+        self.win, self.bufs = win, None
+
+    def views(self, block):
+        """Uninitialised planes shaped like block[phase_slice] for each phase, or None when every stride is 1."""
+        if not self.win.phased:
+            return None
+        if self.bufs is None:
+            self.bufs = [np.empty(block[ps].shape, block.dtype) for ps in self.win.phase_slices]
+        return [b[:block.shape[0]] for b in self.bufs]
+
+    def split(self, xb):
+        """The block's stride-phase planes (contiguous copies), or None when every stride is 1."""
+        planes = self.views(xb)
+        if planes is not None:
+            for ps, p in zip(self.win.phase_slices, planes):
+                np.copyto(p, xb[ps])
+        return planes
 
 
 def _tap_view(xb, planes, tap):
     """What tap reads from the block: a unit-step box of its phase plane, or a box of the block itself."""
     return planes[tap.phase][tap.phase_slices] if planes is not None else xb[tap.in_slices]
-
-
-def _phase_grads(grb, win):
-    """Zeroed accumulators for the gradient of each phase plane (or the block's gradient itself)."""
-    return [np.zeros(grb[ps].shape, grb.dtype) for ps in win.phase_slices] if win.phased else None
 
 
 def _tap_grad(grb, planes, tap):
@@ -137,6 +151,25 @@ def _merge(grb, planes, win):
     if planes is not None:
         for ps, p in zip(win.phase_slices, planes):
             grb[ps] = p
+
+
+def _backward_plan(win, block_shape):
+    """For the backward: the taps in the order to visit them, each with whether it assigns its phase plane
+    (the first tap of the plane that covers all of it: the plane then needs no zeroing), the phase planes that
+    must start from zero, and whether the planes cover every input position (then the gradient array needs no
+    zeroing either). A reorder of the few additions into each position."""
+    if not win.phased:
+        return [(tap, False) for tap in win.taps], set(), False
+    box = np.broadcast_to(np.zeros((), np.uint8), block_shape)  # shapes only, no memory
+    plane_shapes = [box[ps].shape for ps in win.phase_slices]
+    assigns = {}
+    for tap in win.taps:
+        plane = np.broadcast_to(np.zeros((), np.uint8), plane_shapes[tap.phase])
+        if tap.phase not in assigns and plane[tap.phase_slices].shape == plane.shape:
+            assigns[tap.phase] = tap
+    order = [(t, True) for t in assigns.values()] + [(t, False) for t in win.taps if assigns.get(t.phase) is not t]
+    every = len(win.phase_slices) == int(np.prod(win.stride))
+    return order, set(range(len(win.phase_slices))) - set(assigns), every
 
 
 def _planes(a, n):
@@ -162,9 +195,10 @@ def extreme_forward(x, win, largest=True, need_arg=True):
     reduce = np.maximum if largest else np.minimum  # NaN-propagating, as PyTorch's values
     empty = win.counts(False) == 0                   # dilated windows lying wholly in the padding
     first = win.first_taps().astype(win.tap_dtype) if need_arg and empty.any() else None
+    phases = _PhaseBuffers(win)
     for b, e in _blocks(xf.shape[0], int(np.prod(win.spatial)) * x.itemsize):
         xb, ob = xf[b:e], out[b:e]
-        planes = _split(xb, win)
+        planes = phases.split(xb)
         ob[...] = init
         for tap in win.taps:
             cur = ob[tap.out_slices]
@@ -212,20 +246,31 @@ def extreme_backward(g, arg, win, x_shape):
     """Each output's gradient goes to the input its tap number names; overlapping windows accumulate."""
     n = len(win.out)
     gf, af = _planes(g, n), _planes(arg, n)
-    grad = np.zeros((gf.shape[0],) + win.spatial, g.dtype)
+    blocks = _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize)
+    order, zeroed, every = _backward_plan(win, (1,) + win.spatial)
+    grad = (np.empty if every else np.zeros)((gf.shape[0],) + win.spatial, g.dtype)
     finite = bool(np.isfinite(g).all()) if g.dtype.kind == "f" else True
-    for b, e in _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize):
+    phases = _PhaseBuffers(win)
+    m = None
+    for b, e in blocks:
         gb, ab, grb = gf[b:e], af[b:e], grad[b:e]
-        planes = _phase_grads(grb, win)
-        m = np.empty(gb.shape, g.dtype)
-        for tap in win.taps:
+        planes = phases.views(grb)
+        for k in zeroed:  # planes that no tap assigns start from zero
+            planes[k][...] = 0
+        if m is None:
+            m = np.empty(gb.shape, g.dtype)
+        mb = m[:e - b]
+        for tap, assign in order:
             o = tap.out_slices
-            np.equal(ab[o], tap.index, out=m[o], casting="unsafe")  # a 0/1 mask in g's dtype
+            dst = _tap_grad(grb, planes, tap)
+            mo = dst if assign else mb[o]  # the first, covering tap of a plane writes it directly
+            np.equal(ab[o], tap.index, out=mo, casting="unsafe")  # a 0/1 mask in g's dtype
             if finite:  # g * mask is branch-free; with an inf or NaN in g it would leak NaN (inf * 0)
-                np.multiply(gb[o], m[o], out=m[o])
-                _tap_grad(grb, planes, tap)[...] += m[o]
+                np.multiply(gb[o], mo, out=mo)
             else:
-                _tap_grad(grb, planes, tap)[...] += np.where(m[o] != 0, gb[o], 0)
+                np.copyto(mo, np.where(mo != 0, gb[o], 0))
+            if not assign:
+                dst += mo
         _merge(grb, planes, win)
     return grad.reshape(x_shape)
 
@@ -235,9 +280,10 @@ def sum_forward(x, win):
     n = len(win.out)
     xf = _planes(x, n)
     out = np.zeros((xf.shape[0],) + win.out, x.dtype)
+    phases = _PhaseBuffers(win)
     for b, e in _blocks(xf.shape[0], int(np.prod(win.spatial)) * x.itemsize):
         xb, ob = xf[b:e], out[b:e]
-        planes = _split(xb, win)
+        planes = phases.split(xb)
         for tap in win.taps:
             ob[tap.out_slices] += _tap_view(xb, planes, tap)
     return out.reshape(x.shape[:x.ndim - n] + win.out)
@@ -248,9 +294,12 @@ def sum_backward(g, win, x_shape):
     n = len(win.out)
     gf = _planes(g, n)
     grad = np.zeros((gf.shape[0],) + win.spatial, g.dtype)
+    phases = _PhaseBuffers(win)
     for b, e in _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize):
         gb, grb = gf[b:e], grad[b:e]
-        planes = _phase_grads(grb, win)
+        planes = phases.views(grb)
+        for p in planes or ():
+            p[...] = 0
         for tap in win.taps:
             _tap_grad(grb, planes, tap)[...] += gb[tap.out_slices]
         _merge(grb, planes, win)
