@@ -17,6 +17,7 @@ def tensor_repr(t):
     tensor([[ 1.0000,  2.5000],
             [ 3.0000, -4.0000]], dtype=cnnlab.float64)
     """
+    from .tensor import grad_fn_name
     arr = t._data
     extras = []
     if arr.size == 0 and arr.ndim != 1:
@@ -25,7 +26,7 @@ def tensor_repr(t):
             arr.size == 0 and arr.dtype.kind != "f"):
         extras.append(f"dtype={t.dtype}")
     if t._backward is not None:
-        extras.append(f"grad_fn=<{t._op}>")
+        extras.append(f"grad_fn=<{grad_fn_name(t._op)}>")
     elif t._requires_grad:
         extras.append("requires_grad=True")
     return _format_tensor(arr, extras)

@@ -28,12 +28,24 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
+def grad_fn_name(op):
+    """The name PyTorch shows for the node of op: with its overload index (`MulBackward0`); an op recorded under a
+    bare `...Backward` name gets index 0. Names PyTorch shows without an index (custom Functions,
+    BackwardHookFunctionBackward, CopySlices) are kept as they are when listed in UNINDEXED_NAMES."""
+    if op is None or op[-1].isdigit() or not op.endswith("Backward") or op in UNINDEXED_NAMES:
+        return op
+    return op + "0"
+
+
+UNINDEXED_NAMES = {"BackwardHookFunctionBackward"}
+
+
 class _GradFn:
-    """What `tensor.grad_fn` shows: the op that made the tensor (`<MulBackward>`, `.name()`)."""
+    """What `tensor.grad_fn` shows: the op that made the tensor (`<MulBackward0>`, `.name()`)."""
     __slots__ = ("_name",)
 
     def __init__(self, name):
-        self._name = name
+        self._name = grad_fn_name(name)
 
     def name(self):
         return self._name

@@ -126,7 +126,7 @@ def test_repr_of_empty_int_and_graph_tensors_matches_torch():
     for c, p in pairs:
         assert repr(c).replace("cnnlab.", "torch.") == repr(p)
     y = cnnlab.ones(2, requires_grad=True) * 2
-    assert repr(y) == "tensor([2., 2.], grad_fn=<MulBackward>)"
+    assert repr(y) == "tensor([2., 2.], grad_fn=<MulBackward0>)"
     assert str(y) == repr(y)
 
 
@@ -193,3 +193,50 @@ def test_type_keeps_the_graph_and_refuses_bad_names():
         w.type("torch.FooTensor")
     with pytest.raises(ValueError):
         torch.ones(1).type("torch.FooTensor")
+
+
+GRAD_FN_CASES = {
+    "x + y": lambda l, x, y: x + y, "x + 1": lambda l, x, y: x + 1, "1 - x": lambda l, x, y: 1 - x,
+    "x - y": lambda l, x, y: x - y, "x * 2": lambda l, x, y: x * 2, "x / y": lambda l, x, y: x / y,
+    "2 / x": lambda l, x, y: 2 / x, "x ** 2": lambda l, x, y: x ** 2, "x ** y": lambda l, x, y: x ** y,
+    "2 ** x": lambda l, x, y: 2 ** x, "-x": lambda l, x, y: -x, "exp": lambda l, x, y: x.exp(),
+    "log1p": lambda l, x, y: x.abs().log1p(), "square": lambda l, x, y: x.square(),
+    "sum": lambda l, x, y: x.sum(), "sum(1)": lambda l, x, y: x.sum(1), "mean": lambda l, x, y: x.mean(),
+    "mean(0)": lambda l, x, y: x.mean(0), "max": lambda l, x, y: x.max(), "max(1)": lambda l, x, y: x.max(1)[0],
+    "min": lambda l, x, y: x.min(), "std(1)": lambda l, x, y: x.std(1), "prod": lambda l, x, y: x.prod(),
+    "prod(1)": lambda l, x, y: x.prod(1), "norm": lambda l, x, y: x.norm(),
+    "mm": lambda l, x, y: x @ y, "mv": lambda l, x, y: x @ y[0], "dot": lambda l, x, y: x[0] @ y[0],
+    "matmul 3d": lambda l, x, y: x[None] @ y[None], "t": lambda l, x, y: x.t(),
+    "transpose": lambda l, x, y: x.transpose(0, 1), "permute": lambda l, x, y: x.permute(1, 0),
+    "view": lambda l, x, y: x.view(-1), "reshape copy": lambda l, x, y: x.t().reshape(-1),
+    "unsqueeze": lambda l, x, y: x.unsqueeze(0), "squeeze()": lambda l, x, y: x[None].squeeze(),
+    "squeeze(0)": lambda l, x, y: x[None].squeeze(0), "expand": lambda l, x, y: x[:1].expand(3, 3),
+    "x[0]": lambda l, x, y: x[0], "x[:, 1:]": lambda l, x, y: x[:, 1:], "x[1:, 0]": lambda l, x, y: x[1:, 0],
+    "x[0, :]": lambda l, x, y: x[0, :], "x[None]": lambda l, x, y: x[None], "x[...]": lambda l, x, y: x[...],
+    "x[[0, 1]]": lambda l, x, y: x[[0, 1]], "x[x > 0]": lambda l, x, y: x[x > 0],
+    "cat": lambda l, x, y: l.cat([x, y]), "stack": lambda l, x, y: l.stack([x, y]),
+    "clamp": lambda l, x, y: x.clamp(0, 1), "clamp tensor": lambda l, x, y: x.clamp(y, y + 1),
+    "where": lambda l, x, y: l.where(x > 0, x, y), "masked_fill": lambda l, x, y: x.masked_fill(x > 0, 0.0),
+    "index_select": lambda l, x, y: x.index_select(0, l.tensor([0, 2])),
+    "gather": lambda l, x, y: x.gather(1, l.tensor([[0], [1], [2]])),
+    "scatter value": lambda l, x, y: x.scatter(1, l.tensor([[0], [1], [2]]), 0.0),
+    "scatter src": lambda l, x, y: x.scatter(1, l.tensor([[0], [1], [2]]), y),
+    "split": lambda l, x, y: x.split(1)[0], "split sizes": lambda l, x, y: x.split([1, 2])[0],
+    "unbind": lambda l, x, y: x.unbind()[0], "clone": lambda l, x, y: x.clone(),
+    "double": lambda l, x, y: x.float(), "cumsum": lambda l, x, y: x.cumsum(0), "flip": lambda l, x, y: x.flip(0),
+    "repeat": lambda l, x, y: x.repeat(2, 1), "trace": lambda l, x, y: x.trace(), "tril": lambda l, x, y: x.tril(),
+    "unfold": lambda l, x, y: x.unfold(0, 2, 1), "diag_embed": lambda l, x, y: l.diag(x[0]),
+    "x += y": lambda l, x, y: (x * 1).__iadd__(y), "sigmoid": lambda l, x, y: l.sigmoid(x),
+    "softmax": lambda l, x, y: l.softmax(x, 1), "relu": lambda l, x, y: l.relu(x),
+}
+
+
+@pytest.mark.parametrize("name", sorted(GRAD_FN_CASES))
+def test_grad_fn_names_match_torch(name):
+    fn = GRAD_FN_CASES[name]
+    x, y = rand(3, 3, seed=1), rand(3, 3, seed=2)
+    got = fn(cnnlab, cnnlab.tensor(x, requires_grad=True), cnnlab.tensor(y, requires_grad=True))
+    want = fn(torch, torch.tensor(x, requires_grad=True), torch.tensor(y, requires_grad=True))
+    assert got.grad_fn.name() == want.grad_fn.name()
+    assert repr(got.grad_fn) == f"<{want.grad_fn.name()}>"
+    assert f"grad_fn=<{want.grad_fn.name()}>" in repr(got)

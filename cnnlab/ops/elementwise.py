@@ -11,7 +11,9 @@ from ._operands import as_tensor_arg, binary_arrays, unbroadcast
 
 
 def _binary(a, b, op, forward, grad_a, grad_b):
-    """Run forward(xa, xb); grad_a/grad_b(g, xa, xb, out) give the gradients before unbroadcasting."""
+    """Run forward(xa, xb); grad_a/grad_b(g, xa, xb, out) give the gradients before unbroadcasting.
+    grad_fn names follow PyTorch's overloads: `1 - x` is RsubBackward1, `2 / x` MulBackward0, `x ** y`
+    PowBackward1 and `2 ** x` PowBackward2."""
     ta, tb, xa, xb = binary_arrays(a, b, op)
     out = forward(xa, xb)
     parents = (ta, tb) if ta is not None and tb is not None else ((ta,) if tb is None else (tb,))
@@ -24,10 +26,14 @@ def _binary(a, b, op, forward, grad_a, grad_b):
             grads.append(unbroadcast(grad_b(g, xa, xb, out), tb._data.shape) if tb._requires_grad else None)
         return grads
 
-    return Tensor._from_op(out, parents, backward, _BACKWARD_NAMES.get(op) or op.capitalize() + "Backward")
+    if ta is None:
+        name = _REFLECTED_NAMES.get(op) or op.capitalize() + "Backward0"
+    else:
+        name = ("PowBackward1" if tb is not None else "PowBackward0") if op == "pow" else op.capitalize() + "Backward0"
+    return Tensor._from_op(out, parents, backward, name)
 
 
-_BACKWARD_NAMES = {"add": "AddBackward", "sub": "SubBackward", "mul": "MulBackward", "div": "DivBackward"}
+_REFLECTED_NAMES = {"sub": "RsubBackward1", "div": "MulBackward0", "pow": "PowBackward2"}
 
 
 def add(input, other, alpha=1):
@@ -179,7 +185,10 @@ def matmul(input, other):
         gb = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(xb.shape) if b.requires_grad else None
         return ga, gb
 
-    return Tensor._from_op(out, (a, b), backward, "MmBackward")
+    return Tensor._from_op(out, (a, b), backward, _MATMUL_NAMES.get((xa.ndim, xb.ndim), "UnsafeViewBackward0"))
+
+
+_MATMUL_NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackward0", (1, 2): "SqueezeBackward4"}
 
 
 # ---- unary ------------------------------------------------------------------------------------------------
@@ -190,7 +199,11 @@ def _unary(x, op, forward, grad, float_only=True):
     if float_only and xa.dtype.kind != "f":
         xa = xa.astype(_dtypes.get_default_dtype().np)
     out = forward(xa)
-    return Tensor._from_op(out, (t,), lambda g: (grad(g, xa, out),), op.capitalize() + "Backward")
+    return Tensor._from_op(out, (t,), lambda g: (grad(g, xa, out),),
+                           _UNARY_NAMES.get(op) or op.capitalize() + "Backward0")
+
+
+_UNARY_NAMES = {"log1p": "Log1PBackward0", "square": "PowBackward0", "clamp": "ClampBackward1"}
 
 
 def neg(input):
@@ -373,7 +386,7 @@ def _clamp_tensor_bounds(t, min, max, out, lo, hi):
                          else None)
         return grads
 
-    return Tensor._from_op(out, parents, backward, "ClampBackward")
+    return Tensor._from_op(out, parents, backward, "ClampBackward0")
 
 
 def remainder(input, other):

@@ -60,7 +60,22 @@ def getitem(t, key):
     def backward(g):
         return (ScatterGrad(x.shape, x.dtype, key, g, repeats=advanced and not masks_only),)
 
-    return Tensor._from_op(out, (t,), backward, "IndexBackward")
+    return Tensor._from_op(out, (t,), backward, "IndexBackward0" if advanced else _basic_name(key))
+
+
+def _basic_name(key):
+    """PyTorch applies a basic index one part at a time; its grad_fn is the last step that did something: an int
+    selects (SelectBackward0), a slice other than `:` slices, None unsqueezes, and `...` alone aliases."""
+    name = "AliasBackward0"
+    for k in (key if isinstance(key, tuple) else (key,)):
+        if k is None:
+            name = "UnsqueezeBackward0"
+        elif isinstance(k, slice):
+            if k != slice(None):
+                name = "SliceBackward0"
+        elif k is not Ellipsis:
+            name = "SelectBackward0"
+    return name
 
 
 def check_writable(t, op):
@@ -181,7 +196,10 @@ def index_select(input, dim, index):
     t = as_tensor_arg(input, "index_select", "input")
     axis = t._dim(dim, "index_select")
     idx = as_tensor_arg(index, "index_select", "index")._data
-    return getitem(t, (slice(None),) * axis + (Tensor._wrap(idx.reshape(-1)),))
+    out = getitem(t, (slice(None),) * axis + (Tensor._wrap(idx.reshape(-1)),))
+    if out._backward is not None:
+        out._op = "IndexSelectBackward0"
+    return out
 
 
 def nonzero(input, as_tuple=False):
@@ -240,7 +258,8 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
             gs[tuple(slice(0, n) for n in idx.shape)] = g[key]
         return gi, gs
 
-    return Tensor._from_op(out, (t,) if src_t is None else (t, src_t), backward, "ScatterBackward")
+    return Tensor._from_op(out, (t,) if src_t is None else (t, src_t), backward,
+                           "ScatterBackward1" if src_t is None else "ScatterBackward0")
 
 
 def masked_fill(input, mask, value):
@@ -248,4 +267,7 @@ def masked_fill(input, mask, value):
     from .elementwise import where
     t = as_tensor_arg(input, "masked_fill", "input")
     v = value.item() if isinstance(value, Tensor) else value
-    return where(mask, Tensor._wrap(np.asarray(v, dtype=t._data.dtype)), t)
+    out = where(mask, Tensor._wrap(np.asarray(v, dtype=t._data.dtype)), t)
+    if out._backward is not None:
+        out._op = "MaskedFillBackward0"
+    return out

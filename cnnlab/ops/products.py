@@ -32,7 +32,7 @@ def prod(input, dim=None, keepdim=False, dtype=None):
         out = np.asarray(np.prod(x, dtype=out_dtype))
         flat = x.reshape(-1)
         return Tensor._from_op(out, (t,), lambda g: ((g * _prod_of_others(flat, 0)).reshape(x.shape),),
-                               "ProdBackward")
+                               "ProdBackward0")
     axis = t._dim(dim, "prod")
     out = np.asarray(np.prod(x, axis=axis if x.ndim else None, keepdims=keepdim and x.ndim > 0, dtype=out_dtype))
 
@@ -42,7 +42,7 @@ def prod(input, dim=None, keepdim=False, dtype=None):
             return (g,)
         return (_expand_grad(g, x.shape, (axis,), keepdim) * _prod_of_others(x, axis),)
 
-    return Tensor._from_op(out, (t,), backward, "ProdBackward")
+    return Tensor._from_op(out, (t,), backward, "ProdBackward1")
 
 
 def _prod_of_others(x, axis):
@@ -141,7 +141,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
                 d = np.where(out_k == 0, 0, np.sign(x) * a ** (p - 1) / out_k ** (p - 1))
         return ((gk * d).astype(x.dtype, copy=False),)
 
-    return Tensor._from_op(np.asarray(out), (t,), backward, "NormBackward")
+    return Tensor._from_op(np.asarray(out), (t,), backward, "LinalgVectorNormBackward0")
 
 
 def count_nonzero(input, dim=None):

@@ -49,7 +49,8 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     x = t._data
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
     out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=out_dtype))
-    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),), "SumBackward")
+    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),),
+                           "SumBackward0" if dim is None else "SumBackward1")
 
 
 @_numpy_names
@@ -64,7 +65,8 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     axes = reduce_axes(t, dim, "mean")
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
     out = np.asarray(x.mean(axis=axes, keepdims=keepdim))
-    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),), "MeanBackward")
+    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),),
+                           "MeanBackward0" if dim is None else "MeanBackward1")
 
 
 def _extreme(input, dim, keepdim, other, op, arg, npfn):
@@ -85,7 +87,7 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
             mask = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
             return (np.where(mask, g / int(mask.sum()), 0).astype(g.dtype, copy=False),)
 
-        return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
+        return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward1")  # torch's full-reduction overload
     axis = t._dim(dim, op)
     if x.ndim and x.shape[axis] == 0:
         raise ShapeError(f"{op}: cannot reduce over an empty dimension. Got dim={dim}, shape={shape_str(x.shape)}.")

@@ -33,7 +33,16 @@ def reshape(input, *shape):
         raise ShapeError(f"reshape: the new shape must hold the same number of elements. Got shape="
                          f"{shape_str(shape)} for an input of shape {shape_str(x.shape)} ({x.size} elements)."
                          ) from None
-    return Tensor._from_op(out, (t,), lambda g: (g.reshape(x.shape),), "ViewBackward")
+    # a view when NumPy could reshape without copying (torch's ViewBackward0), else a copy (UnsafeViewBackward0)
+    name = "ViewBackward0" if x.size == 0 or np.may_share_memory(out, x) else "UnsafeViewBackward0"
+    return Tensor._from_op(out, (t,), lambda g: (g.reshape(x.shape),), name)
+
+
+def _renamed(out, name):
+    """out with the grad_fn name PyTorch gives the op (an op built from another one here)."""
+    if out._backward is not None:
+        out._op = name
+    return out
 
 
 def flatten(input, start_dim=0, end_dim=-1):
@@ -76,7 +85,7 @@ def t(input):
     x = as_tensor_arg(input, "t", "input")
     if x.ndim > 2:
         raise ValueError(f"t: expects a tensor with at most 2 dims. Got shape={shape_str(x.shape)}.")
-    return transpose(x, 0, -1) if x.ndim == 2 else reshape(x, x.shape)
+    return _renamed(transpose(x, 0, -1) if x.ndim == 2 else reshape(x, x.shape), "TBackward0")
 
 
 def squeeze(input, dim=None):
@@ -88,7 +97,8 @@ def squeeze(input, dim=None):
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
         axes = {t._dim(d, "squeeze") for d in dims} if t.ndim else set()
         new = tuple(s for i, s in enumerate(t.shape) if not (i in axes and s == 1))
-    return reshape(t, new)
+    overload = 0 if dim is None else (1 if isinstance(dim, (int, np.integer)) else 2)
+    return _renamed(reshape(t, new), f"SqueezeBackward{overload}")
 
 
 def unsqueeze(input, dim):
@@ -98,7 +108,7 @@ def unsqueeze(input, dim):
     if not -nd <= dim < nd:
         raise IndexError(f"unsqueeze: dim must be in [{-nd}, {nd - 1}]. Got dim={dim}, shape={shape_str(t.shape)}.")
     d = dim % nd
-    return reshape(t, t.shape[:d] + (1,) + t.shape[d:])
+    return _renamed(reshape(t, t.shape[:d] + (1,) + t.shape[d:]), "UnsqueezeBackward0")
 
 
 def expand(input, *sizes):
@@ -220,7 +230,8 @@ def split(input, split_size_or_sections, dim=0):
             raise ValueError(f"split: the sections must add up to the size of dim {dim}. Got sections={sections} "
                              f"(sum {sum(sections)}), size={n}.")
         bounds = list(np.cumsum(sections)[:-1])
-    return _pieces(t, bounds, axis, "SplitBackward")
+        return _pieces(t, bounds, axis, "SplitWithSizesBackward0")
+    return _pieces(t, bounds, axis, "SplitBackward0")
 
 
 def chunk(input, chunks, dim=0):
@@ -235,7 +246,7 @@ def chunk(input, chunks, dim=0):
 def unbind(input, dim=0):
     """The slices along dim, with that dim removed. Matches torch.unbind."""
     t = as_tensor_arg(input, "unbind", "input")
-    return tuple(squeeze(p, dim) for p in split(t, 1, dim))
+    return tuple(_renamed(squeeze(p, dim), "UnbindBackward0") for p in split(t, 1, dim))
 
 
 
