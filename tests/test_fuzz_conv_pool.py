@@ -69,6 +69,8 @@ def conv_configs(draw, transposed=False):
         if cfg["padding"] is None:
             cfg["padding"] = per_dim(draw, n, 0, 3)
         cfg["mode"] = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
+        if cfg["mode"] == "zeros" and draw(st.integers(0, 24)) == 0:  # an invalid padding
+            cfg["padding"] = draw(st.sampled_from([-1, (0, -2, 1)[:n], "full"]))
     return cfg
 
 
@@ -173,6 +175,9 @@ def pool_configs(draw, kind):
             cfg["kernel"] = as_tuple(cfg["kernel"], 1)[0]
         cfg["norm_type"] = draw(st.sampled_from([1, 2, 3, 1.5, 4.0]))
         cfg["positive"] = draw(st.booleans())
+    if draw(st.integers(0, 24)) == 0:  # an invalid kernel_size, stride or padding
+        name = draw(st.sampled_from(["kernel", "stride"] + (["padding"] if kind != "lp" else [])))
+        cfg[name] = draw(st.sampled_from([0, -1] if name != "kernel" else [0]))
     return cfg
 
 
@@ -182,6 +187,8 @@ def _pool_input(cfg, low=-1.0):
 
 def _window_in_padding(spatial, k, s, p, d, ceil_mode):
     """Whether some window of a max pool has all its taps in the padding (PyTorch's output-size rule)."""
+    if min(k + s + d) < 1 or min(p) < 0:
+        return False  # refused anyway
     for size, k_, s_, p_, d_ in zip(spatial, k, s, p, d):
         out = (size + 2 * p_ - d_ * (k_ - 1) - 1 + (s_ - 1 if ceil_mode else 0)) // s_ + 1
         if ceil_mode and (out - 1) * s_ >= size + p_:
