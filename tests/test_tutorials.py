@@ -29,13 +29,10 @@ XFAIL = {
     "tut_blitz": "out= keyword of torch.matmul/torch.mul (the blitz tensors page); grad_fn.next_functions missing",
     "tut_custom_optim": "torch.preserve_format (memory_format= of zeros_like, as in PyTorch's own SGD source) missing",
     "tut_misc": "F.one_hot missing",
-    "tut_mlp_topk": "Tensor.type(torch.FloatTensor): the tensor-type classes are not accepted as a dtype",
     "tut_modern_api": "torch.compile, torch.autocast, torch.channels_last (memory_format=), "
                       "torch.autograd.gradcheck missing",
-    "tut_print_tensor": "grad_fn names print without PyTorch's index (<SumBackward> instead of <SumBackward0>)",
     "tut_siamese": "F.pairwise_distance, F.cosine_similarity, torch.linalg.norm, torch.cdist missing",
     "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
-    "tut_summary_hooks": "Tensor.type(torch.FloatTensor): the tensor-type classes are not accepted as a dtype",
     "tut_style_transfer": "optim.LBFGS missing",
     "tut_tensor_extras": "autograd.Function, autograd.grad(create_graph=True), set_printoptions, "
                          "Tensor.resize_ missing",
