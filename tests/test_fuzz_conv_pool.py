@@ -12,6 +12,8 @@ import pytest
 from oracle import CN, torch
 from test_fuzz_helpers import ERROR_MESSAGE, as_tuple, compare, fuzz, hypothesis, input_shape, log, per_dim, st, uniform
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's note
+
 
 # ---- convolution --------------------------------------------------------------------------------------------
 def _same_pads(size, k, s, d):
