@@ -24,8 +24,6 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 # Scripts that fail on cnnlab today, with the missing feature. strict=True: they flip to failures once fixed,
 # so this list must be trimmed as the features land.
 XFAIL = {
-    "tut_augment_repro": "set_num_threads/get_num_threads, use_deterministic_algorithms, rot90, "
-                         "torch.testing.assert_close missing",
     "tut_blitz": "out= keyword of torch.matmul/torch.mul (the blitz tensors page); grad_fn.next_functions missing",
     "tut_custom_optim": "torch.preserve_format (memory_format= of zeros_like, as in PyTorch's own SGD source) missing",
     "tut_misc": "F.one_hot missing",
