@@ -200,6 +200,9 @@ def test_winograd_float32_error_on_realistic_data():
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
     ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm", "gemm"),         # 3-d depthwise: GEMM
     ((4, 32, 8, 8), (32, 16, 3, 3), dict(padding=1, groups=2), "gemm", "gemm"),  # grouped, small map
+    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),     # batch 8: too few for Winograd
+    ((1, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm", "gemm"),       # batch 1: too few for nhwc
+    ((1, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
 ])
 def test_selector(x_shape, w_shape, kw, expected, dx):
     n = len(x_shape) - 2

@@ -18,15 +18,17 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  7x7 and CIFAR's 16x16, 8x8, 4x4 layers, stride 1 or 2, 1x1 or 3x3), and the input gradient of
                  the strided ones: the channels-last column matrix of a chunk of images, one matmul with all of
                  BLAS's threads per chunk (kernels/nhwc.py). One image per matmul (shift) or cache-sized blocks
-                 on single-threaded BLAS (gemm) measured 1.2-2x slower there (CIFAR ResNet-18, batch 32).
+                 on single-threaded BLAS (gemm) measured 1.2-2x slower there (CIFAR ResNet-18, batch 32). Not
+                 below NHWC_MIN_ROWS output positions in the batch (batch 1 at 7x7 or 14x14: 'gemm' won 1.5x).
     'shift'      a 1x1 kernel (any stride), or stride 1 on a large feature map (at least SHIFT_MIN_POSITIONS
                  grid positions per image, at most SHIFT_MAX_WASTE of them wasted): one matmul per kernel offset
                  added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster than 'gemm' or 'nhwc' on
                  ResNet's 56x56 and 28x28 layers.
     'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
                  on large ones.
-    'winograd'   3x3, stride 1, groups 1, at least WINOGRAD_MIN_CHANNELS channels and a medium feature map
-                 (WINOGRAD_POSITIONS output positions per image: ResNet's 14x14x256, CIFAR's 16x16x128):
+    'winograd'   3x3, stride 1, groups 1, at least WINOGRAD_MIN_CHANNELS channels, a medium feature map
+                 (WINOGRAD_POSITIONS output positions per image: ResNet's 14x14x256, CIFAR's 16x16x128) and a
+                 large batch (at least WINOGRAD_MIN_ROWS output positions in all):
                  kernels/winograd.py, 2.25x fewer multiply-adds; measured 1.1-1.35x faster than 'nhwc' there
                  (batch 32), whose column matrix is 9x the input. On larger maps its memory-bound transforms
                  lose to 'shift' (56x56: 1.5x slower, 28x28: a tie), on smaller ones to 'nhwc' (8x8: 1.5x).
@@ -51,7 +53,9 @@ SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
 NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (one matmul per chunk) wins
 STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
+NHWC_MIN_ROWS = 256          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
+WINOGRAD_MIN_ROWS = 4096     # N * output positions from which 'winograd' pays (batch 8 at 14x14: 'nhwc' won)
 WINOGRAD_POSITIONS = (144, 784)  # output positions per image [from, to) where 'winograd' wins (12x12 .. 27x27)
 
 _forced = None
@@ -74,21 +78,22 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     if depthwise.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return "depthwise", "a 2-d depthwise convolution: banded matmuls, one per channel"
     wide = x_shape[1] // groups >= SHIFT_MIN_CHANNELS
+    pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
+    out = [(p - d * (k - 1) - 1) // st + 1 for p, k, d, st in zip(pad_shape, w_shape[2:], dilation, stride)]
+    rows = x_shape[0] * _prod(out)
     if op == "backward_input" and any(s > 1 for s in stride) and any(k > 1 for k in w_shape[2:]):
-        if groups == 1 and wide and _prod(x_shape[2:]) < STACK_MIN_POSITIONS:
+        if groups == 1 and wide and _prod(x_shape[2:]) < STACK_MIN_POSITIONS and rows >= NHWC_MIN_ROWS:
             return "nhwc", "the input gradient of a strided convolution on a small input: one matmul per chunk " \
                            "of images, added back into a channels-last copy"
         return "stack", "the input gradient of a strided convolution: contiguous adds into stride-phase planes"
     if not wide:
         return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
                        "matmul with a deep inner dimension"
-    pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
-    out = [(p - d * (k - 1) - 1) // st + 1 for p, k, d, st in zip(pad_shape, w_shape[2:], dilation, stride)]
-    if x_shape[1] >= WINOGRAD_MIN_CHANNELS and \
+    if x_shape[1] >= WINOGRAD_MIN_CHANNELS and rows >= WINOGRAD_MIN_ROWS and \
             WINOGRAD_POSITIONS[0] <= _prod(out) < WINOGRAD_POSITIONS[1] and \
             winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return "winograd", "3x3 stride 1 on a medium feature map with many channels: 2.25x fewer multiply-adds"
-    if groups == 1 and _prod(out) <= NHWC_MAX_POSITIONS:
+    if groups == 1 and _prod(out) <= NHWC_MAX_POSITIONS and rows >= NHWC_MIN_ROWS:
         return "nhwc", f"a small output (at most {NHWC_MAX_POSITIONS} positions per image): the channels-last " \
                        "column matrix of a chunk of images, one matmul on all BLAS threads"
     if all(k == 1 for k in w_shape[2:]):
