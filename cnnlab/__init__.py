@@ -37,6 +37,9 @@ from .ops.sorting import argsort, sort, topk, unique
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor, is_tensor, numel
 
+from ._format import get_printoptions, set_printoptions
+from ._settings import (are_deterministic_algorithms_enabled, get_num_threads,
+                        is_deterministic_algorithms_warn_only_enabled, set_num_threads, use_deterministic_algorithms)
 clip = clamp
 mm = bmm = matmul
 concat = concatenate = cat
@@ -58,6 +61,7 @@ backends = _types.SimpleNamespace(cudnn=_types.SimpleNamespace(benchmark=False, 
 # `import torch`; imported after the core, which they build on. models and train load on first use (lazily).
 from . import nn  # noqa: E402
 from . import data, io, optim, utils  # noqa: E402
+from . import testing  # noqa: E402
 from .io import load, save  # noqa: E402
 
 _LAZY_SUBMODULES = ("models", "train")

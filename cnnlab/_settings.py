@@ -1,0 +1,60 @@
+"""Process-wide switches with torch's names: the thread count (set_num_threads/get_num_threads) and the
+deterministic-algorithms flag (use_deterministic_algorithms)."""
+from .kernels import parallel
+
+_deterministic = {"mode": False, "warn_only": False}
+
+
+def set_num_threads(int):  # noqa: A002  (torch's parameter name)
+    """Use `int` threads for cnnlab's kernels and for BLAS (OpenBLAS, when NumPy uses it). Matches
+    torch.set_num_threads.
+
+    >>> import cnnlab
+    >>> before = cnnlab.get_num_threads()
+    >>> cnnlab.set_num_threads(1); cnnlab.get_num_threads()
+    1
+    >>> cnnlab.set_num_threads(before)
+    """
+    n = int
+    if isinstance(n, bool) or not hasattr(n, "__index__") or n.__index__() < 1:
+        raise ValueError(f"set_num_threads: the number of threads must be a positive int. Got {n!r}.")
+    n = n.__index__()
+    parallel.set_num_threads(n)
+    blas = parallel._find_blas()
+    if blas:
+        with parallel._lock:
+            if parallel._single[0]:  # a kernel holds BLAS at one thread now: n is restored when it is done
+                parallel._single[1] = n
+            else:
+                blas[1](n)
+
+
+def get_num_threads():
+    """The number of threads cnnlab's kernels use. Matches torch.get_num_threads."""
+    return parallel.num_threads()
+
+
+def use_deterministic_algorithms(mode, *, warn_only=False):
+    """Record the flag. cnnlab has no nondeterministic algorithms to switch off (no atomic accumulation; the
+    kernels' threads write disjoint parts of an output), so nothing else changes. Matches
+    torch.use_deterministic_algorithms.
+
+    >>> import cnnlab
+    >>> cnnlab.use_deterministic_algorithms(True); cnnlab.are_deterministic_algorithms_enabled()
+    True
+    >>> cnnlab.use_deterministic_algorithms(False)
+    """
+    if not isinstance(mode, bool) or not isinstance(warn_only, bool):
+        raise TypeError(f"use_deterministic_algorithms: mode and warn_only must be bools. Got mode={mode!r}, "
+                        f"warn_only={warn_only!r}.")
+    _deterministic["mode"], _deterministic["warn_only"] = mode, warn_only
+
+
+def are_deterministic_algorithms_enabled():
+    """Whether use_deterministic_algorithms(True) was called. Matches torch.are_deterministic_algorithms_enabled."""
+    return _deterministic["mode"]
+
+
+def is_deterministic_algorithms_warn_only_enabled():
+    """Whether use_deterministic_algorithms(..., warn_only=True) was called. Matches torch's function."""
+    return _deterministic["warn_only"]
