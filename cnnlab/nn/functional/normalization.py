@@ -1,9 +1,10 @@
 """Normalisation layers: batch, layer, group and instance norm, local response norm, and Lp normalize.
 
-batch/layer/group/instance norm share one core: standardise x over some axes (xhat = (x - mean) / sqrt(var +
-eps), biased variance), then apply a per-channel or per-element affine map. Their backward is the closed form
-dx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), one pass over the data, not autograd through
-the many small ops of the forward formula.
+All four standardise x over some axes (xhat = (x - mean) / sqrt(var + eps), biased variance), then apply a
+per-channel or per-element affine map, with the closed-form backward
+dx = invstd * (gxhat - mean(gxhat) - xhat * mean(gxhat * xhat)), not autograd through the forward's small ops.
+batch_norm, the one in every CNN's training step, runs on the fused kernels of cnnlab/kernels/batchnorm.py;
+layer, group and instance norm share the plain NumPy core below.
 """
 import numpy as np
 
