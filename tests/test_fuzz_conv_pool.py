@@ -10,6 +10,8 @@ pool padding up to half the dilated kernel with -inf padding by F.pad.
 import numpy as np
 import pytest
 from oracle import CN, torch
+
+from cnnlab.kernels import select
 from test_fuzz_helpers import ERROR_MESSAGE, as_tuple, compare, fuzz, hypothesis, input_shape, log, per_dim, st, uniform
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's note
@@ -93,9 +95,42 @@ def test_fuzz_conv(cfg):
 
 
 @fuzz
-@hypothesis.given(conv_configs(transposed=True))
-def test_fuzz_conv_transpose(cfg):
-    log("test_fuzz_conv_transpose", cfg)
+@hypothesis.given(conv_configs(), st.sampled_from(select.ALGORITHMS), st.integers(0, 3))
+def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
+    """Each of the kernels' algorithms forced (select.forced; 'gemm' where it does not support the shape), on
+    configurations bent towards what it supports, up to 20 positions and 20 channels per group a side."""
+    log("test_fuzz_conv_algorithms", (cfg, algorithm, bigger))
+    n, g = cfg["n"], cfg["groups"]
+    if algorithm in ("winograd", "depthwise"):  # 2-d, 3x3 (winograd: stride 1)
+        first = as_tuple(cfg["padding"], 1)[0] if isinstance(cfg["padding"], tuple) else cfg["padding"]
+        n = 2
+        cfg.update(n=2, kernel=(3, 3), dilation=1, padding=first, spatial=(cfg["spatial"] * 2)[:2],
+                   stride=1 if algorithm == "winograd" else as_tuple(cfg["stride"], 1)[0])
+    if algorithm == "depthwise":
+        cfg["per_in"], cfg["c_in"] = 1, g
+    if algorithm == "winograd":
+        g, cfg["groups"], cfg["c_in"], cfg["per_in"] = 1, 1, cfg["c_in"], cfg["c_in"]
+    cfg["spatial"] = tuple(s + 4 * bigger for s in cfg["spatial"])
+    if bigger == 3:  # many channels: shift/nhwc/winograd take their matmul paths
+        cfg["per_in"], cfg["per_out"] = (1 if algorithm == "depthwise" else 20), 20
+        cfg["c_in"] = g * cfg["per_in"]
+    x = uniform(cfg["seed"], *input_shape(cfg, cfg["c_in"]))
+    w = uniform(cfg["seed"] + 1, g * cfg["per_out"], cfg["per_in"], *cfg["kernel"])
+    arrays = (x, w) + ((uniform(cfg["seed"] + 2, g * cfg["per_out"]),) if cfg["bias"] else ())
+    args = (cfg["stride"], cfg["padding"], cfg["dilation"], g)
+
+    def fn(lib, x, w, b=None):
+        return getattr(lib.F, f"conv{n}d")(x, w, b, *args, padding_mode=cfg["mode"])
+
+    with select.forced(algorithm):  # forward and both gradients
+        compare(fn, *arrays, torch_fn=_torch_conv(n, *args, cfg["mode"]), seed=cfg["seed"], rtol=1e-6)
+
+
+@fuzz
+@hypothesis.given(conv_configs(transposed=True), st.sampled_from(select.ALGORITHMS))
+def test_fuzz_conv_transpose(cfg, algorithm):
+    """Under each forced algorithm too: conv_transpose's forward is conv's input gradient and the other way round."""
+    log("test_fuzz_conv_transpose", (cfg, algorithm))
     n, g = cfg["n"], cfg["groups"]
     x = uniform(cfg["seed"], *input_shape(cfg, cfg["c_in"]))
     w = uniform(cfg["seed"] + 1, g * cfg["per_in"], cfg["per_out"], *cfg["kernel"])
@@ -105,7 +140,8 @@ def test_fuzz_conv_transpose(cfg):
         return getattr(lib.F, f"conv_transpose{n}d")(x, w, b, cfg["stride"], cfg["padding"], cfg["output_padding"],
                                                      g, cfg["dilation"])
 
-    compare(fn, *arrays, seed=cfg["seed"])
+    with select.forced(algorithm):
+        compare(fn, *arrays, seed=cfg["seed"])
 
 
 @fuzz
