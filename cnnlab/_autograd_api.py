@@ -1,0 +1,188 @@
+"""cnnlab.autograd.Function: custom differentiable ops with a hand-written backward, as torch.autograd.Function.
+
+`MyOp.apply(*args)` runs `forward(ctx, *args)` without recording a graph, then records one node whose backward
+calls `backward(ctx, *grad_outputs)`. Several outputs are joined so that backward runs once with every output's
+gradient (zeros for outputs the loss does not reach), the way the module backward hooks do it
+(nn/modules/hooks.py): each output is an identity node over a shared Join node, whose backward runs last.
+
+Tensor is imported inside the functions: autograd.py imports this module, and tensor.py imports autograd.py.
+"""
+import functools
+
+import numpy as np
+
+_EMPTY = np.zeros(0)
+
+
+class FunctionCtx:
+    """The `ctx` of a custom Function: what forward leaves for backward.
+
+    save_for_backward(*tensors) / saved_tensors; needs_input_grad (one bool per forward argument);
+    mark_non_differentiable(*outputs); set_materialize_grads(bool); mark_dirty(*tensors) (accepted, no effect);
+    any other attribute (ctx.alpha = 2.0) is kept as it is.
+    """
+
+    def __init__(self):
+        self._saved = ()
+        self.needs_input_grad = ()
+        self._non_differentiable = set()
+        self.materialize_grads = True
+
+    def save_for_backward(self, *tensors):
+        from .tensor import Tensor
+        for i, t in enumerate(tensors):
+            if t is not None and not isinstance(t, Tensor):
+                raise TypeError(f"save_for_backward: can only save tensors (or None). Got {type(t).__name__} at "
+                                f"position {i}; store other values as ctx attributes (ctx.value = ...).")
+        self._saved = tensors
+
+    @property
+    def saved_tensors(self):
+        return tuple(self._saved)
+
+    def mark_non_differentiable(self, *tensors):
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        self.materialize_grads = bool(value)
+
+
+class _FunctionMeta(type):
+    def __repr__(cls):
+        return f"<class '{cls.__module__}.{cls.__qualname__}'>"
+
+
+class Function(metaclass=_FunctionMeta):
+    """Base class of custom autograd ops: subclass it with `@staticmethod forward(ctx, *args)` and
+    `@staticmethod backward(ctx, *grad_outputs)` (one gradient per forward argument, None where there is none),
+    and call `.apply(*args)`. The newer style, `forward(*args)` plus `setup_context(ctx, inputs, output)`, works
+    too. Matches torch.autograd.Function (first-order gradients).
+
+    >>> import cnnlab
+    >>> from cnnlab._autograd_api import Function
+    >>> class Square(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad_out):
+    ...         x, = ctx.saved_tensors
+    ...         return 2 * x * grad_out
+    >>> x = cnnlab.tensor([1.0, 3.0], requires_grad=True)
+    >>> y = Square.apply(x)
+    >>> y.sum().backward()
+    >>> y.grad_fn, x.grad
+    (<SquareBackward>, tensor([2., 6.]))
+    """
+
+    def __init__(self, *args, **kwargs):
+        pass
+
+    def __call__(self, *args, **kwargs):
+        raise TypeError(f"{type(self).__name__}: legacy autograd functions (an instance called with inputs) are not "
+                        f"supported; define forward and backward as @staticmethod and call "
+                        f"{type(self).__name__}.apply(...).")
+
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("Function.forward: subclasses of cnnlab.autograd.Function must define a "
+                                  "@staticmethod forward(ctx, *args).")
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        raise NotImplementedError("setup_context is not defined for this Function.")
+
+    @staticmethod
+    def backward(ctx, *grad_outputs):
+        raise NotImplementedError("Function.backward: subclasses of cnnlab.autograd.Function must define a "
+                                  "@staticmethod backward(ctx, *grad_outputs) to be differentiated.")
+
+    vjp = backward
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        from .autograd import is_grad_enabled, no_grad
+        from .tensor import Tensor, UNINDEXED_NAMES
+        ctx = FunctionCtx()
+        ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+        separate = cls.setup_context is not Function.setup_context
+        with no_grad():
+            output = cls.forward(*args, **kwargs) if separate else cls.forward(ctx, *args, **kwargs)
+        if separate:
+            cls.setup_context(ctx, args, output)
+        parents = tuple(a for a, need in zip(args, ctx.needs_input_grad) if need)
+        if not parents or not is_grad_enabled():
+            return output
+        is_tuple = isinstance(output, tuple)
+        outputs = output if is_tuple else (output,)
+        diff = [i for i, o in enumerate(outputs) if isinstance(o, Tensor) and o._data.dtype.kind == "f"
+                and id(o) not in ctx._non_differentiable]
+        if not diff:
+            return output
+        name = f"{cls.__name__}Backward"
+        UNINDEXED_NAMES.add(name)  # PyTorch shows a custom Function's node without an overload index
+        run = functools.partial(_call_backward, cls, ctx, args, outputs, diff)
+        routed = list(outputs)
+        if len(diff) == 1:
+            i = diff[0]
+            routed[i] = Tensor._from_op(outputs[i]._data, parents, lambda g: run({i: g}), name)
+        else:  # a Join node holds the parents; each output files its gradient for it and hands it an empty one
+            table = {}
+            join = Tensor._from_op(_EMPTY, parents, lambda g: run(table), name)
+            for i in diff:
+                routed[i] = Tensor._from_op(outputs[i]._data, (join,), functools.partial(_file_grad, table, i), name)
+        return tuple(routed) if is_tuple else routed[0]
+
+
+def _file_grad(table, i, grad):
+    table[i] = grad
+    return (_EMPTY,)
+
+
+def _call_backward(cls, ctx, args, outputs, diff, grads):
+    """Call the user's backward with one gradient per output and turn its result into one array per parent."""
+    from .autograd import no_grad
+    from .errors import GradError, shape_str
+    from .ops._operands import unbroadcast
+    from .tensor import Tensor
+    grad_outputs = []
+    for i, o in enumerate(outputs):
+        g = grads.get(i) if i in diff else None
+        if g is None and isinstance(o, Tensor) and ctx.materialize_grads:
+            g = np.zeros(o._data.shape, o._data.dtype)
+        grad_outputs.append(None if g is None else Tensor._wrap(np.array(g, copy=True)))  # backward may write in it
+    grads.clear()
+    with no_grad():
+        result = cls.backward(ctx, *grad_outputs)
+    result = result if isinstance(result, tuple) else (result,)
+    n = len(args)
+    if len(result) > n and all(r is None for r in result[n:]):
+        result = result[:n]
+    if len(result) != n:
+        raise GradError(f"function {cls.__name__}Backward returned an incorrect number of gradients (expected {n}, "
+                        f"got {len(result)}): backward must return one gradient (or None) per forward argument.")
+    out = []
+    for k, (a, need) in enumerate(zip(args, ctx.needs_input_grad)):
+        if not need:
+            continue
+        r = result[k]
+        if r is None:
+            out.append(None)
+            continue
+        arr = r._data if isinstance(r, Tensor) else np.asarray(r)
+        if arr.shape != a._data.shape:
+            try:
+                expandable = np.broadcast_shapes(arr.shape, a._data.shape) == arr.shape
+            except ValueError:
+                expandable = False
+            if not expandable:
+                raise GradError(f"Function {cls.__name__}Backward returned an invalid gradient at index {k}: got "
+                                f"shape {shape_str(arr.shape)} but expected a shape that sums to the input's "
+                                f"{shape_str(a._data.shape)}.")
+            arr = unbroadcast(arr, a._data.shape)
+        out.append(arr.astype(a._data.dtype, copy=False))
+    return tuple(out)
