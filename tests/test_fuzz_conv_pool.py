@@ -27,15 +27,22 @@ def _same_pads(size, k, s, d):
 
 
 def _torch_conv(n, stride, padding, dilation, groups, mode):
-    """PyTorch's side: F.convNd, through F.pad first (as torch.nn.ConvNd) for a padding_mode or strided 'same'."""
+    """PyTorch's side: F.convNd, through F.pad first (as torch.nn.ConvNd) for a padding_mode and for the
+    extensions: strided 'same', 'same_lower' (JAX: the odd pixel before), 'causal', (before, after) pairs."""
     def fn(lib, x, w, b=None):
         conv = getattr(lib.F, f"conv{n}d")
         s, d, k = as_tuple(stride, n), as_tuple(dilation, n), tuple(w.shape[2:])
-        strided_same = padding == "same" and max(s) > 1
-        if (mode == "zeros" and not strided_same) or min(s) < 1 or min(d) < 1:  # (the latter: PyTorch refuses)
+        extension = (padding == "same" and max(s) > 1) or padding in ("same_lower", "causal") or \
+            (isinstance(padding, tuple) and isinstance(padding[0], tuple))
+        if (mode == "zeros" and not extension) or min(s) < 1 or min(d) < 1:  # (the latter: PyTorch refuses)
             return conv(x, w, b, stride, padding, dilation, groups)
-        if padding == "same":
+        if padding in ("same", "same_lower"):
             pads = [_same_pads(x.shape[-n + i], k[i], s[i], d[i]) for i in range(n)]
+            pads = [p[::-1] if padding == "same_lower" else p for p in pads]
+        elif padding == "causal":
+            pads = [(d[0] * (k[0] - 1), 0)]
+        elif isinstance(padding, tuple) and isinstance(padding[0], tuple):
+            pads = list(padding)
         elif padding == "valid":
             pads = [(0, 0)] * n
         else:
@@ -72,6 +79,10 @@ def conv_configs(draw, transposed=False):
         cfg["padding"] = draw(st.one_of(st.sampled_from(["same", "valid"]), st.just(None)))
         if cfg["padding"] is None:
             cfg["padding"] = per_dim(draw, n, 0, 3)
+        if draw(st.integers(0, 4)) == 0:  # the extensions
+            cfg["padding"] = draw(st.sampled_from(["same_lower", "causal" if n == 1 else "same_lower", "pairs"]))
+            if cfg["padding"] == "pairs":
+                cfg["padding"] = tuple((draw(st.integers(0, 3)), draw(st.integers(0, 3))) for _ in range(n))
         cfg["mode"] = draw(st.sampled_from(["zeros", "zeros", "reflect", "replicate", "circular"]))
         if cfg["mode"] == "zeros" and draw(st.integers(0, 24)) == 0:  # an invalid padding
             cfg["padding"] = draw(st.sampled_from([-1, (0, -2, 1)[:n], "full"]))
@@ -102,7 +113,9 @@ def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
     log("test_fuzz_conv_algorithms", (cfg, algorithm, bigger))
     n, g = cfg["n"], cfg["groups"]
     if algorithm in ("winograd", "depthwise"):  # 2-d, 3x3 (winograd: stride 1)
-        first = as_tuple(cfg["padding"], 1)[0] if isinstance(cfg["padding"], tuple) else cfg["padding"]
+        first = {"causal": "same_lower"}.get(cfg["padding"], cfg["padding"])
+        while isinstance(first, tuple):
+            first = first[0]
         n = 2
         cfg.update(n=2, kernel=(3, 3), dilation=1, padding=first, spatial=(cfg["spatial"] * 2)[:2],
                    stride=1 if algorithm == "winograd" else as_tuple(cfg["stride"], 1)[0])
@@ -153,11 +166,16 @@ def test_fuzz_conv_modules(cfg, transposed):
     n, g = cfg["n"], cfg["groups"]
     c_in, c_out = cfg["c_in"], g * cfg["per_out"]
     if transposed:
-        padding = 1 if isinstance(cfg["padding"], str) else cfg["padding"]
+        padding = cfg["padding"]
+        while isinstance(padding, tuple) and isinstance(padding[0], tuple):  # no pairs (an extension) here
+            padding = padding[0]
+        padding = 1 if isinstance(padding, str) else padding
         kwargs = dict(stride=cfg["stride"], padding=padding, groups=g, bias=cfg["bias"], dilation=cfg["dilation"])
     else:
-        if cfg["padding"] == "same" and max(as_tuple(cfg["stride"], n)) > 1:
-            return  # strided 'same' is an extension; test_fuzz_conv compares it with the published rule
+        padding = cfg["padding"]
+        if (padding == "same" and max(as_tuple(cfg["stride"], n)) > 1) or padding in ("same_lower", "causal") or \
+                (isinstance(padding, tuple) and isinstance(padding[0], tuple)):
+            return  # an extension; test_fuzz_conv compares it with the published rule
         kwargs = dict(stride=cfg["stride"], padding=cfg["padding"], dilation=cfg["dilation"], groups=g,
                       bias=cfg["bias"], padding_mode=cfg["mode"])
     name = f"Conv{'Transpose' if transposed else ''}{n}d"
