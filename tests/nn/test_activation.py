@@ -289,5 +289,8 @@ def test_relu_zero_dim_nan_and_bool():
     (y * cnnlab.tensor([3.0, 4.0, 5.0, 6.0])).sum().backward()
     assert np.isnan(y.detach().numpy()[0]) and y.detach().numpy()[1:].tolist() == [2.0, 0.0, 0.0]
     assert x.grad.tolist() == [3.0, 4.0, 0.0, 0.0]  # torch.relu gives the same
+    vals = [-0.0, 0.0, -1.0, 1e-40, np.inf, -np.inf]  # signed zeros, a denormal, infinities
+    check(POINTWISE["relu"], np.array(vals))
+    check(POINTWISE["relu"], np.array(vals, np.float32))
     with pytest.raises(TypeError, match="relu: input must be a floating-point tensor. Got dtype=cnnlab.bool"):
         F.relu(cnnlab.tensor([True, False]))

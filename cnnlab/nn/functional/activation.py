@@ -66,10 +66,10 @@ def relu(input, inplace=False):
     out = np.asarray(np.maximum(x, x.dtype.type(0)))
 
     # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0); a NaN passes its gradient, as
-    # PyTorch's `out <= 0 ? 0 : g`. The backward reads only the output, so the input (often a batch norm's
-    # output) can be freed
+    # PyTorch's `out <= 0 ? 0 : g`, which for out = max(x, 0) (>= 0 or NaN) is `out != 0`. The backward reads
+    # only the output, so the input (often a batch norm's output) can be freed
     def backward(g):
-        return (np.multiply(g, np.logical_not(out <= 0)),)
+        return (np.multiply(g, out != 0),)
 
     return Tensor._from_op(out, (t,), backward, "ReluBackward")
 
