@@ -292,6 +292,21 @@ def test_fuzz_max_pool_and_unpool(cfg):
         default = [(i - 1) * s_ - 2 * p_ + k_ for i, s_, p_, k_ in zip(pooled, as_tuple(s or k, n), pt, kt)]
         # PyTorch unpools to an empty default size without checking the indices (its backward then fails).
         compare(pool_unpool, _pool_input(cfg), seed=cfg["seed"], cnnlab_must_reject=size is None and min(default) < 1)
+        _check_min_pool(n, _pool_input(cfg), (k, s, p, d, cfg["ceil_mode"]), cfg["seed"])
+
+
+def _check_min_pool(n, x, args, seed):
+    """min_pool (beyond PyTorch) against the identity min_pool(x) == -max_pool(-x): values, indices, gradient."""
+    g = np.random.default_rng(seed).standard_normal
+    a, b = CN.tensor(x, True), CN.tensor(-x, True)
+    y_min, i_min = getattr(CN.F, f"min_pool{n}d")(a, *args, return_indices=True)
+    y_max, i_max = getattr(CN.F, f"max_pool{n}d")(b, *args, return_indices=True)
+    np.testing.assert_array_equal(y_min.detach().numpy(), -y_max.detach().numpy())
+    np.testing.assert_array_equal(i_min.numpy(), i_max.numpy())
+    up = CN.tensor(g(tuple(y_min.shape)), False)
+    (y_min * up).sum().backward()
+    (y_max * up).sum().backward()
+    np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=0, atol=0)
 
 
 @fuzz
