@@ -140,7 +140,7 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # one output row per block
     ("gemm", GEMM[0], {"COLUMN_BYTES": 300, "SMALL_BYTES": 0}),
     ("gemm", GEMM[1], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # strided: col2im per image
-    ("gemm", GEMM[4], {"PIECE": 100}),                                    # weight gradient in pieces
+    ("gemm", GEMM[4], {"PIECE": 100}),                                    # matmuls in pieces
     ("shift", SHIFT[0], {"BLOCK_BYTES": 1}),                              # one output row per block
     ("shift", SHIFT[1], {"BLOCK_BYTES": 1}),
     ("shift", SHIFT[5], {"BLOCK_BYTES": 100}),

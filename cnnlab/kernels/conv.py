@@ -44,7 +44,8 @@ COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the s
 FLAT_WASTE = 1.25         # the flat lowering may compute up to this many grid positions per output position
 MIN_POSITIONS = 1024      # columns per block of the column matrix, at least (where the batch has them)
 SMALL_BYTES = 8 * 2**20   # column matrices of a call up to this size are built in the calling thread only
-PIECE = 4096              # columns per matmul of a weight gradient with at most this many entries per group
+PIECE = 4096              # columns per matmul where the weight matrix of a group is tiny:
+TINY = 1024               # at most this many entries (forward), or PIECE entries (weight gradient)
 
 
 def _prod(values):
@@ -226,11 +227,16 @@ def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
     wg = _grouped_weight(w, groups)                                   # (G, Og, Cg*prod(K))
     slots = _Slots(low, n_batch, channels, n_out, x.dtype)
 
+    # a tiny weight matrix (LeNet conv1: 6 x 25) times a long column matrix runs 3x faster in pieces
+    piece = PIECE if wg.shape[1] * wg.shape[2] <= TINY else None
+
     def work(slot, block):
         n0, n, r0, r = block
-        cols = slots.cols(slot, slots.padded(slot, x, n0, n, padding), r0, r)
-        y = np.matmul(wg, cols.reshape(groups, wg.shape[2], -1),
-                      out=_take(slots.bufs[slot]["other"], (groups, wg.shape[1], n * r * low.row)))
+        cols = slots.cols(slot, slots.padded(slot, x, n0, n, padding), r0, r).reshape(groups, wg.shape[2], -1)
+        y = _take(slots.bufs[slot]["other"], (groups, wg.shape[1], n * r * low.row))
+        step = piece or y.shape[2]
+        for i in range(0, y.shape[2], step):
+            np.matmul(wg, cols[:, :, i:i + step], out=y[:, :, i:i + step])
         out[n0:n0 + n, :, r0:r0 + r] = low.grid_view(y.reshape(n_out, n, -1), r).swapaxes(0, 1)
 
     parallel.run(work, list(low.blocks(n_batch)), threads=slots.threads)
