@@ -22,7 +22,8 @@ _RAISES = """
         TypeError: a malformed size argument or an unsupported dtype."""
 _DOCS = {
     "max": ("{Kind} pooling over {n}-d windows: each output is the {kind}imum of its window.{extra}"
-            "\n\n    Args:\n        input (Tensor): (N, C, {L}) or (C, {L}), floating point or integer." + _WINDOW_ARGS + """
+            "\n\n    Args:\n        input (Tensor): (N, C, {L}) or (C, {L}), floating point or integer."
+            + _WINDOW_ARGS + """
         dilation (int or tuple, default 1): spacing between the window's taps.
         ceil_mode (bool, default False): ceil instead of floor in the output size.
         return_indices (bool, default False): also return the argument of each {kind}imum as int64 indices into

@@ -137,7 +137,8 @@ def _avg_pool(input, n, op, kernel_size, stride, padding, ceil_mode, count_inclu
     _check_avg3d_input(op, n, x.shape, win)
     if divisor_override is not None:
         if not isinstance(divisor_override, (numbers.Integral, np.integer)) or isinstance(divisor_override, bool):
-            raise TypeError(f"{op}: divisor_override must be an int or None. Got divisor_override={divisor_override!r}.")
+            raise TypeError(f"{op}: divisor_override must be an int or None. "
+                            f"Got divisor_override={divisor_override!r}.")
         if divisor_override == 0:
             raise ShapeError(f"{op}: divisor must be not zero. Got divisor_override=0.")
         divisor = int(divisor_override)
