@@ -106,7 +106,8 @@ class Function(metaclass=_FunctionMeta):
     @classmethod
     def apply(cls, *args, **kwargs):
         from .autograd import is_grad_enabled, no_grad
-        from .tensor import Tensor, UNINDEXED_NAMES
+        from ._nodes import UNINDEXED_NAMES
+        from .tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         separate = cls.setup_context is not Function.setup_context

@@ -9,6 +9,7 @@ import math
 import numpy as np
 
 from . import _dtypes
+from ._nodes import grad_fn_name
 
 _DEFAULTS = dict(precision=4, threshold=1000, edgeitems=3, linewidth=80, sci_mode=None)
 _PROFILES = {"default": dict(precision=4, threshold=1000, edgeitems=3, linewidth=80),
@@ -54,7 +55,6 @@ def tensor_repr(t):
     tensor([[ 1.0000,  2.5000],
             [ 3.0000, -4.0000]], dtype=cnnlab.float64)
     """
-    from .tensor import grad_fn_name
     arr = t._data
     extras = []
     if (arr.size == 0 and arr.ndim != 1) or (arr.size and not _opts["edgeitems"]):

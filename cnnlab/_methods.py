@@ -152,7 +152,7 @@ METHODS = dict(
     type=_type, type_as=lambda self, other: P.to(self, other.dtype),
     zero_=P.zero_, fill_=P.fill_, add_=P.add_, sub_=P.sub_, mul_=P.mul_, div_=P.div_, copy_=P.copy_,
     clamp_=P.clamp_, clip_=P.clamp_, uniform_=P.uniform_, normal_=P.normal_, masked_fill_=P.masked_fill_,
-    scatter_=P.scatter_,
+    scatter_=P.scatter_, resize_=P.resize_, resize_as_=lambda self, other: P.resize_(self, other.shape),
     new_zeros=_new("zeros"), new_ones=_new("ones"), new_empty=_new("zeros"), new_tensor=_new_tensor,
     new_full=_new_full,
 )

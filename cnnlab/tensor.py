@@ -7,6 +7,7 @@ differentiable op records itself in the graph. Operators and methods are attache
 import numpy as np
 
 from . import _dtypes, _format
+from ._nodes import _GradFn, _HookHandle
 from .autograd import is_grad_enabled, run_backward
 from .errors import DTypeError, GradError, shape_str
 
@@ -26,32 +27,6 @@ class Size(tuple):
 
     def numel(self):
         return int(np.prod(self, dtype=np.int64))
-
-
-def grad_fn_name(op):
-    """The name PyTorch shows for the node of op: with its overload index (`MulBackward0`); an op recorded under a
-    bare `...Backward` name gets index 0. Names PyTorch shows without an index (custom Functions,
-    BackwardHookFunctionBackward, CopySlices) are kept as they are when listed in UNINDEXED_NAMES."""
-    if op is None or op[-1].isdigit() or not op.endswith("Backward") or op in UNINDEXED_NAMES:
-        return op
-    return op + "0"
-
-
-UNINDEXED_NAMES = {"BackwardHookFunctionBackward"}
-
-
-class _GradFn:
-    """What `tensor.grad_fn` shows: the op that made the tensor (`<MulBackward0>`, `.name()`)."""
-    __slots__ = ("_name",)
-
-    def __init__(self, name):
-        self._name = grad_fn_name(name)
-
-    def name(self):
-        return self._name
-
-    def __repr__(self):
-        return f"<{self._name}>"
 
 
 def _to_array(data, dtype=None):
@@ -243,7 +218,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return _GradFn(self._op) if self._backward is not None else None
+        return _GradFn(self._op, self) if self._backward is not None else None
 
     @property
     def device(self):
@@ -441,17 +416,6 @@ class Tensor:
 
 def _rebuild(arr, requires_grad):
     return Tensor._wrap(arr, requires_grad)
-
-
-class _HookHandle:
-    """What register_hook returns: remove() takes the hook off again."""
-
-    def __init__(self, hooks, hook):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self):
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
 
 
 def is_tensor(obj):

@@ -86,3 +86,71 @@ def test_pixel_shuffle_errors(fn, shape, message):
         fn(cnnlab.zeros(*shape))
     with pytest.raises(RuntimeError):
         fn(cnnlab.zeros(*shape))
+
+
+@pytest.mark.parametrize("op", ["add", "sub", "mul", "div", "matmul"])
+def test_out_argument_matches_torch(op):
+    a, b = rand(3, 3, seed=6), rand(3, 3, seed=7)
+    res = []
+    for lib in (cnnlab, torch):
+        out = lib.zeros(3, 3, dtype=lib.float64)
+        keep = out
+        got = getattr(lib, op)(lib.tensor(a), lib.tensor(b), out=out)
+        assert got is keep  # written in place and returned
+        res.append(out.numpy().copy())
+        small = lib.zeros(1, dtype=lib.float64)
+        getattr(lib, op)(lib.tensor(a), lib.tensor(b), out=small)  # resized to the result's shape
+        assert tuple(small.shape) == (3, 3)
+        np.testing.assert_allclose(small.numpy(), res[-1])
+    np.testing.assert_allclose(res[0], res[1], rtol=1e-12)
+
+
+def test_out_argument_refusals():
+    for lib in (cnnlab, torch):
+        with pytest.raises(RuntimeError):
+            lib.mul(lib.ones(2, requires_grad=True), 2.0, out=lib.zeros(2))
+        with pytest.raises(RuntimeError):
+            lib.add(lib.ones(2), 0.5, out=lib.zeros(2, dtype=lib.int64))
+    with pytest.raises(RuntimeError, match="mul: functions with out=... arguments don't support automatic differentiation"):
+        cnnlab.mul(cnnlab.ones(2, requires_grad=True), 2.0, out=cnnlab.zeros(2))
+    with pytest.raises(TypeError, match=r"add: the result dtype cnnlab.float32 can't be cast to the dtype of out. "
+                                        r"Got out.dtype=cnnlab.int64"):
+        cnnlab.add(cnnlab.ones(2), 0.5, out=cnnlab.zeros(2, dtype=cnnlab.int64))
+    with cnnlab.no_grad():
+        assert cnnlab.mul(cnnlab.ones(2, requires_grad=True), 2.0, out=cnnlab.zeros(2)).tolist() == [2.0, 2.0]
+
+
+@pytest.mark.parametrize("sizes", [(6,), (2, 3), (3, 1), (2, 5), (0,), (4, 4)])
+def test_resize_matches_torch_on_the_kept_elements(sizes):
+    x = rand(2, 3, seed=8)
+    c, p = cnnlab.tensor(x), torch.tensor(x)
+    assert c.resize_(*sizes) is c and p.resize_(*sizes) is p
+    assert tuple(c.shape) == tuple(p.shape) == sizes
+    n = min(6, int(np.prod(sizes)))
+    np.testing.assert_array_equal(c.numpy().reshape(-1)[:n], p.numpy().reshape(-1)[:n])
+    assert not c.numpy().reshape(-1)[n:].any()  # cnnlab fills the new elements with zeros
+
+
+def test_resize_refuses_tensors_that_require_grad():
+    for lib in (cnnlab, torch):
+        with pytest.raises(RuntimeError):
+            lib.ones(2, requires_grad=True).resize_(4)
+    assert cnnlab.ones(2, 3).resize_as_(cnnlab.zeros(3, 2)).shape == (3, 2)
+
+
+def test_grad_fn_next_functions_match_torch():
+    res = []
+    for lib in (cnnlab, torch):
+        x = lib.ones(2, requires_grad=True)
+        w = lib.ones(2)
+        loss = ((x * 2).exp() * w).sum()
+        chain = []
+        node = loss.grad_fn
+        while node is not None and node.next_functions:
+            chain.append(node.name())
+            nexts = [n for n, _ in node.next_functions if n is not None]
+            node = nexts[0] if nexts else None
+        chain.append(node.name())
+        assert node.variable is x
+        res.append(chain)
+    assert res[0] == res[1]

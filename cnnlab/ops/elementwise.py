@@ -8,6 +8,7 @@ from .. import _dtypes
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, binary_arrays, unbroadcast
+from .inplace import write_out
 
 
 def _binary(a, b, op, forward, grad_a, grad_b):
@@ -36,26 +37,29 @@ def _binary(a, b, op, forward, grad_a, grad_b):
 _REFLECTED_NAMES = {"sub": "RsubBackward1", "div": "MulBackward0", "pow": "PowBackward2"}
 
 
-def add(input, other, alpha=1):
+def add(input, other, alpha=1, out=None):
     """input + alpha * other, broadcasting. Matches torch.add."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary(input, other, "add", np.add, lambda g, a, b, o: g, lambda g, a, b, o: g)
+    r = _binary(input, other, "add", np.add, lambda g, a, b, o: g, lambda g, a, b, o: g)
+    return r if out is None else write_out(r, out, "add")
 
 
-def sub(input, other, alpha=1):
+def sub(input, other, alpha=1, out=None):
     """input - alpha * other, broadcasting. Matches torch.sub."""
     if alpha != 1:
         other = mul(other, alpha)
-    return _binary(input, other, "sub", np.subtract, lambda g, a, b, o: g, lambda g, a, b, o: -g)
+    r = _binary(input, other, "sub", np.subtract, lambda g, a, b, o: g, lambda g, a, b, o: -g)
+    return r if out is None else write_out(r, out, "sub")
 
 
-def mul(input, other):
+def mul(input, other, out=None):
     """Elementwise product, broadcasting. Matches torch.mul."""
-    return _binary(input, other, "mul", np.multiply, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a)
+    r = _binary(input, other, "mul", np.multiply, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a)
+    return r if out is None else write_out(r, out, "mul")
 
 
-def div(input, other, rounding_mode=None):
+def div(input, other, rounding_mode=None, out=None):
     """Elementwise quotient; integer inputs give a float result unless rounding_mode is 'trunc' or 'floor'.
     Matches torch.div."""
     if rounding_mode is not None:
@@ -64,13 +68,15 @@ def div(input, other, rounding_mode=None):
         fn = np.floor_divide if rounding_mode == "floor" else (lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)))
         _, _, xa, xb = binary_arrays(input, other, "div")
         _check_int_zero(xa, xb, "div")
-        return Tensor._wrap(np.asarray(fn(xa, xb)))
+        r = Tensor._wrap(np.asarray(fn(xa, xb)))
+        return r if out is None else write_out(r, out, "div")
     ta, tb, xa, xb = binary_arrays(input, other, "div")
     if np.result_type(xa, xb).kind != "f":  # int / int is a float division, as in PyTorch
         dt = _dtypes.get_default_dtype().np
         input = input.to(dt) if isinstance(input, Tensor) else input
         other = other.to(dt) if isinstance(other, Tensor) else other
-    return _binary(input, other, "div", np.divide, lambda g, a, b, o: g / b, lambda g, a, b, o: -g * o / b)
+    r = _binary(input, other, "div", np.divide, lambda g, a, b, o: g / b, lambda g, a, b, o: -g * o / b)
+    return r if out is None else write_out(r, out, "div")
 
 
 def _check_int_zero(xa, xb, op):
@@ -150,9 +156,11 @@ def where(condition, input=None, other=None):
     return Tensor._from_op(out, parents, backward, "WhereBackward")
 
 
-def matmul(input, other):
-    """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dimensions.
-    Matches torch.matmul."""
+def matmul(input, other, out=None):
+    """Matrix product with PyTorch's rules for 1-D operands and broadcast batch dimensions (out=: written into
+    that tensor). Matches torch.matmul."""
+    if out is not None:
+        return write_out(matmul(input, other), out, "matmul")
     a, b = as_tensor_arg(input, "matmul", "input"), as_tensor_arg(other, "matmul")
     if a.ndim == 0 or b.ndim == 0:
         raise ShapeError(f"matmul: both arguments need at least 1 dimension. Got shapes {shape_str(a.shape)} "
@@ -314,81 +322,6 @@ def _round(input):
     return _unary(input, "round", _keep_ints(np.round), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
-def clamp(input, min=None, max=None):
-    """Limit values to [min, max]; the gradient passes where min <= input <= max. Matches torch.clamp.
-
-    >>> import cnnlab
-    >>> cnnlab.tensor([-2.0, 0.5, 3.0]).clamp(-1, 1)
-    tensor([-1.0000,  0.5000,  1.0000])
-    """
-    if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given. Got min=None, max=None.")
-    t = as_tensor_arg(input, "clamp", "input")
-    lo = min._data if isinstance(min, Tensor) else min
-    hi = max._data if isinstance(max, Tensor) else max
-    bounds = [b for b in (lo, hi) if b is not None]
-    dt = _dtypes.promote_arrays([t._data] + [b for b in bounds if isinstance(b, np.ndarray)],
-                                [b for b in bounds if not isinstance(b, np.ndarray)])
-
-    def forward(x):
-        out = x.astype(dt, copy=False)
-        if lo is not None:
-            out = np.maximum(out, lo)
-        if hi is not None:
-            out = np.minimum(out, hi)
-        return out.astype(dt, copy=False)
-
-    # the gradient passes where the input was inside [min, max]
-    def grad(g, x, o):
-        keep = np.ones(x.shape, dtype=bool)
-        if lo is not None:
-            keep &= x >= lo
-        if hi is not None:
-            keep &= x <= hi
-        return np.where(keep, g, 0).astype(g.dtype, copy=False)
-
-    if isinstance(min, Tensor) or isinstance(max, Tensor):
-        return _clamp_tensor_bounds(t, min, max, forward(t._data), lo, hi)
-    return _unary(t, "clamp", forward, grad, float_only=False)
-
-
-def _clamp_tensor_bounds(t, min, max, out, lo, hi):
-    """clamp with tensor bounds: the bounds broadcast and receive gradients too, with PyTorch's rules."""
-    x = t._data
-    try:
-        shape = np.broadcast_shapes(*(np.shape(a) for a in (x, lo, hi) if a is not None))
-    except ValueError:
-        raise ShapeError(f"clamp: input, min and max cannot be broadcast together. Got shapes {shape_str(x.shape)}, "
-                         f"{shape_str(np.shape(lo)) if lo is not None else None}, "
-                         f"{shape_str(np.shape(hi)) if hi is not None else None}.") from None
-    out = np.broadcast_to(out, shape).copy() if out.shape != shape else out
-    parents = tuple(b for b in (t, min, max) if isinstance(b, Tensor))
-
-    # x gets g where lo <= x <= hi; min gets g where x < min (and min < max); max where x > max (or max < min)
-    def backward(g):
-        grads = []
-        if t._requires_grad:
-            keep = np.ones(shape, dtype=bool)
-            if lo is not None:
-                keep &= x >= lo
-            if hi is not None:
-                keep &= x <= hi
-            grads.append(unbroadcast(np.where(keep, g, 0).astype(g.dtype, copy=False), x.shape))
-        else:
-            grads.append(None)
-        if isinstance(min, Tensor):
-            m = (x < lo) & (lo < hi) if hi is not None else np.broadcast_to(x < lo, shape)
-            grads.append(unbroadcast(np.where(m, g, 0).astype(g.dtype, copy=False), lo.shape) if min._requires_grad
-                         else None)
-        if isinstance(max, Tensor):
-            m = (x > hi) | (hi < lo) if lo is not None else np.broadcast_to(x > hi, shape)
-            grads.append(unbroadcast(np.where(m, g, 0).astype(g.dtype, copy=False), hi.shape) if max._requires_grad
-                         else None)
-        return grads
-
-    return Tensor._from_op(out, parents, backward, "ClampBackward0")
-
-
 def remainder(input, other):
     """Python-style modulus (the result has the divisor's sign). Matches torch.remainder."""
     # a - floor(a / b) * b  =>  d/da = 1, d/db = -floor(a / b)
@@ -415,6 +348,8 @@ def outer(input, vec2):
                          f"vec2.shape={shape_str(b.shape)}.")
     return mul(a.reshape(-1, 1), b.reshape(1, -1))
 
+
+from .clamp import clamp  # noqa: E402,F401  (in its own file; re-exported here)
 
 # comparisons and logic live in logic.py; re-exported here for code that imports them from this module
 from .logic import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge, gt, isfinite,  # noqa: E402,F401

@@ -3,7 +3,7 @@ tensors outside the graph, such as parameters inside no_grad() in an optimizer s
 import numpy as np
 
 from .. import _dtypes, autograd
-from ..errors import GradError, ShapeError, shape_str
+from ..errors import DTypeError, GradError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
 from .indexing import check_writable
@@ -197,3 +197,51 @@ def uniform_(t, a=0.0, b=1.0, generator=None):
 def normal_(t, mean=0.0, std=1.0, generator=None):
     from ..random import rng
     return _inplace(t, "normal_", lambda x: np.copyto(x, rng(generator).normal(mean, std, x.shape), casting="unsafe"))
+
+
+def resize_(t, *sizes, memory_format=None):
+    """Give t a new shape in place, keeping its first elements in row-major order: a shape with as many elements
+    is a reshape, a smaller one keeps a prefix, a larger one adds zeros at the end (PyTorch leaves those
+    uninitialised). Matches torch.Tensor.resize_.
+
+    >>> import cnnlab
+    >>> cnnlab.arange(6).resize_(2, 2)
+    tensor([[0, 1],
+            [2, 3]])
+    """
+    from .shape import sizes_arg
+    shape = sizes_arg(sizes, "resize_")
+    if any(s < 0 for s in shape):
+        raise ShapeError(f"resize_: sizes must be non-negative. Got sizes={shape}.")
+    if t._requires_grad:
+        raise GradError("resize_: cannot resize a tensor that requires grad (the graph needs its shape). "
+                        f"Got requires_grad=True, shape={shape_str(t.shape)}.")
+    check_writable(t, "resize_")
+    n = int(np.prod(shape, dtype=np.int64))
+    if n == t._data.size:
+        t._data = t._data.reshape(shape)
+    else:
+        flat = np.zeros(n, t._data.dtype)
+        m = min(n, t._data.size)
+        flat[:m] = t._data.reshape(-1)[:m]
+        t._data = flat.reshape(shape)
+    return t
+
+
+def write_out(result, out, op):
+    """The `out=` argument of PyTorch's functions: result written into out (resized when its shape differs),
+    which is returned. Refused when the result requires grad, as in PyTorch."""
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{op}: out must be a tensor. Got {type(out).__name__}.")
+    if result._requires_grad:
+        raise GradError(f"{op}: functions with out=... arguments don't support automatic differentiation, but one "
+                        "of the arguments requires grad; call it without out= (or inside cnnlab.no_grad()).")
+    r = result._data
+    if not np.can_cast(r.dtype, out._data.dtype, "same_kind"):
+        raise DTypeError(f"{op}: the result dtype {result.dtype} can't be cast to the dtype of out. Got "
+                         f"out.dtype={out.dtype}.")
+    if r.shape == out._data.shape and out._data.flags.writeable:
+        np.copyto(out._data, r, casting="same_kind")
+    else:
+        out._data = r.astype(out._data.dtype)
+    return out
