@@ -58,3 +58,30 @@ def are_deterministic_algorithms_enabled():
 def is_deterministic_algorithms_warn_only_enabled():
     """Whether use_deterministic_algorithms(..., warn_only=True) was called. Matches torch's function."""
     return _deterministic["warn_only"]
+
+
+class memory_format:
+    """A memory layout name (cnnlab.channels_last, ...), accepted wherever PyTorch takes memory_format=. cnnlab keeps
+    tensors in NCHW order at the API (kernels choose their own layout inside), so these change nothing. Matches
+    torch.memory_format.
+
+    >>> import cnnlab
+    >>> cnnlab.zeros_like(cnnlab.ones(2), memory_format=cnnlab.preserve_format)
+    tensor([0., 0.])
+    """
+    __slots__ = ("_name",)
+
+    def __init__(self, name):
+        self._name = name
+
+    def __repr__(self):
+        return f"cnnlab.{self._name}"
+
+    def __reduce__(self):
+        return self._name
+
+
+contiguous_format = memory_format("contiguous_format")
+preserve_format = memory_format("preserve_format")
+channels_last = memory_format("channels_last")
+channels_last_3d = memory_format("channels_last_3d")

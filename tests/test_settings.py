@@ -139,3 +139,15 @@ def test_assert_close_argument_errors():
         lib.testing.assert_close(lib.ones(2), lib.ones(2), msg=lambda m: "never used")
     with pytest.raises(AssertionError, match="^wrapped: Tensor-likes are not close!"):
         cnnlab.testing.assert_close(cnnlab.ones(2), cnnlab.zeros(2), msg=lambda m: "wrapped: " + m)
+
+
+def test_memory_formats_are_accepted_like_torch():
+    for lib in (cnnlab, torch):
+        x = lib.ones(2, 3, 4, 5)
+        for fmt in (lib.contiguous_format, lib.preserve_format, lib.channels_last):
+            assert isinstance(fmt, lib.memory_format)
+            assert lib.zeros_like(x, memory_format=fmt).shape == x.shape
+        assert x.to(memory_format=lib.channels_last).shape == x.shape
+        assert x.contiguous(memory_format=lib.channels_last).shape == x.shape
+        assert isinstance(lib.channels_last_3d, lib.memory_format)
+    assert repr(cnnlab.channels_last) == "cnnlab.channels_last" and repr(torch.channels_last) == "torch.channels_last"
