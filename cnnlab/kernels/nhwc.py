@@ -24,7 +24,7 @@ import numpy as np
 from . import blas, parallel
 from .shift import adjoint_padding
 
-CHUNK_BYTES = 32 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C)
+CHUNK_BYTES = 16 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C), kept between calls
 
 _local = threading.local()  # per calling thread: the buffers of the last calls, kept for the next ones
 
