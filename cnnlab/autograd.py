@@ -226,6 +226,22 @@ def _add_into(slot, pg):
         slot[1] = True
 
 
+def grad_owned():
+    """Inside a backward closure: whether it may overwrite the gradient it was handed (nothing else holds that
+    array: no hook, no autograd.grad capture, not the caller's own gradient argument), for example to compute
+    its input's gradient in place instead of in a fresh array. Read it before doing anything else.
+
+    >>> import cnnlab
+    >>> x = cnnlab.ones(2, requires_grad=True)
+    >>> seen = []
+    >>> y = cnnlab.Tensor._from_op(x._data * 2, (x,), lambda g: (seen.append(grad_owned()) or g * 2,), "Mul")
+    >>> y.sum().backward()
+    >>> seen
+    [False]
+    """
+    return getattr(_state, "grad_owned", False)
+
+
 def _run_hooks(tensor, g):
     from .tensor import Tensor
     for hook in list(tensor._hooks):
@@ -281,12 +297,17 @@ def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
         g = slot[0]
         if node._hooks:
             g = _run_hooks(node, g)
+        own = slot[1] and not node._hooks and not node._retains_grad and capture is None
         if capture is not None:
             if id(node) in capture:
                 capture[id(node)] = g
         elif node._retains_grad:
             _accumulate(node, g)
-        parent_grads = list(backward(g))
+        before, _state.grad_owned = grad_owned(), own
+        try:
+            parent_grads = list(backward(g))
+        finally:
+            _state.grad_owned = before
         slot = g = None
         for k, p in enumerate(parents):
             pg = parent_grads[k]

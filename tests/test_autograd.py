@@ -559,3 +559,60 @@ def test_variable_for_old_tutorials():
     v = cnnlab.autograd.Variable(cnnlab.ones(2), requires_grad=True)
     (v * 3).sum().backward()
     assert v.grad.tolist() == [3.0, 3.0]
+
+
+def _spy(x, seen):
+    """y = 2x whose backward records grad_owned() and doubles its gradient in place when allowed."""
+    def backward(g):
+        owned = cnnlab.autograd.grad_owned()
+        seen.append(owned)
+        return (np.multiply(g, 2.0, out=g) if owned else g * 2.0,)
+    return cnnlab.Tensor._from_op(x._data * 2.0, (x,), backward, "Spy")
+
+
+def test_grad_owned_only_when_nothing_else_sees_the_gradient():
+    x = cnnlab.tensor(rand(3, seed=40), requires_grad=True)
+    seen = []
+    (_spy(x, seen) * 3.0).sum().backward()  # mul's fresh array: the spy may overwrite it
+    assert seen == [True]
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 6.0))
+    cases = {
+        "retain_grad": lambda y: (y.retain_grad(), (y * 3.0).sum().backward()),
+        "hook": lambda y: (y.register_hook(lambda g: None), (y * 3.0).sum().backward()),
+        "caller's gradient": lambda y: y.backward(np.full(3, 3.0)),
+        "autograd.grad": lambda y: cnnlab.autograd.grad((y * 3.0).sum(), [y, x]),
+        "shared with x": lambda y: ((y + x) * 3.0).sum().backward(),  # add hands one array to both inputs
+    }
+    for name, run in cases.items():
+        x.grad, seen = None, []
+        y = _spy(x, seen)
+        run(y)
+        assert seen == [False], name
+    x.grad, seen = None, []
+    y = _spy(x, seen)
+    (y + y * 0.5).sum().backward()  # shared first, then fresh: summed in the fresh array, which y then owns
+    assert seen == [True]
+    np.testing.assert_allclose(x.grad.numpy(), np.full(3, 3.0))
+    assert not cnnlab.autograd.grad_owned()  # reset after the pass
+
+
+def test_in_place_backward_of_relu_and_batch_norm_keeps_every_other_gradient():
+    """relu and batch_norm write their input gradient into the one they were handed when they own it; the
+    gradients that hooks, retain_grad and autograd.grad see stay as PyTorch gives them."""
+    xs = rand(4, 3, 5, seed=41)
+    w, b = rand(3, seed=42), rand(3, seed=43)
+    for retain_r in (True, False):  # retain_grad on relu's output keeps relu from writing in place
+        grads = {}
+        for lib in (cnnlab, torch):
+            x = lib.tensor(xs, requires_grad=True)
+            ww, bb = lib.tensor(w, requires_grad=True), lib.tensor(b, requires_grad=True)
+            h = (lib.nn.functional.batch_norm(x * 1.5, None, None, ww, bb, training=True) * 2.0)
+            h.retain_grad()
+            r = lib.nn.functional.relu(h)
+            if retain_r:
+                r.retain_grad()
+            (r * lib.tensor(rand(4, 3, 5, seed=44))).sum().backward()
+            ts = (x, ww, bb, h) + ((r,) if retain_r else ())
+            grads[lib.__name__] = [t.grad.detach().numpy() if lib is torch else t.grad.numpy() for t in ts]
+        for ours, theirs in zip(grads["cnnlab"], grads["torch"]):
+            np.testing.assert_allclose(ours, theirs, rtol=1e-10, atol=1e-12)

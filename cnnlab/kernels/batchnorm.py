@@ -118,13 +118,14 @@ def affine(x3, scale, shift, center=None):
     return out
 
 
-def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_bias):
+def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_bias, out=None):
     """Gradients of out = (x - mean) * invstd * weight + bias with batch statistics.
 
     With xhat = (x - mean) * invstd and M = N * L values per channel:
     dbias = sum(g), dweight = sum(g * xhat) = invstd * sum(g * (x - mean)), and
     dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat))
        = k * g + B * (x - mean) + D, with k = weight * invstd, B = -k * invstd * mean(g * xhat), D = -k * mean(g).
+    out: where to write dx (may be g3 itself: each block of g3 is read before its dx is written), else new.
     Returns: (dx or None, dweight or None, dbias or None); the parameter gradients in float64, (C,).
     """
     N, C, L = g3.shape
@@ -147,7 +148,7 @@ def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_b
         k_p = _plane(k, g3)
         b_p = _plane(-k * invstd * sum_gxhat / M, g3)
         d_p = _plane(-k * sum_g / M, g3)
-        dx = np.empty_like(g3)
+        dx = np.empty_like(g3) if out is None else out
 
         def input_grad(s, tmp):
             cb = np.subtract(x3[s], mean_p, out=tmp)

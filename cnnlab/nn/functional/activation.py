@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from ... import _dtypes
+from ...autograd import grad_owned
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from .softmax import log_softmax, softmax, softmin  # noqa: F401 (re-exported)
@@ -69,6 +70,8 @@ def relu(input, inplace=False):
     # PyTorch's `out <= 0 ? 0 : g`, which for out = max(x, 0) (>= 0 or NaN) is `out != 0`. The backward reads
     # only the output, so the input (often a batch norm's output) can be freed
     def backward(g):
+        if grad_owned() and g.dtype == out.dtype and g.flags.writeable:
+            return (np.multiply(g, out != 0, out=g),)  # in place: no fresh array
         return (np.multiply(g, out != 0),)
 
     return Tensor._from_op(out, (t,), backward, "ReluBackward")

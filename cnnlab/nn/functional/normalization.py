@@ -9,7 +9,7 @@ layer, group and instance norm share the plain NumPy core below.
 import numpy as np
 
 from ...errors import DTypeError, ShapeError, shape_str
-from ...autograd import is_grad_enabled
+from ...autograd import grad_owned, is_grad_enabled
 from ...kernels import batchnorm as _bn
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
@@ -163,10 +163,12 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     # training: the closed form in kernels/batchnorm.py; evaluation: xhat = (x - running_mean) * invstd is
     # linear in x, so dx = g * weight * invstd, dweight = sum(g * xhat), dbias = sum(g)
     def backward(g):
+        own = grad_owned()
         g3 = np.ascontiguousarray(g, dtype=x.dtype).reshape(x3.shape)  # (N, C, L)
         need = (t.requires_grad, w is not None and w.requires_grad, b is not None and b.requires_grad)
-        if training:
-            dx, dw, db = _bn.train_backward(g3, x3, mean, invstd, wd, *need)
+        if training:  # dx into g's own memory when nothing else holds it
+            into = g3 if g3.flags.writeable and (own or not np.may_share_memory(g3, g)) else None
+            dx, dw, db = _bn.train_backward(g3, x3, mean, invstd, wd, *need, out=into)
         else:
             dx = _bn.affine(g3, scale, None) if need[0] else None
             dw = _bn.row_dots(g3, x3 - rm._data.reshape(C, 1).astype(x.dtype)) * invstd if need[1] else None
