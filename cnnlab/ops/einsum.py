@@ -4,7 +4,7 @@ import string
 
 import numpy as np
 
-from .. import _dtypes, autograd
+from .. import _dtypes
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
@@ -60,7 +60,7 @@ def einsum(equation, *operands):
     '...' included; also the sublist form). Matches torch.einsum.
 
     Gradients: for operand i, the einsum of the incoming gradient with the other operands, over the letters
-    of operand i. An operand that repeats a letter (a diagonal, 'ii->i') has no gradient here.
+    of operand i (placed on the diagonal where operand i repeats a letter, as in 'ii->i').
 
     >>> import cnnlab
     >>> a, b = cnnlab.ones(2, 3), cnnlab.ones(3, 4)
@@ -96,17 +96,9 @@ def einsum(equation, *operands):
     full = [np.broadcast_to(a, tuple(sizes.get(c, 1) for c in s)) for s, a in zip(terms, arrays)]
     spec = ",".join(terms) + "->" + out_subs
     out = np.asarray(np.einsum(spec, *full, optimize=len(full) > 2))
-    needs = [t._requires_grad for t in ts]
-    if autograd.is_grad_enabled() and any(needs):
-        for k, s in enumerate(terms):
-            if needs[k] and len(set(s)) != len(s):
-                raise NotImplementedError(
-                    f"einsum: gradients for an operand that repeats a subscript (a diagonal or trace) are not "
-                    f"supported. Got term {s!r} in equation={equation!r} for operand {k}, which requires grad. "
-                    "Use torch.diagonal/trace, or detach that operand.")
-
-    # out is multilinear in the operands: d/d operand_i = einsum(g, other operands) over operand i's letters;
-    # letters only operand i has (summed out in the forward) get the gradient broadcast along them
+    # out is multilinear in the operands: d/d operand_i = einsum(g, other operands) over operand i's distinct
+    # letters; letters only operand i has (summed out in the forward) get the gradient broadcast along them, and
+    # a letter operand i repeats ('ii', a diagonal) puts the gradient on that diagonal (zeros elsewhere)
     def backward(g):
         grads = []
         for i, (s, t) in enumerate(zip(terms, ts)):
@@ -115,12 +107,17 @@ def einsum(equation, *operands):
                 continue
             others = [(terms[j], full[j]) for j in range(len(ts)) if j != i]
             reach = set(out_subs).union(*(set(o) for o, _ in others))
-            kept = "".join(c for c in s if c in reach)
+            distinct = "".join(dict.fromkeys(s))
+            kept = "".join(c for c in distinct if c in reach)
             gi = np.einsum(",".join([out_subs] + [o for o, _ in others]) + "->" + kept, g,
                            *(a for _, a in others), optimize=len(others) > 1)
-            if kept != s:
-                gi = np.broadcast_to(gi.reshape([sizes.get(c, 1) if c in kept else 1 for c in s]),
-                                     tuple(sizes.get(c, 1) for c in s))
+            if kept != distinct:
+                gi = np.broadcast_to(gi.reshape([sizes.get(c, 1) if c in kept else 1 for c in distinct]),
+                                     tuple(sizes.get(c, 1) for c in distinct))
+            if distinct != s:
+                gx = np.zeros(full[i].shape, g.dtype)
+                np.einsum(f"{s}->{distinct}", gx)[...] = gi  # a writable view of gx's diagonal
+                gi = gx
             grads.append(unbroadcast(np.asarray(gi), t._data.shape).astype(t._data.dtype, copy=False))
         return grads
 
