@@ -50,12 +50,7 @@ class FunctionCtx:
         self.materialize_grads = bool(value)
 
 
-class _FunctionMeta(type):
-    def __repr__(cls):
-        return f"<class '{cls.__module__}.{cls.__qualname__}'>"
-
-
-class Function(metaclass=_FunctionMeta):
+class Function:
     """Base class of custom autograd ops: subclass it with `@staticmethod forward(ctx, *args)` and
     `@staticmethod backward(ctx, *grad_outputs)` (one gradient per forward argument, None where there is none),
     and call `.apply(*args)`. The newer style, `forward(*args)` plus `setup_context(ctx, inputs, output)`, works
