@@ -1,135 +1,18 @@
-"""Reverse-mode automatic differentiation: the grad-mode switch and the backward pass.
+"""Reverse-mode automatic differentiation: the backward pass (the grad-mode switch lives in grad_mode.py and
+is re-exported here).
 
 Every differentiable op makes its output with `Tensor._from_op(data, parents, backward)`, where
 `backward(grad_out)` is a closure beside the forward code that returns one gradient (an ndarray or None) per
 parent. `run_backward` walks the graph in reverse topological order, sums the gradients that reach each
 tensor, and hands them to the closures; leaves collect theirs in `.grad`.
 """
-import functools
 import sys
-import threading
 
 import numpy as np
 
 from .errors import GradError
-
-_state = threading.local()
-
-
-def is_grad_enabled():
-    """True unless inside `no_grad()` (or `set_grad_enabled(False)`)."""
-    return getattr(_state, "enabled", True)
-
-
-class _GradModeContext:
-    """Base of the grad-mode switches: a context manager and a decorator (a fresh switch per call). Like
-    PyTorch's, no_grad and enable_grad also decorate without parentheses (`@cnnlab.no_grad`)."""
-    mode = True
-
-    def __new__(cls, *args, **kwargs):
-        if cls in (no_grad, enable_grad) and len(args) == 1 and callable(args[0]) and not kwargs:
-            return cls()(args[0])  # @no_grad used bare: decorate the function at once
-        return super().__new__(cls)
-
-    def __enter__(self):
-        self.prev = is_grad_enabled()
-        _state.enabled = self.mode
-        return self
-
-    def __exit__(self, *exc):
-        _state.enabled = self.prev
-        return False
-
-    def _clone(self):
-        return self.__class__()
-
-    def __call__(self, fn):
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with self._clone():
-                return fn(*args, **kwargs)
-        return wrapper
-
-
-class no_grad(_GradModeContext):
-    """Context manager and decorator: ops inside record no graph (inference, optimizer updates).
-
-    >>> import cnnlab
-    >>> w = cnnlab.ones(3, requires_grad=True)
-    >>> with cnnlab.no_grad():
-    ...     y = w * 2
-    >>> y.requires_grad
-    False
-    """
-    mode = False
-
-
-class enable_grad(_GradModeContext):
-    """Context manager and decorator that turns graph recording back on inside `no_grad()`.
-
-    >>> import cnnlab
-    >>> w = cnnlab.ones(3, requires_grad=True)
-    >>> with cnnlab.no_grad(), cnnlab.enable_grad():
-    ...     y = w * 2
-    >>> y.requires_grad
-    True
-    """
-    mode = True
-
-
-class inference_mode(_GradModeContext):
-    """`no_grad()` under PyTorch's newer name (`inference_mode(False)` leaves grad mode as it is).
-
-    >>> import cnnlab
-    >>> with cnnlab.inference_mode():
-    ...     y = cnnlab.ones(2, requires_grad=True) * 2
-    >>> y.requires_grad
-    False
-    """
-
-    def __new__(cls, mode=True):
-        if callable(mode):  # @inference_mode used bare
-            return inference_mode(True)(mode)
-        return super().__new__(cls)
-
-    def __init__(self, mode=True):
-        self.enabled = bool(mode)
-
-    def __enter__(self):
-        self.prev = is_grad_enabled()
-        if self.enabled:
-            _state.enabled = False
-        return self
-
-    def _clone(self):
-        return inference_mode(self.enabled)
-
-
-class set_grad_enabled(_GradModeContext):
-    """Switch graph recording on or off: as a call, a context manager or a decorator, as
-    torch.set_grad_enabled. Called as a function it takes effect at once.
-
-    >>> import cnnlab
-    >>> with cnnlab.set_grad_enabled(False):
-    ...     y = cnnlab.ones(2, requires_grad=True) * 2
-    >>> y.requires_grad, cnnlab.is_grad_enabled()
-    (False, True)
-    """
-
-    def __init__(self, mode=True):
-        self.mode = bool(mode)
-        self.prev = is_grad_enabled()
-        _state.enabled = self.mode
-
-    def __enter__(self):
-        return self
-
-    def _clone(self):
-        return set_grad_enabled(self.mode)
-
-    def __call__(self, fn):
-        _state.enabled = self.prev  # used as a decorator: the switch happens per call, not at decoration
-        return super().__call__(fn)
+from .grad_mode import (_GradModeContext, _state, enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
+                        no_grad, set_grad_enabled)
 
 
 def _freed_backward(grad):
