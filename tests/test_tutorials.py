@@ -25,7 +25,6 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 # so this list must be trimmed as the features land.
 XFAIL = {
     "tut_blitz": "out= keyword of torch.matmul/torch.mul (the blitz tensors page); grad_fn.next_functions missing",
-    "tut_custom_optim": "torch.preserve_format (memory_format= of zeros_like, as in PyTorch's own SGD source) missing",
     "tut_misc": "F.one_hot missing",
     "tut_modern_api": "torch.compile, torch.autocast, torch.channels_last (memory_format=), "
                       "torch.autograd.gradcheck missing",
