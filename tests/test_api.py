@@ -272,7 +272,6 @@ def test_tensor_type_with_a_type_name():
     assert ours.dtype == cnnlab.int64 and ours.tolist() == theirs.tolist() == [1, -2]
 
 
-@pytest.mark.xfail(strict=True, reason="Tensor.type (cnnlab/_methods.py) does not yet read a legacy type's dtype")
 def test_tensor_type_with_a_legacy_type():
     assert cnnlab.ones(2).type(cnnlab.DoubleTensor).dtype == cnnlab.float64
 

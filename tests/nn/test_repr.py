@@ -145,6 +145,8 @@ LAYERS = [
     lambda lib: lib.KLDivLoss(reduction="batchmean", log_target=True),
     lambda lib: lib.SoftMarginLoss(),
     lambda lib: lib.MarginRankingLoss(margin=0.5),
+    lambda lib: lib.PixelShuffle(3),
+    lambda lib: lib.PixelUnshuffle(2),
 ]
 
 
