@@ -26,6 +26,9 @@ from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitw
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.logic import equal, isclose
 from .ops.einsum import einsum
+from .ops.extra import (addcdiv, addcmul, addmm, atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, column_stack,
+                        diff, hstack, index_add, lerp, masked_select, movedim, mv, nan_to_num, nanmean, nansum, narrow,
+                        repeat_interleave, scatter_add, select, take, tile, unflatten, vstack)
 from .ops.matrix import diag, diagonal, rot90, trace, tril, triu
 from .ops.inplace import clone
 from .ops.products import bincount, count_nonzero, cumsum, norm, prod
@@ -34,6 +37,7 @@ from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max
 from .ops.shape import (cat, chunk, expand, flatten, flip, meshgrid, permute, repeat, reshape, roll, split, squeeze,
                         stack, t, transpose, unbind, unsqueeze)
 from .ops.sorting import argsort, sort, topk, unique
+from .ops.trig import acos, asin, atan, atan2, cosh, sinh, tan
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor, is_tensor, numel
 
@@ -46,6 +50,8 @@ mm = bmm = matmul
 concat = concatenate = cat
 divide, multiply, subtract, negative, true_divide = div, mul, sub, neg, div
 swapaxes = swapdims = transpose
+moveaxis = movedim
+arcsin, arccos, arctan, arctan2, absolute, sgn, fix = asin, acos, atan, atan2, abs, sign, trunc
 is_floating_point = Tensor.is_floating_point
 __version__ = "0.1.0"
 

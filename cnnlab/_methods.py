@@ -5,8 +5,8 @@ import numpy as np
 
 from . import _dtypes, autograd
 from .errors import DTypeError, GradError
-from .ops import (elementwise as E, indexing as I, inplace as P, logic as L, matrix as M, products as X, reduction as R,
-                  shape as S, sorting as O)
+from .ops import (elementwise as E, extra as Z, indexing as I, inplace as P, logic as L, matrix as M, products as X,
+                  reduction as R, shape as S, sorting as O, trig as G)
 from .tensor import Tensor
 
 
@@ -100,6 +100,26 @@ def _new_full(self, size, fill_value, dtype=None, device=None, requires_grad=Fal
     return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
 
 
+def _inplace_of(name):
+    """x.name_(...): the op x.name(...) written back into x (recorded in the graph when x is in it)."""
+    def method(self, *args, **kwargs):
+        return P.apply_inplace(self, name + "_", lambda t: getattr(t, name)(*args, **kwargs),
+                               args + tuple(kwargs.values()))
+    method.__name__ = name + "_"
+    return method
+
+
+def _shape_inplace(name):
+    """x.t_(), x.squeeze_(0), ...: x takes the new shape (a tensor outside the graph)."""
+    def method(self, *args, **kwargs):
+        from .ops.indexing import check_writable
+        check_writable(self, name + "_")
+        self._data = getattr(Tensor._wrap(self._data), name)(*args, **kwargs)._data
+        return self
+    method.__name__ = name + "_"
+    return method
+
+
 def _no_device(self, *args, **kwargs):
     raise ValueError("cuda: cnnlab runs on the CPU only; remove .cuda() or use .to('cpu').")
 
@@ -155,7 +175,26 @@ METHODS = dict(
     scatter_=P.scatter_, resize_=P.resize_, resize_as_=lambda self, other: P.resize_(self, other.shape),
     new_zeros=_new("zeros"), new_ones=_new("ones"), new_empty=_new("zeros"), new_tensor=_new_tensor,
     new_full=_new_full,
+    addcmul=Z.addcmul, addcdiv=Z.addcdiv, lerp=Z.lerp, addmm=Z.addmm, mv=Z.mv, masked_select=Z.masked_select,
+    narrow=Z.narrow, select=Z.select, take=Z.take, movedim=Z.movedim, moveaxis=Z.movedim, tile=Z.tile,
+    repeat_interleave=Z.repeat_interleave, unflatten=Z.unflatten, broadcast_to=Z.broadcast_to, nansum=Z.nansum,
+    nanmean=Z.nanmean, nan_to_num=Z.nan_to_num, scatter_add=Z.scatter_add, index_add=Z.index_add, diff=Z.diff,
+    tan=G.tan, asin=G.asin, acos=G.acos, atan=G.atan, atan2=G.atan2, sinh=G.sinh, cosh=G.cosh,
+    arcsin=G.asin, arccos=G.acos, arctan=G.atan, arctan2=G.atan2,
+    where=lambda self, condition, other: E.where(condition, self, other),
+    clamp_min=lambda self, min: E.clamp(self, min=min), clamp_max=lambda self, max: E.clamp(self, max=max),
+    absolute=E.abs, sgn=E.sign, fix=E.trunc, fliplr=lambda self: S.flip(self, (1,)),
+    flipud=lambda self: S.flip(self, (0,)),
 )
+
+for _name in ("abs", "neg", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tan", "sign",
+              "floor", "ceil", "round", "trunc", "pow", "sigmoid", "tanh", "relu", "addcmul", "addcdiv", "lerp",
+              "clamp_min", "clamp_max", "masked_fill", "scatter_add", "index_add", "remainder", "fmod", "exp2",
+              "log1p", "expm1", "nan_to_num", "negative", "absolute"):
+    if _name + "_" not in METHODS and (_name in METHODS or _name in ("sigmoid", "tanh", "relu")):
+        METHODS[_name + "_"] = _inplace_of(_name)
+for _name in ("t", "transpose", "squeeze", "unsqueeze", "swapaxes", "swapdims"):
+    METHODS[_name + "_"] = _shape_inplace(_name)
 
 for _name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
     METHODS[_name] = _functional(_name)

@@ -245,3 +245,19 @@ def write_out(result, out, op):
     else:
         out._data = r.astype(out._data.dtype)
     return out
+
+
+def apply_inplace(t, op, compute, others=()):
+    """t <- compute(t) in place, for the `x.sqrt_()` family: recorded in the graph when t is an intermediate
+    result that requires grad (or an operand that requires grad is involved), else a plain write."""
+    if _needs_recording(t, *others):
+        return _recorded(t, op, lambda before, _: compute(before))
+    with _no_grad():
+        result = compute(Tensor._wrap(t._data))
+    if result._data.dtype != t._data.dtype and not np.can_cast(result._data.dtype, t._data.dtype, "same_kind"):
+        raise DTypeError(f"{op}: the result dtype {result.dtype} cannot be stored in place in a tensor of dtype "
+                         f"{t.dtype}.")
+    if result._data.shape != t._data.shape:
+        raise ShapeError(f"{op}: the result shape {shape_str(result.shape)} differs from the tensor's "
+                         f"{shape_str(t.shape)}; an in-place op cannot change it.")
+    return _inplace(t, op, lambda x: np.copyto(x, result._data, casting="unsafe"))

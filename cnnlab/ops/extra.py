@@ -1,0 +1,271 @@
+"""Ops PyTorch tutorials use that are built from the core ones (so their gradients come from those): fused
+multiply-adds (addcmul, addcdiv, lerp, addmm), selections (masked_select, narrow, select, take), rearrangements
+(movedim, tile, repeat_interleave, unflatten, broadcast_to, hstack/vstack), NaN-aware sums, and scatter_add."""
+import numpy as np
+
+from .. import _dtypes
+from ..errors import ShapeError, shape_str
+from ..tensor import Tensor
+from . import elementwise as E, indexing as I, reduction as R, shape as S
+from ._operands import as_tensor_arg
+
+
+def addcmul(input, tensor1, tensor2, value=1):
+    """input + value * tensor1 * tensor2. Matches torch.addcmul."""
+    return E.add(input, E.mul(E.mul(tensor1, tensor2), value))
+
+
+def addcdiv(input, tensor1, tensor2, value=1):
+    """input + value * tensor1 / tensor2. Matches torch.addcdiv."""
+    return E.add(input, E.mul(E.div(tensor1, tensor2), value))
+
+
+def lerp(input, end, weight):
+    """input + weight * (end - input). Matches torch.lerp."""
+    return E.add(input, E.mul(E.sub(end, input), weight))
+
+
+def addmm(input, mat1, mat2, beta=1, alpha=1):
+    """beta * input + alpha * (mat1 @ mat2). Matches torch.addmm."""
+    prod = E.matmul(mat1, mat2)
+    return E.add(E.mul(input, beta) if beta != 1 else input, E.mul(prod, alpha) if alpha != 1 else prod)
+
+
+def mv(input, vec):
+    """Matrix-vector product. Matches torch.mv."""
+    a, v = as_tensor_arg(input, "mv", "input"), as_tensor_arg(vec, "mv", "vec")
+    if a.ndim != 2 or v.ndim != 1:
+        raise ShapeError(f"mv: expects a 2-D matrix and a 1-D vector. Got input.shape={shape_str(a.shape)}, "
+                         f"vec.shape={shape_str(v.shape)}.")
+    return E.matmul(a, v)
+
+
+def masked_select(input, mask):
+    """The elements of input where mask (broadcast together) is True, as a 1-D tensor. Matches torch.masked_select.
+
+    >>> import cnnlab
+    >>> x = cnnlab.tensor([[1, 2], [3, 4]])
+    >>> cnnlab.masked_select(x, x > 2)
+    tensor([3, 4])
+    """
+    t, m = as_tensor_arg(input, "masked_select", "input"), as_tensor_arg(mask, "masked_select", "mask")
+    if m._data.dtype != np.bool_:
+        raise TypeError(f"masked_select: mask must be a bool tensor. Got dtype={m.dtype}.")
+    try:
+        shape = np.broadcast_shapes(t.shape, m.shape)
+    except ValueError:
+        raise ShapeError(f"masked_select: input and mask cannot be broadcast together. Got shapes "
+                         f"{shape_str(t.shape)} and {shape_str(m.shape)}.") from None
+    x = S.expand(t, shape) if tuple(t.shape) != shape else t
+    return I.getitem(x, Tensor._wrap(np.broadcast_to(m._data, shape)))
+
+
+def narrow(input, dim, start, length):
+    """The slice start:start+length along dim (a view). Matches torch.narrow."""
+    t = as_tensor_arg(input, "narrow", "input")
+    axis = t._dim(dim, "narrow")
+    n = t.shape[axis]
+    start = int(start) + (n if int(start) < 0 else 0)
+    if not 0 <= start <= n or length < 0 or start + length > n:
+        raise IndexError(f"narrow: start and length must select a range inside the dim. Got start={start}, "
+                         f"length={length}, dim={dim}, size={n}.")
+    return I.getitem(t, (slice(None),) * axis + (slice(start, start + length),))
+
+
+def select(input, dim, index):
+    """input[..., index, ...] at dim (the dim removed). Matches torch.select."""
+    t = as_tensor_arg(input, "select", "input")
+    axis = t._dim(dim, "select")
+    n = t.shape[axis]
+    if not -n <= index < n:
+        raise IndexError(f"select: index out of range. Got index={index}, dim={dim}, size={n}.")
+    return I.getitem(t, (slice(None),) * axis + (int(index),))
+
+
+def take(input, index):
+    """Elements of the flattened input at the given indices, in index's shape. Matches torch.take."""
+    t = as_tensor_arg(input, "take", "input")
+    idx = as_tensor_arg(index, "take", "index")
+    return I.getitem(S.reshape(t, -1), idx)
+
+
+def movedim(input, source, destination):
+    """Move dims from source to destination positions, the others keeping their order. Matches torch.movedim."""
+    t = as_tensor_arg(input, "movedim", "input")
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source and destination must name as many dims. Got source={source}, "
+                         f"destination={destination}.")
+    src = [t._dim(d, "movedim") for d in src]
+    dst = [t._dim(d, "movedim") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dims. Got source={source}, destination={destination}.")
+    order = [None] * t.ndim
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest = iter(i for i in range(t.ndim) if i not in src)  # the other dims keep their order
+    return S.permute(t, *[o if o is not None else next(rest) for o in order])
+
+
+def tile(input, dims):
+    """Repeat the whole tensor along each dim (dims padded with leading 1s). Matches torch.tile."""
+    t = as_tensor_arg(input, "tile", "input")
+    dims = tuple(dims)
+    dims = (1,) * (t.ndim - len(dims)) + dims
+    return S.repeat(t, *dims)
+
+
+def repeat_interleave(input, repeats, dim=None, output_size=None):
+    """Each element repeated `repeats` times in place (input flattened when dim is None). Matches
+    torch.repeat_interleave.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1, 2]).repeat_interleave(2)
+    tensor([1, 1, 2, 2])
+    """
+    t = as_tensor_arg(input, "repeat_interleave", "input")
+    if dim is None:
+        t, dim = S.reshape(t, -1), 0
+    axis = t._dim(dim, "repeat_interleave")
+    reps = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    n = t.shape[axis]
+    if reps.ndim and reps.shape != (n,):
+        raise ShapeError(f"repeat_interleave: repeats must be one number or one per element along dim. Got "
+                         f"repeats of shape {shape_str(reps.shape)} for size {n}.")
+    index = np.repeat(np.arange(n), reps)
+    return I.getitem(t, (slice(None),) * axis + (Tensor._wrap(index),))
+
+
+def unflatten(input, dim, sizes):
+    """Split one dim into the given sizes (one may be -1). Matches torch.unflatten."""
+    t = as_tensor_arg(input, "unflatten", "input")
+    axis = t._dim(dim, "unflatten")
+    return S.reshape(t, t.shape[:axis] + tuple(sizes) + t.shape[axis + 1:])
+
+
+def broadcast_to(input, size):
+    """A broadcast view of input with the given shape. Matches torch.broadcast_to."""
+    return S.expand(input, tuple(size))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape. Matches torch.broadcast_tensors."""
+    ts = [as_tensor_arg(t, "broadcast_tensors", "tensors") for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+    except ValueError:
+        raise ShapeError(f"broadcast_tensors: the shapes cannot be broadcast together. Got shapes "
+                         f"{', '.join(shape_str(t.shape) for t in ts)}.") from None
+    return tuple(S.expand(t, shape) for t in ts)
+
+
+def atleast_1d(input):
+    t = as_tensor_arg(input, "atleast_1d", "input")
+    return S.reshape(t, 1) if t.ndim == 0 else t
+
+
+def atleast_2d(input):
+    t = atleast_1d(input)
+    return S.unsqueeze(t, 0) if t.ndim == 1 else t
+
+
+def hstack(tensors):
+    """Concatenate along dim 1 (dim 0 for 1-D tensors). Matches torch.hstack."""
+    ts = [atleast_1d(t) for t in tensors]
+    return S.cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate along dim 0, 1-D tensors as rows. Matches torch.vstack."""
+    return S.cat([atleast_2d(t) for t in tensors], 0)
+
+
+def column_stack(tensors):
+    """1-D tensors as columns (and 2-D ones as they are), side by side. Matches torch.column_stack."""
+    ts = [as_tensor_arg(t, "column_stack", "tensors") for t in tensors]
+    return S.cat([S.reshape(t, -1, 1) if t.ndim <= 1 else t for t in ts], 1)
+
+
+def nansum(input, dim=None, keepdim=False):
+    """Sum treating NaN as 0 (NaN positions get no gradient). Matches torch.nansum."""
+    t = as_tensor_arg(input, "nansum", "input")
+    return R.sum(E.where(E.isnan(t), Tensor._wrap(np.zeros((), t._data.dtype)), t), dim, keepdim)
+
+
+def nanmean(input, dim=None, keepdim=False):
+    """Mean over the non-NaN elements. Matches torch.nanmean."""
+    t = as_tensor_arg(input, "nanmean", "input")
+    count = R.sum(E.logical_not(E.isnan(t)), dim, keepdim)
+    return E.div(nansum(t, dim, keepdim), count.to(t.dtype))
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """NaN, +inf and -inf replaced by nan, posinf and neginf (by default the dtype's largest and smallest
+    values); the gradient passes where the input was finite. Matches torch.nan_to_num."""
+    t = as_tensor_arg(input, "nan_to_num", "input")
+    if t._data.dtype.kind != "f":
+        return t.clone()
+    info = np.finfo(t._data.dtype)
+    hi = info.max if posinf is None else posinf
+    lo = info.min if neginf is None else neginf
+    x = t._data
+    fill = np.where(np.isnan(x), nan, np.where(x > 0, hi, lo)).astype(x.dtype)
+    return E.where(E.isfinite(t), t, Tensor._wrap(fill))
+
+
+def scatter_add(input, dim, index, src):
+    """A copy of input with src's values added at index along dim (repeated indices add up). Matches
+    torch.scatter_add.
+
+    >>> import cnnlab
+    >>> cnnlab.zeros(3).scatter_add(0, cnnlab.tensor([0, 0, 2]), cnnlab.tensor([1.0, 2.0, 3.0]))
+    tensor([3., 0., 3.])
+    """
+    t = as_tensor_arg(input, "scatter_add", "input")
+    s = as_tensor_arg(src, "scatter_add", "src")
+    idx = as_tensor_arg(index, "scatter_add", "index")._data
+    axis = t._dim(dim, "scatter_add")
+    if idx.dtype.kind not in "iu" or idx.ndim != t.ndim or s.ndim != t.ndim:
+        raise ShapeError(f"scatter_add: index must be an integer tensor with as many dims as input and src. Got "
+                         f"input.shape={shape_str(t.shape)}, index.shape={shape_str(idx.shape)} ({idx.dtype}), "
+                         f"src.shape={shape_str(s.shape)}.")
+    if idx.size and (idx.min() < -t.shape[axis] or idx.max() >= t.shape[axis]):
+        raise IndexError(f"scatter_add: index out of range for dim {dim} of size {t.shape[axis]}. Got index "
+                         f"values in [{idx.min()}, {idx.max()}].")
+    key = I._along_axis_key(idx, axis)
+    part = tuple(slice(0, n) for n in idx.shape)  # the part of src that is used
+    dt = _dtypes.promote_arrays([t._data, s._data])
+    out = t._data.astype(dt, copy=True)
+    np.add.at(out, key, s._data[part])
+
+    # out = input + (src scattered): input gets g, src gets g read back at the same positions
+    def backward(g):
+        gs = None
+        if s._requires_grad:
+            gs = np.zeros(s._data.shape, g.dtype)
+            gs[part] = g[key]
+        return (g if t._requires_grad else None), gs
+
+    return Tensor._from_op(out, (t, s), backward, "ScatterAddBackward0")
+
+
+def index_add(input, dim, index, source, alpha=1):
+    """A copy of input with source's slices added at the indices along dim. Matches torch.index_add."""
+    t = as_tensor_arg(input, "index_add", "input")
+    src = as_tensor_arg(source, "index_add", "source")
+    idx = as_tensor_arg(index, "index_add", "index")._data.reshape(-1)
+    axis = t._dim(dim, "index_add")
+    shape = list(src.shape) if src.ndim else [1]
+    full = np.broadcast_to(idx.reshape([-1 if i == axis else 1 for i in range(t.ndim)]), shape)
+    return scatter_add(t, axis, Tensor._wrap(np.ascontiguousarray(full)), E.mul(src, alpha) if alpha != 1 else src)
+
+
+def diff(input, n=1, dim=-1):
+    """n-th forward difference along dim: out[i] = x[i+1] - x[i]. Matches torch.diff (without prepend/append)."""
+    t = as_tensor_arg(input, "diff", "input")
+    axis = t._dim(dim, "diff")
+    for _ in range(n):
+        k = t.shape[axis]
+        t = E.sub(narrow(t, axis, 1, max(k - 1, 0)), narrow(t, axis, 0, max(k - 1, 0)))
+    return t

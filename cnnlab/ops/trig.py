@@ -1,0 +1,52 @@
+"""Trigonometric and hyperbolic functions beyond sin/cos, with gradients: tan, asin, acos, atan, atan2, sinh,
+cosh. (sin and cos live in elementwise.py.)"""
+import numpy as np
+
+from ._operands import binary_arrays
+from .elementwise import _binary, _unary
+
+
+def tan(input):
+    """Elementwise tangent. Matches torch.tan."""
+    # d tan x = 1 + tan^2 x
+    return _unary(input, "tan", np.tan, lambda g, x, o: g * (1 + o * o))
+
+
+def asin(input):
+    """Elementwise arcsine. Matches torch.asin."""
+    return _unary(input, "asin", np.arcsin, lambda g, x, o: g / np.sqrt(1 - x * x))
+
+
+def acos(input):
+    """Elementwise arccosine. Matches torch.acos."""
+    return _unary(input, "acos", np.arccos, lambda g, x, o: -g / np.sqrt(1 - x * x))
+
+
+def atan(input):
+    """Elementwise arctangent. Matches torch.atan."""
+    return _unary(input, "atan", np.arctan, lambda g, x, o: g / (1 + x * x))
+
+
+def sinh(input):
+    """Elementwise hyperbolic sine. Matches torch.sinh."""
+    return _unary(input, "sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
+
+
+def cosh(input):
+    """Elementwise hyperbolic cosine. Matches torch.cosh."""
+    return _unary(input, "cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
+
+
+def atan2(input, other):
+    """The angle of the point (other, input), in (-pi, pi]. Matches torch.atan2.
+
+    >>> import cnnlab
+    >>> cnnlab.atan2(cnnlab.tensor([1.0]), cnnlab.tensor([-1.0]))
+    tensor([2.3562])
+    """
+    # d/dy atan2(y, x) = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2)
+    _, _, xa, xb = binary_arrays(input, other, "atan2")
+    if np.result_type(xa, xb).kind != "f":
+        input, other = (v.float() if hasattr(v, "float") else float(v) for v in (input, other))
+    return _binary(input, other, "atan2", np.arctan2, lambda g, y, x, o: g * x / (x * x + y * y),
+                   lambda g, y, x, o: -g * y / (x * x + y * y))
