@@ -310,3 +310,17 @@ def test_float32_stays_float32_through_the_public_api():
         y = F.conv2d(x, w, padding=1, groups=groups)
         y.sum().backward()
         assert y.dtype == x.grad.dtype == w.grad.dtype == cnnlab.float32
+
+
+@pytest.mark.parametrize("case", [
+    ((3, 5, 11), (4, 5, 3), (2,), ((2, 1),), (2,), 1),                                  # 1-d
+    ((2, 3, 5, 4, 6), (4, 3, 3, 1, 2), (1, 2, 1), ((1, 1), (0, 2), (1, 0)), (1, 1, 2), 1),  # 3-d
+])
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_nhwc_in_one_and_three_dims(case, dtype, tol):
+    """The channels-last lowering is written for any number of spatial dims: against the GEMM path."""
+    x, w, g = _data(case, dtype)
+    ref = _run_all("gemm", x.astype(np.float64), w.astype(np.float64), g.astype(np.float64), *case[2:])
+    for got, want in zip(_run_all("nhwc", x, w, g, *case[2:]), ref):
+        assert got.dtype == dtype
+        np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
