@@ -15,6 +15,12 @@ and for strided kernels, the whole batch (or a chunk of images under CHUNK_BYTES
 The matmuls have prod(K)*C as their inner dimension and n*L rows, so BLAS runs them on all its threads near its
 peak; the copies (in, columns, out) run over image ranges on parallel threads (kernels/parallel.py), with
 single-threaded BLAS, before and after each matmul. groups == 1 only (kernels/select.py picks it for those).
+
+>>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))
+>>> forward(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
+[[4.0, 4.0], [4.0, 4.0]]
+>>> backward_input(np.ones((2, 1, 2, 2)), w, x.shape, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
+[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
 """
 import itertools
 import threading
