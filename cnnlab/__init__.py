@@ -26,9 +26,9 @@ from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitw
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.logic import equal, isclose
 from .ops.einsum import einsum
-from .ops.extra import (addcdiv, addcmul, addmm, atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, column_stack,
-                        diff, hstack, index_add, lerp, masked_select, movedim, mv, nan_to_num, nanmean, nansum, narrow,
-                        repeat_interleave, scatter_add, select, take, tile, unflatten, vstack)
+from .ops.extra import (addcdiv, addcmul, addmm, atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cdist,
+                        column_stack, diff, hstack, index_add, lerp, masked_select, movedim, mv, nan_to_num, nanmean,
+                        nansum, narrow, repeat_interleave, scatter_add, select, take, tile, unflatten, vstack)
 from .ops.matrix import diag, diagonal, rot90, trace, tril, triu
 from .ops.inplace import clone
 from .ops.products import bincount, count_nonzero, cumsum, norm, prod
@@ -68,7 +68,8 @@ backends = _types.SimpleNamespace(cudnn=_types.SimpleNamespace(benchmark=False, 
 # `import torch`; imported after the core, which they build on. models and train load on first use (lazily).
 from . import nn  # noqa: E402
 from . import data, io, optim, utils  # noqa: E402
-from . import testing  # noqa: E402
+from . import linalg, testing  # noqa: E402
+from .linalg import det, inv as inverse  # noqa: E402
 from .io import load, save  # noqa: E402
 
 _LAZY_SUBMODULES = ("models", "train")

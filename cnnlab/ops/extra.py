@@ -269,3 +269,20 @@ def diff(input, n=1, dim=-1):
         k = t.shape[axis]
         t = E.sub(narrow(t, axis, 1, max(k - 1, 0)), narrow(t, axis, 0, max(k - 1, 0)))
     return t
+
+
+def cdist(x1, x2, p=2.0):
+    """Pairwise p-norm distances between the rows of x1 (..., P, M) and of x2 (..., R, M): (..., P, R); the
+    gradient at a zero distance is 0. Matches torch.cdist.
+
+    >>> import cnnlab
+    >>> cnnlab.cdist(cnnlab.tensor([[0.0, 0.0]]), cnnlab.tensor([[3.0, 4.0], [0.0, 1.0]]))
+    tensor([[5., 1.]])
+    """
+    from .products import norm
+    a, b = as_tensor_arg(x1, "cdist", "x1"), as_tensor_arg(x2, "cdist", "x2")
+    if a.ndim < 2 or b.ndim < 2 or a.shape[-1] != b.shape[-1]:
+        raise ShapeError(f"cdist: x1 and x2 must be (..., P, M) and (..., R, M) with the same M. Got "
+                         f"x1.shape={shape_str(a.shape)}, x2.shape={shape_str(b.shape)}.")
+    d = E.sub(S.unsqueeze(a, -2), S.unsqueeze(b, -3))  # (..., P, R, M)
+    return norm(d, p, -1)

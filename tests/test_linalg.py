@@ -1,0 +1,53 @@
+"""cnnlab.linalg (norms, inv, det) and torch.cdist against PyTorch: values and gradients."""
+import numpy as np
+import pytest
+
+import cnnlab
+from oracle import check, gradcheck, rand
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("kwargs", [{}, dict(dim=1), dict(ord=1, dim=0), dict(ord=float("inf"), dim=1),
+                                    dict(ord=3, dim=1), dict(dim=(0, 1)), dict(dim=1, keepdim=True), dict(ord="fro"),
+                                    dict(ord=-float("inf"), dim=0)])
+def test_linalg_norm(kwargs):
+    check(lambda lib, a: lib.torch.linalg.norm(a, **kwargs), rand(3, 4, seed=1))
+
+
+def test_vector_and_matrix_norm():
+    check(lambda lib, a: lib.torch.linalg.vector_norm(a, ord=0.5, dim=-1), rand(2, 3, 4, seed=2))
+    check(lambda lib, a: lib.torch.linalg.vector_norm(a), rand(2, 3, 4, seed=3))
+    check(lambda lib, a: lib.torch.linalg.matrix_norm(a), rand(2, 3, 4, seed=4))
+    check(lambda lib, a: lib.torch.linalg.norm(a * 0), rand(3, seed=5))  # zero norm: gradient 0
+    with pytest.raises(NotImplementedError, match="matrix_norm: only ord='fro' is supported. Got ord='nuc'"):
+        cnnlab.linalg.norm(cnnlab.ones(2, 2), ord="nuc")
+
+
+def _well_conditioned(*shape, seed):
+    return rand(*shape, seed=seed) + 3 * np.eye(shape[-1])
+
+
+def test_inv_and_det():
+    check(lambda lib, a: lib.torch.linalg.inv(a), _well_conditioned(3, 3, seed=6))
+    check(lambda lib, a: lib.torch.inverse(a), _well_conditioned(2, 4, 4, seed=7))
+    check(lambda lib, a: lib.torch.linalg.det(a), _well_conditioned(3, 3, seed=8))
+    check(lambda lib, a: lib.torch.det(a), rand(2, 3, 3, seed=9))
+    singular = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [0.5, -1.0, 2.0]])
+    check(lambda lib, a: lib.torch.linalg.det(a), singular)
+    gradcheck(lambda a: cnnlab.linalg.inv(a), _well_conditioned(3, 3, seed=10))
+    with pytest.raises(ValueError, match=r"inv: the matrix is singular"):
+        cnnlab.linalg.inv(cnnlab.tensor(singular))
+    with pytest.raises(ValueError, match=r"det: A must be a square matrix or a batch of them"):
+        cnnlab.linalg.det(cnnlab.ones(2, 3))
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+def test_cdist(p):
+    check(lambda lib, a, b: lib.torch.cdist(a, b, p=p), rand(4, 3, seed=11), rand(5, 3, seed=12))
+    check(lambda lib, a, b: lib.torch.cdist(a, b, p=p), rand(2, 3, 2, seed=13), rand(2, 4, 2, seed=14))
+
+
+def test_cdist_zero_distance_gradient():
+    x = rand(3, 2, seed=15)
+    check(lambda lib, a, b: lib.torch.cdist(a, b), x, x.copy())
