@@ -28,7 +28,8 @@ from .ops.logic import equal, isclose
 from .ops.einsum import einsum
 from .ops.extra import (addcdiv, addcmul, addmm, atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cdist,
                         column_stack, diff, hstack, index_add, lerp, masked_select, movedim, mv, nan_to_num, nanmean,
-                        nansum, narrow, repeat_interleave, scatter_add, select, take, tile, unflatten, vstack)
+                        multinomial, nansum, narrow, repeat_interleave, scatter_add, select, take, tile, unflatten,
+                        vstack)
 from .ops.matrix import diag, diagonal, rot90, trace, tril, triu
 from .ops.inplace import clone
 from .ops.products import bincount, count_nonzero, cumsum, norm, prod
@@ -36,8 +37,9 @@ from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max
                             var_mean)
 from .ops.shape import (cat, chunk, expand, flatten, flip, meshgrid, permute, repeat, reshape, roll, split, squeeze,
                         stack, t, transpose, unbind, unsqueeze)
-from .ops.sorting import argsort, sort, topk, unique
+from .ops.sorting import argsort, kthvalue, median, sort, topk, unique
 from .ops.trig import acos, asin, atan, atan2, cosh, sinh, tan
+from .ops.arith import fmod, frac, hypot, logaddexp
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor, is_tensor, numel
 

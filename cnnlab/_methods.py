@@ -5,8 +5,8 @@ import numpy as np
 
 from . import _dtypes, autograd
 from .errors import DTypeError, GradError
-from .ops import (elementwise as E, extra as Z, indexing as I, inplace as P, logic as L, matrix as M, products as X,
-                  reduction as R, shape as S, sorting as O, trig as G)
+from .ops import (arith as A, elementwise as E, extra as Z, indexing as I, inplace as P, logic as L, matrix as M,
+                  products as X, reduction as R, shape as S, sorting as O, special as SP, trig as G)
 from .tensor import Tensor
 
 
@@ -120,6 +120,11 @@ def _shape_inplace(name):
     return method
 
 
+def _linalg():
+    from . import linalg
+    return linalg
+
+
 def _no_device(self, *args, **kwargs):
     raise ValueError("cuda: cnnlab runs on the CPU only; remove .cuda() or use .to('cpu').")
 
@@ -185,12 +190,18 @@ METHODS = dict(
     clamp_min=lambda self, min: E.clamp(self, min=min), clamp_max=lambda self, max: E.clamp(self, max=max),
     absolute=E.abs, sgn=E.sign, fix=E.trunc, fliplr=lambda self: S.flip(self, (1,)),
     flipud=lambda self: S.flip(self, (0,)),
+    fmod=A.fmod, frac=A.frac, logaddexp=A.logaddexp, hypot=A.hypot, median=O.median, kthvalue=O.kthvalue,
+    multinomial=Z.multinomial, erf=SP.erf, erfc=SP.erfc,
+    inverse=lambda self: _linalg().inv(self), det=lambda self: _linalg().det(self),
+    data_ptr=lambda self: self._data.__array_interface__["data"][0], is_complex=lambda self: False,
+    get_device=lambda self: -1, is_pinned=lambda self: False, pin_memory=lambda self: self,
+    share_memory_=lambda self: self, is_shared=lambda self: False,
 )
 
 for _name in ("abs", "neg", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tan", "sign",
               "floor", "ceil", "round", "trunc", "pow", "sigmoid", "tanh", "relu", "addcmul", "addcdiv", "lerp",
               "clamp_min", "clamp_max", "masked_fill", "scatter_add", "index_add", "remainder", "fmod", "exp2",
-              "log1p", "expm1", "nan_to_num", "negative", "absolute"):
+              "log1p", "expm1", "nan_to_num", "negative", "absolute", "frac", "hypot", "logaddexp", "erf", "erfc"):
     if _name + "_" not in METHODS and (_name in METHODS or _name in ("sigmoid", "tanh", "relu")):
         METHODS[_name + "_"] = _inplace_of(_name)
 for _name in ("t", "transpose", "squeeze", "unsqueeze", "swapaxes", "swapdims"):

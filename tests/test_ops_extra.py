@@ -111,7 +111,8 @@ def test_out_argument_refusals():
             lib.mul(lib.ones(2, requires_grad=True), 2.0, out=lib.zeros(2))
         with pytest.raises(RuntimeError):
             lib.add(lib.ones(2), 0.5, out=lib.zeros(2, dtype=lib.int64))
-    with pytest.raises(RuntimeError, match="mul: functions with out=... arguments don't support automatic differentiation"):
+    with pytest.raises(RuntimeError, match="mul: functions with out=... arguments don't support automatic "
+                                           "differentiation"):
         cnnlab.mul(cnnlab.ones(2, requires_grad=True), 2.0, out=cnnlab.zeros(2))
     with pytest.raises(TypeError, match=r"add: the result dtype cnnlab.float32 can't be cast to the dtype of out. "
                                         r"Got out.dtype=cnnlab.int64"):

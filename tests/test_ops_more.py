@@ -129,3 +129,57 @@ def test_errors_and_gradcheck():
         cnnlab.mv(cnnlab.ones(3), cnnlab.ones(3))
     gradcheck(lambda a, b: cnnlab.atan2(a, b) + cnnlab.lerp(a, b, 0.3), rand(2, 3, seed=1), rand(2, 3, seed=2))
     gradcheck(lambda a: a.scatter_add(1, cnnlab.tensor([[0, 0], [1, 1]]), a[:, :2]), rand(2, 3, seed=3))
+
+
+@pytest.mark.parametrize("name,fn,shapes", [
+    ("fmod", lambda lib, a, b: lib.torch.fmod(a * 5, b + 2), [(3, 4), (4,)]),
+    ("fmod scalar", lambda lib, a: a.fmod(0.3), [(3, 4)]),
+    ("frac", lambda lib, a: lib.torch.frac(a * 5), [(3, 4)]),
+    ("logaddexp", lambda lib, a, b: lib.torch.logaddexp(a * 100, b), [(3, 4), (3, 4)]),
+    ("hypot", lambda lib, a, b: a.hypot(b), [(3, 4), (4,)]),
+    ("median all", lambda lib, a: a.median(), [(3, 4)]),
+    ("median dim", lambda lib, a: lib.torch.median(a, 1), [(3, 4)]),
+    ("median dim0 keepdim", lambda lib, a: a.median(0, keepdim=True), [(4, 3)]),
+    ("kthvalue", lambda lib, a: lib.torch.kthvalue(a, 2, 0), [(3, 4)]),
+    ("kthvalue keepdim", lambda lib, a: a.kthvalue(4, -1, True), [(2, 5)]),
+    ("erf method", lambda lib, a: a.erf() + a.erfc(), [(3, 4)]),
+    ("inverse det methods", lambda lib, a: a.inverse().sum() + a.det(), [(3, 3)]),
+])
+def test_more_ops_match_torch(name, fn, shapes):
+    arrays = [rand(*s, seed=k + 20) for k, s in enumerate(shapes)]
+    if name == "inverse det methods":
+        arrays[0] = arrays[0] + 3 * np.eye(3)
+    check(fn, *arrays)
+
+
+def test_multinomial_distribution_and_errors():
+    cnnlab.manual_seed(0)
+    w = cnnlab.tensor([[1.0, 3.0, 0.0, 4.0], [0.0, 0.0, 2.0, 2.0]])
+    draws = cnnlab.multinomial(w, 4000, replacement=True)
+    assert draws.dtype == cnnlab.int64 and tuple(draws.shape) == (2, 4000)
+    freq = np.stack([np.bincount(r, minlength=4) / 4000 for r in draws.numpy()])
+    np.testing.assert_allclose(freq, (w / w.sum(1, keepdim=True)).numpy(), atol=0.03)
+    once = cnnlab.multinomial(cnnlab.tensor([1.0, 1.0, 1.0]), 3)
+    assert sorted(once.tolist()) == [0, 1, 2]  # without replacement: each category once
+    cnnlab.manual_seed(5)
+    a = cnnlab.multinomial(w, 2)
+    cnnlab.manual_seed(5)
+    assert cnnlab.equal(a, cnnlab.multinomial(w, 2))
+    assert sorted(cnnlab.multinomial(w, 3)[1].tolist())[1:] == [2, 3]  # a zero weight only after the others
+    wide = cnnlab.tensor([5.0, 1.0, 1.0, 1.0])
+    firsts = [cnnlab.multinomial(wide, 2)[0].item() for _ in range(600)]
+    assert abs(firsts.count(0) / 600 - 5 / 8) < 0.06  # the first draw follows the weights
+    for lib in (cnnlab, torch):
+        with pytest.raises(RuntimeError):
+            lib.multinomial(lib.tensor([1.0, 1.0]), 3)
+        assert sorted(lib.multinomial(lib.tensor([1.0, 0.0]), 2).tolist()) == [0, 1]
+        with pytest.raises(RuntimeError):
+            lib.multinomial(lib.tensor([1.0, -1.0]), 1)
+
+
+def test_tensor_compatibility_probes():
+    x = cnnlab.ones(3)
+    assert x.data_ptr() == x[0:].data_ptr() and x.data_ptr() != x.clone().data_ptr()
+    assert not x.is_complex() and x.get_device() == -1 and x.pin_memory() is x and not x.is_pinned()
+    n = x.numpy()
+    assert cnnlab.from_numpy(n).data_ptr() == x.data_ptr()

@@ -115,3 +115,56 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     if return_counts:
         out.append(Tensor._wrap(counts.astype(np.int64)))
     return out[0] if len(out) == 1 else tuple(out)
+
+
+median_result = collections.namedtuple("median", ["values", "indices"])
+kthvalue_result = collections.namedtuple("kthvalue", ["values", "indices"])
+
+
+def kthvalue(input, k, dim=-1, keepdim=False):
+    """The k-th smallest value along dim (k from 1) and its index; the value carries the gradient back to where
+    it came from. Matches torch.kthvalue.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([3.0, 1.0, 2.0]).kthvalue(2)
+    kthvalue(values=tensor(2.), indices=tensor(2))
+    """
+    t = as_tensor_arg(input, "kthvalue", "input")
+    x = t._data if t.ndim else t._data.reshape(1)
+    axis = t._dim(dim, "kthvalue")
+    n = x.shape[axis]
+    if not 1 <= k <= n:
+        raise IndexError(f"kthvalue: k must be in [1, {n}] for a dim of size {n}. Got k={k}, dim={dim}.")
+    order = _sorted_indices(x, axis, False)
+    idx = np.take(order, [k - 1], axis=axis)  # (..., 1, ...)
+    base = t if t.ndim else t.reshape(1)
+    values = _gather_op(base, idx, axis, "KthvalueBackward0")
+    if not keepdim:
+        values, idx = values.squeeze(axis), idx.squeeze(axis)
+        values._op = "KthvalueBackward0" if values._backward is not None else None
+    return kthvalue_result(values, Tensor._wrap(np.asarray(idx, dtype=np.int64)))
+
+
+def median(input, dim=None, keepdim=False):
+    """The lower median (the ((n - 1) // 2 + 1)-th smallest value): of all elements when dim is None, else
+    (values, indices) along dim. Matches torch.median.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([4.0, 1.0, 3.0, 2.0]).median()
+    tensor(2.)
+    """
+    t = as_tensor_arg(input, "median", "input")
+    if dim is None:
+        if t._data.size == 0:
+            raise ShapeError("median: the input is empty. Got shape=" + shape_str(t.shape) + ".")
+        flat = t.reshape(-1)
+        out = kthvalue(flat, (flat.shape[0] - 1) // 2 + 1, 0).values
+        if out._backward is not None:
+            out._op = "MedianBackward0"
+        return out
+    axis = t._dim(dim, "median")
+    n = t.shape[axis] if t.ndim else 1
+    values, indices = kthvalue(t, (n - 1) // 2 + 1, dim, keepdim)
+    if values._backward is not None:
+        values._op = "MedianBackward1"
+    return median_result(values, indices)

@@ -1,0 +1,36 @@
+"""More elementwise arithmetic with gradients: fmod, frac, logaddexp, hypot."""
+import numpy as np
+
+from ._operands import binary_arrays
+from .elementwise import _binary, _check_int_zero, _unary
+
+
+def fmod(input, other):
+    """C-style remainder (the result has the dividend's sign). Matches torch.fmod.
+
+    >>> import cnnlab
+    >>> cnnlab.fmod(cnnlab.tensor([-3.0, 3.0]), 2)
+    tensor([-1.,  1.])
+    """
+    # a - trunc(a / b) * b  =>  d/da = 1, d/db = -trunc(a / b)
+    _, _, xa, xb = binary_arrays(input, other, "fmod")
+    _check_int_zero(xa, xb, "fmod")
+    return _binary(input, other, "fmod", np.fmod, lambda g, a, b, o: g,
+                   lambda g, a, b, o: (-g * np.trunc(a / b)).astype(g.dtype, copy=False))
+
+
+def frac(input):
+    """The fractional part, x - trunc(x). Matches torch.frac."""
+    return _unary(input, "frac", lambda x: x - np.trunc(x), lambda g, x, o: g)
+
+
+def logaddexp(input, other):
+    """log(exp(input) + exp(other)) without overflow. Matches torch.logaddexp."""
+    return _binary(input, other, "logaddexp", np.logaddexp, lambda g, a, b, o: g * np.exp(a - o),
+                   lambda g, a, b, o: g * np.exp(b - o))
+
+
+def hypot(input, other):
+    """sqrt(input**2 + other**2) without overflow. Matches torch.hypot."""
+    return _binary(input, other, "hypot", np.hypot, lambda g, a, b, o: g * np.where(o == 0, 0, a / o),
+                   lambda g, a, b, o: g * np.where(o == 0, 0, b / o))
