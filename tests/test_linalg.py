@@ -20,8 +20,6 @@ def test_vector_and_matrix_norm():
     check(lambda lib, a: lib.torch.linalg.vector_norm(a), rand(2, 3, 4, seed=3))
     check(lambda lib, a: lib.torch.linalg.matrix_norm(a), rand(2, 3, 4, seed=4))
     check(lambda lib, a: lib.torch.linalg.norm(a * 0), rand(3, seed=5))  # zero norm: gradient 0
-    with pytest.raises(NotImplementedError, match="matrix_norm: only ord='fro' is supported. Got ord='nuc'"):
-        cnnlab.linalg.norm(cnnlab.ones(2, 2), ord="nuc")
 
 
 def _well_conditioned(*shape, seed):
@@ -51,3 +49,34 @@ def test_cdist(p):
 def test_cdist_zero_distance_gradient():
     x = rand(3, 2, seed=15)
     check(lambda lib, a, b: lib.torch.cdist(a, b), x, x.copy())
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf")])
+@pytest.mark.parametrize("kwargs", [{}, dict(dim=(0, 2)), dict(dim=(2, 0), keepdim=True), dict(dim=(-1, 1))])
+def test_matrix_norm_orders(ord, kwargs):
+    check(lambda lib, a: lib.torch.linalg.matrix_norm(a, ord=ord, **kwargs), rand(2, 3, 4, seed=16))
+
+
+@pytest.mark.parametrize("ord", ["fro", "nuc", 1, -1, 2, -2, float("inf"), -float("inf"), 3, 0.5])
+def test_norm_picks_vector_or_matrix_norm_as_torch(ord):
+    if isinstance(ord, str) or ord not in (3, 0.5):
+        check(lambda lib, a: lib.torch.linalg.norm(a, ord=ord), rand(3, 4, seed=17))   # 2-D, no dim: matrix
+    if not isinstance(ord, str):
+        check(lambda lib, a: lib.torch.linalg.norm(a, ord=ord), rand(5, seed=18))      # 1-D: vector
+        check(lambda lib, a: lib.torch.linalg.norm(a, ord, (1,)), rand(2, 5, seed=19))  # one dim: vector
+
+
+def test_norm_errors_like_torch():
+    a = cnnlab.ones(2, 3, 4)
+    with pytest.raises(ValueError, match=r"norm: if dim is not given but ord is, the input must be 1-D or 2-D"):
+        cnnlab.linalg.norm(a, ord=1)
+    with pytest.raises(RuntimeError):
+        torch.linalg.norm(torch.ones(2, 3, 4), ord=1)
+    with pytest.raises(ValueError, match=r"matrix_norm: ord must be one of .* Got ord=3"):
+        cnnlab.linalg.matrix_norm(a, ord=3)
+    with pytest.raises(ValueError, match=r"matrix_norm: the two dims must be different. Got dim=\(1, 1\)"):
+        cnnlab.linalg.matrix_norm(a, dim=(1, 1))
+    with pytest.raises(ValueError, match=r"matrix_norm: A must have at least 2 dims"):
+        cnnlab.linalg.matrix_norm(cnnlab.ones(3))
+    with pytest.raises(TypeError, match=r"vector_norm: ord must be a number. Got ord='fro'"):
+        cnnlab.linalg.vector_norm(a, ord="fro")

@@ -26,7 +26,6 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 XFAIL = {
     "tut_misc": "F.one_hot missing",
     "tut_modern_api": "torch.compile, torch.autocast, torch.autograd.gradcheck missing",
-    "tut_siamese": "F.pairwise_distance, F.cosine_similarity, torch.linalg.norm, torch.cdist missing",
     "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
     "tut_style_transfer": "optim.LBFGS missing",
     "tut_tensor_extras": "autograd.Function and autograd.grad(create_graph=True) missing",

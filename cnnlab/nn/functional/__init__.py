@@ -8,6 +8,7 @@ from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_elementwise import *  # noqa: F401,F403
+from .distance import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
