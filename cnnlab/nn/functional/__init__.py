@@ -9,6 +9,8 @@ from .normalization import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_elementwise import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .encoding import *  # noqa: F401,F403
+from .pixel_shuffle import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
