@@ -85,3 +85,57 @@ contiguous_format = memory_format("contiguous_format")
 preserve_format = memory_format("preserve_format")
 channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
+
+
+def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,  # noqa: A001
+            disable=False):
+    """Return model (a Module or function) unchanged: cnnlab has no graph compiler, so code written for
+    torch.compile runs as it is. Also usable as a decorator (`@cnnlab.compile` or `@cnnlab.compile(mode=...)`).
+    Matches torch.compile's interface.
+
+    >>> import cnnlab
+    >>> f = cnnlab.compile(lambda x: x * 2)
+    >>> f(cnnlab.tensor([1.0]))
+    tensor([2.])
+    """
+    if model is None:
+        return lambda fn: fn
+    return model
+
+
+class autocast:
+    """Automatic mixed precision's switch, as a context manager and decorator. cnnlab computes every op in its
+    inputs' dtype (float32 or float64): with enabled=True it warns once that the lower-precision dtype is not
+    used, and the results are float32's. Matches torch.autocast's interface.
+
+    >>> import cnnlab
+    >>> with cnnlab.autocast(device_type="cpu", enabled=False):
+    ...     y = cnnlab.ones(2) * 2
+    """
+    _warned = False
+
+    def __init__(self, device_type="cpu", dtype=None, enabled=True, cache_enabled=None):
+        if device_type not in ("cpu", "cuda", "mps", "xpu"):
+            raise ValueError(f"autocast: device_type must be a device name such as 'cpu'. Got {device_type!r}.")
+        self.device_type, self.fast_dtype, self.enabled = device_type, dtype, bool(enabled)
+
+    def __enter__(self):
+        if self.enabled and not autocast._warned:
+            import warnings
+            autocast._warned = True
+            warnings.warn("autocast: cnnlab does not emulate mixed precision; ops inside run in their inputs' "
+                          "dtype (float32 here), so results can differ slightly from PyTorch's bfloat16/float16 "
+                          "ones.", stacklevel=2)
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with autocast(self.device_type, self.fast_dtype, self.enabled):
+                return fn(*args, **kwargs)
+        return wrapper

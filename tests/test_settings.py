@@ -151,3 +151,27 @@ def test_memory_formats_are_accepted_like_torch():
         assert x.contiguous(memory_format=lib.channels_last).shape == x.shape
         assert isinstance(lib.channels_last_3d, lib.memory_format)
     assert repr(cnnlab.channels_last) == "cnnlab.channels_last" and repr(torch.channels_last) == "torch.channels_last"
+
+
+def test_compile_and_autocast_run_code_written_for_torch():
+    model = cnnlab.nn.Linear(3, 2)
+    assert cnnlab.compile(model) is model and cnnlab.compile(mode="reduce-overhead")(model) is model
+
+    @cnnlab.compile
+    def double(x):
+        return x * 2
+    assert double(cnnlab.ones(1)).tolist() == [2.0]
+    x = cnnlab.ones(2, 3)
+    with cnnlab.autocast(device_type="cpu", enabled=False):
+        assert cnnlab.equal(model(x), model(x))
+    cnnlab._settings.autocast._warned = False
+    with pytest.warns(UserWarning, match="autocast: cnnlab does not emulate mixed precision"):
+        with cnnlab.autocast("cpu", dtype=cnnlab.float16):
+            assert model(x).dtype == cnnlab.float32
+
+    @cnnlab.autocast("cpu", enabled=False)
+    def run(t):
+        return model(t)
+    assert run(x).shape == (2, 2)
+    with pytest.raises(ValueError, match="autocast: device_type must be a device name"):
+        cnnlab.autocast("tpu-x")
