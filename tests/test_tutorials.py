@@ -26,7 +26,9 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 XFAIL = {
     "tut_modern_api": "torch.compile, torch.autocast, torch.autograd.gradcheck missing",
     "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
-    "tut_style_transfer": "optim.LBFGS missing",
+    "tut_style_transfer": "ill-conditioned check, not a missing feature: 60 fixed-step LBFGS iterations with "
+                          "clamping turn 1e-16 differences into ~1e-4 in img (torch against itself with the input "
+                          "scaled by 1 + 3e-16 differs by 3.6e-4)",
     "tut_tensor_extras": "autograd.Function and autograd.grad(create_graph=True) missing",
 }
 
