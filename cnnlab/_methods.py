@@ -74,11 +74,12 @@ _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "
 
 
 def _type(self, dtype=None, non_blocking=False, **kwargs):
-    """x.type() -> 'cnnlab.FloatTensor' (cnnlab's name, as dtypes print `cnnlab.float32`); x.type(cnnlab.float64),
+    """x.type() -> 'torch.FloatTensor' (PyTorch's spelling, so ported code that compares the string keeps working,
+    e.g. `x.type() == 'torch.FloatTensor'`); x.type(cnnlab.float64),
     x.type(cnnlab.DoubleTensor) or x.type('torch.DoubleTensor') casts (x itself when the dtype is already that).
     Matches torch.Tensor.type."""
     if dtype is None:
-        return f"cnnlab.{_TYPE_NAMES[self.dtype.name]}"
+        return f"torch.{_TYPE_NAMES[self.dtype.name]}"
     if isinstance(dtype, str) and "Tensor" in dtype:
         prefix, _, name = dtype.rpartition(".")
         if prefix.endswith("cuda"):
