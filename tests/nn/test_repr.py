@@ -150,6 +150,14 @@ LAYERS = [
     lambda lib: lib.PairwiseDistance(),
     lambda lib: lib.PairwiseDistance(p=1.0, eps=1e-3, keepdim=True),
     lambda lib: lib.CosineSimilarity(dim=0, eps=1e-3),
+    lambda lib: lib.TripletMarginLoss(margin=0.5, p=1, swap=True),
+    lambda lib: lib.CosineEmbeddingLoss(margin=0.2),
+    lambda lib: lib.HingeEmbeddingLoss(),
+    lambda lib: lib.MultiMarginLoss(p=2),
+    lambda lib: lib.MultiLabelMarginLoss(),
+    lambda lib: lib.MultiLabelSoftMarginLoss(),
+    lambda lib: lib.PoissonNLLLoss(log_input=False, full=True),
+    lambda lib: lib.GaussianNLLLoss(full=True, eps=1e-3),
 ]
 
 

@@ -8,6 +8,8 @@ from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .loss_elementwise import *  # noqa: F401,F403
+from .loss_margin import *  # noqa: F401,F403
+from .loss_likelihood import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .pixel_shuffle import *  # noqa: F401,F403

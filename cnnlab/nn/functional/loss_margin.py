@@ -1,0 +1,258 @@
+"""Margin and embedding losses: triplet_margin_loss, cosine_embedding_loss, hinge_embedding_loss,
+multi_margin_loss, multilabel_margin_loss, multilabel_soft_margin_loss.
+
+Each is a composition of recorded ops (distances, clamp, where, gather, sums), written in the order PyTorch
+computes them, so the values round alike and the gradients come from those ops' backward closures.
+"""
+import numpy as np
+
+from ...errors import ShapeError, shape_str
+from ...ops import elementwise as E
+from ...ops._operands import as_tensor_arg
+from ...ops.indexing import gather
+from ...tensor import Tensor
+from .activation import logsigmoid
+from .distance import pairwise_distance
+from .loss import _float_tensor, _reduction
+
+__all__ = ["triplet_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss", "multi_margin_loss",
+           "multilabel_margin_loss", "multilabel_soft_margin_loss"]
+
+
+def _apply_reduction(loss, reduction):
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
+                        reduce=None, reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise p-norm distance (plus eps); with swap, d(a, n) is
+    replaced by min(d(a, n), d(p, n)).
+
+    Args:
+        anchor, positive, negative (Tensor): (N, D) or (D,), all with the same number of dims.
+        margin (float, default 1.0): > 0. p (float, default 2.0): the norm. eps (float, default 1e-6).
+        swap (bool, default False): the distance swap of Balntas et al. (2016).
+        size_average, reduce (deprecated), reduction (str, default 'mean'): 'none' | 'mean' | 'sum'.
+    Shape: (N,) for 'none', else ().
+    Raises: ValueError (margin <= 0, different numbers of dims, a bad reduction).
+
+    Matches torch.nn.functional.triplet_margin_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> a, pos, neg = cnnlab.tensor([[0.0, 0.0]]), cnnlab.tensor([[0.0, 1.0]]), cnnlab.tensor([[0.0, 3.0]])
+    >>> F.triplet_margin_loss(a, pos, neg, margin=3.0, eps=0.0).item()
+    1.0
+    """
+    op = "triplet_margin_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0. Got margin={margin}.")
+    a, pos, neg = (as_tensor_arg(t, op, n) for t, n in ((anchor, "anchor"), (positive, "positive"),
+                                                        (negative, "negative")))
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of dims. Got "
+                         f"anchor.shape={shape_str(a.shape)}, positive.shape={shape_str(pos.shape)}, "
+                         f"negative.shape={shape_str(neg.shape)}.")
+    d_pos = pairwise_distance(a, pos, p, eps)
+    d_neg = pairwise_distance(a, neg, p, eps)
+    if swap:
+        d_neg = E.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where target = 1, max(0, cos(x1, x2) - margin) where target = -1 (0 for other targets);
+    cos = x1.x2 / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)).
+
+    Args:
+        input1, input2 (Tensor): (N, D) with target (N,), or (D,) with a 0-d target.
+        target (Tensor): 1 or -1 per pair. margin (float, default 0.0): in [-1, 1], 0 to 0.5 suggested.
+        size_average, reduce (deprecated), reduction (str, default 'mean').
+    Raises: ShapeError (a ValueError) for shapes other than those above.
+
+    Matches torch.nn.functional.cosine_embedding_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> x = cnnlab.tensor([[1.0, 0.0], [1.0, 0.0]])
+    >>> F.cosine_embedding_loss(x, cnnlab.tensor([[0.0, 1.0], [1.0, 0.0]]), cnnlab.tensor([1, -1]), reduction='none')
+    tensor([1., 1.])
+    """
+    op = "cosine_embedding_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x1, x2 = _float_tensor(input1, op, "input1"), _float_tensor(input2, op, "input2")
+    t = as_tensor_arg(target, op, "target")
+    if t.ndim > 1 or x1.ndim != t.ndim + 1 or x1.shape != x2.shape or (t.ndim == 1 and x1.shape[0] != t.shape[0]):
+        raise ShapeError(f"{op}: inputs must be (N, D) with target (N,), or (D,) with a 0-d target. Got "
+                         f"input1.shape={shape_str(x1.shape)}, input2.shape={shape_str(x2.shape)}, "
+                         f"target.shape={shape_str(t.shape)}.")
+    dim = t.ndim
+    eps = 1e-12
+    prod_sum = (x1 * x2).sum(dim)
+    denom = (((x1 * x1).sum(dim) + eps) * ((x2 * x2).sum(dim) + eps)).sqrt()
+    cos = prod_sum / denom
+    pos = E.where(_mask(t._data == 1), 1 - cos, 0.0)
+    neg = E.where(_mask(t._data == -1), (cos - margin).clamp(min=0), 0.0)
+    return _apply_reduction(pos + neg, reduction)
+
+
+def _mask(array):
+    """A boolean array as a tensor (no graph), for where()."""
+    return Tensor._wrap(np.asarray(array))
+
+
+def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=None, reduction="mean"):
+    """x where target = 1, max(0, margin - x) where target = -1 (input: usually a distance).
+
+    Args: input (Tensor, any shape), target (Tensor of 1 and -1, broadcastable), margin (float, default 1.0),
+    size_average, reduce (deprecated), reduction (str, default 'mean').
+
+    Matches torch.nn.functional.hinge_embedding_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> F.hinge_embedding_loss(cnnlab.tensor([0.3, 0.4]), cnnlab.tensor([1, -1]), reduction='none')
+    tensor([0.3000, 0.6000])
+    """
+    op = "hinge_embedding_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x = _float_tensor(input, op, "input")
+    t = as_tensor_arg(target, op, "target")
+    margin_part = E.where(_mask(t._data != 1), (margin - x).clamp(min=0), 0.0)
+    self_part = E.where(_mask(t._data != -1), x, 0.0)
+    return _apply_reduction(margin_part + self_part, reduction)
+
+
+def _class_targets(op, x, target):
+    """(x as (N, C), int64 targets (N, 1), unbatched) after PyTorch's checks on an (N, C) or (C,) input."""
+    t = as_tensor_arg(target, op, "target")
+    if x.ndim not in (1, 2) or x.numel() == 0 and x.ndim == 1:
+        raise ShapeError(f"{op}: input must be a non-empty vector or a matrix (N, C). Got "
+                         f"input.shape={shape_str(x.shape)}.")
+    unbatched = x.ndim == 1
+    x2 = x.unsqueeze(0) if unbatched else x
+    n, c = x2.shape
+    if t._data.dtype.kind not in "iu":
+        raise TypeError(f"{op}: target must hold class indices (an integer tensor). Got target.dtype={t.dtype}.")
+    if t.numel() != n or t.ndim > 1:
+        raise ShapeError(f"{op}: target must have one class index per sample. Got target.shape="
+                         f"{shape_str(t.shape)}, input.shape={shape_str(x.shape)}.")
+    idx = t._data.reshape(n, 1).astype(np.int64)
+    if idx.size and (idx.min() < 0 or idx.max() >= c):
+        raise ShapeError(f"{op}: target out of range: each class index must be in [0, {c}). Got min={idx.min()}, "
+                         f"max={idx.max()}.")
+    return x2, idx, unbatched
+
+
+def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
+                      reduction="mean"):
+    """Multi-class hinge loss: sum over i != y of w[y] max(0, margin - x[y] + x[i])^p, divided by C.
+
+    Args:
+        input (Tensor): (N, C) or (C,). target (int64 Tensor): (N,) or () class indices.
+        p (int, default 1): 1 or 2. margin (float, default 1.0).
+        weight (Tensor, default None): (C,) class weights (of the target class).
+        size_average, reduce (deprecated), reduction (str, default 'mean').
+    Shape: (N,) for 'none' (() for an unbatched input), else ().
+    Raises: ValueError (p not 1 or 2, weight or target of the wrong size, a class index out of range).
+
+    Matches torch.nn.functional.multi_margin_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> round(F.multi_margin_loss(cnnlab.tensor([[0.1, 0.2, 0.4, 0.8]]), cnnlab.tensor([3])).item(), 4)
+    0.325
+    """
+    op = "multi_margin_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    if p not in (1, 2):
+        raise ValueError(f"{op}: only p == 1 and p == 2 are supported. Got p={p}.")
+    x = _float_tensor(input, op, "input")
+    x2, idx, unbatched = _class_targets(op, x, target)
+    n, c = x2.shape
+    x_y = gather(x2, 1, Tensor._wrap(idx))                      # (N, 1)
+    z = (margin - x_y + x2).clamp(min=0)                        # (N, C)
+    if p == 2:
+        z = z * z
+    if weight is not None:
+        w = _float_tensor(weight, op, "weight")
+        if w.ndim != 1 or w.shape[0] != c:
+            raise ShapeError(f"{op}: weight must have one value per class. Got weight.shape={shape_str(w.shape)}, "
+                             f"C={c}.")
+        z = z * w[Tensor._wrap(idx[:, 0])].unsqueeze(1)
+    not_target = _mask(np.arange(c)[None, :] != idx)    # (N, C): the target class does not count
+    loss = E.where(not_target, z, 0.0).sum(1) / c              # (N,)
+    if unbatched:
+        loss = loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label hinge loss: sum over target classes j and non-target classes i of max(0, 1 - (x[j] - x[i])),
+    divided by C. The target row lists class indices and ends at the first -1.
+
+    Args:
+        input (Tensor): (N, C) or (C,). target (int64 Tensor): the input's shape, class indices padded by -1.
+        size_average, reduce (deprecated), reduction (str, default 'mean').
+    Raises: ValueError (target of another shape, an index out of range).
+
+    Matches torch.nn.functional.multilabel_margin_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> x, y = cnnlab.tensor([[0.1, 0.2, 0.4, 0.8]]), cnnlab.tensor([[3, 0, -1, 1]])
+    >>> round(F.multilabel_margin_loss(x, y).item(), 4)
+    0.85
+    """
+    op = "multilabel_margin_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x = _float_tensor(input, op, "input")
+    t = as_tensor_arg(target, op, "target")
+    if x.ndim not in (1, 2) or t.shape != x.shape or t._data.dtype.kind not in "iu":
+        raise ShapeError(f"{op}: input must be (N, C) or (C,) and target integer class indices of the same "
+                         f"shape. Got input.shape={shape_str(x.shape)}, target.shape={shape_str(t.shape)}, "
+                         f"target.dtype={t.dtype}.")
+    unbatched = x.ndim == 1
+    x2 = x.unsqueeze(0) if unbatched else x
+    y = t._data.reshape(x2.shape).astype(np.int64)
+    n, c = x2.shape
+    counts = np.zeros((n, c), dtype=x2._data.dtype)            # how often each class is listed as a target
+    for row in range(n):
+        for j in y[row]:
+            if j < 0:
+                break
+            if j >= c:
+                raise ShapeError(f"{op}: target out of range: class indices must be in [0, {c}) or -1. Got {j}.")
+            counts[row, j] += 1
+    is_target = counts > 0
+    # pair (j, i): counts[j] * [i not a target] * max(0, 1 - x_j + x_i)
+    pair_w = counts[:, :, None] * ~is_target[:, None, :]       # (N, C_j, C_i)
+    hinge = (1 - x2.unsqueeze(2) + x2.unsqueeze(1)).clamp(min=0)
+    loss = (hinge * Tensor._wrap(pair_w)).sum((1, 2)) / c      # (N,)
+    if unbatched:
+        loss = loss.reshape(())
+    return _apply_reduction(loss, reduction)
+
+
+def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """Multi-label one-versus-all logistic loss: -(y log sigmoid(x) + (1 - y) log sigmoid(-x)), optionally
+    weighted per class, averaged over the C classes.
+
+    Args: input (Tensor, (N, C)), target (Tensor of 0 and 1, same shape), weight (Tensor, default None,
+    broadcast over the classes), size_average, reduce (deprecated), reduction (str, default 'mean').
+
+    Matches torch.nn.functional.multilabel_soft_margin_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> round(F.multilabel_soft_margin_loss(cnnlab.zeros(1, 2), cnnlab.tensor([[1.0, 0.0]])).item(), 4)
+    0.6931
+    """
+    op = "multilabel_soft_margin_loss"
+    reduction = _reduction(op, reduction, size_average, reduce)
+    x = _float_tensor(input, op, "input")
+    y = as_tensor_arg(target, op, "target")
+    loss = -(y * logsigmoid(x) + (1 - y) * logsigmoid(-x))
+    if weight is not None:
+        loss = loss * as_tensor_arg(weight, op, "weight")
+    loss = loss.sum(x.ndim - 1) / x.shape[-1]
+    return _apply_reduction(loss, reduction)
