@@ -7,7 +7,8 @@ The dataset readers and transforms are imported on first use, so `import cnnlab`
 """
 import importlib
 
-from .dataset import ConcatDataset, Dataset, Subset, TensorDataset, TransformedDataset, random_split
+from .dataset import (ChainDataset, ConcatDataset, Dataset, IterableDataset, Subset, TensorDataset, TransformedDataset,
+                      random_split)
 from .loader import DataLoader, default_collate, default_convert, get_worker_info
 from .sampler import (BatchSampler, RandomSampler, Sampler, SequentialSampler, SubsetRandomSampler,
                       WeightedRandomSampler)
@@ -16,7 +17,8 @@ _LAZY = {"transforms": ("transforms", None), "datasets": ("datasets", None),
          **{name: ("datasets", name) for name in
             ("MNIST", "FashionMNIST", "CIFAR10", "ImageFolder", "MNISTSample", "IDXError", "read_idx")}}
 
-__all__ = ["Dataset", "TensorDataset", "TransformedDataset", "Subset", "ConcatDataset", "random_split",
+__all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "TransformedDataset", "Subset",
+           "ConcatDataset", "random_split",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler",
            "BatchSampler", "DataLoader", "default_collate", "default_convert", "get_worker_info", *_LAZY]
 

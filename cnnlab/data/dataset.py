@@ -1,6 +1,8 @@
 """Datasets as PyTorch defines them: anything with __getitem__ and __len__, plus TensorDataset, Subset,
-ConcatDataset and a seeded random_split."""
+ConcatDataset and a seeded random_split; and streams (IterableDataset, ChainDataset) with the helpers a loader
+batches them with."""
 import bisect
+import itertools
 import math
 
 import numpy as np
@@ -129,3 +131,84 @@ class TransformedDataset(Dataset):
         if self.target_transform is not None:
             y = self.target_transform(y)
         return x, y
+
+
+class IterableDataset(Dataset):
+    """Base class of datasets that are streams: subclasses implement `__iter__()` (yielding samples) and may
+    implement `__len__()`. A DataLoader batches consecutive samples of the stream, without a sampler. `a + b`
+    chains two streams. Matches torch.utils.data.IterableDataset (in one process).
+
+    >>> class Squares(IterableDataset):
+    ...     def __iter__(self):
+    ...         return (i * i for i in range(4))
+    >>> list(Squares() + Squares())
+    [0, 1, 4, 9, 0, 1, 4, 9]
+    """
+
+    def __iter__(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement __iter__")
+
+    def __add__(self, other):
+        return ChainDataset([self, other])
+
+
+class ChainDataset(IterableDataset):
+    """The samples of several IterableDatasets one stream after the other; len() is the sum of their lengths.
+    Matches torch.utils.data.ChainDataset."""
+
+    def __init__(self, datasets):
+        self.datasets = datasets
+
+    def __iter__(self):
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: every dataset must be an IterableDataset. Got {type(d).__name__}.")
+            yield from d
+
+    def __len__(self):
+        total = 0
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError(f"ChainDataset: every dataset must be an IterableDataset. Got {type(d).__name__}.")
+            total += len(d)
+        return total
+
+
+# ---- what a DataLoader does with an IterableDataset ---------------------------------------------------------
+def check_iterable_loader_options(shuffle, sampler, batch_sampler):
+    """A stream has its own order: PyTorch refuses shuffle, sampler and batch_sampler for it, and so do we."""
+    for name, value in (("shuffle", shuffle if shuffle else None), ("sampler", sampler),
+                        ("batch_sampler", batch_sampler)):
+        if value is not None:
+            raise ValueError(f"DataLoader with IterableDataset: expected unspecified {name} option (a stream sets "
+                             f"its own order). Got {name}={value!r}.")
+
+
+def iterable_loader_batches(dataset, batch_size, drop_last, collate_fn):
+    """The loader's batches of a stream: collate_fn of each run of batch_size consecutive samples (the last
+    run shorter unless drop_last), or of each sample when batch_size is None.
+
+    >>> class Count(IterableDataset):
+    ...     def __iter__(self):
+    ...         return iter(range(5))
+    >>> list(iterable_loader_batches(Count(), 2, False, list))
+    [[0, 1], [2, 3], [4]]
+    """
+    stream = iter(dataset)
+    if batch_size is None:
+        for sample in stream:
+            yield collate_fn(sample)
+        return
+    while True:
+        batch = list(itertools.islice(stream, batch_size))
+        if not batch or (drop_last and len(batch) < batch_size):
+            return
+        yield collate_fn(batch)
+
+
+def iterable_loader_len(dataset, batch_size, drop_last):
+    """len(loader) over a stream, from len(dataset) (a TypeError, as PyTorch, when the stream has no length)."""
+    n = len(dataset)
+    if batch_size is None:
+        return n
+    return n // batch_size if drop_last else -(-n // batch_size)

@@ -8,11 +8,11 @@ True
 >>> [b[0].tolist() for b in DataLoader(TensorDataset(cnnlab.arange(5)), batch_size=2)]
 [[0, 1], [2, 3], [4]]
 """
-from ...data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler, SequentialSampler,
-                     Subset, SubsetRandomSampler, TensorDataset, WeightedRandomSampler, default_collate,
-                     default_convert, get_worker_info, random_split)
+from ...data import (BatchSampler, ChainDataset, ConcatDataset, DataLoader, Dataset, IterableDataset, RandomSampler,
+                     Sampler, SequentialSampler, Subset, SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
+                     default_collate, default_convert, get_worker_info, random_split)
 from . import dataloader, dataset, sampler
 
-__all__ = ["Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader", "default_collate",
+__all__ = ["Dataset", "IterableDataset", "ChainDataset", "TensorDataset", "Subset", "ConcatDataset", "random_split", "DataLoader", "default_collate",
            "default_convert", "get_worker_info", "Sampler", "SequentialSampler", "RandomSampler",
            "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "dataloader", "dataset", "sampler"]
