@@ -73,6 +73,7 @@ from . import data, io, optim, utils  # noqa: E402
 from . import linalg, testing  # noqa: E402
 from .linalg import det, inv as inverse  # noqa: E402
 from .io import load, save  # noqa: E402
+from ._compat import amp, autocast, compile, jit  # noqa: E402  (no-op stand-ins for PyTorch 2's compiler and AMP)
 
 _LAZY_SUBMODULES = ("models", "train")
 
