@@ -32,6 +32,21 @@ def test_triplet_margin_loss(reduction, kw):
 
 
 @pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("kw", [{}, dict(margin=0.5, swap=True)])
+def test_triplet_margin_with_distance_loss(reduction, kw):
+    a, p, n = rand(5, 4, seed=31), rand(5, 4, seed=32), rand(5, 4, seed=33)
+    check(lambda lib, x, y, z: lib.F.triplet_margin_with_distance_loss(x, y, z, reduction=reduction, **kw), a, p, n)
+    l1 = lambda x, y: (x - y).abs().sum(-1)  # noqa: E731
+    check(lambda lib, x, y, z: lib.F.triplet_margin_with_distance_loss(x, y, z, distance_function=l1,
+                                                                       reduction=reduction, **kw), a, p, n)
+    check(lambda lib, x, y, z: lib.torch.nn.TripletMarginWithDistanceLoss(
+        distance_function=lambda u, v: 1 - lib.F.cosine_similarity(u, v), reduction=reduction, **kw)(x, y, z), a, p, n)
+    check(lambda lib, x, y, z: lib.torch.nn.TripletMarginWithDistanceLoss(**kw)(x, y, z), a, p, n)
+    with pytest.raises(ValueError, match="triplet_margin_with_distance_loss: margin must be greater than 0"):
+        F.triplet_margin_with_distance_loss(cnnlab.ones(2), cnnlab.ones(2), cnnlab.ones(2), margin=-1.0)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
 @pytest.mark.parametrize("margin", [0.0, 0.3, -0.2])
 def test_cosine_embedding_loss(reduction, margin):
     x1, x2, y = rand(6, 5, seed=7), rand(6, 5, seed=8), signs(6, seed=9)

@@ -151,6 +151,8 @@ LAYERS = [
     lambda lib: lib.PairwiseDistance(p=1.0, eps=1e-3, keepdim=True),
     lambda lib: lib.CosineSimilarity(dim=0, eps=1e-3),
     lambda lib: lib.TripletMarginLoss(margin=0.5, p=1, swap=True),
+    lambda lib: lib.TripletMarginWithDistanceLoss(),
+    lambda lib: lib.TripletMarginWithDistanceLoss(distance_function=lib.CosineSimilarity(), margin=0.5, swap=True),
     lambda lib: lib.CosineEmbeddingLoss(margin=0.2),
     lambda lib: lib.HingeEmbeddingLoss(),
     lambda lib: lib.MultiMarginLoss(p=2),

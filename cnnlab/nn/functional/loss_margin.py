@@ -15,7 +15,7 @@ from .activation import logsigmoid
 from .distance import pairwise_distance
 from .loss import _float_tensor, _reduction
 
-__all__ = ["triplet_margin_loss", "cosine_embedding_loss", "hinge_embedding_loss", "multi_margin_loss",
+__all__ = ["triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_embedding_loss", "hinge_embedding_loss", "multi_margin_loss",
            "multilabel_margin_loss", "multilabel_soft_margin_loss"]
 
 
@@ -61,6 +61,42 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:
         d_neg = E.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
+
+
+def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
+                                      reduction="mean"):
+    """max(d(a, p) - d(a, n) + margin, 0) with any distance d (default pairwise_distance); with swap, d(a, n)
+    is replaced by min(d(a, n), d(p, n)).
+
+    Args:
+        anchor, positive, negative (Tensor): inputs with the same number of dims.
+        distance_function (callable, default None): d(x1, x2) -> distances (a tensor); None: pairwise_distance.
+        margin (float, default 1.0): > 0. swap (bool, default False). reduction (str, default 'mean').
+    Raises: ValueError (margin <= 0, different numbers of dims, a bad reduction).
+
+    Matches torch.nn.functional.triplet_margin_with_distance_loss.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> l1 = lambda x, y: (x - y).abs().sum(-1)
+    >>> a, pos, neg = cnnlab.tensor([[0.0, 0.0]]), cnnlab.tensor([[1.0, 1.0]]), cnnlab.tensor([[0.0, 1.0]])
+    >>> F.triplet_margin_with_distance_loss(a, pos, neg, distance_function=l1).item()
+    2.0
+    """
+    op = "triplet_margin_with_distance_loss"
+    reduction = _reduction(op, reduction)
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0. Got margin={margin}.")
+    a, pos, neg = (as_tensor_arg(t, op, n) for t, n in ((anchor, "anchor"), (positive, "positive"),
+                                                        (negative, "negative")))
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of dims. Got "
+                         f"anchor.shape={shape_str(a.shape)}, positive.shape={shape_str(pos.shape)}, "
+                         f"negative.shape={shape_str(neg.shape)}.")
+    dist = distance_function if distance_function is not None else pairwise_distance
+    d_pos, d_neg = dist(a, pos), dist(a, neg)
+    if swap:
+        d_neg = E.minimum(d_neg, dist(pos, neg))
     return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 

@@ -15,10 +15,12 @@ CrossEntropyLoss()
 import warnings
 
 from .. import functional as F
+from .distance import PairwiseDistance
 from .module import Module
 
 __all__ = ["L1Loss", "MSELoss", "NLLLoss", "CrossEntropyLoss", "BCELoss", "BCEWithLogitsLoss", "SmoothL1Loss",
-           "HuberLoss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss", "TripletMarginLoss", "CosineEmbeddingLoss",
+           "HuberLoss", "KLDivLoss", "SoftMarginLoss", "MarginRankingLoss", "TripletMarginLoss", "TripletMarginWithDistanceLoss",
+           "CosineEmbeddingLoss",
            "HingeEmbeddingLoss", "MultiMarginLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
            "PoissonNLLLoss", "GaussianNLLLoss"]
 
@@ -191,6 +193,24 @@ class TripletMarginLoss(_Loss):
     def forward(self, anchor, positive, negative):
         return F.triplet_margin_loss(anchor, positive, negative, margin=self.margin, p=self.p, eps=self.eps,
                                      swap=self.swap, reduction=self.reduction)
+
+
+class TripletMarginWithDistanceLoss(_Loss):
+    """Triplet loss with any distance function (default nn.PairwiseDistance(), registered as a submodule when
+    none is given, as PyTorch). Args (keyword-only): distance_function, margin (default 1.0), swap (default
+    False), reduction. Matches torch.nn.TripletMarginWithDistanceLoss."""
+
+    def __init__(self, *, distance_function=None, margin=1.0, swap=False, reduction="mean"):
+        super().__init__(None, None, reduction)
+        if not margin > 0:
+            raise ValueError(f"TripletMarginWithDistanceLoss: margin must be greater than 0. Got margin={margin}.")
+        self.distance_function = distance_function if distance_function is not None else PairwiseDistance()
+        self.margin, self.swap = margin, swap
+
+    def forward(self, anchor, positive, negative):
+        return F.triplet_margin_with_distance_loss(anchor, positive, negative,
+                                                   distance_function=self.distance_function, margin=self.margin,
+                                                   swap=self.swap, reduction=self.reduction)
 
 
 class CosineEmbeddingLoss(_Loss):
