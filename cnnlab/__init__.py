@@ -75,6 +75,7 @@ from .linalg import det, inv as inverse  # noqa: E402
 from .io import load, save  # noqa: E402
 from ._compat import amp, autocast, compile, jit  # noqa: E402  (no-op stand-ins for PyTorch 2's compiler and AMP)
 from ._compat import cuda_amp as _cuda_amp  # noqa: E402
+from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402
 cuda.amp = _cuda_amp
 
 _LAZY_SUBMODULES = ("models", "train")

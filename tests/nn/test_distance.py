@@ -62,3 +62,35 @@ def test_errors():
         torch.nn.functional.cosine_similarity(torch.ones(3, 4), torch.ones(3, 4), dim=2)
     with pytest.raises(TypeError, match="cosine_similarity: x1 and x2 must be floating point"):
         F.cosine_similarity(cnnlab.tensor([1, 2]), cnnlab.tensor([1, 2]), dim=0)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, 0.5, float("inf"), 0.0])
+@pytest.mark.parametrize("shape", [(5, 3), (2, 4), (1, 3)])  # (0, M): torch's pdist backward crashes
+def test_pdist(p, shape):
+    check(lambda lib, x: lib.F.pdist(x, p=p), rand(*shape, seed=20))
+    check(lambda lib, x: lib.torch.pdist(x, p), rand(*shape, seed=21))
+
+
+def test_pdist_empty_input():
+    x = cnnlab.ones(0, 2, requires_grad=True)
+    out = F.pdist(x)
+    assert out.shape == (0,) and tuple(torch.pdist(torch.ones(0, 2)).shape) == (0,)
+    out.sum().backward()
+    assert x.grad.shape == (0, 2)
+
+
+def test_pdist_equal_rows_and_errors():
+    x = rand(3, 2, seed=22)
+    x[2] = x[0]
+    check(lambda lib, a: lib.F.pdist(a), x)  # a zero distance: gradient 0 there
+    with pytest.raises(ValueError, match=r"pdist: input must be 2-D \(N, M\). Got shape=\(3,\)"):
+        F.pdist(cnnlab.ones(3))
+    with pytest.raises(ValueError, match="pdist: p must be non-negative. Got p=-1"):
+        F.pdist(cnnlab.ones(3, 2), p=-1)
+    with pytest.raises(RuntimeError, match="pdist only supports non-negative p values"):
+        torch.pdist(torch.ones(3, 2), p=-1)
+
+
+def test_top_level_names():
+    check(lambda lib, a, b: lib.torch.cosine_similarity(a, b), rand(3, 4, seed=23), rand(3, 4, seed=24))
+    check(lambda lib, a, b: lib.torch.pairwise_distance(a, b), rand(3, 4, seed=25), rand(3, 4, seed=26))

@@ -1,4 +1,4 @@
-"""Distances and similarities between batches of vectors: pairwise_distance, cosine_similarity.
+"""Distances and similarities between batches of vectors: pairwise_distance, cosine_similarity, pdist.
 
 Both are compositions of recorded ops (subtraction, vector norm, division, sum), so their gradients come from
 those ops' backward closures; cosine_similarity adds one small op that floors the norms at eps in value only,
@@ -15,7 +15,7 @@ from ...ops.products import norm as _vector_norm
 from ...ops.shape import expand
 from ...tensor import Tensor
 
-__all__ = ["pairwise_distance", "cosine_similarity"]
+__all__ = ["pairwise_distance", "cosine_similarity", "pdist"]
 
 
 def _operands(op, x1, x2):
@@ -91,3 +91,29 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     n1 = _floor_value(_vector_norm(a, 2, dim, True), eps)
     n2 = _floor_value(_vector_norm(b, 2, dim, True), eps)
     return R.sum(E.mul(E.div(a, n1), E.div(b, n2)), dim)
+
+
+def pdist(input, p=2.0):
+    """The p-norm distance between every pair of rows i < j of an (N, M) input, in row-major pair order: the
+    condensed form of cdist(input, input) (N (N - 1) / 2 values).
+
+    Args: input (Tensor): (N, M), floating point. p (float, default 2.0): >= 0.
+    Shape: (N, M) -> (N * (N - 1) / 2,).
+    Raises: ShapeError (not 2-D), ValueError (p < 0).
+
+    Matches torch.nn.functional.pdist.
+
+    >>> import cnnlab, cnnlab.nn.functional as F
+    >>> F.pdist(cnnlab.tensor([[0.0, 0.0], [3.0, 4.0], [0.0, 1.0]]))
+    tensor([5.0000, 1.0000, 4.2426])
+    """
+    t = as_tensor_arg(input, "pdist", "input")
+    if t.ndim != 2:
+        raise ShapeError(f"pdist: input must be 2-D (N, M). Got shape={shape_str(t.shape)}.")
+    if not p >= 0:
+        raise ValueError(f"pdist: p must be non-negative. Got p={p}.")
+    if t._data.dtype.kind != "f":
+        raise DTypeError(f"pdist: input must be floating point. Got dtype={t.dtype}.")
+    i, j = np.triu_indices(t.shape[0], k=1)  # the pairs i < j, row by row
+    rows_i, rows_j = t[Tensor._wrap(i.astype(np.int64))], t[Tensor._wrap(j.astype(np.int64))]  # (P, M) each
+    return _vector_norm(E.sub(rows_i, rows_j), p, -1, False)
