@@ -66,7 +66,7 @@ def trajectory(lib, steps, dtype=np.float64, problem=None, **kwargs):
     return record, opt
 
 
-def state_arrays(opt, lib_is_torch):
+def state_arrays(opt):
     state = opt.state_dict()["state"][0]
     out = {}
     for k, v in state.items():
@@ -81,7 +81,7 @@ def state_arrays(opt, lib_is_torch):
 
 
 def assert_same_state(cn_opt, pt_opt, rtol=1e-9, atol=1e-12):
-    a, b = state_arrays(cn_opt, False), state_arrays(pt_opt, True)
+    a, b = state_arrays(cn_opt), state_arrays(pt_opt)
     assert list(a) == list(b)
     for k in b:
         if isinstance(b[k], list):

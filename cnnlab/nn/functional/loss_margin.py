@@ -15,8 +15,8 @@ from .activation import logsigmoid
 from .distance import pairwise_distance
 from .loss import _float_tensor, _reduction
 
-__all__ = ["triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_embedding_loss", "hinge_embedding_loss", "multi_margin_loss",
-           "multilabel_margin_loss", "multilabel_soft_margin_loss"]
+__all__ = ["triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_embedding_loss",
+           "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss"]
 
 
 def _apply_reduction(loss, reduction):
