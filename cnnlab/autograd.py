@@ -302,3 +302,8 @@ def Variable(data, requires_grad=False, volatile=False):
     from .tensor import Tensor
     arr = data._data if isinstance(data, Tensor) else np.asarray(data)
     return Tensor._wrap(arr, requires_grad)
+
+
+# The public autograd API built on this engine (after the definitions above, which those modules import)
+from ._autograd_api import Function, FunctionCtx  # noqa: E402,F401
+from ._gradcheck import GradcheckError, gradcheck  # noqa: E402,F401
