@@ -74,7 +74,7 @@ from . import data, io, optim, utils  # noqa: E402
 from . import linalg, testing  # noqa: E402
 from .linalg import det, inv as inverse  # noqa: E402
 from .io import load, save  # noqa: E402
-from ._compat import amp, autocast, compile, jit  # noqa: E402  (no-op stand-ins for PyTorch 2's compiler and AMP)
+from ._compat import amp, jit  # noqa: E402  (torch.amp and torch.jit for tutorial code)
 from ._compat import cuda_amp as _cuda_amp  # noqa: E402
 from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402
 cuda.amp = _cuda_amp
