@@ -9,6 +9,8 @@ import os
 import shutil
 import sys
 
+from .io.atomic import atomic_open
+
 CHECKPOINT, HISTORY, METRICS, CONFIG = "checkpoint.pth", "history.csv", "metrics.json", "config.json"
 RUN_FILES = (CONFIG, CHECKPOINT, HISTORY, METRICS)
 
@@ -217,7 +219,7 @@ def _run_training(args, config, model, train_ds, val_ds, done):
     loader = cdata.DataLoader(train_ds, batch_size=args.batch_size, shuffle=True,
                               generator=cnnlab.Generator().manual_seed(args.seed))
     val_loader = cdata.DataLoader(val_ds, batch_size=512)
-    with open(os.path.join(args.out, CONFIG), "w") as f:
+    with atomic_open(os.path.join(args.out, CONFIG), "w") as f:
         json.dump(config, f, indent=2)
     n_params = sum(p.numel() for p in model.parameters())
     _say(f"training {args.model} ({n_params:,} parameters) on {args.data}: {len(train_ds)} training, {len(val_ds)} "
@@ -236,7 +238,7 @@ def _run_training(args, config, model, train_ds, val_ds, done):
                "per_class_accuracy": dict(zip(info["classes"], result["per_class_accuracy"])),
                "confusion_matrix": result["confusion_matrix"].tolist(), "epochs": len(history["epoch"]),
                "train_seconds": seconds, "images_per_second": images / seconds if seconds > 0 else None}
-    with open(os.path.join(args.out, METRICS), "w") as f:
+    with atomic_open(os.path.join(args.out, METRICS), "w") as f:
         json.dump(metrics, f, indent=2)
     _report(result, info["classes"])
     _say(f"trained in {seconds:.1f}s ({metrics['images_per_second']:.0f} images/s); checkpoint: {ckpt}")
@@ -281,7 +283,7 @@ def _make_scheduler(name, optimizer, epochs):
 def _write_history(path, history):
     import csv
     keys = list(history)
-    with open(path, "w", newline="") as f:
+    with atomic_open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(keys)
         for row in zip(*(history[k] for k in keys)):

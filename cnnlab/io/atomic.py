@@ -6,9 +6,9 @@ import tempfile
 
 
 @contextlib.contextmanager
-def atomic_open(path, mode="wb"):
+def atomic_open(path, mode="wb", newline=None):
     """Open a temporary file in path's folder; on success it replaces path in one rename, on error it is
-    removed and path is untouched.
+    removed and path is untouched. `newline` is open()'s, for text modes (the csv module wants "").
 
     >>> import os, tempfile
     >>> p = os.path.join(tempfile.mkdtemp(), "x.bin")
@@ -21,7 +21,7 @@ def atomic_open(path, mode="wb"):
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp", dir=folder)
     try:
-        with os.fdopen(fd, mode) as f:
+        with os.fdopen(fd, mode, newline=newline) as f:
             yield f
             f.flush()
             os.fsync(f.fileno())
