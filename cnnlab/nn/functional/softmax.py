@@ -16,11 +16,18 @@ __all__ = ["softmax", "log_softmax", "softmin"]
 
 
 # ---- softmax family -------------------------------------------------------------------------------------
-def _softmax_dim(name, ndim, stacklevel):
-    """PyTorch's legacy implicit dim (0 for 0-, 1- and 3-d inputs, else 1), with its deprecation warning."""
-    warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
-                  f"dim=X as an argument.", stacklevel=stacklevel)
-    return 0 if ndim in (0, 1, 3) else 1
+def _dim_and_dtype(input, dim, _stacklevel, dtype, name):
+    """The (dim, dtype) a softmax-family call means. Tensor.softmax(dim, dtype) passes dtype where F.softmax has
+    _stacklevel; dim=None is PyTorch's legacy implicit dim (0 for 0-, 1- and 3-d inputs, else 1), with its
+    deprecation warning pointed at the caller of F.softmax and its siblings."""
+    if not isinstance(_stacklevel, int):
+        _stacklevel, dtype = 3, _stacklevel
+    if dim is None:
+        warnings.warn(f"Implicit dimension choice for {name} has been deprecated. Change the call to include "
+                      f"dim=X as an argument.", stacklevel=_stacklevel)
+        ndim = as_tensor_arg(input, name, "input").ndim
+        dim = 0 if ndim in (0, 1, 3) else 1
+    return dim, dtype
 
 
 def _softmax_core(input, dim, dtype, op, log):
@@ -63,10 +70,7 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     >>> softmax(cnnlab.tensor([1e4, 1e4]), dim=0).tolist()
     [0.5, 0.5]
     """
-    if not isinstance(_stacklevel, int):  # Tensor.softmax(dim, dtype) passes dtype in this position
-        _stacklevel, dtype = 3, _stacklevel
-    if dim is None:
-        dim = _softmax_dim("softmax", as_tensor_arg(input, "softmax", "input").ndim, _stacklevel)
+    dim, dtype = _dim_and_dtype(input, dim, _stacklevel, dtype, "softmax")
     return _softmax_core(input, dim, dtype, "softmax", log=False)
 
 
@@ -79,10 +83,7 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     >>> log_softmax(cnnlab.tensor([0.0, 1e4]), dim=0).tolist()
     [-10000.0, 0.0]
     """
-    if not isinstance(_stacklevel, int):  # Tensor.log_softmax(dim, dtype) passes dtype in this position
-        _stacklevel, dtype = 3, _stacklevel
-    if dim is None:
-        dim = _softmax_dim("log_softmax", as_tensor_arg(input, "log_softmax", "input").ndim, _stacklevel)
+    dim, dtype = _dim_and_dtype(input, dim, _stacklevel, dtype, "log_softmax")
     return _softmax_core(input, dim, dtype, "log_softmax", log=True)
 
 
@@ -93,8 +94,5 @@ def softmin(input, dim=None, _stacklevel=3, dtype=None):
     >>> softmin(cnnlab.tensor([0.0, 0.0]), dim=0).tolist()
     [0.5, 0.5]
     """
-    if not isinstance(_stacklevel, int):  # Tensor.softmin(dim, dtype) passes dtype in this position
-        _stacklevel, dtype = 3, _stacklevel
-    if dim is None:
-        dim = _softmax_dim("softmin", as_tensor_arg(input, "softmin", "input").ndim, _stacklevel)
+    dim, dtype = _dim_and_dtype(input, dim, _stacklevel, dtype, "softmin")
     return _softmax_core(neg(input), dim, dtype, "softmin", log=False)
