@@ -9,10 +9,6 @@ from cnnlab.data.dataset import check_iterable_loader_options, iterable_loader_b
 torch = pytest.importorskip("torch")
 tud = torch.utils.data
 
-NEEDS_LOADER = pytest.mark.xfail(strict=True, raises=(NotImplementedError, AssertionError),
-                                 reason="DataLoader does not yet route an IterableDataset to the stream helpers "
-                                        "(cnnlab/data/loader.py change in helper H's report)")
-
 
 def streams(m, n=7, with_len=True):
     """The same stream of (float, int) samples as an IterableDataset of library m (cnnlab.data or tud)."""
@@ -69,7 +65,6 @@ def test_stream_options_refused_like_torch(kwargs):
     check_iterable_loader_options(shuffle=False, sampler=None, batch_sampler=None)  # shuffle=False is accepted
 
 
-@NEEDS_LOADER
 @pytest.mark.parametrize("batch_size, drop_last", [(3, False), (3, True), (None, False)])
 def test_dataloader_over_a_stream_equals_torch(batch_size, drop_last):
     ours = cnnlab.data.DataLoader(streams(cnnlab.data), batch_size=batch_size, drop_last=drop_last)
@@ -77,7 +72,6 @@ def test_dataloader_over_a_stream_equals_torch(batch_size, drop_last):
     assert as_lists(ours) == as_lists(theirs) and len(ours) == len(theirs)
 
 
-@NEEDS_LOADER
 def test_dataloader_refuses_shuffle_for_a_stream():
     try:
         cnnlab.data.DataLoader(streams(cnnlab.data), batch_size=2, shuffle=True)

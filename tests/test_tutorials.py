@@ -25,9 +25,6 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 # so this list must be trimmed as the features land.
 XFAIL = {
     "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
-    "tut_style_transfer": "ill-conditioned check, not a missing feature: 60 fixed-step LBFGS iterations with "
-                          "clamping turn 1e-16 differences into ~1e-4 in img (torch against itself with the input "
-                          "scaled by 1 + 3e-16 differs by 3.6e-4)",
     "tut_tensor_extras": "autograd.grad(create_graph=True) (double backward) missing",
 }
 

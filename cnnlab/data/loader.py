@@ -11,7 +11,8 @@ import numpy as np
 
 from ..ops.shape import stack
 from ..tensor import Tensor
-from .dataset import Subset, TensorDataset
+from .dataset import (IterableDataset, Subset, TensorDataset, check_iterable_loader_options, iterable_loader_batches,
+                      iterable_loader_len)
 from .sampler import BatchSampler, RandomSampler, SequentialSampler
 
 
@@ -132,6 +133,9 @@ class DataLoader:
                  multiprocessing_context=None, generator=None, *, prefetch_factor=None, persistent_workers=False,
                  pin_memory_device="", in_order=True, prefetch=False):
         _check_worker_options(num_workers, timeout, prefetch_factor, persistent_workers, multiprocessing_context)
+        iterable = isinstance(dataset, IterableDataset)
+        if iterable:  # a stream: no sampler, batches of consecutive samples
+            check_iterable_loader_options(shuffle, sampler, batch_sampler)
         shuffle = bool(shuffle)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle (the sampler sets the "
@@ -149,17 +153,19 @@ class DataLoader:
                                  "exclusive with drop_last. Got batch_size=None, drop_last=True.")
         elif isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive int or None. Got batch_size={batch_size!r}.")
-        if sampler is None:
+        if sampler is None and not iterable:
             sampler = RandomSampler(dataset, generator=generator) if shuffle else SequentialSampler(dataset)
-        if batch_size is not None and batch_sampler is None:
+        if batch_size is not None and batch_sampler is None and not iterable:
             batch_sampler = BatchSampler(sampler, batch_size, bool(drop_last))
+        self._iterable = iterable
         self.dataset = dataset
         self.batch_size = batch_size
         self.drop_last = drop_last
         self.sampler = sampler
         self.batch_sampler = batch_sampler
         self.generator = generator
-        self.collate_fn = collate_fn or (default_collate if batch_sampler is not None else default_convert)
+        batching = batch_sampler is not None or (iterable and batch_size is not None)
+        self.collate_fn = collate_fn or (default_collate if batching else default_convert)
         self.num_workers, self.pin_memory, self.timeout = num_workers, pin_memory, timeout
         self.worker_init_fn, self.prefetch_factor = worker_init_fn, prefetch_factor
         self.persistent_workers, self.multiprocessing_context = persistent_workers, multiprocessing_context
@@ -188,6 +194,8 @@ class DataLoader:
         return self.collate_fn([self.dataset[i] for i in indices])
 
     def _batches(self):
+        if self._iterable:
+            return iterable_loader_batches(self.dataset, self.batch_size, self.drop_last, self.collate_fn)
         if self.batch_sampler is None:
             return (self.collate_fn(self.dataset[i]) for i in self.sampler)
         index_batches = self.batch_sampler
@@ -204,6 +212,8 @@ class DataLoader:
         return _prefetched(batches) if self.prefetch else batches
 
     def __len__(self):
+        if self._iterable:
+            return iterable_loader_len(self.dataset, self.batch_size, self.drop_last)
         return len(self.batch_sampler) if self.batch_sampler is not None else len(self.sampler)
 
 

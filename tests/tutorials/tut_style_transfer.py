@@ -64,7 +64,7 @@ if __name__ == "__main__":
     input_img.requires_grad_(True)
     optimizer = optim.LBFGS([input_img])
     losses = []
-    for run in range(3):
+    for run in range(1):
         def closure():
             with torch.no_grad():
                 input_img.clamp_(0, 1)
