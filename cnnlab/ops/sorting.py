@@ -145,26 +145,47 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return kthvalue_result(values, Tensor._wrap(np.asarray(idx, dtype=np.int64)))
 
 
+def _median_positions(x, axis):
+    """0-based rank of the median along axis, per slice: the lower median, or the first NaN where the slice
+    has one (the stable sort puts NaNs last, in their original order), as torch.median picks."""
+    n = x.shape[axis]
+    nans = np.isnan(x).sum(axis=axis, keepdims=True) if x.dtype.kind in "fc" else np.zeros((), np.int64)
+    return np.broadcast_to(np.where(nans > 0, n - nans, (n - 1) // 2), x.shape[:axis] + (1,) + x.shape[axis + 1:])
+
+
 def median(input, dim=None, keepdim=False):
     """The lower median (the ((n - 1) // 2 + 1)-th smallest value): of all elements when dim is None, else
-    (values, indices) along dim. Matches torch.median.
+    (values, indices) along dim. A slice holding NaN has median NaN (its first NaN, which gets the gradient).
+    Matches torch.median.
 
     >>> import cnnlab
     >>> cnnlab.tensor([4.0, 1.0, 3.0, 2.0]).median()
     tensor(2.)
+    >>> cnnlab.tensor([3.0, float("nan"), 2.0]).median()
+    tensor(nan)
     """
     t = as_tensor_arg(input, "median", "input")
     if dim is None:
         if t._data.size == 0:
             raise ShapeError("median: the input is empty. Got shape=" + shape_str(t.shape) + ".")
-        flat = t.reshape(-1)
-        out = kthvalue(flat, (flat.shape[0] - 1) // 2 + 1, 0).values
-        if out._backward is not None:
-            out._op = "MedianBackward0"
-        return out
+        x = t._data.reshape(-1)
+        value = x[np.take_along_axis(_sorted_indices(x, 0, False), _median_positions(x, 0), 0)[0]]
+
+        # as torch: the gradient is shared evenly by every element equal to the median (every NaN for NaN)
+        def backward(g):
+            hit = np.isnan(t._data) if np.isnan(value) else t._data == value
+            return (np.where(hit, g / hit.sum(), 0).astype(t._data.dtype, copy=False),)
+
+        return Tensor._from_op(np.asarray(value), (t,), backward, "MedianBackward0")
     axis = t._dim(dim, "median")
-    n = t.shape[axis] if t.ndim else 1
-    values, indices = kthvalue(t, (n - 1) // 2 + 1, dim, keepdim)
-    if values._backward is not None:
-        values._op = "MedianBackward1"
-    return median_result(values, indices)
+    base = t if t.ndim else t.reshape(1)
+    x = base._data
+    if x.shape[axis] == 0:
+        raise IndexError(f"median: the dim to reduce is empty. Got shape={shape_str(t.shape)}, dim={dim}.")
+    order = _sorted_indices(x, axis, False)
+    idx = np.take_along_axis(order, _median_positions(x, axis), axis=axis)  # (..., 1, ...)
+    values = _gather_op(base, idx, axis, "MedianBackward1")
+    if not keepdim or not t.ndim:
+        values, idx = values.squeeze(axis), idx.squeeze(axis)
+        values._op = "MedianBackward1" if values._backward is not None else None
+    return median_result(values, Tensor._wrap(np.asarray(idx, dtype=np.int64)))
