@@ -18,3 +18,12 @@ class DTypeError(TypeError, RuntimeError):
 def shape_str(shape):
     """`(8, 3, 32, 32)`: a shape as the error messages print it."""
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+
+
+class IndexRangeError(IndexError, RuntimeError):
+    """An index outside the dim it addresses (PyTorch raises RuntimeError for gather/scatter, IndexError for
+    indexing; this is both)."""
+
+
+class LinAlgError(RuntimeError):
+    """A linear-algebra failure such as inverting a singular matrix (torch.linalg.LinAlgError)."""

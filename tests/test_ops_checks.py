@@ -42,3 +42,71 @@ def test_median_empty_dim_raises_like_torch():
 def test_full_median_shares_the_gradient_among_ties_like_torch():
     check(lambda lib, x: x.median(), np.array([[1.0, 2.0, 2.0], [2.0, 3.0, 0.0]]))
     check(lambda lib, x: x.median(), np.array([1.0, 3.0, 2.0, 5.0]))
+
+
+def test_scatter_add_and_index_add_valid_inputs_match_torch():
+    idx = np.array([[1, 0], [2, 2]])
+    # torch's backward fails for a src larger than index (ScatterAddBackward0 returns index's shape): forward only
+    check(lambda lib, x, s: x.scatter_add(0, lib.torch.tensor(idx), s), rand(3, 3), rand(3, 4, seed=1),
+          grad=[True, False])
+    check(lambda lib, x, s: x.scatter_add(0, lib.torch.tensor(idx), s), rand(3, 3), rand(2, 2, seed=1))
+    check(lambda lib, x, s: x.scatter_add(1, lib.torch.tensor(idx), s), rand(2, 3), rand(2, 2, seed=1))
+    check(lambda lib, x, s: x.index_add(0, lib.torch.tensor([2, 0, 2]), s, alpha=-1.5), rand(3, 2), rand(3, 2, seed=1))
+    check(lambda lib, x, s: x.index_add(1, lib.torch.tensor([1]), s), rand(2, 3), rand(2, 1, seed=1))
+    check(lambda lib, x: x.gather(0, lib.torch.tensor(idx)), rand(3, 3))
+    check(lambda lib, x: x.scatter(1, lib.torch.tensor([[1], [0]]), 2.5), rand(2, 3))
+    check(lambda lib, x: x.index_select(1, lib.torch.tensor([2, 0, 2])), rand(2, 3))
+    check(lambda lib, x: lib.torch.take(x, lib.torch.tensor([[0, -1], [5, -6]])), rand(2, 3))
+
+
+# (call, the exception class torch raises, cnnlab's message)
+INDEX_ERRORS = [
+    (lambda lib: lib.zeros(2, 3).index_add(0, lib.tensor([1]), lib.ones(1, 2)), RuntimeError,
+     r"index_add: source must have input's shape except source.shape\[dim\] == len\(index\). Got "
+     r"input.shape=\(2, 3\), source.shape=\(1, 2\), len\(index\)=1, dim=0"),
+    (lambda lib: lib.zeros(3, 2).index_add(0, lib.tensor([1, 2]), lib.ones(1, 2)), RuntimeError,
+     r"index_add: source must .* len\(index\)=2"),
+    (lambda lib: lib.zeros(3).index_add(0, lib.tensor([-1]), lib.ones(1)), IndexError,
+     r"index_add: index out of range for dim 0 of size 3 \(values must be in \[0, 3\)\). Got index values in "
+     r"\[-1, -1\]"),
+    (lambda lib: lib.zeros(3).index_add(0, lib.tensor([3]), lib.ones(1)), IndexError, r"index_add: index out of"),
+    (lambda lib: lib.zeros(3).scatter_add(0, lib.tensor([-1]), lib.ones(1)), RuntimeError,
+     r"scatter_add: index out of range for dim 0 of size 3 \(values must be in \[0, 3\)\). Got index values in "
+     r"\[-1, -1\]"),
+    (lambda lib: lib.zeros(3, 2).scatter_add(0, lib.tensor([[1, 2, 0]]), lib.ones(1, 2)), RuntimeError,
+     r"scatter_add: index.size\(1\) must not exceed input.size\(1\) outside dim. Got input.shape=\(3, 2\), "
+     r"index.shape=\(1, 3\), src.shape=\(1, 2\), dim=0"),
+    (lambda lib: lib.zeros(3, 4).scatter_add(1, lib.tensor([[1, 0, 0]]), lib.ones(1, 2)), RuntimeError,
+     r"scatter_add: index.size\(1\) must not exceed src.size\(1\)"),
+    (lambda lib: lib.zeros(3, 2).scatter_add(0, lib.tensor([1]), lib.ones(1, 2)), RuntimeError,
+     r"scatter_add: index must have as many dims as input and src"),
+    (lambda lib: lib.zeros(3, 2).scatter(0, lib.tensor([[-1]]), lib.ones(1, 3)), RuntimeError,
+     r"scatter: index out of range for dim 0 of size 3"),
+    (lambda lib: lib.zeros(3, 2).scatter(0, lib.tensor([[1, 0, 1]]), lib.ones(1, 3)), RuntimeError,
+     r"scatter: index.size\(1\) must not exceed input.size\(1\)"),
+    (lambda lib: lib.zeros(3, 2).gather(0, lib.tensor([[-1]])), RuntimeError,
+     r"gather: index out of range for dim 0 of size 3"),
+    (lambda lib: lib.zeros(3, 2).index_select(0, lib.tensor([-1])), IndexError,
+     r"index_select: index out of range for dim 0 of size 3 \(values must be in \[0, 3\)\). Got index values in "
+     r"\[-1, -1\]"),
+    (lambda lib: lib.zeros(3, 2).index_select(1, lib.tensor([2])), RuntimeError, r"index_select: index out of range"),
+    (lambda lib: lib.take(lib.zeros(3), lib.tensor([5])), IndexError,
+     r"take: index out of range for a tensor of 3 elements \(values must be in \[-3, 3\)\). Got index values in "
+     r"\[5, 5\], input.shape=\(3,\)"),
+    (lambda lib: lib.take(lib.zeros(3), lib.tensor([-4])), IndexError, r"take: index out of range"),
+    (lambda lib: lib.repeat_interleave(lib.tensor([1, 2]), lib.tensor([1, -1])), RuntimeError,
+     r"repeat_interleave: repeats must be non-negative. Got repeats with minimum -1"),
+    (lambda lib: lib.repeat_interleave(lib.tensor([1, 2]), -2), RuntimeError,
+     r"repeat_interleave: repeats must be non-negative. Got repeats with minimum -2"),
+    (lambda lib: lib.multinomial(lib.tensor([-1.0, 1.0]), 1), RuntimeError,
+     r"multinomial: weights must be finite, non-negative, with a positive sum in every row. Got min weight -1.0, "
+     r"smallest row sum 0.0, 0 non-finite weight\(s\)"),
+]
+
+
+@pytest.mark.parametrize("call,torch_class,message", INDEX_ERRORS)
+def test_index_rules_refused_like_torch(call, torch_class, message):
+    with pytest.raises(torch_class):
+        call(torch)
+    with pytest.raises(torch_class, match=message):
+        call(cnnlab)

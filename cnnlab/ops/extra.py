@@ -83,9 +83,22 @@ def select(input, dim, index):
 
 
 def take(input, index):
-    """Elements of the flattened input at the given indices, in index's shape. Matches torch.take."""
+    """Elements of the flattened input at the given indices, in index's shape (negative indices count from
+    the end). Matches torch.take.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([[1, 2], [3, 4]]).take(cnnlab.tensor([0, -1]))
+    tensor([1, 4])
+    """
     t = as_tensor_arg(input, "take", "input")
     idx = as_tensor_arg(index, "take", "index")
+    if idx._data.dtype.kind not in "iu":
+        raise TypeError(f"take: index must be an integer tensor. Got dtype={idx._data.dtype}.")
+    n = t._data.size
+    if idx._data.size and (idx._data.min() < -n or idx._data.max() >= n):
+        raise IndexError(f"take: index out of range for a tensor of {n} elements (values must be in [-{n}, {n})). "
+                         f"Got index values in [{idx._data.min()}, {idx._data.max()}], input.shape="
+                         f"{shape_str(t.shape)}.")
     return I.getitem(S.reshape(t, -1), idx)
 
 
@@ -133,6 +146,11 @@ def repeat_interleave(input, repeats, dim=None, output_size=None):
     if reps.ndim and reps.shape != (n,):
         raise ShapeError(f"repeat_interleave: repeats must be one number or one per element along dim. Got "
                          f"repeats of shape {shape_str(reps.shape)} for size {n}.")
+    if reps.dtype.kind not in "iu":
+        raise TypeError(f"repeat_interleave: repeats must be integers. Got dtype={reps.dtype}.")
+    if reps.size and reps.min() < 0:
+        raise ShapeError(f"repeat_interleave: repeats must be non-negative. Got repeats with minimum "
+                         f"{reps.min()}.")
     index = np.repeat(np.arange(n), reps)
     return I.getitem(t, (slice(None),) * axis + (Tensor._wrap(index),))
 
@@ -226,13 +244,7 @@ def scatter_add(input, dim, index, src):
     s = as_tensor_arg(src, "scatter_add", "src")
     idx = as_tensor_arg(index, "scatter_add", "index")._data
     axis = t._dim(dim, "scatter_add")
-    if idx.dtype.kind not in "iu" or idx.ndim != t.ndim or s.ndim != t.ndim:
-        raise ShapeError(f"scatter_add: index must be an integer tensor with as many dims as input and src. Got "
-                         f"input.shape={shape_str(t.shape)}, index.shape={shape_str(idx.shape)} ({idx.dtype}), "
-                         f"src.shape={shape_str(s.shape)}.")
-    if idx.size and (idx.min() < -t.shape[axis] or idx.max() >= t.shape[axis]):
-        raise IndexError(f"scatter_add: index out of range for dim {dim} of size {t.shape[axis]}. Got index "
-                         f"values in [{idx.min()}, {idx.max()}].")
+    I.check_index_along("scatter_add", t, idx, axis, dim, s.shape)
     key = I._along_axis_key(idx, axis)
     part = tuple(slice(0, n) for n in idx.shape)  # the part of src that is used
     dt = _dtypes.promote_arrays([t._data, s._data])
@@ -251,11 +263,26 @@ def scatter_add(input, dim, index, src):
 
 
 def index_add(input, dim, index, source, alpha=1):
-    """A copy of input with source's slices added at the indices along dim. Matches torch.index_add."""
+    """A copy of input with alpha * source's slices added at the indices along dim (repeated indices add up):
+    source has input's shape except source.shape[dim] == len(index). Matches torch.index_add.
+
+    >>> import cnnlab
+    >>> cnnlab.zeros(3, 2).index_add(0, cnnlab.tensor([2, 0, 2]), cnnlab.ones(3, 2))
+    tensor([[1., 1.],
+            [0., 0.],
+            [2., 2.]])
+    """
     t = as_tensor_arg(input, "index_add", "input")
     src = as_tensor_arg(source, "index_add", "source")
-    idx = as_tensor_arg(index, "index_add", "index")._data.reshape(-1)
+    idx = as_tensor_arg(index, "index_add", "index")._data
     axis = t._dim(dim, "index_add")
+    I.check_index_select("index_add", t, idx, axis, dim)
+    idx = idx.reshape(-1)
+    want = tuple(len(idx) if d == axis else n for d, n in enumerate(t.shape)) if t.ndim else (len(idx),)
+    if (src.shape if src.ndim else (1,)) != want and not (t.ndim == 0 and src.ndim == 0 and len(idx) == 1):
+        raise ShapeError(f"index_add: source must have input's shape except source.shape[dim] == len(index). "
+                         f"Got input.shape={shape_str(t.shape)}, source.shape={shape_str(src.shape)}, "
+                         f"len(index)={len(idx)}, dim={dim}.")
     shape = list(src.shape) if src.ndim else [1]
     full = np.broadcast_to(idx.reshape([-1 if i == axis else 1 for i in range(t.ndim)]), shape)
     return scatter_add(t, axis, Tensor._wrap(np.ascontiguousarray(full)), E.mul(src, alpha) if alpha != 1 else src)
@@ -306,7 +333,9 @@ def multinomial(input, num_samples, replacement=False, generator=None):
                          f"shape={shape_str(t.shape)}.")
     rows = w.reshape(-1, w.shape[-1])
     if (rows < 0).any() or not np.isfinite(rows).all() or (rows.sum(1) <= 0).any():
-        raise ShapeError("multinomial: weights must be finite, non-negative, with a positive sum in every row.")
+        raise ShapeError(f"multinomial: weights must be finite, non-negative, with a positive sum in every row. "
+                         f"Got min weight {rows.min()}, smallest row sum {rows.sum(1).min()}, "
+                         f"{int((~np.isfinite(rows)).sum())} non-finite weight(s).")
     if not replacement and num_samples > rows.shape[1]:
         raise ShapeError(f"multinomial: cannot draw more samples than categories without replacement. Got "
                          f"num_samples={num_samples}, categories={rows.shape[1]}.")

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import ScatterGrad
-from ..errors import GradError, ShapeError, shape_str
+from ..errors import GradError, IndexRangeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
 
@@ -154,24 +154,37 @@ def _record_copy_slices(t, key, v_t, data):
     t._requires_grad, t._parents, t._backward, t._op = True, parents, backward, "CopySlices"
 
 
+def check_index_along(op, t, idx, axis, dim, src_shape=None):
+    """torch's rules for the index of gather/scatter/scatter_add: integers, as many dims as input (and src),
+    index.size(d) <= input.size(d) for d != dim and <= src.size(d) for every d, values in [0, input.size(dim))
+    (no wrapping of negative values)."""
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
+    names = f"input.shape={shape_str(t.shape)}, index.shape={shape_str(idx.shape)}"
+    if src_shape is not None:
+        names += f", src.shape={shape_str(src_shape)}"
+    if idx.ndim != t.ndim or (src_shape is not None and len(src_shape) != t.ndim):
+        raise ShapeError(f"{op}: index must have as many dims as input" + (" and src" if src_shape else "")
+                         + f". Got {names}.")
+    for d in range(t.ndim):
+        if d != axis and idx.shape[d] > t.shape[d]:
+            raise ShapeError(f"{op}: index.size({d}) must not exceed input.size({d}) outside dim. Got {names}, "
+                             f"dim={dim}.")
+        if src_shape is not None and idx.shape[d] > src_shape[d]:
+            raise ShapeError(f"{op}: index.size({d}) must not exceed src.size({d}). Got {names}, dim={dim}.")
+    n = t.shape[axis] if t.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexRangeError(f"{op}: index out of range for dim {dim} of size {n} (values must be in [0, {n})). "
+                              f"Got index values in [{idx.min()}, {idx.max()}].")
+
+
 def gather(input, dim, index):
     """out[i][j] = input[i][index[i][j]] along dim (index has input's number of dims). Matches torch.gather."""
     t = as_tensor_arg(input, "gather", "input")
     idx = as_tensor_arg(index, "gather", "index")._data
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"gather: index must be an integer tensor. Got dtype={idx.dtype}.")
     axis = t._dim(dim, "gather")
-    if idx.ndim != t.ndim:
-        raise ShapeError(f"gather: index must have as many dims as input. Got input.shape={shape_str(t.shape)}, "
-                         f"index.shape={shape_str(idx.shape)}.")
+    check_index_along("gather", t, idx, axis, dim)
     x = t._data
-    for d in range(t.ndim):
-        if d != axis and idx.shape[d] > x.shape[d]:
-            raise ShapeError(f"gather: index.size({d}) must not exceed input.size({d}) outside dim. Got "
-                             f"input.shape={shape_str(x.shape)}, index.shape={shape_str(idx.shape)}, dim={dim}.")
-    if idx.size and (idx.min() < -x.shape[axis] or idx.max() >= x.shape[axis]):
-        raise IndexError(f"gather: index out of range for dim {dim} of size {x.shape[axis]}. Got index values in "
-                         f"[{idx.min()}, {idx.max()}].")
     key = _along_axis_key(idx, axis)  # index.shape may be smaller than input.shape outside dim, as in torch
     out = x[key]
 
@@ -191,11 +204,25 @@ def _along_axis_key(idx, axis):
     return tuple(grids)
 
 
+def check_index_select(op, t, idx, axis, dim):
+    """torch's rules for index_select/index_add indices: a 0-d or 1-D integer tensor with values in
+    [0, input.size(dim)) (negative values are refused, as torch does)."""
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
+    if idx.ndim > 1:
+        raise ShapeError(f"{op}: index must be a 0-d or 1-D tensor. Got index.shape={shape_str(idx.shape)}.")
+    n = t.shape[axis] if t.ndim else 1
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexRangeError(f"{op}: index out of range for dim {dim} of size {n} (values must be in [0, {n})). "
+                              f"Got index values in [{idx.min()}, {idx.max()}].")
+
+
 def index_select(input, dim, index):
     """The entries of input at the given indices along dim. Matches torch.index_select."""
     t = as_tensor_arg(input, "index_select", "input")
     axis = t._dim(dim, "index_select")
     idx = as_tensor_arg(index, "index_select", "index")._data
+    check_index_select("index_select", t, idx, axis, dim)
     out = getitem(t, (slice(None),) * axis + (Tensor._wrap(idx.reshape(-1)),))
     if out._backward is not None:
         out._op = "IndexSelectBackward0"
@@ -228,15 +255,8 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
     if src is None:
         src = value
     idx = as_tensor_arg(index, "scatter", "index")._data
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"scatter: index must be an integer tensor. Got dtype={idx.dtype}.")
     axis = t._dim(dim, "scatter")
-    if idx.ndim != t.ndim:
-        raise ShapeError(f"scatter: index must have as many dims as input. Got input.shape={shape_str(t.shape)}, "
-                         f"index.shape={shape_str(idx.shape)}.")
-    if idx.size and (idx.min() < -t.shape[axis] or idx.max() >= t.shape[axis]):
-        raise IndexError(f"scatter: index out of range for dim {dim} of size {t.shape[axis]}. Got index values "
-                         f"in [{idx.min()}, {idx.max()}].")
+    check_index_along("scatter", t, idx, axis, dim, src.shape if isinstance(src, Tensor) else None)
     src_t = src if isinstance(src, Tensor) else None
     key = _along_axis_key(idx, axis)
     out = t._data.copy()
