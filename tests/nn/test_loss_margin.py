@@ -1,5 +1,7 @@
 """Margin, embedding and likelihood losses against PyTorch: values, dtypes and the gradient of every floating
 input, in every reduction; the modules; errors."""
+import re
+
 import numpy as np
 import pytest
 import torch
@@ -173,3 +175,65 @@ def test_errors():
         F.gaussian_nll_loss(x, x, -cnnlab.ones(2, 3))
     with pytest.raises(ValueError, match=r"hinge_embedding_loss: reduction must be one of"):
         F.hinge_embedding_loss(x, x, reduction="avg")
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("op, target", [("multi_margin_loss", np.zeros(0, np.int64)),
+                                        ("multilabel_margin_loss", np.zeros((0, 3), np.int64))])
+def test_class_margin_losses_on_an_empty_batch(op, target, reduction):
+    # torch's 'mean' of an empty batch is whatever its output buffer held (seen: 6.9e-310, -2.9e-269): the value
+    # is unset there, so the mean is compared with 0 (the 'sum'), and 'sum'/'none' and the gradients with torch
+    x = rand(0, 3)
+    fn = lambda lib, a, t: getattr(lib.F, op)(a, t, reduction=reduction)
+    if reduction != "mean":
+        check(fn, x, target)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "Mean of empty slice" or 0/0 warning
+        a = cnnlab.tensor(x, requires_grad=True)
+        out = getattr(F, op)(a, cnnlab.tensor(target), reduction=reduction)
+        out.sum().backward()
+    assert out.shape == ((0,) if reduction == "none" else ())
+    if reduction != "none":
+        assert out.item() == 0.0
+    assert a.grad.shape == (0, 3)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape, target", [((), np.array(0)), ((), np.array([0])), ((3,), np.array(1)),
+                                           ((3,), np.array([1]))])
+def test_multi_margin_loss_unbatched_input(shape, target, reduction):
+    # torch takes a 0-d input as one sample of one class; an unbatched 'none' loss has the target's shape
+    check(lambda lib, a, t: lib.F.multi_margin_loss(a, t, reduction=reduction), rand(*shape, seed=21), target)
+    check(lambda lib, a, t: lib.F.multi_margin_loss(a, t, p=2, margin=0.3, reduction=reduction),
+          rand(*shape, seed=22), target)
+
+
+@pytest.mark.parametrize("reduction", REDUCTIONS)
+@pytest.mark.parametrize("shape, target", [((), np.array(0)), ((), np.array(-1)), ((), np.array([0])),
+                                           ((3,), np.array([1, -1, 0])), ((3,), np.array([2, 0, 1]))])
+def test_multilabel_margin_loss_unbatched_input(shape, target, reduction):
+    check(lambda lib, a, t: lib.F.multilabel_margin_loss(a, t, reduction=reduction), rand(*shape, seed=23), target)
+
+
+@pytest.mark.parametrize("op, x, target", [
+    ("multi_margin_loss", np.zeros((2, 0)), np.zeros(2, np.int64)),
+    ("multi_margin_loss", np.zeros(0), np.array(0)),
+    ("multi_margin_loss", np.zeros((2, 2, 2)), np.zeros(2, np.int64)),
+    ("multilabel_margin_loss", np.zeros((2, 0)), np.zeros((2, 0), np.int64)),
+    ("multilabel_margin_loss", np.zeros((0, 0)), np.zeros((0, 0), np.int64)),
+    ("multilabel_margin_loss", np.zeros(0), np.zeros(0, np.int64))])
+def test_class_margin_losses_reject_what_torch_rejects(op, x, target):
+    with pytest.raises(RuntimeError, match="Expected non-empty vector or matrix"):
+        getattr(torch.nn.functional, op)(torch.tensor(x), torch.tensor(target))
+    with pytest.raises(ValueError, match=op + r": input must be a scalar, a non-empty vector \(C,\) or a matrix "
+                                          r"\(N, C\) with C > 0. Got input.shape=" + re.escape(str(x.shape))):
+        getattr(F, op)(cnnlab.tensor(x), cnnlab.tensor(target))
+
+
+def test_multilabel_margin_loss_rejects_a_target_of_another_size():
+    with pytest.raises(RuntimeError, match="inconsistent target size"):
+        torch.nn.functional.multilabel_margin_loss(torch.zeros(3), torch.tensor([[1, -1, 0]]))
+    with pytest.raises(ValueError, match=r"multilabel_margin_loss: target must hold integer class indices, one per "
+                                         r"input element .* Got input.shape=\(3,\), target.shape=\(1, 3\)"):
+        F.multilabel_margin_loss(cnnlab.zeros(3), cnnlab.tensor([[1, -1, 0]]))

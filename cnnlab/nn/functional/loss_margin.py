@@ -21,7 +21,8 @@ __all__ = ["triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_e
 
 def _apply_reduction(loss, reduction):
     if reduction == "mean":
-        return loss.mean()
+        # an empty batch has mean 0 (PyTorch's fused margin losses leave it unset; 0 is their sum's value)
+        return loss.mean() if loss.numel() else loss.sum()
     if reduction == "sum":
         return loss.sum()
     return loss
@@ -161,14 +162,26 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     return _apply_reduction(margin_part + self_part, reduction)
 
 
+def _margin_input(op, x):
+    """(x as (N, C), unbatched) for PyTorch's rule: a 0-d or non-empty 1-d input is one sample (a 0-d one of
+    C=1 class), a 2-D input (N, C) needs C > 0 (N may be 0)."""
+    if x.ndim > 2 or x.shape[-1:] == (0,):
+        raise ShapeError(f"{op}: input must be a scalar, a non-empty vector (C,) or a matrix (N, C) with C > 0. "
+                         f"Got input.shape={shape_str(x.shape)}.")
+    unbatched = x.ndim < 2
+    return (x.reshape(1, -1) if unbatched else x), unbatched
+
+
+def _named(out, name):
+    """out under the grad_fn name PyTorch shows for its fused op (a node passing the gradient through)."""
+    return Tensor._from_op(out._data, (out,), lambda g: (g,), name)
+
+
 def _class_targets(op, x, target):
-    """(x as (N, C), int64 targets (N, 1), unbatched) after PyTorch's checks on an (N, C) or (C,) input."""
+    """(x as (N, C), int64 targets (N, 1), the unbatched loss's shape or None) after PyTorch's checks on an
+    (N, C), (C,) or () input; an unbatched loss takes the target's shape, () or (1,), as in PyTorch."""
     t = as_tensor_arg(target, op, "target")
-    if x.ndim not in (1, 2) or x.numel() == 0 and x.ndim == 1:
-        raise ShapeError(f"{op}: input must be a non-empty vector or a matrix (N, C). Got "
-                         f"input.shape={shape_str(x.shape)}.")
-    unbatched = x.ndim == 1
-    x2 = x.unsqueeze(0) if unbatched else x
+    x2, unbatched = _margin_input(op, x)
     n, c = x2.shape
     if t._data.dtype.kind not in "iu":
         raise TypeError(f"{op}: target must hold class indices (an integer tensor). Got target.dtype={t.dtype}.")
@@ -179,7 +192,7 @@ def _class_targets(op, x, target):
     if idx.size and (idx.min() < 0 or idx.max() >= c):
         raise ShapeError(f"{op}: target out of range: each class index must be in [0, {c}). Got min={idx.min()}, "
                          f"max={idx.max()}.")
-    return x2, idx, unbatched
+    return x2, idx, (t.shape if unbatched else None)
 
 
 def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=None, reduce=None,
@@ -187,11 +200,12 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     """Multi-class hinge loss: sum over i != y of w[y] max(0, margin - x[y] + x[i])^p, divided by C.
 
     Args:
-        input (Tensor): (N, C) or (C,). target (int64 Tensor): (N,) or () class indices.
+        input (Tensor): (N, C) (N may be 0), (C,) or () (one class). target (int64 Tensor): (N,), or () or (1,)
+            for an unbatched input.
         p (int, default 1): 1 or 2. margin (float, default 1.0).
         weight (Tensor, default None): (C,) class weights (of the target class).
         size_average, reduce (deprecated), reduction (str, default 'mean').
-    Shape: (N,) for 'none' (() for an unbatched input), else ().
+    Shape: (N,) for 'none' (the target's shape for an unbatched input), else (); 'mean' of N=0 is 0.
     Raises: ValueError (p not 1 or 2, weight or target of the wrong size, a class index out of range).
 
     Matches torch.nn.functional.multi_margin_loss.
@@ -205,7 +219,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported. Got p={p}.")
     x = _float_tensor(input, op, "input")
-    x2, idx, unbatched = _class_targets(op, x, target)
+    x2, idx, unbatched_shape = _class_targets(op, x, target)
     n, c = x2.shape
     x_y = gather(x2, 1, Tensor._wrap(idx))                      # (N, 1)
     z = (margin - x_y + x2).clamp(min=0)                        # (N, C)
@@ -219,9 +233,9 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         z = z * w[Tensor._wrap(idx[:, 0])].unsqueeze(1)
     not_target = _mask(np.arange(c)[None, :] != idx)    # (N, C): the target class does not count
     loss = E.where(not_target, z, 0.0).sum(1) / c              # (N,)
-    if unbatched:
-        loss = loss.reshape(())
-    return _apply_reduction(loss, reduction)
+    if unbatched_shape is not None:
+        loss = loss.reshape(unbatched_shape)
+    return _named(_apply_reduction(loss, reduction), "MultiMarginLossBackward")
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -229,7 +243,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     divided by C. The target row lists class indices and ends at the first -1.
 
     Args:
-        input (Tensor): (N, C) or (C,). target (int64 Tensor): the input's shape, class indices padded by -1.
+        input (Tensor): (N, C) (N may be 0), (C,) or () (one class). target (int64 Tensor): the input's shape
+            (any vector of C for an unbatched input), class indices padded by -1.
         size_average, reduce (deprecated), reduction (str, default 'mean').
     Raises: ValueError (target of another shape, an index out of range).
 
@@ -244,12 +259,12 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     reduction = _reduction(op, reduction, size_average, reduce)
     x = _float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
-    if x.ndim not in (1, 2) or t.shape != x.shape or t._data.dtype.kind not in "iu":
-        raise ShapeError(f"{op}: input must be (N, C) or (C,) and target integer class indices of the same "
-                         f"shape. Got input.shape={shape_str(x.shape)}, target.shape={shape_str(t.shape)}, "
-                         f"target.dtype={t.dtype}.")
-    unbatched = x.ndim == 1
-    x2 = x.unsqueeze(0) if unbatched else x
+    x2, unbatched = _margin_input(op, x)
+    same = t.ndim <= 1 and t.numel() == x2.shape[1] if unbatched else t.shape == x.shape
+    if not same or t._data.dtype.kind not in "iu":
+        raise ShapeError(f"{op}: target must hold integer class indices, one per input element (a vector of C "
+                         f"for an input () or (C,)). Got input.shape={shape_str(x.shape)}, "
+                         f"target.shape={shape_str(t.shape)}, target.dtype={t.dtype}.")
     y = t._data.reshape(x2.shape).astype(np.int64)
     n, c = x2.shape
     counts = np.zeros((n, c), dtype=x2._data.dtype)            # how often each class is listed as a target
@@ -267,7 +282,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     loss = (hinge * Tensor._wrap(pair_w)).sum((1, 2)) / c      # (N,)
     if unbatched:
         loss = loss.reshape(())
-    return _apply_reduction(loss, reduction)
+    return _named(_apply_reduction(loss, reduction), "MultilabelMarginLossBackward")
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
