@@ -24,7 +24,6 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 # Scripts that fail on cnnlab today, with the missing feature. strict=True: they flip to failures once fixed,
 # so this list must be trimmed as the features land.
 XFAIL = {
-    "tut_spatial_transformer": "F.affine_grid and F.grid_sample missing",
     "tut_tensor_extras": "autograd.grad(create_graph=True) (double backward) missing",
 }
 

@@ -19,3 +19,4 @@ from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .adaptive_pooling import *  # noqa: F401,F403
 from .resize import *  # noqa: F401,F403
+from .sampling import *  # noqa: F401,F403
