@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import cnnlab
-from oracle import check, rand
+from oracle import CN, check, rand
 
 torch = pytest.importorskip("torch")
 NAN = float("nan")
@@ -110,3 +110,54 @@ def test_index_rules_refused_like_torch(call, torch_class, message):
         call(torch)
     with pytest.raises(torch_class, match=message):
         call(cnnlab)
+
+
+SPECIAL = np.array([0.0, -0.0, 1.0, -1.0, np.inf, -np.inf, np.nan, 1e308, -2.5, 1e-320])
+DIVISORS = np.array([0.0, 0.0, 0.0, -0.0, 0.0, np.inf, 1.0, 1e308, 0.0, np.inf])
+SILENT_OPS = [
+    ("fmod by 0.", lambda lib, x: lib.torch.fmod(x, 0.0), [SPECIAL]),
+    ("remainder by 0.", lambda lib, x: lib.torch.remainder(x, 0.0), [SPECIAL]),
+    ("div", lambda lib, x, y: x / y, [SPECIAL, DIVISORS]),
+    ("fmod", lambda lib, x, y: lib.torch.fmod(x, y), [SPECIAL, DIVISORS]),
+    ("pow", lambda lib, x, y: x ** y, [SPECIAL, -DIVISORS]),
+    ("log", lambda lib, x: x.log(), [SPECIAL]),
+    ("log2", lambda lib, x: x.log2(), [SPECIAL]),
+    ("sqrt", lambda lib, x: x.sqrt(), [SPECIAL]),
+    ("rsqrt", lambda lib, x: x.rsqrt(), [SPECIAL]),
+    ("reciprocal", lambda lib, x: x.reciprocal(), [SPECIAL]),
+    ("exp", lambda lib, x: x.exp(), [SPECIAL]),
+    ("sin", lambda lib, x: x.sin(), [SPECIAL]),
+    ("asin", lambda lib, x: x.asin(), [SPECIAL]),
+    ("sinh", lambda lib, x: x.sinh(), [SPECIAL]),
+    ("floor", lambda lib, x: x.floor(), [SPECIAL]),
+    ("frac", lambda lib, x: x.frac(), [SPECIAL]),
+    ("mul", lambda lib, x, y: x * y, [SPECIAL, DIVISORS]),
+    ("add", lambda lib, x, y: x + y, [SPECIAL, -DIVISORS]),
+    ("hypot", lambda lib, x, y: lib.torch.hypot(x, y), [SPECIAL, DIVISORS]),
+    ("atan2", lambda lib, x, y: lib.torch.atan2(x, y), [SPECIAL, DIVISORS]),
+    ("logaddexp", lambda lib, x, y: lib.torch.logaddexp(x, y), [SPECIAL, DIVISORS]),
+    ("sum", lambda lib, x: x.sum(), [SPECIAL]),
+    ("mean", lambda lib, x: x.mean(), [SPECIAL]),
+    ("mean of empty", lambda lib, x: x.mean(), [np.zeros(0)]),
+    ("prod of empty", lambda lib, x: x.prod(), [np.zeros(0)]),
+    ("amax", lambda lib, x: x.amax(), [SPECIAL]),
+    ("erf", lambda lib, x: lib.torch.erf(x), [SPECIAL]),
+    ("cumsum", lambda lib, x: x.cumsum(0), [SPECIAL]),
+]
+
+
+@pytest.mark.parametrize("name,fn,arrays", SILENT_OPS, ids=[c[0] for c in SILENT_OPS])
+def test_ops_give_inf_and_nan_silently_like_torch(name, fn, arrays):
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # torch warns about none of these; NumPy's RuntimeWarnings must not leak
+        if name in GRAD_DIFFERS_AT_SPECIAL_VALUES:  # values compared with torch, backward must run silently
+            check(fn, *arrays, grad=[False] * len(arrays))
+            tensors = [cnnlab.tensor(a, requires_grad=True) for a in arrays]
+            fn(CN, *tensors).sum().backward()
+        else:
+            check(fn, *arrays, grad=[True] * len(arrays))
+
+
+# known: torch's gradient differs at these points (hypot/atan2 at (0, 0), logaddexp at inf, amax among NaN ties)
+GRAD_DIFFERS_AT_SPECIAL_VALUES = {"hypot", "atan2", "logaddexp", "amax"}

@@ -1,4 +1,5 @@
 """Turning op arguments into arrays: scalars vs tensors, PyTorch's dtype promotion, broadcasting checks."""
+import functools
 import numbers
 
 import numpy as np
@@ -6,6 +7,16 @@ import numpy as np
 from .. import _dtypes
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor, _to_array
+
+
+def quiet(fn):
+    """fn run with NumPy's floating-point warnings off: PyTorch gives inf/nan silently (1 / 0, log(0),
+    inf - inf, overflow), so an op (or its backward) must not print NumPy's RuntimeWarnings."""
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        with np.errstate(all="ignore"):
+            return fn(*args, **kwargs)
+    return wrapper
 
 
 def as_tensor_arg(x, op, name="other"):

@@ -7,7 +7,7 @@ import numpy as np
 from .. import _dtypes
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg, binary_arrays, unbroadcast
+from ._operands import as_tensor_arg, binary_arrays, quiet, unbroadcast
 from .inplace import write_out
 
 
@@ -16,9 +16,11 @@ def _binary(a, b, op, forward, grad_a, grad_b):
     grad_fn names follow PyTorch's overloads: `1 - x` is RsubBackward1, `2 / x` MulBackward0, `x ** y`
     PowBackward1 and `2 ** x` PowBackward2."""
     ta, tb, xa, xb = binary_arrays(a, b, op)
-    out = forward(xa, xb)
+    with np.errstate(all="ignore"):  # inf/nan silently, as PyTorch
+        out = forward(xa, xb)
     parents = (ta, tb) if ta is not None and tb is not None else ((ta,) if tb is None else (tb,))
 
+    @quiet
     def backward(g):
         grads = []
         if ta is not None:
@@ -206,8 +208,9 @@ def _unary(x, op, forward, grad, float_only=True):
     xa = t._data
     if float_only and xa.dtype.kind != "f":
         xa = xa.astype(_dtypes.get_default_dtype().np)
-    out = forward(xa)
-    return Tensor._from_op(out, (t,), lambda g: (grad(g, xa, out),),
+    with np.errstate(all="ignore"):  # inf/nan silently, as PyTorch
+        out = forward(xa)
+    return Tensor._from_op(out, (t,), quiet(lambda g: (grad(g, xa, out),)),
                            _UNARY_NAMES.get(op) or op.capitalize() + "Backward0")
 
 

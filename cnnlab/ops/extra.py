@@ -7,7 +7,7 @@ from .. import _dtypes
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from . import elementwise as E, indexing as I, reduction as R, shape as S
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, quiet
 
 
 def addcmul(input, tensor1, tensor2, value=1):
@@ -252,6 +252,7 @@ def scatter_add(input, dim, index, src):
     np.add.at(out, key, s._data[part])
 
     # out = input + (src scattered): input gets g, src gets g read back at the same positions
+    @quiet
     def backward(g):
         gs = None
         if s._requires_grad:
@@ -298,6 +299,7 @@ def diff(input, n=1, dim=-1):
     return t
 
 
+@quiet
 def cdist(x1, x2, p=2.0):
     """Pairwise p-norm distances between the rows of x1 (..., P, M) and of x2 (..., R, M): (..., P, R); the
     gradient at a zero distance is 0. Matches torch.cdist.

@@ -5,11 +5,12 @@ import numpy as np
 from .. import _dtypes
 from ..errors import DTypeError
 from ..tensor import Tensor
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, quiet
 from .reduction import _expand_grad, _numpy_names, reduce_axes
 
 
 @_numpy_names
+@quiet
 def prod(input, dim=None, keepdim=False, dtype=None):
     """Product over dim (all elements if None); bool and integer inputs give int64. The gradient is the product
     of the other elements, exact also where inputs are 0. Matches torch.prod.
@@ -31,12 +32,13 @@ def prod(input, dim=None, keepdim=False, dtype=None):
     if dim is None:
         out = np.asarray(np.prod(x, dtype=out_dtype))
         flat = x.reshape(-1)
-        return Tensor._from_op(out, (t,), lambda g: ((g * _prod_of_others(flat, 0)).reshape(x.shape),),
+        return Tensor._from_op(out, (t,), quiet(lambda g: ((g * _prod_of_others(flat, 0)).reshape(x.shape),)),
                                "ProdBackward0")
     axis = t._dim(dim, "prod")
     out = np.asarray(np.prod(x, axis=axis if x.ndim else None, keepdims=keepdim and x.ndim > 0, dtype=out_dtype))
 
     # d prod / d x_i = product of the other elements along the axis (exact, also where some x are 0)
+    @quiet
     def backward(g):
         if not x.ndim:
             return (g,)
@@ -47,6 +49,8 @@ def prod(input, dim=None, keepdim=False, dtype=None):
 
 def _prod_of_others(x, axis):
     """For each element, the product of the other elements along axis (exclusive cumulative products)."""
+    if x.shape[axis] == 0:
+        return np.ones_like(x)  # nothing to multiply (an empty gradient)
     xm = np.moveaxis(x, axis, -1)  # (..., n)
     ones = np.ones(xm.shape[:-1] + (1,), x.dtype)
     left = np.cumprod(np.concatenate([ones, xm[..., :-1]], axis=-1), axis=-1)
@@ -54,6 +58,7 @@ def _prod_of_others(x, axis):
     return np.moveaxis(left * right, -1, axis)
 
 
+@quiet
 def cumsum(input, dim, dtype=None):
     """Running sum along dim; bool and integer inputs give int64. Matches torch.cumsum.
 
@@ -74,6 +79,7 @@ def cumsum(input, dim, dtype=None):
     out = np.cumsum(x, axis=axis if x.ndim else None, dtype=out_dtype).reshape(x.shape)
 
     # out_j = sum_{i <= j} x_i  =>  dx_i = sum_{j >= i} g_j, a reversed running sum
+    @quiet
     def backward(g):
         if not x.ndim:
             return (g,)
@@ -83,6 +89,7 @@ def cumsum(input, dim, dtype=None):
 
 
 @_numpy_names
+@quiet
 def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     """Vector p-norm over dim (all elements if None): p = 2 ('fro'), 1, inf, -inf, 0 or any other number.
     The gradient at a zero norm is 0. Matches torch.norm for vector norms.
@@ -125,6 +132,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     out = out_k if keepdim else out_k.reshape([s for i, s in enumerate(out_k.shape) if i not in axes])
 
     # d|x|_p / dx = sign(x) |x|^(p-1) / |x|_p^(p-1); inf-norms pass g to the extreme elements (ties share)
+    @quiet
     def backward(g):
         gk = g if keepdim else np.expand_dims(g, axes)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -144,6 +152,7 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     return Tensor._from_op(np.asarray(out), (t,), backward, "LinalgVectorNormBackward0")
 
 
+@quiet
 def count_nonzero(input, dim=None):
     """The number of nonzero elements over dim (all if None), int64. Matches torch.count_nonzero."""
     t = as_tensor_arg(input, "count_nonzero", "input")
@@ -151,6 +160,7 @@ def count_nonzero(input, dim=None):
                                    dtype=np.int64))
 
 
+@quiet
 def bincount(input, weights=None, minlength=0):
     """Counts of each value in a 1-D non-negative integer tensor (weighted sums with weights). Matches
     torch.bincount.

@@ -8,7 +8,7 @@ import numpy as np
 from .. import _dtypes
 from ..errors import DTypeError, ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, quiet
 
 values_indices = collections.namedtuple("values_indices", ["values", "indices"])
 
@@ -42,6 +42,7 @@ def _expand_grad(g, shape, axes, keepdim):
 
 
 @_numpy_names
+@quiet
 def sum(input, dim=None, keepdim=False, dtype=None):
     """Sum over dim (all dims if None). Bool and integer inputs sum to int64. Matches torch.sum."""
     t = as_tensor_arg(input, "sum", "input")
@@ -54,6 +55,7 @@ def sum(input, dim=None, keepdim=False, dtype=None):
 
 
 @_numpy_names
+@quiet
 def mean(input, dim=None, keepdim=False, dtype=None):
     """Mean over dim (all dims if None); needs a floating input or dtype. Matches torch.mean."""
     t = as_tensor_arg(input, "mean", "input")
@@ -64,11 +66,13 @@ def mean(input, dim=None, keepdim=False, dtype=None):
         raise DTypeError(f"mean: the input must be floating point (or pass dtype=). Got dtype={t.dtype}.")
     axes = reduce_axes(t, dim, "mean")
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    out = np.asarray(x.mean(axis=axes, keepdims=keepdim))
-    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),),
+    # the sum over count, not x.mean: an empty input gives nan without NumPy's "Mean of empty slice" warning
+    out = np.asarray(np.true_divide(x.sum(axis=axes, keepdims=keepdim), count, dtype=x.dtype))
+    return Tensor._from_op(out, (t,), quiet(lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),)),
                            "MeanBackward0" if dim is None else "MeanBackward1")
 
 
+@quiet
 def _extreme(input, dim, keepdim, other, op, arg, npfn):
     t = as_tensor_arg(input, op, "input")
     if isinstance(other, Tensor) or (other is not None and not isinstance(other, (int, np.integer))):
@@ -83,6 +87,7 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
                              f"dimension. Got shape={shape_str(x.shape)}.")
         out = np.asarray(npfn(x))
 
+        @quiet
         def backward(g):  # ties share the gradient evenly, as PyTorch's full reduction does
             mask = (x == out) | (np.isnan(x) & np.isnan(out)) if x.dtype.kind == "f" else x == out
             return (np.where(mask, g / int(mask.sum()), 0).astype(g.dtype, copy=False),)
@@ -94,6 +99,7 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
     idx = arg(x, axis=axis, keepdims=True) if x.ndim else np.zeros((), np.int64)
     vals = np.take_along_axis(x, idx, axis=axis) if x.ndim else x.copy()
 
+    @quiet
     def backward(g):  # the gradient goes to the element each index names
         grad = np.zeros_like(x)
         gk = g if keepdim or not x.ndim else np.expand_dims(g, axis)
@@ -129,12 +135,14 @@ def min(input, dim=None, keepdim=False, other=None):
     return _extreme(input, dim, keepdim, other, "min", np.argmin, np.min)
 
 
+@quiet
 def _amax_amin(input, dim, keepdim, op, npfn):
     t = as_tensor_arg(input, op, "input")
     axes = reduce_axes(t, dim, op)
     x = t._data
     out = np.asarray(npfn(x, axis=axes, keepdims=keepdim))
 
+    @quiet
     def backward(g):  # ties share the gradient evenly
         o = out if keepdim else np.expand_dims(out, axes)
         mask = x == o
@@ -200,6 +208,7 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
 
 
 @_numpy_names
+@quiet
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var.
 
@@ -213,6 +222,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         out = np.asarray(ss / denom)
 
     # var = sum((x - mean)^2) / (n - c)  =>  dvar/dx = 2 (x - mean) / (n - c)
+    @quiet
     def backward(g):
         with np.errstate(divide="ignore", invalid="ignore"):
             return (_expand_grad(g, x.shape, axes, keepdim) * (centred * scale),)
@@ -221,6 +231,7 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 @_numpy_names
+@quiet
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over dim (the square root of var with the same correction). Where the result is 0 the
     gradient is 0, as in PyTorch. Matches torch.std.
@@ -234,6 +245,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
         out = np.asarray(np.sqrt(ss / denom))
 
     # std = sqrt(var)  =>  dstd/dx = (x - mean) / ((n - c) std), and 0 where std == 0
+    @quiet
     def backward(g):
         ok = out if keepdim else np.expand_dims(out, axes)
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -245,6 +257,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
 
 
 @_numpy_names
+@quiet
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) over dim, computed stably. Matches torch.logsumexp."""
     t = as_tensor_arg(input, "logsumexp", "input")
@@ -258,6 +271,7 @@ def logsumexp(input, dim, keepdim=False):
     out = out_k if keepdim else out_k.squeeze(axes)
 
     # d lse / dx = softmax(x) along the reduced axes
+    @quiet
     def backward(g):
         return (_expand_grad(g, x.shape, axes, keepdim) * (e / s),)
 

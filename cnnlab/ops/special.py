@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import _dtypes
 from ..tensor import Tensor
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, quiet
 
 __all__ = ["erf", "erfc"]
 
@@ -96,6 +96,7 @@ def _erf_or_erfc(x, complement):
     return out.reshape(shape)
 
 
+@quiet
 def erfc_array(x):
     """Complementary error function 1 - erf(x) of a float64 ndarray, with full relative accuracy in the tail
     (max relative error ~2e-14 against mpmath wherever erfc(x) is a normal float64).
@@ -106,6 +107,7 @@ def erfc_array(x):
     return _erf_or_erfc(np.asarray(x, dtype=np.float64), complement=True)
 
 
+@quiet
 def erf_array(x):
     """Error function of a float64 ndarray (2/sqrt(pi) * integral of exp(-t^2) from 0 to x), vectorised; max
     relative error ~4e-15 against mpmath.
@@ -126,6 +128,7 @@ def _erf_op(input, op, complement):
     out = _erf_or_erfc(x.astype(np.float64), complement).astype(x.dtype, copy=False)
     scale = (-2.0 if complement else 2.0) / math.sqrt(math.pi)
 
+    @quiet
     def backward(g):
         x64 = x.astype(np.float64)
         return ((scale * np.exp(-x64 * x64)).astype(x.dtype, copy=False) * g,)
@@ -133,6 +136,7 @@ def _erf_op(input, op, complement):
     return Tensor._from_op(out, (t,), backward, "ErfcBackward" if complement else "ErfBackward")
 
 
+@quiet
 def erf(input):
     """The error function 2/sqrt(pi) * integral of exp(-t^2) from 0 to x, elementwise; integer inputs give the
     default float dtype. Matches torch.erf (and torch.special.erf).
@@ -148,6 +152,7 @@ def erf(input):
     return _erf_op(input, "erf", False)
 
 
+@quiet
 def erfc(input):
     """The complementary error function 1 - erf(x), elementwise, accurate in the tail where 1 - erf(x) would
     round to 0. Matches torch.erfc (and torch.special.erfc).
