@@ -161,3 +161,23 @@ def test_ops_give_inf_and_nan_silently_like_torch(name, fn, arrays):
 
 # known: torch's gradient differs at these points (hypot/atan2 at (0, 0), logaddexp at inf, amax among NaN ties)
 GRAD_DIFFERS_AT_SPECIAL_VALUES = {"hypot", "atan2", "logaddexp", "amax"}
+
+
+@pytest.mark.parametrize("lib_out", [
+    lambda lib: lib.zeros(3).expand(2, 3),      # same shape as the result: still refused
+    lambda lib: lib.zeros(1, 1).expand(2, 2),   # a shape that would need a resize
+])
+def test_out_into_a_read_only_view_is_refused_like_torch(lib_out):
+    with pytest.raises(RuntimeError):
+        torch.add(torch.ones(2, 3), 1, out=lib_out(torch))
+    out = lib_out(cnnlab)
+    with pytest.raises(RuntimeError, match=r"add: out is a read-only view \(made by expand or a broadcast; .*\) "
+                                           r"and cannot be written.*Got out.shape=\(\d, \d\), result shape=\(2, 3\)"):
+        cnnlab.add(cnnlab.ones(2, 3), 1, out=out)
+    assert not out.numpy().any()  # nothing written or rebound
+
+
+def test_out_into_a_writable_tensor_still_works():
+    out = cnnlab.zeros(2, 3)
+    r = cnnlab.add(cnnlab.ones(2, 3), 1, out=out)
+    assert r is out and out.tolist() == [[2.0] * 3] * 2

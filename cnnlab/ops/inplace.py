@@ -236,6 +236,10 @@ def write_out(result, out, op):
     if result._requires_grad:
         raise GradError(f"{op}: functions with out=... arguments don't support automatic differentiation, but one "
                         "of the arguments requires grad; call it without out= (or inside cnnlab.no_grad()).")
+    if not out._data.flags.writeable:
+        raise ShapeError(f"{op}: out is a read-only view (made by expand or a broadcast; several of its elements "
+                         f"may share one memory location) and cannot be written; pass a .clone() or a new tensor. "
+                         f"Got out.shape={shape_str(out.shape)}, result shape={shape_str(result.shape)}.")
     r = result._data
     if not np.can_cast(r.dtype, out._data.dtype, "same_kind"):
         raise DTypeError(f"{op}: the result dtype {result.dtype} can't be cast to the dtype of out. Got "
