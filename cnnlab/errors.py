@@ -25,5 +25,6 @@ class IndexRangeError(IndexError, RuntimeError):
     indexing; this is both)."""
 
 
-class LinAlgError(RuntimeError):
-    """A linear-algebra failure such as inverting a singular matrix (torch.linalg.LinAlgError)."""
+class LinAlgError(ValueError, RuntimeError):
+    """A linear-algebra failure such as inverting a singular matrix: torch.linalg.LinAlgError (a RuntimeError)
+    and, like numpy.linalg.LinAlgError, a ValueError."""

@@ -8,7 +8,7 @@ import numbers
 
 import numpy as np
 
-from .errors import DTypeError, ShapeError, shape_str
+from .errors import DTypeError, LinAlgError, ShapeError, shape_str
 from .ops import reduction as R
 from .ops._operands import as_tensor_arg
 from .ops.elementwise import abs as _abs
@@ -17,7 +17,7 @@ from .ops.products import norm as _norm
 from .ops.shape import squeeze, unsqueeze
 from .tensor import Tensor
 
-__all__ = ["det", "inv", "matrix_norm", "norm", "vector_norm"]
+__all__ = ["LinAlgError", "det", "inv", "matrix_norm", "norm", "vector_norm"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, dtype=None):
@@ -143,8 +143,8 @@ def inv(A):
     try:
         out = np.linalg.inv(t._data)
     except np.linalg.LinAlgError:
-        raise ShapeError("inv: the matrix is singular (not invertible). Got shape="
-                         f"{shape_str(t.shape)}.") from None
+        raise LinAlgError("inv: the matrix is singular (not invertible). Got shape="
+                          f"{shape_str(t.shape)}.") from None
 
     # d(A^-1) = -A^-1 dA A^-1  =>  dA = -A^-T G A^-T
     def backward(g):

@@ -36,6 +36,16 @@ def test_inv_and_det():
     gradcheck(lambda a: cnnlab.linalg.inv(a), _well_conditioned(3, 3, seed=10))
     with pytest.raises(ValueError, match=r"inv: the matrix is singular"):
         cnnlab.linalg.inv(cnnlab.tensor(singular))
+
+
+def test_inv_of_a_singular_matrix_raises_linalg_error_like_torch():
+    singular = np.array([[[1.0, 0.0], [0.0, 1.0]], [[1.0, 2.0], [2.0, 4.0]]])
+    with pytest.raises(torch.linalg.LinAlgError):
+        torch.linalg.inv(torch.tensor(singular))
+    with pytest.raises(cnnlab.linalg.LinAlgError, match=r"inv: the matrix is singular \(not invertible\). "
+                                                        r"Got shape=\(2, 2, 2\)") as info:
+        cnnlab.linalg.inv(cnnlab.tensor(singular))
+    assert isinstance(info.value, RuntimeError) and isinstance(info.value, ValueError)
     with pytest.raises(ValueError, match=r"det: A must be a square matrix or a batch of them"):
         cnnlab.linalg.det(cnnlab.ones(2, 3))
 
