@@ -39,7 +39,12 @@ def _pointwise(input, op, forward, grad, ints="error"):
         elif ints == "error" or x.dtype.kind == "b":
             raise DTypeError(f"{op}: input must be a floating-point tensor. Got dtype={t.dtype}.")
     out = np.asarray(forward(x))
-    return Tensor._from_op(out, (t,), lambda g: (grad(g, x, out),), op.capitalize() + "Backward")
+    return Tensor._from_op(out, (t,), lambda g: (grad(g, x, out),), _GRAD_FN_NAMES.get(op) or
+                           op.title().replace("_", "") + "Backward")
+
+
+# grad_fn names PyTorch shows that are not the op's own (selu runs as elu; softsign ends in a division)
+_GRAD_FN_NAMES = {"selu": "EluBackward0", "softsign": "DivBackward0", "logsigmoid": "LogSigmoidBackward0"}
 
 
 def _stable_sigmoid(x):

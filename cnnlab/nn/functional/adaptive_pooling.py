@@ -41,9 +41,9 @@ def _adaptive_avg_pool(input, n, op, output_size):
     x = t._data
     spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size)
     lead = x.shape[:x.ndim - n]
+    name = _avg_grad_fn_name(n, out_size)
     if 0 in out_size:
-        return Tensor._from_op(np.zeros(lead + out_size, x.dtype), (t,), lambda g: (np.zeros_like(x),),
-                               f"AdaptiveAvgPool{n}DBackward")
+        return Tensor._from_op(np.zeros(lead + out_size, x.dtype), (t,), lambda g: (np.zeros_like(x),), name)
     y, divisor = x, np.ones(out_size, np.int64)
     for k, (size, o) in enumerate(zip(spatial, out_size)):
         if o != size:
@@ -60,7 +60,15 @@ def _adaptive_avg_pool(input, n, op, output_size):
                 gd = K.adaptive_sum_axis_backward(gd, x.ndim - n + k, spatial[k])
         return (gd,)
 
-    return Tensor._from_op(out, (t,), backward, f"AdaptiveAvgPool{n}DBackward")
+    return Tensor._from_op(out, (t,), backward, name)
+
+
+def _avg_grad_fn_name(n, out_size):
+    """The grad_fn PyTorch shows: a 1-d pool runs as the 2-d one and ends in a squeeze; a 2-d/3-d pool to a
+    single value per channel is a mean over the spatial dims."""
+    if n == 1:
+        return "SqueezeBackward1"
+    return "MeanBackward1" if all(o == 1 for o in out_size) else f"AdaptiveAvgPool{n}DBackward0"
 
 
 def _adaptive_max_pool(input, n, op, output_size, return_indices):
@@ -77,7 +85,7 @@ def _adaptive_max_pool(input, n, op, output_size, return_indices):
     def backward(g):
         return (K.scatter_flat(g, flat, spatial),)
 
-    res = Tensor._from_op(out, (t,), backward, f"AdaptiveMaxPool{n}DBackward")
+    res = Tensor._from_op(out, (t,), backward, "SqueezeBackward1" if n == 1 else f"AdaptiveMaxPool{n}DBackward0")
     return (res, Tensor._wrap(flat)) if return_indices else res
 
 

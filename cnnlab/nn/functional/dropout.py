@@ -51,7 +51,9 @@ def _apply(input, p, training, generator, op, mask_shape=None, alpha=False):
     def backward(g):
         return (g * scale,)
 
-    return Tensor._from_op(out.astype(x.dtype, copy=False), (t,), backward, op.capitalize() + "Backward")
+    # PyTorch's grad_fn: the mask's multiply, or alpha dropout's final add (p = 1 is a plain multiply by 0)
+    name = "AddBackward0" if alpha and p != 1 else "MulBackward0"
+    return Tensor._from_op(out.astype(x.dtype, copy=False), (t,), backward, name)
 
 
 def dropout(input, p=0.5, training=True, inplace=False, generator=None):

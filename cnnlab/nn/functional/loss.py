@@ -162,8 +162,19 @@ def _index_loss(op, input, target, weight, ignore_index, reduction, eps, fused_s
         return (gx, gw) if w_t is not None else (gx,)
 
     parents = (input, w_t) if w_t is not None else (input,)
-    name = "CrossEntropyLossBackward" if fused_softmax else "NllLossBackward"
-    return Tensor._from_op(out.reshape(out_shape) if reduction == "none" else out, parents, backward, name)
+    return Tensor._from_op(out.reshape(out_shape) if reduction == "none" else out, parents, backward,
+                           _index_grad_fn_name(input.ndim, reduction, eps))
+
+
+def _index_grad_fn_name(ndim, reduction, eps):
+    """The grad_fn PyTorch shows for nll_loss / cross_entropy on class indices: its last op. Label smoothing
+    ends in an add; 1-D/2-D input in nll_loss, 4-D in nll_loss2d; other ranks are reshaped to 4-D for
+    nll_loss2d and, for reduction='none', viewed back."""
+    if eps:
+        return "AddBackward0"
+    if ndim <= 2:
+        return "NllLossBackward0"
+    return "ViewBackward0" if ndim != 4 and reduction == "none" else "NllLoss2DBackward0"
 
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
@@ -291,5 +302,6 @@ def _prob_cross_entropy(input, target, weight, reduction, eps):
         return (gx, gt, gw) if w_t is not None else (gx, gt)
 
     parents = (input, target) + ((w_t,) if w_t is not None else ())
+    # PyTorch's last op here is the mean's division, or the sum's (or per-sample) negation
     return Tensor._from_op(out.reshape(()) if one_d and reduction == "none" else out, parents, backward,
-                           "CrossEntropyLossBackward")
+                           "DivBackward1" if reduction == "mean" else "NegBackward0")

@@ -14,13 +14,14 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss
            "huber_loss", "kl_div", "soft_margin_loss", "margin_ranking_loss"]
 
 
-def _pointwise(op, tensors, reduction, fwd, der, weight=None, mean_over_weight=False):
+def _pointwise(op, tensors, reduction, fwd, der, weight=None, mean_over_weight=False, name=None):
     """One op for an elementwise loss of broadcastable operands.
 
     fwd(*arrays) -> per-element loss l; der(*arrays) -> dl/d(operand) per operand (None: no gradient).
     An optional elementwise weight scales l; 'mean' divides by the element count, or by sum(weight) when
     mean_over_weight (mse_loss and l1_loss with weight, as PyTorch). Every gradient is summed back to its
     operand's shape; the weight's gradient is l (minus out/sum(weight) per element for mean_over_weight).
+    name: the grad_fn name (default: the op's fused node, `MseLossBackward0` for mse_loss).
     """
     parents = tuple(tensors) + ((weight,) if weight is not None else ())
     dt = _dtypes.result_type([p._data.dtype for p in parents])
@@ -55,7 +56,13 @@ def _pointwise(op, tensors, reduction, fwd, der, weight=None, mean_over_weight=F
                 grads.append(gw)
         return grads
 
-    return Tensor._from_op(out, parents, backward, op.title().replace("_", "") + "Backward")
+    return Tensor._from_op(out, parents, backward, name or op.title().replace("_", "") + "Backward")
+
+
+def _composite_name(reduction, none_name, mean_name="MeanBackward0"):
+    """The grad_fn PyTorch shows for a loss it builds from smaller ops: the last of them (the reduction's, or
+    the elementwise op's for reduction='none')."""
+    return {"mean": mean_name, "sum": "SumBackward0"}.get(reduction, none_name)
 
 
 def _regression_args(op, input, target, weight=None):
@@ -115,7 +122,8 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     x, t, weight = _regression_args("mse_loss", input, target, weight)
     reduction = _reduction("mse_loss", reduction, size_average, reduce)
     return _pointwise("mse_loss", (x, t), reduction, lambda a, b: (a - b) ** 2,
-                      lambda a, b: (2.0 * (a - b), -2.0 * (a - b)), weight, mean_over_weight=True)
+                      lambda a, b: (2.0 * (a - b), -2.0 * (a - b)), weight, mean_over_weight=True,
+                      name=None if weight is None else _composite_name(reduction, "MulBackward0", "DivBackward0"))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -129,8 +137,10 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     """
     x, t, weight = _regression_args("l1_loss", input, target, weight)
     reduction = _reduction("l1_loss", reduction, size_average, reduce)
+    name = (_composite_name(reduction, "AbsBackward0") if weight is None else
+            _composite_name(reduction, "MulBackward0", "DivBackward0"))
     return _pointwise("l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
-                      lambda a, b: (np.sign(a - b), -np.sign(a - b)), weight, mean_over_weight=True)
+                      lambda a, b: (np.sign(a - b), -np.sign(a - b)), weight, mean_over_weight=True, name=name)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -149,7 +159,8 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta == 0:
         return _pointwise("smooth_l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
-                          lambda a, b: (np.sign(a - b), -np.sign(a - b)))
+                          lambda a, b: (np.sign(a - b), -np.sign(a - b)),
+                          name=_composite_name(reduction, "AbsBackward0"))  # PyTorch calls l1_loss here
     beta = float(beta)
 
     def der(a, b):  # d/d(d): d / beta inside the quadratic zone, sign(d) outside
@@ -184,7 +195,8 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         return dd, -dd
     return _pointwise("huber_loss", (x, t), reduction,
                       lambda a, b: np.where(np.abs(a - b) < delta, 0.5 * (a - b) ** 2,
-                                            delta * (np.abs(a - b) - 0.5 * delta)), der, weight)
+                                            delta * (np.abs(a - b) - 0.5 * delta)), der, weight,
+                      name=None if weight is None else _composite_name(reduction, "MulBackward0"))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -304,10 +316,11 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         return out / x.shape[0] if x.ndim > 0 else out
     if log_target:  # l = exp(t) (t - x): dl/dx = -exp(t), dl/dt = exp(t) (t - x + 1)
         return _pointwise(op, (x, t), reduction, lambda a, b: np.exp(b) * (b - a),
-                          lambda a, b: (-np.exp(b), np.exp(b) * (b - a + 1.0)))
+                          lambda a, b: (-np.exp(b), np.exp(b) * (b - a + 1.0)),
+                          name=_composite_name(reduction, "MulBackward0"))
     # l = t log t - t x (0 where t = 0): dl/dx = -t, dl/dt = log t + 1 - x
     return _pointwise(op, (x, t), reduction, lambda a, b: np.where(b == 0, 0.0, b * np.log(b)) - b * a,
-                      lambda a, b: (-b, np.log(b) + 1.0 - a))
+                      lambda a, b: (-b, np.log(b) + 1.0 - a), name=_composite_name(reduction, "SubBackward0"))
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -352,4 +365,5 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     # active = (-t (x1 - x2) + margin > 0): dl/dx1 = -t active, dl/dx2 = t active, dl/dt = -(x1 - x2) active
     act = lambda a, b, y: (-y * (a - b) + m) > 0
     return _pointwise(op, (x1, x2, t), reduction, lambda a, b, y: np.maximum(-y * (a - b) + m, 0.0),
-                      lambda a, b, y: (-y * act(a, b, y), y * act(a, b, y), -(a - b) * act(a, b, y)))
+                      lambda a, b, y: (-y * act(a, b, y), y * act(a, b, y), -(a - b) * act(a, b, y)),
+                      name=_composite_name(reduction, "ClampMinBackward0"))

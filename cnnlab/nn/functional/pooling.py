@@ -64,6 +64,12 @@ def pool_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode
     return K.Windows(spatial, kernel, stride, pads, dilation, out)
 
 
+def _grad_fn_name(n, node):
+    """The grad_fn PyTorch shows for an n-d pool: its node's, except that a 1-d pool runs as the 2-d one on an
+    unsqueezed input and ends in a squeeze."""
+    return "SqueezeBackward1" if n == 1 else node + "Backward0"
+
+
 def _show(values):
     return values[0] if len(set(values)) == 1 else values
 
@@ -91,7 +97,7 @@ def _extreme_pool(input, n, op, largest, kernel_size, stride, padding, dilation,
     def backward(g):
         return (K.extreme_backward(g, arg, win, x.shape),)
 
-    res = Tensor._from_op(out, (t,), backward, f"{'Max' if largest else 'Min'}Pool{n}DBackward")
+    res = Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"{'Max' if largest else 'Min'}Pool{n}DWithIndices"))
     if return_indices:
         return res, Tensor._wrap(win.flat_indices(arg))
     return res
@@ -151,7 +157,7 @@ def _avg_pool(input, n, op, kernel_size, stride, padding, ceil_mode, count_inclu
     def backward(g):
         return (K.sum_backward(g / divisor, win, x.shape),)
 
-    return Tensor._from_op(out, (t,), backward, f"AvgPool{n}DBackward")
+    return Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"AvgPool{n}D"))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -199,7 +205,7 @@ def _lp_pool(input, n, op, norm_type, kernel_size, stride, ceil_mode, padding, d
             ga = np.where(a == 0, 0, gz)
             return (K.sum_backward(ga / divisor, win, x.shape) * (p * x ** (p - 1.0)),)
 
-    return Tensor._from_op(out, (t,), backward, f"LpPool{n}DBackward")
+    return Tensor._from_op(out, (t,), backward, "PowBackward0")  # PyTorch's lp_pool ends in a pow
 
 
 def lp_pool1d(input, norm_type, kernel_size, stride=None, ceil_mode=False, padding=0, dilation=1):
@@ -264,7 +270,7 @@ def _max_unpool(input, indices, n, op, kernel_size, stride, padding, output_size
     def backward(g):
         return (K.unpool_backward(g, idx, x.shape, n),)
 
-    return Tensor._from_op(out, (t,), backward, f"MaxUnpool{n}DBackward")
+    return Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"MaxUnpool{n}D"))
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -283,7 +283,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
             g = _scatter_axis(g, axis, idx, w, x.shape[axis])
         return (g,)
 
-    return Tensor._from_op(out, (t,), backward, "Upsample" + mode.capitalize().replace("-", "") + "Backward")
+    # PyTorch's node: upsample_<mode><n>d, with _aa for antialias (UpsampleNearestExact2DBackward0, ...)
+    name = "".join(w.capitalize() for w in mode.split("-")) + f"{x.ndim - 2}D" + ("Aa" if antialias else "")
+    return Tensor._from_op(out, (t,), backward, f"Upsample{name}Backward0")
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
