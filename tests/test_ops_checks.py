@@ -181,3 +181,39 @@ def test_out_into_a_writable_tensor_still_works():
     out = cnnlab.zeros(2, 3)
     r = cnnlab.add(cnnlab.ones(2, 3), 1, out=out)
     assert r is out and out.tolist() == [[2.0] * 3] * 2
+
+
+@pytest.mark.parametrize("n,dim,pre_shape,app_shape", [
+    (1, -1, (3, 1), (3, 2)), (2, 1, (3, 2), None), (1, 0, None, (1, 4)), (3, 0, (2, 4), (1, 4)), (0, 1, (3, 1), None),
+])
+def test_diff_prepend_append_match_torch(n, dim, pre_shape, app_shape):
+    def fn(lib, x, *extras):
+        it = iter(extras)
+        pre = next(it) if pre_shape else None
+        app = next(it) if app_shape else None
+        return lib.torch.diff(x, n=n, dim=dim, prepend=pre, append=app)
+    x = rand(3, 4) if dim != 0 else rand(2, 4)
+    extras = [rand(*s, seed=i + 1) for i, s in enumerate([pre_shape, app_shape]) if s]
+    check(fn, x, *extras)
+
+
+def test_diff_integer_input_with_float_prepend_matches_torch():
+    check(lambda lib, x: lib.torch.diff(lib.torch.tensor([1, 4, 9]), prepend=x), np.array([0.5]))
+
+
+@pytest.mark.parametrize("call,torch_class,message", [
+    (lambda lib: lib.diff(lib.ones(2, 3), dim=1, prepend=lib.ones(3, 1)), RuntimeError,
+     r"diff: prepend must have input's shape except along dim. Got input.shape=\(2, 3\), prepend.shape=\(3, 1\), "
+     r"dim=1"),
+    (lambda lib: lib.diff(lib.ones(2, 3), dim=1, append=lib.ones(2)), RuntimeError,
+     r"diff: append must have input's shape except along dim. Got input.shape=\(2, 3\), append.shape=\(2,\)"),
+    (lambda lib: lib.diff(lib.ones(2, 3), prepend=1.0), TypeError, r"diff: prepend must be a tensor. Got float"),
+    (lambda lib: lib.diff(lib.ones(3), n=-1), RuntimeError, r"diff: n \(the order\) must be a non-negative int. "
+                                                            r"Got n=-1"),
+    (lambda lib: lib.diff(lib.tensor(1.0)), RuntimeError, r"diff: input must have at least one dim. Got shape=\(\)"),
+])
+def test_diff_refusals_like_torch(call, torch_class, message):
+    with pytest.raises(torch_class):
+        call(torch)
+    with pytest.raises(torch_class, match=message):
+        call(cnnlab)

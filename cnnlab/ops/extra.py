@@ -289,10 +289,35 @@ def index_add(input, dim, index, source, alpha=1):
     return scatter_add(t, axis, Tensor._wrap(np.ascontiguousarray(full)), E.mul(src, alpha) if alpha != 1 else src)
 
 
-def diff(input, n=1, dim=-1):
-    """n-th forward difference along dim: out[i] = x[i+1] - x[i]. Matches torch.diff (without prepend/append)."""
+def diff(input, n=1, dim=-1, prepend=None, append=None):
+    """n-th forward difference along dim, out[i] = x[i+1] - x[i], after prepend and append (tensors with
+    input's shape except along dim) are joined to input's ends; they get gradients too. Matches torch.diff.
+
+    >>> import cnnlab
+    >>> cnnlab.diff(cnnlab.tensor([1.0, 3.0, 6.0]), prepend=cnnlab.tensor([0.0]), append=cnnlab.tensor([10.0]))
+    tensor([1., 2., 3., 4.])
+    """
     t = as_tensor_arg(input, "diff", "input")
+    if t.ndim == 0:
+        raise ShapeError("diff: input must have at least one dim. Got shape=().")
+    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 0:
+        raise ShapeError(f"diff: n (the order) must be a non-negative int. Got n={n!r}.")
     axis = t._dim(dim, "diff")
+    if n == 0:
+        return t.clone()  # as torch: a copy of the input, prepend and append unused
+    parts = []
+    for name, extra in (("prepend", prepend), (None, t), ("append", append)):
+        if extra is None:
+            continue
+        if name is not None:
+            if not isinstance(extra, Tensor):
+                raise TypeError(f"diff: {name} must be a tensor. Got {type(extra).__name__}.")
+            if extra.ndim != t.ndim or any(a != b for d, (a, b) in enumerate(zip(extra.shape, t.shape)) if d != axis):
+                raise ShapeError(f"diff: {name} must have input's shape except along dim. Got input.shape="
+                                 f"{shape_str(t.shape)}, {name}.shape={shape_str(extra.shape)}, dim={dim}.")
+        parts.append(extra)
+    if len(parts) > 1:
+        t = S.cat(parts, axis)
     for _ in range(n):
         k = t.shape[axis]
         t = E.sub(narrow(t, axis, 1, max(k - 1, 0)), narrow(t, axis, 0, max(k - 1, 0)))
