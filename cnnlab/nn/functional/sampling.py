@@ -172,27 +172,33 @@ def _pad_coords(c, size, padding_mode, align_corners):
 # A tap is (idx, w, dw): flat spatial index (N, P), weight (N, P) with 0 where the tap lies outside the input,
 # and dw[d] = d w / d coordinate d (before the padding rule's derivative, applied afterwards).
 
-def _flat_index(ints, spatial):
-    """Flat index of integer coordinates (one (N, P) array per spatial axis, outermost first), a mask of the
-    in-bounds ones, and the index with out-of-bounds entries set to 0 (their weight is zeroed)."""
-    ok = np.ones(ints[0].shape, dtype=bool)
-    flat = np.zeros(ints[0].shape, dtype=np.int64)
-    for i, s in zip(ints, spatial):
-        ok &= (i >= 0) & (i < s)
+def _axis_index(i, size):
+    """Integer coordinates along one axis: set to 0 where outside [0, size) (their weight is zeroed), and the
+    in-bounds mask."""
+    ok = (i >= 0) & (i < size)
+    return np.where(ok, i, 0), ok
+
+
+def _flat_index(parts, spatial):
+    """Flat spatial index and in-bounds mask of one tap from its per-axis (index, mask), outermost first."""
+    flat, ok = parts[0]
+    for (i, o), s in zip(parts[1:], spatial[1:]):
         flat = flat * s + i
-    return np.where(ok, flat, 0), ok
+        ok = ok & o
+    return flat, ok
 
 
 def _linear_taps(coords, spatial):
     """2^n corners around each position, weight prod_d (t_d or 1 - t_d), t_d = c_d - floor(c_d)."""
     lows = [np.floor(c) for c in coords]
     fracs = [c - lo for c, lo in zip(coords, lows)]
+    axis_parts = [[_axis_index(lo.astype(np.int64) + b, s) for b in (0, 1)] for lo, s in zip(lows, spatial)]
     n = len(coords)
     taps = []
     for corner in range(2 ** n):
         bits = [(corner >> (n - 1 - d)) & 1 for d in range(n)]
         ws = [f if b else 1 - f for f, b in zip(fracs, bits)]
-        idx, ok = _flat_index([(lo + b).astype(np.int64) for lo, b in zip(lows, bits)], spatial)
+        idx, ok = _flat_index([axis_parts[d][b] for d, b in enumerate(bits)], spatial)
         okf = ok.astype(coords[0].dtype)
         w = okf
         for wd in ws:
@@ -210,7 +216,7 @@ def _linear_taps(coords, spatial):
 
 def _nearest_taps(coords, spatial):
     """One tap at the nearest pixel (halfway cases to even, as nearbyint); no gradient for the grid."""
-    idx, ok = _flat_index([np.rint(c).astype(np.int64) for c in coords], spatial)
+    idx, ok = _flat_index([_axis_index(np.rint(c).astype(np.int64), s) for c, s in zip(coords, spatial)], spatial)
     return [(idx, ok.astype(coords[0].dtype), None)]
 
 
@@ -239,10 +245,12 @@ def _bicubic_taps(coords, spatial, padding_mode, align_corners):
     wy, dwy = _cubic_weights(cy - y0)
     wx, dwx = _cubic_weights(cx - x0)
     taps = []
-    for a in range(4):
-        iy = _pad_coords(y0 - 1 + a, H, padding_mode, align_corners)[0].astype(np.int64)
-        for b in range(4):
-            ix = _pad_coords(x0 - 1 + b, W, padding_mode, align_corners)[0].astype(np.int64)
+    iys = [_axis_index(_pad_coords(y0 - 1 + a, H, padding_mode, align_corners)[0].astype(np.int64), H)
+           for a in range(4)]
+    ixs = [_axis_index(_pad_coords(x0 - 1 + b, W, padding_mode, align_corners)[0].astype(np.int64), W)
+           for b in range(4)]
+    for a, iy in enumerate(iys):
+        for b, ix in enumerate(ixs):
             idx, ok = _flat_index([iy, ix], spatial)
             okf = ok.astype(cy.dtype)
             taps.append((idx, okf * wy[a] * wx[b], [okf * dwy[a] * wx[b], okf * wy[a] * dwx[b]]))
@@ -344,12 +352,15 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         taps = _nearest_taps(coords, spatial)
     else:
         taps = _bicubic_taps(coords, spatial, padding_mode, align)
-    xf = x.reshape(N, C, S)                                     # (N, C, S)
     P = g2.shape[1]
-    out = np.zeros((N, C, P), dtype=dt)
-    for idx, w, _ in taps:
-        out += np.take_along_axis(xf, idx[:, None, :], axis=2) * w[:, None, :].astype(dt, copy=False)
-    out = out.reshape((N, C) + out_spatial)
+    # Channels-last rows make every tap one row gather: input pixel (n, s) is row n * S + s of xr.
+    xr = np.ascontiguousarray(x.reshape(N, C, S).transpose(0, 2, 1)).reshape(N * S, C)   # (N*S, C)
+    row0 = (np.arange(N, dtype=np.int64) * S)[:, None]                                    # (N, 1)
+    rows = [(idx + row0).ravel() for idx, _, _ in taps]                                   # each (N*P,)
+    acc = np.zeros((N * P, C), dtype=dt)
+    for r, (_, w, _) in zip(rows, taps):
+        acc += np.take(xr, r, axis=0) * w.reshape(-1, 1).astype(dt, copy=False)
+    out = np.ascontiguousarray(acc.reshape(N, P, C).transpose(0, 2, 1)).reshape((N, C) + out_spatial)
 
     # out[n, c, p] = sum_t w_t[n, p] x[n, c, idx_t[n, p]]: dL/dx scatters g * w_t back to idx_t, and
     # dL/dgrid_d = sum_t (sum_c g x[idx_t]) dw_t/dc_d * dc_d/dgrid_d (padding rule times unnormalise scale).
@@ -357,20 +368,22 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
         gf = g.reshape(N, C, P)
         gx = ggrid = None
         if tx._requires_grad:
-            offsets = (np.arange(N * C, dtype=np.int64) * S).reshape(N, C, 1)
-            acc = np.zeros(N * C * S)
-            for idx, w, _ in taps:
-                flat = (offsets + idx[:, None, :]).ravel()
-                acc += np.bincount(flat, weights=(gf * w[:, None, :]).ravel(), minlength=N * C * S)
-            gx = acc.astype(dt).reshape(x.shape)
+            all_rows = np.concatenate(rows)                                                # (T*N*P,)
+            w_all = np.stack([w.reshape(N, P) for _, w, _ in taps])                        # (T, N, P)
+            gx = np.empty((N, C, S), dtype=dt)
+            for c in range(C):  # one bincount per channel over every tap's rows
+                part = np.bincount(all_rows, weights=(w_all * gf[None, :, c, :]).ravel(), minlength=N * S)
+                gx[:, c, :] = part.reshape(N, S)
+            gx = gx.reshape(x.shape)
         if tg._requires_grad:
-            gcoord = [np.zeros((N, P), dtype=dt) for _ in range(n)]
+            gcoord = [np.zeros(N * P, dtype=dt) for _ in range(n)]
             if mode != "nearest":
-                for idx, _, dw in taps:
-                    dot = np.einsum("ncp,ncp->np", gf, np.take_along_axis(xf, idx[:, None, :], axis=2))
+                gr_rows = np.ascontiguousarray(gf.transpose(0, 2, 1)).reshape(N * P, C)    # (N*P, C)
+                for r, (_, _, dw) in zip(rows, taps):
+                    dot = np.einsum("pc,pc->p", gr_rows, np.take(xr, r, axis=0))
                     for k in range(n):
-                        gcoord[k] += dot * dw[k]
-            ggrid = np.stack([gcoord[n - 1 - j] * mults[n - 1 - j] for j in range(n)], -1)
+                        gcoord[k] += dot * dw[k].ravel()
+            ggrid = np.stack([gcoord[n - 1 - j] * mults[n - 1 - j].ravel() for j in range(n)], -1)
             ggrid = ggrid.astype(dt, copy=False).reshape(gr.shape)
         return gx, ggrid
 
