@@ -1,5 +1,6 @@
 """Process-wide switches with torch's names: the thread count (set_num_threads/get_num_threads) and the
 deterministic-algorithms flag (use_deterministic_algorithms)."""
+from .errors import ShapeError
 from .kernels import parallel
 
 _deterministic = {"mode": False, "warn_only": False}
@@ -87,20 +88,54 @@ channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 
 
+_COMPILE_MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
+
+
+class CompileTargetError(TypeError, AssertionError):
+    """compile() given something that is not callable: a TypeError, and the AssertionError PyTorch raises."""
+
+
 def compile(model=None, *, fullgraph=False, dynamic=None, backend="inductor", mode=None, options=None,  # noqa: A001
             disable=False):
     """Return model (a Module or function) unchanged: cnnlab has no graph compiler, so code written for
     torch.compile runs as it is. Also usable as a decorator (`@cnnlab.compile` or `@cnnlab.compile(mode=...)`).
-    Matches torch.compile's interface.
+    Matches torch.compile's interface and its checks.
+
+    Args:
+        model (callable, default None): None returns a decorator that applies these settings.
+        mode (str, default None): with backend='inductor', one of 'default', 'lite', 'reduce-overhead',
+            'max-autotune-no-cudagraphs', 'max-autotune'. options (dict, default None): not with mode.
+        fullgraph, dynamic, backend, disable: accepted and ignored.
+    Raises:
+        CompileTargetError (TypeError, AssertionError): model is not callable.
+        ShapeError (ValueError, RuntimeError): an unknown mode, or both mode and options.
 
     >>> import cnnlab
     >>> f = cnnlab.compile(lambda x: x * 2)
     >>> f(cnnlab.tensor([1.0]))
     tensor([2.])
+    >>> cnnlab.compile(f, mode="fastest")
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.ShapeError: compile: mode must be one of default, lite, reduce-overhead, \
+max-autotune-no-cudagraphs, max-autotune (with backend='inductor'). Got mode='fastest'.
     """
+    def apply(fn):
+        # the checks PyTorch makes once the model is known (a decorator defers them to its application)
+        if not callable(fn):
+            raise CompileTargetError(f"compile: model must be callable (a Module or function). Got "
+                                     f"{type(fn).__name__}: {fn!r}.")
+        if mode is not None and options is not None:
+            raise ShapeError(f"compile: mode and options cannot both be given (options set what a mode "
+                             f"would). Got mode={mode!r}, options={options!r}.")
+        if backend == "inductor" and mode is not None and mode not in _COMPILE_MODES:
+            raise ShapeError(f"compile: mode must be one of {', '.join(_COMPILE_MODES)} (with "
+                             f"backend='inductor'). Got mode={mode!r}.")
+        return fn
+
     if model is None:
-        return lambda fn: fn
-    return model
+        return apply
+    return apply(model)
 
 
 class autocast:

@@ -175,3 +175,46 @@ def test_compile_and_autocast_run_code_written_for_torch():
     assert run(x).shape == (2, 2)
     with pytest.raises(ValueError, match="autocast: device_type must be a device name"):
         cnnlab.autocast("tpu-x")
+
+
+@pytest.mark.parametrize("kwargs", [{"mode": "fastest"}, {"mode": 3}, {"mode": "default", "options": {}},
+                                    {"mode": "max-autotune", "options": {"a": 1}, "disable": True}])
+def test_compile_rejects_the_settings_torch_rejects(kwargs):
+    model, torch_model = cnnlab.nn.Linear(2, 2), torch.nn.Linear(2, 2)
+    rule = ("mode and options cannot both be given" if "options" in kwargs else
+            r"mode must be one of default, lite, reduce-overhead, max-autotune-no-cudagraphs, max-autotune")
+    with pytest.raises(RuntimeError):
+        torch.compile(torch_model, **kwargs)
+    with pytest.raises(RuntimeError):  # as a decorator, once applied
+        torch.compile(**kwargs)(torch_model)
+    for apply in (lambda: cnnlab.compile(model, **kwargs), lambda: cnnlab.compile(**kwargs)(model)):
+        with pytest.raises(ValueError, match=rf"compile: {rule}.* Got mode={kwargs['mode']!r}"):
+            apply()
+        with pytest.raises(RuntimeError):
+            apply()
+
+
+@pytest.mark.parametrize("mode", ["default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs",
+                                  "max-autotune"])
+def test_compile_accepts_every_torch_mode(mode):
+    model = cnnlab.nn.Linear(2, 2)
+    torch.compile(torch.nn.Linear(2, 2), mode=mode)  # no error there either
+    assert cnnlab.compile(model, mode=mode) is model
+
+
+def test_compile_checks_the_mode_only_for_inductor_and_takes_options_alone():
+    model = cnnlab.nn.Linear(2, 2)
+    torch.compile(torch.nn.Linear(2, 2), mode="fastest", backend="eager")
+    assert cnnlab.compile(model, mode="fastest", backend="eager") is model
+    assert cnnlab.compile(model, options={"trace.enabled": False}) is model
+
+
+@pytest.mark.parametrize("model", [3, "model"])
+def test_compile_rejects_what_is_not_callable(model):
+    with pytest.raises(AssertionError, match="A callable function is expected"):
+        torch.compile(model)
+    with pytest.raises(TypeError, match=rf"compile: model must be callable \(a Module or function\). Got "
+                                        rf"{type(model).__name__}: {model!r}"):
+        cnnlab.compile(model)
+    with pytest.raises(AssertionError):
+        cnnlab.compile(fullgraph=True)(model)
