@@ -32,7 +32,20 @@ def _check_positive_int(value, name, op):
 
 class Sampler:
     """Base class: subclasses implement `__iter__` (yielding indices) and usually `__len__`. Matches
-    torch.utils.data.Sampler."""
+    torch.utils.data.Sampler.
+
+    >>> class EvenFirst(Sampler):
+    ...     def __init__(self, data_source):
+    ...         self.n = len(data_source)
+    ...     def __iter__(self):
+    ...         return iter(list(range(0, self.n, 2)) + list(range(1, self.n, 2)))
+    ...     def __len__(self):
+    ...         return self.n
+    >>> list(EvenFirst(range(5)))
+    [0, 2, 4, 1, 3]
+    >>> list(BatchSampler(EvenFirst(range(5)), batch_size=2, drop_last=False))
+    [[0, 2], [4, 1], [3]]
+    """
 
     def __init__(self, data_source=None):
         pass
@@ -45,7 +58,14 @@ class Sampler:
 
 
 class SequentialSampler(Sampler):
-    """0, 1, ..., len(data_source) - 1 in order. Matches torch.utils.data.SequentialSampler."""
+    """0, 1, ..., len(data_source) - 1 in order. Matches torch.utils.data.SequentialSampler.
+
+    Args:
+        data_source: the dataset (only its length is used).
+
+    >>> list(SequentialSampler(["a", "b", "c"])), len(SequentialSampler(range(4)))
+    ([0, 1, 2], 4)
+    """
 
     def __init__(self, data_source):
         self.data_source = data_source
@@ -69,6 +89,14 @@ class RandomSampler(Sampler):
         replacement (bool, default False): draw with replacement.
         num_samples (int, default len(data_source)): indices per pass.
         generator (cnnlab.Generator, default None): the source of randomness; None uses the default generator.
+    Raises: TypeError (replacement not a bool), ValueError (num_samples not a positive int).
+
+    >>> import cnnlab
+    >>> sorted(RandomSampler(range(4), generator=cnnlab.Generator().manual_seed(0)))  # a permutation
+    [0, 1, 2, 3]
+    >>> idx = list(RandomSampler(range(3), num_samples=7, generator=cnnlab.Generator().manual_seed(0)))
+    >>> len(idx), sorted(idx[:3]), sorted(idx[3:6])  # whole permutations, the last one cut
+    (7, [0, 1, 2], [0, 1, 2])
     """
 
     def __init__(self, data_source, replacement=False, num_samples=None, generator=None):
@@ -129,6 +157,16 @@ class WeightedRandomSampler(Sampler):
         replacement (bool, default True): without replacement, an index appears at most once, so num_samples
             may not exceed the number of non-zero weights.
         generator (cnnlab.Generator, default None): the source of randomness.
+    Raises: ValueError (num_samples not a positive int, weights not 1-d, negative, non-finite or all zero,
+        more samples without replacement than non-zero weights).
+
+    >>> import cnnlab
+    >>> draws = list(WeightedRandomSampler([0.0, 1.0, 0.0, 3.0], num_samples=8,
+    ...                                    generator=cnnlab.Generator().manual_seed(0)))
+    >>> len(draws), set(draws) <= {1, 3}  # an index of weight 0 is never drawn
+    (8, True)
+    >>> sorted(WeightedRandomSampler([1, 0, 2], 2, replacement=False, generator=cnnlab.Generator().manual_seed(0)))
+    [0, 2]
     """
 
     def __init__(self, weights, num_samples, replacement=True, generator=None):

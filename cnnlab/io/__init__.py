@@ -47,6 +47,17 @@ def save(obj, f, pickle_module=None, pickle_protocol=2, _use_new_zipfile_seriali
 
     Raises:
         TypeError: obj holds something other than tensors, numbers, strings and containers of them.
+
+    >>> import io, os, tempfile, cnnlab
+    >>> model = cnnlab.nn.Linear(3, 2)
+    >>> path = os.path.join(tempfile.mkdtemp(), "linear.safetensors")
+    >>> cnnlab.io.save(model.state_dict(), path)  # the name picks safetensors
+    >>> sorted(cnnlab.io.load(path))
+    ['bias', 'weight']
+    >>> buffer = io.BytesIO()
+    >>> cnnlab.io.save({"step": 10, "weights": [cnnlab.zeros(2)]}, buffer)  # a file object: PyTorch's zip
+    >>> buffer.getvalue()[:4]
+    b'PK\\x03\\x04'
     """
     _check_savable(obj, "obj")
     writer = ((lambda fh: save_safetensors(obj, fh, metadata)) if _is_safetensors_name(f)
@@ -125,6 +136,19 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     Raises:
         FileNotFoundError: no file at the path.
         CheckpointError: the file is neither format, is corrupt, or refers to code.
+
+    >>> import io, cnnlab
+    >>> buffer = io.BytesIO()
+    >>> cnnlab.io.save({"fc.weight": cnnlab.eye(2), "epoch": 3}, buffer)
+    >>> _ = buffer.seek(0)
+    >>> checkpoint = cnnlab.io.load(buffer, map_location="cpu")
+    >>> checkpoint["epoch"], checkpoint["fc.weight"].tolist()
+    (3, [[1.0, 0.0], [0.0, 1.0]])
+    >>> cnnlab.io.load(io.BytesIO(b"not a checkpoint"))
+    Traceback (most recent call last):
+    ...
+    cnnlab.io.torch_format.CheckpointError: load: the file is neither a PyTorch zip checkpoint nor a \
+safetensors file (it starts with b'not a ch').
     """
     if isinstance(map_location, (str, device)):
         device(map_location)  # raises for a device other than the CPU
