@@ -26,11 +26,12 @@ def frac(input):
 
 def logaddexp(input, other):
     """log(exp(input) + exp(other)) without overflow. Matches torch.logaddexp."""
-    return _binary(input, other, "logaddexp", np.logaddexp, lambda g, a, b, o: g * np.exp(a - o),
-                   lambda g, a, b, o: g * np.exp(b - o))
+    # the gradients are the softmax weights 1 / (1 + exp(b - a)), finite also at inf and near overflow
+    return _binary(input, other, "logaddexp", np.logaddexp, lambda g, a, b, o: g / (1 + np.exp(b - a)),
+                   lambda g, a, b, o: g / (1 + np.exp(a - b)))
 
 
 def hypot(input, other):
-    """sqrt(input**2 + other**2) without overflow. Matches torch.hypot."""
-    return _binary(input, other, "hypot", np.hypot, lambda g, a, b, o: g * np.where(o == 0, 0, a / o),
-                   lambda g, a, b, o: g * np.where(o == 0, 0, b / o))
+    """sqrt(input**2 + other**2) without overflow; the gradient at (0, 0) is NaN (0 / 0), as torch's. Matches
+    torch.hypot."""
+    return _binary(input, other, "hypot", np.hypot, lambda g, a, b, o: g * (a / o), lambda g, a, b, o: g * (b / o))

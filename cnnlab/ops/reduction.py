@@ -147,7 +147,8 @@ def _amax_amin(input, dim, keepdim, op, npfn):
         o = out if keepdim else np.expand_dims(out, axes)
         mask = x == o
         gk = g if keepdim else np.expand_dims(g, axes)
-        return (np.where(mask, gk / mask.sum(axis=axes, keepdims=True, dtype=g.dtype), 0).astype(g.dtype, copy=False),)
+        # g / count * mask as torch: a NaN maximum (no element equals it) gives NaN gradients over its slice
+        return ((gk / mask.sum(axis=axes, keepdims=True, dtype=g.dtype) * mask).astype(g.dtype, copy=False),)
 
     return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
 

@@ -48,5 +48,11 @@ def atan2(input, other):
     _, _, xa, xb = binary_arrays(input, other, "atan2")
     if np.result_type(xa, xb).kind != "f":
         input, other = (v.float() if hasattr(v, "float") else float(v) for v in (input, other))
-    return _binary(input, other, "atan2", np.arctan2, lambda g, y, x, o: g * x / (x * x + y * y),
-                   lambda g, y, x, o: -g * y / (x * x + y * y))
+    return _binary(input, other, "atan2", np.arctan2, lambda g, y, x, o: g * x * _inv_square_radius(y, x),
+                   lambda g, y, x, o: -g * y * _inv_square_radius(y, x))
+
+
+def _inv_square_radius(y, x):
+    """1 / (x^2 + y^2), with 0 where that is inf (at the origin), as torch's atan2 gradient has it."""
+    r = 1 / (x * x + y * y)
+    return np.where(np.isinf(r), 0, r)
