@@ -113,6 +113,37 @@ def test_spatial_transformer_chain_matches_torch(padding_mode, align_corners):
     check_float32(fn, rand(2, 3, 5, 4, seed=18), theta)
 
 
+@pytest.mark.parametrize("align_corners", [False, True])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_affine_grid_identity_positions_are_bit_exact(align_corners, dtype):
+    # torch's linspace rounds each position once; positions on integer pixel coordinates must agree bit for bit,
+    # since there the bilinear grid gradient switches to the next pair of pixels
+    torch = pytest.importorskip("torch")
+    for size in [(1, 1, 7, 12), (1, 1, 13, 16), (2, 1, 19, 100), (1, 1, 3, 4, 11)]:
+        n = len(size) - 2
+        theta = np.tile(np.eye(n, n + 1, dtype=dtype), (size[0], 1, 1))
+        ours = F.affine_grid(cnnlab.tensor(theta), size, align_corners=align_corners).numpy()
+        theirs = torch.nn.functional.affine_grid(torch.tensor(theta), size, align_corners=align_corners).numpy()
+        assert ours.dtype == theirs.dtype
+        np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("n", [2, 3])
+@pytest.mark.parametrize("padding_mode", PADDING)
+@pytest.mark.parametrize("align_corners", [False, True])
+def test_positions_on_pixel_centers_and_edges_match_torch(n, padding_mode, align_corners):
+    # scaled identity transforms put positions exactly on pixel centers, on the input's edges and beyond
+    # them: the kinks of the sampling weights and of the padding rules, where torch takes one-sided gradients
+    size = (2, 2, 5, 4) if n == 2 else (2, 2, 3, 4, 5)
+    for diag in ([1.0, 1.0, 1.0], [2.0, 3.0, 1.5]):
+        theta = np.tile(np.diag(diag[:n] + [0.0])[:n], (2, 1, 1))
+        for mode in ["bilinear", "nearest"] + (["bicubic"] if n == 2 else []):
+            def fn(lib, x, th):
+                grid = lib.F.affine_grid(th, size, align_corners=align_corners)
+                return lib.F.grid_sample(x, grid, mode=mode, padding_mode=padding_mode, align_corners=align_corners)
+            check(fn, rand(*size, seed=21), theta)
+
+
 def test_align_corners_none_warns_and_means_false():
     x, theta = rand(1, 1, 4, 4, seed=19), rand(1, 2, 3, seed=20)
     with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):

@@ -9,6 +9,8 @@ the sampling position. The backward pass scatters the gradient back through the 
 differentiates the weights (grid gradient). Positions, padding rules and their derivatives follow PyTorch's
 CPU grid sampler.
 """
+import fractions
+import functools
 import warnings
 
 import numpy as np
@@ -40,15 +42,37 @@ def _resolve_align_corners(align_corners):
 
 # ---- affine_grid ---------------------------------------------------------------------------------------------
 
+@functools.lru_cache(maxsize=256)
+def _linspace_neg_one(steps, dtype):
+    """PyTorch's CPU linspace(-1, 1, steps) bit for bit: start + step * i for the first half and
+    end - step * (steps - 1 - i) for the rest, each rounded once (a fused multiply-add), step rounded to dtype.
+    Exact positions matter: a pixel-center grid lands on integer pixel coordinates, where the bilinear
+    grid gradient switches between neighbours. Read-only: the result is cached."""
+    dt = np.dtype(dtype).type
+    step = dt(2) / dt(steps - 1)
+    i = np.arange(steps)
+    first = i < steps // 2
+    k = np.where(first, i, steps - 1 - i)
+    if dt is np.float64:  # exact rational arithmetic, one rounding (float(Fraction) rounds correctly)
+        f_step = fractions.Fraction(float(step))
+        vals = [float((-1 + f_step * int(j)) if fst else (1 - f_step * int(j))) for j, fst in zip(k, first)]
+        r = np.array(vals, dtype=dt)
+    else:  # float32 and float16: exact in float64, then one rounding
+        exact = np.where(first, -1.0, 1.0) + np.where(first, 1.0, -1.0) * np.float64(step) * k
+        r = exact.astype(dt)
+    r.flags.writeable = False
+    return r
+
+
 def _base_coords(steps, align_corners, dt):
     """PyTorch's linspace_from_neg_one: -1 .. 1 in `steps` steps, shrunk by (steps - 1) / steps when the
     positions are pixel centers (align_corners=False); a single step sits at 0."""
     if steps <= 1:
         return np.zeros(steps, dtype=dt)
-    r = np.linspace(-1.0, 1.0, steps)
+    r = _linspace_neg_one(steps, np.dtype(dt).str)
     if not align_corners:
-        r = r * (steps - 1) / steps
-    return r.astype(dt)
+        r = r * dt(steps - 1) / dt(steps)
+    return r
 
 
 def affine_grid(theta, size, align_corners=None):
