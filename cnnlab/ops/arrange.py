@@ -1,0 +1,112 @@
+"""Rearrangements PyTorch tutorials use, built from the core shape and indexing ops (so their gradients come
+from those): movedim, tile, repeat_interleave, unflatten, broadcast_to/broadcast_tensors, atleast_1d/2d and
+hstack/vstack/column_stack. Re-exported by ops/extra.py."""
+import numpy as np
+
+from ..errors import ShapeError, shape_str
+from ..tensor import Tensor
+from . import indexing as I, shape as S
+from ._operands import as_tensor_arg
+
+
+def movedim(input, source, destination):
+    """Move dims from source to destination positions, the others keeping their order. Matches torch.movedim."""
+    t = as_tensor_arg(input, "movedim", "input")
+    src = [source] if isinstance(source, int) else list(source)
+    dst = [destination] if isinstance(destination, int) else list(destination)
+    if len(src) != len(dst):
+        raise ValueError(f"movedim: source and destination must name as many dims. Got source={source}, "
+                         f"destination={destination}.")
+    src = [t._dim(d, "movedim") for d in src]
+    dst = [t._dim(d, "movedim") for d in dst]
+    if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: repeated dims. Got source={source}, destination={destination}.")
+    order = [None] * t.ndim
+    for s_, d_ in zip(src, dst):
+        order[d_] = s_
+    rest = iter(i for i in range(t.ndim) if i not in src)  # the other dims keep their order
+    return S.permute(t, *[o if o is not None else next(rest) for o in order])
+
+
+def tile(input, dims):
+    """Repeat the whole tensor along each dim (dims padded with leading 1s). Matches torch.tile."""
+    t = as_tensor_arg(input, "tile", "input")
+    dims = tuple(dims)
+    dims = (1,) * (t.ndim - len(dims)) + dims
+    return S.repeat(t, *dims)
+
+
+def repeat_interleave(input, repeats, dim=None, output_size=None):
+    """Each element repeated `repeats` times in place (input flattened when dim is None). Matches
+    torch.repeat_interleave.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1, 2]).repeat_interleave(2)
+    tensor([1, 1, 2, 2])
+    """
+    t = as_tensor_arg(input, "repeat_interleave", "input")
+    if dim is None:
+        t, dim = S.reshape(t, -1), 0
+    axis = t._dim(dim, "repeat_interleave")
+    reps = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
+    n = t.shape[axis]
+    if reps.ndim and reps.shape != (n,):
+        raise ShapeError(f"repeat_interleave: repeats must be one number or one per element along dim. Got "
+                         f"repeats of shape {shape_str(reps.shape)} for size {n}.")
+    if reps.dtype.kind not in "iu":
+        raise TypeError(f"repeat_interleave: repeats must be integers. Got dtype={reps.dtype}.")
+    if reps.size and reps.min() < 0:
+        raise ShapeError(f"repeat_interleave: repeats must be non-negative. Got repeats with minimum "
+                         f"{reps.min()}.")
+    index = np.repeat(np.arange(n), reps)
+    return I.getitem(t, (slice(None),) * axis + (Tensor._wrap(index),))
+
+
+def unflatten(input, dim, sizes):
+    """Split one dim into the given sizes (one may be -1). Matches torch.unflatten."""
+    t = as_tensor_arg(input, "unflatten", "input")
+    axis = t._dim(dim, "unflatten")
+    return S.reshape(t, t.shape[:axis] + tuple(sizes) + t.shape[axis + 1:])
+
+
+def broadcast_to(input, size):
+    """A broadcast view of input with the given shape. Matches torch.broadcast_to."""
+    return S.expand(input, tuple(size))
+
+
+def broadcast_tensors(*tensors):
+    """The tensors broadcast to their common shape. Matches torch.broadcast_tensors."""
+    ts = [as_tensor_arg(t, "broadcast_tensors", "tensors") for t in tensors]
+    try:
+        shape = np.broadcast_shapes(*(t.shape for t in ts))
+    except ValueError:
+        raise ShapeError(f"broadcast_tensors: the shapes cannot be broadcast together. Got shapes "
+                         f"{', '.join(shape_str(t.shape) for t in ts)}.") from None
+    return tuple(S.expand(t, shape) for t in ts)
+
+
+def atleast_1d(input):
+    t = as_tensor_arg(input, "atleast_1d", "input")
+    return S.reshape(t, 1) if t.ndim == 0 else t
+
+
+def atleast_2d(input):
+    t = atleast_1d(input)
+    return S.unsqueeze(t, 0) if t.ndim == 1 else t
+
+
+def hstack(tensors):
+    """Concatenate along dim 1 (dim 0 for 1-D tensors). Matches torch.hstack."""
+    ts = [atleast_1d(t) for t in tensors]
+    return S.cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """Concatenate along dim 0, 1-D tensors as rows. Matches torch.vstack."""
+    return S.cat([atleast_2d(t) for t in tensors], 0)
+
+
+def column_stack(tensors):
+    """1-D tensors as columns (and 2-D ones as they are), side by side. Matches torch.column_stack."""
+    ts = [as_tensor_arg(t, "column_stack", "tensors") for t in tensors]
+    return S.cat([S.reshape(t, -1, 1) if t.ndim <= 1 else t for t in ts], 1)
