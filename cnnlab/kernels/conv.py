@@ -38,7 +38,7 @@ import itertools
 
 import numpy as np
 
-from . import depthwise, nhwc, parallel, select, shift, winograd
+from . import depthwise, nhwc, parallel, select, shift, winograd, workspace
 from .shift import backward_input_as_forward
 
 COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
@@ -111,11 +111,14 @@ class _Lowering:
             for r0 in range(0, self.out_size[0], self.rows):
                 yield n0, min(step, n_batch - n0), r0, min(self.rows, self.out_size[0] - r0)
 
-    def padded_buffer(self, n, channels, dtype):
-        """A zero buffer for the padded copy of n images: (n, C, *S) (strided) or (n, C, prod(S) + tail) (flat)."""
-        if self.flat:
-            return np.zeros((n, channels, _prod(self.pad_shape) + self.tail), dtype=dtype)
-        return np.zeros((n, channels) + self.pad_shape, dtype=dtype)
+    def padded_buffer(self, name, n, channels, dtype, padding=None):
+        """A buffer for the padded copy of n images: (n, C, *S) (strided) or (n, C, prod(S) + tail) (flat), reused
+        between calls (kernels/workspace.py); with `padding`, zero outside the interior for that padding (the
+        caller writes only the interior), else its contents are undefined."""
+        shape = (n, channels, _prod(self.pad_shape) + self.tail) if self.flat else (n, channels) + self.pad_shape
+        if padding is None:
+            return workspace.empty(name, shape, dtype)
+        return workspace.zeros(name, shape, dtype, layout=(self.flat, self.pad_shape, tuple(padding)))
 
     def interior(self, buf, n, padding):
         """The view of buf (first n images) that the unpadded images fill."""
@@ -189,14 +192,17 @@ class _Slots:
     """Per-thread buffers of a GEMM lowering: the padded copy of an image chunk (and which chunk it holds),
     the column matrix, and one more block-sized buffer."""
 
-    def __init__(self, low, n_batch, channels, other, dtype):
+    def __init__(self, low, n_batch, channels, other, dtype, padding, zero_other):
         step = low.images_per_chunk(n_batch)
         block = step * low.rows * low.row
         self.low, self.channels, self.dtype = low, channels, dtype
         self.threads = _threads(low, n_batch)
-        self.bufs = [dict(x=low.padded_buffer(step, channels, dtype), held=None,
-                          cols=np.empty(channels * len(low.offsets) * block, dtype=dtype),
-                          other=np.zeros(other * block, dtype=dtype)) for _ in range(self.threads)]
+        # "other" zero_other: zero outside the grid positions that are real outputs (the flat grid's wrap)
+        self.bufs = [dict(x=low.padded_buffer(f"conv.x{i}", step, channels, dtype, padding), held=None,
+                          cols=workspace.empty(f"conv.cols{i}", (channels * len(low.offsets) * block,), dtype),
+                          other=workspace.zeros(f"conv.g{i}", (other * block,), dtype, (low.grid, low.out_size))
+                          if zero_other else workspace.empty(f"conv.y{i}", (other * block,), dtype))
+                     for i in range(self.threads)]
 
     def padded(self, slot, x, n0, n, padding):
         """The padded copy of images n0..n0+n of x in this slot (copied unless it already holds them); x itself
@@ -226,7 +232,7 @@ def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
         return out
     low = _Lowering(channels, kernel, pad_shape, out_size, stride, dilation, x.itemsize)
     wg = _grouped_weight(w, groups)                                   # (G, Og, Cg*prod(K))
-    slots = _Slots(low, n_batch, channels, n_out, x.dtype)
+    slots = _Slots(low, n_batch, channels, n_out, x.dtype, padding, zero_other=False)
 
     # a tiny weight matrix (LeNet conv1: 6 x 25) times a long column matrix runs 3x faster in pieces
     piece = PIECE if wg.shape[1] * wg.shape[2] <= TINY else None
@@ -262,9 +268,9 @@ def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     wt = _grouped_weight(w, groups).transpose(0, 2, 1)                # (G, Cg*prod(K), Og)
     step = low.images_per_chunk(n_batch)
     threads = _threads(low, n_batch)
-    xbufs = [low.padded_buffer(step, channels, g.dtype) for _ in range(threads)]
-    gbufs = [np.empty(w.shape[0] * step * low.rows * low.row if low.flat else 0, dtype=g.dtype)
-             for _ in range(threads)]
+    xbufs = [low.padded_buffer(f"conv.dx{i}", step, channels, g.dtype) for i in range(threads)]  # zeroed per chunk
+    gbufs = [workspace.empty(f"conv.gx{i}", (w.shape[0] * step * low.rows * low.row if low.flat else 0,), g.dtype)
+             for i in range(threads)]
 
     def work(slot, chunk):
         n0, n = chunk
@@ -298,7 +304,7 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         return np.zeros(w_shape, dtype=x.dtype)
     low = _Lowering(channels, kernel, _padded_shape(x.shape[2:], padding), g.shape[2:], stride, dilation,
                     x.itemsize)
-    slots = _Slots(low, n_batch, channels, n_out, x.dtype)  # "other": g on the grid,
+    slots = _Slots(low, n_batch, channels, n_out, x.dtype, padding, zero_other=True)  # "other": g on the grid,
     dws = [np.zeros((groups, shape[2], shape[1]), dtype=x.dtype) for _ in slots.bufs]  # 0 outside the output
     # dW^T = cols @ G^T (G, Cg*prod(K), Og): OpenBLAS runs this orientation up to 1.6x faster than G @ cols^T
     # when Og is small; a tiny result (LeNet: 6 x 25) over a long inner dimension runs 2x faster in pieces

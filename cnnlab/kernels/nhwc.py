@@ -23,27 +23,20 @@ single-threaded BLAS, before and after each matmul. groups == 1 only (kernels/se
 [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
 """
 import itertools
-import threading
 
 import numpy as np
 
-from . import blas, parallel
+from . import blas, parallel, workspace
 from .shift import adjoint_padding
 
 CHUNK_BYTES = 16 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C), kept between calls
 
-_local = threading.local()  # per calling thread: the buffers of the last calls, kept for the next ones
-
 
 def _workspace(name, shape, dtype):
-    """A reusable buffer of this shape and dtype (contents undefined), kept per calling thread: a fresh
-    allocation of tens of MB costs page faults on first touch that measured as much as the copy into it."""
-    store = _local.__dict__.setdefault("buffers", {})
-    size = _prod(shape) * np.dtype(dtype).itemsize
-    buf = store.get(name)
-    if buf is None or buf.nbytes < size:
-        buf = store[name] = np.empty(size, dtype=np.uint8)
-    return buf[:size].view(dtype).reshape(shape)
+    """A reusable buffer of this shape and dtype (contents undefined), kept per calling thread
+    (kernels/workspace.py): a fresh allocation of tens of MB costs page faults on first touch that measured as
+    much as the copy into it."""
+    return workspace.empty("nhwc." + name, shape, dtype)
 
 
 def supports(x_shape, w_shape, stride, padding, dilation, groups):
@@ -175,7 +168,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         return np.zeros(w_shape, dtype=x.dtype)
     plan = _Plan(n_batch, x.shape[1], x.shape[2:], w_shape[2:], stride, padding, dilation, g.shape[2:], n_out,
                  x.dtype)
-    dwl = np.zeros((n_out, plan.depth), dtype=x.dtype)                # (O, prod(K)*C)
+    dwl = _workspace("dwl", (n_out, plan.depth), x.dtype)            # (O, prod(K)*C), set by the first gemm
     for i, (n0, n) in enumerate(plan.chunks):
         cols = _fill_columns(plan, x, n0, n)
         gl = plan.y[:n * plan.positions]

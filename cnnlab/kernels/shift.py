@@ -25,7 +25,7 @@ import itertools
 
 import numpy as np
 
-from . import blas, parallel
+from . import blas, parallel, workspace
 
 BLOCK_BYTES = 2**20   # bound on a block's output Y (O, rows * row)
 
@@ -129,14 +129,22 @@ def _stacked_weights(w, groups):
                                                                                               -1)
 
 
-def _scratch(geo, channels, width, rows, stacked, dtype, zero_width=False):
-    """Per thread: the phase planes of one image, a (width, L) block buffer and, stacked, the column matrix."""
-    make = np.zeros if zero_width else np.empty
+def _scratch(geo, channels, width, rows, stacked, dtype, zero_width=False, planes="x"):
+    """Per thread: the phase planes of one image, a (width, L) block buffer and, stacked, the column matrix;
+    reused between calls (kernels/workspace.py). The planes named "x" are zero outside the samples that
+    geo.load writes (their padding); zero_width: the block buffer is zero outside geo.grid's positions."""
     length = rows * geo.row
-    return [dict(x=np.zeros((len(geo.phases), channels, geo.length), dtype=dtype), held=None,
-                 y=make(width * length, dtype=dtype),
-                 cols=np.empty(len(geo.taps) * channels * length if stacked else 0, dtype=dtype))
-            for _ in range(parallel.num_threads())]
+    layout = (geo.spatial, geo.stride, geo.padding, geo.phase_shape, tuple(geo.phases))
+    slots = []
+    for i in range(parallel.num_threads()):
+        shape = (len(geo.phases), channels, geo.length)
+        x = workspace.zeros(f"shift.x{i}", shape, dtype, layout) if planes == "x" else \
+            workspace.empty(f"shift.{planes}{i}", shape, dtype)
+        y = workspace.zeros(f"shift.g{i}", (width * length,), dtype, (geo.phase_shape, geo.out_size, length)) \
+            if zero_width else workspace.empty(f"shift.y{i}", (width * length,), dtype)
+        cols = workspace.empty(f"shift.cols{i}", (len(geo.taps) * channels * length if stacked else 0,), dtype)
+        slots.append(dict(x=x, held=None, y=y, cols=cols))
+    return slots
 
 
 def _holding(geo, buf, x, n):
@@ -220,7 +228,7 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups, stacked=Fal
     og, cg = n_out // groups, channels // groups
     wk = _stacked_weights(w, groups).swapaxes(1, 2) if stacked else _offset_weights(w)
     rows = geo.rows_per_block(len(geo.taps) * channels if stacked else n_out, g.itemsize)
-    slots = _scratch(geo, channels, n_out, rows, stacked, g.dtype, zero_width=True)
+    slots = _scratch(geo, channels, n_out, rows, stacked, g.dtype, zero_width=True, planes="dx")
 
     def work(slot, n):
         buf = slots[slot]

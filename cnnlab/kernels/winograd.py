@@ -24,7 +24,7 @@ Blocks are whole images, up to BLOCK_BYTES of transform points each, one after a
 """
 import numpy as np
 
-from . import parallel
+from . import parallel, workspace
 
 BLOCK_BYTES = 16 * 2**20   # bound on a block's transform points D, V (16 x tiles x channels values each)
 THREADS = 1                # blocks one at a time, BLAS threading each (large) matmul: measured faster than
@@ -53,9 +53,12 @@ class _Tiles:
         self.step = int(max(1, min(self.n, BLOCK_BYTES // per_image)))
         self.blocks = [(n0, min(self.step, self.n - n0)) for n0 in range(0, self.n, self.step)]
 
-    def padded_buffer(self, dtype):
-        """A zero (step, 2*th + 2, 2*tw + 2, C) buffer: a block of padded images, channels-last."""
-        return np.zeros((self.step, 2 * self.th + 2, 2 * self.tw + 2, self.c), dtype=dtype)
+    def padded_buffer(self, slot, dtype):
+        """A (step, 2*th + 2, 2*tw + 2, C) buffer, zero outside the images that gather() writes into it: a block
+        of padded images, channels-last (kept between calls: the same layout needs no new zero fill)."""
+        h, w = self.spatial
+        return workspace.zeros(f"winograd.x{slot}", (self.step, 2 * self.th + 2, 2 * self.tw + 2, self.c), dtype,
+                               layout=(self.top, self.left, h, w))
 
     def gather(self, x, n0, n, xh, d):
         """d (4, 4, n, th, tw, C) = the 4x4 input tiles of images n0..n0+n of x (N, C, H, W), zero-padded
@@ -73,6 +76,11 @@ class _Tiles:
                 for r in range(2) for s in range(2)]
 
 
+def _scratch(name, slot, size, dtype):
+    """A reusable flat scratch buffer of `size` values (kernels/workspace.py), one per name and thread slot."""
+    return workspace.empty(f"winograd.{name}{slot}", (size,), dtype)
+
+
 def _weights(w, dtype, flip=False):
     """U = G w G^T for every (o, c) as one matmul: w (O, C, 3, 3) -> (16, O, C) (G's columns reversed: the
     transform of the flipped kernel)."""
@@ -88,9 +96,9 @@ def _forward(x, u, out_size, padding):
     geo = _Tiles(x.shape, out_size, padding, n_out)
     bt, at = np.kron(_BT, _BT).astype(x.dtype), np.kron(_AT, _AT).astype(x.dtype)    # (16, 16), (4, 16)
     size = geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.padded_buffer(x.dtype), d=np.empty(16 * size * geo.c, dtype=x.dtype),
-                  v=np.empty(16 * size * geo.c, dtype=x.dtype), m=np.empty(16 * size * n_out, dtype=x.dtype),
-                  y=np.empty(4 * size * n_out, dtype=x.dtype)) for _ in range(min(THREADS, parallel.num_threads()))]
+    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, 16 * size * geo.c, x.dtype),
+                  v=_scratch("v", i, 16 * size * geo.c, x.dtype), m=_scratch("m", i, 16 * size * n_out, x.dtype),
+                  y=_scratch("y", i, 4 * size * n_out, x.dtype)) for i in range(min(THREADS, parallel.num_threads()))]
 
     def work(slot, block):
         n0, n = block
@@ -128,11 +136,13 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     geo = _Tiles(x.shape, out_size, padding, n_out)
     bt, a4 = np.kron(_BT, _BT).astype(x.dtype), np.kron(_AT, _AT).T.astype(x.dtype)  # (16, 16), (16, 4)
     size = geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.padded_buffer(x.dtype), d=np.empty(16 * size * geo.c, dtype=x.dtype),
-                  v=np.empty(16 * size * geo.c, dtype=x.dtype),
-                  g=np.zeros((2, 2, geo.step, geo.th, geo.tw, n_out), dtype=x.dtype),  # odd sizes: zero edges
-                  dm=np.empty(16 * size * n_out, dtype=x.dtype),
-                  du=np.zeros((16, n_out, geo.c), dtype=x.dtype)) for _ in range(min(THREADS, parallel.num_threads()))]
+    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, 16 * size * geo.c, x.dtype),
+                  v=_scratch("v", i, 16 * size * geo.c, x.dtype),
+                  g=workspace.zeros(f"winograd.g{i}", (2, 2, geo.step, geo.th, geo.tw, n_out), x.dtype,
+                                    layout=tuple(out_size)),       # odd sizes: zero edges, never written
+                  dm=_scratch("m", i, 16 * size * n_out, x.dtype),
+                  du=np.empty((16, n_out, geo.c), dtype=x.dtype), first=True)
+             for i in range(min(THREADS, parallel.num_threads()))]
 
     def work(slot, block):
         n0, n = block
@@ -144,9 +154,14 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         for r, s, rows, cols in geo.quarters():
             gt[r, s, :, :rows, :cols] = g[n0:n0 + n, :, r::2, s::2].transpose(0, 2, 3, 1)
         dm = np.matmul(a4, gt.reshape(4, -1), out=buf["dm"][:16 * tiles * n_out].reshape(16, -1))
-        buf["du"] += np.matmul(dm.reshape(16, tiles, n_out).swapaxes(1, 2), v)    # (16, O, C)
+        if buf["first"]:                                                     # (16, O, C)
+            np.matmul(dm.reshape(16, tiles, n_out).swapaxes(1, 2), v, out=buf["du"])
+            buf["first"] = False
+        else:
+            buf["du"] += np.matmul(dm.reshape(16, tiles, n_out).swapaxes(1, 2), v)
 
     parallel.run(work, geo.blocks, threads=THREADS)
-    du = sum(s["du"] for s in slots)
+    used = [s["du"] for s in slots if not s["first"]]
+    du = sum(used) if used else np.zeros((16, n_out, geo.c), dtype=x.dtype)
     dw9 = np.matmul(np.kron(_G, _G).T.astype(x.dtype), du.reshape(16, -1))    # dw = G^T dU G: (9, O*C)
     return np.ascontiguousarray(dw9.reshape(3, 3, n_out, geo.c).transpose(2, 3, 0, 1))
