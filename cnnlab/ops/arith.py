@@ -20,12 +20,22 @@ def fmod(input, other):
 
 
 def frac(input):
-    """The fractional part, x - trunc(x). Matches torch.frac."""
+    """The fractional part, x - trunc(x). Matches torch.frac.
+
+    >>> import cnnlab
+    >>> cnnlab.frac(cnnlab.tensor([2.5, -1.25]))
+    tensor([ 0.5000, -0.2500])
+    """
     return _unary(input, "frac", lambda x: x - np.trunc(x), lambda g, x, o: g)
 
 
 def logaddexp(input, other):
-    """log(exp(input) + exp(other)) without overflow. Matches torch.logaddexp."""
+    """log(exp(input) + exp(other)) without overflow. Matches torch.logaddexp.
+
+    >>> import cnnlab
+    >>> cnnlab.logaddexp(cnnlab.tensor([0.0, 1000.0]), cnnlab.tensor([0.0, 1000.0]))
+    tensor([6.9315e-01, 1.0007e+03])
+    """
     # the gradients are the softmax weights 1 / (1 + exp(b - a)), finite also at inf and near overflow
     return _binary(input, other, "logaddexp", np.logaddexp, lambda g, a, b, o: g / (1 + np.exp(b - a)),
                    lambda g, a, b, o: g / (1 + np.exp(a - b)))
@@ -33,5 +43,10 @@ def logaddexp(input, other):
 
 def hypot(input, other):
     """sqrt(input**2 + other**2) without overflow; the gradient at (0, 0) is NaN (0 / 0), as torch's. Matches
-    torch.hypot."""
+    torch.hypot.
+
+    >>> import cnnlab
+    >>> cnnlab.hypot(cnnlab.tensor([3.0, 5.0]), cnnlab.tensor([4.0, 12.0]))
+    tensor([ 5., 13.])
+    """
     return _binary(input, other, "hypot", np.hypot, lambda g, a, b, o: g * (a / o), lambda g, a, b, o: g * (b / o))

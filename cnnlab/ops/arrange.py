@@ -10,7 +10,12 @@ from ._operands import as_tensor_arg
 
 
 def movedim(input, source, destination):
-    """Move dims from source to destination positions, the others keeping their order. Matches torch.movedim."""
+    """Move dims from source to destination positions, the others keeping their order. Matches torch.movedim.
+
+    >>> import cnnlab
+    >>> cnnlab.zeros(2, 3, 4).movedim(0, -1).shape
+    cnnlab.Size([3, 4, 2])
+    """
     t = as_tensor_arg(input, "movedim", "input")
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
@@ -29,7 +34,13 @@ def movedim(input, source, destination):
 
 
 def tile(input, dims):
-    """Repeat the whole tensor along each dim (dims padded with leading 1s). Matches torch.tile."""
+    """Repeat the whole tensor along each dim (dims padded with leading 1s). Matches torch.tile.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1, 2]).tile((2, 2))
+    tensor([[1, 2, 1, 2],
+            [1, 2, 1, 2]])
+    """
     t = as_tensor_arg(input, "tile", "input")
     dims = tuple(dims)
     dims = (1,) * (t.ndim - len(dims)) + dims
@@ -63,19 +74,37 @@ def repeat_interleave(input, repeats, dim=None, output_size=None):
 
 
 def unflatten(input, dim, sizes):
-    """Split one dim into the given sizes (one may be -1). Matches torch.unflatten."""
+    """Split one dim into the given sizes (one may be -1). Matches torch.unflatten.
+
+    >>> import cnnlab
+    >>> cnnlab.arange(6).unflatten(0, (2, -1))
+    tensor([[0, 1, 2],
+            [3, 4, 5]])
+    """
     t = as_tensor_arg(input, "unflatten", "input")
     axis = t._dim(dim, "unflatten")
     return S.reshape(t, t.shape[:axis] + tuple(sizes) + t.shape[axis + 1:])
 
 
 def broadcast_to(input, size):
-    """A broadcast view of input with the given shape. Matches torch.broadcast_to."""
+    """A broadcast view of input with the given shape. Matches torch.broadcast_to.
+
+    >>> import cnnlab
+    >>> cnnlab.broadcast_to(cnnlab.tensor([1, 2, 3]), (2, 3))
+    tensor([[1, 2, 3],
+            [1, 2, 3]])
+    """
     return S.expand(input, tuple(size))
 
 
 def broadcast_tensors(*tensors):
-    """The tensors broadcast to their common shape. Matches torch.broadcast_tensors."""
+    """The tensors broadcast to their common shape. Matches torch.broadcast_tensors.
+
+    >>> import cnnlab
+    >>> a, b = cnnlab.broadcast_tensors(cnnlab.ones(2, 1), cnnlab.zeros(3))
+    >>> a.shape, b.shape
+    (cnnlab.Size([2, 3]), cnnlab.Size([2, 3]))
+    """
     ts = [as_tensor_arg(t, "broadcast_tensors", "tensors") for t in tensors]
     try:
         shape = np.broadcast_shapes(*(t.shape for t in ts))
@@ -86,27 +115,56 @@ def broadcast_tensors(*tensors):
 
 
 def atleast_1d(input):
+    """input with at least one dim (a 0-d tensor becomes shape (1,)). Matches torch.atleast_1d.
+
+    >>> import cnnlab
+    >>> cnnlab.atleast_1d(cnnlab.tensor(5))
+    tensor([5])
+    """
     t = as_tensor_arg(input, "atleast_1d", "input")
     return S.reshape(t, 1) if t.ndim == 0 else t
 
 
 def atleast_2d(input):
+    """input with at least two dims (a 1-D tensor becomes one row). Matches torch.atleast_2d.
+
+    >>> import cnnlab
+    >>> cnnlab.atleast_2d(cnnlab.tensor([1, 2]))
+    tensor([[1, 2]])
+    """
     t = atleast_1d(input)
     return S.unsqueeze(t, 0) if t.ndim == 1 else t
 
 
 def hstack(tensors):
-    """Concatenate along dim 1 (dim 0 for 1-D tensors). Matches torch.hstack."""
+    """Concatenate along dim 1 (dim 0 for 1-D tensors). Matches torch.hstack.
+
+    >>> import cnnlab
+    >>> cnnlab.hstack([cnnlab.tensor([1, 2]), cnnlab.tensor([3])])
+    tensor([1, 2, 3])
+    """
     ts = [atleast_1d(t) for t in tensors]
     return S.cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
-    """Concatenate along dim 0, 1-D tensors as rows. Matches torch.vstack."""
+    """Concatenate along dim 0, 1-D tensors as rows. Matches torch.vstack.
+
+    >>> import cnnlab
+    >>> cnnlab.vstack([cnnlab.tensor([1, 2]), cnnlab.tensor([3, 4])])
+    tensor([[1, 2],
+            [3, 4]])
+    """
     return S.cat([atleast_2d(t) for t in tensors], 0)
 
 
 def column_stack(tensors):
-    """1-D tensors as columns (and 2-D ones as they are), side by side. Matches torch.column_stack."""
+    """1-D tensors as columns (and 2-D ones as they are), side by side. Matches torch.column_stack.
+
+    >>> import cnnlab
+    >>> cnnlab.column_stack([cnnlab.tensor([1, 2]), cnnlab.tensor([3, 4])])
+    tensor([[1, 3],
+            [2, 4]])
+    """
     ts = [as_tensor_arg(t, "column_stack", "tensors") for t in tensors]
     return S.cat([S.reshape(t, -1, 1) if t.ndim <= 1 else t for t in ts], 1)

@@ -14,28 +14,54 @@ from .arrange import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, c
 
 
 def addcmul(input, tensor1, tensor2, value=1):
-    """input + value * tensor1 * tensor2. Matches torch.addcmul."""
+    """input + value * tensor1 * tensor2. Matches torch.addcmul.
+
+    >>> import cnnlab
+    >>> cnnlab.addcmul(cnnlab.tensor([1.0, 1.0]), cnnlab.tensor([2.0, 3.0]), cnnlab.tensor([4.0, 5.0]), value=0.5)
+    tensor([5.0000, 8.5000])
+    """
     return E.add(input, E.mul(E.mul(tensor1, tensor2), value))
 
 
 def addcdiv(input, tensor1, tensor2, value=1):
-    """input + value * tensor1 / tensor2. Matches torch.addcdiv."""
+    """input + value * tensor1 / tensor2. Matches torch.addcdiv.
+
+    >>> import cnnlab
+    >>> cnnlab.addcdiv(cnnlab.tensor([1.0, 1.0]), cnnlab.tensor([2.0, 3.0]), cnnlab.tensor([4.0, 6.0]), value=2)
+    tensor([2., 2.])
+    """
     return E.add(input, E.mul(E.div(tensor1, tensor2), value))
 
 
 def lerp(input, end, weight):
-    """input + weight * (end - input). Matches torch.lerp."""
+    """input + weight * (end - input). Matches torch.lerp.
+
+    >>> import cnnlab
+    >>> cnnlab.lerp(cnnlab.tensor([0.0, 10.0]), cnnlab.tensor([4.0, 20.0]), 0.25)
+    tensor([ 1.0000, 12.5000])
+    """
     return E.add(input, E.mul(E.sub(end, input), weight))
 
 
 def addmm(input, mat1, mat2, beta=1, alpha=1):
-    """beta * input + alpha * (mat1 @ mat2). Matches torch.addmm."""
+    """beta * input + alpha * (mat1 @ mat2). Matches torch.addmm.
+
+    >>> import cnnlab
+    >>> cnnlab.addmm(cnnlab.ones(2, 2), cnnlab.eye(2), cnnlab.tensor([[1.0, 2.0], [3.0, 4.0]]), beta=0.5)
+    tensor([[1.5000, 2.5000],
+            [3.5000, 4.5000]])
+    """
     prod = E.matmul(mat1, mat2)
     return E.add(E.mul(input, beta) if beta != 1 else input, E.mul(prod, alpha) if alpha != 1 else prod)
 
 
 def mv(input, vec):
-    """Matrix-vector product. Matches torch.mv."""
+    """Matrix-vector product. Matches torch.mv.
+
+    >>> import cnnlab
+    >>> cnnlab.mv(cnnlab.tensor([[1.0, 2.0], [3.0, 4.0]]), cnnlab.tensor([1.0, -1.0]))
+    tensor([-1., -1.])
+    """
     a, v = as_tensor_arg(input, "mv", "input"), as_tensor_arg(vec, "mv", "vec")
     if a.ndim != 2 or v.ndim != 1:
         raise ShapeError(f"mv: expects a 2-D matrix and a 1-D vector. Got input.shape={shape_str(a.shape)}, "
@@ -64,7 +90,12 @@ def masked_select(input, mask):
 
 
 def narrow(input, dim, start, length):
-    """The slice start:start+length along dim (a view). Matches torch.narrow."""
+    """The slice start:start+length along dim (a view). Matches torch.narrow.
+
+    >>> import cnnlab
+    >>> cnnlab.arange(6).narrow(0, 1, 3)
+    tensor([1, 2, 3])
+    """
     t = as_tensor_arg(input, "narrow", "input")
     axis = t._dim(dim, "narrow")
     n = t.shape[axis]
@@ -76,7 +107,12 @@ def narrow(input, dim, start, length):
 
 
 def select(input, dim, index):
-    """input[..., index, ...] at dim (the dim removed). Matches torch.select."""
+    """input[..., index, ...] at dim (the dim removed). Matches torch.select.
+
+    >>> import cnnlab
+    >>> cnnlab.arange(6).reshape(2, 3).select(1, -1)
+    tensor([2, 5])
+    """
     t = as_tensor_arg(input, "select", "input")
     axis = t._dim(dim, "select")
     n = t.shape[axis]
@@ -106,13 +142,23 @@ def take(input, index):
 
 
 def nansum(input, dim=None, keepdim=False):
-    """Sum treating NaN as 0 (NaN positions get no gradient). Matches torch.nansum."""
+    """Sum treating NaN as 0 (NaN positions get no gradient). Matches torch.nansum.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, float("nan"), 2.0]).nansum()
+    tensor(3.)
+    """
     t = as_tensor_arg(input, "nansum", "input")
     return R.sum(E.where(E.isnan(t), Tensor._wrap(np.zeros((), t._data.dtype)), t), dim, keepdim)
 
 
 def nanmean(input, dim=None, keepdim=False):
-    """Mean over the non-NaN elements. Matches torch.nanmean."""
+    """Mean over the non-NaN elements. Matches torch.nanmean.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, float("nan"), 2.0]).nanmean()
+    tensor(1.5000)
+    """
     t = as_tensor_arg(input, "nanmean", "input")
     count = R.sum(E.logical_not(E.isnan(t)), dim, keepdim)
     return E.div(nansum(t, dim, keepdim), count.to(t.dtype))
@@ -120,7 +166,12 @@ def nanmean(input, dim=None, keepdim=False):
 
 def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
     """NaN, +inf and -inf replaced by nan, posinf and neginf (by default the dtype's largest and smallest
-    values); the gradient passes where the input was finite. Matches torch.nan_to_num."""
+    values); the gradient passes where the input was finite. Matches torch.nan_to_num.
+
+    >>> import cnnlab
+    >>> cnnlab.nan_to_num(cnnlab.tensor([float("nan"), float("inf"), -1.0]), posinf=9.0)
+    tensor([ 0.,  9., -1.])
+    """
     t = as_tensor_arg(input, "nan_to_num", "input")
     if t._data.dtype.kind != "f":
         return t.clone()

@@ -7,33 +7,63 @@ from .elementwise import _binary, _unary
 
 
 def tan(input):
-    """Elementwise tangent. Matches torch.tan."""
+    """Elementwise tangent. Matches torch.tan.
+
+    >>> import cnnlab
+    >>> cnnlab.tan(cnnlab.tensor([0.0, 0.7853981633974483]))
+    tensor([0., 1.])
+    """
     # d tan x = 1 + tan^2 x
     return _unary(input, "tan", np.tan, lambda g, x, o: g * (1 + o * o))
 
 
 def asin(input):
-    """Elementwise arcsine. Matches torch.asin."""
+    """Elementwise arcsine. Matches torch.asin.
+
+    >>> import cnnlab
+    >>> cnnlab.asin(cnnlab.tensor([0.0, 1.0]))
+    tensor([0.0000, 1.5708])
+    """
     return _unary(input, "asin", np.arcsin, lambda g, x, o: g / np.sqrt(1 - x * x))
 
 
 def acos(input):
-    """Elementwise arccosine. Matches torch.acos."""
+    """Elementwise arccosine. Matches torch.acos.
+
+    >>> import cnnlab
+    >>> cnnlab.acos(cnnlab.tensor([1.0, 0.0]))
+    tensor([0.0000, 1.5708])
+    """
     return _unary(input, "acos", np.arccos, lambda g, x, o: -g / np.sqrt(1 - x * x))
 
 
 def atan(input):
-    """Elementwise arctangent. Matches torch.atan."""
+    """Elementwise arctangent. Matches torch.atan.
+
+    >>> import cnnlab
+    >>> cnnlab.atan(cnnlab.tensor([0.0, 1.0]))
+    tensor([0.0000, 0.7854])
+    """
     return _unary(input, "atan", np.arctan, lambda g, x, o: g / (1 + x * x))
 
 
 def sinh(input):
-    """Elementwise hyperbolic sine. Matches torch.sinh."""
+    """Elementwise hyperbolic sine. Matches torch.sinh.
+
+    >>> import cnnlab
+    >>> cnnlab.sinh(cnnlab.tensor([0.0, 1.0]))
+    tensor([0.0000, 1.1752])
+    """
     return _unary(input, "sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
 
 
 def cosh(input):
-    """Elementwise hyperbolic cosine. Matches torch.cosh."""
+    """Elementwise hyperbolic cosine. Matches torch.cosh.
+
+    >>> import cnnlab
+    >>> cnnlab.cosh(cnnlab.tensor([0.0, 1.0]))
+    tensor([1.0000, 1.5431])
+    """
     return _unary(input, "cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
 
 
