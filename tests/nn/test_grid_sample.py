@@ -144,6 +144,33 @@ def test_positions_on_pixel_centers_and_edges_match_torch(n, padding_mode, align
             check(fn, rand(*size, seed=21), theta)
 
 
+def _grid_grad_alone(x, grid, mode, padding_mode):
+    gt = cnnlab.tensor(grid, requires_grad=True)
+    F.grid_sample(cnnlab.tensor(x), gt, mode=mode, padding_mode=padding_mode, align_corners=False).sum().backward()
+    return gt.grad.numpy()
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest", "bicubic"])
+@pytest.mark.parametrize("padding_mode", PADDING)
+def test_non_finite_and_huge_positions_match_torch(mode, padding_mode):
+    # NaN clamps to 0 under 'border' and 'reflection'; NaN, inf and 1e30 never index outside the input
+    grid = np.array([np.nan, 0.2, 1e30, -0.3, np.inf, 0.1, -np.inf, 0.5, 0.3, np.nan, -7.3, 0.45]).reshape(1, 2, 3, 2)
+    x = rand(1, 2, 3, 4, seed=22)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # and no NumPy RuntimeWarning from the casts
+        # values only: torch's backward reads out of bounds on these positions (it segfaults for some modes)
+        check(lambda lib, x, g: lib.F.grid_sample(x, g, mode=mode, padding_mode=padding_mode, align_corners=False),
+              x, grid, grad=[False, False])
+        xt, gt = cnnlab.tensor(x, requires_grad=True), cnnlab.tensor(grid, requires_grad=True)
+        F.grid_sample(xt, gt, mode=mode, padding_mode=padding_mode, align_corners=False).sum().backward()
+    # the gradients of the finite positions are unaffected by their non-finite neighbours
+    xa = cnnlab.tensor(x, requires_grad=True)
+    F.grid_sample(xa, cnnlab.tensor(grid[:, 1:, 2:]), mode=mode, padding_mode=padding_mode,
+                  align_corners=False).sum().backward()
+    assert np.isfinite(xa.grad.numpy()).all() and gt.grad.shape == grid.shape
+    np.testing.assert_allclose(gt.grad.numpy()[:, 1:, 2:], _grid_grad_alone(x, grid[:, 1:, 2:], mode, padding_mode))
+
+
 def test_align_corners_none_warns_and_means_false():
     x, theta = rand(1, 1, 4, 4, seed=19), rand(1, 2, 3, seed=20)
     with pytest.warns(UserWarning, match="align_corners=False since 1.3.0"):

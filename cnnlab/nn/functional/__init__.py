@@ -19,4 +19,5 @@ from .conv import *  # noqa: F401,F403
 from .pooling import *  # noqa: F401,F403
 from .adaptive_pooling import *  # noqa: F401,F403
 from .resize import *  # noqa: F401,F403
+from .affine_grid import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403

@@ -1,151 +1,23 @@
-"""Sampling at arbitrary positions, with gradients: F.affine_grid and F.grid_sample (spatial transformers).
-
-affine_grid maps every output pixel's normalised position (x, y[, z], 1) through a batch of affine matrices.
-grid_sample reads the input at those positions: the grid value -1 is the left/top edge and +1 the right/bottom
-edge (align_corners=False: the outer edges of the corner pixels; True: the corner pixel centers).
+"""Sampling at arbitrary positions, with gradients: F.grid_sample (spatial transformers; F.affine_grid makes
+the grids). It reads the input at the grid's positions: the grid value -1 is the left/top edge and +1 the
+right/bottom edge (align_corners=False: the outer edges of the corner pixels; True: the corner pixel centers).
 
 Every mode is a weighted sum of a few taps: output p = sum_t w_t[p] * x[idx_t[p]], with the weights functions of
 the sampling position. The backward pass scatters the gradient back through the same taps (input gradient) and
 differentiates the weights (grid gradient). Positions, padding rules and their derivatives follow PyTorch's
 CPU grid sampler.
 """
-import fractions
-import functools
-import warnings
-
 import numpy as np
 
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
+from .affine_grid import _resolve_align_corners
 
-__all__ = ["affine_grid", "grid_sample"]
+__all__ = ["grid_sample"]
 
 MODES = ("bilinear", "nearest", "bicubic")
 PADDING_MODES = ("zeros", "border", "reflection")
-_DEFAULT_ALIGN_WARNING = ("Default grid_sample and affine_grid behavior has changed to align_corners=False since "
-                          "1.3.0. Please specify align_corners=True if the old behavior is desired. See the "
-                          "documentation of grid_sample for details.")
-
-
-class AffineGridRankError(ValueError, NotImplementedError):
-    """affine_grid with a size that is not 4-d or 5-d: a ValueError, and the NotImplementedError PyTorch raises."""
-
-
-def _resolve_align_corners(align_corners):
-    """None means False, with PyTorch's warning that the default changed in 1.3.0."""
-    if align_corners is None:
-        warnings.warn(_DEFAULT_ALIGN_WARNING, UserWarning, stacklevel=3)
-        return False
-    return bool(align_corners)
-
-
-# ---- affine_grid ---------------------------------------------------------------------------------------------
-
-@functools.lru_cache(maxsize=256)
-def _linspace_neg_one(steps, dtype):
-    """PyTorch's CPU linspace(-1, 1, steps) bit for bit: start + step * i for the first half and
-    end - step * (steps - 1 - i) for the rest, each rounded once (a fused multiply-add), step rounded to dtype.
-    Exact positions matter: a pixel-center grid lands on integer pixel coordinates, where the bilinear
-    grid gradient switches between neighbours. Read-only: the result is cached."""
-    dt = np.dtype(dtype).type
-    step = dt(2) / dt(steps - 1)
-    i = np.arange(steps)
-    first = i < steps // 2
-    k = np.where(first, i, steps - 1 - i)
-    if dt is np.float64:  # exact rational arithmetic, one rounding (float(Fraction) rounds correctly)
-        f_step = fractions.Fraction(float(step))
-        vals = [float((-1 + f_step * int(j)) if fst else (1 - f_step * int(j))) for j, fst in zip(k, first)]
-        r = np.array(vals, dtype=dt)
-    else:  # float32 and float16: exact in float64, then one rounding
-        exact = np.where(first, -1.0, 1.0) + np.where(first, 1.0, -1.0) * np.float64(step) * k
-        r = exact.astype(dt)
-    r.flags.writeable = False
-    return r
-
-
-def _base_coords(steps, align_corners, dt):
-    """PyTorch's linspace_from_neg_one: -1 .. 1 in `steps` steps, shrunk by (steps - 1) / steps when the
-    positions are pixel centers (align_corners=False); a single step sits at 0."""
-    if steps <= 1:
-        return np.zeros(steps, dtype=dt)
-    r = _linspace_neg_one(steps, np.dtype(dt).str)
-    if not align_corners:
-        r = r * dt(steps - 1) / dt(steps)
-    return r
-
-
-def affine_grid(theta, size, align_corners=None):
-    """Sampling grid of a batch of affine transforms, for grid_sample. Matches torch.nn.functional.affine_grid.
-
-    Output pixel (i, j) of an (H, W) grid has the normalised position (x_j, y_i) (from -1 to 1, as grid_sample
-    reads it); its grid entry is theta @ (x_j, y_i, 1). 5-d sizes use (x, y, z, 1) and 3x4 matrices.
-
-    Args:
-        theta (Tensor): (N, 2, 3) for a 4-d size, (N, 3, 4) for a 5-d size, floating point.
-        size (tuple): the target output size (N, C, H, W) or (N, C, D, H, W).
-        align_corners (bool, default None = False, with PyTorch's warning): True puts -1 and 1 on the corner
-            pixel centers, False on the corner pixels' outer edges.
-
-    Shape:
-        theta (N, 2, 3) -> grid (N, H, W, 2); theta (N, 3, 4) -> grid (N, D, H, W, 3).
-
-    Returns:
-        Tensor of theta's dtype.
-
-    Raises:
-        ValueError: theta not floating point or not of shape (N, 2, 3) / (N, 3, 4).
-        ShapeError (ValueError, RuntimeError): size's batch differs from theta's.
-        AffineGridRankError (ValueError, NotImplementedError): size is not 4-d or 5-d.
-
-    Example:
-        >>> import cnnlab, cnnlab.nn.functional as F
-        >>> theta = cnnlab.tensor([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]])
-        >>> F.affine_grid(theta, (1, 1, 2, 2), align_corners=True).tolist()
-        [[[[-1.0, -1.0], [1.0, -1.0]], [[-1.0, 1.0], [1.0, 1.0]]]]
-    """
-    t = as_tensor_arg(theta, "affine_grid", "theta")
-    th = t._data
-    if th.dtype.kind != "f":
-        raise ValueError(f"affine_grid: theta must be floating point. Got theta.dtype={t.dtype}.")
-    try:
-        size = tuple(int(s) for s in size)
-    except TypeError:
-        raise TypeError(f"affine_grid: size must be a tuple of ints (N, C, H, W) or (N, C, D, H, W). "
-                        f"Got size={size!r}.") from None
-    if len(size) not in (4, 5):
-        raise AffineGridRankError(f"affine_grid: only 4-d and 5-d sizes are supported, for 2-d and 3-d affine "
-                                  f"transforms. Got size={size}.")
-    n = len(size) - 2
-    if th.ndim != 3 or th.shape[1:] != (n, n + 1):
-        raise ValueError(f"affine_grid: theta must be a batch of {n}-d affine matrices of shape (N, {n}, {n + 1}) "
-                         f"for a {len(size)}-d size. Got theta.shape={shape_str(th.shape)}, size={size}.")
-    if th.shape[0] != size[0]:
-        raise ShapeError(f"affine_grid: theta's batch must equal size[0]. Got theta.shape={shape_str(th.shape)}, "
-                         f"size={size}.")
-    if align_corners is None:
-        align = _resolve_align_corners(None)
-    else:
-        align = bool(align_corners)
-        if align and min(size[2:]) == 1:
-            warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
-                          "align_corners=True. This is not an intended use case of affine_grid. See the "
-                          "documentation of affine_grid for details.", UserWarning, stacklevel=2)
-    spatial = size[2:]
-    dt = th.dtype.type
-    axes = [_base_coords(s, align, dt) for s in spatial]             # in order (D,) H, W
-    mesh = np.meshgrid(*axes, indexing="ij")                          # each (*spatial)
-    base = np.stack(list(mesh[::-1]) + [np.ones(spatial, dtype=dt)], -1)    # (*spatial, n + 1): x, y[, z], 1
-    base = base.reshape(-1, n + 1)                                    # (P, n + 1)
-    grid = np.matmul(base[None], th.transpose(0, 2, 1))               # (N, P, n)
-    out = grid.reshape((size[0],) + spatial + (n,))
-
-    # grid[b, p] = theta[b] @ base[p], so dL/dtheta[b] = sum_p g[b, p] base[p]^T = g[b]^T @ base.
-    def backward(g):
-        gp = g.reshape(size[0], -1, n)                                # (N, P, n)
-        return (np.matmul(gp.transpose(0, 2, 1), base).astype(th.dtype, copy=False),)
-
-    return Tensor._from_op(out, (t,), backward, "AffineGridGeneratorBackward")
 
 
 # ---- grid_sample: positions ----------------------------------------------------------------------------------
@@ -158,8 +30,9 @@ def _unnormalize(coord, size, align_corners):
 
 
 def _clip(c, size):
-    """Clamp into [0, size - 1]; the derivative is 1 strictly inside and 0 where clamped."""
-    return np.clip(c, 0, size - 1), ((c > 0) & (c < size - 1)).astype(c.dtype)
+    """Clamp into [0, size - 1] (NaN to 0, as PyTorch); the derivative is 1 strictly inside and 0 elsewhere."""
+    r = np.clip(c, 0, size - 1)
+    return np.where(np.isnan(r), 0, r).astype(c.dtype, copy=False), ((c > 0) & (c < size - 1)).astype(c.dtype)
 
 
 def _reflect(c, twice_low, twice_high):
@@ -196,11 +69,11 @@ def _pad_coords(c, size, padding_mode, align_corners):
 # A tap is (idx, w, dw): flat spatial index (N, P), weight (N, P) with 0 where the tap lies outside the input,
 # and dw[d] = d w / d coordinate d (before the padding rule's derivative, applied afterwards).
 
-def _axis_index(i, size):
-    """Integer coordinates along one axis: set to 0 where outside [0, size) (their weight is zeroed), and the
-    in-bounds mask."""
-    ok = (i >= 0) & (i < size)
-    return np.where(ok, i, 0), ok
+def _axis_index(c, size):
+    """Integer-valued float coordinates along one axis as int64 indices, set to 0 where outside [0, size) or
+    not finite (their weight is zeroed), and the in-bounds mask. Only in-bounds values are cast."""
+    ok = (c >= 0) & (c < size)
+    return np.where(ok, c, 0).astype(np.int64), ok
 
 
 def _flat_index(parts, spatial):
@@ -216,7 +89,7 @@ def _linear_taps(coords, spatial):
     """2^n corners around each position, weight prod_d (t_d or 1 - t_d), t_d = c_d - floor(c_d)."""
     lows = [np.floor(c) for c in coords]
     fracs = [c - lo for c, lo in zip(coords, lows)]
-    axis_parts = [[_axis_index(lo.astype(np.int64) + b, s) for b in (0, 1)] for lo, s in zip(lows, spatial)]
+    axis_parts = [[_axis_index(lo + b, s) for b in (0, 1)] for lo, s in zip(lows, spatial)]
     n = len(coords)
     taps = []
     for corner in range(2 ** n):
@@ -240,7 +113,7 @@ def _linear_taps(coords, spatial):
 
 def _nearest_taps(coords, spatial):
     """One tap at the nearest pixel (halfway cases to even, as nearbyint); no gradient for the grid."""
-    idx, ok = _flat_index([_axis_index(np.rint(c).astype(np.int64), s) for c, s in zip(coords, spatial)], spatial)
+    idx, ok = _flat_index([_axis_index(np.rint(c), s) for c, s in zip(coords, spatial)], spatial)
     return [(idx, ok.astype(coords[0].dtype), None)]
 
 
@@ -269,9 +142,9 @@ def _bicubic_taps(coords, spatial, padding_mode, align_corners):
     wy, dwy = _cubic_weights(cy - y0)
     wx, dwx = _cubic_weights(cx - x0)
     taps = []
-    iys = [_axis_index(_pad_coords(y0 - 1 + a, H, padding_mode, align_corners)[0].astype(np.int64), H)
+    iys = [_axis_index(np.trunc(_pad_coords(y0 - 1 + a, H, padding_mode, align_corners)[0]), H)
            for a in range(4)]
-    ixs = [_axis_index(_pad_coords(x0 - 1 + b, W, padding_mode, align_corners)[0].astype(np.int64), W)
+    ixs = [_axis_index(np.trunc(_pad_coords(x0 - 1 + b, W, padding_mode, align_corners)[0]), W)
            for b in range(4)]
     for a, iy in enumerate(iys):
         for b, ix in enumerate(ixs):
@@ -311,6 +184,29 @@ def _check_grid_sample(x, grid, mode, padding_mode, x_dtype, grid_dtype):
     if grid.dtype != x.dtype:
         raise DTypeError(f"grid_sample: input and grid must have the same dtype. Got input.dtype={x_dtype}, "
                          f"grid.dtype={grid_dtype}.")
+
+
+@np.errstate(invalid="ignore", over="ignore")  # NaN and infinite positions are masked out, as in PyTorch
+def _sampling_taps(g2, spatial, mode, padding_mode, align, dt):
+    """The taps of every output position, and per spatial axis d(pixel coordinate)/d(grid value)."""
+    n = len(spatial)
+    coords, mults = [], []                                      # per spatial axis, outermost first
+    for k, size in enumerate(spatial):
+        c, dscale = _unnormalize(g2[..., n - 1 - k], size, align)
+        if mode == "bicubic":
+            coords.append(c)
+            mults.append(np.full_like(c, dscale))
+        else:
+            c, dpad = _pad_coords(c, size, padding_mode, align)
+            coords.append(c.astype(dt, copy=False))
+            mults.append(dpad * dt(dscale))
+    if mode == "bilinear":
+        taps = _linear_taps(coords, spatial)
+    elif mode == "nearest":
+        taps = _nearest_taps(coords, spatial)
+    else:
+        taps = _bicubic_taps(coords, spatial, padding_mode, align)
+    return taps, mults
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
@@ -360,22 +256,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     dt = x.dtype.type
     S = int(np.prod(spatial))
     g2 = gr.reshape(N, -1, n)                                   # (N, P, n), component 0 is x (the last axis)
-    coords, mults = [], []                                      # per spatial axis, outermost first
-    for k, size in enumerate(spatial):
-        c, dscale = _unnormalize(g2[..., n - 1 - k], size, align)
-        if mode == "bicubic":
-            coords.append(c)
-            mults.append(np.full_like(c, dscale))
-        else:
-            c, dpad = _pad_coords(c, size, padding_mode, align)
-            coords.append(c.astype(dt, copy=False))
-            mults.append(dpad * dt(dscale))
-    if mode == "bilinear":
-        taps = _linear_taps(coords, spatial)
-    elif mode == "nearest":
-        taps = _nearest_taps(coords, spatial)
-    else:
-        taps = _bicubic_taps(coords, spatial, padding_mode, align)
+    taps, mults = _sampling_taps(g2, spatial, mode, padding_mode, align, dt)
     P = g2.shape[1]
     # Channels-last rows make every tap one row gather: input pixel (n, s) is row n * S + s of xr.
     xr = np.ascontiguousarray(x.reshape(N, C, S).transpose(0, 2, 1)).reshape(N * S, C)   # (N*S, C)
