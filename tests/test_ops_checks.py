@@ -209,3 +209,24 @@ def test_diff_refusals_like_torch(call, torch_class, message):
         call(torch)
     with pytest.raises(torch_class, match=message):
         call(cnnlab)
+
+
+@pytest.mark.parametrize("rows", [
+    [[NAN, NAN, 1.0, 3.0, 2.0, 2.0], [4.0, NAN, 1.0, NAN, 2.0, 3.0]],
+    [[0.5, 0.2, 0.9], [NAN, 0.1, 0.3]],
+])
+def test_nanmedian_matches_torch(rows):
+    a = np.array(rows)
+    check(lambda lib, x: x.nanmedian(dim=1), a)
+    check(lambda lib, x: x.nanmedian(dim=0, keepdim=True), a)
+    check(lambda lib, x: x.nanmedian(), a)
+    check(lambda lib, x: x.nanmedian(), np.array([NAN, 2.0, 2.0, 1.0, 5.0]))
+
+
+def test_nanmedian_of_all_nan_is_nan_with_the_gradient_shared():
+    x = cnnlab.tensor([NAN, NAN], requires_grad=True)
+    out = x.nanmedian()
+    out.backward()
+    assert np.isnan(out.item()) and x.grad.tolist() == [0.5, 0.5]  # as torch
+    values, _ = cnnlab.tensor([[NAN, NAN, NAN]]).nanmedian(1)  # torch's index here is unspecified
+    assert np.isnan(values.item())

@@ -145,12 +145,14 @@ def kthvalue(input, k, dim=-1, keepdim=False):
     return kthvalue_result(values, Tensor._wrap(np.asarray(idx, dtype=np.int64)))
 
 
-def _median_positions(x, axis):
-    """0-based rank of the median along axis, per slice: the lower median, or the first NaN where the slice
-    has one (the stable sort puts NaNs last, in their original order), as torch.median picks."""
+def _median_positions(x, axis, skip_nan=False):
+    """0-based rank of the median along axis, per slice, in the stable sort order (NaNs last, in their original
+    order): the lower median, or the first NaN where the slice has one, as torch.median picks; with skip_nan
+    the lower median of the non-NaN values (the first NaN when all are NaN), as torch.nanmedian."""
     n = x.shape[axis]
     nans = np.isnan(x).sum(axis=axis, keepdims=True) if x.dtype.kind in "fc" else np.zeros((), np.int64)
-    return np.broadcast_to(np.where(nans > 0, n - nans, (n - 1) // 2), x.shape[:axis] + (1,) + x.shape[axis + 1:])
+    k = np.maximum((n - nans - 1) // 2, 0) if skip_nan else np.where(nans > 0, n - nans, (n - 1) // 2)
+    return np.broadcast_to(k, x.shape[:axis] + (1,) + x.shape[axis + 1:])
 
 
 def median(input, dim=None, keepdim=False):
@@ -164,28 +166,44 @@ def median(input, dim=None, keepdim=False):
     >>> cnnlab.tensor([3.0, float("nan"), 2.0]).median()
     tensor(nan)
     """
-    t = as_tensor_arg(input, "median", "input")
+    return _median(input, dim, keepdim, "median", False)
+
+
+def nanmedian(input, dim=None, keepdim=False):
+    """median() of the non-NaN values: NaN only where a slice is all NaN. Matches torch.nanmedian (for an
+    all-NaN slice the index may differ: torch's is unspecified).
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([3.0, float("nan"), 2.0, 1.0]).nanmedian()
+    tensor(2.)
+    """
+    return _median(input, dim, keepdim, "nanmedian", True)
+
+
+def _median(input, dim, keepdim, op, skip_nan):
+    t = as_tensor_arg(input, op, "input")
+    name = "Nanmedian" if skip_nan else "Median"
     if dim is None:
         if t._data.size == 0:
-            raise ShapeError("median: the input is empty. Got shape=" + shape_str(t.shape) + ".")
+            raise ShapeError(f"{op}: the input is empty. Got shape=" + shape_str(t.shape) + ".")
         x = t._data.reshape(-1)
-        value = x[np.take_along_axis(_sorted_indices(x, 0, False), _median_positions(x, 0), 0)[0]]
+        value = x[np.take_along_axis(_sorted_indices(x, 0, False), _median_positions(x, 0, skip_nan), 0)[0]]
 
         # as torch: the gradient is shared evenly by every element equal to the median (every NaN for NaN)
         def backward(g):
             hit = np.isnan(t._data) if np.isnan(value) else t._data == value
             return (np.where(hit, g / hit.sum(), 0).astype(t._data.dtype, copy=False),)
 
-        return Tensor._from_op(np.asarray(value), (t,), backward, "MedianBackward0")
-    axis = t._dim(dim, "median")
+        return Tensor._from_op(np.asarray(value), (t,), backward, name + "Backward0")
+    axis = t._dim(dim, op)
     base = t if t.ndim else t.reshape(1)
     x = base._data
     if x.shape[axis] == 0:
-        raise IndexError(f"median: the dim to reduce is empty. Got shape={shape_str(t.shape)}, dim={dim}.")
+        raise IndexError(f"{op}: the dim to reduce is empty. Got shape={shape_str(t.shape)}, dim={dim}.")
     order = _sorted_indices(x, axis, False)
-    idx = np.take_along_axis(order, _median_positions(x, axis), axis=axis)  # (..., 1, ...)
-    values = _gather_op(base, idx, axis, "MedianBackward1")
+    idx = np.take_along_axis(order, _median_positions(x, axis, skip_nan), axis=axis)  # (..., 1, ...)
+    values = _gather_op(base, idx, axis, name + "Backward1")
     if not keepdim or not t.ndim:
         values, idx = values.squeeze(axis), idx.squeeze(axis)
-        values._op = "MedianBackward1" if values._backward is not None else None
+        values._op = name + "Backward1" if values._backward is not None else None
     return median_result(values, Tensor._wrap(np.asarray(idx, dtype=np.int64)))
