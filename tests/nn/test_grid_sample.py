@@ -76,6 +76,21 @@ def test_grid_sample_float32_matches_torch(mode):
     assert out[0].dtype == np.float32
 
 
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_3d_float32_matches_torch(mode):
+    check_float32(lambda lib, x, g: lib.F.grid_sample(x, g, mode=mode, padding_mode="border", align_corners=True),
+                  rand(1, 2, 4, 3, 5, seed=23), _grid((1, 3, 2, 4, 3), seed=24))
+
+
+def test_theta_gradient_matches_finite_differences():
+    theta = np.array([[[0.9, -0.2, 0.1], [0.3, 1.1, -0.05]]])
+
+    def fn(x, th):
+        grid = F.affine_grid(th, (1, 2, 4, 3), align_corners=False)
+        return F.grid_sample(x, grid, mode="bicubic", padding_mode="reflection", align_corners=False)
+    gradcheck(fn, rand(1, 2, 5, 4, seed=25), theta)
+
+
 def test_grid_sample_identity_grid_reproduces_the_input():
     x = rand(2, 3, 5, 4, seed=15)
     theta = np.tile(np.array([[1.0, 0, 0], [0, 1.0, 0]]), (2, 1, 1))
