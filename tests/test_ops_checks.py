@@ -230,3 +230,14 @@ def test_nanmedian_of_all_nan_is_nan_with_the_gradient_shared():
     assert np.isnan(out.item()) and x.grad.tolist() == [0.5, 0.5]  # as torch
     values, _ = cnnlab.tensor([[NAN, NAN, NAN]]).nanmedian(1)  # torch's index here is unspecified
     assert np.isnan(values.item())
+
+
+def test_writes_into_a_read_only_view_name_its_shape_and_strides():
+    with pytest.raises(RuntimeError):
+        torch.zeros(3).expand(2, 3).add_(1)
+    with pytest.raises(RuntimeError, match=r"add_: this tensor is a read-only view .* Got shape=\(2, 3\), "
+                                           r"strides=\(0, 1\) \(a 0 repeats one element\)"):
+        cnnlab.zeros(3).expand(2, 3).add_(1)
+    with pytest.raises(RuntimeError, match=r"setitem: this tensor is a read-only view .* Got shape=\(2, 3\), "
+                                           r"strides=\(0, 1\)"):
+        cnnlab.zeros(3).expand(2, 3)[0, 0] = 1.0

@@ -78,6 +78,11 @@ def _basic_name(key):
     return name
 
 
+def _element_strides(x):
+    """x's strides counted in elements, as torch's Tensor.stride() gives them."""
+    return tuple(st // x.itemsize for st in x.strides)
+
+
 def check_writable(t, op):
     """In-place writes are allowed on tensors outside the graph (or on any tensor inside no_grad())."""
     if t.requires_grad and autograd.is_grad_enabled():
@@ -107,7 +112,8 @@ def setitem(t, key, value):
         check_writable(t, "setitem")  # a leaf that requires grad: refused, as in PyTorch
     if not t._data.flags.writeable:
         raise ShapeError("setitem: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
-                         "written; write into a .clone() instead.")
+                         f"written; write into a .clone() instead. Got shape={shape_str(t.shape)}, "
+                         f"strides={_element_strides(t._data)} (a 0 repeats one element).")
     if recording and t._data.base is not None and t._backward is None:
         raise GradError("setitem: writing a value that requires grad into a view (a slice or reshape of another "
                         "tensor) would not reach the base tensor's gradient; index the base tensor directly "

@@ -6,7 +6,7 @@ from .. import _dtypes, autograd
 from ..errors import DTypeError, GradError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
-from .indexing import check_writable
+from .indexing import _element_strides, check_writable
 
 
 def to(input, *args, dtype=None, copy=False, **kwargs):
@@ -55,7 +55,8 @@ def _inplace(t, op, fn):
         t._data = np.array(t._data)
     if not t._data.flags.writeable:
         raise ShapeError(f"{op}: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
-                         "written in place; use a .clone() instead.")
+                         f"written in place; use a .clone() instead. Got shape={shape_str(t.shape)}, "
+                         f"strides={_element_strides(t._data)} (a 0 repeats one element).")
     try:
         fn(t._data)
     except ValueError:
@@ -89,7 +90,7 @@ def _recorded(t, op, compute, other=None):
     """Do an in-place op as PyTorch records it: t keeps its identity but becomes the output of
     compute(before, other), where `before` stands for t's old value (and old place in the graph); an `other`
     that is t itself (x.mul_(x)) means the old value too."""
-    from .indexing import check_writable
+    from .indexing import _element_strides, check_writable
     if t._requires_grad and t._backward is None:
         check_writable(t, op)
     if t._data.base is not None and t._backward is None:
