@@ -1,4 +1,5 @@
 """linear and bilinear against PyTorch: any leading dims, with and without bias, gradients of every input."""
+import numpy as np
 import pytest
 import torch
 
@@ -104,3 +105,14 @@ def test_bilinear_errors():
         F.bilinear(a, c, cnnlab.zeros(5, 3, 2, dtype=cnnlab.float64), cnnlab.zeros(4, dtype=cnnlab.float64))
     with pytest.raises(RuntimeError):
         torch.nn.functional.bilinear(torch.zeros(4, 3), torch.zeros(4, 2), torch.zeros(5, 2, 2))
+
+
+@pytest.mark.parametrize("shape", [(3, 4), (4,), (2, 3, 4), (2, 2, 3, 4)])
+@pytest.mark.parametrize("bias", [True, False])
+def test_linear_grad_fn_name_equals_torch(shape, bias):
+    # PyTorch prints addmm/mm for 2-d input and a view of it otherwise (tutorials print model outputs)
+    x, w, b = np.ones(shape), np.ones((5, 4)), np.ones(5) if bias else None
+    ours = F.linear(cnnlab.tensor(x, requires_grad=True), cnnlab.tensor(w), None if b is None else cnnlab.tensor(b))
+    theirs = torch.nn.functional.linear(torch.tensor(x, requires_grad=True), torch.tensor(w),
+                                        None if b is None else torch.tensor(b))
+    assert ours.grad_fn.name() == theirs.grad_fn.name()

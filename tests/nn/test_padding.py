@@ -250,3 +250,13 @@ def test_pad_must_be_ints():
 def test_pad_accepts_numpy_and_tensor_ints():
     out = F.pad(cnnlab.zeros(1, 4), [np.int64(1), cnnlab.tensor(2)])
     assert tuple(out.shape) == (1, 7)
+
+
+@pytest.mark.parametrize("mode", ["constant", "reflect", "replicate", "circular"])
+@pytest.mark.parametrize("shape,pad", [((1, 2, 5), (1, 1)), ((1, 2, 5, 5), (1, 1, 2, 0)),
+                                       ((1, 1, 4, 4, 4), (1, 1, 1, 1, 1, 1))])
+def test_grad_fn_name_equals_torch(mode, shape, pad):
+    x = np.arange(np.prod(shape), dtype=np.float64).reshape(shape)
+    ours = F.pad(cnnlab.tensor(x, requires_grad=True), pad, mode=mode)
+    theirs = torch.nn.functional.pad(torch.tensor(x, requires_grad=True), pad, mode=mode)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()

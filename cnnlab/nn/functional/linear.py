@@ -84,7 +84,16 @@ def linear(input, weight, bias=None):
             grads += (_bias_grad(g2, b_t) if b_t.requires_grad else None,)
         return grads
 
-    return Tensor._from_op(out, parents, backward, "AddmmBackward" if b_t is not None else "MmBackward")
+    return Tensor._from_op(out, parents, backward, _linear_grad_name(x.ndim, b_t is not None))
+
+
+def _linear_grad_name(ndim, has_bias):
+    """The node PyTorch prints for linear: addmm/mm on 2-d input, a view of that result on other ranks."""
+    if ndim == 2:
+        return "AddmmBackward0" if has_bias else "MmBackward0"
+    if ndim == 1:
+        return "ViewBackward0" if has_bias else "SqueezeBackward4"
+    return "ViewBackward0" if has_bias else "UnsafeViewBackward0"
 
 
 def bilinear(input1, input2, weight, bias=None):

@@ -21,8 +21,12 @@ __all__ = ["pad"]
 
 MODES = ("constant", "reflect", "replicate", "circular")
 _NP_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
-_GRAD_NAME = {"reflect": "ReflectionPadBackward", "replicate": "ReplicationPadBackward",
-              "circular": "CircularPadBackward"}
+_GRAD_NAME = {"reflect": "ReflectionPad{n}DBackward0", "replicate": "ReplicationPad{n}DBackward0",
+              "circular": "torch::autograd::CopySlices"}  # PyTorch's printed names; n = the padded dims
+
+
+def _grad_name(mode, dims):
+    return _GRAD_NAME[mode].format(n=len(dims))
 
 
 class PadNotSupportedError(ShapeError, NotImplementedError):
@@ -231,7 +235,7 @@ def pad(input, pad, mode="constant", value=None):
         out_shape[dim] += before + after
     if 0 in out_shape or x.size == 0:  # nothing to copy (PyTorch gives the same empty tensor)
         return Tensor._from_op(np.zeros(out_shape, x.dtype), (t,), lambda g: (np.zeros(x.shape, g.dtype),),
-                               _GRAD_NAME[mode])
+                               _grad_name(mode, dims))
 
     widths = [(0, 0)] * x.ndim
     crop = [slice(None)] * x.ndim
@@ -259,4 +263,4 @@ def pad(input, pad, mode="constant", value=None):
             g = _fold_dim(g, dim, size, runs)
         return (g,)
 
-    return Tensor._from_op(out, (t,), backward, _GRAD_NAME[mode])
+    return Tensor._from_op(out, (t,), backward, _grad_name(mode, dims))
