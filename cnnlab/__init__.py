@@ -37,7 +37,7 @@ from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max
                             var_mean)
 from .ops.shape import (cat, chunk, expand, flatten, flip, meshgrid, permute, repeat, reshape, roll, split, squeeze,
                         stack, t, transpose, unbind, unsqueeze)
-from .ops.sorting import argsort, kthvalue, median, sort, topk, unique
+from .ops.sorting import argsort, kthvalue, median, nanmedian, sort, topk, unique
 from .ops.special import erf, erfc
 from .ops.trig import acos, asin, atan, atan2, cosh, sinh, tan
 from .ops.arith import fmod, frac, hypot, logaddexp
