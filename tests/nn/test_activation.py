@@ -294,3 +294,11 @@ def test_relu_zero_dim_nan_and_bool():
     check(POINTWISE["relu"], np.array(vals, np.float32))
     with pytest.raises(TypeError, match="relu: input must be a floating-point tensor. Got dtype=cnnlab.bool"):
         F.relu(cnnlab.tensor([True, False]))
+
+
+@pytest.mark.parametrize("fn", ["softmax", "log_softmax", "softmin"])
+@pytest.mark.parametrize("row", [[1.0, np.inf], [-np.inf, -np.inf], [1.0, -np.inf], [np.inf, np.inf], [np.nan, 1.0]])
+def test_softmax_family_non_finite_rows_equal_torch(fn, row):
+    with np.errstate(all="raise"):  # and no NumPy warning on the way
+        ours = getattr(F, fn)(cnnlab.tensor([row]), dim=1).numpy()
+    np.testing.assert_array_equal(ours, getattr(torch.nn.functional, fn)(torch.tensor([row]), dim=1).numpy())

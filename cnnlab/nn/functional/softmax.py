@@ -39,7 +39,6 @@ def _softmax_core(input, dim, dtype, op, log):
     d = t._dim(dim, op)
     x = t._data if t.ndim else t._data.reshape(1)  # a 0-d input is a 1-element vector along dim 0
     m = np.max(x, axis=d, keepdims=True)
-    m = np.where(np.isfinite(m), m, 0)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # -inf or +inf rows give nan, as PyTorch
         shifted = x - m
         e = np.exp(shifted)
