@@ -187,8 +187,9 @@ def test_winograd_float32_error_on_realistic_data():
     ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # small maps: batch matmul
     ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
     ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 2
-    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),       # CIFAR layers 3-4
-    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
+    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 3
+    ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # batch 4: too few for Winograd
+    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),      # CIFAR layer 4
     ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
@@ -201,7 +202,8 @@ def test_winograd_float32_error_on_realistic_data():
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
     ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm", "gemm"),         # 3-d depthwise: GEMM
     ((4, 32, 8, 8), (32, 16, 3, 3), dict(padding=1, groups=2), "gemm", "gemm"),  # grouped, small map
-    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),     # batch 8: too few for Winograd
+    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # 224 inference, batch 8
+    ((1, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),     # batch 1: too few for Winograd
     ((1, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm", "gemm"),       # batch 1: too few for nhwc
     ((1, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
 ])

@@ -27,11 +27,12 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
     'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
                  on large ones.
     'winograd'   3x3, stride 1, groups 1, at least WINOGRAD_MIN_CHANNELS channels, a medium feature map
-                 (WINOGRAD_POSITIONS output positions per image: ResNet's 14x14x256, CIFAR's 16x16x128) and a
-                 large batch (at least WINOGRAD_MIN_ROWS output positions in all):
+                 (WINOGRAD_POSITIONS output positions per image: ResNet's 14x14x256, CIFAR's 16x16x128 and
+                 8x8x256) and enough of a batch (at least WINOGRAD_MIN_ROWS output positions in all):
                  kernels/winograd.py, 2.25x fewer multiply-adds; measured 1.1-1.35x faster than 'nhwc' there
-                 (batch 32), whose column matrix is 9x the input. On larger maps its memory-bound transforms
-                 lose to 'shift' (56x56: 1.5x slower, 28x28: a tie), on smaller ones to 'nhwc' (8x8: 1.5x).
+                 (batch 32; 8x8x256 and batch 8 at 14x14x256: 1.25x since its scratch is reused between calls),
+                 whose column matrix is 9x the input. On larger maps its memory-bound transforms lose to
+                 'shift' (56x56: 1.5x slower, 28x28: a tie), on smaller ones to 'nhwc' (7x7: 1.2x, 4x4).
 
 `forced(name)` makes every call use one algorithm (tests use it to check each against the others); a forced
 algorithm that does not support a shape falls back to 'gemm'.
@@ -55,8 +56,8 @@ NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (on
 STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
 NHWC_MIN_ROWS = 256          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
-WINOGRAD_MIN_ROWS = 4096     # N * output positions from which 'winograd' pays (batch 8 at 14x14: 'nhwc' won)
-WINOGRAD_POSITIONS = (144, 784)  # output positions per image [from, to) where 'winograd' wins (12x12 .. 27x27)
+WINOGRAD_MIN_ROWS = 1024     # N * output positions from which 'winograd' pays (batch 8 at 8x8: a tie with 'nhwc')
+WINOGRAD_POSITIONS = (64, 784)  # output positions per image [from, to) where 'winograd' wins (8x8 .. 27x27)
 
 _forced = None
 
