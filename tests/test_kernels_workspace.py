@@ -77,3 +77,24 @@ def test_zeros_refills_on_a_new_layout_and_empty_grows():
     assert workspace.empty("test.e", (0, 5), np.float32).shape == (0, 5)
     workspace.clear()
     assert workspace._store() == {}
+
+
+@pytest.mark.parametrize("name", ["gemm", "shift", "stack", "nhwc", "winograd"])
+@pytest.mark.parametrize("kernel", [1, 3])
+def test_results_are_not_reused_buffers(name, kernel):
+    """A result stays as it was when the same algorithm runs again (no result is a view of a kept buffer)."""
+    if name == "winograd" and kernel == 1:
+        pytest.skip("Winograd computes 3x3 kernels only")
+    _, backward_input, backward_weight = kconv._ALGORITHMS[name]
+    forward = kconv._ALGORITHMS[name][0]
+    pads = ((kernel // 2,) * 2,) * 2
+    x, w, g = rand(3, 4, 6, 6), rand(5, 4, kernel, kernel, seed=1), rand(3, 5, 6, 6, seed=2)
+    first = [forward(x, w, (1, 1), pads, (1, 1), 1), backward_input(g, w, x.shape, (1, 1), pads, (1, 1), 1),
+             backward_weight(x, g, w.shape, (1, 1), pads, (1, 1), 1)]
+    kept = [a.copy() for a in first]
+    x2, w2, g2 = 2 * x + 1, 3 * w - 1, g - 2
+    forward(x2, w2, (1, 1), pads, (1, 1), 1)
+    backward_input(g2, w2, x.shape, (1, 1), pads, (1, 1), 1)
+    backward_weight(x2, g2, w.shape, (1, 1), pads, (1, 1), 1)
+    for a, b, what in zip(first, kept, ("forward", "input grad", "weight grad")):
+        np.testing.assert_array_equal(a, b, err_msg=what)

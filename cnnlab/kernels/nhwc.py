@@ -174,7 +174,8 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         gl = plan.y[:n * plan.positions]
         _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
         blas.gemm(gl.T, cols, dwl, beta=0.0 if i == 0 else 1.0)
-    return np.ascontiguousarray(np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1))
+    # a copy always (dwl is a reused buffer; ascontiguousarray would hand out a 1x1 kernel's dwl itself)
+    return np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1).copy()
 
 
 def backward_input(g, w, x_shape, stride, padding, dilation, groups):
