@@ -1,6 +1,17 @@
 """The fast array algorithms behind convolution and pooling: pure NumPy, no autograd.
 
 Import the modules, not their functions (`from cnnlab.kernels import im2col as k; k.im2col(...)`):
-    im2col  sliding windows as columns (N-d, stride, dilation, asymmetric zero padding), col2im (its adjoint),
-            channels-last variants of both, output_shape.
+    conv        the entry points (forward, input gradient, weight gradient) and the GEMM lowering
+    select      which algorithm computes a convolution of a given shape (measured rules), select.forced for tests
+    im2col      sliding windows as columns (N-d, stride, dilation, asymmetric zero padding), col2im (its adjoint),
+                channels-last variants of both, output_shape
+    shift       shift-and-accumulate GEMM: one matmul per kernel offset, no column matrix (and its stacked variant)
+    nhwc        channels-last column matrix over a chunk of images, one large matmul (small feature maps)
+    winograd    F(2x2, 3x3) for 3x3 stride-1 layers
+    depthwise   groups == in_channels as banded matmuls
+    blas        GEMM straight from NumPy's OpenBLAS (strided operands, beta accumulation)
+    parallel    blocks on one Python thread per core with single-threaded BLAS
+    workspace   scratch buffers reused between calls, per thread
+    pool, pool_adaptive   windowed max/min/sum, adaptive pooling, unpooling
+    batchnorm   batch-norm statistics, output and backward in few passes
 """
