@@ -35,6 +35,7 @@ one BLAS-threaded matmul), 'depthwise' (kernels/depthwise.py: banded matmuls) or
 """
 import functools
 import itertools
+import math
 
 import numpy as np
 
@@ -50,7 +51,7 @@ TINY = 1024               # at most this many entries (forward), or PIECE entrie
 
 
 def _prod(values):
-    return int(np.prod(values, dtype=np.int64))
+    return int(math.prod(values))  # math.prod: ~15x faster than np.prod on a short tuple
 
 
 def _padded_shape(spatial, padding):

