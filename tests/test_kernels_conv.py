@@ -52,8 +52,12 @@ NHWC = [GEMM[0], GEMM[2], GEMM[4], GEMM[5], SHIFT[5],
     ((3, 4, 4, 4), (5, 4, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1),      # 4x4 map (CIFAR layer 4)
     ((1, 3, 8, 9), (2, 3, 2, 3), (1, 1), ((0, 1), (2, 0)), (3, 2), 1),      # dilation, asymmetric padding
 ]
+TOEPLITZ = NHWC[:5] + NHWC[8:] + [
+    ((2, 6, 14, 14), (16, 6, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),   # LeNet conv2
+    ((2, 2, 7, 9), (3, 2, 2, 4), (2, 3), ((0, 2), (3, 1)), (1, 2), 1),      # stride and dilation in both dims
+]
 CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT, "stack": SHIFT + GEMM[4:],
-         "nhwc": NHWC}
+         "nhwc": NHWC, "toeplitz": TOEPLITZ}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 
@@ -195,7 +199,9 @@ def test_winograd_float32_error_on_realistic_data():
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
     ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
     ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm", "gemm"),          # too few channels
-    ((64, 6, 14, 14), (16, 6, 5, 5), {}, "gemm", "gemm"),                       # LeNet conv2
+    ((64, 6, 14, 14), (16, 6, 5, 5), {}, "toeplitz", "toeplitz"),               # LeNet conv2
+    ((64, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), "toeplitz", "toeplitz"),   # LeNet conv1
+    ((64, 3, 64, 64), (16, 3, 5, 5), dict(padding=2), "gemm", "gemm"),          # wide map: T too large
     ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
     ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift", "shift"),      # 1x1 downsample
     ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise", "depthwise"),
@@ -224,7 +230,7 @@ def test_forced_falls_back_and_restores():
         with select.forced("shift"):
             assert select.explain("forward", *args) == ("shift", "forced")
         assert select.explain("forward", *args)[0] == "gemm"
-    assert select.explain("forward", *args)[0] == "gemm"                # 3 channels
+    assert select.explain("forward", *args)[0] == "toeplitz"            # 3 channels on a narrow map
     with pytest.raises(ValueError, match=r"forced: name must be one of .*Got name='fft'"):
         with select.forced("fft"):
             pass

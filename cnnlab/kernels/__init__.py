@@ -9,6 +9,7 @@ Import the modules, not their functions (`from cnnlab.kernels import im2col as k
     nhwc        channels-last column matrix over a chunk of images, one large matmul (small feature maps)
     winograd    F(2x2, 3x3) for 3x3 stride-1 layers
     depthwise   groups == in_channels as banded matmuls
+    toeplitz    few input channels on a narrow 2-d map: one matmul with a banded weight matrix (LeNet-5)
     blas        GEMM straight from NumPy's OpenBLAS (strided operands, beta accumulation)
     parallel    blocks on one Python thread per core with single-threaded BLAS
     workspace   scratch buffers reused between calls, per thread

@@ -15,8 +15,8 @@ output_padding >= stride). Inputs are float arrays of one dtype; the result keep
 Each call asks kernels/select.py which algorithm fits the shape (`select.explain` says why): 'gemm' (this file),
 'shift' and 'stack' (kernels/shift.py: one matmul per kernel offset added in place, or a column matrix of
 contiguous stride-phase windows), 'nhwc' (kernels/nhwc.py: a channels-last column matrix of a chunk of images,
-one BLAS-threaded matmul), 'depthwise' (kernels/depthwise.py: banded matmuls) or 'winograd'
-(kernels/winograd.py). The GEMM lowering here handles every geometry:
+one BLAS-threaded matmul), 'depthwise' (kernels/depthwise.py: banded matmuls), 'toeplitz' (kernels/toeplitz.py:
+a banded weight matrix over the width) or 'winograd' (kernels/winograd.py). The GEMM lowering here handles every geometry:
 
     The column matrix of a block of output rows is (C, *K, n, L), viewed as (G, Cg*prod(K), n*L), so each
     group is ONE matmul (a batched matmul over groups). A block is a few whole images or some output rows of
@@ -39,7 +39,7 @@ import math
 
 import numpy as np
 
-from . import depthwise, nhwc, parallel, select, shift, winograd, workspace
+from . import depthwise, nhwc, parallel, select, shift, toeplitz, winograd, workspace
 from .shift import backward_input_as_forward
 
 COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
@@ -330,6 +330,7 @@ _ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight)
                "winograd": (winograd.forward, winograd.backward_input, winograd.backward_weight),
                "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight),
                "nhwc": (nhwc.forward, nhwc.backward_input, nhwc.backward_weight),
+               "toeplitz": (toeplitz.forward, toeplitz.backward_input, toeplitz.backward_weight),
                "shift": (shift.forward, shift.backward_input, shift.backward_weight),
                "stack": (functools.partial(shift.forward, stacked=True),
                          functools.partial(shift.backward_input, stacked=True),

@@ -11,6 +11,10 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  column-matrix matmul of kernels/shift.py, whose scatter back into the input is one contiguous add
                  per kernel offset into stride-phase planes (the GEMM lowering's strided scatter measured 1.5-2x
                  slower).
+    'toeplitz'   2-d, groups 1, fewer than SHIFT_MIN_CHANNELS input channels per group and a banded weight matrix
+                 (kernels/toeplitz.py) of at most TOEPLITZ_MAX_ENTRIES entries (LeNet-5's conv1 and conv2): one
+                 matmul over whole input rows; LeNet conv2 forward/dx/dw 0.95/1.63/0.96 -> 0.57/0.83/0.56 ms
+                 against 'gemm', conv1 forward and dw 5-10% faster.
     'gemm'       fewer than SHIFT_MIN_CHANNELS input channels per group (LeNet, a 7x7 stem on RGB): the column
                  matrix (kernels/conv.py) gives one matmul with a deep inner dimension (C * kh * kw), where one
                  matmul per kernel offset would have an inner dimension of C only.
@@ -47,9 +51,9 @@ import math
 
 import numpy as np
 
-from . import depthwise, nhwc, shift, winograd
+from . import depthwise, nhwc, shift, toeplitz, winograd
 
-ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "depthwise")
+ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "depthwise", "toeplitz")
 SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
 SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
@@ -59,6 +63,8 @@ NHWC_MIN_ROWS = 256          # rows of the batch's column matrix (N * output pos
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
 WINOGRAD_MIN_ROWS = 1024     # N * output positions from which 'winograd' pays (batch 8 at 8x8: a tie with 'nhwc')
 WINOGRAD_POSITIONS = (64, 784)  # output positions per image [from, to) where 'winograd' wins (8x8 .. 27x27)
+
+TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
 _forced = None
 
@@ -83,6 +89,10 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
     out = [(p - d * (k - 1) - 1) // st + 1 for p, k, d, st in zip(pad_shape, w_shape[2:], dilation, stride)]
     rows = x_shape[0] * _prod(out)
+    if not wide and len(x_shape) == 4 and groups == 1 and \
+            toeplitz.matrix_entries(x_shape, w_shape, padding, out) <= TOEPLITZ_MAX_ENTRIES:
+        return "toeplitz", "few input channels on a narrow 2-d map: one matmul with a banded weight matrix over " \
+                           "the width, whose input rows are copied whole"
     if op == "backward_input" and any(s > 1 for s in stride) and any(k > 1 for k in w_shape[2:]):
         if groups == 1 and wide and _prod(x_shape[2:]) < STACK_MIN_POSITIONS and rows >= NHWC_MIN_ROWS:
             return "nhwc", "the input gradient of a strided convolution on a small input: one matmul per chunk " \
@@ -126,5 +136,5 @@ def forced(name):
         _forced = old
 
 
-_SUPPORTS = {"nhwc": nhwc.supports, "winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
+_SUPPORTS = {"toeplitz": toeplitz.supports, "nhwc": nhwc.supports, "winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
              "stack": shift.supports}
