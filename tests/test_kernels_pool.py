@@ -13,12 +13,15 @@ from oracle import check, rand
 # (spatial, kernel, stride, padding per dim (before, after), dilation)
 GEOMETRIES = [
     ((13, 12), (3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1)),   # ResNet's stem pool: overlapping windows
-    ((12, 12), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),   # LeNet's: every tap assigns its own plane
+    ((12, 12), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),   # LeNet's: tiled (kernel == stride)
     ((11, 10), (1, 1), (2, 2), ((0, 0), (0, 0)), (1, 1)),   # one phase of four: the rest stays zero
     ((10, 11), (3, 2), (3, 2), ((1, 0), (1, 1)), (1, 1)),   # padding: covering taps differ per plane
     ((12, 13), (3, 3), (2, 3), ((2, 2), (0, 0)), (2, 1)),   # dilation
     ((15,), (4,), (3,), ((2, 2),), (1,)),
     ((6, 7, 5), (3, 2, 2), (2, 2, 1), ((1, 1), (0, 0), (1, 1)), (1, 1, 1)),
+    ((13, 11), (2, 2), (2, 2), ((0, 0), (0, 0)), (1, 1)),   # tiled, floor mode: the last row and column get 0
+    ((4, 9, 5), (2, 3, 2), (2, 3, 2), ((0, 0),) * 3, (1, 1, 1)),  # tiled 3-d, unequal kernel sizes
+    ((7,), (3,), (3,), ((0, 0),), (1,)),                    # tiled 1-d
     ((9, 9), (3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1)),     # stride 1: no phases
 ]
 

@@ -245,10 +245,35 @@ def _arg_scan(xb, planes, ob, ab, win, largest, init):
         np.copyto(ab[tap.out_slices], tap.index, where=mo)
 
 
+def _tiled(win):
+    """Whether the windows tile the input: kernel == stride, no padding, no dilation, every window inside the
+    input (LeNet's 2x2 max pool; not ceil_mode's partial last window)."""
+    return win.kernel == win.stride and all(d == 1 for d in win.dilation) and \
+        not any(b or a for b, a in win.padding) and all(o * k <= s for o, k, s in zip(win.out, win.kernel, win.spatial))
+
+
+def _tiled_backward(gf, af, win):
+    """extreme_backward where the windows tile the input: each tap's (mask * g) is written straight into its
+    strided positions of the gradient, viewed as (B, O1, K1, O2, K2, ...) (4x faster than phase planes and their
+    merge for 2x2 on LeNet's 28x28 maps); positions past the last window (floor mode) stay 0."""
+    covered = tuple(o * k for o, k in zip(win.out, win.kernel))
+    grad = (np.empty if covered == win.spatial else np.zeros)((gf.shape[0],) + win.spatial, gf.dtype)
+    tiles = grad[(slice(None),) + tuple(slice(0, c) for c in covered)].reshape(
+        (gf.shape[0],) + tuple(v for o, k in zip(win.out, win.kernel) for v in (o, k)))
+    mask = np.empty(gf.shape, gf.dtype)
+    for tap in win.taps:
+        js = np.unravel_index(tap.index, win.kernel)
+        np.equal(af, tap.index, out=mask, casting="unsafe")  # a 0/1 mask in g's dtype
+        np.multiply(gf, mask, out=tiles[(slice(None),) + tuple(v for j in js for v in (slice(None), int(j)))])
+    return grad
+
+
 def extreme_backward(g, arg, win, x_shape):
     """Each output's gradient goes to the input its tap number names; overlapping windows accumulate."""
     n = len(win.out)
     gf, af = _planes(g, n), _planes(arg, n)
+    if _tiled(win) and (g.dtype.kind != "f" or bool(np.isfinite(g).all())):  # g * mask leaks NaN from inf * 0
+        return _tiled_backward(gf, af, win).reshape(x_shape)
     blocks = _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize)
     order, zeroed, every = _backward_plan(win, (1,) + win.spatial)
     grad = (np.empty if every else np.zeros)((gf.shape[0],) + win.spatial, g.dtype)
