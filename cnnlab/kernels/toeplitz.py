@@ -3,12 +3,12 @@ few input channels on narrow feature maps (LeNet-5's conv1 and conv2).
 
 The im2col column matrix of such a layer is C*KH*KW values per output position: 25-150 short rows copied in runs
 one output row long, a copy that costs more than its matmul. Here only the KH rows each output row reads are
-gathered, whole: (n, oh) x (c, kh, w) runs of the padded row length Wp, KW times fewer values. The kernel's
-sliding along the width moves into the weight: T[(o, ow), (c, kh, w)] = w[o, c, kh, (w - ow*sw) / dw] where that
+gathered, whole: (n, oh) x (kh, c, w) runs of the padded row length Wp, KW times fewer values. The kernel's
+sliding along the width moves into the weight: T[(o, ow), (kh, c, w)] = w[o, c, kh, (w - ow*sw) / dw] where that
 is a kernel tap, else 0 (a band of KW entries per row of Wp). The matmul then does Wp/KW times the multiply-adds
 of direct convolution, but as one well-shaped GEMM on every BLAS thread:
 
-    forward           Y (N*OH, O*OW) = R @ T^T,  R[(n, oh), (c, kh, w)] = xpad[n, c, oh*sh + kh*dh, w]
+    forward           Y (N*OH, O*OW) = R @ T^T,  R[(n, oh), (kh, c, w)] = xpad[n, c, oh*sh + kh*dh, w]
     backward_weight   dT = G^T @ R, G = g as (N*OH, O*OW); dw[o, c, kh, kw] = sum over ow of dT's band
     backward_input    dR = G @ T, added back into xpad one kernel row kh at a time (contiguous rows of Wp)
 
@@ -36,15 +36,16 @@ def matrix_entries(x_shape, w_shape, padding, out_size):
 
 
 def _band(t, out_w, kw, sw, dw):
-    """The writeable view (O, OW, C, KH, KW) of T (O, OW, C, KH, Wp) at the kernel taps: T[o, ow, c, kh, ow*sw +
+    """The writeable view (O, OW, C, KH, KW) of T (O, OW, KH, C, Wp) at the kernel taps: T[o, ow, kh, c, ow*sw +
     kw*dw] (distinct entries for every index, so assigning through it is safe)."""
     s = t.strides
-    return np.lib.stride_tricks.as_strided(t, shape=t.shape[:4] + (kw,),
-                                           strides=(s[0], s[1] + sw * s[4], s[2], s[3], dw * s[4]))
+    return np.lib.stride_tricks.as_strided(t, shape=(t.shape[0], t.shape[1], t.shape[3], t.shape[2], kw),
+                                           strides=(s[0], s[1] + sw * s[4], s[3], s[2], dw * s[4]))
 
 
 def _matrix(w, out_w, wp, stride, dilation):
-    t = np.zeros((w.shape[0], out_w, w.shape[1], w.shape[2], wp), w.dtype)
+    """T (O, OW, KH, C, Wp): the columns in (kh, c, w) order, so the input gradient adds whole (c, w) rows."""
+    t = np.zeros((w.shape[0], out_w, w.shape[2], w.shape[1], wp), w.dtype)
     _band(t, out_w, w.shape[3], stride[1], dilation[1])[...] = w[:, None]
     return t
 
@@ -59,11 +60,11 @@ def _padded(x, padding):
 
 
 def _rows(xp, kh, out_h, sh, dh):
-    """R (N*OH, C*KH*Wp): the input rows each output row reads, one contiguous copy (a reused buffer)."""
+    """R (N*OH, KH*C*Wp): the input rows each output row reads, one contiguous copy (a reused buffer)."""
     n, c, _, wp = xp.shape
     s = xp.strides
-    view = np.lib.stride_tricks.as_strided(xp, shape=(n, out_h, c, kh, wp),
-                                           strides=(s[0], sh * s[2], s[1], dh * s[2], s[3]), writeable=False)
+    view = np.lib.stride_tricks.as_strided(xp, shape=(n, out_h, kh, c, wp),
+                                           strides=(s[0], sh * s[2], dh * s[2], s[1], s[3]), writeable=False)
     r = workspace.empty("toeplitz.rows", view.shape, xp.dtype)
     np.copyto(r, view)
     return r.reshape(n * out_h, -1)
@@ -95,22 +96,23 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros(w_shape, x.dtype)
     xp = _padded(x, padding)
-    dt = _grad_rows(g).T @ _rows(xp, w_shape[2], oh, stride[0], dilation[0])  # (O*OW, C*KH*Wp)
-    dt = dt.reshape(w_shape[0], ow, w_shape[1], w_shape[2], xp.shape[3])
+    dt = _grad_rows(g).T @ _rows(xp, w_shape[2], oh, stride[0], dilation[0])  # (O*OW, KH*C*Wp)
+    dt = dt.reshape(w_shape[0], ow, w_shape[2], w_shape[1], xp.shape[3])
     return _band(dt, ow, w_shape[3], stride[1], dilation[1]).sum(axis=1)
 
 
 def backward_input(g, w, x_shape, stride, padding, dilation, groups):
-    """conv_backward_input (2-d, groups == 1): dR = G @ T, added into the padded input one kernel row at a time."""
+    """conv_backward_input (2-d, groups == 1): dR = G @ T, added into the padded input one kernel row at a time,
+    in an (N, H, C, W) layout where each add moves whole (c, w) rows; one transposing copy out."""
     n, c, kh = x_shape[0], x_shape[1], w.shape[2]
     (ph0, ph1), (pw0, pw1) = padding
     hp, wp = x_shape[2] + ph0 + ph1, x_shape[3] + pw0 + pw1
     oh, ow = g.shape[2:]
-    dxp = np.zeros((n, c, hp, wp), g.dtype)
+    dxp = np.zeros((n, hp, c, wp), g.dtype)
     if n and oh and ow:
         t = _matrix(w.astype(g.dtype, copy=False), ow, wp, stride, dilation).reshape(w.shape[0] * ow, -1)
-        dr = (_grad_rows(g) @ t).reshape(n, oh, c, kh, wp)
+        dr = (_grad_rows(g) @ t).reshape(n, oh, kh, c, wp)
         sh, dh = stride[0], dilation[0]
         for k in range(kh):
-            dxp[:, :, k * dh:k * dh + (oh - 1) * sh + 1:sh] += dr[:, :, :, k].transpose(0, 2, 1, 3)
-    return np.ascontiguousarray(dxp[:, :, ph0:ph0 + x_shape[2], pw0:pw0 + x_shape[3]])
+            dxp[:, k * dh:k * dh + (oh - 1) * sh + 1:sh] += dr[:, :, k]
+    return np.ascontiguousarray(dxp[:, ph0:ph0 + x_shape[2], :, pw0:pw0 + x_shape[3]].transpose(0, 2, 1, 3))
