@@ -89,11 +89,8 @@ def conv_configs(draw, transposed=False):
     return cfg
 
 
-@fuzz
-@hypothesis.given(conv_configs())
-def test_fuzz_conv(cfg):
-    log("test_fuzz_conv", cfg)
-    n, g = cfg["n"], cfg["groups"]
+def _conv_case(cfg, n, g):
+    """The conv op of a configuration for both libraries, its input arrays (x, w[, b]) and PyTorch's side."""
     x = uniform(cfg["seed"], *input_shape(cfg, cfg["c_in"]))
     w = uniform(cfg["seed"] + 1, g * cfg["per_out"], cfg["per_in"], *cfg["kernel"])
     arrays = (x, w) + ((uniform(cfg["seed"] + 2, g * cfg["per_out"]),) if cfg["bias"] else ())
@@ -102,7 +99,16 @@ def test_fuzz_conv(cfg):
     def fn(lib, x, w, b=None):
         return getattr(lib.F, f"conv{n}d")(x, w, b, *args, padding_mode=cfg["mode"])
 
-    compare(fn, *arrays, torch_fn=_torch_conv(n, *args, cfg["mode"]), seed=cfg["seed"])
+    return fn, arrays, _torch_conv(n, *args, cfg["mode"])
+
+
+@fuzz
+@hypothesis.given(conv_configs())
+def test_fuzz_conv(cfg):
+    log("test_fuzz_conv", cfg)
+    n, g = cfg["n"], cfg["groups"]
+    fn, arrays, torch_fn = _conv_case(cfg, n, g)
+    compare(fn, *arrays, torch_fn=torch_fn, seed=cfg["seed"])
 
 
 @fuzz
@@ -127,16 +133,9 @@ def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
     if bigger == 3:  # many channels: shift/nhwc/winograd take their matmul paths
         cfg["per_in"], cfg["per_out"] = (1 if algorithm == "depthwise" else 20), 20
         cfg["c_in"] = g * cfg["per_in"]
-    x = uniform(cfg["seed"], *input_shape(cfg, cfg["c_in"]))
-    w = uniform(cfg["seed"] + 1, g * cfg["per_out"], cfg["per_in"], *cfg["kernel"])
-    arrays = (x, w) + ((uniform(cfg["seed"] + 2, g * cfg["per_out"]),) if cfg["bias"] else ())
-    args = (cfg["stride"], cfg["padding"], cfg["dilation"], g)
-
-    def fn(lib, x, w, b=None):
-        return getattr(lib.F, f"conv{n}d")(x, w, b, *args, padding_mode=cfg["mode"])
-
+    fn, arrays, torch_fn = _conv_case(cfg, n, g)
     with select.forced(algorithm):  # forward and both gradients
-        compare(fn, *arrays, torch_fn=_torch_conv(n, *args, cfg["mode"]), seed=cfg["seed"], rtol=1e-6)
+        compare(fn, *arrays, torch_fn=torch_fn, seed=cfg["seed"], rtol=1e-6)
 
 
 @fuzz

@@ -28,6 +28,19 @@ def _apply_reduction(loss, reduction):
     return loss
 
 
+def _triplet_inputs(op, anchor, positive, negative, margin):
+    """The three inputs of a triplet loss as tensors, after torch's checks (margin > 0, equal numbers of dims)."""
+    if not margin > 0:
+        raise ValueError(f"{op}: margin must be greater than 0. Got margin={margin}.")
+    a, pos, neg = (as_tensor_arg(t, op, n) for t, n in ((anchor, "anchor"), (positive, "positive"),
+                                                        (negative, "negative")))
+    if not a.ndim == pos.ndim == neg.ndim:
+        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of dims. Got "
+                         f"anchor.shape={shape_str(a.shape)}, positive.shape={shape_str(pos.shape)}, "
+                         f"negative.shape={shape_str(neg.shape)}.")
+    return a, pos, neg
+
+
 def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6, swap=False, size_average=None,
                         reduce=None, reduction="mean"):
     """max(d(a, p) - d(a, n) + margin, 0) with d the pairwise p-norm distance (plus eps); with swap, d(a, n) is
@@ -50,14 +63,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     """
     op = "triplet_margin_loss"
     reduction = _reduction(op, reduction, size_average, reduce)
-    if not margin > 0:
-        raise ValueError(f"{op}: margin must be greater than 0. Got margin={margin}.")
-    a, pos, neg = (as_tensor_arg(t, op, n) for t, n in ((anchor, "anchor"), (positive, "positive"),
-                                                        (negative, "negative")))
-    if not a.ndim == pos.ndim == neg.ndim:
-        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of dims. Got "
-                         f"anchor.shape={shape_str(a.shape)}, positive.shape={shape_str(pos.shape)}, "
-                         f"negative.shape={shape_str(neg.shape)}.")
+    a, pos, neg = _triplet_inputs(op, anchor, positive, negative, margin)
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:
@@ -86,14 +92,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     """
     op = "triplet_margin_with_distance_loss"
     reduction = _reduction(op, reduction)
-    if not margin > 0:
-        raise ValueError(f"{op}: margin must be greater than 0. Got margin={margin}.")
-    a, pos, neg = (as_tensor_arg(t, op, n) for t, n in ((anchor, "anchor"), (positive, "positive"),
-                                                        (negative, "negative")))
-    if not a.ndim == pos.ndim == neg.ndim:
-        raise ShapeError(f"{op}: anchor, positive and negative must have the same number of dims. Got "
-                         f"anchor.shape={shape_str(a.shape)}, positive.shape={shape_str(pos.shape)}, "
-                         f"negative.shape={shape_str(neg.shape)}.")
+    a, pos, neg = _triplet_inputs(op, anchor, positive, negative, margin)
     dist = distance_function if distance_function is not None else pairwise_distance
     d_pos, d_neg = dist(a, pos), dist(a, neg)
     if swap:
