@@ -21,13 +21,7 @@ def set_num_threads(int):  # noqa: A002  (torch's parameter name)
         raise ValueError(f"set_num_threads: the number of threads must be a positive int. Got {n!r}.")
     n = n.__index__()
     parallel.set_num_threads(n)
-    blas = parallel._find_blas()
-    if blas:
-        with parallel._lock:
-            if parallel._single[0]:  # a kernel holds BLAS at one thread now: n is restored when it is done
-                parallel._single[1] = n
-            else:
-                blas[1](n)
+    parallel.set_blas_threads(n)
 
 
 def get_num_threads():

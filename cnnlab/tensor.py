@@ -232,7 +232,7 @@ class Tensor:
 
     @data.setter
     def data(self, value):
-        self._data = value._data if isinstance(value, Tensor) else _as_array(np.asarray(value))
+        self._data = value._data if isinstance(value, Tensor) else np.asarray(value)  # (0-d: writable)
 
     @property
     def T(self):

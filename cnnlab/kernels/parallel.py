@@ -64,6 +64,18 @@ def set_num_threads(n):
     _threads = n
 
 
+def set_blas_threads(n):
+    """Let OpenBLAS use n threads (when NumPy's BLAS is OpenBLAS). While a kernel holds BLAS at one thread,
+    n is what it restores when done."""
+    blas = _find_blas()
+    if blas:
+        with _lock:
+            if _single[0]:
+                _single[1] = n
+            else:
+                blas[1](n)
+
+
 def _executor(workers):
     global _pool, _pool_size
     with _lock:
