@@ -23,12 +23,12 @@ single-threaded BLAS, before and after each matmul. groups == 1 only (kernels/se
 [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
 """
 import itertools
-import math
 
 import numpy as np
 
 from . import blas, parallel, workspace
 from .shift import adjoint_padding
+from ._shape import prod as _prod
 
 CHUNK_BYTES = 16 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C), kept between calls
 
@@ -43,10 +43,6 @@ def _workspace(name, shape, dtype):
 def supports(x_shape, w_shape, stride, padding, dilation, groups):
     """Any geometry with at least one spatial dim and groups == 1."""
     return len(x_shape) >= 3 and groups == 1
-
-
-def _prod(values):
-    return int(math.prod(values))  # math.prod: ~15x faster than np.prod on a short tuple
 
 
 class _Plan:

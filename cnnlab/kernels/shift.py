@@ -22,11 +22,11 @@ contiguous copy, and one matmul; its input gradient adds each offset's rows of W
 again contiguous runs of the phase planes instead of the strided scatter of a column-to-image.
 """
 import itertools
-import math
 
 import numpy as np
 
 from . import blas, parallel, workspace
+from ._shape import prod as _prod
 
 BLOCK_BYTES = 2**20   # bound on a block's output Y (O, rows * row)
 IMAGE_BYTES = 1_250_000  # stride 1: bound on the output Y (O, m * plane) of a block of m whole images ...
@@ -37,10 +37,6 @@ IMAGE_MAX_CHANNELS = 64  # ... with at most this many input channels per group (
 def supports(x_shape, w_shape, stride, padding, dilation, groups):
     """Any geometry with at least one spatial dim (the selector decides where it pays)."""
     return len(x_shape) >= 3
-
-
-def _prod(values):
-    return int(math.prod(values))  # math.prod: ~15x faster than np.prod on a short tuple
 
 
 class _Geometry:

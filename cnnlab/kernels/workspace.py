@@ -24,20 +24,17 @@ and two buffers that are alive at once need different names.
 >>> float(zeros("doc.z", (2, 2), np.float64, layout="other").sum())   # another layout: zero-filled again
 0.0
 """
-import math
 import threading
 
 import numpy as np
+
+from ._shape import prod as _prod
 
 _local = threading.local()
 
 
 def _store():
     return _local.__dict__.setdefault("buffers", {})
-
-
-def _prod(values):
-    return int(math.prod(values))  # math.prod: ~15x faster than np.prod on a short tuple
 
 
 def empty(name, shape, dtype):
