@@ -137,7 +137,7 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name,case,settings", [
-    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "THREADS": 4}),          # one image per block
+    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1}),                       # one image per block
     ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 7000}),                     # several images per block
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
@@ -145,6 +145,8 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("gemm", GEMM[0], {"COLUMN_BYTES": 300, "SMALL_BYTES": 0}),
     ("gemm", GEMM[1], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # strided: col2im per image
     ("gemm", GEMM[4], {"PIECE": 100}),                                    # matmuls in pieces
+    ("gemm", NHWC[6], {"SMALL_BYTES": 10**9, "MATMUL_SPLIT_FLOPS": 1}),   # one thread, matmuls split
+    ("nhwc", NHWC[6], {"CHUNK_BYTES": 10**9, "MATMUL_SPLIT_FLOPS": 1}),   # one chunk, matmuls split
     ("shift", SHIFT[0], {"BLOCK_BYTES": 1}),                              # one output row per block
     ("shift", SHIFT[1], {"BLOCK_BYTES": 1}),
     ("shift", SHIFT[5], {"BLOCK_BYTES": 100}),
@@ -161,7 +163,7 @@ def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, cas
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
     for key, value in settings.items():
-        monkeypatch.setattr(module, key, value)
+        monkeypatch.setattr(parallel if key == "MATMUL_SPLIT_FLOPS" else module, key, value)
     monkeypatch.setattr(parallel, "_threads", threads)
     for got, want in zip(_run_all(name, x, w, g, *case[2:]), ref):
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
@@ -184,17 +186,17 @@ def test_winograd_float32_error_on_realistic_data():
         assert err <= 8 * err_direct
 
 
-@pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx", [
-    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),
-    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "shift", "shift"),
+@pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx,dw", [(*case, None)[:6] for case in [
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # large map
+    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),
     ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # medium map
     ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # small maps: batch matmul
     ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
     ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 2
     ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 3
-    ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # batch 4: too few for Winograd
+    ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),        # batch 4: too few for both
     ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),      # CIFAR layer 4
-    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # CIFAR layer 1
+    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd"),  # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
     ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
@@ -203,7 +205,10 @@ def test_winograd_float32_error_on_realistic_data():
     ((64, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), "toeplitz", "toeplitz"),   # LeNet conv1
     ((64, 3, 64, 64), (16, 3, 5, 5), dict(padding=2), "gemm", "gemm"),          # wide map: T too large
     ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
-    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift", "shift"),      # 1x1 downsample
+    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "stack", "stack"),      # 1x1 downsample
+    ((32, 64, 56, 56), (128, 64, 1, 1), {}, "shift", "shift"),                  # 1x1, stride 1
+    ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),       # batch 1: BLAS's threads
+    ((1, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift", "shift"),
     ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise", "depthwise"),
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
     ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm", "gemm"),         # 3-d depthwise: GEMM
@@ -212,13 +217,14 @@ def test_winograd_float32_error_on_realistic_data():
     ((1, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),     # batch 1: too few for Winograd
     ((1, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm", "gemm"),       # batch 1: too few for nhwc
     ((1, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
-])
-def test_selector(x_shape, w_shape, kw, expected, dx):
+]])
+def test_selector(monkeypatch, x_shape, w_shape, kw, expected, dx, dw):
+    monkeypatch.setattr(parallel, "_threads", 2)                   # the rules were measured with two threads
     n = len(x_shape) - 2
     p = kw.get("padding", 0)
     args = (x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))
     name, reason = select.explain("forward", *args)
-    assert name == expected and select.algorithm("backward_weight", *args) == expected
+    assert name == expected and select.algorithm("backward_weight", *args) == (dw or expected)
     assert select.algorithm("backward_input", *args) == dx
     assert isinstance(reason, str) and reason
 
@@ -298,6 +304,51 @@ def test_parallel_run_and_errors(monkeypatch):
     assert parallel._single[0] == 0                      # BLAS threads restored after the error
     with pytest.raises(ValueError, match=r"set_num_threads: n must be a positive int or None. Got n=0"):
         parallel.set_num_threads(0)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("m,k,n", [(7, 5, 3), (2, 9, 11), (64, 3, 1), (1, 4, 130), (0, 3, 4)])
+def test_parallel_matmul_splits_rows_or_columns(monkeypatch, threads, m, k, n):
+    """matmul splits out's rows (or columns when M is small) over the threads, reading strided and transposed
+    views in place and accumulating with beta; product() returns a @ b (any other operands: plain a @ b)."""
+    monkeypatch.setattr(parallel, "_threads", threads)
+    monkeypatch.setattr(parallel, "MATMUL_SPLIT_FLOPS", 1)
+    rng = np.random.default_rng(m * 100 + n)
+    a = rng.standard_normal((m, 2 * k))[:, ::2]                    # strided columns: copied by nothing
+    b = rng.standard_normal((n, k)).T                              # a transposed view
+    big = rng.standard_normal((m, n + 3))
+    out, before = big[:, 1:n + 1], big[:, 1:n + 1].copy()          # rows with a stride longer than n
+    calls, gemm = [], blas.gemm
+    monkeypatch.setattr(blas, "gemm", lambda *args: calls.append(args[2].shape) or gemm(*args))
+    with parallel.own_threads():
+        parallel.matmul(a, b, out, beta=1.0)
+    np.testing.assert_allclose(out, before + a @ b, rtol=1e-12, atol=1e-12)
+    if parallel._find_blas():                                      # one piece per thread
+        assert len(calls) == (1 if threads == 1 or m * n == 0 else threads)
+    np.testing.assert_allclose(parallel.product(a.astype(np.float32), b.astype(np.float32)),
+                               (a @ b).astype(np.float32), rtol=1e-5, atol=1e-5)
+    ints = np.arange(6).reshape(2, 3)
+    assert parallel.product(ints, ints.T).tolist() == (ints @ ints.T).tolist()
+
+
+def test_matmul_leaves_the_columns_around_a_window_alone(monkeypatch):
+    monkeypatch.setattr(parallel, "_threads", 2)
+    monkeypatch.setattr(parallel, "MATMUL_SPLIT_FLOPS", 1)
+    big = np.full((3, 8), 7.0)
+    parallel.matmul(np.ones((3, 2)), np.ones((2, 4)), big[:, 2:6])
+    assert big.tolist() == [[7.0, 7.0, 2.0, 2.0, 2.0, 2.0, 7.0, 7.0]] * 3
+
+
+def test_own_threads_holds_blas_at_one_thread_and_restores_it():
+    blas = parallel._find_blas()
+    if not blas:
+        pytest.skip("NumPy's BLAS is not an OpenBLAS whose threads can be set")
+    before = blas[0]()
+    with parallel.own_threads():
+        with parallel.own_threads():                               # re-entrant
+            assert blas[0]() == 1
+        assert blas[0]() == 1
+    assert blas[0]() == before and parallel._single[0] == 0
 
 
 @pytest.mark.parametrize("name", ["gemm", "shift", "stack", "winograd", "depthwise", "nhwc"])

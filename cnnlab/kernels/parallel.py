@@ -5,10 +5,13 @@ elementwise ops run on one core, and BLAS splits a cache-sized matmul over threa
 whole blocks (copy in, matmul, copy out) to a few Python threads instead: NumPy and BLAS release the GIL while
 they work, so the threads run in parallel, each in its own core's cache, as oneDNN does with its threads.
 
-While they run, BLAS is set to one thread (OpenBLAS's openblas_set_num_threads, found by kernels/blas.py; the
-previous count is restored afterwards), otherwise every matmul would also start BLAS's
-own threads and the cores would be oversubscribed. Where the BLAS cannot be controlled that way (not OpenBLAS,
-or not Linux), blocks run one after another in the calling thread and BLAS threads each matmul as usual.
+While a kernel runs (`own_threads()`), BLAS is held at one thread (OpenBLAS's openblas_set_num_threads, found
+by kernels/blas.py; the previous count is restored afterwards), and a large matmul outside the blocks is split
+over the threads by `matmul`. BLAS's own threads are then never woken by a kernel: after each threaded call
+they spin for about 0.1 s (OpenBLAS's thread timeout), and while they spin the kernel threads share the cores
+with them (measured: the 32x32x64 layers of a CIFAR ResNet-18 step 1.6x slower, Winograd blocks on two
+threads 2x slower). Where the BLAS cannot be controlled (not OpenBLAS, or not Linux), blocks run one after
+another in the calling thread and BLAS threads each matmul as usual.
 
 Threads: set_num_threads(n), else the CNNLAB_NUM_THREADS environment variable, else as many as BLAS uses
 (so threadpoolctl limits and OPENBLAS_NUM_THREADS apply), else the CPUs this process may run on.
@@ -18,9 +21,12 @@ Threads: set_num_threads(n), else the CNNLAB_NUM_THREADS environment variable, e
 >>> out
 [0, 1, 4, 9]
 """
+import contextlib
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
 
 from . import blas
 
@@ -30,6 +36,8 @@ _pool_size = 0
 _threads = None          # set by set_num_threads
 _blas = None             # (get, set) ctypes functions of the process's OpenBLAS, or () when there is none
 _single = [0, None]      # how many callers hold BLAS at one thread, and the count to restore
+_local = threading.local()  # .busy: this thread runs a share of run()'s items (so matmul stays in it)
+MATMUL_SPLIT_FLOPS = 2**22  # multiply-adds from which matmul() splits a product over the threads
 
 
 def _find_blas():
@@ -86,6 +94,22 @@ def _executor(workers):
         return _pool
 
 
+@contextlib.contextmanager
+def own_threads(parts=None):
+    """Within the block BLAS runs on one thread: the kernels thread their work themselves (run, matmul).
+    parts: how many independent parts (images) the work has; with fewer than the threads (batch 1) BLAS keeps
+    its threads and threads each matmul itself, which measured faster there than splitting every product.
+    Re-entrant; a no-op where BLAS's threads cannot be controlled."""
+    if not _find_blas() or (parts is not None and parts < num_threads()):
+        yield
+        return
+    _set_single(True)
+    try:
+        yield
+    finally:
+        _set_single(False)
+
+
 def _set_single(on):
     """Hold BLAS at one thread while any caller is inside run() (nested and concurrent callers counted)."""
     get, put = _blas
@@ -106,23 +130,74 @@ def run(fn, items, threads=None):
     (0 <= slot < num_threads()) tells a thread's items apart so they can share its scratch buffers; each thread
     takes a contiguous run of the items (neighbouring blocks often share an image). Returns
     when all are done and re-raises the first exception. The calls must write disjoint outputs.
-    threads=1 runs the items one after another in the calling thread, with BLAS threading each matmul itself
-    (better for a few large matmuls)."""
+    threads=1 runs the items one after another in the calling thread, where `matmul` splits each large
+    product over the threads instead (better for a few large matmuls)."""
     items = list(items)
     k = min(threads or num_threads(), num_threads(), len(items))
-    if k < 2 or not _find_blas() or threading.current_thread().name.startswith("cnnlab-kernel"):
+    if k < 2 or not _find_blas() or _busy():
         for item in items:
             fn(0, item)
         return
-    _set_single(True)
-    try:
+    with own_threads():
         shares = [items[len(items) * s // k:len(items) * (s + 1) // k] for s in range(k)]  # contiguous runs
-        futures = [_executor(k - 1).submit(lambda s=s: [fn(s, item) for item in shares[s]]) for s in range(1, k)]
+        futures = [_executor(k - 1).submit(_share, fn, s, shares[s]) for s in range(1, k)]
         try:
-            for item in shares[0]:
-                fn(0, item)
+            _share(fn, 0, shares[0])
         finally:
             for f in futures:
                 f.result()
+
+
+def _busy():
+    """Whether this thread is running a share of some run()'s items."""
+    return getattr(_local, "busy", False) or threading.current_thread().name.startswith("cnnlab-kernel")
+
+
+def _share(fn, slot, items):
+    _local.busy = True
+    try:
+        for item in items:
+            fn(slot, item)
     finally:
-        _set_single(False)
+        _local.busy = False
+
+
+def product(a, b):
+    """a @ b as a new array; for 2-d float32/float64 operands of one dtype it is computed by `matmul` with BLAS
+    held at one thread (so BLAS's own threads stay asleep for the kernels that follow); else plain a @ b.
+
+    >>> import numpy as np
+    >>> product(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)).tolist()
+    [[3.0, 3.0], [3.0, 3.0]]
+    """
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.type not in (np.float32, np.float64):
+        return a @ b
+    out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
+    with own_threads():
+        return matmul(a, b, out)
+
+
+def matmul(a, b, out, beta=0.0):
+    """out[...] = a @ b + beta * out for 2-d a (M, K), b (K, N), out (M, N) (kernels/blas.py's gemm: views with
+    any row stride are read and written in place), with a large product split over the threads: out's rows
+    (or columns, when M is small) in one contiguous piece per thread. Inside run()'s items, or outside
+    own_threads() (BLAS threads it then), it is one gemm.
+
+    >>> import numpy as np
+    >>> out = np.empty((2, 2))
+    >>> matmul(np.eye(2), np.arange(4.0).reshape(2, 2), out).tolist()
+    [[0.0, 1.0], [2.0, 3.0]]
+    """
+    (m, kk), n = a.shape, b.shape[1]
+    k = min(num_threads(), max(1, m * n * kk // MATMUL_SPLIT_FLOPS))
+    if k < 2 or not _find_blas() or not _single[0] or _busy():
+        blas.gemm(a, b, out, beta)
+        return out
+    if m >= n or m >= 64 * k:                                           # split rows: each piece reads all of b
+        cuts = [m * i // k for i in range(k + 1)]
+        pieces = [(slice(c0, c1), slice(None)) for c0, c1 in zip(cuts, cuts[1:])]
+    else:
+        cuts = [n * i // k for i in range(k + 1)]
+        pieces = [(slice(None), slice(c0, c1)) for c0, c1 in zip(cuts, cuts[1:])]
+    run(lambda slot, p: blas.gemm(a[p[0]], b[:, p[1]], out[p], beta), pieces)
+    return out
