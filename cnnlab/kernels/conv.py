@@ -238,9 +238,12 @@ def gemm_forward(x, w, stride, padding, dilation, groups, out_size=None):
         n0, n, r0, r = block
         cols = slots.cols(slot, slots.padded(slot, x, n0, n, padding), r0, r).reshape(groups, wg.shape[2], -1)
         y = _take(slots.bufs[slot]["other"], (groups, wg.shape[1], n * r * low.row))
-        step = piece or y.shape[2]
-        for i in range(0, y.shape[2], step):
-            np.matmul(wg, cols[:, :, i:i + step], out=y[:, :, i:i + step])
+        if groups == 1 and piece is None:                             # split over the threads when alone
+            parallel.matmul(wg[0], cols[0], y[0])
+        else:
+            step = piece or y.shape[2]
+            for i in range(0, y.shape[2], step):
+                np.matmul(wg, cols[:, :, i:i + step], out=y[:, :, i:i + step])
         out[n0:n0 + n, :, r0:r0 + r] = low.grid_view(y.reshape(n_out, n, -1), r).swapaxes(0, 1)
 
     parallel.run(work, list(low.blocks(n_batch)), threads=slots.threads)
@@ -285,7 +288,12 @@ def gemm_backward_input(g, w, x_shape, stride, padding, dilation, groups):
                                                                                              -1)
             # (G, Cg*prod(K), n*r*row); with one output channel per group the product is an outer product,
             # which a broadcast multiply does ~3x faster than matmul's inner dimension of 1
-            cols = wt * gc if wt.shape[2] == 1 else np.matmul(wt, gc)
+            if wt.shape[2] == 1:
+                cols = wt * gc
+            elif groups == 1:
+                cols = parallel.matmul(wt[0], gc[0], np.empty((wt.shape[1], gc.shape[2]), g.dtype))[None]
+            else:
+                cols = np.matmul(wt, gc)
             (low.col2im_add_flat if low.flat else low.col2im_add)(cols, xp, r0, r)
         dx[n0:n0 + n] = low.interior(xp, n, padding)
 
@@ -313,6 +321,9 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         gc = _take(slots.bufs[slot]["other"], (n_out, n, r * low.row))
         low.grid_view(gc, r)[...] = g[n0:n0 + n, :, r0:r0 + r].swapaxes(0, 1)
         gc = gc.reshape(groups, shape[1], -1)
+        if groups == 1 and piece is None:
+            parallel.matmul(cols[0], gc[0].T, dws[slot][0], beta=1.0)
+            return
         step = piece or gc.shape[2]
         for i in range(0, gc.shape[2], step):
             dws[slot] += np.matmul(cols[:, :, i:i + step], gc[:, :, i:i + step].swapaxes(1, 2))
@@ -343,16 +354,19 @@ def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):
     if out_size is not None and name == "winograd" and \
             tuple(out_size) != _out_size(_padded_shape(x.shape[2:], padding), w.shape[2:], stride, dilation):
         name = "gemm"  # Winograd computes the natural output size only
-    return _ALGORITHMS[name][0](x, w, stride, padding, dilation, groups, out_size)
+    with parallel.own_threads(x.shape[0]):
+        return _ALGORITHMS[name][0](x, w, stride, padding, dilation, groups, out_size)
 
 
 def conv_backward_input(g, w, x_shape, stride, padding, dilation, groups):
     """d(sum(conv_forward(x) * g))/dx for an input of shape x_shape: returns (N, C, *S)."""
     name = select.algorithm("backward_input", tuple(x_shape), w.shape, stride, padding, dilation, groups)
-    return _ALGORITHMS[name][1](g, w, tuple(x_shape), stride, padding, dilation, groups)
+    with parallel.own_threads(x_shape[0]):
+        return _ALGORITHMS[name][1](g, w, tuple(x_shape), stride, padding, dilation, groups)
 
 
 def conv_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     """d(sum(conv_forward(x) * g))/dw: returns w_shape (O, C/groups, *K)."""
     name = select.algorithm("backward_weight", x.shape, tuple(w_shape), stride, padding, dilation, groups)
-    return _ALGORITHMS[name][2](x, g, tuple(w_shape), stride, padding, dilation, groups)
+    with parallel.own_threads(x.shape[0]):
+        return _ALGORITHMS[name][2](x, g, tuple(w_shape), stride, padding, dilation, groups)

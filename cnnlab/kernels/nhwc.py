@@ -12,9 +12,10 @@ and for strided kernels, the whole batch (or a chunk of images under CHUNK_BYTES
     backward_input    at stride 1 the forward of g with the flipped, transposed kernel; else dcols = G @ Wl,
                       added back into xl one kernel offset at a time (contiguous runs of C), then transposed out
 
-The matmuls have prod(K)*C as their inner dimension and n*L rows, so BLAS runs them on all its threads near its
-peak; the copies (in, columns, out) run over image ranges on parallel threads (kernels/parallel.py), with
-single-threaded BLAS, before and after each matmul. groups == 1 only (kernels/select.py picks it for those).
+The matmuls have prod(K)*C as their inner dimension and n*L rows, so BLAS runs them near its peak. The chunks
+run on parallel threads (kernels/parallel.py), each with its own buffers and single-threaded BLAS: copy in,
+matmul, copy out in one core's cache. A batch too small to give every thread a chunk is one chunk whose copies
+and matmul are split over the threads instead. groups == 1 only (kernels/select.py picks it for those).
 
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))
 >>> forward(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
@@ -26,11 +27,11 @@ import itertools
 
 import numpy as np
 
-from . import blas, parallel, workspace
+from . import parallel, workspace
 from .shift import adjoint_padding
 from ._shape import prod as _prod
 
-CHUNK_BYTES = 16 * 2**20   # bound on one chunk's column matrix (n*L, prod(K)*C), kept between calls
+CHUNK_BYTES = 8 * 2**20    # bound on one chunk's column matrix (n*L, prod(K)*C), kept between calls
 
 
 def _workspace(name, shape, dtype):
@@ -56,13 +57,19 @@ class _Plan:
         self.positions = _prod(out_size)                          # L
         self.depth = _prod(kernel) * channels                     # prod(K) * C
         per_image = self.positions * self.depth * np.dtype(dtype).itemsize
-        self.step = int(max(1, min(n_batch, CHUNK_BYTES // max(1, per_image))))
+        threads = parallel.num_threads()
+        count = max(-(-n_batch * per_image // CHUNK_BYTES), 1)
+        if n_batch >= threads:                                    # the same number of chunks for every thread
+            count = -(-count // threads) * threads
+        self.step = max(1, -(-n_batch // max(1, min(count, n_batch))))
         self.chunks = [(n0, min(self.step, n_batch - n0)) for n0 in range(0, n_batch, self.step)]
         # a 1x1 kernel without padding reads x itself (one transposing copy): no padded channels-last copy
         self.pointwise = all(k == 1 for k in kernel) and not any(b or a for b, a in padding)
-        self.xl = _workspace("xl", (0 if self.pointwise else self.step,) + self.pad_shape + (channels,), dtype)
-        self.cols = _workspace("cols", (self.step * self.positions, self.depth), dtype)
-        self.y = _workspace("y", (self.step * self.positions, width), dtype)
+        self.bufs = [dict(xl=_workspace(f"xl{i}", (0 if self.pointwise else self.step,) + self.pad_shape +
+                                        (channels,), dtype),
+                          cols=_workspace(f"cols{i}", (self.step * self.positions, self.depth), dtype),
+                          y=_workspace(f"y{i}", (self.step * self.positions, width), dtype))
+                     for i in range(min(threads, len(self.chunks)))]
 
     def interior(self, xl):
         """The view of xl (n, *S', C) that the unpadded images fill."""
@@ -118,9 +125,9 @@ def _copy(dst, src, plan):
                  plan.split(dst.shape[0]))
 
 
-def _fill_columns(plan, x, n0, n):
-    """plan.cols[:n*L] = the column matrix of images n0..n0+n of x (copies on parallel threads)."""
-    cols = plan.cols[:n * plan.positions].reshape((n,) + plan.out_size + plan.kernel + (plan.channels,))
+def _fill_columns(plan, buf, x, n0, n):
+    """buf['cols'][:n*L] = the column matrix of images n0..n0+n of x (copies on parallel threads)."""
+    cols = buf["cols"][:n * plan.positions].reshape((n,) + plan.out_size + plan.kernel + (plan.channels,))
 
     def work(slot, rng):
         a, b = rng
@@ -128,13 +135,13 @@ def _fill_columns(plan, x, n0, n):
         if plan.pointwise:                                             # the windows are x's (strided) positions
             np.copyto(cols[a:b], plan.windows(src))
             return
-        xl = plan.xl[a:b]
+        xl = buf["xl"][a:b]
         plan.zero_border(xl)
         plan.interior(xl)[...] = src
         np.copyto(cols[a:b], plan.windows(xl))
 
     parallel.run(work, plan.split(n))
-    return plan.cols[:n * plan.positions]
+    return buf["cols"][:n * plan.positions]
 
 
 def forward(x, w, stride, padding, dilation, groups, out_size=None):
@@ -151,10 +158,15 @@ def _forward(x, weight_rows, n_out, kernel, stride, padding, dilation, out_size)
         return out
     plan = _Plan(n_batch, x.shape[1], x.shape[2:], kernel, stride, padding, dilation, out_size, n_out, x.dtype)
     wl = weight_rows()                                                 # (O, prod(K)*C)
-    for n0, n in plan.chunks:
-        cols = _fill_columns(plan, x, n0, n)                           # (n*L, prod(K)*C)
-        y = np.matmul(cols, wl.T, out=plan.y[:n * plan.positions])     # (n*L, O)
+
+    def work(slot, chunk):
+        n0, n = chunk
+        buf = plan.bufs[slot]
+        cols = _fill_columns(plan, buf, x, n0, n)                      # (n*L, prod(K)*C)
+        y = parallel.matmul(cols, wl.T, buf["y"][:n * plan.positions])  # (n*L, O)
         _copy(_channels_last(out[n0:n0 + n]), y.reshape((n,) + out_size + (n_out,)), plan)
+
+    parallel.run(work, plan.chunks)
     return out
 
 
@@ -165,12 +177,23 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         return np.zeros(w_shape, dtype=x.dtype)
     plan = _Plan(n_batch, x.shape[1], x.shape[2:], w_shape[2:], stride, padding, dilation, g.shape[2:], n_out,
                  x.dtype)
-    dwl = _workspace("dwl", (n_out, plan.depth), x.dtype)            # (O, prod(K)*C), set by the first gemm
-    for i, (n0, n) in enumerate(plan.chunks):
-        cols = _fill_columns(plan, x, n0, n)
-        gl = plan.y[:n * plan.positions]
+    # (O, prod(K)*C) per thread, set by its first gemm
+    dwls = [_workspace(f"dwl{i}", (n_out, plan.depth), x.dtype) for i in range(len(plan.bufs))]
+    started = [False] * len(dwls)
+
+    def work(slot, chunk):
+        n0, n = chunk
+        buf = plan.bufs[slot]
+        cols = _fill_columns(plan, buf, x, n0, n)
+        gl = buf["y"][:n * plan.positions]
         _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
-        blas.gemm(gl.T, cols, dwl, beta=0.0 if i == 0 else 1.0)
+        parallel.matmul(gl.T, cols, dwls[slot], beta=1.0 if started[slot] else 0.0)
+        started[slot] = True
+
+    parallel.run(work, plan.chunks)
+    dwl = dwls[0]
+    for other in dwls[1:]:
+        dwl += other
     # a copy always (dwl is a reused buffer; ascontiguousarray would hand out a 1x1 kernel's dwl itself)
     return np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1).copy()
 
@@ -191,13 +214,16 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
                  g.dtype)
     wl = _weight_rows(w)                                               # (O, prod(K)*C)
     boxes = list(plan.offset_boxes())
-    for n0, n in plan.chunks:
-        gl = plan.y[:n * plan.positions]
+
+    def chunk_work(slot, chunk):
+        n0, n = chunk
+        buf = plan.bufs[slot]
+        gl = buf["y"][:n * plan.positions]
         _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
-        dcols = np.matmul(gl, wl, out=plan.cols[:n * plan.positions])  # (n*L, prod(K)*C)
+        dcols = parallel.matmul(gl, wl, buf["cols"][:n * plan.positions])  # (n*L, prod(K)*C)
         dcols = dcols.reshape((n,) + plan.out_size + (len(boxes), plan.channels))
 
-        def work(slot, rng):
+        def work(_, rng):
             a, b = rng
             if plan.pointwise:                                         # dx is dcols at the strided positions
                 dst = dx[n0 + a:n0 + b]
@@ -205,11 +231,13 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
                     dst[...] = 0
                 _channels_last(dst)[(slice(None),) + boxes[0][1]] = dcols[a:b, ..., 0, :]
                 return
-            xl = plan.xl[a:b]
+            xl = buf["xl"][a:b]
             xl[...] = 0
             for i, box in boxes:
                 xl[(slice(None),) + box] += dcols[a:b, ..., i, :]
             _channels_last(dx[n0 + a:n0 + b])[...] = plan.interior(xl)
 
         parallel.run(work, plan.split(n))
+
+    parallel.run(chunk_work, plan.chunks)
     return dx

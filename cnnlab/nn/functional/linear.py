@@ -5,6 +5,7 @@ Both take any number of leading dims; the work is one matrix product on the inpu
 import numpy as np
 
 from ...errors import DTypeError, ShapeError, shape_str
+from ...kernels import parallel
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
 
@@ -67,7 +68,7 @@ def linear(input, weight, bias=None):
     w2 = w if w.ndim == 2 else w[None, :]  # (out_features, in_features)
     M = int(np.prod(x.shape[:-1], dtype=np.int64))
     x2 = x.reshape(M, x.shape[-1])  # (M, in_features), M = prod of the leading dims
-    out2 = x2 @ w2.T  # (M, out_features)
+    out2 = parallel.product(x2, w2.T)  # (M, out_features)
     if b_t is not None:
         out2 += b_t._data.reshape(-1)
     lead = x.shape[:-1]
@@ -77,8 +78,8 @@ def linear(input, weight, bias=None):
     # Y = X W^T + b  =>  dX = G W, dW = G^T X, db = sum of G over rows
     def backward(g):
         g2 = g.reshape(M, out_features)  # (M, out_features)
-        gx = (g2 @ w2).reshape(x.shape) if x_t.requires_grad else None
-        gw = (g2.T @ x2).reshape(w.shape) if w_t.requires_grad else None
+        gx = parallel.product(g2, w2).reshape(x.shape) if x_t.requires_grad else None
+        gw = parallel.product(g2.T, x2).reshape(w.shape) if w_t.requires_grad else None
         grads = (gx, gw)
         if b_t is not None:
             grads += (_bias_grad(g2, b_t) if b_t.requires_grad else None,)
