@@ -50,7 +50,7 @@ import contextlib
 
 import numpy as np
 
-from . import depthwise, nhwc, shift, toeplitz, winograd
+from . import depthwise, nhwc, parallel, shift, toeplitz, winograd
 from ._shape import prod as _prod
 
 ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "depthwise", "toeplitz")
@@ -59,10 +59,11 @@ SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
 NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (one matmul per chunk) wins
 STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
-NHWC_MIN_ROWS = 256          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
+NHWC_MIN_ROWS = 512          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
 WINOGRAD_MIN_ROWS = 1024     # N * output positions from which 'winograd' pays (batch 8 at 8x8: a tie with 'nhwc')
-WINOGRAD_POSITIONS = (64, 784)  # output positions per image [from, to) where 'winograd' wins (8x8 .. 27x27)
+WINOGRAD_POSITIONS = (64, 785)  # output positions per image [from, to) where 'winograd' wins (8x8 .. 28x28)
+WINOGRAD_WEIGHT_MAX_POSITIONS = 1024  # and up to where it wins a weight gradient with fewer channels (32x32x64)
 
 TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
@@ -97,18 +98,23 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     if not wide:
         return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
                        "matmul with a deep inner dimension"
-    if x_shape[1] >= WINOGRAD_MIN_CHANNELS and rows >= WINOGRAD_MIN_ROWS and \
-            WINOGRAD_POSITIONS[0] <= _prod(out) < WINOGRAD_POSITIONS[1] and \
-            winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
+    winograd_fits = rows >= WINOGRAD_MIN_ROWS and WINOGRAD_POSITIONS[0] <= _prod(out) and \
+        winograd.supports(x_shape, w_shape, stride, padding, dilation, groups)
+    if winograd_fits and x_shape[1] >= WINOGRAD_MIN_CHANNELS and _prod(out) < WINOGRAD_POSITIONS[1]:
         return "winograd", "3x3 stride 1 on a medium feature map with many channels: 2.25x fewer multiply-adds"
     if groups == 1 and _prod(out) <= NHWC_MAX_POSITIONS and rows >= NHWC_MIN_ROWS:
         return "nhwc", f"a small output (at most {NHWC_MAX_POSITIONS} positions per image): the channels-last " \
-                       "column matrix of a chunk of images, one matmul on all BLAS threads"
+                       "column matrix of a chunk of images, one matmul per chunk"
     if all(k == 1 for k in w_shape[2:]):
-        return "shift", "a 1x1 kernel: the (strided) input is the matmul's operand as it is"
+        if any(s > 1 for s in stride) and x_shape[0] >= parallel.num_threads():
+            return "stack", "a strided 1x1 kernel: one contiguous stride-phase plane is the matmul's operand"
+        return "shift", "a 1x1 kernel: the input is the matmul's operand as it is"
     if all(s == 1 for s in stride):
         grid = out[0] * _prod(pad_shape[1:])
         if grid >= SHIFT_MIN_POSITIONS and grid <= SHIFT_MAX_WASTE * _prod(out):
+            if op == "backward_weight" and winograd_fits and _prod(out) <= WINOGRAD_WEIGHT_MAX_POSITIONS:
+                return "winograd", "the weight gradient of a 3x3 stride-1 layer on a map of at most " \
+                                   f"{WINOGRAD_WEIGHT_MAX_POSITIONS} positions: 2.25x fewer multiply-adds"
             return "shift", "stride 1 on a large feature map: one matmul per kernel offset, added in place " \
                             "(no column matrix)"
     return "gemm", "a small feature map or a strided kernel: one matmul per block of the column matrix"
