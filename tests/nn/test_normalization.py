@@ -114,13 +114,19 @@ def test_batch_norm_errors():
         F.batch_norm(cnnlab.tensor([[1, 2], [3, 4]]), None, None, training=True)
 
 
+@pytest.mark.parametrize("threaded", [False, True])
 @pytest.mark.parametrize("training", [True, False])
 @pytest.mark.parametrize("affine", [False, True])
-def test_batch_norm_several_cache_blocks(training, affine, monkeypatch):
+def test_batch_norm_several_cache_blocks(training, affine, threaded, monkeypatch):
     """The kernels walk the batch in blocks of whole samples: a small block size makes them use several
-    (and a last, shorter one), in float64 and float32, with weight and bias gradients."""
-    from cnnlab.kernels import batchnorm as kb
+    (and a last, shorter one), in float64 and float32, with weight and bias gradients; threaded: the blocks
+    on three threads, and the per-channel constants as (C, 1) columns instead of (C, L) planes."""
+    from cnnlab.kernels import batchnorm as kb, parallel
     monkeypatch.setattr(kb, "BLOCK_BYTES", 3 * 4 * 5 * 6 * 8 * 2)  # two float64 samples per block
+    if threaded:
+        monkeypatch.setattr(kb, "THREADED_BYTES", 0)
+        monkeypatch.setattr(kb, "PLANE_MAX_L", 2)
+        monkeypatch.setattr(parallel, "_threads", 3)
     shape = (7, 4, 5, 6)
     x = rand(*shape, seed=21, low=-2, high=3)
     rm, rv = _stats(4, seed=2)
