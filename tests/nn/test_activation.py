@@ -230,8 +230,29 @@ def test_inplace_flag_accepted_and_result_correct(fn):
     x = cnnlab.tensor(rand(4, 3, seed=1, low=-4, high=4))
     before = x.numpy().copy()
     want = fn(x).numpy()
-    np.testing.assert_array_equal(fn(x, inplace=True).numpy(), want)
-    np.testing.assert_array_equal(x.numpy(), before)  # computed out of place
+    got = fn(x, inplace=True)
+    np.testing.assert_array_equal(got.numpy(), want)
+    if fn is F.relu:                                  # written into x and x returned, as torch does
+        assert got is x
+        np.testing.assert_array_equal(x.numpy(), want)
+    else:
+        np.testing.assert_array_equal(x.numpy(), before)  # computed out of place
+
+
+def test_relu_inplace_writes_only_where_no_gradient_is_recorded():
+    x = cnnlab.tensor(rand(4, 3, seed=2, low=-4, high=4), requires_grad=True)
+    before = x.detach().numpy().copy()
+    y = F.relu(x, inplace=True)                       # recorded: a new tensor, x keeps its values
+    assert y is not x and y.grad_fn is not None
+    np.testing.assert_array_equal(x.detach().numpy(), before)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), (before > 0).astype(before.dtype))
+    with cnnlab.no_grad():
+        assert F.relu(x, inplace=True) is x
+    np.testing.assert_array_equal(x.detach().numpy(), np.maximum(before, 0))
+    m = cnnlab.nn.ReLU(inplace=True)
+    z = cnnlab.tensor([-1.0, 3.0])
+    assert m(z) is z and z.tolist() == [0.0, 3.0]
 
 
 # ---- errors -------------------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ... import _dtypes
-from ...autograd import grad_owned
+from ...autograd import grad_owned, is_grad_enabled
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from .softmax import log_softmax, softmax, softmin  # noqa: F401 (re-exported)
@@ -58,7 +58,9 @@ def relu(input, inplace=False):
 
     Args:
         input (Tensor): any shape, float or integer.
-        inplace (bool, default False): accepted for PyTorch code; the result is always a new tensor.
+        inplace (bool, default False): where no gradient is recorded through the input (inside no_grad(), or an
+            input that does not require grad), write the result into the input and return it, as PyTorch
+            does; while gradients are recorded the result is a new tensor.
     Shape: output has the input's shape (as for every pointwise activation here).
 
     >>> import cnnlab
@@ -69,6 +71,10 @@ def relu(input, inplace=False):
     x = t._data
     if x.dtype.kind == "b":
         raise DTypeError(f"relu: input must be a floating-point tensor. Got dtype={t.dtype}.")
+    if inplace and not (t.requires_grad and is_grad_enabled()) and isinstance(x, np.ndarray) and \
+            x.flags.writeable:
+        np.maximum(x, x.dtype.type(0), out=x)        # no fresh array: inference on large maps
+        return t
     out = np.asarray(np.maximum(x, x.dtype.type(0)))
 
     # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0); a NaN passes its gradient, as
