@@ -13,6 +13,10 @@ Import the modules, not their functions (`from cnnlab.kernels import im2col as k
     blas        GEMM straight from NumPy's OpenBLAS (strided operands, beta accumulation)
     parallel    blocks on one Python thread per core with single-threaded BLAS
     workspace   scratch buffers reused between calls, per thread
+    allocator   glibc's allocator told to keep freed memory mapped (configured on import)
     pool, pool_adaptive   windowed max/min/sum, adaptive pooling, unpooling
     batchnorm   batch-norm statistics, output and backward in few passes
 """
+from . import allocator as _allocator
+
+_allocator.configure()

@@ -1,0 +1,47 @@
+"""Keep freed memory in the process, so a new activation reuses pages that are already mapped.
+
+Every layer returns a fresh array of up to tens of MB. With glibc's defaults, an array above the dynamic mmap
+threshold is mapped on allocation and unmapped on free, and freed heap memory beyond the trim threshold goes
+back to the system: the next array of that size takes a page fault per page on first touch, and on this
+machine's kernel (NumPy asks for transparent huge pages on large arrays) those faults cost more than the work.
+ResNet-18 inference at batch 8 on 224x224 images spent 34 ms of ~220 in the first batch norm after the
+stem, whose 25.7 MB output faulted in each time; with the settings below the whole pass measured 219 -> 186 ms
+(the CIFAR-10 and LeNet-5 training steps and batch-1 inference were unchanged, within noise).
+
+`configure()` (run when cnnlab.kernels is imported) asks glibc's allocator to serve blocks up to MMAP_BYTES
+from its heap and to return heap memory to the system only when more than TRIM_BYTES are free at its top.
+The process's resident size then stays near its peak between steps, as with PyTorch's caching allocators.
+Set CNNLAB_MALLOC=system to keep the allocator's defaults. Elsewhere (not glibc) nothing is changed.
+
+>>> configure() in (True, False)
+True
+"""
+import ctypes
+import os
+import sys
+
+MMAP_BYTES = 32 << 20    # blocks up to this size come from the heap (glibc's largest allowed threshold)
+TRIM_BYTES = 1 << 30     # free memory at the heap's top kept up to this size
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3   # glibc's mallopt parameter numbers (malloc.h)
+_done = []
+
+
+def configure():
+    """Apply the settings once per process; returns whether glibc accepted them."""
+    if not _done:
+        _done.append(_apply())
+    return _done[0]
+
+
+def _apply():
+    if os.environ.get("CNNLAB_MALLOC", "").strip().lower() == "system" or not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "gnu_get_libc_version") or not hasattr(libc, "mallopt"):
+            return False                                   # musl and others: no glibc tunables
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        return bool(libc.mallopt(_M_MMAP_THRESHOLD, MMAP_BYTES)) and bool(libc.mallopt(_M_TRIM_THRESHOLD,
+                                                                                       TRIM_BYTES))
+    except (OSError, AttributeError):
+        return False
