@@ -137,8 +137,9 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name,case,settings", [
-    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1}),                       # one image per block
-    ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 7000}),                     # several images per block
+    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "WHOLE_MAX_TILES": 0}),  # one image per block
+    ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 7000, "WHOLE_MAX_TILES": 0}),  # several images per block
+    ("winograd", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),                 # one block, its matmuls split
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
     ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # one output row per block
