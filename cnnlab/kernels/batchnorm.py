@@ -19,25 +19,26 @@ from . import parallel
 
 BLOCK_BYTES = 1 << 18
 PLANE_MAX_L = 4096          # positions per channel from which a (C, 1) column broadcasts better than a plane
-THREADED_BYTES = 16 << 20   # arrays from this size run their blocks on the kernel threads: 1.7x faster on
-                            # ResNet-18's (8, 64, 112, 112); on (32, 64, 32, 32) (8 MB) two threads gained nothing
+THREADED_BYTES = 8 << 20    # arrays from this size run blocks of THREADED_BLOCK_BYTES on the kernel threads:
+THREADED_BLOCK_BYTES = 2 << 20  # (32, 64, 32, 32) forward/backward 2.8/4.0 -> 2.2/2.8 ms, (8, 64, 112, 112) 1.7x
+                            # faster; smaller arrays measured no gain (the blocks' hand-offs cost as much)
 
 
-def _blocks(x3):
-    """Slices over the batch dim, each about BLOCK_BYTES of x3 (at least one sample)."""
+def _blocks(x3, block_bytes):
+    """Slices over the batch dim, each about block_bytes of x3 (at least one sample)."""
     N = x3.shape[0]
     per = max(1, x3[:1].nbytes)
-    step = max(1, BLOCK_BYTES // per)
+    step = max(1, block_bytes // per)
     return [slice(b, min(N, b + step)) for b in range(0, N, step)]
 
 
 def _each(x3, fn, scratch=False):
     """fn(block slice, scratch array of the block's shape or None) for every block of x3; the blocks of an array
     of at least THREADED_BYTES are spread over the kernel threads (kernels/parallel.py), one scratch per thread."""
-    blocks = _blocks(x3)
+    threads = parallel.num_threads() if x3.nbytes >= THREADED_BYTES else 1
+    blocks = _blocks(x3, THREADED_BLOCK_BYTES if threads > 1 else BLOCK_BYTES)
     if not blocks:
         return
-    threads = parallel.num_threads() if x3.nbytes >= THREADED_BYTES else 1
     shape = (blocks[0].stop - blocks[0].start,) + x3.shape[1:]
     bufs = [np.empty(shape, x3.dtype) if scratch else None for _ in range(min(threads, len(blocks)))]
     parallel.run(lambda slot, s: fn(s, None if bufs[slot] is None else bufs[slot][:s.stop - s.start]), blocks,

@@ -323,3 +323,16 @@ def test_softmax_family_non_finite_rows_equal_torch(fn, row):
     with np.errstate(all="raise"):  # and no NumPy warning on the way
         ours = getattr(F, fn)(cnnlab.tensor([row]), dim=1).numpy()
     np.testing.assert_array_equal(ours, getattr(torch.nn.functional, fn)(torch.tensor([row]), dim=1).numpy())
+
+
+@pytest.mark.parametrize("owned", [False, True])
+def test_relu_in_pieces_on_threads_matches_torch(monkeypatch, owned):
+    """Large arrays go through kernels/pointwise.py in pieces on the threads: forward, gradient (into a fresh
+    array or into the upstream gradient's own memory), NaN passing its gradient, as in PyTorch."""
+    from cnnlab.kernels import parallel, pointwise
+    monkeypatch.setattr(pointwise, "THREADED_BYTES", 0)
+    monkeypatch.setattr(parallel, "_threads", 3)
+    x = rand(5, 7, 3, seed=4, low=-2, high=2)
+    x[0, 0, 0], x[1, 2, 0] = np.nan, 0.0
+    check(lambda lib, t: lib.F.relu(t * 1.0), x)                  # t * 1.0: an owned upstream gradient path
+    check(lambda lib, t: lib.F.relu(t) if not owned else lib.F.relu(t) * 2.0, x)

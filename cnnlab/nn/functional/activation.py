@@ -14,6 +14,7 @@ import numpy as np
 from ... import _dtypes
 from ...autograd import grad_owned, is_grad_enabled
 from ...errors import DTypeError, ShapeError, shape_str
+from ...kernels import pointwise as _relu_kernels
 from ...ops._operands import as_tensor_arg
 from .softmax import log_softmax, softmax, softmin  # noqa: F401 (re-exported)
 from ...ops.special import erf_array as erf, erfc_array as erfc  # noqa: F401 (re-exported: the array functions)
@@ -73,16 +74,19 @@ def relu(input, inplace=False):
         raise DTypeError(f"relu: input must be a floating-point tensor. Got dtype={t.dtype}.")
     if inplace and not (t.requires_grad and is_grad_enabled()) and isinstance(x, np.ndarray) and \
             x.flags.writeable:
-        np.maximum(x, x.dtype.type(0), out=x)        # no fresh array: inference on large maps
+        _relu_kernels.relu(x, out=x)                 # no fresh array: inference on large maps
         return t
-    out = np.asarray(np.maximum(x, x.dtype.type(0)))
+    out = _relu_kernels.relu(x) if isinstance(x, np.ndarray) and x.ndim else \
+        np.asarray(np.maximum(x, x.dtype.type(0)))
 
     # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0); a NaN passes its gradient, as
     # PyTorch's `out <= 0 ? 0 : g`, which for out = max(x, 0) (>= 0 or NaN) is `out != 0`. The backward reads
     # only the output, so the input (often a batch norm's output) can be freed
     def backward(g):
-        if grad_owned() and g.dtype == out.dtype and g.flags.writeable:
-            return (np.multiply(g, out != 0, out=g),)  # in place: no fresh array
+        if grad_owned() and g.dtype == out.dtype and g.flags.writeable and g.shape == out.shape:
+            return (_relu_kernels.relu_grad(g, out, into=g),)  # in place: no fresh array
+        if g.dtype == out.dtype and g.shape == out.shape:
+            return (_relu_kernels.relu_grad(g, out),)
         return (np.multiply(g, out != 0),)
 
     return Tensor._from_op(out, (t,), backward, "ReluBackward")
