@@ -168,12 +168,17 @@ def test_parity_float32(name, kwargs):
             assert v._data.dtype == np.float32
 
 
+@pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("kwargs", SGD_CASES, ids=[IDS[i] for i in range(len(SGD_CASES))])
-def test_sgd_in_chunks_and_on_a_non_contiguous_parameter(kwargs, monkeypatch):
+def test_sgd_in_chunks_and_on_a_non_contiguous_parameter(kwargs, threads, monkeypatch):
     """SGD applies its ops chunk by chunk: a small chunk makes the (12,) and (3, 4) parameters take several,
-    the last one short; a parameter whose array is a transposed view takes the whole-array path."""
-    from cnnlab.optim import _update
+    the last one short; a parameter whose array is a transposed view takes the whole-array path. threads=3:
+    the chunks spread over three kernel threads."""
+    from cnnlab.kernels import parallel
+    from cnnlab.optim import _update, sgd
     monkeypatch.setattr(_update, "CHUNK", 5)
+    monkeypatch.setattr(sgd, "THREADED_BYTES", 0)
+    monkeypatch.setattr(parallel, "_threads", threads)
     cn_params, cn_opt = run("cnnlab", "SGD", kwargs, dtype=np.float32)
     pt_params, pt_opt = run("torch", "SGD", kwargs, dtype=np.float32)
     assert_params_close(cn_params, pt_params, rtol=2e-5, atol=2e-6)  # float32 over 20 steps, as parity_float32

@@ -1,9 +1,12 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
+from ..kernels import parallel
 from ..tensor import Tensor
 from ._update import CHUNK, chunks
 from .optimizer import Optimizer, check_non_negative, check_supported_flags
+
+THREADED_BYTES = 4 << 20  # parameters from this many bytes in all are updated on the kernel threads
 
 
 class SGD(Optimizer):
@@ -64,7 +67,7 @@ class SGD(Optimizer):
         lr, momentum = float(group["lr"]), float(group["momentum"])
         dampening, weight_decay = float(group["dampening"]), float(group["weight_decay"])
         maximize, nesterov = group["maximize"], group["nesterov"]
-        scratch = {}  # dtype -> one chunk of scratch memory, reused (a fresh array per chunk costs page faults)
+        pieces = []  # (param chunk, grad chunk, buffer chunk or None, first step) over every parameter
         for p, grad in self._params_with_grad(group):
             param = p._data
             bufs = ()
@@ -75,24 +78,30 @@ class SGD(Optimizer):
                     state["momentum_buffer"] = Tensor._wrap(np.empty_like(param))
                     first = True
                 bufs = (state["momentum_buffer"]._data,)
-            # chunk by chunk, each op as PyTorch's (and rounded as it): d = g (+ wd * p); b = d at the first
-            # step, else momentum * b + (1 - dampening) * d; d = d + momentum * b (nesterov) or b; p -= lr * d
-            for c in chunks(param, grad, *bufs):
-                pc, gc = c[0], c[1]
-                d = np.negative(gc) if maximize else gc  # never written to while it is p.grad
-                if weight_decay != 0:
-                    d = np.multiply(pc, weight_decay) + d  # g + wd * p
-                if momentum != 0:
-                    bc = c[2]
-                    if first:
-                        np.copyto(bc, d)
-                    else:
-                        bc *= momentum
-                        bc += d if dampening == 0 else np.multiply(d, 1.0 - dampening)
-                    d = np.multiply(bc, momentum) + d if nesterov else bc
-                step = _scratch(scratch, d)
-                np.multiply(d, -lr, out=step)
-                pc += step  # p.add_(d, alpha=-lr)
+            pieces += [(c[0], c[1], c[2] if bufs else None, first) for c in chunks(param, grad, *bufs)]
+        scratch = [{} for _ in range(parallel.num_threads())]  # per thread: dtype -> one reused chunk
+
+        # chunk by chunk, each op as PyTorch's (and rounded as it): d = g (+ wd * p); b = d at the first
+        # step, else momentum * b + (1 - dampening) * d; d = d + momentum * b (nesterov) or b; p -= lr * d
+        def update(slot, piece):
+            pc, gc, bc, first = piece
+            d = np.negative(gc) if maximize else gc  # never written to while it is p.grad
+            if weight_decay != 0:
+                d = np.multiply(pc, weight_decay) + d  # g + wd * p
+            if momentum != 0:
+                if first:
+                    np.copyto(bc, d)
+                else:
+                    bc *= momentum
+                    bc += d if dampening == 0 else np.multiply(d, 1.0 - dampening)
+                d = np.multiply(bc, momentum) + d if nesterov else bc
+            step = _scratch(scratch[slot], d)
+            np.multiply(d, -lr, out=step)
+            pc += step  # p.add_(d, alpha=-lr)
+
+        # the chunks of a large model on the kernel threads (memory-bound: two cores stream faster than one)
+        total = sum(piece[0].nbytes for piece in pieces)
+        parallel.run(update, pieces, threads=None if total >= THREADED_BYTES else 1)
 
 
 def _scratch(cache, like):
