@@ -22,7 +22,7 @@ of direct convolution, but as one well-shaped GEMM on every BLAS thread:
 """
 import numpy as np
 
-from . import parallel, workspace
+from . import workspace
 
 
 def supports(x_shape, w_shape, stride, padding, dilation, groups):
@@ -86,7 +86,7 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None):
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros((n, o, oh, ow), x.dtype)
     t = _matrix(w.astype(x.dtype, copy=False), ow, xp.shape[3], stride, dilation).reshape(o * ow, -1)
-    y = parallel.product(_rows(xp, w.shape[2], oh, stride[0], dilation[0]), t.T)  # (N*OH, O*OW)
+    y = _rows(xp, w.shape[2], oh, stride[0], dilation[0]) @ t.T                 # (N*OH, O*OW)
     return np.ascontiguousarray(y.reshape(n, oh, o, ow).transpose(0, 2, 1, 3))
 
 
@@ -96,7 +96,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros(w_shape, x.dtype)
     xp = _padded(x, padding)
-    dt = parallel.product(_grad_rows(g).T, _rows(xp, w_shape[2], oh, stride[0], dilation[0]))  # (O*OW, KH*C*Wp)
+    dt = _grad_rows(g).T @ _rows(xp, w_shape[2], oh, stride[0], dilation[0])  # (O*OW, KH*C*Wp)
     dt = dt.reshape(w_shape[0], ow, w_shape[2], w_shape[1], xp.shape[3])
     return _band(dt, ow, w_shape[3], stride[1], dilation[1]).sum(axis=1)
 
@@ -111,7 +111,7 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
     dxp = np.zeros((n, hp, c, wp), g.dtype)
     if n and oh and ow:
         t = _matrix(w.astype(g.dtype, copy=False), ow, wp, stride, dilation).reshape(w.shape[0] * ow, -1)
-        dr = parallel.product(_grad_rows(g), t).reshape(n, oh, kh, c, wp)
+        dr = (_grad_rows(g) @ t).reshape(n, oh, kh, c, wp)
         sh, dh = stride[0], dilation[0]
         for k in range(kh):
             dxp[:, k * dh:k * dh + (oh - 1) * sh + 1:sh] += dr[:, :, k]
