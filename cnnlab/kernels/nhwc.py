@@ -111,7 +111,18 @@ def _channels_last(a):
 
 def _weight_rows(w):
     """w (O, C, *K) as Wl (O, prod(K)*C): kernel-offset-major, channel-minor, like the column matrix."""
-    return np.ascontiguousarray(np.moveaxis(w, 1, -1)).reshape(w.shape[0], -1)
+    return _transposed_copy(np.moveaxis(w, 1, -1)).reshape(w.shape[0], -1)
+
+
+def _transposed_copy(view):
+    """A C-contiguous copy of a (transposed) view, its first axis split over the threads: a 512x512x3x3
+    weight is 9.4 MB, which one core reorders in ~1 ms (~3 ms in a training step, read from memory)."""
+    out = np.empty(view.shape, view.dtype)
+    n = view.shape[0]
+    k = max(1, min(parallel.num_threads(), n, view.size // 2**18))
+    parallel.run(lambda _, r: np.copyto(out[r[0]:r[1]], view[r[0]:r[1]]),
+                 [(n * i // k, n * (i + 1) // k) for i in range(k)])
+    return out
 
 
 def _natural(x_shape, w_shape, stride, padding, dilation):
@@ -204,7 +215,7 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
     if all(s == 1 for s in stride):
         g2, pads = adjoint_padding(g, w.shape[2:], x_shape[2:], padding, dilation)
         flip = (slice(None), slice(None)) + (slice(None, None, -1),) * (w.ndim - 2)
-        return _forward(g2, lambda: np.ascontiguousarray(np.moveaxis(w[flip], 0, -1)).reshape(w.shape[1], -1),
+        return _forward(g2, lambda: _transposed_copy(np.moveaxis(w[flip], 0, -1)).reshape(w.shape[1], -1),
                         w.shape[1], w.shape[2:], stride, pads, dilation, tuple(x_shape[2:]))  # (C, prod(K)*O)
     n_batch, n_out = x_shape[0], w.shape[0]
     dx = np.empty(x_shape, dtype=g.dtype)
