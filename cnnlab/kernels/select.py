@@ -20,23 +20,29 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  matmul per kernel offset would have an inner dimension of C only.
     'nhwc'       otherwise, groups == 1 and a small output (at most NHWC_MAX_POSITIONS positions per image: ResNet's 14x14,
                  7x7 and CIFAR's 16x16, 8x8, 4x4 layers, stride 1 or 2, 1x1 or 3x3), and the input gradient of
-                 the strided ones: the channels-last column matrix of a chunk of images, one matmul with all of
-                 BLAS's threads per chunk (kernels/nhwc.py). One image per matmul (shift) or cache-sized blocks
-                 on single-threaded BLAS (gemm) measured 1.2-2x slower there (CIFAR ResNet-18, batch 32). Not
-                 below NHWC_MIN_ROWS output positions in the batch (batch 1 at 7x7 or 14x14: 'gemm' won 1.5x).
-    'shift'      a 1x1 kernel (any stride), or stride 1 on a large feature map (at least SHIFT_MIN_POSITIONS
-                 grid positions per image, at most SHIFT_MAX_WASTE of them wasted): one matmul per kernel offset
+                 the strided ones: the channels-last column matrix of a chunk of images, one matmul per chunk,
+                 the chunks on the threads (kernels/nhwc.py). One image per matmul (shift) or cache-sized blocks
+                 (gemm) measured 1.2-2x slower there (CIFAR ResNet-18, batch 32). Not below NHWC_MIN_ROWS output
+                 positions in the batch (batch 1 at 7x7 or 14x14: 'gemm' won 1.5x; batch 8 at 7x7: 1.1x).
+    'stack'      a strided 1x1 kernel on at least as many images as threads (ResNet's 56x56 downsample: forward
+                 and input gradient 1.2x faster than 'shift'): the strided input copied as one contiguous
+                 stride-phase plane, then one matmul.
+    'shift'      a 1x1 kernel otherwise, or stride 1 on a large feature map (at least SHIFT_MIN_POSITIONS grid
+                 positions per image, at most SHIFT_MAX_WASTE of them wasted): one matmul per kernel offset
                  added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster than 'gemm' or 'nhwc' on
-                 ResNet's 56x56 and 28x28 layers.
+                 ResNet's 56x56 and CIFAR's 32x32 layers.
     'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
                  on large ones.
     'winograd'   3x3, stride 1, groups 1, at least WINOGRAD_MIN_CHANNELS channels, a medium feature map
-                 (WINOGRAD_POSITIONS output positions per image: ResNet's 14x14x256, CIFAR's 16x16x128 and
-                 8x8x256) and enough of a batch (at least WINOGRAD_MIN_ROWS output positions in all):
-                 kernels/winograd.py, 2.25x fewer multiply-adds; measured 1.1-1.35x faster than 'nhwc' there
-                 (batch 32; 8x8x256 and batch 8 at 14x14x256: 1.25x since its scratch is reused between calls),
-                 whose column matrix is 9x the input. On larger maps its memory-bound transforms lose to
-                 'shift' (56x56: 1.5x slower, 28x28: a tie), on smaller ones to 'nhwc' (7x7: 1.2x, 4x4).
+                 (WINOGRAD_POSITIONS output positions per image: ResNet's 28x28x128 and 14x14x256, CIFAR's
+                 16x16x128 and 8x8x256) and enough of a batch (at least WINOGRAD_MIN_ROWS output positions in
+                 all): kernels/winograd.py, 2.25x fewer multiply-adds; measured 1.1-1.35x faster than 'nhwc' and
+                 'shift' there, whose column matrix is 9x the input. On larger maps its memory-bound transforms
+                 lose to 'shift' (56x56: 1.3x slower); on 7x7 and 4x4 maps it is faster than 'nhwc' but less
+                 accurate in float32 (see WINOGRAD_POSITIONS).
+
+Every rule was measured with BLAS held at one thread and the kernels threading their own work
+(kernels/parallel.py), in the model (ResNet-18's CIFAR training step and 224x224 inference) as well as alone.
 
 `forced(name)` makes every call use one algorithm (tests use it to check each against the others); a forced
 algorithm that does not support a shape falls back to 'gemm'.
@@ -66,7 +72,6 @@ WINOGRAD_POSITIONS = (64, 785)  # output positions per image [from, to) where 'w
                              # It also wins on 4x4 and 7x7 maps (CIFAR ResNet-18's 4x4x512 forward 11.5 -> 8.7 ms),
                              # but there float32 loses more: the CIFAR step's first-layer weight gradient was 4.6x
                              # further from float64 than PyTorch's (2.5e-3 relative; from 8x8 only: 1.5e-3)
-WINOGRAD_WEIGHT_MAX_POSITIONS = 1024  # and up to where it wins a weight gradient with fewer channels (32x32x64)
 
 TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
@@ -115,9 +120,6 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     if all(s == 1 for s in stride):
         grid = out[0] * _prod(pad_shape[1:])
         if grid >= SHIFT_MIN_POSITIONS and grid <= SHIFT_MAX_WASTE * _prod(out):
-            if op == "backward_weight" and winograd_fits and _prod(out) <= WINOGRAD_WEIGHT_MAX_POSITIONS:
-                return "winograd", "the weight gradient of a 3x3 stride-1 layer on a map of at most " \
-                                   f"{WINOGRAD_WEIGHT_MAX_POSITIONS} positions: 2.25x fewer multiply-adds"
             return "shift", "stride 1 on a large feature map: one matmul per kernel offset, added in place " \
                             "(no column matrix)"
     return "gemm", "a small feature map or a strided kernel: one matmul per block of the column matrix"
