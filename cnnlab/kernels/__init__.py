@@ -16,6 +16,7 @@ Import the modules, not their functions (`from cnnlab.kernels import im2col as k
     allocator   glibc's allocator told to keep freed memory mapped (configured on import)
     pool, pool_adaptive   windowed max/min/sum, adaptive pooling, unpooling
     batchnorm   batch-norm statistics, output and backward in few passes
+    pointwise   ReLU and its gradient in pieces on the threads
 """
 from . import allocator as _allocator
 

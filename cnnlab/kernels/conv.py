@@ -15,8 +15,9 @@ output_padding >= stride). Inputs are float arrays of one dtype; the result keep
 Each call asks kernels/select.py which algorithm fits the shape (`select.explain` says why): 'gemm' (this file),
 'shift' and 'stack' (kernels/shift.py: one matmul per kernel offset added in place, or a column matrix of
 contiguous stride-phase windows), 'nhwc' (kernels/nhwc.py: a channels-last column matrix of a chunk of images,
-one BLAS-threaded matmul), 'depthwise' (kernels/depthwise.py: banded matmuls), 'toeplitz' (kernels/toeplitz.py:
-a banded weight matrix over the width) or 'winograd' (kernels/winograd.py). The GEMM lowering here handles every geometry:
+one matmul per chunk, chunks on the threads), 'depthwise' (kernels/depthwise.py: banded matmuls), 'toeplitz'
+(kernels/toeplitz.py: a banded weight matrix over the width) or 'winograd' (kernels/winograd.py). The GEMM
+lowering here handles every geometry:
 
     The column matrix of a block of output rows is (C, *K, n, L), viewed as (G, Cg*prod(K), n*L), so each
     group is ONE matmul (a batched matmul over groups). A block is a few whole images or some output rows of

@@ -10,8 +10,10 @@ by kernels/blas.py; the previous count is restored afterwards), and a large matm
 over the threads by `matmul`. BLAS's own threads are then never woken by a kernel: after each threaded call
 they spin for about 0.1 s (OpenBLAS's thread timeout), and while they spin the kernel threads share the cores
 with them (measured: the 32x32x64 layers of a CIFAR ResNet-18 step 1.6x slower, Winograd blocks on two
-threads 2x slower). Where the BLAS cannot be controlled (not OpenBLAS, or not Linux), blocks run one after
-another in the calling thread and BLAS threads each matmul as usual.
+threads 2x slower). Two exceptions keep BLAS's threads, which hand over faster than these (they spin while
+they wait): a batch with fewer images than threads (`own_threads(parts)`: batch-1 inference), and the few
+matmuls of the 'toeplitz' algorithm (kernels/conv.py). Where the BLAS cannot be controlled (not OpenBLAS, or
+not Linux), blocks run one after another in the calling thread and BLAS threads each matmul as usual.
 
 Threads: set_num_threads(n), else the CNNLAB_NUM_THREADS environment variable, else as many as BLAS uses
 (so threadpoolctl limits and OPENBLAS_NUM_THREADS apply), else the CPUs this process may run on.
@@ -131,7 +133,7 @@ def run(fn, items, threads=None):
     takes a contiguous run of the items (neighbouring blocks often share an image). Returns
     when all are done and re-raises the first exception. The calls must write disjoint outputs.
     threads=1 runs the items one after another in the calling thread, where `matmul` splits each large
-    product over the threads instead (better for a few large matmuls)."""
+    product over the threads instead (better for a few large matmuls), as it does inside own_threads()."""
     items = list(items)
     k = min(threads or num_threads(), num_threads(), len(items))
     if k < 2 or not _find_blas() or _busy():

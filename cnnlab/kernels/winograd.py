@@ -29,7 +29,8 @@ from . import blas, parallel, workspace
 
 WHOLE_MAX_TILES = 1024     # batches of up to this many tiles are one block whose matmuls split over the threads
 BLOCK_BYTES = 8 * 2**20    # bound on a block's transform points D, V (16 x tiles x channels values each):
-                           # CIFAR ResNet-18's 16x16x128 forward 12.4 -> 9.1 ms against 16 MB on BLAS threads
+                           # CIFAR ResNet-18's 16x16x128 forward 12.4 -> 9.1 ms against 16 MB blocks one at a
+                           # time with BLAS's threads
 
 _G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 _BT = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]])
