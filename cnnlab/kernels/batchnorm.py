@@ -10,8 +10,9 @@ results, (N, C), are summed over the batch in float64.
 Elementwise work runs over blocks of whole samples of about BLOCK_BYTES, so that the second and later ops on
 a block find it in cache: a pass over a 8 MB activation then costs one trip through memory, not three.
 
-The statistics are two-pass (the mean first, then the sum of squared deviations from it), as exact as the
-textbook formula; E[x^2] - E[x]^2 would lose the variance of data far from zero.
+The statistics take one pass: sums of x - k and (x - k)^2 with k the first sample's per-channel mean, close to
+the batch mean, so the shifted formula E[(x - k)^2] - E[x - k]^2 keeps the variance of data far from zero
+(E[x^2] - E[x]^2 would lose it); a second pass for the mean first measured 6-10% slower.
 """
 import numpy as np
 
@@ -90,16 +91,21 @@ def train_forward(x3, weight, bias, eps):
     """
     N, C, L = x3.shape
     M = N * L
-    mean = row_sums(x3) / M
-    mean_p = _plane(mean, x3)
-    sq = np.empty((N, C), x3.dtype)
+    # one pass over x: the sums of x - k and of (x - k)^2, k the first sample's mean per channel (near the
+    # batch mean, so little cancels in var = E[(x - k)^2] - E[x - k]^2 even for data far from zero)
+    k = row_sums(x3[:1]) / L
+    k_p = _plane(k, x3)
+    s1, s2 = np.empty((N, C), x3.dtype), np.empty((N, C), x3.dtype)
 
-    def squares(s, tmp):  # each row's sum of squared deviations, x - mean only ever held in cache
-        cb2 = np.subtract(x3[s], mean_p, out=tmp).reshape(-1, L)
-        sq[s] = np.einsum("ij,ij->i", cb2, cb2).reshape(-1, C)
+    def sums(s, tmp):  # x - k only ever held in cache
+        cb2 = np.subtract(x3[s], k_p, out=tmp).reshape(-1, L)
+        s1[s] = np.einsum("ij->i", cb2).reshape(-1, C)
+        s2[s] = np.einsum("ij,ij->i", cb2, cb2).reshape(-1, C)
 
-    _each(x3, squares, scratch=True)
-    var = sq.sum(axis=0, dtype=np.float64) / M
+    _each(x3, sums, scratch=True)
+    d = s1.sum(axis=0, dtype=np.float64) / M                    # mean - k
+    mean = k + d
+    var = np.maximum(s2.sum(axis=0, dtype=np.float64) / M - d * d, 0.0)
     invstd = 1.0 / np.sqrt(var + eps)
     scale = invstd if weight is None else invstd * weight.astype(np.float64)
     return affine(x3, scale, bias, center=mean), mean, var, invstd

@@ -151,6 +151,17 @@ def test_batch_norm_data_far_from_zero_float32():
               grad=[True, False, False], rtol=1e-4, atol=1e-4)
 
 
+def test_batch_norm_statistics_when_the_first_sample_is_far_from_the_rest():
+    """The one-pass statistics subtract the first sample's mean; a first sample 40 standard deviations away from
+    the others (far from zero, float32) still gives the batch's mean and variance (and output) within the
+    float32 spacing of the data."""
+    x = (rand(6, 3, 5, 5, seed=32, low=-1, high=1) + 500.0).astype(np.float32)
+    x[0] += 40.0
+    rm, rv = np.zeros(3, np.float32), np.ones(3, np.float32)
+    check(lambda lib, x, rm, rv: (lib.F.batch_norm(x, rm, rv, training=True, momentum=1.0), rm, rv), x, rm, rv,
+          grad=[True, False, False], rtol=1e-4, atol=1e-4)
+
+
 def test_batch_norm_empty_channels_in_evaluation():
     """Zero channels (PyTorch raises an IndexError from inside): an empty output and empty gradients."""
     x = cnnlab.tensor(rand(2, 0, 3, seed=44), requires_grad=True)
