@@ -188,7 +188,7 @@ def test_winograd_float32_error_on_realistic_data():
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx,dw", [(*case, None)[:6] for case in [
-    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # large map
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # large map
     ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),
     ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # medium map
     ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # small maps: batch matmul
@@ -197,7 +197,7 @@ def test_winograd_float32_error_on_realistic_data():
     ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 3
     ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),        # batch 4: too few for both
     ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),      # CIFAR layer 4
-    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),      # CIFAR layer 1
+    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
     ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
@@ -208,7 +208,7 @@ def test_winograd_float32_error_on_realistic_data():
     ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
     ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "stack", "stack"),      # 1x1 downsample
     ((32, 64, 56, 56), (128, 64, 1, 1), {}, "shift", "shift"),                  # 1x1, stride 1
-    ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift"),       # batch 1: BLAS's threads
+    ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # batch 1: BLAS threads
     ((1, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift", "shift"),
     ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise", "depthwise"),
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
