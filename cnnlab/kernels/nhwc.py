@@ -202,8 +202,9 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         started[slot] = True
 
     parallel.run(work, plan.chunks)
-    dwl = dwls[0]
-    for other in dwls[1:]:
+    used = [d for d, done in zip(dwls, started) if done]       # (a nested call runs every chunk in slot 0)
+    dwl = used[0]
+    for other in used[1:]:
         dwl += other
     # a copy always (dwl is a reused buffer; ascontiguousarray would hand out a 1x1 kernel's dwl itself)
     return np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1).copy()

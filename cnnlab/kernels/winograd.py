@@ -21,7 +21,9 @@ strided copy), and B^T d B for all of them is (B^T (x) B^T) (16, 16) @ D; likewi
 the outputs, then one copy puts the 2x2 output tiles back into NCHW. So a block costs three copies (in, gather,
 out) and four matmuls; elementwise NumPy would need ~30 single-threaded passes instead. Blocks are whole
 images, up to BLOCK_BYTES of transform points each, as many blocks as threads (or a multiple), on parallel
-threads with single-threaded BLAS (kernels/parallel.py).
+threads with single-threaded BLAS (kernels/parallel.py). A forward of at most WHOLE_MAX_TILES tiles (CIFAR's
+8x8 maps, batch 8 at 14x14) is one block instead, whose copies and 16 point matmuls are split over the
+threads: per-thread blocks would each read all of U for a few rows (8x8x256, batch 32: 8.7 -> 8.2 ms).
 """
 import numpy as np
 
@@ -94,12 +96,11 @@ def _scratch(name, slot, size, dtype):
 
 
 def _weights(w, dtype, flip=False):
-    """U = G w G^T for every (o, c) as one matmul: w (O, C, 3, 3) -> (16, O, C) (G's columns reversed: the
-    transform of the flipped kernel)."""
+    """U = G w G^T for every (o, c) as matmuls (16, 9) @ (9, O*C) over ranges of o on the threads:
+    w (O, C, 3, 3) -> (16, O, C) (G's columns reversed: the transform of the flipped kernel)."""
     g = _G[:, ::-1] if flip else _G
     k, (o, c) = np.kron(g, g).astype(dtype), w.shape[:2]
     u = np.empty((16, o * c), dtype)
-
     w = np.ascontiguousarray(w, dtype=dtype)
 
     def work(_, rng):  # output channels o0..o1: w read in place as the transposed operand (9, (o1-o0)*C)
