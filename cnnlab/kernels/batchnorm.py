@@ -23,6 +23,7 @@ PLANE_MAX_L = 4096          # positions per channel from which a (C, 1) column b
 THREADED_BYTES = 8 << 20    # arrays from this size run blocks of THREADED_BLOCK_BYTES on the kernel threads:
 THREADED_BLOCK_BYTES = 2 << 20  # (32, 64, 32, 32) forward/backward 2.8/4.0 -> 2.2/2.8 ms, (8, 64, 112, 112) 1.7x
                             # faster; smaller arrays measured no gain (the blocks' hand-offs cost as much)
+AFFINE_THREADED_BYTES = 3 << 20  # the one-pass affine map pays from smaller arrays: (8, 64, 56, 56) 1.46 -> 1.03 ms
 
 
 def _blocks(x3, block_bytes):
@@ -33,10 +34,12 @@ def _blocks(x3, block_bytes):
     return [slice(b, min(N, b + step)) for b in range(0, N, step)]
 
 
-def _each(x3, fn, scratch=False):
+def _each(x3, fn, scratch=False, threaded_bytes=None):
     """fn(block slice, scratch array of the block's shape or None) for every block of x3; the blocks of an array
-    of at least THREADED_BYTES are spread over the kernel threads (kernels/parallel.py), one scratch per thread."""
-    threads = parallel.num_threads() if x3.nbytes >= THREADED_BYTES else 1
+    of at least threaded_bytes (default THREADED_BYTES) are spread over the kernel threads (kernels/parallel.py),
+    one scratch per thread."""
+    least = THREADED_BYTES if threaded_bytes is None else threaded_bytes
+    threads = parallel.num_threads() if x3.nbytes >= least else 1
     blocks = _blocks(x3, THREADED_BLOCK_BYTES if threads > 1 else BLOCK_BYTES)
     if not blocks:
         return
@@ -129,7 +132,7 @@ def affine(x3, scale, shift, center=None):
         if shift_p is not None:
             ob += shift_p
 
-    _each(x3, block)
+    _each(x3, block, threaded_bytes=AFFINE_THREADED_BYTES)
     return out
 
 

@@ -125,6 +125,7 @@ def test_batch_norm_several_cache_blocks(training, affine, threaded, monkeypatch
     monkeypatch.setattr(kb, "BLOCK_BYTES", 3 * 4 * 5 * 6 * 8 * 2)  # two float64 samples per block
     if threaded:
         monkeypatch.setattr(kb, "THREADED_BYTES", 0)
+        monkeypatch.setattr(kb, "AFFINE_THREADED_BYTES", 0)
         monkeypatch.setattr(kb, "THREADED_BLOCK_BYTES", kb.BLOCK_BYTES)
         monkeypatch.setattr(kb, "PLANE_MAX_L", 2)
         monkeypatch.setattr(parallel, "_threads", 3)
