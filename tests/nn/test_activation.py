@@ -331,6 +331,7 @@ def test_relu_in_pieces_on_threads_matches_torch(monkeypatch, owned):
     array or into the upstream gradient's own memory), NaN passing its gradient, as in PyTorch."""
     from cnnlab.kernels import parallel, pointwise
     monkeypatch.setattr(pointwise, "THREADED_BYTES", 0)
+    monkeypatch.setattr(pointwise, "GRAD_THREADED_BYTES", 0)
     monkeypatch.setattr(parallel, "_threads", 3)
     x = rand(5, 7, 3, seed=4, low=-2, high=2)
     x[0, 0, 0], x[1, 2, 0] = np.nan, 0.0
