@@ -315,7 +315,7 @@ def test_parallel_matmul_splits_rows_or_columns(monkeypatch, threads, m, k, n):
     monkeypatch.setattr(parallel, "_threads", threads)
     monkeypatch.setattr(parallel, "MATMUL_SPLIT_FLOPS", 1)
     rng = np.random.default_rng(m * 100 + n)
-    a = rng.standard_normal((m, 2 * k))[:, ::2]                    # strided columns: copied by nothing
+    a = rng.standard_normal((m, 2 * k))[:, ::2]                    # strided columns: gemm's np.matmul path
     b = rng.standard_normal((n, k)).T                              # a transposed view
     big = rng.standard_normal((m, n + 3))
     out, before = big[:, 1:n + 1], big[:, 1:n + 1].copy()          # rows with a stride longer than n
