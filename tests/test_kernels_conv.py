@@ -142,9 +142,9 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("winograd", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),                 # one block, its matmuls split
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
-    ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # one output row per block
-    ("gemm", GEMM[0], {"COLUMN_BYTES": 300, "SMALL_BYTES": 0}),
-    ("gemm", GEMM[1], {"COLUMN_BYTES": 1, "SMALL_BYTES": 0}),             # strided: col2im per image
+    ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "WEIGHT_COLUMN_BYTES": 1, "SMALL_BYTES": 0}),  # a row per block
+    ("gemm", GEMM[0], {"COLUMN_BYTES": 300, "WEIGHT_COLUMN_BYTES": 300, "SMALL_BYTES": 0}),
+    ("gemm", GEMM[1], {"COLUMN_BYTES": 1, "WEIGHT_COLUMN_BYTES": 1, "SMALL_BYTES": 0}),  # strided
     ("gemm", GEMM[4], {"PIECE": 100}),                                    # matmuls in pieces
     ("gemm", NHWC[6], {"SMALL_BYTES": 10**9, "MATMUL_SPLIT_FLOPS": 1}),   # one thread, matmuls split
     ("nhwc", NHWC[6], {"CHUNK_BYTES": 10**9, "MATMUL_SPLIT_FLOPS": 1}),   # one chunk, matmuls split

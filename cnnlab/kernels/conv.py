@@ -44,6 +44,9 @@ from .shift import backward_input_as_forward
 from ._shape import prod as _prod
 
 COLUMN_BYTES = 2 * 2**20  # bound on the column matrix of one block (about the size of one core's L2 cache)
+WEIGHT_COLUMN_BYTES = 8 * 2**20  # the same for the weight gradient, whose matmul sums over the block's positions:
+                                 # a deeper sum runs faster (56x56x64 at batch 32: 52.0 -> 47.9 ms, 32x32x64:
+                                 # 20.0 -> 16.0 ms, the 224 stem 16.9 -> 15.5 ms)
 FLAT_WASTE = 1.25         # the flat lowering may compute up to this many grid positions per output position
 MIN_POSITIONS = 1024      # columns per block of the column matrix, at least (where the batch has them)
 SMALL_BYTES = 8 * 2**20   # column matrices of a call up to this size are built in the calling thread only
@@ -77,7 +80,7 @@ class _Lowering:
     """
 
     def __init__(self, channels, kernel, pad_shape, out_size, stride, dilation, itemsize, flat=True,
-                 waste=FLAT_WASTE):
+                 waste=FLAT_WASTE, column_bytes=None):
         self.kernel, self.out_size, self.stride, self.dilation = tuple(kernel), tuple(out_size), stride, dilation
         self.pad_shape = tuple(pad_shape)
         flat_grid = (out_size[0],) + self.pad_shape[1:]
@@ -95,7 +98,8 @@ class _Lowering:
         self.per_image = per_row * out_size[0]
         # grid positions per block: the column matrix under COLUMN_BYTES, but at least MIN_POSITIONS columns
         # (a matmul with fewer runs BLAS far below its peak: ResNet's 7x7 and 4x4 feature maps)
-        self.positions = max(1, COLUMN_BYTES * self.row // per_row, min(MIN_POSITIONS, COLUMN_BYTES))
+        column_bytes = COLUMN_BYTES if column_bytes is None else column_bytes
+        self.positions = max(1, column_bytes * self.row // per_row, min(MIN_POSITIONS, column_bytes))
         self.rows = int(min(out_size[0], max(1, self.positions // self.row)))
 
     def images_per_chunk(self, n_batch):
@@ -309,7 +313,7 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     if n_batch == 0:
         return np.zeros(w_shape, dtype=x.dtype)
     low = _Lowering(channels, kernel, _padded_shape(x.shape[2:], padding), g.shape[2:], stride, dilation,
-                    x.itemsize)
+                    x.itemsize, column_bytes=WEIGHT_COLUMN_BYTES)
     slots = _Slots(low, n_batch, channels, n_out, x.dtype, padding, zero_other=True)  # "other": g on the grid,
     dws = [np.zeros((groups, shape[2], shape[1]), dtype=x.dtype) for _ in slots.bufs]  # 0 outside the output
     # dW^T = cols @ G^T (G, Cg*prod(K), Og): OpenBLAS runs this orientation up to 1.6x faster than G @ cols^T
