@@ -98,12 +98,6 @@ class _Plan:
             yield i, tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
                            for k, d, o, s in zip(off, self.dilation, self.out_size, self.stride))
 
-    def split(self, n):
-        """Image ranges of a chunk of n images, one per thread."""
-        k = max(1, min(parallel.num_threads(), n))
-        return [(n * i // k, n * (i + 1) // k) for i in range(k) if n * (i + 1) // k > n * i // k]
-
-
 def _channels_last(a):
     """(n, C, *S) -> its (n, *S, C) view."""
     return np.moveaxis(a, 1, -1)
@@ -118,10 +112,7 @@ def _transposed_copy(view):
     """A C-contiguous copy of a (transposed) view, its first axis split over the threads: a 512x512x3x3
     weight is 9.4 MB, which one core reorders in ~1 ms (~3 ms in a training step, read from memory)."""
     out = np.empty(view.shape, view.dtype)
-    n = view.shape[0]
-    k = max(1, min(parallel.num_threads(), n, view.size // 2**18))
-    parallel.run(lambda _, r: np.copyto(out[r[0]:r[1]], view[r[0]:r[1]]),
-                 [(n * i // k, n * (i + 1) // k) for i in range(k)])
+    _copy(out, view, threads=min(parallel.num_threads(), view.size // 2**18))
     return out
 
 
@@ -130,10 +121,10 @@ def _natural(x_shape, w_shape, stride, padding, dilation):
                  for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
 
 
-def _copy(dst, src, plan):
-    """dst[...] = src for arrays of the same shape, split along the first axis over parallel threads."""
-    parallel.run(lambda slot, rng: dst[rng[0]:rng[1]].__setitem__(Ellipsis, src[rng[0]:rng[1]]),
-                 plan.split(dst.shape[0]))
+def _copy(dst, src, threads=None):
+    """dst[...] = src for arrays of the same shape, split along the first axis over the threads (by default
+    all of them)."""
+    parallel.run(lambda _, r: np.copyto(dst[r[0]:r[1]], src[r[0]:r[1]]), parallel.ranges(dst.shape[0], threads))
 
 
 def _fill_columns(plan, buf, x, n0, n):
@@ -151,7 +142,7 @@ def _fill_columns(plan, buf, x, n0, n):
         plan.interior(xl)[...] = src
         np.copyto(cols[a:b], plan.windows(xl))
 
-    parallel.run(work, plan.split(n))
+    parallel.run(work, parallel.ranges(n))
     return buf["cols"][:n * plan.positions]
 
 
@@ -175,7 +166,7 @@ def _forward(x, weight_rows, n_out, kernel, stride, padding, dilation, out_size)
         buf = plan.bufs[slot]
         cols = _fill_columns(plan, buf, x, n0, n)                      # (n*L, prod(K)*C)
         y = parallel.matmul(cols, wl.T, buf["y"][:n * plan.positions])  # (n*L, O)
-        _copy(_channels_last(out[n0:n0 + n]), y.reshape((n,) + out_size + (n_out,)), plan)
+        _copy(_channels_last(out[n0:n0 + n]), y.reshape((n,) + out_size + (n_out,)))
 
     parallel.run(work, plan.chunks)
     return out
@@ -197,7 +188,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         buf = plan.bufs[slot]
         cols = _fill_columns(plan, buf, x, n0, n)
         gl = buf["y"][:n * plan.positions]
-        _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
+        _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]))
         parallel.matmul(gl.T, cols, dwls[slot], beta=1.0 if started[slot] else 0.0)
         started[slot] = True
 
@@ -231,7 +222,7 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
         n0, n = chunk
         buf = plan.bufs[slot]
         gl = buf["y"][:n * plan.positions]
-        _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]), plan)
+        _copy(gl.reshape((n,) + plan.out_size + (n_out,)), _channels_last(g[n0:n0 + n]))
         dcols = parallel.matmul(gl, wl, buf["cols"][:n * plan.positions])  # (n*L, prod(K)*C)
         dcols = dcols.reshape((n,) + plan.out_size + (len(boxes), plan.channels))
 
@@ -249,7 +240,7 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
                 xl[(slice(None),) + box] += dcols[a:b, ..., i, :]
             _channels_last(dx[n0 + a:n0 + b])[...] = plan.interior(xl)
 
-        parallel.run(work, plan.split(n))
+        parallel.run(work, parallel.ranges(n))
 
     parallel.run(chunk_work, plan.chunks)
     return dx

@@ -164,6 +164,17 @@ def _share(fn, slot, items):
         _local.busy = False
 
 
+def ranges(n, k=None):
+    """[0, n) as min(k, n) contiguous (start, stop) ranges of near-equal length, k by default num_threads():
+    one share per thread of a loop over images, rows, channels or elements.
+
+    >>> ranges(7, 3)
+    [(0, 2), (2, 4), (4, 7)]
+    """
+    k = max(1, min(num_threads() if k is None else k, n))
+    return [(n * i // k, n * (i + 1) // k) for i in range(k)] if n > 0 else []
+
+
 def product(a, b):
     """a @ b as a new array; for 2-d float32/float64 operands of one dtype it is computed by `matmul` with BLAS
     held at one thread (so BLAS's own threads stay asleep for the kernels that follow); else plain a @ b.
@@ -196,10 +207,8 @@ def matmul(a, b, out, beta=0.0):
         blas.gemm(a, b, out, beta)
         return out
     if m >= n or m >= 64 * k:                                           # split rows: each piece reads all of b
-        cuts = [m * i // k for i in range(k + 1)]
-        pieces = [(slice(c0, c1), slice(None)) for c0, c1 in zip(cuts, cuts[1:])]
+        pieces = [(slice(c0, c1), slice(None)) for c0, c1 in ranges(m, k)]
     else:
-        cuts = [n * i // k for i in range(k + 1)]
-        pieces = [(slice(None), slice(c0, c1)) for c0, c1 in zip(cuts, cuts[1:])]
+        pieces = [(slice(None), slice(c0, c1)) for c0, c1 in ranges(n, k)]
     run(lambda slot, p: blas.gemm(a[p[0]], b[:, p[1]], out[p], beta), pieces)
     return out

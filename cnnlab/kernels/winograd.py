@@ -48,7 +48,7 @@ def supports(x_shape, w_shape, stride, padding, dilation, groups):
 class _Tiles:
     """The tiles of one call: th x tw tiles per image, blocks of images, and the copies in and out of them."""
 
-    def __init__(self, x_shape, out_size, padding, width, whole=False):
+    def __init__(self, x_shape, out_size, padding, width, whole_tiles=0):
         self.n, self.c = x_shape[:2]
         self.spatial, self.out_size = tuple(x_shape[2:]), tuple(out_size)
         self.th, self.tw = (out_size[0] + 1) // 2, (out_size[1] + 1) // 2
@@ -58,6 +58,7 @@ class _Tiles:
         blocks = max(-(-self.n * per_image // BLOCK_BYTES), min(threads, self.n))
         if self.n >= threads:                                          # every thread gets as many blocks
             blocks = -(-blocks // threads) * threads
+        whole = self.n * self.th * self.tw <= whole_tiles                # one block of every image
         self.step = max(1, self.n if whole else -(-self.n // max(1, min(blocks, self.n))))
         self.blocks = [(n0, min(self.step, self.n - n0)) for n0 in range(0, self.n, self.step)]
 
@@ -84,12 +85,6 @@ class _Tiles:
                 for r in range(2) for s in range(2)]
 
 
-def _ranges(n):
-    """Image ranges of a block of n images, one per thread (run serially inside a thread's own block)."""
-    k = max(1, min(parallel.num_threads(), n))
-    return [(n * i // k, n * (i + 1) // k) for i in range(k)]
-
-
 def _scratch(name, slot, size, dtype):
     """A reusable flat scratch buffer of `size` values (kernels/workspace.py), one per name and thread slot."""
     return workspace.empty(f"winograd.{name}{slot}", (size,), dtype)
@@ -106,8 +101,7 @@ def _weights(w, dtype, flip=False):
     def work(_, rng):  # output channels o0..o1: w read in place as the transposed operand (9, (o1-o0)*C)
         blas.gemm(k, w[rng[0]:rng[1]].reshape(-1, 9).T, u[:, rng[0] * c:rng[1] * c])
 
-    threads = min(parallel.num_threads(), max(1, o * c // 4096))
-    parallel.run(work, [(o * i // threads, o * (i + 1) // threads) for i in range(threads)])
+    parallel.run(work, parallel.ranges(o, min(parallel.num_threads(), o * c // 4096)))
     return u.reshape(16, o, c)
 
 
@@ -115,8 +109,7 @@ def _forward(x, u, out_size, padding):
     """The Winograd forward of x (N, C, H, W) with the transformed kernel u (16, C, O) into (N, O, *out_size)."""
     n_out = u.shape[2]
     out = np.empty((x.shape[0], n_out) + tuple(out_size), dtype=x.dtype)
-    th, tw = (out_size[0] + 1) // 2, (out_size[1] + 1) // 2
-    geo = _Tiles(x.shape, out_size, padding, n_out, whole=x.shape[0] * th * tw <= WHOLE_MAX_TILES)
+    geo = _Tiles(x.shape, out_size, padding, n_out, whole_tiles=WHOLE_MAX_TILES)
     bt, at = np.kron(_BT, _BT).astype(x.dtype), np.kron(_AT, _AT).astype(x.dtype)    # (16, 16), (4, 16)
     size = geo.step * geo.th * geo.tw
     slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, 16 * size * geo.c, x.dtype),
@@ -130,7 +123,7 @@ def _forward(x, u, out_size, padding):
         d = buf["d"][:16 * tiles * geo.c].reshape(16, -1)
         d6 = d.reshape(4, 4, n, geo.th, geo.tw, geo.c)
         parallel.run(lambda _, r: geo.gather(x, n0 + r[0], r[1] - r[0], buf["x"][r[0]:], d6[:, :, r[0]:r[1]]),
-                     _ranges(n))
+                     parallel.ranges(n))
         v = parallel.matmul(bt, d, buf["v"][:16 * tiles * geo.c].reshape(16, -1))          # (16, T*C)
         v, m = v.reshape(16, tiles, geo.c), buf["m"][:16 * tiles * n_out].reshape(16, tiles, n_out)
         parallel.run(lambda _, p: blas.gemm(v[p], u[p], m[p]), range(16))  # per transform point: (T, O)
@@ -142,7 +135,7 @@ def _forward(x, u, out_size, padding):
             for r, s, rows, cols in geo.quarters():                        # (n, O, rows, cols) each
                 out[n0 + a:n0 + b, :, r::2, s::2] = y[r, s, a:b, :rows, :cols].transpose(0, 3, 1, 2)
 
-        parallel.run(scatter, _ranges(n))
+        parallel.run(scatter, parallel.ranges(n))
 
     parallel.run(work, geo.blocks)
     return out
