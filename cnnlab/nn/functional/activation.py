@@ -83,11 +83,8 @@ def relu(input, inplace=False):
     # PyTorch's `out <= 0 ? 0 : g`, which for out = max(x, 0) (>= 0 or NaN) is `out != 0`. The backward reads
     # only the output, so the input (often a batch norm's output) can be freed
     def backward(g):
-        if grad_owned() and g.dtype == out.dtype and g.flags.writeable and g.shape == out.shape:
-            return (_relu_kernels.relu_grad(g, out, into=g),)  # in place: no fresh array
-        if g.dtype == out.dtype and g.shape == out.shape:
-            return (_relu_kernels.relu_grad(g, out),)
-        return (np.multiply(g, out != 0),)
+        owned = grad_owned() and g.dtype == out.dtype and g.flags.writeable   # in place: no fresh array
+        return (_relu_kernels.relu_grad(g, out, into=g if owned else None),)
 
     return Tensor._from_op(out, (t,), backward, "ReluBackward")
 
