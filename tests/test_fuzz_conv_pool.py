@@ -118,16 +118,17 @@ def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
     configurations bent towards what it supports, up to 20 positions and 20 channels per group a side."""
     log("test_fuzz_conv_algorithms", (cfg, algorithm, bigger))
     n, g = cfg["n"], cfg["groups"]
-    if algorithm in ("winograd", "depthwise"):  # 2-d, 3x3 (winograd: stride 1)
+    winograd = algorithm.startswith("winograd")   # F(2x2) or F(4x4)
+    if winograd or algorithm == "depthwise":  # 2-d, 3x3 (winograd: stride 1)
         first = {"causal": "same_lower"}.get(cfg["padding"], cfg["padding"])
         while isinstance(first, tuple):
             first = first[0]
         n = 2
         cfg.update(n=2, kernel=(3, 3), dilation=1, padding=first, spatial=(cfg["spatial"] * 2)[:2],
-                   stride=1 if algorithm == "winograd" else as_tuple(cfg["stride"], 1)[0])
+                   stride=1 if winograd else as_tuple(cfg["stride"], 1)[0])
     if algorithm == "depthwise":
         cfg["per_in"], cfg["c_in"] = 1, g
-    if algorithm == "winograd":
+    if winograd:
         g, cfg["groups"], cfg["c_in"], cfg["per_in"] = 1, 1, cfg["c_in"], cfg["c_in"]
     cfg["spatial"] = tuple(s + 4 * bigger for s in cfg["spatial"])
     if bigger == 3:  # many channels: shift/nhwc/winograd take their matmul paths

@@ -56,8 +56,8 @@ TOEPLITZ = NHWC[:5] + NHWC[8:] + [
     ((2, 6, 14, 14), (16, 6, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1),   # LeNet conv2
     ((2, 2, 7, 9), (3, 2, 2, 4), (2, 3), ((0, 2), (3, 1)), (1, 2), 1),      # stride and dilation in both dims
 ]
-CASES = {"winograd": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT, "stack": SHIFT + GEMM[4:],
-         "nhwc": NHWC, "toeplitz": TOEPLITZ}
+CASES = {"winograd": WINOGRAD, "winograd4": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT,
+         "stack": SHIFT + GEMM[4:], "nhwc": NHWC, "toeplitz": TOEPLITZ}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 
@@ -114,12 +114,16 @@ def test_against_torch(name, case):
     gradients of input, weight and bias; float64, then float32 at float32 tolerance."""
     x_shape, w_shape = case[:2]
     x, w, b = rand(*x_shape), rand(*w_shape, seed=1), rand(w_shape[0], seed=2)
+    # F(4x4, 3x3) rounds to a few 1e-6 of the largest value (the weight gradients here reach ~20): absolute
+    # tolerance 1e-4 instead of 1e-5 in float32; float64 is exact to 1e-10 all the same
+    tol = {"atol": 1e-4} if name == "winograd4" else {}
     with select.forced(name):
         check(_functional(case), x, w, b)
-        check_float32(_functional(case), x, w, b)
+        check_float32(_functional(case), x, w, b, **tol)
 
 
 @pytest.mark.parametrize("name,case", [("winograd", WINOGRAD[0]), ("winograd", WINOGRAD[4]),
+                                       ("winograd4", WINOGRAD[0]), ("winograd4", WINOGRAD[4]),
                                        ("depthwise", DEPTHWISE[0]), ("depthwise", DEPTHWISE[3])])
 def test_transposed_conv_uses_the_same_kernels(name, case):
     """conv_transpose2d's forward is the input gradient and its backward the forward and weight gradient."""
@@ -140,6 +144,9 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "WHOLE_MAX_TILES": 0}),  # one image per block
     ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 7000, "WHOLE_MAX_TILES": 0}),  # several images per block
     ("winograd", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),                 # one block, its matmuls split
+    ("winograd4", WINOGRAD[4], {"BLOCK_BYTES": 1, "WHOLE_MAX_TILES": 0}),
+    ("winograd4", WINOGRAD[0], {"BLOCK_BYTES": 20000, "WHOLE_MAX_TILES": 0}),
+    ("winograd4", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
     ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "WEIGHT_COLUMN_BYTES": 1, "SMALL_BYTES": 0}),  # a row per block
@@ -159,8 +166,8 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("nhwc", NHWC[9], {"CHUNK_BYTES": 10**6}),                            # the whole batch in one chunk
 ])
 def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
-    module = {"winograd": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift, "stack": shift,
-              "nhwc": nhwc}[name]
+    module = {"winograd": winograd, "winograd4": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift,
+              "stack": shift, "nhwc": nhwc}[name]
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
     for key, value in settings.items():
@@ -170,10 +177,12 @@ def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, cas
         np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
 
 
-def test_winograd_float32_error_on_realistic_data():
+@pytest.mark.parametrize("name,bound,factor", [("winograd", 1e-4, 8), ("winograd4", 1e-5, 10)])
+def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     """Kaiming-scaled weights on unit-variance activations, 64 -> 64 channels: float32 Winograd stays within
-    1e-4 of a float64 reference, relative to the largest value, in all three results; as close as float32
-    direct convolution (GEMM) is, within a small factor."""
+    `bound` of a float64 reference, relative to the largest value, in all three results, and within `factor`
+    of float32 direct convolution (GEMM). F(2x2) is about as close as direct convolution; F(4x4) about 5x
+    further (measured 2.4e-6, 4.7x), as F(4x4, 3x3) is everywhere."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2, 64, 20, 20))
     w = rng.standard_normal((64, 64, 3, 3)) * np.sqrt(2.0 / (64 * 9))
@@ -181,23 +190,23 @@ def test_winograd_float32_error_on_realistic_data():
     g = rng.standard_normal((2, 64, 20, 20))
     ref = _run_all("gemm", x, w, g, (1, 1), pads, (1, 1), 1)
     args = (x.astype(np.float32), w.astype(np.float32), g.astype(np.float32), (1, 1), pads, (1, 1), 1)
-    for got, direct, want in zip(_run_all("winograd", *args), _run_all("gemm", *args), ref):
+    for got, direct, want in zip(_run_all(name, *args), _run_all("gemm", *args), ref):
         err, err_direct = np.abs(got - want).max(), np.abs(direct - want).max()
-        assert err <= 1e-4 * np.abs(want).max()
-        assert err <= 8 * err_direct
+        assert err <= bound * np.abs(want).max()
+        assert err <= factor * err_direct
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx,dw", [(*case, None)[:6] for case in [
-    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # large map
-    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),
-    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # medium map
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # large map
+    ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),
+    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # medium
     ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # small maps: batch matmul
-    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),
-    ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 2
-    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 3
+    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4", "nhwc"),
+    ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 2
+    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # CIFAR 3
     ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),        # batch 4: too few for both
-    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "nhwc", "nhwc"),      # CIFAR layer 4
-    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # CIFAR layer 1
+    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd", "nhwc"),  # CIFAR layer 4
+    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
     ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
@@ -214,7 +223,9 @@ def test_winograd_float32_error_on_realistic_data():
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
     ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm", "gemm"),         # 3-d depthwise: GEMM
     ((4, 32, 8, 8), (32, 16, 3, 3), dict(padding=1, groups=2), "gemm", "gemm"),  # grouped, small map
-    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd", "winograd"),  # 224 inference, batch 8
+    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # 224, b8
+    ((8, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd", "gemm"),  # 224, b8: few tiles
+    ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # one image: no Winograd
     ((1, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),     # batch 1: too few for Winograd
     ((1, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm", "gemm"),       # batch 1: too few for nhwc
     ((1, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),

@@ -340,6 +340,8 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
 # ---- the public entry points ---------------------------------------------------------------------------------
 _ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight),
                "winograd": (winograd.forward, winograd.backward_input, winograd.backward_weight),
+               "winograd4": (functools.partial(winograd.forward, m=4), functools.partial(winograd.backward_input, m=4),
+                             functools.partial(winograd.backward_weight, m=4)),
                "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight),
                "nhwc": (nhwc.forward, nhwc.backward_input, nhwc.backward_weight),
                "toeplitz": (toeplitz.forward, toeplitz.backward_input, toeplitz.backward_weight),
@@ -368,7 +370,7 @@ def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):
     out_size (default: the largest that fits) may be smaller than that.
     """
     name = select.algorithm("forward", x.shape, w.shape, stride, padding, dilation, groups)
-    if out_size is not None and name == "winograd" and \
+    if out_size is not None and name.startswith("winograd") and \
             tuple(out_size) != _out_size(_padded_shape(x.shape[2:], padding), w.shape[2:], stride, dilation):
         name = "gemm"  # Winograd computes the natural output size only
     return _call(name, 0, x.shape[0], x, w, stride, padding, dilation, groups, out_size)

@@ -34,13 +34,22 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  1.1x faster (56x56x64, batch 32: 47.7 against 53.0 ms; a tie at 32x32x64).
     'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
                  on large ones.
-    'winograd'   3x3, stride 1, groups 1, at least WINOGRAD_MIN_CHANNELS channels, a medium feature map
-                 (WINOGRAD_POSITIONS output positions per image: ResNet's 28x28x128 and 14x14x256, CIFAR's
-                 16x16x128 and 8x8x256) and enough of a batch (at least WINOGRAD_MIN_ROWS output positions in
-                 all): kernels/winograd.py, 2.25x fewer multiply-adds; measured 1.1-1.35x faster than 'nhwc' and
-                 'shift' there, whose column matrix is 9x the input. On larger maps its memory-bound transforms
-                 lose to 'shift' (56x56: 1.3x slower); on 7x7 and 4x4 maps it is faster than 'nhwc' but less
-                 accurate in float32 (see WINOGRAD_POSITIONS).
+    'winograd4'  3x3, stride 1, groups 1 (kernels/winograd.py, F(4x4, 3x3): 4x fewer multiply-adds than direct
+                 convolution, transformed tensors 2.25x the activation): the forward and input gradient of at
+                 least WINOGRAD_MIN_CHANNELS channels on maps of WINOGRAD4_POSITIONS output positions per image
+                 (7x7 to 28x28) with at least WINOGRAD4_MIN_ROWS positions in the batch (batch 32: 28x28x128
+                 29.0 -> 23.2 ms, 7x7x512 27.3 -> 19.6 ms, CIFAR's 16x16x128 10.5 -> 8.3 ms); and the weight
+                 gradient of at most WINOGRAD4_MAX_WEIGHT_CHANNELS channels from 16x16 (56x56x64 41.9 -> 31.7 ms,
+                 CIFAR's 32x32x64 15.4 -> 12.3 ms), whose per-point sums stay small. Its float32 results are
+                 ~5x further from float64 than direct convolution's (a few 1e-6 of the largest value: the usual
+                 price of F(4x4, 3x3), also in cuDNN and NNPACK; tested in tests/test_kernels_conv.py).
+    'winograd'   F(2x2, 3x3) (2.25x fewer multiply-adds, transforms 4x the activation) where F(4x4) has too few
+                 tiles to pay for its larger kernel transform: at least WINOGRAD_MIN_CHANNELS channels, from
+                 4x4 maps and WINOGRAD_MIN_ROWS positions in the batch (CIFAR's 4x4x512 10.6 -> 8.2 ms, batch 8
+                 at 7x7x512 7.9 -> 7.7 ms), its weight gradient from 8x8 maps (on 4x4 and 7x7 the sums over few
+                 tiles of 16 (O, C) products lose to 'nhwc').
+    Neither on one image (its blocks are images: one thread would do all the work), nor on large maps with
+    few channels, where the memory-bound transforms lose to 'shift' (56x56x64 forward 37 -> 40 ms).
 
 Every rule was measured with BLAS held at one thread and the kernels threading their own work
 (kernels/parallel.py), in the model (ResNet-18's CIFAR training step and 224x224 inference) as well as alone.
@@ -60,7 +69,7 @@ import numpy as np
 from . import depthwise, nhwc, parallel, shift, toeplitz, winograd
 from ._shape import prod as _prod
 
-ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "depthwise", "toeplitz")
+ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "winograd4", "depthwise", "toeplitz")
 SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
 SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
@@ -68,11 +77,12 @@ NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (on
 STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
 NHWC_MIN_ROWS = 512          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
-WINOGRAD_MIN_ROWS = 1024     # N * output positions from which 'winograd' pays (batch 8 at 8x8: a tie with 'nhwc')
-WINOGRAD_POSITIONS = (64, 785)  # output positions per image [from, to) where 'winograd' is used (8x8 .. 28x28).
-                             # It also wins on 4x4 and 7x7 maps (CIFAR ResNet-18's 4x4x512 forward 11.5 -> 8.7 ms),
-                             # but there float32 loses more: the CIFAR step's first-layer weight gradient was 4.6x
-                             # further from float64 than PyTorch's (2.5e-3 relative; from 8x8 only: 1.5e-3)
+WINOGRAD_MIN_ROWS = 384      # N * output positions from which F(2x2) pays (batch 8 at 7x7x512)
+WINOGRAD_MAX_POSITIONS = 784 # output positions per image up to which either Winograd is used (28x28)
+WINOGRAD4_POSITIONS = 49     # output positions per image from which F(4x4) is used (7x7)
+WINOGRAD4_MIN_ROWS = 1536    # N * output positions from which F(4x4) beats F(2x2) (batch 8 at 14x14x256: a tie)
+WINOGRAD4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients (from 16x16 maps)
+WINOGRAD_WEIGHT_POSITIONS = 64  # output positions per image from which F(2x2) computes weight gradients
 
 TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
@@ -107,10 +117,11 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     if not wide:
         return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
                        "matmul with a deep inner dimension"
-    winograd_fits = rows >= WINOGRAD_MIN_ROWS and WINOGRAD_POSITIONS[0] <= _prod(out) and \
-        winograd.supports(x_shape, w_shape, stride, padding, dilation, groups)
-    if winograd_fits and x_shape[1] >= WINOGRAD_MIN_CHANNELS and _prod(out) < WINOGRAD_POSITIONS[1]:
-        return "winograd", "3x3 stride 1 on a medium feature map with many channels: 2.25x fewer multiply-adds"
+    tile = _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, _prod(out), rows)
+    if tile:
+        return ("winograd4", "3x3 stride 1 with enough tiles: F(4x4, 3x3), 4x fewer multiply-adds") if tile == 4 else \
+            ("winograd", "3x3 stride 1 on a small or medium map with many channels: F(2x2, 3x3), 2.25x fewer "
+                         "multiply-adds")
     if groups == 1 and _prod(out) <= NHWC_MAX_POSITIONS and rows >= NHWC_MIN_ROWS:
         return "nhwc", f"a small output (at most {NHWC_MAX_POSITIONS} positions per image): the channels-last " \
                        "column matrix of a chunk of images, one matmul per chunk"
@@ -127,6 +138,23 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
             return "shift", "stride 1 on a large feature map: one matmul per kernel offset, added in place " \
                             "(no column matrix)"
     return "gemm", "a small feature map or a strided kernel: one matmul per block of the column matrix"
+
+
+def _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, positions, rows):
+    """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither (the rules in the module docstring)."""
+    if x_shape[0] < 2 or not winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
+        return 0
+    channels = x_shape[1]
+    if op == "backward_weight":  # any map size: the transforms' traffic is small beside its (O, C) products
+        if channels <= WINOGRAD4_MAX_WEIGHT_CHANNELS and positions >= 256 and rows >= WINOGRAD4_MIN_ROWS:
+            return 4
+        return 2 if WINOGRAD_MIN_CHANNELS <= channels <= 256 and \
+            WINOGRAD_WEIGHT_POSITIONS <= positions <= WINOGRAD_MAX_POSITIONS and rows >= WINOGRAD_MIN_ROWS else 0
+    if channels < WINOGRAD_MIN_CHANNELS or positions > WINOGRAD_MAX_POSITIONS:
+        return 0
+    if positions >= WINOGRAD4_POSITIONS and rows >= WINOGRAD4_MIN_ROWS:
+        return 4
+    return 2 if positions >= 16 and rows >= WINOGRAD_MIN_ROWS else 0
 
 
 def algorithm(op, x_shape, w_shape, stride, padding, dilation, groups):
@@ -147,5 +175,6 @@ def forced(name):
         _forced = old
 
 
-_SUPPORTS = {"toeplitz": toeplitz.supports, "nhwc": nhwc.supports, "winograd": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
+_SUPPORTS = {"toeplitz": toeplitz.supports, "nhwc": nhwc.supports, "winograd": winograd.supports,
+             "winograd4": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
              "stack": shift.supports}

@@ -1,42 +1,53 @@
-"""Winograd F(2x2, 3x3): 3x3 stride-1 2-d convolutions with 16 multiplications per 2x2 output tile instead of 36.
+"""Winograd convolution for 3x3 stride-1 2-d layers: F(2x2, 3x3) and F(4x4, 3x3) from one code path.
 
-Each 2x2 output tile reads a 4x4 input tile d (tiles overlap by 2). With the transforms of Lavin & Gray (2016),
+F(m x m, 3x3) computes an m x m output tile from an a x a input tile d (a = m + 2; tiles overlap by 2) with a*a
+multiplications instead of 9*m*m. With the transforms of Lavin & Gray (2016),
 
-    y = A^T [ (G w G^T) (.) (B^T d B) ] A       (.) elementwise over the 4x4 "transform points"
-    B^T = [[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]]
-    G   = [[1, 0, 0], [1/2, 1/2, 1/2], [1/2, -1/2, 1/2], [0, 0, 1]]
-    A^T = [[1, 1, 1, 0], [0, 1, -1, -1]]
+    y = A^T [ (G w G^T) (.) (B^T d B) ] A       (.) elementwise over the a x a "transform points"
 
-and the sum over input channels happens at each transform point: 16 matmuls V[p] (tiles, C) @ U[p] (C, O), the
-whole cost of the convolution when C and O are large (2.25x fewer multiplications than direct convolution).
-B, G and A hold only 0, +-1 and 1/2, so float32 loses nothing noticeable (the tests compare against float64).
+F(2x2): 16 points per 4 outputs (2.25x fewer multiplications than direct convolution), B, G, A hold only 0, +-1
+and 1/2; float32 results are as close to float64 as direct convolution's.
+F(4x4): 36 points per 16 outputs (4x fewer), transformed tensors 2.25x the activation instead of 4x. Its finite
+points 0, 1, -1, 2, -1/2 (and infinity) gave float32 errors ~2.5e-6 of the largest value, half those of the
+textbook 0, +-1, +-2 (7-11e-6) and ~5x direct convolution's (the price of F(4x4) wherever it is used; the
+tests bound it). The matrices were derived for those points (Toom-Cook) and checked exact to 1e-15.
 
-    forward           U = G w G^T (16, C, O); per block of images V = (B^T (x) B^T) D, M = V @ U, Y = (A^T (x) A^T) M
+The sum over input channels happens at each transform point: a*a matmuls V[p] (tiles, C) @ U[p] (C, O), the
+whole cost of the convolution when C and O are large.
+
+    forward           U = G w G^T (P, C, O); per block of images V = (B^T (x) B^T) D, M = V @ U, Y = (A^T (x) A^T) M
     backward_input    the forward of g with the flipped, transposed kernel (at stride 1 the input gradient is a
                       convolution; its U comes straight from w with G's columns reversed)
     backward_weight   dU[p] = sum over tiles of ((A (x) A) g)[p]^T (O, T) @ V[p] (T, C), then dw = G^T dU G
 
-Every transform is a matmul too: the 4x4 tiles of a block are gathered channels-last into D (16, tiles * C) (one
-strided copy), and B^T d B for all of them is (B^T (x) B^T) (16, 16) @ D; likewise (A^T (x) A^T) (4, 16) @ M for
-the outputs, then one copy puts the 2x2 output tiles back into NCHW. So a block costs three copies (in, gather,
-out) and four matmuls; elementwise NumPy would need ~30 single-threaded passes instead. Blocks are whole
-images, up to BLOCK_BYTES of transform points each, as many blocks as threads (or a multiple), on parallel
-threads with single-threaded BLAS (kernels/parallel.py). A forward of at most WHOLE_MAX_TILES tiles (CIFAR's
-8x8 maps, batch 8 at 14x14) is one block instead, whose copies and 16 point matmuls are split over the
-threads: per-thread blocks would each read all of U for a few rows (8x8x256, batch 32: 8.7 -> 8.2 ms).
+Every transform is a matmul too: the a x a tiles of a block are gathered channels-last into D (P, tiles * C)
+(one strided copy), and B^T d B for all of them is (B^T (x) B^T) (P, P) @ D; likewise (A^T (x) A^T) (m*m, P) @ M
+for the outputs, then one copy per output phase puts the m x m output tiles back into NCHW. So a block costs
+three copies (in, gather, out) and four matmuls; elementwise NumPy would need ~30 single-threaded passes
+instead. Blocks are whole images, up to BLOCK_BYTES of transform points each, as many blocks as threads (or a
+multiple), on parallel threads with single-threaded BLAS (kernels/parallel.py). A forward of at most
+WHOLE_MAX_TILES tiles (CIFAR's 8x8 maps, batch 8 at 14x14) is one block instead, whose copies and point matmuls
+are split over the threads: per-thread blocks would each read all of U for a few rows (8x8x256, batch 32:
+8.7 -> 8.2 ms). The tile size is the caller's choice (`m`, kernels/select.py picks it per shape).
 """
 import numpy as np
 
 from . import blas, parallel, workspace
 
 WHOLE_MAX_TILES = 1024     # batches of up to this many tiles are one block whose matmuls split over the threads
-BLOCK_BYTES = 8 * 2**20    # bound on a block's transform points D, V (16 x tiles x channels values each):
+BLOCK_BYTES = 8 * 2**20    # bound on a block's transform points D, V (P x tiles x channels values each):
                            # CIFAR ResNet-18's 16x16x128 forward 12.4 -> 9.1 ms against 16 MB blocks one at a
                            # time with BLAS's threads
 
-_G = np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
-_BT = np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]])
-_AT = np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]])
+_F2 = dict(G=np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]]),
+           BT=np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]]),
+           AT=np.array([[1.0, 1.0, 1.0, 0.0], [0.0, 1.0, -1.0, -1.0]]))
+_F4 = dict(G=np.array([[1, 0, 0], [-1/3, -1/3, -1/3], [1/3, -1/3, 1/3], [1/15, 2/15, 4/15], [-16/15, 8/15, -4/15],
+                       [0, 0, 1]]),
+           BT=np.array([[1, 3/2, -2, -3/2, 1, 0], [0, -1, -5/2, -1/2, 1, 0], [0, 1, 1/2, -5/2, 1, 0],
+                        [0, -1/2, -1, 1/2, 1, 0], [0, 2, -1, -2, 1, 0], [0, 1, 3/2, -2, -3/2, 1]]),
+           AT=np.array([[1, 1, 1, 1, 1, 0], [0, 1, -1, 2, -1/2, 0], [0, 1, 1, 4, 1/4, 0], [0, 1, -1, 8, -1/8, 1]]))
+_MATRICES = {2: _F2, 4: _F4}   # output tile size m -> its transforms (B^T: a x a, G: a x 3, A^T: m x a)
 
 
 def supports(x_shape, w_shape, stride, padding, dilation, groups):
@@ -48,12 +59,13 @@ def supports(x_shape, w_shape, stride, padding, dilation, groups):
 class _Tiles:
     """The tiles of one call: th x tw tiles per image, blocks of images, and the copies in and out of them."""
 
-    def __init__(self, x_shape, out_size, padding, width, whole_tiles=0):
+    def __init__(self, x_shape, out_size, padding, width, m, whole_tiles=0):
         self.n, self.c = x_shape[:2]
         self.spatial, self.out_size = tuple(x_shape[2:]), tuple(out_size)
-        self.th, self.tw = (out_size[0] + 1) // 2, (out_size[1] + 1) // 2
+        self.m, self.a = m, m + 2
+        self.th, self.tw = -(-out_size[0] // m), -(-out_size[1] // m)
         self.top, self.left = padding[0][0], padding[1][0]
-        per_image = 16 * self.th * self.tw * max(self.c, width) * 8
+        per_image = self.a * self.a * self.th * self.tw * max(self.c, width) * 8
         threads = parallel.num_threads()
         blocks = max(-(-self.n * per_image // BLOCK_BYTES), min(threads, self.n))
         if self.n >= threads:                                          # every thread gets as many blocks
@@ -63,26 +75,27 @@ class _Tiles:
         self.blocks = [(n0, min(self.step, self.n - n0)) for n0 in range(0, self.n, self.step)]
 
     def padded_buffer(self, slot, dtype):
-        """A (step, 2*th + 2, 2*tw + 2, C) buffer, zero outside the images that gather() writes into it: a block
+        """A (step, m*th + 2, m*tw + 2, C) buffer, zero outside the images that gather() writes into it: a block
         of padded images, channels-last (kept between calls: the same layout needs no new zero fill)."""
         h, w = self.spatial
-        return workspace.zeros(f"winograd.x{slot}", (self.step, 2 * self.th + 2, 2 * self.tw + 2, self.c), dtype,
-                               layout=(self.top, self.left, h, w))
+        shape = (self.step, self.m * self.th + 2, self.m * self.tw + 2, self.c)
+        return workspace.zeros(f"winograd.x{slot}", shape, dtype, layout=(self.top, self.left, h, w))
 
     def gather(self, x, n0, n, xh, d):
-        """d (4, 4, n, th, tw, C) = the 4x4 input tiles of images n0..n0+n of x (N, C, H, W), zero-padded
+        """d (a, a, n, th, tw, C) = the a x a input tiles of images n0..n0+n of x (N, C, H, W), zero-padded
         through xh (whose padding is never written)."""
         h, w = self.spatial
         xh[:n, self.top:self.top + h, self.left:self.left + w] = x[n0:n0 + n].transpose(0, 2, 3, 1)
         sn, sh, sw, sc = xh.strides
-        tiles = np.lib.stride_tricks.as_strided(xh, shape=(4, 4, n, self.th, self.tw, self.c),
-                                                strides=(sh, sw, sn, 2 * sh, 2 * sw, sc), writeable=False)
+        tiles = np.lib.stride_tricks.as_strided(xh, shape=(self.a, self.a, n, self.th, self.tw, self.c),
+                                                strides=(sh, sw, sn, self.m * sh, self.m * sw, sc), writeable=False)
         np.copyto(d, tiles)
 
-    def quarters(self):
-        """Per output position (r, s) in a tile: (r, s, its tile rows, its tile columns)."""
-        return [(r, s, len(range(r, self.out_size[0], 2)), len(range(s, self.out_size[1], 2)))
-                for r in range(2) for s in range(2)]
+    def phases(self):
+        """Per output position (r, s) in an m x m tile: (r, s, its tile rows, its tile columns)."""
+        m = self.m
+        return [(r, s, len(range(r, self.out_size[0], m)), len(range(s, self.out_size[1], m)))
+                for r in range(m) for s in range(m)]
 
 
 def _scratch(name, slot, size, dtype):
@@ -90,50 +103,53 @@ def _scratch(name, slot, size, dtype):
     return workspace.empty(f"winograd.{name}{slot}", (size,), dtype)
 
 
-def _weights(w, dtype, flip=False):
-    """U = G w G^T for every (o, c) as matmuls (16, 9) @ (9, O*C) over ranges of o on the threads:
-    w (O, C, 3, 3) -> (16, O, C) (G's columns reversed: the transform of the flipped kernel)."""
-    g = _G[:, ::-1] if flip else _G
+def _weights(w, dtype, m, flip=False):
+    """U = G w G^T for every (o, c) as matmuls (P, 9) @ (9, O*C), P = (m + 2)^2, over ranges of o on the threads:
+    w (O, C, 3, 3) -> (P, O, C) (G's columns reversed: the transform of the flipped kernel)."""
+    g = _MATRICES[m]["G"][:, ::-1] if flip else _MATRICES[m]["G"]
     k, (o, c) = np.kron(g, g).astype(dtype), w.shape[:2]
-    u = np.empty((16, o * c), dtype)
+    P = k.shape[0]
+    u = np.empty((P, o * c), dtype)
     w = np.ascontiguousarray(w, dtype=dtype)
 
     def work(_, rng):  # output channels o0..o1: w read in place as the transposed operand (9, (o1-o0)*C)
         blas.gemm(k, w[rng[0]:rng[1]].reshape(-1, 9).T, u[:, rng[0] * c:rng[1] * c])
 
     parallel.run(work, parallel.ranges(o, min(parallel.num_threads(), o * c // 4096)))
-    return u.reshape(16, o, c)
+    return u.reshape(P, o, c)
 
 
-def _forward(x, u, out_size, padding):
-    """The Winograd forward of x (N, C, H, W) with the transformed kernel u (16, C, O) into (N, O, *out_size)."""
+def _forward(x, u, out_size, padding, m):
+    """The Winograd forward of x (N, C, H, W) with the transformed kernel u (P, C, O) into (N, O, *out_size)."""
     n_out = u.shape[2]
     out = np.empty((x.shape[0], n_out) + tuple(out_size), dtype=x.dtype)
-    geo = _Tiles(x.shape, out_size, padding, n_out, whole_tiles=WHOLE_MAX_TILES)
-    bt, at = np.kron(_BT, _BT).astype(x.dtype), np.kron(_AT, _AT).astype(x.dtype)    # (16, 16), (4, 16)
+    geo = _Tiles(x.shape, out_size, padding, n_out, m, whole_tiles=WHOLE_MAX_TILES)
+    M = _MATRICES[m]
+    bt, at = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).astype(x.dtype)
+    P, Q = bt.shape[0], at.shape[0]
     size = geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, 16 * size * geo.c, x.dtype),
-                  v=_scratch("v", i, 16 * size * geo.c, x.dtype), m=_scratch("m", i, 16 * size * n_out, x.dtype),
-                  y=_scratch("y", i, 4 * size * n_out, x.dtype)) for i in range(min(parallel.num_threads(),
+    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, P * size * geo.c, x.dtype),
+                  v=_scratch("v", i, P * size * geo.c, x.dtype), m=_scratch("m", i, P * size * n_out, x.dtype),
+                  y=_scratch("y", i, Q * size * n_out, x.dtype)) for i in range(min(parallel.num_threads(),
                                                                                    len(geo.blocks)))]
 
     def work(slot, block):  # a block on a thread; a lone block splits its matmuls over the threads instead
         n0, n = block
         buf, tiles = slots[slot], n * geo.th * geo.tw
-        d = buf["d"][:16 * tiles * geo.c].reshape(16, -1)
-        d6 = d.reshape(4, 4, n, geo.th, geo.tw, geo.c)
+        d = buf["d"][:P * tiles * geo.c].reshape(P, -1)
+        d6 = d.reshape(geo.a, geo.a, n, geo.th, geo.tw, geo.c)
         parallel.run(lambda _, r: geo.gather(x, n0 + r[0], r[1] - r[0], buf["x"][r[0]:], d6[:, :, r[0]:r[1]]),
                      parallel.ranges(n))
-        v = parallel.matmul(bt, d, buf["v"][:16 * tiles * geo.c].reshape(16, -1))          # (16, T*C)
-        v, m = v.reshape(16, tiles, geo.c), buf["m"][:16 * tiles * n_out].reshape(16, tiles, n_out)
-        parallel.run(lambda _, p: blas.gemm(v[p], u[p], m[p]), range(16))  # per transform point: (T, O)
-        y = parallel.matmul(at, m.reshape(16, -1), buf["y"][:4 * tiles * n_out].reshape(4, -1))
-        y = y.reshape(2, 2, n, geo.th, geo.tw, n_out)
+        v = parallel.matmul(bt, d, buf["v"][:P * tiles * geo.c].reshape(P, -1))          # (P, T*C)
+        v, m = v.reshape(P, tiles, geo.c), buf["m"][:P * tiles * n_out].reshape(P, tiles, n_out)
+        parallel.run(lambda _, p: blas.gemm(v[p], u[p], m[p]), range(P))  # per transform point: (T, O)
+        y = parallel.matmul(at, m.reshape(P, -1), buf["y"][:Q * tiles * n_out].reshape(Q, -1))
+        y = y.reshape(geo.m, geo.m, n, geo.th, geo.tw, n_out)
 
         def scatter(_, rng):
             a, b = rng
-            for r, s, rows, cols in geo.quarters():                        # (n, O, rows, cols) each
-                out[n0 + a:n0 + b, :, r::2, s::2] = y[r, s, a:b, :rows, :cols].transpose(0, 3, 1, 2)
+            for r, s, rows, cols in geo.phases():                        # (n, O, rows, cols) each
+                out[n0 + a:n0 + b, :, r::geo.m, s::geo.m] = y[r, s, a:b, :rows, :cols].transpose(0, 3, 1, 2)
 
         parallel.run(scatter, parallel.ranges(n))
 
@@ -141,52 +157,55 @@ def _forward(x, u, out_size, padding):
     return out
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
-    """conv_forward for 3x3, stride 1, dilation 1, groups 1 (the output size is the natural one)."""
+def forward(x, w, stride, padding, dilation, groups, out_size=None, m=2):
+    """conv_forward for 3x3, stride 1, dilation 1, groups 1 (the output size is the natural one), with
+    F(m x m, 3x3), m = 2 or 4."""
     out_size = tuple(s + b + a - 2 for s, (b, a) in zip(x.shape[2:], padding))
-    return _forward(x, _weights(w, x.dtype).swapaxes(1, 2), out_size, padding)
+    return _forward(x, _weights(w, x.dtype, m).swapaxes(1, 2), out_size, padding, m)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, x_shape, stride, padding, dilation, groups, m=2):
     """conv_backward_input at stride 1: the forward of g with the flipped kernel w'[c, o] = w[o, c, ::-1, ::-1],
     padded by 2 - before in front and S - O + before behind (never negative for padding <= 2)."""
     pads = tuple((2 - b, s - o + b) for s, o, (b, _) in zip(x_shape[2:], g.shape[2:], padding))
-    return _forward(g, _weights(w, g.dtype, flip=True), tuple(x_shape[2:]), pads)   # (16, O, C): in -> out
+    return _forward(g, _weights(w, g.dtype, m, flip=True), tuple(x_shape[2:]), pads, m)   # (P, O, C): in -> out
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
     """conv_backward_weight for 3x3, stride 1, dilation 1, groups 1: y = A^T (U (.) V) A per tile, so
     dU = sum over tiles of (A g A^T) (.) V (a matmul over tiles at each transform point) and dw = G^T dU G."""
     n_out, out_size = w_shape[0], g.shape[2:]
-    geo = _Tiles(x.shape, out_size, padding, n_out)
-    bt, a4 = np.kron(_BT, _BT).astype(x.dtype), np.kron(_AT, _AT).T.astype(x.dtype)  # (16, 16), (16, 4)
+    geo = _Tiles(x.shape, out_size, padding, n_out, m)
+    M = _MATRICES[m]
+    bt, a4 = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).T.astype(x.dtype)
+    P = bt.shape[0]
     size = geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, 16 * size * geo.c, x.dtype),
-                  v=_scratch("v", i, 16 * size * geo.c, x.dtype),
-                  g=workspace.zeros(f"winograd.g{i}", (2, 2, geo.step, geo.th, geo.tw, n_out), x.dtype,
+    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, P * size * geo.c, x.dtype),
+                  v=_scratch("v", i, P * size * geo.c, x.dtype),
+                  g=workspace.zeros(f"winograd.g{i}", (geo.m, geo.m, geo.step, geo.th, geo.tw, n_out), x.dtype,
                                     layout=tuple(out_size)),       # odd sizes: zero edges, never written
-                  dm=_scratch("m", i, 16 * size * n_out, x.dtype),
-                  du=np.empty((16, n_out, geo.c), dtype=x.dtype), first=True)
+                  dm=_scratch("m", i, P * size * n_out, x.dtype),
+                  du=np.empty((P, n_out, geo.c), dtype=x.dtype), first=True)
              for i in range(parallel.num_threads())]
 
     def work(slot, block):
         n0, n = block
         buf, tiles = slots[slot], n * geo.th * geo.tw
-        d = buf["d"][:16 * tiles * geo.c].reshape(16, -1)
-        geo.gather(x, n0, n, buf["x"], d.reshape(4, 4, n, geo.th, geo.tw, geo.c))
-        v = np.matmul(bt, d, out=buf["v"][:16 * tiles * geo.c].reshape(16, -1)).reshape(16, tiles, geo.c)
-        gt = buf["g"][:, :, :n]                                              # (2, 2, n, th, tw, O)
-        for r, s, rows, cols in geo.quarters():
-            gt[r, s, :, :rows, :cols] = g[n0:n0 + n, :, r::2, s::2].transpose(0, 2, 3, 1)
-        dm = np.matmul(a4, gt.reshape(4, -1), out=buf["dm"][:16 * tiles * n_out].reshape(16, -1))
-        if buf["first"]:                                                     # (16, O, C)
-            np.matmul(dm.reshape(16, tiles, n_out).swapaxes(1, 2), v, out=buf["du"])
+        d = buf["d"][:P * tiles * geo.c].reshape(P, -1)
+        geo.gather(x, n0, n, buf["x"], d.reshape(geo.a, geo.a, n, geo.th, geo.tw, geo.c))
+        v = np.matmul(bt, d, out=buf["v"][:P * tiles * geo.c].reshape(P, -1)).reshape(P, tiles, geo.c)
+        gt = buf["g"][:, :, :n]                                              # (m, m, n, th, tw, O)
+        for r, s, rows, cols in geo.phases():
+            gt[r, s, :, :rows, :cols] = g[n0:n0 + n, :, r::geo.m, s::geo.m].transpose(0, 2, 3, 1)
+        dm = np.matmul(a4, gt.reshape(geo.m * geo.m, -1), out=buf["dm"][:P * tiles * n_out].reshape(P, -1))
+        if buf["first"]:                                                     # (P, O, C)
+            np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v, out=buf["du"])
             buf["first"] = False
         else:
-            buf["du"] += np.matmul(dm.reshape(16, tiles, n_out).swapaxes(1, 2), v)
+            buf["du"] += np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v)
 
     parallel.run(work, geo.blocks)
     used = [s["du"] for s in slots if not s["first"]]
-    du = sum(used) if used else np.zeros((16, n_out, geo.c), dtype=x.dtype)
-    dw9 = np.matmul(np.kron(_G, _G).T.astype(x.dtype), du.reshape(16, -1))    # dw = G^T dU G: (9, O*C)
+    du = sum(used) if used else np.zeros((P, n_out, geo.c), dtype=x.dtype)
+    dw9 = np.matmul(np.kron(M["G"], M["G"]).T.astype(x.dtype), du.reshape(P, -1))    # dw = G^T dU G: (9, O*C)
     return np.ascontiguousarray(dw9.reshape(3, 3, n_out, geo.c).transpose(2, 3, 0, 1))
