@@ -141,11 +141,11 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name,case,settings", [
-    ("winograd", WINOGRAD[4], {"BLOCK_BYTES": 1, "WHOLE_MAX_TILES": 0}),  # one image per block
-    ("winograd", WINOGRAD[0], {"BLOCK_BYTES": 7000, "WHOLE_MAX_TILES": 0}),  # several images per block
+    ("winograd", WINOGRAD[4], {"BLOCK_TILES": 1, "WHOLE_MAX_TILES": 0}),  # one image per block
+    ("winograd", WINOGRAD[0], {"BLOCK_TILES": 24, "WHOLE_MAX_TILES": 0}),   # several images per block
     ("winograd", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),                 # one block, its matmuls split
-    ("winograd4", WINOGRAD[4], {"BLOCK_BYTES": 1, "WHOLE_MAX_TILES": 0}),
-    ("winograd4", WINOGRAD[0], {"BLOCK_BYTES": 20000, "WHOLE_MAX_TILES": 0}),
+    ("winograd4", WINOGRAD[4], {"BLOCK_TILES": 1, "WHOLE_MAX_TILES": 0}),
+    ("winograd4", WINOGRAD[0], {"BLOCK_TILES": 8, "WHOLE_MAX_TILES": 0}),
     ("winograd4", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
@@ -197,16 +197,17 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
 
 
 @pytest.mark.parametrize("x_shape,w_shape,kw,expected,dx,dw", [(*case, None)[:6] for case in [
-    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # large map
+    ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # large map, 64 channels
+    ((8, 64, 28, 28), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # 64 channels, few rows
     ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),
     ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # medium
-    ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc"),        # small maps: batch matmul
+    ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc", "winograd4"),  # small maps: batch matmul
     ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4", "nhwc"),
     ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 2
     ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # CIFAR 3
     ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),        # batch 4: too few for both
     ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd", "nhwc"),  # CIFAR layer 4
-    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # CIFAR layer 1
+    ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
     ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
@@ -239,6 +240,37 @@ def test_selector(monkeypatch, x_shape, w_shape, kw, expected, dx, dw):
     assert name == expected and select.algorithm("backward_weight", *args) == (dw or expected)
     assert select.algorithm("backward_input", *args) == dx
     assert isinstance(reason, str) and reason
+
+
+@pytest.mark.parametrize("x_shape,precise_forward", [
+    ((32, 128, 16, 16), "winograd"),    # F(2x2) instead of F(4x4)
+    ((32, 64, 32, 32), "shift"),        # 64 channels: F(2x2) does not pay there
+])
+def test_selector_precise_forward_avoids_f4(monkeypatch, x_shape, precise_forward):
+    """A forward that a gradient will flow back through (precise=True; for conv_transpose the input-gradient
+    kernel is that forward) does not use F(4x4); the gradients themselves do."""
+    monkeypatch.setattr(parallel, "_threads", 2)
+    c = x_shape[1]
+    args = (x_shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    for op in ("forward", "backward_input"):
+        assert select.algorithm(op, *args) == "winograd4"
+        assert select.algorithm(op, *args, precise=True) == precise_forward
+    assert select.algorithm("backward_weight", *args, precise=True) == "winograd4"
+
+
+def test_conv_layers_ask_for_a_precise_forward_when_training(monkeypatch):
+    """conv2d and conv_transpose2d pass precise=True to the kernels exactly when a gradient is recorded."""
+    seen = []
+    real = select.algorithm
+    monkeypatch.setattr(select, "algorithm", lambda *a, precise=False: seen.append((a[0], precise)) or real(*a))
+    x, w = cnnlab.tensor(rand(2, 3, 6, 6)), cnnlab.tensor(rand(4, 3, 3, 3), requires_grad=True)
+    F.conv2d(x, w, padding=1).sum().backward()
+    with cnnlab.no_grad():
+        F.conv2d(x, w, padding=1)
+    F.conv2d(x, w.detach(), padding=1)
+    F.conv_transpose2d(cnnlab.tensor(rand(2, 4, 6, 6)), w, padding=1)
+    assert [p for op, p in seen if op == "forward"] == [True, False, False]
+    assert seen[-1] == ("backward_input", True)
 
 
 def test_forced_falls_back_and_restores():

@@ -363,22 +363,26 @@ def _call(name, which, images, *args):
         return _ALGORITHMS[name][which](*args)
 
 
-def conv_forward(x, w, stride, padding, dilation, groups, out_size=None):
+def conv_forward(x, w, stride, padding, dilation, groups, out_size=None, precise=False):
     """Cross-correlation of x (N, C, *S) with w (O, C/groups, *K): returns (N, O, *out_size).
 
     Args: stride, dilation: tuples of ints >= 1; padding: tuple of (before, after) pairs; groups: int.
     out_size (default: the largest that fits) may be smaller than that.
+    precise: the result is an activation a gradient will flow back through (training): no F(4x4) Winograd,
+    whose rounding flips more ReLU masks downstream (kernels/select.py).
     """
-    name = select.algorithm("forward", x.shape, w.shape, stride, padding, dilation, groups)
+    name = select.algorithm("forward", x.shape, w.shape, stride, padding, dilation, groups, precise=precise)
     if out_size is not None and name.startswith("winograd") and \
             tuple(out_size) != _out_size(_padded_shape(x.shape[2:], padding), w.shape[2:], stride, dilation):
         name = "gemm"  # Winograd computes the natural output size only
     return _call(name, 0, x.shape[0], x, w, stride, padding, dilation, groups, out_size)
 
 
-def conv_backward_input(g, w, x_shape, stride, padding, dilation, groups):
-    """d(sum(conv_forward(x) * g))/dx for an input of shape x_shape: returns (N, C, *S)."""
-    name = select.algorithm("backward_input", tuple(x_shape), w.shape, stride, padding, dilation, groups)
+def conv_backward_input(g, w, x_shape, stride, padding, dilation, groups, precise=False):
+    """d(sum(conv_forward(x) * g))/dx for an input of shape x_shape: returns (N, C, *S). precise: as for
+    conv_forward, where this is a forward pass (conv_transpose's)."""
+    name = select.algorithm("backward_input", tuple(x_shape), w.shape, stride, padding, dilation, groups,
+                            precise=precise)
     return _call(name, 1, x_shape[0], g, w, tuple(x_shape), stride, padding, dilation, groups)
 
 

@@ -28,28 +28,34 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  and input gradient 1.2x faster than 'shift'): the strided input copied as one contiguous
                  stride-phase plane, then one matmul.
     'shift'      a 1x1 kernel otherwise, or stride 1 on a large feature map (at least SHIFT_MIN_POSITIONS grid
-                 positions per image, at most SHIFT_MAX_WASTE of them wasted): one matmul per kernel offset
-                 added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster than 'gemm' or 'nhwc' on
-                 ResNet's 56x56 and CIFAR's 32x32 layers, except for the weight gradient, where 'gemm' is
-                 1.1x faster (56x56x64, batch 32: 47.7 against 53.0 ms; a tie at 32x32x64).
+                 positions per image, at most SHIFT_MAX_WASTE of them wasted) where Winograd does not apply: one
+                 matmul per kernel offset added in place, no column matrix (kernels/shift.py); 1.2-1.4x faster
+                 than 'gemm' or 'nhwc' on large maps (batch 8 at 28x28x64), except for the weight gradient,
+                 where 'gemm' is 1.1x faster.
     'gemm'       everything else: grouped convolutions on small feature maps and strided kernels larger than 1x1
                  on large ones.
     'winograd4'  3x3, stride 1, groups 1 (kernels/winograd.py, F(4x4, 3x3): 4x fewer multiply-adds than direct
-                 convolution, transformed tensors 2.25x the activation): the forward and input gradient of at
-                 least WINOGRAD_MIN_CHANNELS channels on maps of WINOGRAD4_POSITIONS output positions per image
-                 (7x7 to 28x28) with at least WINOGRAD4_MIN_ROWS positions in the batch (batch 32: 28x28x128
-                 29.0 -> 23.2 ms, 7x7x512 27.3 -> 19.6 ms, CIFAR's 16x16x128 10.5 -> 8.3 ms); and the weight
-                 gradient of at most WINOGRAD4_MAX_WEIGHT_CHANNELS channels from 16x16 (56x56x64 41.9 -> 31.7 ms,
-                 CIFAR's 32x32x64 15.4 -> 12.3 ms), whose per-point sums stay small. Its float32 results are
-                 ~5x further from float64 than direct convolution's (a few 1e-6 of the largest value: the usual
-                 price of F(4x4, 3x3), also in cuDNN and NNPACK; tested in tests/test_kernels_conv.py).
+                 convolution, transformed tensors 2.25x the activation), in blocks of ~256 tiles per thread:
+                 the forward and input gradient of at least WINOGRAD_MIN_CHANNELS channels on maps from 7x7
+                 (WINOGRAD4_POSITIONS) with at least WINOGRAD4_MIN_ROWS positions in the batch, and of 64..127
+                 channels from WINOGRAD4_MIN_ROWS_FEW_CHANNELS positions (batch 32, interleaved medians against
+                 the algorithm before: 28x28x128 34.8 -> 22.5 ms, 16x16x128 16.1 -> 9.8 ms, 32x32x64 14.6 ->
+                 12.5 ms, 56x56x64 input gradient 37.4 -> 29.5 ms, 7x7x512 27.3 -> 19.6 ms); and the weight
+                 gradient of at most WINOGRAD4_MAX_WEIGHT_CHANNELS channels from 8x8 maps (56x56x64 53.5 -> 29.4 ms,
+                 32x32x64 20.0 -> 12.1 ms against 'shift'), whose per-point sums stay small. Its float32 results
+                 are ~5x further from float64 than direct convolution's (a few 1e-6 of the largest value: the
+                 usual price of F(4x4, 3x3), also in cuDNN and NNPACK; tested in tests/test_kernels_conv.py).
+                 So not for a `precise` forward (one that a gradient will flow back through: training): there
+                 the larger rounding flips more ReLU masks downstream, each flip a whole gradient entry, and the
+                 CIFAR ResNet-18's first-layer weight gradient moved 6x further from float64 than PyTorch's
+                 (median over 6 batches: 6.3e-3 against 8.8e-4; F(2x2) 1.6e-3, no Winograd 1.3e-3). Rounding in
+                 the gradients themselves does not compound that way: input and weight gradients use F(4x4).
     'winograd'   F(2x2, 3x3) (2.25x fewer multiply-adds, transforms 4x the activation) where F(4x4) has too few
                  tiles to pay for its larger kernel transform: at least WINOGRAD_MIN_CHANNELS channels, from
                  4x4 maps and WINOGRAD_MIN_ROWS positions in the batch (CIFAR's 4x4x512 10.6 -> 8.2 ms, batch 8
-                 at 7x7x512 7.9 -> 7.7 ms), its weight gradient from 8x8 maps (on 4x4 and 7x7 the sums over few
-                 tiles of 16 (O, C) products lose to 'nhwc').
-    Neither on one image (its blocks are images: one thread would do all the work), nor on large maps with
-    few channels, where the memory-bound transforms lose to 'shift' (56x56x64 forward 37 -> 40 ms).
+                 at 7x7x512 7.9 -> 7.7 ms); the weight gradient of 129..256 channels on 8x8 to 28x28 maps (on 4x4
+                 and 7x7 the sums over few tiles of 16 (O, C) products lose to 'nhwc').
+    Neither on one image (its blocks are images: one thread would do all the work).
 
 Every rule was measured with BLAS held at one thread and the kernels threading their own work
 (kernels/parallel.py), in the model (ResNet-18's CIFAR training step and 224x224 inference) as well as alone.
@@ -58,7 +64,7 @@ Every rule was measured with BLAS held at one thread and the kernels threading t
 algorithm that does not support a shape falls back to 'gemm'.
 
 >>> algorithm("forward", (32, 64, 56, 56), (64, 64, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
-'shift'
+'winograd4'
 >>> explain("forward", (8, 3, 224, 224), (64, 3, 7, 7), (2, 2), ((3, 3), (3, 3)), (1, 1), 1)[0]
 'gemm'
 """
@@ -78,23 +84,27 @@ STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beat
 NHWC_MIN_ROWS = 512          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
 WINOGRAD_MIN_ROWS = 384      # N * output positions from which F(2x2) pays (batch 8 at 7x7x512)
-WINOGRAD_MAX_POSITIONS = 784 # output positions per image up to which either Winograd is used (28x28)
+WINOGRAD_MAX_POSITIONS = 784  # output positions per image up to which F(2x2) is used (28x28)
 WINOGRAD4_POSITIONS = 49     # output positions per image from which F(4x4) is used (7x7)
 WINOGRAD4_MIN_ROWS = 1536    # N * output positions from which F(4x4) beats F(2x2) (batch 8 at 14x14x256: a tie)
-WINOGRAD4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients (from 16x16 maps)
-WINOGRAD_WEIGHT_POSITIONS = 64  # output positions per image from which F(2x2) computes weight gradients
+WINOGRAD4_MIN_CHANNELS = 64  # with 64..127 channels F(4x4) pays on large batches of positions only:
+WINOGRAD4_MIN_ROWS_FEW_CHANNELS = 16384  # batch 32 at 32x32x64 forward 14.6 -> 12.5 ms; batch 8 at 28x28x64
+                             # (6,272 rows) 'shift' stays 1.2x faster
+WINOGRAD4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients
+WINOGRAD_WEIGHT_POSITIONS = 64  # output positions per image from which Winograd computes weight gradients
 
 TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
 _forced = None
 
 
-def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
+def explain(op, x_shape, w_shape, stride, padding, dilation, groups, precise=False):
     """(name, reason): the algorithm for this convolution and why.
 
     Args:
         op: 'forward', 'backward_input' or 'backward_weight'.
         x_shape (N, C, *S), w_shape (O, C/groups, *K), stride, dilation: tuples; padding: (before, after) pairs.
+        precise: the result is an activation that a gradient will flow back through (training): not F(4x4).
     """
     if _forced is not None:
         supported = _forced == "gemm" or _SUPPORTS[_forced](x_shape, w_shape, stride, padding, dilation, groups)
@@ -117,7 +127,7 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     if not wide:
         return "gemm", f"fewer than {SHIFT_MIN_CHANNELS} input channels per group: the column matrix makes one " \
                        "matmul with a deep inner dimension"
-    tile = _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, _prod(out), rows)
+    tile = _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, _prod(out), rows, precise)
     if tile:
         return ("winograd4", "3x3 stride 1 with enough tiles: F(4x4, 3x3), 4x fewer multiply-adds") if tile == 4 else \
             ("winograd", "3x3 stride 1 on a small or medium map with many channels: F(2x2, 3x3), 2.25x fewer "
@@ -140,26 +150,28 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups):
     return "gemm", "a small feature map or a strided kernel: one matmul per block of the column matrix"
 
 
-def _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, positions, rows):
+def _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, positions, rows, precise):
     """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither (the rules in the module docstring)."""
     if x_shape[0] < 2 or not winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return 0
     channels = x_shape[1]
     if op == "backward_weight":  # any map size: the transforms' traffic is small beside its (O, C) products
-        if channels <= WINOGRAD4_MAX_WEIGHT_CHANNELS and positions >= 256 and rows >= WINOGRAD4_MIN_ROWS:
+        if channels <= WINOGRAD4_MAX_WEIGHT_CHANNELS and positions >= WINOGRAD_WEIGHT_POSITIONS and \
+                rows >= WINOGRAD4_MIN_ROWS:
             return 4
-        return 2 if WINOGRAD_MIN_CHANNELS <= channels <= 256 and \
+        return 2 if WINOGRAD_MIN_CHANNELS < channels <= 256 and \
             WINOGRAD_WEIGHT_POSITIONS <= positions <= WINOGRAD_MAX_POSITIONS and rows >= WINOGRAD_MIN_ROWS else 0
-    if channels < WINOGRAD_MIN_CHANNELS or positions > WINOGRAD_MAX_POSITIONS:
-        return 0
-    if positions >= WINOGRAD4_POSITIONS and rows >= WINOGRAD4_MIN_ROWS:
+    if not precise and (channels >= WINOGRAD_MIN_CHANNELS and positions >= WINOGRAD4_POSITIONS and
+                        rows >= WINOGRAD4_MIN_ROWS or
+                        channels >= WINOGRAD4_MIN_CHANNELS and rows >= WINOGRAD4_MIN_ROWS_FEW_CHANNELS):
         return 4
-    return 2 if positions >= 16 and rows >= WINOGRAD_MIN_ROWS else 0
+    return 2 if channels >= WINOGRAD_MIN_CHANNELS and 16 <= positions <= WINOGRAD_MAX_POSITIONS and \
+        rows >= WINOGRAD_MIN_ROWS else 0
 
 
-def algorithm(op, x_shape, w_shape, stride, padding, dilation, groups):
+def algorithm(op, x_shape, w_shape, stride, padding, dilation, groups, precise=False):
     """The name of the algorithm (one of ALGORITHMS) that computes this convolution."""
-    return explain(op, x_shape, w_shape, stride, padding, dilation, groups)[0]
+    return explain(op, x_shape, w_shape, stride, padding, dilation, groups, precise)[0]
 
 
 @contextlib.contextmanager

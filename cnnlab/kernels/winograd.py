@@ -24,7 +24,7 @@ Every transform is a matmul too: the a x a tiles of a block are gathered channel
 (one strided copy), and B^T d B for all of them is (B^T (x) B^T) (P, P) @ D; likewise (A^T (x) A^T) (m*m, P) @ M
 for the outputs, then one copy per output phase puts the m x m output tiles back into NCHW. So a block costs
 three copies (in, gather, out) and four matmuls; elementwise NumPy would need ~30 single-threaded passes
-instead. Blocks are whole images, up to BLOCK_BYTES of transform points each, as many blocks as threads (or a
+instead. Blocks are whole images, BLOCK_TILES tiles each, as many blocks as threads (or a
 multiple), on parallel threads with single-threaded BLAS (kernels/parallel.py). A forward of at most
 WHOLE_MAX_TILES tiles (CIFAR's 8x8 maps, batch 8 at 14x14) is one block instead, whose copies and point matmuls
 are split over the threads: per-thread blocks would each read all of U for a few rows (8x8x256, batch 32:
@@ -35,9 +35,8 @@ import numpy as np
 from . import blas, parallel, workspace
 
 WHOLE_MAX_TILES = 1024     # batches of up to this many tiles are one block whose matmuls split over the threads
-BLOCK_BYTES = 8 * 2**20    # bound on a block's transform points D, V (P x tiles x channels values each):
-                           # CIFAR ResNet-18's 16x16x128 forward 12.4 -> 9.1 ms against 16 MB blocks one at a
-                           # time with BLAS's threads
+BLOCK_TILES = 256          # tiles per block (whole images, at least one): the point matmuls keep ~256 rows while
+                           # a block's transform points stay near L2-sized, and the threads' blocks interleave
 
 _F2 = dict(G=np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]]),
            BT=np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]]),
@@ -65,9 +64,9 @@ class _Tiles:
         self.m, self.a = m, m + 2
         self.th, self.tw = -(-out_size[0] // m), -(-out_size[1] // m)
         self.top, self.left = padding[0][0], padding[1][0]
-        per_image = self.a * self.a * self.th * self.tw * max(self.c, width) * 8
         threads = parallel.num_threads()
-        blocks = max(-(-self.n * per_image // BLOCK_BYTES), min(threads, self.n))
+        per_block = max(1, BLOCK_TILES // (self.th * self.tw))                      # images
+        blocks = max(-(-self.n // per_block), min(threads, self.n))
         if self.n >= threads:                                          # every thread gets as many blocks
             blocks = -(-blocks // threads) * threads
         whole = self.n * self.th * self.tw <= whole_tiles                # one block of every image
@@ -90,6 +89,28 @@ class _Tiles:
         tiles = np.lib.stride_tricks.as_strided(xh, shape=(self.a, self.a, n, self.th, self.tw, self.c),
                                                 strides=(sh, sw, sn, self.m * sh, self.m * sw, sc), writeable=False)
         np.copyto(d, tiles)
+
+    def scatter(self, y, out, n0, a, b):
+        """out[n0 + a:n0 + b] = the output tiles y (m*m, n * th * tw * O) of images a..b of a block starting at n0:
+        one copy when the tiles cover the output exactly, else one per position (r, s) in the tile."""
+        m, th, tw = self.m, self.th, self.tw
+        y6 = y.reshape(m, m, -1, th, tw, out.shape[1])[:, :, a:b]
+        if self.out_size == (m * th, m * tw):
+            o6 = out[n0 + a:n0 + b].reshape(b - a, out.shape[1], th, m, tw, m)
+            np.copyto(o6, y6.transpose(2, 5, 3, 0, 4, 1))
+            return
+        for r, s, rows, cols in self.phases():                               # (n, O, rows, cols) each
+            out[n0 + a:n0 + b, :, r::m, s::m] = y6[r, s, :, :rows, :cols].transpose(0, 3, 1, 2)
+
+    def gather_outputs(self, g, n0, n, gt):
+        """gt (m, m, n, th, tw, O) = g's images n0..n0+n (N, O, *out_size) cut into m x m output tiles (scatter's
+        adjoint; tile positions past the output are left as they are)."""
+        m, th, tw = self.m, self.th, self.tw
+        if self.out_size == (m * th, m * tw):
+            np.copyto(gt, g[n0:n0 + n].reshape(n, g.shape[1], th, m, tw, m).transpose(3, 5, 0, 2, 4, 1))
+            return
+        for r, s, rows, cols in self.phases():
+            gt[r, s, :, :rows, :cols] = g[n0:n0 + n, :, r::m, s::m].transpose(0, 2, 3, 1)
 
     def phases(self):
         """Per output position (r, s) in an m x m tile: (r, s, its tile rows, its tile columns)."""
@@ -141,17 +162,11 @@ def _forward(x, u, out_size, padding, m):
         parallel.run(lambda _, r: geo.gather(x, n0 + r[0], r[1] - r[0], buf["x"][r[0]:], d6[:, :, r[0]:r[1]]),
                      parallel.ranges(n))
         v = parallel.matmul(bt, d, buf["v"][:P * tiles * geo.c].reshape(P, -1))          # (P, T*C)
-        v, m = v.reshape(P, tiles, geo.c), buf["m"][:P * tiles * n_out].reshape(P, tiles, n_out)
-        parallel.run(lambda _, p: blas.gemm(v[p], u[p], m[p]), range(P))  # per transform point: (T, O)
-        y = parallel.matmul(at, m.reshape(P, -1), buf["y"][:Q * tiles * n_out].reshape(Q, -1))
-        y = y.reshape(geo.m, geo.m, n, geo.th, geo.tw, n_out)
-
-        def scatter(_, rng):
-            a, b = rng
-            for r, s, rows, cols in geo.phases():                        # (n, O, rows, cols) each
-                out[n0 + a:n0 + b, :, r::geo.m, s::geo.m] = y[r, s, a:b, :rows, :cols].transpose(0, 3, 1, 2)
-
-        parallel.run(scatter, parallel.ranges(n))
+        v, mm = v.reshape(P, tiles, geo.c), buf["m"][:P * tiles * n_out].reshape(P, tiles, n_out)
+        parallel.run(lambda _, r: np.matmul(v[r[0]:r[1]], u[r[0]:r[1]], out=mm[r[0]:r[1]]),  # per point: (T, O)
+                     parallel.ranges(P))
+        y = parallel.matmul(at, mm.reshape(P, -1), buf["y"][:Q * tiles * n_out].reshape(Q, -1))
+        parallel.run(lambda _, r: geo.scatter(y, out, n0, *r), parallel.ranges(n))
 
     parallel.run(work, geo.blocks)
     return out
@@ -195,8 +210,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
         geo.gather(x, n0, n, buf["x"], d.reshape(geo.a, geo.a, n, geo.th, geo.tw, geo.c))
         v = np.matmul(bt, d, out=buf["v"][:P * tiles * geo.c].reshape(P, -1)).reshape(P, tiles, geo.c)
         gt = buf["g"][:, :, :n]                                              # (m, m, n, th, tw, O)
-        for r, s, rows, cols in geo.phases():
-            gt[r, s, :, :rows, :cols] = g[n0:n0 + n, :, r::geo.m, s::geo.m].transpose(0, 2, 3, 1)
+        geo.gather_outputs(g, n0, n, gt)
         dm = np.matmul(a4, gt.reshape(geo.m * geo.m, -1), out=buf["dm"][:P * tiles * n_out].reshape(P, -1))
         if buf["first"]:                                                     # (P, O, C)
             np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v, out=buf["du"])
