@@ -141,12 +141,12 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name,case,settings", [
-    ("winograd", WINOGRAD[4], {"BLOCK_TILES": 1, "WHOLE_MAX_TILES": 0}),  # one image per block
-    ("winograd", WINOGRAD[0], {"BLOCK_TILES": 24, "WHOLE_MAX_TILES": 0}),   # several images per block
-    ("winograd", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),                 # one block, its matmuls split
-    ("winograd4", WINOGRAD[4], {"BLOCK_TILES": 1, "WHOLE_MAX_TILES": 0}),
-    ("winograd4", WINOGRAD[0], {"BLOCK_TILES": 8, "WHOLE_MAX_TILES": 0}),
-    ("winograd4", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1}),
+    ("winograd", WINOGRAD[4], {"BLOCK_TILES": 1}),                        # one image per block
+    ("winograd", WINOGRAD[0], {"BLOCK_TILES": 24}),                       # several images per block
+    ("winograd", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1, "WHOLE_MIN_KERNEL_BYTES": 0}),  # one block, split
+    ("winograd4", WINOGRAD[4], {"BLOCK_TILES": 1}),
+    ("winograd4", WINOGRAD[0], {"BLOCK_TILES": 8}),
+    ("winograd4", WINOGRAD[2], {"MATMUL_SPLIT_FLOPS": 1, "WHOLE_MIN_KERNEL_BYTES": 0}),
     ("depthwise", DEPTHWISE[3], {"BLOCK_BYTES": 1, "BLOCK_W": 2}),        # one channel per block, W blocks
     ("depthwise", DEPTHWISE[1], {"BLOCK_BYTES": 1, "BLOCK_W": 1}),
     ("gemm", GEMM[2], {"COLUMN_BYTES": 1, "WEIGHT_COLUMN_BYTES": 1, "SMALL_BYTES": 0}),  # a row per block

@@ -24,17 +24,19 @@ Every transform is a matmul too: the a x a tiles of a block are gathered channel
 (one strided copy), and B^T d B for all of them is (B^T (x) B^T) (P, P) @ D; likewise (A^T (x) A^T) (m*m, P) @ M
 for the outputs, then one copy per output phase puts the m x m output tiles back into NCHW. So a block costs
 three copies (in, gather, out) and four matmuls; elementwise NumPy would need ~30 single-threaded passes
-instead. Blocks are whole images, BLOCK_TILES tiles each, as many blocks as threads (or a
-multiple), on parallel threads with single-threaded BLAS (kernels/parallel.py). A forward of at most
-WHOLE_MAX_TILES tiles (CIFAR's 8x8 maps, batch 8 at 14x14) is one block instead, whose copies and point matmuls
-are split over the threads: per-thread blocks would each read all of U for a few rows (8x8x256, batch 32:
-8.7 -> 8.2 ms). The tile size is the caller's choice (`m`, kernels/select.py picks it per shape).
+instead. Blocks are whole images, about BLOCK_TILES tiles each, as many blocks as threads (or a multiple), on
+parallel threads with single-threaded BLAS (kernels/parallel.py); each block's point matmuls are one batched
+matmul (one Python call: many small calls made the two threads queue for the GIL). A forward whose transformed
+kernel U holds more than WHOLE_MIN_KERNEL_BYTES is one block of every image instead, whose copies and point
+matmuls are split over the threads: per-thread blocks would each read all of U (7x7x512 F(4x4), batch 32:
+27.6 -> 24.3 ms). The tile size is the caller's choice (`m`, kernels/select.py picks it per shape).
 """
 import numpy as np
 
 from . import blas, parallel, workspace
 
-WHOLE_MAX_TILES = 1024     # batches of up to this many tiles are one block whose matmuls split over the threads
+WHOLE_MIN_KERNEL_BYTES = 24 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
+                           # channels: 37.7 MB; F(2x2) at 512, 16.8 MB, measured faster in per-thread blocks)
 BLOCK_TILES = 256          # tiles per block (whole images, at least one): the point matmuls keep ~256 rows while
                            # a block's transform points stay near L2-sized, and the threads' blocks interleave
 
@@ -58,7 +60,7 @@ def supports(x_shape, w_shape, stride, padding, dilation, groups):
 class _Tiles:
     """The tiles of one call: th x tw tiles per image, blocks of images, and the copies in and out of them."""
 
-    def __init__(self, x_shape, out_size, padding, width, m, whole_tiles=0):
+    def __init__(self, x_shape, out_size, padding, m, whole=False):
         self.n, self.c = x_shape[:2]
         self.spatial, self.out_size = tuple(x_shape[2:]), tuple(out_size)
         self.m, self.a = m, m + 2
@@ -69,7 +71,6 @@ class _Tiles:
         blocks = max(-(-self.n // per_block), min(threads, self.n))
         if self.n >= threads:                                          # every thread gets as many blocks
             blocks = -(-blocks // threads) * threads
-        whole = self.n * self.th * self.tw <= whole_tiles                # one block of every image
         self.step = max(1, self.n if whole else -(-self.n // max(1, min(blocks, self.n))))
         self.blocks = [(n0, min(self.step, self.n - n0)) for n0 in range(0, self.n, self.step)]
 
@@ -144,7 +145,7 @@ def _forward(x, u, out_size, padding, m):
     """The Winograd forward of x (N, C, H, W) with the transformed kernel u (P, C, O) into (N, O, *out_size)."""
     n_out = u.shape[2]
     out = np.empty((x.shape[0], n_out) + tuple(out_size), dtype=x.dtype)
-    geo = _Tiles(x.shape, out_size, padding, n_out, m, whole_tiles=WHOLE_MAX_TILES)
+    geo = _Tiles(x.shape, out_size, padding, m, whole=u.nbytes > WHOLE_MIN_KERNEL_BYTES)
     M = _MATRICES[m]
     bt, at = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).astype(x.dtype)
     P, Q = bt.shape[0], at.shape[0]
@@ -190,7 +191,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
     """conv_backward_weight for 3x3, stride 1, dilation 1, groups 1: y = A^T (U (.) V) A per tile, so
     dU = sum over tiles of (A g A^T) (.) V (a matmul over tiles at each transform point) and dw = G^T dU G."""
     n_out, out_size = w_shape[0], g.shape[2:]
-    geo = _Tiles(x.shape, out_size, padding, n_out, m)
+    geo = _Tiles(x.shape, out_size, padding, m)
     M = _MATRICES[m]
     bt, a4 = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).T.astype(x.dtype)
     P = bt.shape[0]
