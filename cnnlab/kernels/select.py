@@ -52,8 +52,8 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  the gradients themselves does not compound that way: input and weight gradients use F(4x4).
     'winograd'   F(2x2, 3x3) (2.25x fewer multiply-adds, transforms 4x the activation) where F(4x4) has too few
                  tiles to pay for its larger kernel transform: at least WINOGRAD_MIN_CHANNELS channels, from
-                 4x4 maps and WINOGRAD_MIN_ROWS positions in the batch (CIFAR's 4x4x512 10.6 -> 8.2 ms, batch 8
-                 at 7x7x512 7.9 -> 7.7 ms); the weight gradient of 129..256 channels on 8x8 to 28x28 maps (on 4x4
+                 4x4 maps and WINOGRAD_MIN_ROWS positions in the batch (CIFAR's 4x4x512 forward 12.7 -> 11.5 ms,
+                 input gradient 13.2 -> 9.9 ms); the weight gradient of 129..256 channels on 8x8 to 28x28 maps (on 4x4
                  and 7x7 the sums over few tiles of 16 (O, C) products lose to 'nhwc').
     Neither on one image (its blocks are images: one thread would do all the work).
 
@@ -83,7 +83,8 @@ NHWC_MAX_POSITIONS = 256     # output positions per image up to which 'nhwc' (on
 STACK_MIN_POSITIONS = 512    # input positions per image from which 'stack' beats 'nhwc' for a strided dx
 NHWC_MIN_ROWS = 512          # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
 WINOGRAD_MIN_CHANNELS = 128  # input channels from which Winograd's matmuls outweigh its transforms
-WINOGRAD_MIN_ROWS = 384      # N * output positions from which F(2x2) pays (batch 8 at 7x7x512)
+WINOGRAD_MIN_ROWS = 512      # N * output positions from which F(2x2) pays (CIFAR's 4x4x512 at batch 32; batch 8 at
+                             # 7x7x512, 392 rows: 'gemm' 10.1 ms against 11.6)
 WINOGRAD_MAX_POSITIONS = 784  # output positions per image up to which F(2x2) is used (28x28)
 WINOGRAD4_POSITIONS = 49     # output positions per image from which F(4x4) is used (7x7)
 WINOGRAD4_MIN_ROWS = 1536    # N * output positions from which F(4x4) beats F(2x2) (batch 8 at 14x14x256: a tie)
