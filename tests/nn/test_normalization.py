@@ -152,6 +152,27 @@ def test_batch_norm_data_far_from_zero_float32():
               grad=[True, False, False], rtol=1e-4, atol=1e-4)
 
 
+@pytest.mark.parametrize("offset,folded", [(0.0, True), (5.0, True), (1000.0, False)])
+def test_batch_norm_folds_the_mean_only_near_zero(monkeypatch, offset, folded):
+    """normalize() folds the mean into the shift (x * a + b: one pass fewer, PyTorch's CPU form) only where
+    |mean| / std <= FOLD_MAX_RATIO (here std 0.58: offsets 0 and 5 fold, 1000 does not); either way the float32
+    result stays within 2e-6 of float64, relative to its largest value, plus (far from zero) the float32
+    spacing of the data there, scaled."""
+    from cnnlab.kernels import batchnorm
+    calls = []
+    real = batchnorm.affine
+    monkeypatch.setattr(batchnorm, "affine", lambda *a, center=None: calls.append(center is None) or
+                        real(*a, center=center))
+    x = (rand(4, 3, 50, seed=33, low=-1, high=1) + offset).astype(np.float32)
+    mean, invstd = x.astype(np.float64).mean(axis=(0, 2)), 1 / x.astype(np.float64).std(axis=(0, 2))
+    w, b = np.array([0.5, 1.0, 2.0], np.float32), np.array([0.1, -0.2, 0.3], np.float32)
+    got = batchnorm.normalize(x, mean, invstd, w, b)
+    want = (x - mean[:, None]) * (invstd * w)[:, None] + b[:, None]
+    assert calls == [folded] and got.dtype == np.float32
+    spacing = 0.0 if folded else float(np.spacing(np.float32(offset))) * float((invstd * w).max())
+    assert np.abs(got - want).max() <= 2e-6 * np.abs(want).max() + spacing
+
+
 def test_batch_norm_statistics_when_the_first_sample_is_far_from_the_rest():
     """The one-pass statistics subtract the first sample's mean; a first sample 40 standard deviations away from
     the others (far from zero, float32) still gives the batch's mean and variance (and output) within the

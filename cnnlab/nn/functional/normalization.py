@@ -156,7 +156,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:  # constants in evaluation: out = (x - running_mean) * (weight * invstd) + bias
         invstd = 1.0 / np.sqrt(rv._data.reshape(C).astype(np.float64) + eps)
         scale = invstd if wd is None else invstd * wd.astype(np.float64)
-        out = _bn.affine(x3, scale, bd, center=rm._data.reshape(C))
+        out = _bn.normalize(x3, rm._data.reshape(C).astype(np.float64), invstd, wd, bd)
     if not record:
         return Tensor._wrap(out.reshape(x.shape))
 
