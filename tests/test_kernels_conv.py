@@ -258,6 +258,17 @@ def test_selector_precise_forward_avoids_f4(monkeypatch, x_shape, precise_forwar
     assert select.algorithm("backward_weight", *args, precise=True) == "winograd4"
 
 
+def test_winograd4_switched_off_by_the_environment(monkeypatch):
+    """CNNLAB_WINOGRAD4=0: no shape of the selector table gets F(4x4) in any op; F(2x2) still serves."""
+    monkeypatch.setattr(parallel, "_threads", 2)
+    monkeypatch.setenv("CNNLAB_WINOGRAD4", "0")
+    names = set()
+    for c, h in ((64, 56), (64, 32), (128, 28), (128, 16), (256, 14), (256, 8), (512, 7), (512, 4)):
+        args = ((32, c, h, h), (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+        names |= {select.algorithm(op, *args) for op in ("forward", "backward_input", "backward_weight")}
+    assert "winograd4" not in names and "winograd" in names
+
+
 def test_conv_layers_ask_for_a_precise_forward_when_training(monkeypatch):
     """conv2d and conv_transpose2d pass precise=True to the kernels exactly when a gradient is recorded."""
     seen = []

@@ -55,7 +55,8 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  4x4 maps and WINOGRAD_MIN_ROWS positions in the batch (CIFAR's 4x4x512 forward 12.7 -> 11.5 ms,
                  input gradient 13.2 -> 9.9 ms); the weight gradient of 129..256 channels on 8x8 to 28x28 maps (on 4x4
                  and 7x7 the sums over few tiles of 16 (O, C) products lose to 'nhwc').
-    Neither on one image (its blocks are images: one thread would do all the work).
+    Neither on one image (its blocks are images: one thread would do all the work). CNNLAB_WINOGRAD4=0 in the
+    environment turns F(4x4) off everywhere (F(2x2) and the others take its shapes).
 
 Every rule was measured with BLAS held at one thread and the kernels threading their own work
 (kernels/parallel.py), in the model (ResNet-18's CIFAR training step and 224x224 inference) as well as alone.
@@ -69,6 +70,7 @@ algorithm that does not support a shape falls back to 'gemm'.
 'gemm'
 """
 import contextlib
+import os
 
 import numpy as np
 
@@ -155,16 +157,18 @@ def _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, posi
     """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither (the rules in the module docstring)."""
     if x_shape[0] < 2 or not winograd.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return 0
+    allow4 = os.environ.get("CNNLAB_WINOGRAD4") != "0"   # the user's switch (README): no F(4x4) anywhere
     channels = x_shape[1]
     if op == "backward_weight":  # any map size: the transforms' traffic is small beside its (O, C) products
-        if channels <= WINOGRAD4_MAX_WEIGHT_CHANNELS and positions >= WINOGRAD_WEIGHT_POSITIONS and \
+        if allow4 and channels <= WINOGRAD4_MAX_WEIGHT_CHANNELS and positions >= WINOGRAD_WEIGHT_POSITIONS and \
                 rows >= WINOGRAD4_MIN_ROWS:
             return 4
         return 2 if WINOGRAD_MIN_CHANNELS < channels <= 256 and \
             WINOGRAD_WEIGHT_POSITIONS <= positions <= WINOGRAD_MAX_POSITIONS and rows >= WINOGRAD_MIN_ROWS else 0
-    if not precise and (channels >= WINOGRAD_MIN_CHANNELS and positions >= WINOGRAD4_POSITIONS and
-                        rows >= WINOGRAD4_MIN_ROWS or
-                        channels >= WINOGRAD4_MIN_CHANNELS and rows >= WINOGRAD4_MIN_ROWS_FEW_CHANNELS):
+    many_tiles = channels >= WINOGRAD_MIN_CHANNELS and positions >= WINOGRAD4_POSITIONS and \
+        rows >= WINOGRAD4_MIN_ROWS
+    if allow4 and not precise and (many_tiles or
+                                   channels >= WINOGRAD4_MIN_CHANNELS and rows >= WINOGRAD4_MIN_ROWS_FEW_CHANNELS):
         return 4
     return 2 if channels >= WINOGRAD_MIN_CHANNELS and 16 <= positions <= WINOGRAD_MAX_POSITIONS and \
         rows >= WINOGRAD_MIN_ROWS else 0
