@@ -93,7 +93,8 @@ WINOGRAD4_MIN_ROWS = 1536    # N * output positions from which F(4x4) beats F(2x
 WINOGRAD4_MIN_CHANNELS = 64  # with 64..127 channels F(4x4) pays on large batches of positions only:
 WINOGRAD4_MIN_ROWS_FEW_CHANNELS = 16384  # batch 32 at 32x32x64 forward 14.6 -> 12.5 ms; batch 8 at 28x28x64
                              # (6,272 rows) 'shift' stays 1.2x faster
-WINOGRAD4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients
+WINOGRAD4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients (F(2x2) above, up to
+WINOGRAD_MAX_WEIGHT_CHANNELS = 256   # this many: at 512 the sums over few tiles of (O, C) products lose to 'nhwc')
 WINOGRAD_WEIGHT_POSITIONS = 64  # output positions per image from which Winograd computes weight gradients
 
 TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
@@ -163,7 +164,7 @@ def _winograd_tile(op, x_shape, w_shape, stride, padding, dilation, groups, posi
         if allow4 and channels <= WINOGRAD4_MAX_WEIGHT_CHANNELS and positions >= WINOGRAD_WEIGHT_POSITIONS and \
                 rows >= WINOGRAD4_MIN_ROWS:
             return 4
-        return 2 if WINOGRAD_MIN_CHANNELS < channels <= 256 and \
+        return 2 if WINOGRAD_MIN_CHANNELS < channels <= WINOGRAD_MAX_WEIGHT_CHANNELS and \
             WINOGRAD_WEIGHT_POSITIONS <= positions <= WINOGRAD_MAX_POSITIONS and rows >= WINOGRAD_MIN_ROWS else 0
     many_tiles = channels >= WINOGRAD_MIN_CHANNELS and positions >= WINOGRAD4_POSITIONS and \
         rows >= WINOGRAD4_MIN_ROWS

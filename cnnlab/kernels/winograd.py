@@ -22,14 +22,15 @@ whole cost of the convolution when C and O are large.
 
 Every transform is a matmul too: the a x a tiles of a block are gathered channels-last into D (P, tiles * C)
 (one strided copy), and B^T d B for all of them is (B^T (x) B^T) (P, P) @ D; likewise (A^T (x) A^T) (m*m, P) @ M
-for the outputs, then one copy per output phase puts the m x m output tiles back into NCHW. So a block costs
-three copies (in, gather, out) and four matmuls; elementwise NumPy would need ~30 single-threaded passes
-instead. Blocks are whole images, about BLOCK_TILES tiles each, as many blocks as threads (or a multiple), on
-parallel threads with single-threaded BLAS (kernels/parallel.py); each block's point matmuls are one batched
-matmul (one Python call: many small calls made the two threads queue for the GIL). A forward whose transformed
-kernel U holds more than WHOLE_MIN_KERNEL_BYTES is one block of every image instead, whose copies and point
-matmuls are split over the threads: per-thread blocks would each read all of U (7x7x512 F(4x4), batch 32:
-27.6 -> 24.3 ms). The tile size is the caller's choice (`m`, kernels/select.py picks it per shape).
+for the outputs, then one copy puts the m x m output tiles back into NCHW (one per output phase where the
+tiles overhang the output). So a block costs three copies (in, gather, out) and four matmuls; elementwise NumPy
+would need ~30 single-threaded passes instead. Blocks are whole images, about BLOCK_TILES tiles each, as many
+blocks as threads (or a multiple), on parallel threads with single-threaded BLAS (kernels/parallel.py); each
+block's point matmuls are one batched matmul (one Python call: many small calls made the two threads queue for
+the GIL). A forward whose transformed kernel U holds more than WHOLE_MIN_KERNEL_BYTES is one block of every
+image instead, whose copies and point matmuls are split over the threads: per-thread blocks would each read all
+of U (7x7x512 F(4x4), batch 32: 27.6 -> 24.3 ms). The tile size is the caller's choice (`m`; kernels/select.py
+picks it per shape).
 """
 import numpy as np
 
