@@ -168,25 +168,31 @@ def test_parity_float32(name, kwargs):
             assert v._data.dtype == np.float32
 
 
+CHUNKED_CASES = [("SGD", kw) for kw in SGD_CASES] + [
+    ("Adam", dict(lr=0.1)), ("Adam", dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
+    ("Adam", dict(lr=0.05, maximize=True, weight_decay=0.05)), ("AdamW", dict(lr=0.1, weight_decay=0.1))]
+
+
 @pytest.mark.parametrize("threads", [1, 3])
-@pytest.mark.parametrize("kwargs", SGD_CASES, ids=[IDS[i] for i in range(len(SGD_CASES))])
-def test_sgd_in_chunks_and_on_a_non_contiguous_parameter(kwargs, threads, monkeypatch):
-    """SGD applies its ops chunk by chunk: a small chunk makes the (12,) and (3, 4) parameters take several,
-    the last one short; a parameter whose array is a transposed view takes the whole-array path. threads=3:
-    the chunks spread over three kernel threads."""
+@pytest.mark.parametrize("name,kwargs", CHUNKED_CASES,
+                         ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CHUNKED_CASES])
+def test_chunked_updates_and_a_non_contiguous_parameter(name, kwargs, threads, monkeypatch):
+    """SGD and Adam apply their ops chunk by chunk: a small chunk makes the (12,) and (3, 4) parameters take
+    several, the last one short; a parameter whose array is a transposed view takes the whole-array path.
+    threads=3: the chunks spread over three kernel threads."""
     from cnnlab.kernels import parallel
-    from cnnlab.optim import _update, sgd
+    from cnnlab.optim import _update
     monkeypatch.setattr(_update, "CHUNK", 5)
-    monkeypatch.setattr(sgd, "THREADED_BYTES", 0)
+    monkeypatch.setattr(_update, "THREADED_BYTES", 0)
     monkeypatch.setattr(parallel, "_threads", threads)
-    cn_params, cn_opt = run("cnnlab", "SGD", kwargs, dtype=np.float32)
-    pt_params, pt_opt = run("torch", "SGD", kwargs, dtype=np.float32)
+    cn_params, cn_opt = run("cnnlab", name, kwargs, dtype=np.float32)
+    pt_params, pt_opt = run("torch", name, kwargs, dtype=np.float32)
     assert_params_close(cn_params, pt_params, rtol=2e-5, atol=2e-6)  # float32 over 20 steps, as parity_float32
     assert_state_close(cn_opt, pt_opt, rtol=1e-4, atol=1e-5)
     w = cnnlab.tensor(init_arrays()[0].T.copy(), requires_grad=True)
     w._data = np.ascontiguousarray(w._data.T).T  # same values, Fortran order
     tw = torch.tensor(w._data.copy(), requires_grad=True)
-    opt, topt = cnnlab.optim.SGD([w], **kwargs), torch.optim.SGD([tw], **kwargs)
+    opt, topt = getattr(cnnlab.optim, name)([w], **kwargs), getattr(torch.optim, name)([tw], **kwargs)
     for k in range(3):
         g = np.random.default_rng(k).standard_normal(w.shape)
         w.grad, tw.grad = cnnlab.tensor(g), torch.tensor(g)

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from ._update import addcdiv_, addcmul_, lerp_
+from ._update import addcdiv_, addcmul_, chunks, lerp_, update_chunks
 from .optimizer import Optimizer, _step_tensor, check_non_negative, check_supported_flags
 
 
@@ -73,7 +73,8 @@ class Adam(Optimizer):
     def _update_group(self, group):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        amsgrad = group["amsgrad"]
+        amsgrad, maximize, decoupled = group["amsgrad"], group["maximize"], group["decoupled_weight_decay"]
+        pieces = []  # (chunks of p, g, m, v[, v_max], step size, sqrt(1 - beta2^t)) over every parameter
         for p, grad in self._params_with_grad(group):
             param = p._data
             state = self.state[p]
@@ -83,31 +84,35 @@ class Adam(Optimizer):
                 state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
                 if amsgrad:
                     state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
-            exp_avg, exp_avg_sq = state["exp_avg"]._data, state["exp_avg_sq"]._data
-            g = np.negative(grad) if group["maximize"] else grad  # never written to while it is p.grad
+            if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on in a group after the first step
+                state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
             state["step"]._data += 1
             step = float(state["step"]._data)
+            coefficients = (lr / (1.0 - beta1 ** step), (1.0 - beta2 ** step) ** 0.5)
+            arrays = (param, grad, state["exp_avg"]._data, state["exp_avg_sq"]._data) + \
+                ((state["max_exp_avg_sq"]._data,) if amsgrad else ())
+            pieces += [(c, *coefficients) for c in chunks(*arrays)]
+
+        # chunk by chunk, each op as PyTorch's (and rounded as it)
+        def update(_, piece):
+            (pc, gc, m, v, *v_max), step_size, bias_correction2_sqrt = piece
+            g = np.negative(gc) if maximize else gc  # never written to while it is p.grad
             if weight_decay != 0:
-                if group["decoupled_weight_decay"]:
-                    np.multiply(param, 1.0 - lr * weight_decay, out=param)
+                if decoupled:
+                    np.multiply(pc, 1.0 - lr * weight_decay, out=pc)
                 else:
-                    g = np.multiply(param, weight_decay) + g  # g + wd * p
-            lerp_(exp_avg, g, 1.0 - beta1)
-            np.multiply(exp_avg_sq, beta2, out=exp_avg_sq)
-            addcmul_(exp_avg_sq, g, g, 1.0 - beta2)
-            step_size = lr / (1.0 - beta1 ** step)
-            bias_correction2_sqrt = (1.0 - beta2 ** step) ** 0.5
-            if amsgrad:
-                if "max_exp_avg_sq" not in state:  # amsgrad switched on in a group after the first step
-                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
-                max_sq = state["max_exp_avg_sq"]._data
-                np.maximum(max_sq, exp_avg_sq, out=max_sq)
-                denom = np.sqrt(max_sq)
-            else:
-                denom = np.sqrt(exp_avg_sq)
+                    g = np.multiply(pc, weight_decay) + g  # g + wd * p
+            lerp_(m, g, 1.0 - beta1)
+            np.multiply(v, beta2, out=v)
+            addcmul_(v, g, g, 1.0 - beta2)
+            if v_max:
+                np.maximum(v_max[0], v, out=v_max[0])
+            denom = np.sqrt(v_max[0] if v_max else v)
             np.divide(denom, bias_correction2_sqrt, out=denom)
             denom += eps
-            addcdiv_(param, exp_avg, denom, -step_size)
+            addcdiv_(pc, m, denom, -step_size)
+
+        update_chunks(update, pieces, sum(piece[0][0].nbytes for piece in pieces))
 
 
 class AdamW(Adam):

@@ -3,13 +3,8 @@ import numpy as np
 
 from ..kernels import parallel
 from ..tensor import Tensor
-from ._update import chunks
+from ._update import CHUNK, chunks, update_chunks
 from .optimizer import Optimizer, check_non_negative, check_supported_flags
-
-THREADED_BYTES = 4 << 20  # parameters from this many bytes in all are updated on the kernel threads
-CHUNK = 1 << 17  # elements per chunk (512 KB of float32: a chunk of p, g, buffer and step fits one core's L2);
-                 # 128 KB chunks made 4x the NumPy calls, on which the two threads queue for the GIL
-                 # (ResNet-18's 11M parameters with momentum: 13.1 -> 10.4 ms a step)
 
 
 class SGD(Optimizer):
@@ -81,7 +76,7 @@ class SGD(Optimizer):
                     state["momentum_buffer"] = Tensor._wrap(np.empty_like(param))
                     first = True
                 bufs = (state["momentum_buffer"]._data,)
-            pieces += [(c[0], c[1], c[2] if bufs else None, first) for c in chunks(param, grad, *bufs, size=CHUNK)]
+            pieces += [(c[0], c[1], c[2] if bufs else None, first) for c in chunks(param, grad, *bufs)]
         scratch = [{} for _ in range(parallel.num_threads())]  # per thread: dtype -> one reused chunk
 
         # chunk by chunk, each op as PyTorch's (and rounded as it): d = g (+ wd * p); b = d at the first
@@ -102,9 +97,7 @@ class SGD(Optimizer):
             np.multiply(d, -lr, out=step)
             pc += step  # p.add_(d, alpha=-lr)
 
-        # the chunks of a large model on the kernel threads (memory-bound: two cores stream faster than one)
-        total = sum(piece[0].nbytes for piece in pieces)
-        parallel.run(update, pieces, threads=None if total >= THREADED_BYTES else 1)
+        update_chunks(update, pieces, sum(piece[0].nbytes for piece in pieces))
 
 
 def _scratch(cache, like):
