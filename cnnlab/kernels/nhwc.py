@@ -197,8 +197,12 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     dwl = used[0]
     for other in used[1:]:
         dwl += other
-    # a copy always (dwl is a reused buffer; ascontiguousarray would hand out a 1x1 kernel's dwl itself)
-    return np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1).copy()
+    # into a new array always (dwl is a reused buffer), the (K, C) -> (C, K) transpose of a large one split over
+    # the threads (512x512x3x3: 1.15 -> 0.6 ms)
+    dw = np.empty(w_shape, dtype=x.dtype)
+    _copy(dw, np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1),
+          threads=None if dw.nbytes >= 1 << 20 else 1)
+    return dw
 
 
 def backward_input(g, w, x_shape, stride, padding, dilation, groups):
