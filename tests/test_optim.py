@@ -170,14 +170,16 @@ def test_parity_float32(name, kwargs):
 
 CHUNKED_CASES = [("SGD", kw) for kw in SGD_CASES] + [
     ("Adam", dict(lr=0.1)), ("Adam", dict(lr=0.1, weight_decay=0.1, amsgrad=True)),
-    ("Adam", dict(lr=0.05, maximize=True, weight_decay=0.05)), ("AdamW", dict(lr=0.1, weight_decay=0.1))]
+    ("Adam", dict(lr=0.05, maximize=True, weight_decay=0.05)), ("AdamW", dict(lr=0.1, weight_decay=0.1)),
+    ("RMSprop", dict(lr=0.01, centered=True, momentum=0.9, weight_decay=0.1)), ("RMSprop", dict(lr=0.01)),
+    ("Adagrad", dict(lr=0.1, lr_decay=0.01, weight_decay=0.1)), ("Adadelta", dict(lr=1.0, maximize=True))]
 
 
 @pytest.mark.parametrize("threads", [1, 3])
 @pytest.mark.parametrize("name,kwargs", CHUNKED_CASES,
                          ids=[f"{n}-{'-'.join(f'{k}={v}' for k, v in kw.items())}" for n, kw in CHUNKED_CASES])
 def test_chunked_updates_and_a_non_contiguous_parameter(name, kwargs, threads, monkeypatch):
-    """SGD and Adam apply their ops chunk by chunk: a small chunk makes the (12,) and (3, 4) parameters take
+    """The optimizers apply their ops chunk by chunk: a small chunk makes the (12,) and (3, 4) parameters take
     several, the last one short; a parameter whose array is a transposed view takes the whole-array path.
     threads=3: the chunks spread over three kernel threads."""
     from cnnlab.kernels import parallel

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from ._update import addcmul_
+from ._update import addcmul_, chunks, update_chunks
 from .optimizer import Optimizer, _is_real, _step_tensor, check_non_negative, check_supported_flags
 
 
@@ -64,7 +64,8 @@ class Adadelta(Optimizer):
 
     def _update_group(self, group):
         lr, rho, eps = float(group["lr"]), float(group["rho"]), float(group["eps"])
-        weight_decay = float(group["weight_decay"])
+        weight_decay, maximize = float(group["weight_decay"]), group["maximize"]
+        pieces = []  # chunks of (p, g, square average, accumulated delta) over every parameter
         for p, grad in self._params_with_grad(group):
             param = p._data
             state = self.state[p]
@@ -72,11 +73,14 @@ class Adadelta(Optimizer):
                 state["step"] = _step_tensor()
                 state["square_avg"] = Tensor._wrap(np.zeros_like(param))
                 state["acc_delta"] = Tensor._wrap(np.zeros_like(param))
-            square_avg, acc_delta = state["square_avg"]._data, state["acc_delta"]._data
             state["step"]._data += 1
-            g = np.negative(grad) if group["maximize"] else grad  # never written to while it is p.grad
+            pieces += list(chunks(param, grad, state["square_avg"]._data, state["acc_delta"]._data))
+
+        def update(_, piece):  # chunk by chunk, each op as PyTorch's (and rounded as it)
+            pc, gc, square_avg, acc_delta = piece
+            g = np.negative(gc) if maximize else gc  # never written to while it is p.grad
             if weight_decay != 0:
-                g = np.multiply(param, weight_decay) + g  # g + wd * p
+                g = np.multiply(pc, weight_decay) + g  # g + wd * p
             np.multiply(square_avg, rho, out=square_avg)
             addcmul_(square_avg, g, g, 1.0 - rho)
             std = np.add(square_avg, eps)
@@ -87,4 +91,6 @@ class Adadelta(Optimizer):
             delta *= g
             np.multiply(acc_delta, rho, out=acc_delta)
             addcmul_(acc_delta, delta, delta, 1.0 - rho)
-            param += np.multiply(delta, -lr)  # p.add_(delta, alpha=-lr)
+            pc += np.multiply(delta, -lr)  # p.add_(delta, alpha=-lr)
+
+        update_chunks(update, pieces, sum(piece[0].nbytes for piece in pieces))

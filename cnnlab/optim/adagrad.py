@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from ._update import addcdiv_, addcmul_
+from ._update import addcdiv_, addcmul_, chunks, update_chunks
 from .optimizer import Optimizer, _step_tensor, check_non_negative, check_supported_flags
 
 
@@ -63,19 +63,24 @@ class Adagrad(Optimizer):
 
     def _update_group(self, group):
         lr, lr_decay = float(group["lr"]), float(group["lr_decay"])
-        weight_decay, eps = float(group["weight_decay"]), float(group["eps"])
+        weight_decay, eps, maximize = float(group["weight_decay"]), float(group["eps"]), group["maximize"]
+        pieces = []  # (chunks of p, g, sum; the parameter's decayed learning rate) over every parameter
         for p, grad in self._params_with_grad(group):
             state = self.state[p]
             if len(state) == 0:  # a parameter added with add_param_group after construction
                 self._init_state(p, group)
-            param, state_sum = p._data, state["sum"]._data
             state["step"]._data += 1
-            step = float(state["step"]._data)
-            g = np.negative(grad) if group["maximize"] else grad  # never written to while it is p.grad
+            clr = lr / (1 + (float(state["step"]._data) - 1) * lr_decay)
+            pieces += [(c, clr) for c in chunks(p._data, grad, state["sum"]._data)]
+
+        def update(_, piece):  # chunk by chunk, each op as PyTorch's (and rounded as it)
+            (pc, gc, state_sum), clr = piece
+            g = np.negative(gc) if maximize else gc  # never written to while it is p.grad
             if weight_decay != 0:
-                g = np.multiply(param, weight_decay) + g  # g + wd * p
-            clr = lr / (1 + (step - 1) * lr_decay)
+                g = np.multiply(pc, weight_decay) + g  # g + wd * p
             addcmul_(state_sum, g, g, 1.0)
             std = np.sqrt(state_sum)
             std += eps
-            addcdiv_(param, g, std, -clr)
+            addcdiv_(pc, g, std, -clr)
+
+        update_chunks(update, pieces, sum(piece[0][0].nbytes for piece in pieces))

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import Tensor
-from ._update import addcdiv_, addcmul_, lerp_
+from ._update import addcdiv_, addcmul_, chunks, lerp_, update_chunks
 from .optimizer import Optimizer, _step_tensor, check_non_negative, check_supported_flags
 
 
@@ -60,6 +60,8 @@ class RMSprop(Optimizer):
     def _update_group(self, group):
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
         weight_decay, momentum = float(group["weight_decay"]), float(group["momentum"])
+        maximize, centered = group["maximize"], group["centered"]
+        pieces = []  # chunks of (p, g, v[, grad average][, momentum buffer]) over every parameter
         for p, grad in self._params_with_grad(group):
             param = p._data
             state = self.state[p]
@@ -68,17 +70,25 @@ class RMSprop(Optimizer):
                 state["square_avg"] = Tensor._wrap(np.zeros_like(param))
                 if momentum > 0:
                     state["momentum_buffer"] = Tensor._wrap(np.zeros_like(param))
-                if group["centered"]:
+                if centered:
                     state["grad_avg"] = Tensor._wrap(np.zeros_like(param))
-            g = np.negative(grad) if group["maximize"] else grad  # never written to while it is p.grad
             state["step"]._data += 1
+            arrays = [param, grad, state["square_avg"]._data]
+            if centered:
+                arrays.append(_state_array(state, "grad_avg", param))
+            if momentum > 0:
+                arrays.append(_state_array(state, "momentum_buffer", param))
+            pieces += list(chunks(*arrays))
+
+        def update(_, piece):  # chunk by chunk, each op as PyTorch's (and rounded as it)
+            pc, gc, square_avg, *rest = piece
+            g = np.negative(gc) if maximize else gc  # never written to while it is p.grad
             if weight_decay != 0:
-                g = np.multiply(param, weight_decay) + g  # g + wd * p
-            square_avg = state["square_avg"]._data
+                g = np.multiply(pc, weight_decay) + g  # g + wd * p
             np.multiply(square_avg, alpha, out=square_avg)
             addcmul_(square_avg, g, g, 1.0 - alpha)
-            if group["centered"]:
-                grad_avg = _state_array(state, "grad_avg", param)
+            if centered:
+                grad_avg = rest.pop(0)
                 lerp_(grad_avg, g, 1.0 - alpha)
                 avg = np.array(square_avg)
                 addcmul_(avg, grad_avg, grad_avg, -1.0)  # v - m^2
@@ -87,12 +97,14 @@ class RMSprop(Optimizer):
                 avg = np.sqrt(square_avg)
             avg += eps
             if momentum > 0:
-                buf = _state_array(state, "momentum_buffer", param)
+                buf = rest.pop(0)
                 np.multiply(buf, momentum, out=buf)
                 addcdiv_(buf, g, avg, 1.0)
-                param += np.multiply(buf, -lr)  # p.add_(buf, alpha=-lr)
+                pc += np.multiply(buf, -lr)  # p.add_(buf, alpha=-lr)
             else:
-                addcdiv_(param, g, avg, -lr)
+                addcdiv_(pc, g, avg, -lr)
+
+        update_chunks(update, pieces, sum(piece[0].nbytes for piece in pieces))
 
 
 def _state_array(state, key, param):
