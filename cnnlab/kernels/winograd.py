@@ -40,6 +40,8 @@ WHOLE_MIN_KERNEL_BYTES = 24 * 2**20  # a larger U makes the forward one block wi
                            # channels: 37.7 MB; F(2x2) at 512, 16.8 MB, measured faster in per-thread blocks)
 BLOCK_TILES = 256          # tiles per block (whole images, at least one): the point matmuls keep ~256 rows while
                            # a block's transform points stay near L2-sized, and the threads' blocks interleave
+BLOCK_MAX_BYTES = 8 * 2**20  # and at most this much per transformed tensor (D, V, M: P x tiles x channels), so
+                           # that a thread's scratch stays ~25 MB on wide layers (VGG's 14x14x512: 57 MB without)
 
 _F2 = dict(G=np.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]]),
            BT=np.array([[1.0, 0.0, -1.0, 0.0], [0.0, 1.0, 1.0, 0.0], [0.0, -1.0, 1.0, 0.0], [0.0, 1.0, 0.0, -1.0]]),
@@ -61,14 +63,16 @@ def supports(x_shape, w_shape, stride, padding, dilation, groups):
 class _Tiles:
     """The tiles of one call: th x tw tiles per image, blocks of images, and the copies in and out of them."""
 
-    def __init__(self, x_shape, out_size, padding, m, whole=False):
+    def __init__(self, x_shape, out_size, padding, m, width, whole=False):
         self.n, self.c = x_shape[:2]
         self.spatial, self.out_size = tuple(x_shape[2:]), tuple(out_size)
         self.m, self.a = m, m + 2
         self.th, self.tw = -(-out_size[0] // m), -(-out_size[1] // m)
         self.top, self.left = padding[0][0], padding[1][0]
         threads = parallel.num_threads()
-        per_block = max(1, BLOCK_TILES // (self.th * self.tw))                      # images
+        tiles = self.th * self.tw                                                   # per image
+        per_block = max(1, min(BLOCK_TILES // tiles,                                # images
+                               BLOCK_MAX_BYTES // (self.a ** 2 * tiles * max(self.c, width) * 4)))
         blocks = max(-(-self.n // per_block), min(threads, self.n))
         if self.n >= threads:                                          # every thread gets as many blocks
             blocks = -(-blocks // threads) * threads
@@ -146,7 +150,7 @@ def _forward(x, u, out_size, padding, m):
     """The Winograd forward of x (N, C, H, W) with the transformed kernel u (P, C, O) into (N, O, *out_size)."""
     n_out = u.shape[2]
     out = np.empty((x.shape[0], n_out) + tuple(out_size), dtype=x.dtype)
-    geo = _Tiles(x.shape, out_size, padding, m, whole=u.nbytes > WHOLE_MIN_KERNEL_BYTES)
+    geo = _Tiles(x.shape, out_size, padding, m, n_out, whole=u.nbytes > WHOLE_MIN_KERNEL_BYTES)
     M = _MATRICES[m]
     bt, at = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).astype(x.dtype)
     P, Q = bt.shape[0], at.shape[0]
@@ -192,7 +196,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
     """conv_backward_weight for 3x3, stride 1, dilation 1, groups 1: y = A^T (U (.) V) A per tile, so
     dU = sum over tiles of (A g A^T) (.) V (a matmul over tiles at each transform point) and dw = G^T dU G."""
     n_out, out_size = w_shape[0], g.shape[2:]
-    geo = _Tiles(x.shape, out_size, padding, m)
+    geo = _Tiles(x.shape, out_size, padding, m, n_out)
     M = _MATRICES[m]
     bt, a4 = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).T.astype(x.dtype)
     P = bt.shape[0]
