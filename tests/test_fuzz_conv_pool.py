@@ -128,7 +128,9 @@ def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
                    stride=1 if winograd else as_tuple(cfg["stride"], 1)[0])
     if algorithm == "depthwise":
         cfg["per_in"], cfg["c_in"] = 1, g
-    if winograd:
+    if algorithm == "fft":                        # any n-d kernel, padding and dilation; stride 1, groups 1
+        cfg["stride"] = 1
+    if winograd or algorithm == "fft":
         g, cfg["groups"], cfg["c_in"], cfg["per_in"] = 1, 1, cfg["c_in"], cfg["c_in"]
     cfg["spatial"] = tuple(s + 4 * bigger for s in cfg["spatial"])
     if bigger == 3:  # many channels: shift/nhwc/winograd take their matmul paths

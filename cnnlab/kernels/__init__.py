@@ -8,6 +8,7 @@ Import the modules, not their functions (`from cnnlab.kernels import im2col as k
     shift       shift-and-accumulate GEMM: one matmul per kernel offset, no column matrix (and its stacked variant)
     nhwc        channels-last column matrix over a chunk of images, one large matmul (small feature maps)
     winograd    F(2x2, 3x3) and F(4x4, 3x3) for 3x3 stride-1 layers
+    fft         products of spectra for large stride-1 kernels on few channels (N-d)
     depthwise   groups == in_channels as banded matmuls
     toeplitz    few input channels on a narrow 2-d map: one matmul with a banded weight matrix (LeNet-5)
     blas        GEMM straight from NumPy's OpenBLAS (strided operands, beta accumulation)

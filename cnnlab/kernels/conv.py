@@ -39,7 +39,7 @@ import itertools
 
 import numpy as np
 
-from . import depthwise, nhwc, parallel, select, shift, toeplitz, winograd, workspace
+from . import depthwise, fft, nhwc, parallel, select, shift, toeplitz, winograd, workspace
 from .shift import backward_input_as_forward
 from ._shape import prod as _prod
 
@@ -343,6 +343,7 @@ _ALGORITHMS = {"gemm": (gemm_forward, gemm_backward_input, gemm_backward_weight)
                "winograd4": (functools.partial(winograd.forward, m=4), functools.partial(winograd.backward_input, m=4),
                              functools.partial(winograd.backward_weight, m=4)),
                "depthwise": (depthwise.forward, depthwise.backward_input, depthwise.backward_weight),
+               "fft": (fft.forward, fft.backward_input, fft.backward_weight),
                "nhwc": (nhwc.forward, nhwc.backward_input, nhwc.backward_weight),
                "toeplitz": (toeplitz.forward, toeplitz.backward_input, toeplitz.backward_weight),
                "shift": (shift.forward, shift.backward_input, shift.backward_weight),

@@ -57,6 +57,11 @@ LeNet-5 and ConvNeXt layers of benchmarks/:
                  and 7x7 the sums over few tiles of 16 (O, C) products lose to 'nhwc').
     Neither on one image (its blocks are images: one thread would do all the work). CNNLAB_WINOGRAD4=0 in the
     environment turns F(4x4) off everywhere (F(2x2) and the others take its shapes).
+    'fft'        stride 1, groups 1, a large kernel (at least FFT_MIN_TAPS taps) on at most FFT_MAX_CHANNELS
+                 channels in and out (kernels/fft.py: products of spectra, a cost that does not grow with the
+                 kernel): 1-d k=255 on 16 channels 72.8 -> 27.6 ms, 2-d 31x31 on 8 channels 78.6 -> 25.8 ms, a
+                 21x21 input gradient on RGB 486 -> 110 ms. With 64 channels at 7x7 its O x C kernel spectra make
+                 it 5x slower than 'shift'.
 
 Every rule was measured with BLAS held at one thread and the kernels threading their own work
 (kernels/parallel.py), in the model (ResNet-18's CIFAR training step and 224x224 inference) as well as alone.
@@ -74,10 +79,10 @@ import os
 
 import numpy as np
 
-from . import depthwise, nhwc, parallel, shift, toeplitz, winograd
+from . import depthwise, fft, nhwc, parallel, shift, toeplitz, winograd
 from ._shape import prod as _prod
 
-ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "winograd4", "depthwise", "toeplitz")
+ALGORITHMS = ("gemm", "shift", "stack", "nhwc", "winograd", "winograd4", "fft", "depthwise", "toeplitz")
 SHIFT_MIN_CHANNELS = 16      # input channels per group below which the column matrix (gemm) wins
 SHIFT_MIN_POSITIONS = 256    # grid positions per image below which gemm's multi-image matmuls win
 SHIFT_MAX_WASTE = 1.3        # grid positions computed per output kept (the flat grid's wrap columns)
@@ -97,6 +102,9 @@ WINOGRAD4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weig
 WINOGRAD_MAX_WEIGHT_CHANNELS = 256   # this many: at 512 the sums over few tiles of (O, C) products lose to 'nhwc')
 WINOGRAD_WEIGHT_POSITIONS = 64  # output positions per image from which Winograd computes weight gradients
 
+FFT_MIN_TAPS = 150           # kernel taps from which 'fft' beats the lowerings (15x15 on 16 channels, batch 4:
+FFT_MAX_CHANNELS = 32        # 62 against 91 ms forward; 11x11 on 32 channels: 64 against 56), on at most this many
+                             # channels: its kernel spectra (O x C of them) cost more than they save beyond
 TOEPLITZ_MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
 _forced = None
@@ -115,6 +123,9 @@ def explain(op, x_shape, w_shape, stride, padding, dilation, groups, precise=Fal
         return (_forced, "forced") if supported else ("gemm", f"forced {_forced!r} does not support this shape")
     if depthwise.supports(x_shape, w_shape, stride, padding, dilation, groups):
         return "depthwise", "a 2-d depthwise convolution: banded matmuls, one per channel"
+    if _prod(w_shape[2:]) >= FFT_MIN_TAPS and max(x_shape[1], w_shape[0]) <= FFT_MAX_CHANNELS and \
+            fft.supports(x_shape, w_shape, stride, padding, dilation, groups):
+        return "fft", f"a large kernel ({_prod(w_shape[2:])} taps) on few channels: products of spectra"
     wide = x_shape[1] // groups >= SHIFT_MIN_CHANNELS
     pad_shape = [s + b + a for s, (b, a) in zip(x_shape[2:], padding)]
     out = [(p - d * (k - 1) - 1) // st + 1 for p, k, d, st in zip(pad_shape, w_shape[2:], dilation, stride)]
@@ -194,5 +205,6 @@ def forced(name):
 
 
 _SUPPORTS = {"toeplitz": toeplitz.supports, "nhwc": nhwc.supports, "winograd": winograd.supports,
-             "winograd4": winograd.supports, "depthwise": depthwise.supports, "shift": shift.supports,
+             "winograd4": winograd.supports, "fft": fft.supports, "depthwise": depthwise.supports,
+             "shift": shift.supports,
              "stack": shift.supports}
