@@ -2,8 +2,8 @@
 dilation, groups 1).
 
 Cross-correlation of a padded input xp (length L along each dim) with a kernel of K taps is exact as a circular
-correlation of length L for the outputs p <= L - K (no index p + k wraps around), so with hat the real FFT of
-length L (zero-filled beyond an array's end) and * the complex conjugate:
+correlation of length L for the outputs p <= L - K (no index p + k wraps around), so, writing X, W, G for the
+real FFTs of length L of xp, w, g (zero-filled beyond each array's end) and * for the complex conjugate:
 
     forward           Y[n, o, f]  = sum_c X[n, c, f] * W[o, c, f]*       y = irfft(Y)[:out]
     backward_input    DX[n, c, f] = sum_o G[n, o, f] W[o, c, f]          dxp = irfft(DX); dx = its interior
