@@ -334,7 +334,7 @@ def gemm_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
             dws[slot] += np.matmul(cols[:, :, i:i + step], gc[:, :, i:i + step].swapaxes(1, 2))
 
     parallel.run(work, list(low.blocks(n_batch)), threads=slots.threads)
-    return np.ascontiguousarray(sum(dws).swapaxes(1, 2)).reshape(w_shape)
+    return np.ascontiguousarray(parallel.add_up(dws).swapaxes(1, 2)).reshape(w_shape)
 
 
 # ---- the public entry points ---------------------------------------------------------------------------------

@@ -21,7 +21,7 @@ about CHUNK_BYTES of spectrum, so a large batch never holds all of its spectra a
 """
 import numpy as np
 
-from . import parallel
+from . import im2col, parallel
 
 CHUNK_BYTES = 16 * 2**20   # bound on one chunk's input spectrum (N_chunk x C x F complex values)
 
@@ -56,6 +56,8 @@ class _Spectra:
         self.padding = tuple(padding)
         self.dilated = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilation))
         self.dilation = tuple(dilation)
+        # the kernel's taps within its dilated extent (the rest are the holes)
+        self.taps = (slice(None), slice(None)) + tuple(slice(None, None, d) for d in self.dilation)
         self.lengths = tuple(fast_length(s) for s in self.pad_shape)
         self.axes = tuple(range(2, 2 + len(spatial)))
 
@@ -73,14 +75,12 @@ class _Spectra:
         if all(d == 1 for d in self.dilation):
             return self.transform(w)
         wd = np.zeros(w.shape[:2] + self.dilated, w.dtype)
-        wd[(slice(None), slice(None)) + tuple(slice(None, None, d) for d in self.dilation)] = w
+        wd[self.taps] = w
         return self.transform(wd)
 
     def padded(self, x):
         """x (N, C, *S) zero-padded by the padding pairs: (N, C, *pad_shape)."""
-        if not any(b or a for b, a in self.padding):
-            return x
-        return np.pad(x, ((0, 0), (0, 0)) + self.padding)
+        return im2col._padded(x, self.padding, 2)
 
     def chunks(self, n, channels):
         """Image ranges whose spectra (channels x F complex values each) stay about CHUNK_BYTES, at least one
@@ -147,12 +147,8 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
             totals[slot] += part
 
     parallel.run(work, geo.chunks(x.shape[0], max(x.shape[1], g.shape[1])))
-    used = [t for t in totals if t is not None]
-    if not used:
+    total = parallel.add_up(totals)
+    if total is None:
         return np.zeros(w_shape, x.dtype)
-    total = used[0]
-    for other in used[1:]:
-        total += other
     dwd = geo.invert(total, geo.dilated)                                      # (O, C, *dilated kernel)
-    taps = (slice(None), slice(None)) + tuple(slice(None, None, d) for d in geo.dilation)
-    return np.ascontiguousarray(dwd[taps], dtype=x.dtype)
+    return np.ascontiguousarray(dwd[geo.taps], dtype=x.dtype)

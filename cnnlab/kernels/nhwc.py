@@ -193,16 +193,10 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         started[slot] = True
 
     parallel.run(work, plan.chunks)
-    used = [d for d, done in zip(dwls, started) if done]       # (a nested call runs every chunk in slot 0)
-    dwl = used[0]
-    for other in used[1:]:
-        dwl += other
-    # into a new array always (dwl is a reused buffer), the (K, C) -> (C, K) transpose of a large one split over
-    # the threads (512x512x3x3: 1.15 -> 0.6 ms)
-    dw = np.empty(w_shape, dtype=x.dtype)
-    _copy(dw, np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1),
-          threads=None if dw.nbytes >= 1 << 20 else 1)
-    return dw
+    # the slots that ran (a nested call runs every chunk in slot 0), summed; then into a new array always (dwl is
+    # a reused buffer), the (K, C) -> (C, K) transpose split over the threads (512x512x3x3: 1.15 -> 0.6 ms)
+    dwl = parallel.add_up([d if done else None for d, done in zip(dwls, started)])
+    return _transposed_copy(np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1))
 
 
 def backward_input(g, w, x_shape, stride, padding, dilation, groups):

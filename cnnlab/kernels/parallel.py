@@ -141,7 +141,7 @@ def run(fn, items, threads=None):
             fn(0, item)
         return
     with own_threads():
-        shares = [items[len(items) * s // k:len(items) * (s + 1) // k] for s in range(k)]  # contiguous runs
+        shares = [items[a:b] for a, b in ranges(len(items), k)]                      # contiguous runs
         futures = [_executor(k - 1).submit(_share, fn, s, shares[s]) for s in range(1, k)]
         try:
             _share(fn, 0, shares[0])
@@ -152,7 +152,7 @@ def run(fn, items, threads=None):
 
 def _busy():
     """Whether this thread is running a share of some run()'s items."""
-    return getattr(_local, "busy", False) or threading.current_thread().name.startswith("cnnlab-kernel")
+    return getattr(_local, "busy", False)      # set by _share, the only work the kernel threads are given
 
 
 def _share(fn, slot, items):
@@ -162,6 +162,23 @@ def _share(fn, slot, items):
             fn(slot, item)
     finally:
         _local.busy = False
+
+
+def add_up(parts):
+    """The sum of the arrays in parts that are not None (the threads' partial results of one call), added in
+    place into the first of them, which is returned; None when there is none.
+
+    >>> import numpy as np
+    >>> add_up([np.ones(2), None, np.ones(2)]).tolist()
+    [2.0, 2.0]
+    """
+    used = [p for p in parts if p is not None]
+    if not used:
+        return None
+    total = used[0]
+    for other in used[1:]:
+        total += other
+    return total
 
 
 def ranges(n, k=None):
@@ -203,7 +220,7 @@ def matmul(a, b, out, beta=0.0):
     """
     (m, kk), n = a.shape, b.shape[1]
     k = min(num_threads(), max(1, m * n * kk // MATMUL_SPLIT_FLOPS))
-    if k < 2 or not _find_blas() or not _single[0] or _busy():
+    if k < 2 or not _single[0] or _busy():     # _single[0] > 0 only inside own_threads, where BLAS was found
         blas.gemm(a, b, out, beta)
         return out
     if m >= n or m >= 64 * k:                                           # split rows: each piece reads all of b

@@ -225,9 +225,8 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
             buf["du"] += np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v)
 
     parallel.run(work, geo.blocks)
-    used = [s["du"] for s in slots if not s["first"]]       # each thread's own array: summed in place
-    du = used[0] if used else np.zeros((P, n_out, geo.c), dtype=x.dtype)
-    for other in used[1:]:
-        du += other
+    du = parallel.add_up([None if s["first"] else s["du"] for s in slots])    # each slot's own array
+    if du is None:
+        du = np.zeros((P, n_out, geo.c), dtype=x.dtype)
     # dw = G^T dU G for every (o, c) as one matmul dU^T (O*C, P) @ (G (x) G) (P, 9): w's layout (O, C, 3, 3)
     return np.matmul(du.reshape(P, -1).T, np.kron(M["G"], M["G"]).astype(x.dtype)).reshape(w_shape)
