@@ -272,12 +272,12 @@ def extreme_backward(g, arg, win, x_shape):
     """Each output's gradient goes to the input its tap number names; overlapping windows accumulate."""
     n = len(win.out)
     gf, af = _planes(g, n), _planes(arg, n)
-    if _tiled(win) and (g.dtype.kind != "f" or bool(np.isfinite(g).all())):  # g * mask leaks NaN from inf * 0
+    finite = bool(np.isfinite(g).all()) if g.dtype.kind == "f" else True
+    if finite and _tiled(win):  # (a non-finite g would leak NaN from inf * 0 through the tiled path's g * mask)
         return _tiled_backward(gf, af, win).reshape(x_shape)
     blocks = _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize)
     order, zeroed, every = _backward_plan(win, (1,) + win.spatial)
     grad = (np.empty if every else np.zeros)((gf.shape[0],) + win.spatial, g.dtype)
-    finite = bool(np.isfinite(g).all()) if g.dtype.kind == "f" else True
     phases = _PhaseBuffers(win)
     m = None
     for b, e in blocks:

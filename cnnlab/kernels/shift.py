@@ -195,6 +195,19 @@ def _image_grid(geo, y):
     return v[(slice(None), slice(None)) + tuple(slice(0, o) for o in geo.out_size)]
 
 
+def _accumulate(wk, windows, y, groups, og, cg):
+    """y = sum over kernel offsets i of wk[i] @ windows[i], per group: one gemm each, added in place."""
+    for i, win in enumerate(windows):
+        for k in range(groups):
+            blas.gemm(wk[i, k * og:(k + 1) * og], win[k * cg:(k + 1) * cg], y[k * og:(k + 1) * og],
+                      beta=0.0 if i == 0 else 1.0)
+
+
+def _image_windows(geo, xb, length):
+    """The kernel offsets' windows of `length` flat positions in a block of whole padded images xb (C, ...)."""
+    return [xb[:, start:start + length] for _, start in geo.taps]
+
+
 def _forward_images(x, wk, geo, out, groups, m):
     """forward at stride 1, m whole images per block: per kernel offset one matmul over all their planes."""
     n_batch, channels, n_out = x.shape[0], x.shape[1], out.shape[1]
@@ -205,12 +218,7 @@ def _forward_images(x, wk, geo, out, groups, m):
         n0, n = block
         xb = _load_images(geo, slots[slot], x, n0, n)
         y = slots[slot]["y"][:, :n]
-        y2 = y.reshape(n_out, n * plane)
-        for i, (_, start) in enumerate(geo.taps):
-            win = xb[:, start:start + n * plane]
-            for k in range(groups):
-                blas.gemm(wk[i, k * og:(k + 1) * og], win[k * cg:(k + 1) * cg], y2[k * og:(k + 1) * og],
-                          beta=0.0 if i == 0 else 1.0)
+        _accumulate(wk, _image_windows(geo, xb, n * plane), y.reshape(n_out, n * plane), groups, og, cg)
         out[n0:n0 + n] = _image_grid(geo, y).swapaxes(0, 1)
 
     parallel.run(work, [(n0, min(m, n_batch - n0)) for n0 in range(0, n_batch, m)])
@@ -242,10 +250,7 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None, stacked=Fals
             _stack(windows, cols, groups)
             np.matmul(wk, cols.reshape(groups, -1, y.shape[1]), out=y.reshape(groups, og, -1))
         else:
-            for i, win in enumerate(windows):
-                for k in range(groups):
-                    blas.gemm(wk[i, k * og:(k + 1) * og], win[k * cg:(k + 1) * cg], y[k * og:(k + 1) * og],
-                              beta=0.0 if i == 0 else 1.0)
+            _accumulate(wk, windows, y, groups, og, cg)
         out[n, :, r0:r0 + r] = geo.grid(y, r)
 
     parallel.run(work, geo.blocks(n_batch, rows))
@@ -340,7 +345,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, stacked=Fa
             _image_grid(geo, gb)[...] = g[n:n + r].swapaxes(0, 1)
             gb = gb.reshape(n_out, -1)
             xb = _load_images(geo, buf, x, n, r)
-            windows = [xb[:, start:start + gb.shape[1]] for _, start in geo.taps]
+            windows = _image_windows(geo, xb, gb.shape[1])
         else:
             gb = buf["y"][:n_out * r * geo.row].reshape(n_out, -1)      # 0 on the grid's wrap positions
             geo.grid(gb, r)[...] = g[n, :, r0:r0 + r]

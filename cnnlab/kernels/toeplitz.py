@@ -22,7 +22,7 @@ of direct convolution, but as one well-shaped GEMM on every BLAS thread:
 """
 import numpy as np
 
-from . import workspace
+from . import im2col, workspace
 
 
 def supports(x_shape, w_shape, stride, padding, dilation, groups):
@@ -50,15 +50,6 @@ def _matrix(w, out_w, wp, stride, dilation):
     return t
 
 
-def _padded(x, padding):
-    if not any(b or a for b, a in padding):
-        return x
-    (ph0, ph1), (pw0, pw1) = padding
-    xp = np.zeros(x.shape[:2] + (x.shape[2] + ph0 + ph1, x.shape[3] + pw0 + pw1), x.dtype)
-    xp[:, :, ph0:ph0 + x.shape[2], pw0:pw0 + x.shape[3]] = x
-    return xp
-
-
 def _rows(xp, kh, out_h, sh, dh):
     """R (N*OH, KH*C*Wp): the input rows each output row reads, one contiguous copy (a reused buffer)."""
     n, c, _, wp = xp.shape
@@ -78,10 +69,9 @@ def _grad_rows(g):
 
 def forward(x, w, stride, padding, dilation, groups, out_size=None):
     """conv_forward (2-d, groups == 1) through the banded weight matrix."""
-    xp = _padded(x, padding)
+    xp = im2col._padded(x, padding, 2)
     if out_size is None:
-        out_size = tuple((s - d * (k - 1) - 1) // st + 1 for s, k, st, d in
-                         zip(xp.shape[2:], w.shape[2:], stride, dilation))
+        out_size = im2col.output_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
     n, o, (oh, ow) = x.shape[0], w.shape[0], out_size
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros((n, o, oh, ow), x.dtype)
@@ -95,7 +85,7 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     n, (oh, ow) = x.shape[0], g.shape[2:]
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros(w_shape, x.dtype)
-    xp = _padded(x, padding)
+    xp = im2col._padded(x, padding, 2)
     dt = _grad_rows(g).T @ _rows(xp, w_shape[2], oh, stride[0], dilation[0])  # (O*OW, KH*C*Wp)
     dt = dt.reshape(w_shape[0], ow, w_shape[2], w_shape[1], xp.shape[3])
     return _band(dt, ow, w_shape[3], stride[1], dilation[1]).sum(axis=1)
