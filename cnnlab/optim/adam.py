@@ -82,9 +82,7 @@ class Adam(Optimizer):
                 state["step"] = _step_tensor()
                 state["exp_avg"] = Tensor._wrap(np.zeros_like(param))
                 state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
-                if amsgrad:
-                    state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
-            if amsgrad and "max_exp_avg_sq" not in state:  # amsgrad switched on in a group after the first step
+            if amsgrad and "max_exp_avg_sq" not in state:  # the first step, or amsgrad switched on in a group later
                 state["max_exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
             state["step"]._data += 1
             step = float(state["step"]._data)

@@ -1,7 +1,7 @@
 """Stochastic gradient descent with optional momentum, dampening, Nesterov momentum and weight decay."""
 import numpy as np
 
-from ..kernels import parallel
+from ..kernels import workspace
 from ..tensor import Tensor
 from ._update import CHUNK, chunks, update_chunks
 from .optimizer import Optimizer, check_non_negative, check_supported_flags
@@ -77,11 +77,10 @@ class SGD(Optimizer):
                     first = True
                 bufs = (state["momentum_buffer"]._data,)
             pieces += [(c[0], c[1], c[2] if bufs else None, first) for c in chunks(param, grad, *bufs)]
-        scratch = [{} for _ in range(parallel.num_threads())]  # per thread: dtype -> one reused chunk
 
         # chunk by chunk, each op as PyTorch's (and rounded as it): d = g (+ wd * p); b = d at the first
         # step, else momentum * b + (1 - dampening) * d; d = d + momentum * b (nesterov) or b; p -= lr * d
-        def update(slot, piece):
+        def update(_, piece):
             pc, gc, bc, first = piece
             d = np.negative(gc) if maximize else gc  # never written to while it is p.grad
             if weight_decay != 0:
@@ -93,16 +92,9 @@ class SGD(Optimizer):
                     bc *= momentum
                     bc += d if dampening == 0 else np.multiply(d, 1.0 - dampening)
                 d = np.multiply(bc, momentum) + d if nesterov else bc
-            step = _scratch(scratch[slot], d)
+            # a reused chunk-sized buffer of this thread (a non-contiguous parameter is one whole-array piece)
+            step = workspace.empty("sgd.step", d.shape, d.dtype) if d.size <= CHUNK else np.empty_like(d)
             np.multiply(d, -lr, out=step)
             pc += step  # p.add_(d, alpha=-lr)
 
         update_chunks(update, pieces, sum(piece[0].nbytes for piece in pieces))
-
-
-def _scratch(cache, like):
-    """An uninitialised array of like's shape and dtype, from a reused chunk when it fits."""
-    buf = cache.get(like.dtype)
-    if buf is None:
-        buf = cache[like.dtype] = np.empty(CHUNK, like.dtype)
-    return buf[:like.size].reshape(like.shape) if like.size <= buf.size else np.empty_like(like)
