@@ -281,3 +281,13 @@ def test_var_mean_std_mean_count_nonzero_bincount():
     check(lambda lib, i: lib.torch.bincount(i, minlength=6), np.array([0, 1, 1, 4, 1]))
     check(lambda lib, i, w: lib.torch.bincount(i, weights=w), np.array([0, 1, 1, 4]), rand(4, seed=2),
           grad=[False, False])
+
+
+def test_mean_float16_sums_wider_than_float16():
+    """A float16 mean sums in float32, as PyTorch does: 100,000 ones (a float16 running sum would stop at 2048
+    or overflow past 65504) and 5,000 thirties give their exact means, over all dims and over one."""
+    for n, v in ((100000, 1.0), (5000, 30.0)):
+        got, want = cnnlab.full((n,), v, dtype=cnnlab.float16).mean(), torch.full((n,), v, dtype=torch.float16).mean()
+        assert got.dtype == cnnlab.float16 and float(got) == float(want) == v
+        got = cnnlab.full((2, n), v, dtype=cnnlab.float16).mean(dim=1)
+        assert got.tolist() == [v, v]

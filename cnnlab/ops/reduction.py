@@ -66,8 +66,10 @@ def mean(input, dim=None, keepdim=False, dtype=None):
         raise DTypeError(f"mean: the input must be floating point (or pass dtype=). Got dtype={t.dtype}.")
     axes = reduce_axes(t, dim, "mean")
     count = int(np.prod([x.shape[a] for a in axes], dtype=np.int64))
-    # the sum over count, not x.mean: an empty input gives nan without NumPy's "Mean of empty slice" warning
-    out = np.asarray(np.true_divide(x.sum(axis=axes, keepdims=keepdim), count, dtype=x.dtype))
+    # the sum over count, not x.mean: an empty input gives nan without NumPy's "Mean of empty slice" warning.
+    # float16 sums in float32, as x.mean (and PyTorch) do: a float16 running sum overflows past 65504
+    s = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
+    out = np.asarray(np.true_divide(s, count).astype(x.dtype, copy=False))
     return Tensor._from_op(out, (t,), quiet(lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),)),
                            "MeanBackward0" if dim is None else "MeanBackward1")
 
