@@ -275,7 +275,6 @@ def diff(input, n=1, dim=-1, prepend=None, append=None):
     return t
 
 
-@quiet
 def cdist(x1, x2, p=2.0):
     """Pairwise p-norm distances between the rows of x1 (..., P, M) and of x2 (..., R, M): (..., P, R); the
     gradient at a zero distance is 0. Matches torch.cdist.

@@ -90,7 +90,6 @@ def _recorded(t, op, compute, other=None):
     """Do an in-place op as PyTorch records it: t keeps its identity but becomes the output of
     compute(before, other), where `before` stands for t's old value (and old place in the graph); an `other`
     that is t itself (x.mul_(x)) means the old value too."""
-    from .indexing import _element_strides, check_writable
     if t._requires_grad and t._backward is None:
         check_writable(t, op)
     if t._data.base is not None and t._backward is None:

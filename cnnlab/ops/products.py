@@ -135,18 +135,17 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
     @quiet
     def backward(g):
         gk = g if keepdim else np.expand_dims(g, axes)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            if p in (float("inf"), -float("inf")):
-                mask = a == out_k
-                d = np.sign(x) * mask / mask.sum(axis=axes, keepdims=True, dtype=x.dtype)
-            elif p == 0:
-                d = np.zeros_like(x)
-            elif p == 1:
-                d = np.sign(x)
-            elif p == 2:
-                d = np.where(out_k == 0, 0, x / out_k)
-            else:
-                d = np.where(out_k == 0, 0, np.sign(x) * a ** (p - 1) / out_k ** (p - 1))
+        if p in (float("inf"), -float("inf")):
+            mask = a == out_k
+            d = np.sign(x) * mask / mask.sum(axis=axes, keepdims=True, dtype=x.dtype)
+        elif p == 0:
+            d = np.zeros_like(x)
+        elif p == 1:
+            d = np.sign(x)
+        elif p == 2:
+            d = np.where(out_k == 0, 0, x / out_k)
+        else:
+            d = np.where(out_k == 0, 0, np.sign(x) * a ** (p - 1) / out_k ** (p - 1))
         return ((gk * d).astype(x.dtype, copy=False),)
 
     return Tensor._from_op(np.asarray(out), (t,), backward, "LinalgVectorNormBackward0")

@@ -221,14 +221,12 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """
     t, x, axes, centred, ss, denom = _moments(input, dim, unbiased, keepdim, correction, "var")
     scale = 2.0 / denom if denom else float("inf")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(ss / denom)
+    out = np.asarray(ss / denom)
 
     # var = sum((x - mean)^2) / (n - c)  =>  dvar/dx = 2 (x - mean) / (n - c)
     @quiet
     def backward(g):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (_expand_grad(g, x.shape, axes, keepdim) * (centred * scale),)
+        return (_expand_grad(g, x.shape, axes, keepdim) * (centred * scale),)
 
     return Tensor._from_op(out, (t,), backward, "VarBackward")
 
@@ -244,15 +242,13 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     tensor(1.1180)
     """
     t, x, axes, centred, ss, denom = _moments(input, dim, unbiased, keepdim, correction, "std")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.asarray(np.sqrt(ss / denom))
+    out = np.asarray(np.sqrt(ss / denom))
 
     # std = sqrt(var)  =>  dstd/dx = (x - mean) / ((n - c) std), and 0 where std == 0
     @quiet
     def backward(g):
         ok = out if keepdim else np.expand_dims(out, axes)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            scale = np.where(ok == 0, 0, g if keepdim else np.expand_dims(g, axes)) / (denom * ok)
+        scale = np.where(ok == 0, 0, g if keepdim else np.expand_dims(g, axes)) / (denom * ok)
         scale = np.where(ok == 0, 0, scale).astype(x.dtype, copy=False)
         return (scale * centred,)
 
