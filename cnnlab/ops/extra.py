@@ -196,6 +196,11 @@ def scatter_add(input, dim, index, src):
     idx = as_tensor_arg(index, "scatter_add", "index")._data
     axis = t._dim(dim, "scatter_add")
     I.check_index_along("scatter_add", t, idx, axis, dim, s.shape)
+    return _scatter_add(t, axis, idx, s)
+
+
+def _scatter_add(t, axis, idx, s):
+    """scatter_add after its checks: t (Tensor) + s (Tensor) scattered at idx (ndarray) along axis."""
     key = I._along_axis_key(idx, axis)
     part = tuple(slice(0, n) for n in idx.shape)  # the part of src that is used
     dt = _dtypes.promote_arrays([t._data, s._data])
@@ -237,7 +242,7 @@ def index_add(input, dim, index, source, alpha=1):
                          f"len(index)={len(idx)}, dim={dim}.")
     shape = list(src.shape) if src.ndim else [1]
     full = np.broadcast_to(idx.reshape([-1 if i == axis else 1 for i in range(t.ndim)]), shape)
-    return scatter_add(t, axis, Tensor._wrap(np.ascontiguousarray(full)), E.mul(src, alpha) if alpha != 1 else src)
+    return _scatter_add(t, axis, np.ascontiguousarray(full), E.mul(src, alpha) if alpha != 1 else src)
 
 
 def diff(input, n=1, dim=-1, prepend=None, append=None):

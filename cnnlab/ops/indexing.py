@@ -83,6 +83,14 @@ def _element_strides(x):
     return tuple(st // x.itemsize for st in x.strides)
 
 
+def check_not_read_only(t, op, refusal):
+    """ShapeError when t's array is a read-only view (expand, broadcast: a 0 stride repeats one element)."""
+    if not t._data.flags.writeable:
+        raise ShapeError(f"{op}: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
+                         f"{refusal}. Got shape={shape_str(t.shape)}, strides={_element_strides(t._data)} (a 0 "
+                         "repeats one element).")
+
+
 def check_writable(t, op):
     """In-place writes are allowed on tensors outside the graph (or on any tensor inside no_grad())."""
     if t.requires_grad and autograd.is_grad_enabled():
@@ -110,10 +118,7 @@ def setitem(t, key, value):
     recording = autograd.is_grad_enabled() and (t._requires_grad or (v_t is not None and v_t._requires_grad))
     if recording and t._requires_grad and t._backward is None:
         check_writable(t, "setitem")  # a leaf that requires grad: refused, as in PyTorch
-    if not t._data.flags.writeable:
-        raise ShapeError("setitem: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
-                         f"written; write into a .clone() instead. Got shape={shape_str(t.shape)}, "
-                         f"strides={_element_strides(t._data)} (a 0 repeats one element).")
+    check_not_read_only(t, "setitem", "written; write into a .clone() instead")
     if recording and t._data.base is not None and t._backward is None:
         raise GradError("setitem: writing a value that requires grad into a view (a slice or reshape of another "
                         "tensor) would not reach the base tensor's gradient; index the base tensor directly "
@@ -160,12 +165,23 @@ def _record_copy_slices(t, key, v_t, data):
     t._requires_grad, t._parents, t._backward, t._op = True, parents, backward, "CopySlices"
 
 
+def _check_index_dtype(op, idx):
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
+
+
+def _check_index_range(op, idx, n, dim):
+    """Index values in [0, n) (no wrapping of negative values, as torch)."""
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        raise IndexRangeError(f"{op}: index out of range for dim {dim} of size {n} (values must be in [0, {n})). "
+                              f"Got index values in [{idx.min()}, {idx.max()}].")
+
+
 def check_index_along(op, t, idx, axis, dim, src_shape=None):
     """torch's rules for the index of gather/scatter/scatter_add: integers, as many dims as input (and src),
     index.size(d) <= input.size(d) for d != dim and <= src.size(d) for every d, values in [0, input.size(dim))
     (no wrapping of negative values)."""
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
+    _check_index_dtype(op, idx)
     names = f"input.shape={shape_str(t.shape)}, index.shape={shape_str(idx.shape)}"
     if src_shape is not None:
         names += f", src.shape={shape_str(src_shape)}"
@@ -178,10 +194,7 @@ def check_index_along(op, t, idx, axis, dim, src_shape=None):
                              f"dim={dim}.")
         if src_shape is not None and idx.shape[d] > src_shape[d]:
             raise ShapeError(f"{op}: index.size({d}) must not exceed src.size({d}). Got {names}, dim={dim}.")
-    n = t.shape[axis] if t.ndim else 1
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexRangeError(f"{op}: index out of range for dim {dim} of size {n} (values must be in [0, {n})). "
-                              f"Got index values in [{idx.min()}, {idx.max()}].")
+    _check_index_range(op, idx, t.shape[axis] if t.ndim else 1, dim)
 
 
 def gather(input, dim, index):
@@ -213,14 +226,10 @@ def _along_axis_key(idx, axis):
 def check_index_select(op, t, idx, axis, dim):
     """torch's rules for index_select/index_add indices: a 0-d or 1-D integer tensor with values in
     [0, input.size(dim)) (negative values are refused, as torch does)."""
-    if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
+    _check_index_dtype(op, idx)
     if idx.ndim > 1:
         raise ShapeError(f"{op}: index must be a 0-d or 1-D tensor. Got index.shape={shape_str(idx.shape)}.")
-    n = t.shape[axis] if t.ndim else 1
-    if idx.size and (idx.min() < 0 or idx.max() >= n):
-        raise IndexRangeError(f"{op}: index out of range for dim {dim} of size {n} (values must be in [0, {n})). "
-                              f"Got index values in [{idx.min()}, {idx.max()}].")
+    _check_index_range(op, idx, t.shape[axis] if t.ndim else 1, dim)
 
 
 def index_select(input, dim, index):

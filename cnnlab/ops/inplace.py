@@ -6,7 +6,7 @@ from .. import _dtypes, autograd
 from ..errors import DTypeError, GradError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg
-from .indexing import _element_strides, check_writable
+from .indexing import check_not_read_only, check_writable
 
 
 def to(input, *args, dtype=None, copy=False, **kwargs):
@@ -53,10 +53,7 @@ def _inplace(t, op, fn):
     check_writable(t, op)
     if not isinstance(t._data, np.ndarray):  # a NumPy scalar stored by code outside the ops (it shares no memory)
         t._data = np.array(t._data)
-    if not t._data.flags.writeable:
-        raise ShapeError(f"{op}: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
-                         f"written in place; use a .clone() instead. Got shape={shape_str(t.shape)}, "
-                         f"strides={_element_strides(t._data)} (a 0 repeats one element).")
+    check_not_read_only(t, op, "written in place; use a .clone() instead")
     try:
         fn(t._data)
     except ValueError:
