@@ -10,6 +10,7 @@ from ...errors import ShapeError, shape_str
 from ...ops import elementwise as E
 from ...ops._operands import as_tensor_arg
 from ...ops.indexing import gather
+from ...ops.shape import _renamed
 from ...tensor import Tensor
 from .activation import logsigmoid
 from .distance import pairwise_distance
@@ -171,11 +172,6 @@ def _margin_input(op, x):
     return (x.reshape(1, -1) if unbatched else x), unbatched
 
 
-def _named(out, name):
-    """out under the grad_fn name PyTorch shows for its fused op (a node passing the gradient through)."""
-    return Tensor._from_op(out._data, (out,), lambda g: (g,), name)
-
-
 def _class_targets(op, x, target):
     """(x as (N, C), int64 targets (N, 1), the unbatched loss's shape or None) after PyTorch's checks on an
     (N, C), (C,) or () input; an unbatched loss takes the target's shape, () or (1,), as in PyTorch."""
@@ -234,7 +230,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     loss = E.where(not_target, z, 0.0).sum(1) / c              # (N,)
     if unbatched_shape is not None:
         loss = loss.reshape(unbatched_shape)
-    return _named(_apply_reduction(loss, reduction), "MultiMarginLossBackward")
+    return _renamed(_apply_reduction(loss, reduction), "MultiMarginLossBackward")  # PyTorch's fused op
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -281,7 +277,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     loss = (hinge * Tensor._wrap(pair_w)).sum((1, 2)) / c      # (N,)
     if unbatched:
         loss = loss.reshape(())
-    return _named(_apply_reduction(loss, reduction), "MultilabelMarginLossBackward")
+    return _renamed(_apply_reduction(loss, reduction), "MultilabelMarginLossBackward")
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
