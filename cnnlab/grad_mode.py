@@ -12,6 +12,12 @@ def is_grad_enabled():
     return getattr(_state, "enabled", True)
 
 
+def records(*tensors):
+    """Whether an op on these tensors records its gradient now: grad mode is on and one of them requires grad
+    (kernels use it to choose in-place or more exact paths; Tensor._from_op makes the same test)."""
+    return is_grad_enabled() and any(t.requires_grad for t in tensors)
+
+
 class _GradModeContext:
     """Base of the grad-mode switches: a context manager and a decorator (a fresh switch per call). Like
     PyTorch's, no_grad and enable_grad also decorate without parentheses (`@cnnlab.no_grad`)."""

@@ -1,9 +1,10 @@
 """Activation functions and softmax, with PyTorch's formulas, defaults and gradients at the kinks.
 
 Every op is elementwise (any shape in, the same shape out) except softmax, log_softmax, softmin and glu, which
-work along one dim. `inplace=` is accepted so PyTorch code runs, but the result is always a new tensor (the
-input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh,
-threshold keep the integer dtype; sigmoid and tanh return the default float dtype); other ops need floats.
+work along one dim. `inplace=` is accepted so PyTorch code runs; relu writes into its input where no gradient
+is recorded through it, every other op returns a new tensor (the input is left as it was). Integer inputs are
+accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold keep the integer dtype; sigmoid and tanh
+return the default float dtype); other ops need floats.
 Exact GELU needs erf, which NumPy lacks: it uses the float64 interpolants in cnnlab/ops/special.py (also
 imported here as `erf` / `erfc`, the array functions).
 """
@@ -12,7 +13,8 @@ import math
 import numpy as np
 
 from ... import _dtypes
-from ...autograd import grad_owned, is_grad_enabled
+from ...autograd import grad_owned
+from ...grad_mode import records
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import pointwise as _relu_kernels
 from ...ops._operands import as_tensor_arg
@@ -72,7 +74,7 @@ def relu(input, inplace=False):
     x = t._data
     if x.dtype.kind == "b":
         raise DTypeError(f"relu: input must be a floating-point tensor. Got dtype={t.dtype}.")
-    if inplace and not (t.requires_grad and is_grad_enabled()) and isinstance(x, np.ndarray) and \
+    if inplace and not records(t) and isinstance(x, np.ndarray) and \
             x.flags.writeable:
         _relu_kernels.relu(x, out=x)                 # no fresh array: inference on large maps
         return t

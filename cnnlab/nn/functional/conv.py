@@ -10,7 +10,7 @@ import numbers
 import numpy as np
 
 from ...errors import DTypeError, ShapeError, shape_str
-from ...grad_mode import is_grad_enabled
+from ...grad_mode import records
 from ...kernels import conv as kconv
 from ...ops.shape import squeeze, unsqueeze
 from ...tensor import Tensor
@@ -77,12 +77,6 @@ def _pad_mode(input, pads, mode):
 
 
 # ---- convolution ----------------------------------------------------------------------------------------------
-def _records(parents):
-    """Whether a gradient will flow back through the result (training): the kernels then compute the forward
-    without F(4x4) Winograd, whose rounding flips more ReLU masks downstream (kernels/select.py)."""
-    return is_grad_enabled() and any(p.requires_grad for p in parents)
-
-
 def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding_mode):
     """Checks, then the autograd op; n is the number of spatial dims."""
     _check_operands(op, n, input, weight, bias)
@@ -106,7 +100,7 @@ def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding
         x_t, pads = _pad_mode(x_t, pads, padding_mode), ((0, 0),) * n
     x, w = x_t._data, weight._data
     parents = (x_t, weight) + ((bias,) if bias is not None else ())
-    precise = _records(parents)
+    precise = records(*parents)  # a gradient will flow back: no F(4x4) Winograd (kernels/select.py)
     out = kconv.conv_forward(x, w, stride, pads, dilation, groups, precise=precise)  # (N, O, *out_size)
     if bias is not None:
         out += bias._data.reshape((-1,) + (1,) * n)
@@ -226,7 +220,7 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
     x, w = x_t._data, weight._data
     y_shape = (x.shape[0], out_channels) + out_size
     parents = (x_t, weight) + ((bias,) if bias is not None else ())
-    precise = _records(parents)
+    precise = records(*parents)  # a gradient will flow back: no F(4x4) Winograd (kernels/select.py)
     out = kconv.conv_backward_input(x, w, y_shape, stride, pads, dilation, groups, precise=precise)
     if bias is not None:
         out += bias._data.reshape((-1,) + (1,) * n)

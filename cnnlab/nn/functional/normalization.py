@@ -9,7 +9,8 @@ layer, group and instance norm share the plain NumPy core below.
 import numpy as np
 
 from ...errors import DTypeError, ShapeError, shape_str
-from ...autograd import grad_owned, is_grad_enabled
+from ...autograd import grad_owned
+from ...grad_mode import records
 from ...kernels import batchnorm as _bn
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
@@ -146,7 +147,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     wd = None if w is None else w._data.reshape(C)
     bd = None if b is None else b._data.reshape(C)
     parents = tuple(p for p in (t, w, b) if p is not None)
-    record = is_grad_enabled() and any(p.requires_grad for p in parents)
+    record = records(*parents)
     if training:
         out, mean, var, invstd = _bn.train_forward(x3, wd, bd, eps)
         if rm is not None:
@@ -155,7 +156,6 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             _update_running(rv, momentum, var * (n / (n - 1)))
     else:  # constants in evaluation: out = (x - running_mean) * (weight * invstd) + bias
         invstd = 1.0 / np.sqrt(rv._data.reshape(C).astype(np.float64) + eps)
-        scale = invstd if wd is None else invstd * wd.astype(np.float64)
         out = _bn.normalize(x3, rm._data.reshape(C).astype(np.float64), invstd, wd, bd)
     if not record:
         return Tensor._wrap(out.reshape(x.shape))
@@ -170,6 +170,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             into = g3 if g3.flags.writeable and (own or not np.may_share_memory(g3, g)) else None
             dx, dw, db = _bn.train_backward(g3, x3, mean, invstd, wd, *need, out=into)
         else:
+            scale = invstd if wd is None else invstd * wd.astype(np.float64)
             dx = _bn.affine(g3, scale, None) if need[0] else None
             dw = _bn.row_dots(g3, x3 - rm._data.reshape(C, 1).astype(x.dtype)) * invstd if need[1] else None
             db = _bn.row_sums(g3) if need[2] else None

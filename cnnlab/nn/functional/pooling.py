@@ -10,7 +10,7 @@ import numbers
 
 import numpy as np
 
-from ...autograd import is_grad_enabled
+from ...grad_mode import records
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import pool as K
 from ...ops._operands import as_tensor_arg
@@ -90,7 +90,7 @@ def _extreme_pool(input, n, op, largest, kernel_size, stride, padding, dilation,
     t = _input(input, op, ints_ok=True)
     x = t._data
     win = pool_windows(x.shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
-    need_arg = return_indices or (t.requires_grad and is_grad_enabled())
+    need_arg = return_indices or records(t)
     out, arg = K.extreme_forward(x, win, largest, need_arg)
 
     # y[o] = x[argmax(o)]: dL/dx at the chosen element is the sum of the gradients of the outputs choosing it.
