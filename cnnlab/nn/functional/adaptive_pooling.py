@@ -13,7 +13,7 @@ from ...kernels import pool as K
 from ...tensor import Tensor
 from ._args import check_input_dims
 from ._pool_docs import attach_docs
-from .pooling import _input
+from .pooling import _grad_fn_name, _input
 
 __all__ = [f"adaptive_{kind}_pool{n}d" for kind in ("avg", "max") for n in (1, 2, 3)]
 
@@ -66,9 +66,7 @@ def _adaptive_avg_pool(input, n, op, output_size):
 def _avg_grad_fn_name(n, out_size):
     """The grad_fn PyTorch shows: a 1-d pool runs as the 2-d one and ends in a squeeze; a 2-d/3-d pool to a
     single value per channel is a mean over the spatial dims."""
-    if n == 1:
-        return "SqueezeBackward1"
-    return "MeanBackward1" if all(o == 1 for o in out_size) else f"AdaptiveAvgPool{n}DBackward0"
+    return "MeanBackward1" if n > 1 and all(o == 1 for o in out_size) else _grad_fn_name(n, f"AdaptiveAvgPool{n}D")
 
 
 def _adaptive_max_pool(input, n, op, output_size, return_indices):
@@ -85,7 +83,7 @@ def _adaptive_max_pool(input, n, op, output_size, return_indices):
     def backward(g):
         return (K.scatter_flat(g, flat, spatial),)
 
-    res = Tensor._from_op(out, (t,), backward, "SqueezeBackward1" if n == 1 else f"AdaptiveMaxPool{n}DBackward0")
+    res = Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"AdaptiveMaxPool{n}D"))
     return (res, Tensor._wrap(flat)) if return_indices else res
 
 

@@ -113,14 +113,11 @@ def affine_grid(theta, size, align_corners=None):
     if th.shape[0] != size[0]:
         raise ShapeError(f"affine_grid: theta's batch must equal size[0]. Got theta.shape={shape_str(th.shape)}, "
                          f"size={size}.")
-    if align_corners is None:
-        align = _resolve_align_corners(None)
-    else:
-        align = bool(align_corners)
-        if align and min(size[2:]) == 1:
-            warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
-                          "align_corners=True. This is not an intended use case of affine_grid. See the "
-                          "documentation of affine_grid for details.", UserWarning, stacklevel=2)
+    align = _resolve_align_corners(align_corners)
+    if align and min(size[2:]) == 1:
+        warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
+                      "align_corners=True. This is not an intended use case of affine_grid. See the "
+                      "documentation of affine_grid for details.", UserWarning, stacklevel=2)
     spatial = size[2:]
     dt = th.dtype.type
     axes = [_base_coords(s, align, dt) for s in spatial]             # in order (D,) H, W
