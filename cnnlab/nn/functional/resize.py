@@ -82,16 +82,20 @@ def _linear_taps(in_size, out_size, align_corners, scale, dt):
     return np.stack([i0, i1]), np.stack([dt(1) - lam, lam])
 
 
+def cubic_near(x, a):
+    """Keys' cubic convolution kernel with parameter a for |x| <= 1."""
+    return ((a + 2) * x - (a + 3)) * x * x + 1
+
+
+def cubic_far(x, a):
+    """Keys' cubic convolution kernel with parameter a for 1 < |x| < 2."""
+    return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
+
+
 def _cubic_weights(t, a):
     """Keys' cubic convolution weights of the 4 taps at offsets -1, 0, 1, 2 for fraction t."""
-    def near(x):  # |x| <= 1
-        return ((a + 2) * x - (a + 3)) * x * x + 1
-
-    def far(x):  # 1 < |x| < 2
-        return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-
     one = t.dtype.type(1)
-    return np.stack([far(t + one), near(t), near(one - t), far(2 * one - t)])
+    return np.stack([cubic_far(t + one, a), cubic_near(t, a), cubic_near(one - t, a), cubic_far(2 * one - t, a)])
 
 
 def _cubic_taps(in_size, out_size, align_corners, scale, dt):

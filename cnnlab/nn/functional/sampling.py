@@ -13,6 +13,7 @@ from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
 from .affine_grid import _resolve_align_corners
+from .resize import cubic_far, cubic_near
 
 __all__ = ["grid_sample"]
 
@@ -117,22 +118,17 @@ def _nearest_taps(coords, spatial):
     return [(idx, ok.astype(coords[0].dtype), None)]
 
 
-def _cubic(x, a=-0.75):
-    """Keys' cubic convolution kernel for |x| <= 1 (near) and 1 < |x| < 2 (far), and their derivatives."""
-    near = ((a + 2) * x - (a + 3)) * x * x + 1
-    far = ((a * x - 5 * a) * x + 8 * a) * x - 4 * a
-    dnear = (3 * (a + 2) * x - 2 * (a + 3)) * x
-    dfar = (3 * a * x - 10 * a) * x + 8 * a
-    return near, far, dnear, dfar
+def _cubic_weights(t, a=-0.75):
+    """Weights of the taps at offsets -1, 0, 1, 2 for fraction t (Keys' kernel, resize.py's), and their
+    derivatives in t."""
+    def dnear(x):
+        return (3 * (a + 2) * x - 2 * (a + 3)) * x
 
+    def dfar(x):
+        return (3 * a * x - 10 * a) * x + 8 * a
 
-def _cubic_weights(t):
-    """Weights of the taps at offsets -1, 0, 1, 2 for fraction t, and their derivatives in t."""
-    n1, _, dn1, _ = _cubic(t)
-    n2, _, dn2, _ = _cubic(1 - t)
-    _, f0, _, df0 = _cubic(t + 1)
-    _, f3, _, df3 = _cubic(2 - t)
-    return [f0, n1, n2, f3], [df0, dn1, -dn2, -df3]
+    weights = [cubic_far(t + 1, a), cubic_near(t, a), cubic_near(1 - t, a), cubic_far(2 - t, a)]
+    return weights, [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)]
 
 
 def _bicubic_taps(coords, spatial, padding_mode, align_corners):
