@@ -1,6 +1,7 @@
 """Exception types. Each subclasses both the built-in type Python users expect (ValueError, TypeError) and
 RuntimeError, the type PyTorch raises for the same mistake, so `except RuntimeError` code ported from PyTorch
 and `except ValueError` code written for cnnlab both catch it."""
+import pickle
 
 
 class ShapeError(ValueError, RuntimeError):
@@ -28,3 +29,18 @@ class IndexRangeError(IndexError, RuntimeError):
 class LinAlgError(ValueError, RuntimeError):
     """A linear-algebra failure such as inverting a singular matrix: torch.linalg.LinAlgError (a RuntimeError)
     and, like numpy.linalg.LinAlgError, a ValueError."""
+
+
+class CheckpointError(ValueError, pickle.UnpicklingError):
+    """A checkpoint or weights file that cannot be read safely or correctly (corrupt, truncated, crafted, or
+    of the wrong structure). The message names the file."""
+
+
+class DataError(ValueError):
+    """A data file that is not what it should be (corrupt, truncated, wrong magic number, labels out of range,
+    an empty class folder). The message names the file."""
+
+
+class OutOfMemoryError(MemoryError, RuntimeError):
+    """An op whose result would need more memory than the machine has; raised before allocating, naming the op,
+    the shape and the bytes (PyTorch's torch.OutOfMemoryError is also a RuntimeError)."""

@@ -20,7 +20,7 @@ from ..creation import device
 from ..tensor import Size, Tensor
 from .atomic import atomic_open
 from .safetensors_format import load_safetensors, save_safetensors
-from .torch_format import CheckpointError
+from ..errors import CheckpointError
 from .torch_format import load as _load_torch
 from .torch_format import save as _save_torch
 
@@ -147,7 +147,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     >>> cnnlab.io.load(io.BytesIO(b"not a checkpoint"))
     Traceback (most recent call last):
     ...
-    cnnlab.io.torch_format.CheckpointError: load: the file is neither a PyTorch zip checkpoint nor a \
+    cnnlab.errors.CheckpointError: load: the file is neither a PyTorch zip checkpoint nor a \
 safetensors file (it starts with b'not a ch').
     """
     if isinstance(map_location, (str, device)):

@@ -16,6 +16,7 @@ import zipfile
 
 import numpy as np
 
+from ..errors import CheckpointError
 from ..tensor import Size, Tensor
 
 # storage class name in the pickle <-> NumPy dtype of its bytes
@@ -25,10 +26,6 @@ _STORAGE_DTYPES = {
     "ByteStorage": np.uint8, "BoolStorage": np.bool_, "BFloat16Storage": np.uint16,
 }
 _STORAGE_NAMES = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items() if k != "BFloat16Storage"}
-
-
-class CheckpointError(ValueError, pickle.UnpicklingError):
-    """A checkpoint that cannot be read safely or correctly."""
 
 
 class _StorageType:

@@ -8,6 +8,7 @@ import os
 
 import numpy as np
 
+from ...errors import DataError
 from ...tensor import Tensor
 from ..dataset import Dataset
 from .download import fetch
@@ -15,7 +16,7 @@ from .download import fetch
 IMAGES_MAGIC, LABELS_MAGIC = 2051, 2049
 
 
-class IDXError(ValueError):
+class IDXError(DataError):
     """An IDX file that is not what it should be (wrong magic number, truncated, counts that disagree)."""
 
 
