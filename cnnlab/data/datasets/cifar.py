@@ -75,7 +75,7 @@ class CIFAR10(Dataset):
     def _download(self):
         path = os.path.join(self.root, self.archive)
         if not os.path.exists(path):
-            fetch(self.url, path, self.md5, "CIFAR10", f"{self.root}/ (the file {self.archive})")
+            fetch(self.url, path, md5=self.md5, what="CIFAR10", manual_hint=f"{self.root}/ (the file {self.archive})")
         with tarfile.open(path, "r:gz") as tar:
             tar.extractall(self.root, filter="data")
 

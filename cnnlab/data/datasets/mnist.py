@@ -95,7 +95,7 @@ class MNIST(Dataset):
                                     f"files in {self._hint()}")
         name, md5 = next((n, m) for n, m in self.resources if n.startswith(stem))
         path = os.path.join(self.raw_folder, name)
-        fetch(self.mirror + name, path, md5, type(self).__name__, self._hint())
+        fetch(self.mirror + name, path, md5=md5, what=type(self).__name__, manual_hint=self._hint())
         return path
 
     def __len__(self):
