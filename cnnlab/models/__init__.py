@@ -1,6 +1,12 @@
-"""Classic CNN architectures, one per file, and a registry: list_models(), get_model(name, **kwargs)."""
+"""Classic CNN architectures, one per file, and a registry as torchvision.models': list_models(),
+get_model(name, **kwargs), get_model_weights(name), get_weight(name)."""
+from ._api import Weights, WeightsEnum, get_weight, hub_dir, load_state_dict_from_url
+from ._presets import ImageClassification, imagenet_categories
 from .lenet import LectureCNN, LeNet5, lecture_cnn, lenet5
-from .registry import builder_parameters, canonical_name, describe, get_model, input_shape, list_models, register_model
+from .registry import (builder_parameters, canonical_name, describe, get_model, get_model_builder, get_model_weights,
+                       input_shape, list_models, register_model)
 
 __all__ = ["LeNet5", "LectureCNN", "lenet5", "lecture_cnn", "get_model", "list_models", "describe", "input_shape",
-           "canonical_name", "builder_parameters", "register_model"]
+           "canonical_name", "builder_parameters", "register_model", "get_model_builder", "get_model_weights",
+           "get_weight", "Weights", "WeightsEnum", "hub_dir", "load_state_dict_from_url", "ImageClassification",
+           "imagenet_categories"]
