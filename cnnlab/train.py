@@ -21,6 +21,7 @@ from . import io as cio
 from .autograd import no_grad
 from .random import default_generator
 from .tensor import Tensor
+from .train_checks import HISTORY_KEYS, check_checkpoint
 
 
 class StopTraining(Exception):
@@ -31,7 +32,6 @@ class TrainingDiverged(FloatingPointError):
     """The loss became NaN or infinite."""
 
 
-HISTORY_KEYS = ("epoch", "train_loss", "train_acc", "val_loss", "val_acc", "lr", "time")
 
 
 def _batch_xy(batch, where):
@@ -176,10 +176,13 @@ def save_checkpoint(path, model, optimizer=None, scheduler=None, epoch=0, histor
 
 
 def load_checkpoint(path, model=None, optimizer=None, scheduler=None, loaders=(), restore_rng=True):
-    """Read a checkpoint written by save_checkpoint and restore what is given; returns the checkpoint dict."""
-    ckpt = cio.load(path)
-    if not isinstance(ckpt, dict) or "model" not in ckpt:
-        raise ValueError(f"load_checkpoint: {path} is not a cnnlab training checkpoint (no 'model' entry).")
+    """Read a checkpoint written by save_checkpoint and restore what is given; returns the checkpoint dict.
+
+    The fields the given objects read are checked first (types, shapes, generator states): a damaged or edited
+    checkpoint raises CheckpointError naming the field, what it must be and what it holds, before anything is
+    restored.
+    """
+    ckpt = check_checkpoint(cio.load(path), path, model, optimizer, scheduler, loaders, restore_rng)
     if model is not None:
         model.load_state_dict(ckpt["model"])
     if optimizer is not None and "optimizer" in ckpt:
@@ -195,7 +198,7 @@ def load_checkpoint(path, model=None, optimizer=None, scheduler=None, loaders=()
 
 
 def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, scheduler=None, callbacks=(),
-        checkpoint=None, resume=False, progress=None, log=None):
+        checkpoint=None, resume=False, progress=None, log=None, on_resume=None):
     """Train for `epochs` epochs; returns the history {epoch, train_loss, train_acc, val_loss, val_acc, lr, time}
     (one entry per epoch).
 
@@ -207,6 +210,8 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
             reaching the same result as an uninterrupted run with the same seed.
         progress (bool or None): a tqdm bar per epoch; None shows it only on a terminal.
         log (callable, default None): called with one line of text per epoch.
+        on_resume (callable, default None): on_resume(checkpoint dict), called after a resume restored the
+            state and before the first new epoch (to lengthen a schedule or change the lr, say).
     Raises:
         TrainingDiverged: the loss became NaN or infinite (the message names the epoch and batch).
         TypeError, ValueError: epochs is not an int, or is less than 1.
@@ -222,7 +227,9 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
         if checkpoint is None or not os.path.exists(checkpoint):
             raise FileNotFoundError(f"fit: resume=True needs an existing checkpoint. Got checkpoint={checkpoint!r}.")
         ckpt = load_checkpoint(checkpoint, model, optimizer, scheduler, loaders)
-        start, history = ckpt["epoch"], {k: list(ckpt["history"].get(k, [])) for k in HISTORY_KEYS}
+        start, history = ckpt["epoch"], {k: list(ckpt.get("history", {}).get(k, [])) for k in HISTORY_KEYS}
+        if on_resume is not None:
+            on_resume(ckpt)
     for epoch in range(start + 1, epochs + 1):
         t0 = time.perf_counter()
         lr = _current_lr(optimizer)

@@ -138,3 +138,64 @@ def test_fit_refuses_epochs_that_are_not_a_positive_int(epochs, error, message):
     model, opt, _, loader = _setup()
     with pytest.raises(error, match=message):
         fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=epochs)
+
+
+# ---- a damaged or edited checkpoint: the field named before anything is used ----------------------------------
+def _saved_run(tmp_path):
+    ckpt = str(tmp_path / "run.pth")
+    model, opt, sched, loader = _setup()
+    fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=1, scheduler=sched, checkpoint=ckpt)
+    return ckpt
+
+
+def _damage(entry):
+    """Each damage: (field named in the message, a change to the checkpoint dict)."""
+    return {
+        "epoch": lambda c: c.__setitem__("epoch", "two"),
+        "rng": lambda c: c.pop("rng"),
+        "rng.seed": lambda c: c.__setitem__("rng", {"seed": 0}),
+        "rng.bit_generator": lambda c: c["rng"].__setitem__("bit_generator", [1, 2, 3]),
+        "rng.state": lambda c: c["rng"]["bit_generator"].__setitem__("state", "zero"),
+        "loader_rng": lambda c: c.__setitem__("loader_rng", [{"seed": 1}]),
+        "history": lambda c: c.__setitem__("history", [1.0]),
+        "optimizer.momentum_buffer": lambda c: c["optimizer"]["state"][0].__setitem__(
+            "momentum_buffer", cnnlab.zeros(3)),
+        "optimizer.lr": lambda c: c["optimizer"]["param_groups"][0].__setitem__("lr", "fast"),
+        "optimizer.groups": lambda c: c["optimizer"].__setitem__("param_groups", []),
+        "scheduler": lambda c: c.__setitem__("scheduler", {"last_epoch": 1}),
+        "scheduler.last_epoch": lambda c: c["scheduler"].__setitem__("last_epoch", "1"),
+    }[entry]
+
+
+@pytest.mark.parametrize("entry, words", [
+    ("epoch", "the field 'epoch' must be an int >= 0. Got epoch='two' (str)"),
+    ("rng", "the field 'rng' must be present"),
+    ("rng.seed", "the field 'rng' must be a random-generator state"),
+    ("rng.bit_generator", "the field 'rng' must be a random-generator state (a dict with 'seed' and 'bit_generator') "
+                          "NumPy accepts"),
+    ("rng.state", "the field 'rng' must be a random-generator state"),
+    ("loader_rng", "the field 'loader_rng[0]' must be a random-generator state"),
+    ("history", "the field 'history' must be a dict of lists"),
+    ("optimizer.momentum_buffer", "the field 'optimizer.state[0].momentum_buffer' must be a tensor of shape (4, 1, 3, "
+                                  "3) (its parameter's). Got optimizer.state[0].momentum_buffer=a Tensor of shape (3,)"),
+    ("optimizer.lr", "the field 'optimizer.param_groups[0].lr' must be a number. Got optimizer.param_groups[0].lr="
+                     "'fast' (str)"),
+    ("optimizer.groups", "the field 'optimizer.param_groups' must be a list of 1 group(s)"),
+    ("scheduler", "the field 'scheduler' must be the state of a StepLR"),
+    ("scheduler.last_epoch", "the field 'scheduler.last_epoch' must be an int. Got scheduler.last_epoch='1' (str)"),
+])
+def test_a_damaged_checkpoint_names_the_field_before_anything_is_restored(tmp_path, entry, words):
+    import cnnlab.io as cio
+    from cnnlab.errors import CheckpointError
+    ckpt = _saved_run(tmp_path)
+    data = cio.load(ckpt)
+    _damage(entry)(data)
+    cio.save(data, ckpt)
+    model, opt, sched, loader = _setup(seed=5)
+    before = [p.detach().numpy().copy() for p in model.parameters()]
+    with pytest.raises(CheckpointError) as info:
+        fit(model, loader, nn.CrossEntropyLoss(), opt, epochs=3, scheduler=sched, checkpoint=ckpt, resume=True)
+    assert words in str(info.value) and str(info.value).endswith(f"in {ckpt}."), str(info.value)
+    assert isinstance(info.value, ValueError)
+    for b, p in zip(before, model.parameters()):  # nothing restored halfway
+        np.testing.assert_array_equal(b, p.detach().numpy())
