@@ -1,0 +1,9 @@
+"""Explain a CNN in numbers and words: shape arithmetic, summaries, receptive fields, the dot product behind a value.
+
+>>> import cnnlab.inspect as ci
+>>> ci.output_size(32, 5), ci.padding_for(32, 5)
+(28, (2, 2))
+"""
+from .shapes import explain_conv, explain_pool, output_size, padding_for
+
+__all__ = ["output_size", "padding_for", "explain_conv", "explain_pool"]
