@@ -31,6 +31,7 @@ from .ops.extra import (addcdiv, addcmul, addmm, atleast_1d, atleast_2d, broadca
                         multinomial, nansum, narrow, repeat_interleave, scatter_add, select, take, tile, unflatten,
                         vstack)
 from .ops.matrix import diag, diagonal, rot90, trace, tril, triu
+from .ops.strided import as_strided
 from .ops.inplace import clone
 from .ops.products import bincount, count_nonzero, cumsum, norm, prod
 from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, std_mean, sum, var,

@@ -6,7 +6,7 @@ import numpy as np
 from . import _dtypes, autograd
 from .errors import DTypeError, GradError
 from .ops import (arith as A, elementwise as E, extra as Z, indexing as I, inplace as P, logic as L, matrix as M,
-                  products as X, reduction as R, shape as S, sorting as O, special as SP, trig as G)
+                  products as X, reduction as R, shape as S, sorting as O, special as SP, strided as T, trig as G)
 from .tensor import Tensor
 
 
@@ -160,17 +160,18 @@ METHODS = dict(
     sum=R.sum, mean=R.mean, max=R.max, min=R.min, amax=R.amax, amin=R.amin, argmax=R.argmax, argmin=R.argmin,
     var=R.var, std=R.std, logsumexp=R.logsumexp, all=R.all, any=R.any, prod=X.prod, cumsum=X.cumsum,
     norm=X.norm, sort=O.sort, argsort=O.argsort, topk=O.topk, unique=O.unique,
-    reshape=S.reshape, view=S.reshape, flatten=S.flatten, permute=S.permute, transpose=S.transpose, t=S.t,
+    reshape=S.reshape, view=S.view, flatten=S.flatten, permute=S.permute, transpose=S.transpose, t=S.t,
     swapaxes=S.transpose, swapdims=S.transpose,
     squeeze=S.squeeze, unsqueeze=S.unsqueeze, expand=S.expand, repeat=S.repeat, flip=S.flip, split=S.split,
     chunk=S.chunk, unbind=S.unbind,
-    view_as=lambda self, other: S.reshape(self, other.shape),
+    view_as=lambda self, other: S.view(self, other.shape),
     reshape_as=lambda self, other: S.reshape(self, other.shape),
     expand_as=lambda self, other: S.expand(self, other.shape),
     gather=I.gather, index_select=I.index_select, masked_fill=I.masked_fill, scatter=I.scatter,
     nonzero=I.nonzero,
     diag=M.diag, diagonal=M.diagonal, trace=M.trace, tril=M.tril, triu=M.triu, rot90=M.rot90, unfold=M.unfold,
-    to=P.to, clone=P.clone, contiguous=lambda self, memory_format=None: self, cpu=lambda self: self,
+    as_strided=T.as_strided, storage_offset=T.storage_offset,
+    to=P.to, clone=P.clone, contiguous=S.contiguous, cpu=lambda self: self,
     cuda=_no_device,
     float=_cast(_dtypes.float32), double=_cast(_dtypes.float64), half=_cast(_dtypes.float16),
     long=_cast(_dtypes.int64), int=_cast(_dtypes.int32), short=_cast(_dtypes.int16), char=_cast(_dtypes.int8),

@@ -140,7 +140,8 @@ def _accumulate(tensor, g, owned=False):
     if g.dtype != tensor._data.dtype:
         g, owned = g.astype(tensor._data.dtype), True
     if tensor.grad is None:
-        tensor.grad = Tensor._wrap(g if owned else np.array(g, copy=True))
+        # a row-major .grad like PyTorch's for a contiguous leaf, so that p.grad.view(-1) works
+        tensor.grad = Tensor._wrap(g if owned and g.flags.c_contiguous else np.array(g, copy=True, order="C"))
         return
     current = tensor.grad._data
     if current.flags.writeable and current.shape == g.shape and current.dtype == g.dtype:

@@ -16,8 +16,8 @@ def _diag_index(rows, cols, offset):
 
 
 def diagonal(input, offset=0, dim1=0, dim2=1):
-    """The offset-th diagonal of the (dim1, dim2) planes, as a new last dim. Matches torch.diagonal (which
-    returns a view; this returns a copy).
+    """The offset-th diagonal of the (dim1, dim2) planes, as a new last dim: a view (writes through it reach
+    input). Matches torch.diagonal.
 
     >>> import cnnlab
     >>> cnnlab.diagonal(cnnlab.arange(9).reshape(3, 3), offset=1)
@@ -31,7 +31,11 @@ def diagonal(input, offset=0, dim1=0, dim2=1):
         raise ShapeError(f"diagonal: dim1 and dim2 must be different dims. Got dim1={dim1}, dim2={dim2}.")
     x = t._data
     i, j = _diag_index(x.shape[d1], x.shape[d2], int(offset))
-    out = np.moveaxis(x, (d1, d2), (-2, -1))[..., i, j]  # (*other dims, n)
+    planes = np.moveaxis(x, (d1, d2), (-2, -1))  # (*other dims, rows, cols), a view
+    first = planes[..., max(-int(offset), 0):, max(int(offset), 0):]  # starts at the diagonal's first element
+    # one step down and one right at once: the diagonal is a strided view, as in PyTorch
+    out = np.lib.stride_tricks.as_strided(first, planes.shape[:-2] + (len(i),),
+                                          planes.strides[:-2] + (planes.strides[-2] + planes.strides[-1],))
 
     # each diagonal element came from one input element: scatter the gradient back there
     def backward(g):
@@ -54,8 +58,9 @@ def diag(input, diagonal=0):
     tensor([1, 4])
     """
     t = as_tensor_arg(input, "diag", "input")
-    if t.ndim == 2:
-        return globals()["diagonal"](t, diagonal, 0, 1)
+    if t.ndim == 2:  # a copy, unlike diagonal's view (as in PyTorch)
+        d = globals()["diagonal"](t, diagonal, 0, 1)
+        return Tensor._from_op(d._data.copy(), (d,), lambda g: (g,), "DiagonalBackward0_copy")
     if t.ndim != 1:
         raise ShapeError(f"diag: the input must be 1-D (to build a matrix) or 2-D (to read a diagonal). Got "
                          f"shape={shape_str(t.shape)}.")
@@ -150,7 +155,7 @@ def rot90(input, k=1, dims=(0, 1)):
 def unfold(input, dimension, size, step):
     """Sliding windows of `size` elements, `step` apart, along `dimension`: that dim becomes the number of
     windows, (L - size) // step + 1, and a new last dim of length size holds each window. Matches
-    torch.Tensor.unfold (a read-only view here; the windows may overlap).
+    torch.Tensor.unfold (a view; the windows may overlap).
 
     >>> import cnnlab
     >>> cnnlab.arange(6).unfold(0, 3, 2)
@@ -172,7 +177,7 @@ def unfold(input, dimension, size, step):
     n = (length - size) // step + 1
     shape = x.shape[:d] + (n,) + x.shape[d + 1:] + (size,)
     strides = x.strides[:d] + (step * x.strides[d],) + x.strides[d + 1:] + (x.strides[d],)
-    out = np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+    out = np.lib.stride_tricks.as_strided(x, shape, strides)  # a view, writable when x is (as in PyTorch)
     in_shape = t._data.shape
 
     # window w, offset k came from position w * step + k: for each k the positions are distinct, so add g's

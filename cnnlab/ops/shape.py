@@ -38,6 +38,83 @@ def reshape(input, *shape):
     return Tensor._from_op(out, (t,), lambda g: (g.reshape(x.shape),), name)
 
 
+def _resolved_shape(shape, size, op):
+    """shape with its one -1 filled in; raises when it cannot hold `size` elements."""
+    known = 1
+    for s in shape:
+        if s != -1:
+            known *= s
+    free = shape.count(-1)  # PyTorch cannot infer a -1 beside a 0 either: the size would be ambiguous
+    fits = (free == 0 and known == size) or (free == 1 and known > 0 and size % known == 0)
+    if not fits or any(s < -1 for s in shape):
+        raise ShapeError(f"{op}: the new shape must hold the same number of elements. Got shape={shape_str(shape)} "
+                         f"for an input of {size} elements.")
+    return tuple(size // known if s == -1 else s for s in shape)
+
+
+def view(input, *shape):
+    """The same memory seen in a new shape (one dim may be -1); writes through either tensor reach the other.
+    Like PyTorch, a view is only possible when the new shape can walk the existing strides: a transposed tensor
+    usually needs .reshape() (which copies) or .contiguous() first. `view(dtype)` reinterprets the bytes.
+    Matches torch.Tensor.view.
+
+    >>> import cnnlab
+    >>> x = cnnlab.zeros(2, 3)
+    >>> x.view(-1)[4] = 1.0
+    >>> x
+    tensor([[0., 0., 0.],
+            [0., 1., 0.]])
+    """
+    t = as_tensor_arg(input, "view", "input")
+    if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list, Tensor)):
+        return _view_dtype(t, shape[0])
+    shape = sizes_arg(shape, "view")
+    x = t._data
+    try:
+        out = x.reshape(shape, copy=False)
+    except ValueError:  # NumPy's no-copy rule is PyTorch's: the new dims must each walk one stride
+        _resolved_shape(shape, x.size, "view")  # raises when the sizes, not the strides, are wrong
+        raise ShapeError(f"view: view size is not compatible with input tensor's size and stride (at least one "
+                         f"dimension spans across two contiguous subspaces). Use .reshape(...) instead. Got shape="
+                         f"{shape_str(shape)}, input.shape={shape_str(x.shape)}, input.stride()="
+                         f"{shape_str(t.stride())}.") from None
+    return Tensor._from_op(out, (t,), lambda g: (g.reshape(x.shape),), "ViewBackward0")
+
+
+def _view_dtype(t, dtype):
+    """x.view(dtype): the same bytes read as another dtype of the same size (outside the graph, as PyTorch
+    allows only for non-differentiable results of a different dtype)."""
+    from .. import _dtypes
+    d = _dtypes.as_dtype(dtype)
+    x = t._data
+    if d.np.itemsize != x.itemsize and (x.ndim == 0 or x.strides[-1] != x.itemsize):
+        raise ShapeError(f"view: a view as a dtype of another size needs a tensor with a contiguous last dim. Got "
+                         f"dtype={d}, input.dtype={t.dtype}, input.stride()={shape_str(t.stride())}.")
+    try:
+        out = x.view(d.np)
+    except ValueError:
+        raise ShapeError(f"view: the last dim's size in bytes must divide by the new dtype's size. Got dtype={d}, "
+                         f"input.dtype={t.dtype}, input.shape={shape_str(x.shape)}.") from None
+    if d == t.dtype:
+        return Tensor._from_op(out, (t,), lambda g: (g,), "ViewBackward0")
+    return Tensor._wrap(out)
+
+
+def contiguous(input, memory_format=None):
+    """input itself when its elements already lie in row-major order, else a row-major copy that stays in the
+    graph. Matches torch.Tensor.contiguous.
+
+    >>> import cnnlab
+    >>> x = cnnlab.arange(6.).reshape(2, 3).t()
+    >>> x.is_contiguous(), x.contiguous().is_contiguous(), x.contiguous().view(6)
+    (False, True, tensor([0., 3., 1., 4., 2., 5.]))
+    """
+    t = as_tensor_arg(input, "contiguous", "input")
+    if t._data.flags.c_contiguous:
+        return t
+    return Tensor._from_op(np.ascontiguousarray(t._data), (t,), lambda g: (g,), "CloneBackward0")
+
+
 def _renamed(out, name):
     """out with the grad_fn name PyTorch gives the op (an op built from another one here)."""
     if out._backward is not None:
@@ -150,10 +227,10 @@ def repeat(input, *sizes):
 
 
 def flip(input, dims):
-    """Reverse the order of elements along dims. Matches torch.flip."""
+    """Reverse the order of elements along dims: a copy (as in PyTorch), not a view. Matches torch.flip."""
     t = as_tensor_arg(input, "flip", "input")
     axes = tuple(t._dim(d, "flip") for d in ((dims,) if isinstance(dims, int) else dims))
-    return Tensor._from_op(np.flip(t._data, axes), (t,), lambda g: (np.flip(g, axes),), "FlipBackward")
+    return Tensor._from_op(np.flip(t._data, axes).copy(), (t,), lambda g: (np.flip(g, axes),), "FlipBackward")
 
 
 def _tensor_list(tensors, op):
