@@ -26,7 +26,9 @@ def test_registry_names_inputs_and_builder_arguments():
     assert models.canonical_name("Lecture-CNN") == "lecture_cnn"
     assert type(models.get_model("lecture-cnn")) is models.LectureCNN
     assert models.input_shape("lenet5") == (1, 28, 28) and models.input_shape("lecture_cnn") == (3, 32, 32)
-    for name in models.list_models():  # each declared input really goes through the default model
+    # each declared input really goes through the default model (the zoo's 224x224 models are run, on smaller
+    # inputs, by tests/test_models_*.py)
+    for name in [n for n in models.list_models() if models.input_shape(n)[1] <= 64]:
         c, h, w = models.input_shape(name)
         assert models.get_model(name)(cnnlab.zeros(2, c, h, w)).shape[0] == 2
     assert "input_size" in models.builder_parameters("lenet5")

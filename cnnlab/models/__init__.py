@@ -3,10 +3,19 @@ get_model(name, **kwargs), get_model_weights(name), get_weight(name)."""
 from ._api import Weights, WeightsEnum, get_weight, hub_dir, load_state_dict_from_url
 from ._presets import ImageClassification, imagenet_categories
 from .lenet import LectureCNN, LeNet5, lecture_cnn, lenet5
+from .resnet import (BasicBlock, Bottleneck, ResNet, ResNet18_Weights, ResNet34_Weights, ResNet50_Weights,
+                     ResNet101_Weights, ResNet152_Weights, ResNeXt50_32X4D_Weights, ResNeXt101_32X8D_Weights,
+                     ResNeXt101_64X4D_Weights, Wide_ResNet50_2_Weights, Wide_ResNet101_2_Weights, resnet18, resnet34,
+                     resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d,
+                     wide_resnet50_2, wide_resnet101_2)
 from .registry import (builder_parameters, canonical_name, describe, get_model, get_model_builder, get_model_weights,
                        input_shape, list_models, register_model)
 
 __all__ = ["LeNet5", "LectureCNN", "lenet5", "lecture_cnn", "get_model", "list_models", "describe", "input_shape",
            "canonical_name", "builder_parameters", "register_model", "get_model_builder", "get_model_weights",
            "get_weight", "Weights", "WeightsEnum", "hub_dir", "load_state_dict_from_url", "ImageClassification",
-           "imagenet_categories"]
+           "imagenet_categories", "ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101",
+           "resnet152", "resnext50_32x4d", "resnext101_32x8d", "resnext101_64x4d", "wide_resnet50_2",
+           "wide_resnet101_2", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights", "ResNet101_Weights",
+           "ResNet152_Weights", "ResNeXt50_32X4D_Weights", "ResNeXt101_32X8D_Weights", "ResNeXt101_64X4D_Weights",
+           "Wide_ResNet50_2_Weights", "Wide_ResNet101_2_Weights"]

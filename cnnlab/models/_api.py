@@ -20,9 +20,10 @@ import warnings
 from ..data.datasets.download import fetch
 from ..io import load
 from ._presets import ImageClassification, imagenet_categories
+from .registry import register_model
 
 __all__ = ["Weights", "WeightsEnum", "weights_enum", "get_weight", "hub_dir", "load_state_dict_from_url",
-           "handle_legacy_interface", "overwrite_named_param"]
+           "handle_legacy_interface", "overwrite_named_param", "define_builder"]
 
 _HASH_IN_NAME = re.compile(r"-([a-f0-9]*)\.")  # torch.hub's rule: 'resnet18-f37072fd.pth' -> 'f37072fd'
 
@@ -189,7 +190,7 @@ def load_state_dict_from_url(url, model_dir=None, map_location=None, progress=Tr
         match = _HASH_IN_NAME.search(name) if check_hash else None
         fetch(url, path, sha256_prefix=match.group(1) if match and match.group(1) else None,
               what=what or name, progress=progress,
-              manual_hint=f"download {url} and save it as {name} in the folder {folder}")
+              manual_hint=f"{name} in the folder {folder}")
     return load(path, map_location=map_location)
 
 
@@ -252,3 +253,22 @@ def handle_legacy_interface(**weights):
 
 
 _MISSING = object()
+
+
+def define_builder(name, title, weights_cls, construct, module, kwargs_doc, input_shape=(3, 224, 224)):
+    """A registered builder `name(*, weights=None, progress=True, **kwargs)` as torchvision's: it accepts weights
+    as a member or its name, the legacy `pretrained=` keyword, and calls construct(weights, progress, **kwargs)."""
+    def builder(*, weights=None, progress=True, **kwargs):
+        return construct(weights_cls.verify(weights), progress, **kwargs)
+
+    builder.__name__ = builder.__qualname__ = name
+    builder.__module__ = module
+    builder.__doc__ = (f"{title}. Matches torchvision.models.{name}.\n\n    Args:\n        weights "
+                       f"({weights_cls.__name__}, a member's name such as 'DEFAULT', or None; default None): "
+                       f"pretrained weights.\n        progress (bool, default True): a progress bar while "
+                       f"downloading.\n        **kwargs: {kwargs_doc}\n")
+    legacy = handle_legacy_interface(weights=("pretrained", weights_cls.IMAGENET1K_V1))(builder)
+    params = weights_cls.DEFAULT.meta["num_params"]
+    shape = "x".join(map(str, input_shape))
+    return register_model(name, f"{title} for {shape} ImageNet images ({params:,} parameters)", input_shape,
+                          weights=weights_cls)(legacy)
