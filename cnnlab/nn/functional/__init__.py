@@ -13,6 +13,8 @@ from .loss_likelihood import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
 from .encoding import *  # noqa: F401,F403
 from .pixel_shuffle import *  # noqa: F401,F403
+from .channel_shuffle import *  # noqa: F401,F403
+from .stochastic_depth import *  # noqa: F401,F403
 from .padding import *  # noqa: F401,F403
 from .fold import *  # noqa: F401,F403
 from .conv import *  # noqa: F401,F403
