@@ -5,5 +5,6 @@
 (28, (2, 2))
 """
 from .shapes import explain_conv, explain_pool, output_size, padding_for
+from .receptive_field import ReceptiveField, receptive_field  # the function shadows its module's name, on purpose
 
-__all__ = ["output_size", "padding_for", "explain_conv", "explain_pool"]
+__all__ = ["output_size", "padding_for", "explain_conv", "explain_pool", "receptive_field", "ReceptiveField"]
