@@ -21,7 +21,7 @@ from ..tensor import Size, Tensor
 from .atomic import atomic_open
 from .safetensors_format import load_safetensors, save_safetensors
 from ..errors import CheckpointError
-from .torch_format import load as _load_torch
+from .torch_load import load as _load_torch
 from .torch_format import save as _save_torch
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "atomic_open", "CheckpointError"]
@@ -148,7 +148,7 @@ def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=No
     Traceback (most recent call last):
     ...
     cnnlab.errors.CheckpointError: load: the file is neither a PyTorch zip checkpoint nor a \
-safetensors file (it starts with b'not a ch').
+safetensors file (it starts with b'not a ch'). Got the file object.
     """
     if isinstance(map_location, (str, device)):
         device(map_location)  # raises for a device other than the CPU
@@ -156,13 +156,22 @@ safetensors file (it starts with b'not a ch').
         path = os.fspath(f)
         if not os.path.exists(path):
             raise FileNotFoundError(f"load: no such file. Got path={path!r}.")
-        with open(path, "rb") as fh:
-            data = fh.read()
-    else:
-        data = f.read()
-    if data[:4] == b"PK\x03\x04":
-        return _load_torch(_io.BytesIO(data))
-    if len(data) > 8 and data[8:9] == b"{":
-        return load_safetensors(data)
-    raise CheckpointError("load: the file is neither a PyTorch zip checkpoint nor a safetensors file "
-                          f"(it starts with {data[:8]!r}).")
+        with open(path, "rb") as fh:  # read record by record: a checkpoint is never held twice in memory
+            return _load_file(fh, repr(path))
+    name = getattr(f, "name", None)
+    name = repr(name) if isinstance(name, str) else "the file object"
+    seekable = getattr(f, "seekable", lambda: False)()
+    return _load_file(f if seekable and f.tell() == 0 else _io.BytesIO(f.read()), name)
+
+
+def _load_file(fh, name):
+    """Dispatch on the first bytes of a seekable binary file positioned at its start."""
+    head = fh.read(16)
+    fh.seek(0)
+    if head[:4] == b"PK\x03\x04":
+        return _load_torch(fh, name)
+    if len(head) > 8 and head[8:9] == b"{":
+        return load_safetensors(fh, name)
+    what = "is empty" if not head else f"starts with {head[:8]!r}"
+    raise CheckpointError(f"load: the file is neither a PyTorch zip checkpoint nor a safetensors file (it {what}). "
+                          f"Got {name}.")
