@@ -12,6 +12,7 @@ from .resnet import (BasicBlock, Bottleneck, ResNet, ResNet18_Weights, ResNet34_
                      resnet50, resnet101, resnet152, resnext50_32x4d, resnext101_32x8d, resnext101_64x4d,
                      wide_resnet50_2, wide_resnet101_2)
 from .squeezenet import SqueezeNet, SqueezeNet1_0_Weights, SqueezeNet1_1_Weights, squeezenet1_0, squeezenet1_1
+from .unet import UNet, unet
 from .vgg import (VGG, VGG11_BN_Weights, VGG11_Weights, VGG13_BN_Weights, VGG13_Weights, VGG16_BN_Weights, VGG16_Weights,
                   VGG19_BN_Weights, VGG19_Weights, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
 from .registry import (builder_parameters, canonical_name, describe, get_model, get_model_builder, get_model_weights,
@@ -29,4 +30,4 @@ __all__ = ["LeNet5", "LectureCNN", "lenet5", "lecture_cnn", "get_model", "list_m
            "DenseNet169_Weights", "DenseNet201_Weights", "SqueezeNet", "squeezenet1_0", "squeezenet1_1",
            "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
            "vgg16_bn", "vgg19", "vgg19_bn", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights",
-           "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights"]
+           "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights", "UNet", "unet"]
