@@ -22,6 +22,7 @@ from .atomic import atomic_open
 from .safetensors_format import load_safetensors, save_safetensors
 from ..errors import CheckpointError
 from .torch_load import load as _load_torch
+from . import torch_legacy
 from .torch_format import save as _save_torch
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "atomic_open", "CheckpointError"]
@@ -172,6 +173,8 @@ def _load_file(fh, name):
         return _load_torch(fh, name)
     if len(head) > 8 and head[8:9] == b"{":
         return load_safetensors(fh, name)
+    if torch_legacy.is_legacy(head):  # torch.save before PyTorch 1.6 (torchvision's oldest weight files)
+        return torch_legacy.load(fh)
     what = "is empty" if not head else f"starts with {head[:8]!r}"
     raise CheckpointError(f"load: the file is neither a PyTorch zip checkpoint nor a safetensors file (it {what}). "
                           f"Got {name}.")
