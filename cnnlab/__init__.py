@@ -78,6 +78,7 @@ from .io import load, save  # noqa: E402
 from ._compat import amp, jit  # noqa: E402  (torch.amp and torch.jit for tutorial code)
 from ._compat import cuda_amp as _cuda_amp  # noqa: E402
 from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402
+from .inspect import summary  # noqa: E402  (cnnlab.summary: the layer table of cnnlab.inspect)
 cuda.amp = _cuda_amp
 
 _LAZY_SUBMODULES = ("models", "train")
