@@ -10,8 +10,8 @@ import importlib as _importlib
 import types as _types
 
 from . import _methods  # noqa: F401  (binds operators and methods to Tensor)
-from ._dtypes import (bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half, iinfo,
-                      int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
+from ._dtypes import (bfloat16, bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half,
+                      iinfo, int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
                        LongTensor, ShortTensor, arange, as_tensor, bernoulli, device, empty, empty_like, eye,

@@ -2,6 +2,14 @@
 
 A cnnlab dtype wraps a NumPy dtype. It compares equal to itself, to the NumPy dtype and to NumPy's scalar
 type, so `x.dtype == cnnlab.float32`, `x.dtype == np.float32` and `x.numpy().dtype == x.dtype` all hold.
+
+bfloat16 has no NumPy type (and NumPy is the only runtime dependency), so a bfloat16 tensor holds float32
+values that already lie on the bfloat16 grid: rounded to nearest, ties to even, on the float32 bit pattern
+(the low 16 bits are zero), NaN kept as NaN (0x7FC0, c10's canonical NaN; PyTorch's vectorised
+conversions store 0xFFFF instead, so the NaN bit pattern is not part of the contract). Its array's dtype is float32 tagged with
+NumPy dtype metadata ({'cnnlab': 'bfloat16'}), which survives views and same-dtype arithmetic; the tensor
+reports dtype bfloat16 and element_size 2, and every op result with the tag is rounded again
+(`settle_bfloat16`), as PyTorch computes bfloat16 ops on the CPU in float32 and rounds the result.
 """
 import builtins
 
@@ -13,12 +21,12 @@ class dtype:
 
     __slots__ = ("name", "np", "is_floating_point", "is_signed", "itemsize")
 
-    def __init__(self, name, np_dtype):
+    def __init__(self, name, np_dtype, itemsize=None):
         self.name = name
         self.np = np.dtype(np_dtype)
         self.is_floating_point = self.np.kind == "f"
         self.is_signed = self.np.kind in "fi"
-        self.itemsize = self.np.itemsize
+        self.itemsize = itemsize or self.np.itemsize
 
     def __repr__(self):
         return f"cnnlab.{self.name}"
@@ -32,11 +40,12 @@ class dtype:
 
     def __eq__(self, other):
         if isinstance(other, dtype):
-            return self.np == other.np
+            return self.name == other.name
         try:
-            return self.np == np.dtype(other)
+            npd = np.dtype(other)
         except TypeError:
             return NotImplemented
+        return self.np == npd and is_bfloat16(self.np) == is_bfloat16(npd)  # bfloat16 is not float32
 
     def __hash__(self):
         return hash(self.np)
@@ -45,7 +54,17 @@ class dtype:
         return (as_dtype, (self.name,))
 
 
+_BF16_NP = np.dtype(np.float32, metadata={"cnnlab": "bfloat16"})
+
+
+def is_bfloat16(npd):
+    """Whether a NumPy dtype is the float32 dtype tagged as bfloat16 storage."""
+    meta = npd.metadata
+    return meta is not None and meta.get("cnnlab") == "bfloat16"
+
+
 float16 = half = dtype("float16", np.float16)
+bfloat16 = dtype("bfloat16", _BF16_NP, itemsize=2)
 float32 = float = dtype("float32", np.float32)
 float64 = double = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
@@ -57,6 +76,7 @@ bool = dtype("bool", np.bool_)
 
 _BY_NP = {d.np: d for d in (float16, float32, float64, uint8, int8, int16, int32, int64, bool)}
 _BY_NAME = {d.name: d for d in _BY_NP.values()}
+_BY_NAME["bfloat16"] = bfloat16
 _BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
 
 _default_float = float32
@@ -92,6 +112,8 @@ def as_dtype(d):
         npd = np.dtype(d)
     except TypeError:
         raise TypeError(f"dtype: not a dtype cnnlab knows. Got dtype={d!r}.") from None
+    if is_bfloat16(npd):
+        return bfloat16
     if npd not in _BY_NP:
         raise TypeError(f"dtype: cnnlab has no dtype for NumPy's {npd}. Supported: {sorted(_BY_NAME)}.")
     return _BY_NP[npd]
@@ -118,7 +140,19 @@ def result_type(tensor_dtypes, scalars=()):
     scalar_top = max((_scalar_category(s) for s in scalars), default=-1)
     if scalar_top > top:
         return _default_float.np if scalar_top == 2 else np.dtype(np.int64)
-    return np.result_type(*[d for d in tensor_dtypes if _category(d) == top])
+    return _same_category_result([d for d in tensor_dtypes if _category(d) == top])
+
+
+def _same_category_result(dtypes):
+    """NumPy's promotion, with bfloat16 where PyTorch puts it: bfloat16 with bfloat16 stays bfloat16, with
+    float16 gives float32, and float32 or float64 win over it."""
+    if not any(is_bfloat16(d) for d in dtypes):
+        return np.result_type(*dtypes)
+    others = [d for d in dtypes if not is_bfloat16(d)]
+    if not others:
+        return _BF16_NP
+    wider = np.result_type(*others)
+    return np.dtype(np.float32) if wider == np.float16 else wider
 
 
 def promote_arrays(arrays, scalars=()):
@@ -144,12 +178,80 @@ def promote_types(type1, type2):
     return as_dtype(result_type([as_dtype(type1).np, as_dtype(type2).np]))
 
 
+def to_bfloat16(arr):
+    """A new bfloat16-tagged float32 array: arr's values rounded to the bfloat16 grid as PyTorch converts them
+    (to float32 first, then round to nearest even on the bit pattern; NaN stays NaN, overflow gives inf).
+
+    >>> import numpy as np
+    >>> to_bfloat16(np.array([1.0, 1.00390625, 1.01171875, 3.4e38])).tolist()  # ties go to the even neighbour
+    [1.0, 1.0, 1.015625, inf]
+    """
+    with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, as in PyTorch
+        a = np.array(arr, dtype=np.float32, copy=True)
+    _round_in_place(a)
+    return a.view(_BF16_NP)
+
+
+def _round_in_place(a):
+    bits = a.view(np.uint32)
+    nan = np.isnan(a)
+    bits += np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))  # the low half decides; ties to even
+    bits &= np.uint32(0xFFFF0000)
+    if nan.any():
+        bits[nan] = np.uint32(0x7FC00000)
+
+
+def settle_bfloat16(arr):
+    """arr (an op's bfloat16-tagged result, computed in float32) rounded to the bfloat16 grid: in place when it
+    can be written, else a rounded copy. Values already on the grid stay as they are, so views are safe."""
+    if not is_bfloat16(arr.dtype):
+        return arr
+    if arr.flags.writeable:
+        _round_in_place(arr)
+        return arr
+    return to_bfloat16(arr)
+
+
+def cast(arr, d):
+    """arr converted to the cnnlab dtype d as a new array (bfloat16 rounded, bfloat16 to others exact)."""
+    if d is bfloat16:
+        return to_bfloat16(arr)
+    return np.asarray(arr).astype(d.np)  # astype's copy drops the bfloat16 tag (np.array(..., dtype) keeps it)
+
+
+def as_np(arr, npd):
+    """arr as the NumPy dtype npd for an op's operands (no copy when it already is): a bfloat16 target rounds,
+    a float32 target drops the bfloat16 tag (NumPy counts the tagged dtype equal to float32)."""
+    if is_bfloat16(npd):
+        return arr if is_bfloat16(arr.dtype) else to_bfloat16(arr)
+    if is_bfloat16(arr.dtype):
+        arr = arr.view(np.float32)
+    return arr.astype(npd, copy=False)
+
+
 def finfo(type=None):
     """Machine limits of a floating dtype (eps, max, min, tiny, bits), as torch.finfo."""
     d = as_dtype(type) if type is not None else _default_float
     if not d.is_floating_point:
         raise TypeError(f"finfo: expects a floating dtype. Got dtype={d}.")
+    if d is bfloat16:
+        return _BF16_FINFO
     return np.finfo(d.np)
+
+
+class _BFloat16Info:
+    """torch.finfo(torch.bfloat16): 8 exponent bits as float32, 8 significand bits (7 stored)."""
+    bits, eps, resolution, dtype = 16, 2.0 ** -7, 0.01, "bfloat16"
+    max = 2.0 ** 127 * (2 - 2.0 ** -7)
+    min = -max
+    tiny = smallest_normal = 2.0 ** -126
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution}, min={self.min:.6g}, max={self.max:.6g}, eps={self.eps}, "
+                f"smallest_normal={self.tiny:.6g}, tiny={self.tiny:.6g}, dtype=bfloat16)")
+
+
+_BF16_FINFO = _BFloat16Info()
 
 
 def iinfo(type):

@@ -59,7 +59,7 @@ def tensor_repr(t):
     extras = []
     if (arr.size == 0 and arr.ndim != 1) or (arr.size and not _opts["edgeitems"]):
         extras.append(f"size={tuple(arr.shape)}")
-    if arr.dtype not in (_dtypes.get_default_dtype().np, np.int64, np.bool_) or (
+    if t.dtype not in (_dtypes.get_default_dtype(), _dtypes.int64, _dtypes.bool) or (
             arr.size == 0 and arr.dtype.kind != "f"):
         extras.append(f"dtype={t.dtype}")
     if t._backward is not None:

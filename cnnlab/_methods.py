@@ -70,7 +70,7 @@ def _new(factory):
 
 _TYPE_NAMES = {"float32": "FloatTensor", "float64": "DoubleTensor", "float16": "HalfTensor", "int64": "LongTensor",
                "int32": "IntTensor", "int16": "ShortTensor", "int8": "CharTensor", "uint8": "ByteTensor",
-               "bool": "BoolTensor"}
+               "bool": "BoolTensor", "bfloat16": "BFloat16Tensor"}
 
 
 def _type(self, dtype=None, non_blocking=False, **kwargs):
@@ -174,6 +174,7 @@ METHODS = dict(
     to=P.to, clone=P.clone, contiguous=S.contiguous, cpu=lambda self: self,
     cuda=_no_device,
     float=_cast(_dtypes.float32), double=_cast(_dtypes.float64), half=_cast(_dtypes.float16),
+    bfloat16=_cast(_dtypes.bfloat16),
     long=_cast(_dtypes.int64), int=_cast(_dtypes.int32), short=_cast(_dtypes.int16), char=_cast(_dtypes.int8),
     byte=_cast(_dtypes.uint8), bool=_cast(_dtypes.bool),
     type=_type, type_as=lambda self, other: P.to(self, other.dtype),

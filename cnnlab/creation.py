@@ -212,6 +212,10 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **
     d = _float_dtype(dtype, "rand")
     shape = _factory_args("rand", size, kwargs, device)
     # drawn in the target precision, so float32 values never round up to 1.0
+    if _dtypes.is_bfloat16(d):  # float32 draws cut (not rounded) to bfloat16, so that none becomes 1.0
+        arr = np.array(rng(generator).random(shape, dtype=np.float32))
+        arr.view(np.uint32)[...] &= np.uint32(0xFFFF0000)
+        return Tensor._wrap(arr.view(d), requires_grad)
     arr = rng(generator).random(shape, dtype=d if d in (np.float32, np.float64) else np.float64)
     return Tensor._wrap(arr.astype(d, copy=False), requires_grad)
 

@@ -115,6 +115,8 @@ class Tensor:
     def _init(self, arr, requires_grad=False):
         if arr.__class__ is not np.ndarray:
             arr = _as_array(arr)
+        if arr.dtype.metadata is not None:  # bfloat16 storage: values back onto the bfloat16 grid
+            arr = _dtypes.settle_bfloat16(arr)
         self._data = arr
         self.grad = None
         self._parents = ()
@@ -141,6 +143,8 @@ class Tensor:
         t = cls.__new__(cls)
         if arr.__class__ is not np.ndarray:
             arr = _as_array(arr)
+        if arr.dtype.metadata is not None:  # a bfloat16 result, computed in float32: round it (see _dtypes)
+            arr = _dtypes.settle_bfloat16(arr)
         t._data = arr
         t.grad = None
         t._retains_grad = False
@@ -194,7 +198,7 @@ class Tensor:
     nelement = numel
 
     def element_size(self):
-        return self._data.itemsize
+        return self.dtype.itemsize  # bfloat16 reports 2 (it is held as float32)
 
     def stride(self, dim=None):
         """Steps in elements between neighbours along each dim (of the underlying array)."""
@@ -347,6 +351,9 @@ class Tensor:
     def numpy(self, force=False):
         """The values as an ndarray sharing memory with the tensor (refused while it requires grad, unless
         force=True, which returns a copy)."""
+        if self._data.dtype.metadata is not None:  # bfloat16: NumPy has no such type (PyTorch refuses too)
+            raise DTypeError("numpy: NumPy has no bfloat16 type; convert first with .float(). Got "
+                             "dtype=cnnlab.bfloat16.")
         if force:
             return self._data.copy()
         if self._requires_grad:

@@ -55,9 +55,9 @@ def binary_arrays(a, b, op):
         b, b_t = as_tensor_arg(b, op), True
     if a_t and b_t:
         xa, xb = a._data, b._data
-        if xa.dtype != xb.dtype:
+        if xa.dtype != xb.dtype or (xa.dtype.metadata is None) != (xb.dtype.metadata is None):  # (bfloat16)
             dt = _dtypes.promote_arrays([xa, xb])
-            xa, xb = xa.astype(dt, copy=False), xb.astype(dt, copy=False)
+            xa, xb = _dtypes.as_np(xa, dt), _dtypes.as_np(xb, dt)
         if xa.shape != xb.shape:
             broadcast_shape(xa.shape, xb.shape, op)
         return a, b, xa, xb

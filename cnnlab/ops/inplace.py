@@ -36,11 +36,11 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
         return t.clone() if copy else t
     if isinstance(dtype, _LegacyTensorType):  # x.to(cnnlab.DoubleTensor): the legacy type's dtype
         dtype = dtype.dtype
-    target = _dtypes.as_dtype(dtype).np
-    if target == t._data.dtype and not copy:
+    target, source = _dtypes.as_dtype(dtype), t.dtype
+    if target == source and not copy:
         return t
-    source = t._data.dtype
-    return Tensor._from_op(t._data.astype(target), (t,), lambda g: (g.astype(source),), "ToCopyBackward")
+    return Tensor._from_op(_dtypes.cast(t._data, target), (t,), lambda g: (_dtypes.cast(g, source),),
+                           "ToCopyBackward")
 
 
 def clone(input):
@@ -59,6 +59,8 @@ def _inplace(t, op, fn):
     except ValueError:
         raise ShapeError(f"{op}: the other operand cannot be broadcast to the tensor's shape. Got "
                          f"shape={shape_str(t.shape)}.") from None
+    if t._data.dtype.metadata is not None:  # bfloat16: the written float32 values back onto its grid
+        _dtypes.settle_bfloat16(t._data)
     return t
 
 
@@ -101,7 +103,7 @@ def _recorded(t, op, compute, other=None):
     if result.shape != t.shape:
         raise ShapeError(f"{op}: the other operand cannot be broadcast to the tensor's shape. Got "
                          f"shape={shape_str(t.shape)}, result shape={shape_str(result.shape)}.")
-    if result._data.dtype != t._data.dtype:
+    if result.dtype != t.dtype:  # (compares bfloat16 apart from float32, which NumPy's dtypes do not)
         result = to(result, t.dtype)
     t._data, t._requires_grad, t._used = result._data, result._requires_grad, False
     t._parents, t._backward, t._op = result._parents, result._backward, result._op

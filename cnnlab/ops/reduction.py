@@ -50,6 +50,8 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     x = t._data
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
     out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=out_dtype))
+    if x.dtype.metadata is not None and dtype is None:  # bfloat16: NumPy's sum drops the tag; summed in float32
+        out = _dtypes.as_np(out, x.dtype)
     return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),),
                            "SumBackward0" if dim is None else "SumBackward1")
 
@@ -70,6 +72,8 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     # float16 sums in float32, as x.mean (and PyTorch) do: a float16 running sum overflows past 65504
     s = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
     out = np.asarray(np.true_divide(s, count).astype(x.dtype, copy=False))
+    if x.dtype.metadata is not None:  # bfloat16: the float32 mean rounded (NumPy drops the tag)
+        out = _dtypes.as_np(out, x.dtype)
     return Tensor._from_op(out, (t,), quiet(lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),)),
                            "MeanBackward0" if dim is None else "MeanBackward1")
 
