@@ -38,7 +38,7 @@ class _Watcher:
                 raise ShapeError(problem)
 
     def post(self, module, args, output):
-        if isinstance(output, Tensor):
+        if isinstance(output, Tensor) and not module._modules:  # a leaf layer: 'features.12', not 'features'
             self.last.append((self.names.get(id(module), type(module).__name__), tuple(output.shape)))
             del self.last[:-64]
 
