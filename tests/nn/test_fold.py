@@ -9,7 +9,7 @@ import pytest
 import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab.kernels import im2col as K
-from oracle import check, check_float32, gradcheck, rand
+from oracle import PT, check, check_float32, gradcheck, rand
 
 
 def ref_unfold(x, k, s, p, d):
@@ -146,17 +146,16 @@ def test_fold_is_adjoint_of_unfold(shape, k, s, d, p):
     np.testing.assert_allclose(y.grad.numpy(), cols.detach().numpy(), rtol=1e-12)
 
 
-def test_unfold_1d_unbatched():
-    x = rand(3, 9, seed=13)
-    out = F.unfold(cnnlab.tensor(x), (3,), stride=2)
-    np.testing.assert_array_equal(out.numpy(), ref_unfold(x[None], (3,), (2,), ((0, 0),), (1,))[0])
-
-
-def test_unfold_3d_unbatched_with_int_args():
-    x = rand(2, 4, 3, 5, seed=14)  # (C, D, H, W): the 3-tuple kernel makes the ints 3-d
-    out = F.unfold(cnnlab.tensor(x), (2, 2, 3), padding=1, stride=2)
-    ref = ref_unfold(x[None], (2, 2, 3), (2, 2, 2), ((1, 1),) * 3, (1, 1, 1))[0]
-    np.testing.assert_array_equal(out.numpy(), ref)
+@pytest.mark.parametrize("shape, kernel_size", [((3, 9), (3,)), ((2, 4, 3, 5), (2, 2, 3)), ((2, 3, 6, 7), (2, 2, 2))])
+def test_unfold_nd_needs_a_batched_input(shape, kernel_size):
+    """A tuple of n entries needs an (n+2)-d input for n != 2: a 4-d batch with a 3-tuple kernel was read as one
+    unbatched volume (the batch taken for channels), where PyTorch raises."""
+    with pytest.raises(RuntimeError, match=rf"unfold: expects a {len(kernel_size) + 2}-d \(batched\) input"):
+        F.unfold(cnnlab.zeros(*shape), kernel_size)
+    x = rand(1, *shape, seed=13)
+    out = F.unfold(cnnlab.tensor(x), kernel_size, stride=2)
+    np.testing.assert_array_equal(out.numpy(), ref_unfold(x, kernel_size, (2,) * len(kernel_size),
+                                                          ((0, 0),) * len(kernel_size), (1,) * len(kernel_size)))
 
 
 @pytest.mark.parametrize("shape", [(2, 5, 6), (1, 2, 5, 6)])
@@ -167,16 +166,13 @@ def test_unfold_int_args_3d_4d_inputs_are_pytorch_images(shape, args):
 
 
 @pytest.mark.parametrize("shape", [(2, 3, 4, 5, 6), (1, 2, 5, 4, 3, 4)])
-def test_unfold_int_args_5d_and_up_are_batched(shape):
-    """A 5-d (6-d) input with all-int geometry (PyTorch refuses it) is a batch of volumes (4-d grids): the same
-    as spelling every argument as a tuple, and fold with a tuple output_size takes it back."""
-    n = len(shape) - 2
-    x = rand(*shape, seed=16)
-    out = F.unfold(cnnlab.tensor(x), 2, dilation=1, padding=1, stride=2)
-    ref = ref_unfold(x, (2,) * n, (2,) * n, ((1, 1),) * n, (1,) * n)
-    np.testing.assert_array_equal(out.numpy(), ref)
-    back = F.fold(out, shape[2:], 2, dilation=1, padding=1, stride=2)
-    np.testing.assert_allclose(back.numpy(), ref_fold(ref, shape[2:], (2,) * n, (2,) * n, ((1, 1),) * n, (1,) * n))
+def test_unfold_int_args_5d_and_up_raise_like_torch(shape):
+    """All-int geometry means 2 spatial dims, as in PyTorch, which refuses a 5-d input; volumes need tuples
+    (that spelling is checked against the loop reference above)."""
+    with pytest.raises(RuntimeError, match=r"expects a 3-d \(unbatched\) or 4-d \(batched\) input"):
+        F.unfold(cnnlab.zeros(*shape), 2, dilation=1, padding=1, stride=2)
+    with pytest.raises(RuntimeError):
+        PT.F.unfold(PT.torch.zeros(*shape), 2, dilation=1, padding=1, stride=2)
 
 
 # ---- finite differences -----------------------------------------------------------------------------------

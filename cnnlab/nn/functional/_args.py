@@ -50,6 +50,16 @@ def check_input_dims(x_shape, n, op, unbatched_ok=True):
         raise ShapeError(f"{op}: expects a {want} input ({layout}). Got input.shape={shape_str(x_shape)}.")
 
 
+def check_not_empty(x_shape, n, op, channels_ok=False):
+    """Raise when a channel (unless channels_ok) or spatial dim is 0: PyTorch's pools, unpools and resizes accept
+    an empty batch only ("Expected 3D or 4D (batch mode) tensor with optional 0 dim batch size")."""
+    dims = x_shape[-n:] if channels_ok else x_shape[-n - 1:]
+    if 0 in dims:
+        which = "spatial" if channels_ok else "channel and spatial"
+        raise ShapeError(f"{op}: expects non-empty {which} dims (only the batch may be 0). Got input.shape="
+                         f"{shape_str(x_shape)}.")
+
+
 PADDING_STRINGS = ("valid", "same", "same_lower", "causal")
 
 

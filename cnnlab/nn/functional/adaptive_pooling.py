@@ -18,17 +18,21 @@ from .pooling import _grad_fn_name, _input
 __all__ = [f"adaptive_{kind}_pool{n}d" for kind in ("avg", "max") for n in (1, 2, 3)]
 
 
-def _adaptive_sizes(shape, n, op, output_size):
+def _adaptive_sizes(shape, n, op, output_size, channels_ok=False):
     check_input_dims(shape, n, op)
-    spatial = tuple(shape[-n:])
-    if any(s == 0 for s in spatial):
-        raise ShapeError(f"{op}: expects a non-empty input in every non-batch dimension. Got input.shape="
+    # PyTorch's rule: every dim after the first non-empty (the first is the batch, or an unbatched input's
+    # channels), except the channels of a batch for the 1-d/2-d average pools
+    if 0 in shape[2 if channels_ok and len(shape) == n + 2 else 1:]:
+        raise ShapeError(f"{op}: expects a non-empty input in every non-batch dimension (the first dim is the "
+                         f"batch{', and a batch may have 0 channels' if channels_ok else ''}). Got input.shape="
                          f"{shape_str(shape)}.")
+    spatial = tuple(shape[-n:])
     sizes = (output_size,) * n if output_size is None or isinstance(output_size, (numbers.Integral, np.integer)) \
         else output_size
     ok = isinstance(sizes, (tuple, list)) and len(sizes) in (1, n) and all(
-        s is None or (isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, bool) and s >= 0)
-        for s in sizes)
+        s is None or (isinstance(s, (numbers.Integral, np.integer)) and not isinstance(s, bool)) for s in sizes)
+    if ok and any(s is not None and s < 0 for s in sizes):  # a RuntimeError in PyTorch
+        raise ShapeError(f"{op}: output_size must not be negative. Got output_size={output_size!r}.")
     if not ok:
         raise ValueError(f"{op}: output_size must be a non-negative int or a tuple of {n} such ints (or None to "
                          f"keep a dim). Got output_size={output_size!r}.")
@@ -39,7 +43,7 @@ def _adaptive_sizes(shape, n, op, output_size):
 def _adaptive_avg_pool(input, n, op, output_size):
     t = _input(input, op)
     x = t._data
-    spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size)
+    spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size, channels_ok=n < 3)
     lead = x.shape[:x.ndim - n]
     name = _avg_grad_fn_name(n, out_size)
     if 0 in out_size:

@@ -106,6 +106,8 @@ def affine_grid(theta, size, align_corners=None):
     if len(size) not in (4, 5):
         raise AffineGridRankError(f"affine_grid: only 4-d and 5-d sizes are supported, for 2-d and 3-d affine "
                                   f"transforms. Got size={size}.")
+    if min(size) < 1:
+        raise ShapeError(f"affine_grid: every entry of size must be positive. Got size={size}.")
     n = len(size) - 2
     if th.ndim != 3 or th.shape[1:] != (n, n + 1):
         raise ValueError(f"affine_grid: theta must be a batch of {n}-d affine matrices of shape (N, {n}, {n + 1}) "

@@ -44,6 +44,13 @@ def _check_operands(op, n, input, weight, bias):
     if min(weight.shape[2:]) < 1:
         raise ShapeError(f"{op}: the kernel sizes weight.shape[2:] must be positive. "
                          f"Got weight.shape={shape_str(weight.shape)}.")
+    if weight.shape[0] < 1 or (transposed and weight.shape[1] < 1):
+        what = "weight.shape[0] (in_channels) and weight.shape[1] (out_channels / groups) must be" if transposed \
+            else "weight.shape[0] (out_channels) must be"
+        raise ShapeError(f"{op}: {what} at least 1. Got weight.shape={shape_str(weight.shape)}.")
+    if 0 in input.shape[-n:]:
+        raise ShapeError(f"{op}: only the batch and channel dims of the input may be 0, not a spatial dim (as in "
+                         f"PyTorch). Got input.shape={shape_str(input.shape)}.")
 
 
 def _check_groups(op, groups, weight, divided):
@@ -76,6 +83,16 @@ def _pad_mode(input, pads, mode):
     return pad(input, flat, mode=mode)
 
 
+def _empty_result(x_t, weight, bias, shape):
+    """The result for an empty input (a 0 batch, or 0 input channels), without calling a kernel: shape is
+    (C_out, *out_size), C_out = 0 when the input has no channels (PyTorch's empty-convolution rule). Every
+    gradient is zero (nothing was summed)."""
+    out = np.zeros((x_t.shape[0],) + shape, x_t._data.dtype)
+    parents = (x_t, weight) + ((bias,) if bias is not None else ())
+    return Tensor._from_op(out, parents, lambda g: tuple(np.zeros(p._data.shape, g.dtype) for p in parents),
+                           "ConvolutionBackward")
+
+
 # ---- convolution ----------------------------------------------------------------------------------------------
 def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding_mode):
     """Checks, then the autograd op; n is the number of spatial dims."""
@@ -96,6 +113,9 @@ def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding
     check_output_size(op, spatial, kernel, pads, stride, dilation, out_size)
 
     x_t, unbatched = _batched(n, input)
+    if x_t._data.size == 0:
+        y = _empty_result(x_t, weight, bias, (weight.shape[0] if x_t.shape[1] else 0,) + out_size)
+        return squeeze(y, 0) if unbatched else y
     if padding_mode != "zeros" and any(v for pair in pads for v in pair):
         x_t, pads = _pad_mode(x_t, pads, padding_mode), ((0, 0),) * n
     x, w = x_t._data, weight._data
@@ -217,6 +237,9 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
                              f"({name}_out = ({i}-1)*{s} - {b + a} + {d}*({k}-1) + {p} + 1 = {o}).")
 
     x_t, unbatched = _batched(n, input)
+    if x_t._data.size == 0:  # a 0 batch (a 0-channel input is refused above, since weight.shape[0] == 0)
+        y = _empty_result(x_t, weight, bias, (out_channels,) + out_size)
+        return squeeze(y, 0) if unbatched else y
     x, w = x_t._data, weight._data
     y_shape = (x.shape[0], out_channels) + out_size
     parents = (x_t, weight) + ((bias,) if bias is not None else ())

@@ -21,8 +21,8 @@ _ALPHA_PRIME = 1.7580993408473766
 
 
 def _check_p(p, op):
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{op}: dropout probability p must be between 0 and 1. Got p={p}.")
+    if not 0.0 <= p <= 1.0:  # ShapeError: PyTorch raises ValueError for 2.0 and RuntimeError for nan
+        raise ShapeError(f"{op}: dropout probability p must be between 0 and 1. Got p={p}.")
 
 
 def _apply(input, p, training, generator, op, mask_shape=None, alpha=False):

@@ -1,10 +1,10 @@
 """unfold (im2col) and fold (col2im) with gradients, for any number of spatial dims.
 
 PyTorch has them for 2-d only; here the number of spatial dims n comes from the first tuple among the
-geometry arguments (fold: output_size first). When every argument is an int, n is 2, so PyTorch code behaves
-identically (a 3-d input is an unbatched image, as in PyTorch), except that unfold reads a 5-d or larger input,
-which PyTorch refuses, as a batch with input.dim() - 2 spatial dims. The array work is in
-cnnlab.kernels.im2col; each op's backward is the other op's kernel.
+geometry arguments (fold: output_size first), and every other tuple must have that length. When every argument
+is an int, n is 2 and the rules are PyTorch's (a 3-d input is an unbatched image, a 4-d one a batch). Other n
+need a batched (n+2)-d input, so that a tuple of the wrong length can never silently read the batch as a
+spatial dim. The array work is in cnnlab.kernels.im2col; each op's backward is the other op's kernel.
 """
 import numpy as np
 
@@ -18,13 +18,17 @@ from ._args import output_size as _blocks_along  # fold() has a parameter named 
 __all__ = ["unfold", "fold"]
 
 
-def _num_spatial(*args, ndim=None):
-    """n = the length of the first tuple/list argument. When all are ints: 2, PyTorch's only case, for a 3-d
-    (unbatched) or 4-d (batched) input, and ndim - 2 (a batch) for a 5-d or larger input, which PyTorch refuses."""
-    for a in args:
-        if isinstance(a, (tuple, list)):
-            return len(a)
-    return ndim - 2 if ndim is not None and ndim >= 5 else 2
+def _num_spatial(op, **args):
+    """n = the length of the first tuple/list argument (2, PyTorch's only case, when all are ints); every other
+    tuple must have n entries (PyTorch: "It is expected kernel_size equals to 2")."""
+    n = next((len(a) for a in args.values() if isinstance(a, (tuple, list))), 2)
+    for name, a in args.items():
+        pairs = name == "padding" and isinstance(a, (tuple, list)) and all(isinstance(p, (tuple, list)) for p in a)
+        if isinstance(a, (tuple, list)) and len(a) != n and not (pairs and len(a) == n):
+            given = ", ".join(f"{k}={v!r}" for k, v in args.items())
+            raise ShapeError(f"{op}: every geometry tuple must have one entry per spatial dim ({n}, from the "
+                             f"first tuple). Got {given}.")
+    return n
 
 
 def _geometry(op, n, kernel_size, dilation, stride):
@@ -45,9 +49,10 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     """Extract sliding local blocks: every kernel-sized window of the (padded) input becomes a column.
 
     Args:
-        input (Tensor): (N, C, *S) or unbatched (C, *S) with n spatial dims (2 in PyTorch; 1-d and 3-d here).
-        kernel_size (int or tuple): the window size; a tuple's length sets n. When it and the other geometry
-            arguments are all ints, n = 2 for a 3-d or 4-d input (as PyTorch) and input.dim() - 2 beyond.
+        input (Tensor): (N, C, *S) with n spatial dims, or unbatched (C, H, W) when n = 2 (PyTorch has n = 2
+            only; any n here, batched).
+        kernel_size (int or tuple): the window size; a tuple's length sets n, and every other tuple argument
+            must have that length. When all geometry arguments are ints, n = 2 (as PyTorch).
         dilation (int or tuple, default 1): spacing between window elements.
         padding (int, tuple, or (before, after) pairs, default 0): implicit zeros on both sides of each dim.
         stride (int or tuple, default 1): step between windows.
@@ -61,9 +66,10 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
         Tensor: the columns; the gradient scatter-adds back onto the input (col2im).
 
     Raises:
-        TypeError: a geometry argument that is not an int or a tuple of n ints.
-        ShapeError: an input that is not (n+1)-d or (n+2)-d, a non-positive kernel_size/stride/dilation,
-            negative padding, or an output size below 1.
+        TypeError: a geometry argument that is not an int or a tuple of ints.
+        ShapeError: geometry tuples of different lengths, an input that is not (n+2)-d (or 3-d for n = 2), a
+            zero-size channel or spatial dim, a non-positive kernel_size/stride/dilation, negative padding, or an
+            output size below 1.
 
     Matches torch.nn.functional.unfold.
 
@@ -73,13 +79,14 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
     [[[0.0, 1.0, 3.0, 4.0], [1.0, 2.0, 4.0, 5.0], [3.0, 4.0, 6.0, 7.0], [4.0, 5.0, 7.0, 8.0]]]
     """
     t = as_tensor_arg(input, "unfold", "input")
-    n = _num_spatial(kernel_size, dilation, stride, padding, ndim=t.ndim)
+    n = _num_spatial("unfold", kernel_size=kernel_size, dilation=dilation, padding=padding, stride=stride)
     k, d, s = _geometry("unfold", n, kernel_size, dilation, stride)
     x = t._data
-    if x.ndim not in (n + 1, n + 2) or any(v == 0 for v in x.shape[-n - 1:]):
-        raise ShapeError(f"unfold: expects a {n + 1}-d (unbatched) or {n + 2}-d (batched) input (N, C, "
-                         f"*spatial) with non-empty channel and spatial dims, for {n} spatial dims "
-                         f"(kernel_size={k}). Got input.shape={shape_str(x.shape)}.")
+    ranks = (n + 1, n + 2) if n == 2 else (n + 2,)  # unbatched only where PyTorch has it: no guessing
+    if x.ndim not in ranks or any(v == 0 for v in x.shape[-n - 1:]):
+        want = "a 3-d (unbatched) or 4-d (batched)" if n == 2 else f"a {n + 2}-d (batched)"
+        raise ShapeError(f"unfold: expects {want} input (N, C, *spatial) with non-empty channel and spatial "
+                         f"dims, for {n} spatial dims (kernel_size={k}). Got input.shape={shape_str(x.shape)}.")
     unbatched = x.ndim == n + 1
     xb = x[None] if unbatched else x  # (N, C, *S)
     spatial = xb.shape[2:]
@@ -118,8 +125,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
         Tensor: the folded tensor; its gradient is unfold of the incoming gradient.
 
     Raises:
-        TypeError: a geometry argument that is not an int or a tuple of n ints.
-        ShapeError: an input that is not 2-d or 3-d, input.shape[-2] not divisible by prod(kernel_size), L not
+        TypeError: a geometry argument that is not an int or a tuple of ints.
+        ShapeError: geometry tuples of different lengths, an input that is not 2-d or 3-d, input.shape[-2] not divisible by prod(kernel_size), L not
             equal to the number of blocks, a non-positive kernel_size/stride/dilation, or no block fits.
 
     Matches torch.nn.functional.fold.
@@ -130,7 +137,8 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
     [[[[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]]]
     """
     t = as_tensor_arg(input, "fold", "input")
-    n = _num_spatial(output_size, kernel_size, dilation, stride, padding)
+    n = _num_spatial("fold", output_size=output_size, kernel_size=kernel_size, dilation=dilation, padding=padding,
+                     stride=stride)
     size = to_tuple(output_size, n, "output_size", "fold")
     k, d, s = _geometry("fold", n, kernel_size, dilation, stride)
     y = t._data

@@ -62,6 +62,15 @@ def _affine(op, x_t, w_t, b_t, xhat, param_shape, xhat_grad_to_x, name):
     return Tensor._from_op(out.astype(x_t._data.dtype, copy=False), parents, backward, name)
 
 
+def _empty(t, w, b, name="NativeBatchNormBackward"):
+    """The result for an input with no elements (a 0 batch, channel or spatial dim), as PyTorch gives it: an
+    empty output, zero gradients for weight and bias, and no running-statistics update."""
+    parents = tuple(p for p in (t, w, b) if p is not None)
+    return Tensor._from_op(np.zeros(t._data.shape, t._data.dtype), parents,
+                           lambda g: tuple(np.zeros(p._data.shape, p._data.dtype) for p in parents),
+                           name)
+
+
 def _param(value, name, op, numel, what, x_shape):
     """A tensor argument (or None) that must hold `numel` values, one per `what`."""
     if value is None:
@@ -134,7 +143,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     b = _param(bias, "bias", "batch_norm", C, "channel (input.shape[1])", x.shape)
     if training:
         n = x.size // C if C else 0
-        if n <= 1:
+        if n == 1:  # 0 values is an empty batch, which PyTorch passes through
             raise ValueError(f"batch_norm: Expected more than 1 value per channel when training. Got "
                              f"input.shape={shape_str(x.shape)}.")
         if rm is not None or rv is not None:
@@ -143,6 +152,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         raise ShapeError("batch_norm: running_mean and running_var must be given in evaluation mode "
                          f"(training=False). Got running_mean={'None' if rm is None else 'a tensor'}, "
                          f"running_var={'None' if rv is None else 'a tensor'}.")
+    if x.size == 0:
+        return _empty(t, w, b)
     x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, int(np.prod(x.shape[2:])))  # (N, C, L), L = prod(spatial)
     wd = None if w is None else w._data.reshape(C)
     bd = None if b is None else b._data.reshape(C)
@@ -215,9 +226,13 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
         return batch_norm(t, rm, rv, w, b, training=False, eps=eps)
     axes = tuple(range(2, x.ndim))
     n = int(np.prod(x.shape[2:]))
-    if n <= 1:
+    if n == 1:
         raise ValueError(f"instance_norm: Expected more than 1 spatial element when training. Got "
                          f"input.shape={shape_str(x.shape)}.")
+    if rm is not None or rv is not None:
+        _check_momentum(momentum, "instance_norm")
+    if x.size == 0:
+        return _empty(t, w, b)
     xhat, mean, var, invstd = _standardize(x, axes, eps)
     if rm is not None or rv is not None:
         _check_momentum(momentum, "instance_norm")
@@ -259,6 +274,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
         if p is not None and tuple(p.shape) != shape:
             raise ShapeError(f"layer_norm: {name} must have shape normalized_shape. Got {name}.shape="
                              f"{shape_str(p.shape)}, normalized_shape={shape_str(shape)}.")
+    if x.size == 0:
+        return _empty(t, w, b, "NativeLayerNormBackward")
     axes = tuple(range(x.ndim - k, x.ndim))
     xhat, _, _, invstd = _standardize(x, axes, eps)
     return _affine("layer_norm", t, w, b, xhat, (1,) * (x.ndim - k) + shape,
@@ -290,6 +307,8 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
     w = _param(weight, "weight", "group_norm", C, "channel (input.shape[1])", x.shape)
     b = _param(bias, "bias", "group_norm", C, "channel (input.shape[1])", x.shape)
     G = int(num_groups)
+    if x.size == 0:
+        return _empty(t, w, b, "NativeGroupNormBackward")
     xg = x.reshape(N, G, -1)  # (N, G, C/G * spatial)
     xhat_g, _, _, invstd = _standardize(xg, (2,), eps)
 
@@ -335,7 +354,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         raise ValueError(f"local_response_norm: Expected 3D or higher dimensionality input (N, C, *). Got "
                          f"input.shape={shape_str(x.shape)}.")
     if not isinstance(size, (int, np.integer)) or size < 1:
-        raise ValueError(f"local_response_norm: size must be a positive int. Got size={size!r}.")
+        raise ShapeError(f"local_response_norm: size must be a positive int. Got size={size!r}.")
     if x.size == 0:
         return t
     q = _channel_window_sum(x * x, size // 2, (size - 1) // 2) / size * alpha + k  # (N, C, *)

@@ -15,7 +15,7 @@ from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import pool as K
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
-from ._args import (check_input_dims, check_output_size, check_positive, output_size, resolve_padding,
+from ._args import (check_input_dims, check_not_empty, check_output_size, check_positive, output_size, resolve_padding,
                     spatial_names, to_tuple)
 from ._pool_docs import attach_docs
 
@@ -43,6 +43,7 @@ def pool_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode
     the input or its left padding.
     """
     check_input_dims(shape, n, op)
+    check_not_empty(shape, n, op)
     kernel = to_tuple(kernel_size, n, "kernel_size", op)
     check_positive(kernel, "kernel_size", op)
     stride = kernel if stride is None or (isinstance(stride, (tuple, list)) and not stride) else \
@@ -226,6 +227,7 @@ def _max_unpool(input, indices, n, op, kernel_size, stride, padding, output_size
     t = _input(input, op, ints_ok=True)
     x = t._data
     check_input_dims(x.shape, n, op)
+    check_not_empty(x.shape, n, op)
     idx = indices._data if isinstance(indices, Tensor) else np.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise DTypeError(f"{op}: indices must be an integer tensor (as returned with return_indices=True). "

@@ -12,7 +12,7 @@ import numbers
 
 import numpy as np
 
-from ...errors import DTypeError, ShapeError
+from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels.pool import scatter_sorted
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
@@ -191,6 +191,9 @@ def _output_size(shape, size, scale_factor, recompute_scale_factor, mode):
         raise TypeError(f"interpolate: {name} must be {want}. Got {name}={value!r}.")
     if size is not None:
         out, scales = tuple(int(v) for v in values), (None,) * dim
+    elif not all(math.isfinite(float(v)) for v in values):  # floor(in * nan) has no integer value
+        raise ShapeError(f"interpolate: scale_factor must be finite. Got scale_factor={value!r} for input spatial "
+                         f"size {tuple(shape[2:])}.")
     else:
         out = tuple(int(math.floor(float(i) * float(s))) for i, s in zip(shape[2:], values))
         scales = (None,) * dim if recompute_scale_factor or mode == "area" else tuple(float(s) for s in values)
@@ -266,6 +269,9 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if x.dtype.kind != "f":
         raise DTypeError(f"interpolate: the input must be floating point. Got dtype={t.dtype}.")
     out_size, scales = _output_size(x.shape, size, scale_factor, recompute_scale_factor, mode)
+    if x.shape[1] == 0 and mode != "area":  # PyTorch: "Non-empty 4D data tensor expected" (a 0 batch is fine)
+        raise ShapeError(f"interpolate: the input must have at least one channel. Got input.shape="
+                         f"{shape_str(x.shape)}, mode={mode!r}.")
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[x.ndim - 3](t, out_size)
     dt = x.dtype.type

@@ -251,9 +251,9 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     out_spatial = gr.shape[1:-1]
     dt = x.dtype.type
     S = int(np.prod(spatial))
-    g2 = gr.reshape(N, -1, n)                                   # (N, P, n), component 0 is x (the last axis)
+    P = int(np.prod(out_spatial))  # not -1 in the reshape: a 0 batch leaves it undetermined
+    g2 = gr.reshape(N, P, n)                                    # (N, P, n), component 0 is x (the last axis)
     taps, mults = _sampling_taps(g2, spatial, mode, padding_mode, align, dt)
-    P = g2.shape[1]
     # Channels-last rows make every tap one row gather: input pixel (n, s) is row n * S + s of xr.
     xr = np.ascontiguousarray(x.reshape(N, C, S).transpose(0, 2, 1)).reshape(N * S, C)   # (N*S, C)
     row0 = (np.arange(N, dtype=np.int64) * S)[:, None]                                    # (N, 1)

@@ -38,7 +38,8 @@ def _softmax_core(input, dim, dtype, op, log):
         raise DTypeError(f"{op}: input must be a floating-point tensor (or pass dtype=). Got dtype={t.dtype}.")
     d = t._dim(dim, op)
     x = t._data if t.ndim else t._data.reshape(1)  # a 0-d input is a 1-element vector along dim 0
-    m = np.max(x, axis=d, keepdims=True)
+    # the max along an empty dim has no value; any finite shift does for no elements (PyTorch: an empty result)
+    m = np.max(x, axis=d, keepdims=True) if x.shape[d] else np.zeros(x.shape[:d] + (1,) + x.shape[d + 1:], x.dtype)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):  # -inf or +inf rows give nan, as PyTorch
         shifted = x - m
         e = np.exp(shifted)
