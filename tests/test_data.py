@@ -274,7 +274,7 @@ def test_download_without_network_fails_clearly(tmp_path, monkeypatch):
         raise urllib.error.URLError("no network")
 
     monkeypatch.setattr(urllib.request, "urlopen", offline)
-    with pytest.raises(RuntimeError, match=r"MNIST: could not download .*no network.*put them here"):
+    with pytest.raises(RuntimeError, match=r"MNIST: could not download .*no network.*put it here: .*MNIST/raw/"):
         MNIST(tmp_path, download=True)
 
 

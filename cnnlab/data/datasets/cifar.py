@@ -1,13 +1,18 @@
 """CIFAR-10 from the standard python batches, read without executing pickled code."""
 import os
 import pickle
+import shutil
 import tarfile
+import tempfile
+import zlib
 
 import numpy as np
 
+from ...errors import DataError
 from ...tensor import Tensor
 from ..dataset import Dataset
 from .download import fetch
+from .mnist import check_labels
 
 # A CIFAR batch is a pickled dict holding a uint8 ndarray and lists; these are all the names it needs.
 _CIFAR_NAMES = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
@@ -15,28 +20,57 @@ _CIFAR_NAMES = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiar
                 ("numpy._core.multiarray", "scalar")}
 
 
+def _latin1_bytes(text, encoding=None):
+    # a protocol-2 pickle written by Python 3 spells bytes as _codecs.encode(text, "latin1"); nothing else
+    if encoding != "latin1" or not isinstance(text, str):
+        raise pickle.UnpicklingError(f"_codecs.encode with encoding={encoding!r}")
+    return text.encode("latin1")
+
+
 class _BatchUnpickler(pickle.Unpickler):
+    def __init__(self, file, path):
+        super().__init__(file, encoding="latin1")  # the published batches are Python 2 pickles
+        self.path = path
+
     def find_class(self, module, name):
+        if (module, name) == ("_codecs", "encode"):
+            return _latin1_bytes
         if (module, name) in _CIFAR_NAMES:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"CIFAR10: the batch file refers to {module}.{name}, which a CIFAR batch never "
-                                     "needs; refusing to load it (nothing in it was run).")
+        raise DataError(f"CIFAR10: {self.path} refers to {module}.{name}, which a CIFAR batch never needs; "
+                        "refusing to load it (nothing in it was run).")
 
 
-def read_batch(path):
-    """(images uint8 (N, 32, 32, 3), labels int64 (N,)) from one CIFAR-10 python batch file."""
+def read_batch(path, n_classes=10):
+    """(images uint8 (N, 32, 32, 3), labels int64 (N,)) from one CIFAR-10 python batch file.
+
+    Raises DataError naming the file when it is corrupt or truncated, refers to code, is not a CIFAR batch
+    (a dict with a uint8 'data' array (N, 3072) and N 'labels'), or holds a label outside [0, n_classes).
+    """
     try:
         with open(path, "rb") as f:
-            entry = _BatchUnpickler(f, encoding="latin1").load()
-    except (pickle.UnpicklingError, EOFError, ValueError) as e:
-        raise ValueError(f"CIFAR10: cannot read {path}: {e}") from None
+            entry = _BatchUnpickler(f, path).load()
+    except (DataError, OSError):  # ours, and a file that cannot be opened (as open() says it)
+        raise
+    except Exception as e:  # UnpicklingError, EOFError, and whatever numpy's _reconstruct says about bad state
+        raise DataError(f"CIFAR10: cannot read {path} ({type(e).__name__}: {str(e)[:200]}). Expected a CIFAR-10 "
+                        "python batch (the file may be truncated or corrupt; unpack the archive again).") from None
     if not isinstance(entry, dict) or "data" not in entry or not ("labels" in entry or "fine_labels" in entry):
-        raise ValueError(f"CIFAR10: {path} is not a CIFAR batch (expected a dict with 'data' and 'labels').")
-    data = np.asarray(entry["data"], dtype=np.uint8)
-    labels = np.asarray(entry.get("labels", entry.get("fine_labels")), dtype=np.int64)
-    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or len(data) != len(labels):
-        raise ValueError(f"CIFAR10: {path} holds data of shape {data.shape} and {len(labels)} labels; expected "
-                         "(N, 3072) and N labels.")
+        raise DataError(f"CIFAR10: {path} is not a CIFAR batch (expected a dict with 'data' and 'labels').")
+    data, labels = entry["data"], entry.get("labels", entry.get("fine_labels"))
+    try:
+        labels = np.asarray(labels)
+    except Exception:  # ragged or odd objects
+        labels = np.asarray([None])
+    if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and labels.dtype.kind in "iu"):
+        raise DataError(f"CIFAR10: {path} must hold a uint8 'data' array and integer labels. Got data of type "
+                        f"{type(data).__name__}{' ' + str(data.dtype) if isinstance(data, np.ndarray) else ''} and "
+                        f"labels of dtype {labels.dtype}.")
+    if data.ndim != 2 or data.shape[1] != 3 * 32 * 32 or labels.ndim != 1 or len(data) != len(labels):
+        raise DataError(f"CIFAR10: {path} holds data of shape {data.shape} and labels of shape {labels.shape}; "
+                        "expected (N, 3072) and (N,).")
+    labels = labels.astype(np.int64)
+    check_labels(labels, n_classes, path, "CIFAR10")
     return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
@@ -68,7 +102,7 @@ class CIFAR10(Dataset):
         if missing:
             raise FileNotFoundError(f"CIFAR10: {', '.join(missing)} not found in {base}/. Pass download=True, or "
                                     f"download {self.url} elsewhere and unpack it into {self.root}/.")
-        parts = [read_batch(os.path.join(base, n)) for n in names]
+        parts = [read_batch(os.path.join(base, n), len(self.classes)) for n in names]
         self.data = np.concatenate([p[0] for p in parts])
         self.targets = [int(t) for p in parts for t in p[1]]
 
@@ -76,8 +110,20 @@ class CIFAR10(Dataset):
         path = os.path.join(self.root, self.archive)
         if not os.path.exists(path):
             fetch(self.url, path, md5=self.md5, what="CIFAR10", manual_hint=f"{self.root}/ (the file {self.archive})")
-        with tarfile.open(path, "r:gz") as tar:
-            tar.extractall(self.root, filter="data")
+        # unpacked beside the target first, so that a damaged archive leaves no half-written batch behind
+        scratch = tempfile.mkdtemp(prefix=".cifar-unpack-", dir=self.root)
+        try:
+            with tarfile.open(path, "r:gz") as tar:
+                tar.extractall(scratch, filter="data")
+            unpacked = os.path.join(scratch, self.folder)
+            os.makedirs(os.path.join(self.root, self.folder), exist_ok=True)
+            for name in os.listdir(unpacked):
+                os.replace(os.path.join(unpacked, name), os.path.join(self.root, self.folder, name))
+        except (tarfile.TarError, EOFError, OSError, zlib.error) as e:  # ReadError, a truncated gzip stream
+            raise DataError(f"CIFAR10: cannot unpack {path} ({type(e).__name__}: {e}). Expected the complete "
+                            f"{self.archive}; delete it and download it again.") from None
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def __len__(self):
         return len(self.targets)

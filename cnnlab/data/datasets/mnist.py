@@ -20,29 +20,62 @@ class IDXError(DataError):
     """An IDX file that is not what it should be (wrong magic number, truncated, counts that disagree)."""
 
 
+def _open_bounded(path):
+    """(reader, largest size the contents can honestly have): raw bytes are their own size; gzip's deflate
+    inflates at most 1032:1, a bound on what a crafted .gz can make us hold."""
+    size = os.path.getsize(path)
+    if path.endswith(".gz"):
+        return gzip.open(path, "rb"), 1032 * size + 1024
+    return open(path, "rb"), size
+
+
 def read_idx(path, expected_magic):
-    """The array stored in an IDX file (optionally gzipped), after checking its header against its size."""
-    opener = gzip.open if path.endswith(".gz") else open
+    """The array stored in an IDX file (optionally gzipped), after checking its header against its size.
+
+    Raises IDXError (a DataError) naming the file when it is unreadable (a corrupt or truncated gzip stream),
+    has the wrong magic number, or holds more or fewer bytes than its header says.
+    """
+    path = os.fspath(path)
+    kind = "images" if expected_magic == IMAGES_MAGIC else "labels"
     try:
-        with opener(path, "rb") as f:
-            data = f.read()
-    except (OSError, EOFError) as e:
-        raise IDXError(f"read_idx: cannot read {path} ({e}).") from None
-    if len(data) < 4:
-        raise IDXError(f"read_idx: {path} is too short to be an IDX file ({len(data)} bytes).")
-    magic = int.from_bytes(data[:4], "big")
-    if magic != expected_magic:
-        raise IDXError(f"read_idx: wrong magic number in {path}: expected {expected_magic} "
-                       f"({'images' if expected_magic == IMAGES_MAGIC else 'labels'}), got {magic}. Is it the "
-                       "right file?")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
-    need = header + int(np.prod(dims))
-    if len(data) != need:
-        raise IDXError(f"read_idx: {path} has {len(data)} bytes but its header ({dims}) needs {need}; the file is "
-                       f"{'truncated' if len(data) < need else 'longer than it should be'}.")
-    return np.frombuffer(data, dtype=np.uint8, offset=header).reshape(dims)
+        reader, bound = _open_bounded(path)
+        with reader as f:
+            head = f.read(4)
+            if len(head) == 4 and int.from_bytes(head, "big") != expected_magic:
+                raise IDXError(f"read_idx: wrong magic number in {path}: expected {expected_magic} ({kind}), got "
+                               f"{int.from_bytes(head, 'big')}. Is it the right file?")
+            ndim = head[3] if len(head) == 4 else 0
+            head += f.read(4 * ndim)
+            if len(head) < 4 + 4 * ndim:
+                raise IDXError(f"read_idx: {path} is too short to be an IDX file ({len(head)} bytes). Expected a "
+                               f"4-byte magic number and one 4-byte size per dimension.")
+            dims = [int.from_bytes(head[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+            need = int(np.prod(dims, dtype=object))
+            if need > bound:
+                raise IDXError(f"read_idx: {path}'s header ({dims}) needs {need} bytes of data, more than a file of "
+                               f"{os.path.getsize(path)} bytes can hold. Expected an MNIST-style IDX file.")
+            data = f.read(need + 1)  # one byte more tells a file that is too long
+    except IDXError:
+        raise
+    except Exception as e:  # BadGzipFile, EOFError, zlib.error from a corrupt or truncated .gz; OSError
+        raise IDXError(f"read_idx: cannot read {path} ({type(e).__name__}: {e}). Expected a complete "
+                       f"{'gzip-compressed ' if path.endswith('.gz') else ''}IDX file; download it again.") from None
+    if len(data) < need:
+        raise IDXError(f"read_idx: {path} has {len(head) + len(data)} bytes but its header ({dims}) needs "
+                       f"{len(head) + need}; the file is truncated.")
+    if len(data) > need:
+        raise IDXError(f"read_idx: {path} has more than the {len(head) + need} bytes its header ({dims}) needs; "
+                       "the file is longer than it should be.")
+    return np.frombuffer(data, dtype=np.uint8).reshape(dims)
+
+
+def check_labels(labels, n_classes, path, op):
+    """DataError naming the file, the first label outside [0, n_classes) and its position."""
+    bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
+    if bad.size:
+        i = int(bad[0])
+        raise DataError(f"{op}: labels must lie in [0, {n_classes - 1}]. Got label {int(labels[i])} at index {i} of "
+                        f"{path} ({bad.size} labels out of range).")
 
 
 class MNIST(Dataset):
@@ -77,6 +110,7 @@ class MNIST(Dataset):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise IDXError(f"{type(self).__name__}: images and labels disagree: {images} holds shape {x.shape}, "
                            f"{labels} holds shape {y.shape} (expected (N, H, W) and (N,) with the same N).")
+        check_labels(y, len(self.classes), labels, type(self).__name__)
         self.data = Tensor._wrap(np.array(x))
         self.targets = Tensor._wrap(y.astype(np.int64))
 
