@@ -247,11 +247,29 @@ def test_bfloat16_and_float16_from_torch_save(tmp_path):
     torch.save({"bf": bf, "half": half, "bf_view": bf[1:, ::2], "u16": torch.full((3,), 65000, dtype=torch.uint16)},
                tmp_path / "bf.pth")
     out = cnnlab.load(str(tmp_path / "bf.pth"))
-    np.testing.assert_array_equal(out["bf"].numpy().astype(np.float32), bf.float().numpy())  # exact
-    np.testing.assert_array_equal(out["bf_view"].numpy().astype(np.float32), bf[1:, ::2].float().numpy())
+    assert out["bf"].dtype == out["bf_view"].dtype == cnnlab.bfloat16  # kept, as torch.load keeps it
+    np.testing.assert_array_equal(out["bf"].float().numpy(), bf.float().numpy())  # exact
+    np.testing.assert_array_equal(out["bf_view"].float().numpy(), bf[1:, ::2].float().numpy())
     assert out["half"].dtype == cnnlab.float16
     np.testing.assert_array_equal(out["half"].numpy(), half.numpy())
     assert out["u16"].numpy().dtype == np.uint16 and out["u16"].tolist() == [65000] * 3
+
+
+@pytest.mark.parametrize("suffix", [".pth", ".safetensors"])
+def test_bfloat16_written_here_is_bfloat16_in_torch(tmp_path, suffix):
+    values = cnnlab.tensor([[1.0, -2.5, 3.0e38], [1e-40, float("inf"), 0.1]]).to(cnnlab.bfloat16)
+    state = {"w": values, "t": values.T, "s": values[0, 1]}
+    path = str(tmp_path / ("bf" + suffix))
+    cnnlab.save(state, path)
+    if suffix == ".pth":
+        theirs = torch.load(path, weights_only=True)
+    else:
+        theirs = pytest.importorskip("safetensors.torch").load_file(path)
+    ours = cnnlab.load(path)
+    for k, v in state.items():
+        assert theirs[k].dtype == torch.bfloat16 and ours[k].dtype == cnnlab.bfloat16 and ours[k].shape == v.shape
+        np.testing.assert_array_equal(theirs[k].float().numpy(), v.float().numpy())
+        np.testing.assert_array_equal(ours[k].float().numpy(), v.float().numpy())
 
 
 def test_complex_tensors_get_a_clear_refusal(tmp_path):
@@ -275,7 +293,8 @@ def test_bfloat16_and_float16_safetensors_written_by_pytorch(tmp_path):
                "scalar": torch.tensor(2.5).bfloat16()}
     st.save_file(tensors, str(tmp_path / "m.safetensors"))
     out = cnnlab.load(str(tmp_path / "m.safetensors"))
-    np.testing.assert_array_equal(out["bf"].numpy().astype(np.float32), tensors["bf"].float().numpy())
+    assert out["bf"].dtype == out["scalar"].dtype == cnnlab.bfloat16
+    np.testing.assert_array_equal(out["bf"].float().numpy(), tensors["bf"].float().numpy())
     assert out["scalar"].shape == () and out["scalar"].item() == 2.5
     assert out["half"].dtype == cnnlab.float16 and out["b"].tolist() == [True, False]
     for k in ("half", "f", "i"):

@@ -5,7 +5,7 @@ The header maps each name to {"dtype": "F32", "shape": [...], "data_offsets": [b
 bytes after the header) and may hold "__metadata__": {str: str}. Reading checks the header completely before
 it allocates anything: the tensors must tile the data exactly (no gap, no overlap, nothing past the end), so a
 file can never ask for more memory than its own size. BF16 (what PyTorch writes for bfloat16 weights) loads as
-float32 with the values exact; F16 loads as float16.
+cnnlab.bfloat16 with the values exact, and bfloat16 tensors are written as BF16; F16 is float16.
 """
 import json
 import os
@@ -14,7 +14,8 @@ import numpy as np
 
 from ..errors import CheckpointError
 from ..tensor import Tensor
-from .torch_load import bfloat16_to_float32
+from .._dtypes import is_bfloat16
+from .torch_load import bfloat16_bits, bfloat16_from_bits
 
 # safetensors dtype name <-> NumPy dtype (BF16 is read as its uint16 bits, then widened to float32)
 _DTYPES = {"F64": np.float64, "F32": np.float32, "F16": np.float16, "BF16": np.uint16, "I64": np.int64,
@@ -26,7 +27,7 @@ _CHUNK = 16 << 20
 
 
 def to_arrays(state_dict, op):
-    """A flat {name: contiguous ndarray} for writing."""
+    """A flat {name: (safetensors dtype name, contiguous little-endian ndarray)} for writing."""
     if not isinstance(state_dict, dict):
         raise TypeError(f"{op}: expects a flat dict of tensors (a state_dict). Got {type(state_dict).__name__}.")
     arrays = {}
@@ -38,10 +39,14 @@ def to_arrays(state_dict, op):
         if not isinstance(v, np.ndarray):
             raise TypeError(f"{op}: safetensors holds only tensors; {k!r} is a {type(v).__name__}. Save nested "
                             "checkpoints (epoch, optimizer, ...) as .pt instead.")
+        if is_bfloat16(v.dtype):
+            arrays[k] = ("BF16", bfloat16_bits(v).astype("<u2", copy=False))
+            continue
         if v.dtype.newbyteorder("=") not in _NAMES:
-            raise TypeError(f"{op}: safetensors holds bool, integer and float16/32/64 tensors. Got {k!r} of dtype "
+            raise TypeError(f"{op}: safetensors holds bool, integer and (b)float16/32/64 tensors. Got {k!r} of dtype "
                             f"{v.dtype}.")
-        arrays[k] = np.asarray(v, dtype=v.dtype.newbyteorder("<"), order="C")  # little-endian, contiguous, 0-d kept
+        # little-endian and contiguous (np.asarray keeps 0-d arrays 0-d)
+        arrays[k] = (_NAMES[v.dtype.newbyteorder("=")], np.asarray(v, dtype=v.dtype.newbyteorder("<"), order="C"))
     return arrays
 
 
@@ -63,16 +68,15 @@ def save_safetensors(state_dict, f, metadata=None):
     if metadata:
         header["__metadata__"] = dict(metadata)
     for name in sorted(arrays):
-        a = arrays[name]
-        header[name] = {"dtype": _NAMES[a.dtype.newbyteorder("=")], "shape": list(a.shape),
-                        "data_offsets": [offset, offset + a.nbytes]}
+        dtype_name, a = arrays[name]
+        header[name] = {"dtype": dtype_name, "shape": list(a.shape), "data_offsets": [offset, offset + a.nbytes]}
         offset += a.nbytes
     text = json.dumps(header, separators=(",", ":")).encode("utf-8")
     text += b" " * (-len(text) % 8)  # the data starts 8-byte aligned, as the package writes it
     f.write(len(text).to_bytes(8, "little"))
     f.write(text)
     for name in sorted(arrays):
-        f.write(arrays[name].reshape(-1).view(np.uint8).data)
+        f.write(arrays[name][1].reshape(-1).view(np.uint8).data)
 
 
 class _Source:
@@ -205,6 +209,6 @@ bytes. Got header size 64 in a file of 10 bytes (truncated or not safetensors).
         if dtype == np.bool_:
             arr = arr.view(np.uint8) != 0  # a byte other than 0 or 1 is still one bool
         elif dtype_name == "BF16":
-            arr = bfloat16_to_float32(arr)
+            arr = bfloat16_from_bits(arr)
         out[key] = Tensor._wrap(arr if dtype_name == "BF16" else arr.astype(dtype.newbyteorder("="), copy=False))
     return out

@@ -16,7 +16,8 @@ import numpy as np
 from ..tensor import Size, Tensor
 # the reader's names, kept importable from here (the legacy-format reader and older code use them)
 from .torch_load import _ALLOWED, _STORAGE_DTYPES, _RestrictedUnpickler, _StorageType, load  # noqa: F401
-from .torch_load import _rebuild_tensor, bfloat16_to_float32  # noqa: F401
+from .torch_load import _rebuild_tensor, bfloat16_bits, bfloat16_to_float32  # noqa: F401
+from .._dtypes import is_bfloat16
 
 _STORAGE_NAMES = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items() if k not in ("BFloat16Storage", "UntypedStorage")}
 
@@ -36,8 +37,8 @@ _REBUILD_V2 = _Global("torch._utils", "_rebuild_tensor_v2")
 
 
 class _Storage:
-    def __init__(self, key, arr):
-        self.key, self.arr = key, arr
+    def __init__(self, key, arr, name):
+        self.key, self.arr, self.name = key, arr, name
 
 
 class _TorchPickler(pickle._Pickler):
@@ -57,16 +58,19 @@ class _TorchPickler(pickle._Pickler):
 
     def persistent_id(self, obj):
         if isinstance(obj, _Storage):
-            name = _STORAGE_NAMES.get(obj.arr.dtype)
-            if name is None:
-                raise TypeError(f"save: tensors of dtype {obj.arr.dtype} cannot be written in PyTorch's format.")
-            return ("storage", _Global("torch", name), obj.key, "cpu", obj.arr.size)
+            return ("storage", _Global("torch", obj.name), obj.key, "cpu", obj.arr.size)
         return None
 
     def reducer_override(self, obj):
         if isinstance(obj, Tensor):
             arr = np.asarray(obj._data, order="C")  # (ascontiguousarray would make 0-d arrays 1-d)
-            storage = _Storage(str(len(self.storages)), arr)
+            if is_bfloat16(arr.dtype):  # written as torch writes bfloat16: the top halves of the float32 values
+                arr, name = bfloat16_bits(arr).reshape(arr.shape), "BFloat16Storage"
+            else:
+                name = _STORAGE_NAMES.get(arr.dtype)
+            if name is None:
+                raise TypeError(f"save: tensors of dtype {arr.dtype} cannot be written in PyTorch's format.")
+            storage = _Storage(str(len(self.storages)), arr, name)
             self.storages.append(storage)
             stride = tuple(s // arr.itemsize for s in arr.strides) if arr.size else (0,) * arr.ndim
             return (_REBUILD_V2, (storage, 0, tuple(arr.shape), stride, False, collections.OrderedDict()))

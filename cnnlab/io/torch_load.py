@@ -22,6 +22,7 @@ import zipfile
 
 import numpy as np
 
+from .._dtypes import _BF16_NP
 from ..errors import CheckpointError
 from ..tensor import Tensor
 from ._layout import strided_view
@@ -56,7 +57,7 @@ class _TorchDType:
 
 
 class _Storage:
-    """One storage record read into a 1-d array (bfloat16 bits already widened to float32)."""
+    """One storage record read into a 1-d array (bfloat16 bits already widened to cnnlab's bfloat16)."""
 
     def __init__(self, key, type_name, numel, array, big_endian=False):
         self.key, self.type_name, self.numel, self.array = key, type_name, numel, array
@@ -69,6 +70,17 @@ def bfloat16_to_float32(bits):
     wide = bits.astype(np.uint32)  # a new array, also for 0-d (where << would give a scalar)
     np.left_shift(wide, 16, out=wide)
     return wide.view(np.float32)
+
+
+def bfloat16_from_bits(bits):
+    """A cnnlab bfloat16 array (float32 values on the bfloat16 grid, tagged) from bfloat16 bit patterns: the
+    dtype torch.load gives, with the values exact."""
+    return bfloat16_to_float32(bits).view(_BF16_NP)
+
+
+def bfloat16_bits(arr):
+    """The bfloat16 bit patterns (uint16) of a cnnlab bfloat16 array (its float32 values' top halves)."""
+    return (np.asarray(arr, order="C").view(np.uint32) >> np.uint32(16)).astype(np.uint16)  # 0-d stays 0-d
 
 
 def _rebuild_tensor(storage, storage_offset, size, stride, requires_grad=False, backward_hooks=None,
@@ -98,7 +110,7 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad=Fals
             raise CheckpointError(f"{where}: an untyped storage's bytes must be a whole number of {dtype.name} "
                                   f"elements. Got {raw.size} bytes for itemsize {dtype.dtype.itemsize}.")
         view = raw.view(dtype.dtype.newbyteorder(">")).astype(dtype.dtype) if storage.big_endian else raw.view(dtype.dtype)
-        storage.views[dtype.name] = bfloat16_to_float32(view) if dtype.name == "bfloat16" else view
+        storage.views[dtype.name] = bfloat16_from_bits(view) if dtype.name == "bfloat16" else view
     return Tensor._wrap(strided_view(storage.views[dtype.name], storage_offset, size, stride, where))
 
 
@@ -288,7 +300,7 @@ def _load(f, name):
             if big_endian and dt.itemsize > 1:
                 arr = arr.astype(dt)
             if storage_type.name == "BFloat16Storage":
-                arr = bfloat16_to_float32(arr)
+                arr = bfloat16_from_bits(arr)
             cache[key] = storage = _Storage(key, storage_type.name, numel, arr, big_endian)
             return storage
 
