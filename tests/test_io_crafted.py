@@ -201,6 +201,17 @@ def test_a_storage_shared_by_two_dtypes_is_refused(tmp_path):
         _load_bytes(tmp_path, data)
 
 
+def test_an_untyped_storage_read_as_two_dtypes_is_refused(tmp_path):
+    storage = _StoragePid(torch.storage.UntypedStorage, "0", 8)
+    good = {"a": _Rebuild(storage, 0, (4,), (1,), version=3, dtype=torch.uint16)}
+    records = {"0": np.arange(4, dtype=np.uint16).tobytes()}
+    assert _load_bytes(tmp_path, _checkpoint(good, records))["a"].tolist() == [0, 1, 2, 3]
+    bad = dict(good, b=_Rebuild(storage, 0, (2,), (1,), version=3, dtype=torch.int32))
+    with pytest.raises(CheckpointError, match=r"a storage must hold one dtype, as torch.save requires. Got storage "
+                                              r"'0' read as uint16 and as int32"):
+        _load_bytes(tmp_path, _checkpoint(bad, records))
+
+
 @pytest.mark.parametrize("pid", [("storage", "FloatStorage", "0", "cpu", 4), ("storage",),
                                  ("storage", None, "0", "cpu", -1)])
 def test_bad_persistent_ids(tmp_path, pid):

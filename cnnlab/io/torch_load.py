@@ -105,6 +105,9 @@ def _rebuild_tensor_v3(storage, storage_offset, size, stride, requires_grad=Fals
                                   f"storage {storage.type_name}.")
         return _rebuild_tensor(storage, storage_offset, size, stride, where=where)
     if dtype.name not in storage.views:
+        if storage.views:
+            raise CheckpointError(f"{where}: a storage must hold one dtype, as torch.save requires. Got storage "
+                                  f"{storage.key!r} read as {next(iter(storage.views))} and as {dtype.name}.")
         raw = storage.array
         if raw.size % dtype.dtype.itemsize:
             raise CheckpointError(f"{where}: an untyped storage's bytes must be a whole number of {dtype.name} "
@@ -234,7 +237,7 @@ class _Archive:
                         break
                     pos += got
                 extra = stream.read(1)  # reaching the end checks the CRC-32
-        except CheckpointError:
+        except (CheckpointError, MemoryError):
             raise
         except Exception as e:  # BadZipFile (CRC, headers), zlib.error, EOFError, NotImplementedError, ...
             raise self.error(f"record {info.filename!r} cannot be read ({_reason(e)})",
@@ -262,7 +265,7 @@ def load(f, name="the file"):
     `name` says which file in the messages."""
     try:
         return _load(f, name)
-    except CheckpointError:
+    except (CheckpointError, MemoryError):  # a real shortage of memory is not a corrupt file
         raise
     except Exception as e:  # the safety net: no raw error from a damaged file reaches the user
         raise CheckpointError(f"load: {name} is not a valid PyTorch checkpoint ({_reason(e)}). Expected a zip "
@@ -307,7 +310,7 @@ def _load(f, name):
         data = archive.read_small(archive.infos[pkl[0]], MAX_PICKLE_BYTES)
         try:
             return _RestrictedUnpickler(io.BytesIO(data), read_storage, f"load: {name}").load()
-        except CheckpointError:
+        except (CheckpointError, MemoryError):
             raise
         except Exception as e:
             raise archive.error(f"its data.pkl is corrupt ({_reason(e)})", "a pickle of tensors, numbers, strings "
