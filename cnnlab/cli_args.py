@@ -26,7 +26,8 @@ class _Formatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.option_strings and "default" not in text and action.default not in (None, False, argparse.SUPPRESS):
+        shown = action.default is not None and action.default is not False and action.default is not argparse.SUPPRESS
+        if action.option_strings and "default" not in text and shown:
             text += " (default: %(default)s)"
         return text
 
@@ -47,10 +48,14 @@ def _number(kind, low, inclusive):
 
 POSITIVE_INT, POSITIVE, NON_NEGATIVE = _number(int, 0, False), _number(float, 0, False), _number(float, 0, True)
 
+# `cnnlab train`'s defaults are the demo's settings (make demo runs them): 98-99% on the bundled digits
+EPOCHS, BATCH_SIZE, WEIGHT_DECAY, SCHEDULER = 20, 64, 5e-4, "cosine"
+LR_DEFAULTS = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}  # --lr when not given
+
 MAIN_EPILOG = """examples:
-  cnnlab demo                                   train LeNet-5 on the bundled digits (about 2 minutes)
+  cnnlab demo                                   train LeNet-5 on the bundled digits (1-2 minutes)
   cnnlab models                                 the models cnnlab can build
-  cnnlab train --model lenet5 --data mnist-sample --epochs 10 --out runs/lenet5
+  cnnlab train --model lenet5 --data mnist-sample --out runs/lenet5
   cnnlab evaluate --checkpoint runs/lenet5
   cnnlab predict --checkpoint runs/lenet5 digit.png
 
@@ -59,9 +64,9 @@ or missing files, 130 interrupted."""
 
 DATA_HELP = """data (--data):
   mnist-sample        5,000 real MNIST digits bundled with cnnlab (4,000 train / 1,000 validation), offline
-  mnist:DIR           MNIST's four IDX files (raw or .gz) in DIR or DIR/MNIST/raw
-  fashion-mnist:DIR   Fashion-MNIST's four IDX files in DIR or DIR/FashionMNIST/raw
-  cifar10:DIR         DIR/cifar-10-batches-py (the python version of CIFAR-10)
+  mnist:DIR           MNIST's four IDX files (raw or .gz) in DIR or DIR/MNIST/raw (--download fetches them)
+  fashion-mnist:DIR   Fashion-MNIST's four IDX files in DIR or DIR/FashionMNIST/raw (--download fetches them)
+  cifar10:DIR         DIR/cifar-10-batches-py, the python version of CIFAR-10 (--download fetches it)
   folder:DIR          your images, one sub-folder per class (DIR/cat/*.jpg, DIR/dog/*.jpg); DIR/train and
                       DIR/val (or test) if present, else a seeded 80/20 split; needs Pillow"""
 
@@ -69,11 +74,17 @@ TRAIN_EPILOG = DATA_HELP + """
 
 --out receives config.json, checkpoint.pth (after every epoch), history.csv and metrics.json.
 
+--resume continues the run in --out with the settings in its config.json. Given again with another value,
+--epochs, --lr, --momentum, --weight-decay and --batch-size apply from the next epoch on (a cosine or step
+schedule is rebuilt for the new length, as a run started with those settings would have it), and config.json
+records the change; the other settings cannot change in a resumed run.
+
 examples:
-  cnnlab train --out runs/lenet5                          LeNet-5 on the bundled digits, 10 epochs
+  cnnlab train --out runs/lenet5                          LeNet-5 on the bundled digits, as make demo
   cnnlab train --epochs 2 --subset 500 --out /tmp/quick   a quick try
-  cnnlab train --optimizer adam --lr 0.001 --scheduler cosine --augment --out runs/adam
-  cnnlab train --epochs 20 --out runs/lenet5 --resume     continue runs/lenet5 up to epoch 20
+  cnnlab train --optimizer adam --scheduler none --no-augment --out runs/adam
+  cnnlab train --epochs 30 --out runs/lenet5 --resume     continue runs/lenet5 up to epoch 30
+  cnnlab train --data mnist:~/data --download --out runs/mnist   all 60,000 MNIST digits (downloaded once)
   cnnlab train --model lenet5 --data folder:~/shapes --image-size 32 --out runs/shapes"""
 
 PREDICT_EPILOG = """Each image is prepared the way the training data was: for digits, a dark drawing on light paper is
@@ -102,15 +113,21 @@ def build_parser(commands):
     from .models import list_models
     p.add_argument("--model", default="lenet5", help=f"one of {', '.join(list_models())} (see 'cnnlab models')")
     p.add_argument("--data", default="mnist-sample", help="what to train on (see 'data' below)")
-    p.add_argument("--epochs", type=POSITIVE_INT, default=10, help="passes over the training images")
-    p.add_argument("--batch-size", type=POSITIVE_INT, default=64, metavar="N", help="images per optimizer step")
-    p.add_argument("--lr", type=POSITIVE, default=0.01, help="learning rate")
+    p.add_argument("--download", action="store_true", help="fetch missing mnist, fashion-mnist or cifar10 files "
+                   "into the --data folder (checked by MD5)")
+    p.add_argument("--epochs", type=POSITIVE_INT, default=EPOCHS, help="passes over the training images")
+    p.add_argument("--batch-size", type=POSITIVE_INT, default=BATCH_SIZE, metavar="N",
+                   help="images per optimizer step")
+    p.add_argument("--lr", type=POSITIVE, default=None, help="learning rate (default: "
+                   + ", ".join(f"{v} for {k}" for k, v in LR_DEFAULTS.items()) + ")")
     p.add_argument("--optimizer", choices=("sgd", "adam", "adamw", "rmsprop"), default="sgd", help="update rule")
     p.add_argument("--momentum", type=NON_NEGATIVE, default=0.9, help="momentum for sgd and rmsprop")
-    p.add_argument("--weight-decay", type=NON_NEGATIVE, default=0.0, help="L2 penalty on the weights")
-    p.add_argument("--scheduler", choices=("none", "cosine", "step"), default="none",
-                   help="learning-rate schedule, stepped once per epoch (step: x0.1 every third of the epochs)")
-    p.add_argument("--augment", action="store_true", help="random shifts (and flips for colour images) in training")
+    p.add_argument("--weight-decay", type=NON_NEGATIVE, default=WEIGHT_DECAY, help="L2 penalty on the weights")
+    p.add_argument("--scheduler", choices=("none", "cosine", "step"), default=SCHEDULER,
+                   help="learning-rate schedule, stepped once per epoch (cosine: from --lr down to 0 over the "
+                   "epochs; step: x0.1 every third of the epochs)")
+    p.add_argument("--augment", action=argparse.BooleanOptionalAction, default=True,
+                   help="random shifts of up to 2 pixels in 28 (and flips for colour images) in training")
     p.add_argument("--image-size", type=POSITIVE_INT, default=None, metavar="PIXELS",
                    help="for folder: data, resize the images to PIXELS x PIXELS (default 64)")
     p.add_argument("--seed", type=int, default=0, help="seed for initial weights, shuffling and augmentation")
@@ -129,6 +146,8 @@ def build_parser(commands):
     p.add_argument("--checkpoint", required=True, metavar="RUN", help="a run folder written by 'cnnlab train --out' "
                    "(or the checkpoint.pth in it)")
     p.add_argument("--data", default=None, help="data to evaluate on, as for train --data (default: the run's)")
+    p.add_argument("--download", action="store_true", help="fetch missing mnist, fashion-mnist or cifar10 files "
+                   "into the --data folder")
     p.set_defaults(func=commands["evaluate"])
 
     p = new("predict", "classify image files with a trained run", epilog=PREDICT_EPILOG)
@@ -147,7 +166,24 @@ def build_parser(commands):
             "class and where the\ncheckpoint is; then try 'cnnlab predict --checkpoint runs/demo digit.png'.\n\n"
             "examples:\n  cnnlab demo\n  cnnlab demo --epochs 3 --out /tmp/demo")
     p.add_argument("--epochs", type=POSITIVE_INT, default=None, help="passes over the 4,000 training digits "
-                   "(default 20)")
+                   f"(default {EPOCHS})")
     p.add_argument("--out", default="runs/demo", metavar="DIR", help="folder for the run (replaced if it holds one)")
     p.set_defaults(func=commands["demo"])
     return parser
+
+
+def given_options(parser, argv):
+    """The option names (dests) typed in argv, parsed again with every default suppressed: how `--resume`
+    tells a setting the user gives from one the parser filled in.
+
+    >>> from cnnlab.cli import build_parser
+    >>> sorted(given_options(build_parser(), ["train", "--epochs", "3", "--no-augment"]))
+    ['augment', 'epochs']
+    """
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                for a in sub._actions:
+                    a.default = argparse.SUPPRESS
+    namespace = parser.parse_args(argv)
+    return set(vars(namespace)) - {"command", "func"}

@@ -2,8 +2,6 @@
 5,000 real MNIST digits and report validation accuracy per class."""
 import cnnlab
 
-DEMO_EPOCHS = 20
-
 
 def walkthrough(write=print):
     """Push a batch of 8 digits through an untrained LeNet-5 and print every layer's output shape."""
@@ -21,9 +19,10 @@ def walkthrough(write=print):
     write("")
 
 
-def main(epochs=None, out="runs/demo"):
+def main(epochs=None, out="runs/demo", invoked_as="cnnlab"):
+    """The walkthrough, then `cnnlab train` with its defaults (the demo's settings are the command's defaults,
+    so what a user types first gives the demo's result)."""
     from .cli import main as cli_main
     walkthrough()
-    return cli_main(["train", "--model", "lenet5", "--data", "mnist-sample", "--epochs", str(epochs or DEMO_EPOCHS),
-                     "--batch-size", "64", "--optimizer", "sgd", "--lr", "0.05", "--momentum", "0.9",
-                     "--weight-decay", "5e-4", "--scheduler", "cosine", "--augment", "--out", out, "--overwrite"])
+    return cli_main(["train", "--out", out, "--overwrite"] + (["--epochs", str(epochs)] if epochs else []),
+                    invoked_as=invoked_as)

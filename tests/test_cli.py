@@ -267,7 +267,8 @@ def test_missing_and_wrong_files_are_one_line_and_exit_2(run_dir, tmp_path, caps
         (["train", "--data", f"cifar10:{tmp_path / 'nowhere'}"], "--data: no such folder"),
         (["train", "--data", "mnist-sample:/tmp"], "takes no folder"),
         (["train", "--data", f"mnist:{tmp_path}"], "not found"),
-        (["train", "--model", "resnet999"], "--model: unknown model 'resnet999'; choose one of lecture_cnn, lenet5"),
+        (["train", "--model", "resnet999"], "--model: unknown model 'resnet999'. 'cnnlab models' lists all"),
+        (["train", "--model", "LeNet"], "--model: unknown model 'LeNet'; did you mean lenet5"),
         (["train", "--out", str(tmp_path / "notes.txt")], "is a file; give a folder"),
         (["train", "--out", str(tmp_path)], "exists and is not empty; pass --resume"),
         (["train", "--out", str(tmp_path / "new"), "--resume"], "--resume: no run to resume in"),
@@ -311,7 +312,8 @@ def test_every_option_is_explained_with_examples(capsys):
         text = sub.format_help()
         assert "example" in text and f"cnnlab {name}" in text.split("example")[1], name
     train_help = subparsers["train"].format_help()
-    for shown in ("(default: 10)", "(default: 64)", "(default: 0.01)", "(default: sgd)", "(default: runs/run)",
+    for shown in ("(default: 20)", "(default: 64)", "(default: 0.05 for sgd", "(default: sgd)", "(default: runs/run)",
+                  "(default: cosine)", "(default: 0.0005)", "--augment, --no-augment", "(default: 0)",
                   "mnist-sample", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR", "folder:DIR"):
         assert shown in train_help, shown
     assert "(default: None)" not in train_help and "(default: False)" not in train_help
@@ -344,10 +346,20 @@ def test_an_interrupted_run_keeps_its_last_epoch_and_says_how_to_resume(tmp_path
     out = tmp_path / "r"
     assert main(["train", "--epochs", "3", "--subset", "128", "--quiet", "--out", str(out)]) == 130
     line = _one_line(capsys, "interrupted; the last finished epoch is saved in")
-    assert line.rstrip().endswith(f"train --epochs 3 --subset 128 --out {out} --quiet --resume")
+    assert line.rstrip().endswith(f"Continue with: cnnlab train --out {out} --quiet --resume")  # config has the rest
     monkeypatch.setattr(train, "train_one_epoch", real)
     assert main(["train"] + line.rstrip().split(" train ", 1)[1].split()) == 0  # the command it suggests
     assert len((out / "history.csv").read_text().splitlines()) == 4
+    # the resumed run (same epochs) is the uninterrupted one, weights and history, bit for bit
+    whole = tmp_path / "whole"
+    assert main(["train", "--epochs", "3", "--subset", "128", "--quiet", "--out", str(whole)]) == 0
+    import csv
+    import cnnlab
+    rows = [[r[:-1] for r in csv.reader(open(d / "history.csv"))] for d in (out, whole)]  # all but the time column
+    assert rows[0] == rows[1]
+    a, b = (cnnlab.load(str(d / "checkpoint.pth"))["model"] for d in (out, whole))
+    for key in a:
+        np.testing.assert_array_equal(a[key].numpy(), b[key].numpy(), err_msg=key)
 
 
 def test_image_size_and_folder_data_are_checked_first(tmp_path, monkeypatch, capsys):

@@ -177,7 +177,8 @@ def _damage(entry):
     ("loader_rng", "the field 'loader_rng[0]' must be a random-generator state"),
     ("history", "the field 'history' must be a dict of lists"),
     ("optimizer.momentum_buffer", "the field 'optimizer.state[0].momentum_buffer' must be a tensor of shape (4, 1, 3, "
-                                  "3) (its parameter's). Got optimizer.state[0].momentum_buffer=a Tensor of shape (3,)"),
+                                  "3) (its parameter's). Got optimizer.state[0].momentum_buffer=a Tensor of shape "
+                                  "(3,)"),
     ("optimizer.lr", "the field 'optimizer.param_groups[0].lr' must be a number. Got optimizer.param_groups[0].lr="
                      "'fast' (str)"),
     ("optimizer.groups", "the field 'optimizer.param_groups' must be a list of 1 group(s)"),

@@ -39,10 +39,11 @@ def augmentation(info):
     return T.Compose(steps)
 
 
-def load_spec(spec, image_size=None, seed=0, augment=False):
+def load_spec(spec, image_size=None, seed=0, augment=False, download=False):
     """(train dataset, validation dataset, info dict) for a data spec (see SPECS); augment=True wraps the
-    training set with `augmentation(info)`."""
-    train, val, info = _load(spec, image_size, seed)
+    training set with `augmentation(info)`; download=True fetches missing MNIST, Fashion-MNIST or CIFAR-10
+    files into the spec's folder."""
+    train, val, info = _load(spec, image_size, seed, download)
     if augment:
         train = TransformedDataset(train, augmentation(info))
     return train, val, info
@@ -74,16 +75,17 @@ def parse_spec(spec):
     return kind, folder
 
 
-def _load(spec, image_size, seed):
+def _load(spec, image_size, seed, download=False):
     kind, folder = parse_spec(spec)
     if kind == "mnist-sample":
         return _mnist_like(MNISTSample(train=True), MNISTSample(train=False), [str(i) for i in range(10)], "digit")
     if kind in ("mnist", "fashion-mnist"):
         cls = MNIST if kind == "mnist" else FashionMNIST
-        return _mnist_like(cls(folder, train=True), cls(folder, train=False), list(cls.classes),
+        return _mnist_like(cls(folder, train=True, download=download), cls(folder, train=False, download=download),
+                           list(cls.classes),
                            "digit" if kind == "mnist" else "object")
     if kind == "cifar10":
-        tr, te = CIFAR10(folder, train=True), CIFAR10(folder, train=False)
+        tr, te = CIFAR10(folder, train=True, download=download), CIFAR10(folder, train=False, download=download)
         info = {"channels": 3, "size": [32, 32], "mean": list(CIFAR_MEAN), "std": list(CIFAR_STD),
                 "classes": list(CIFAR10.classes), "invert_light_background": False}
         make = lambda ds: TensorDataset(_normalised(ds.data.transpose(0, 3, 1, 2), CIFAR_MEAN, CIFAR_STD),  # noqa: E731

@@ -93,13 +93,20 @@ class ImageFolder(Dataset):
 
     Args:
         root (str), transform, target_transform (callable, default None),
-        loader (callable, default: Pillow, RGB), is_valid_file (callable, default: by extension).
+        loader (callable, default: Pillow, RGB), is_valid_file (callable, default: by extension),
+        allow_empty (bool, default False): accept class folders without any image.
 
     Attributes: classes, class_to_idx, samples [(path, label)], targets.
+
+    Raises:
+        FileNotFoundError: root is missing or has no class folders, or (unless allow_empty) a class folder
+            holds no image; the message is torchvision's ("Found no valid file for the classes ...").
+
+    Matches torchvision.datasets.ImageFolder (its classes, order of samples, labels and errors).
     """
 
     def __init__(self, root, transform=None, target_transform=None, loader=None, is_valid_file=None,
-                 extensions=IMG_EXTENSIONS):
+                 extensions=IMG_EXTENSIONS, allow_empty=False):
         self.root = os.fspath(root)
         if not os.path.isdir(self.root):
             raise FileNotFoundError(f"ImageFolder: no such folder. Got root={self.root!r}.")
@@ -113,8 +120,11 @@ class ImageFolder(Dataset):
             for folder, _, files in sorted(os.walk(os.path.join(self.root, c), followlinks=True)):
                 self.samples += [(os.path.join(folder, f), self.class_to_idx[c]) for f in sorted(files)
                                  if valid(os.path.join(folder, f))]
-        if not self.samples:
-            raise FileNotFoundError(f"ImageFolder: found no images in {self.root} (extensions {', '.join(extensions)}).")
+        empty = sorted(set(self.classes) - {self.classes[t] for _, t in self.samples})
+        if empty and not allow_empty:  # an N-class model for N-1 classes of images would train silently
+            known = "" if is_valid_file else f"Supported extensions are: {', '.join(extensions)}"
+            raise FileNotFoundError(f"Found no valid file for the classes {', '.join(empty)}. {known}"
+                                    f"{' ' if known else ''}(in {self.root}).")
         self.targets = [t for _, t in self.samples]
         self.imgs = self.samples
         self.loader = loader or pil_loader
