@@ -160,6 +160,22 @@ def test_cifar_batches_that_are_not_what_they_should_be(tmp_path, payload, messa
     _one_line(e, str(path))
 
 
+def test_cifar_batches_with_object_arrays_are_refused(tmp_path):
+    for protocol in (2, 4):
+        path = tmp_path / f"batch{protocol}"
+        with open(path, "wb") as f:
+            pickle.dump({"data": np.array([1, "x"], dtype=object), "labels": [0]}, f, protocol=protocol)
+        with pytest.raises(DataError, match=r"cannot read .*batch\d \(UnpicklingError: numpy.dtype\('O8'\) is not a "
+                                            r"plain numeric dtype\)"):
+            read_batch(str(path))
+    for protocol in (2, 4, 5):  # numbers of every plain dtype still load
+        path = tmp_path / f"ok{protocol}"
+        with open(path, "wb") as f:
+            pickle.dump({"data": np.zeros((1, 3072), np.uint8), "labels": np.array([3], np.int32),
+                         "extra": np.ones(2, np.float16)}, f, protocol=protocol)
+        assert read_batch(str(path))[1].tolist() == [3]
+
+
 @pytest.mark.parametrize("keep", [0, 1, 100, 3000, -1])
 def test_truncated_cifar_batch(tmp_path, keep):
     path = _batch(tmp_path / "test_batch")

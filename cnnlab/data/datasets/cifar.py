@@ -20,6 +20,24 @@ _CIFAR_NAMES = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiar
                 ("numpy._core.multiarray", "scalar")}
 
 
+_PLAIN_DTYPES = {"b1", "u1", "i1", "u2", "i2", "u4", "i4", "u8", "i8", "f2", "f4", "f8"}
+
+
+def _plain_dtype(obj, align=False, copy=False):
+    # numpy.dtype as a batch uses it: plain numbers only (no object arrays, no structured records)
+    if not (isinstance(obj, str) and obj.lstrip("<>|=") in _PLAIN_DTYPES):
+        raise pickle.UnpicklingError(f"numpy.dtype({obj!r:.40}) is not a plain numeric dtype")
+    return np.dtype(obj, align, copy)
+
+
+def _frombuffer(buf, dtype, shape, order):
+    # how protocol 5 spells an array; the bytes must fill the shape exactly (numpy checks that)
+    if not (isinstance(buf, (bytes, bytearray)) and isinstance(dtype, np.dtype) and dtype.kind in "biuf"
+            and isinstance(shape, tuple) and order in ("C", "F")):
+        raise pickle.UnpicklingError("numpy _frombuffer with arguments a batch never uses")
+    return np.frombuffer(buf, dtype).reshape(shape, order=order)
+
+
 def _latin1_bytes(text, encoding=None):
     # a protocol-2 pickle written by Python 3 spells bytes as _codecs.encode(text, "latin1"); nothing else
     if encoding != "latin1" or not isinstance(text, str):
@@ -35,6 +53,10 @@ class _BatchUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) == ("_codecs", "encode"):
             return _latin1_bytes
+        if (module, name) == ("numpy", "dtype"):
+            return _plain_dtype
+        if module in ("numpy.core.numeric", "numpy._core.numeric") and name == "_frombuffer":
+            return _frombuffer
         if (module, name) in _CIFAR_NAMES:
             return super().find_class(module, name)
         raise DataError(f"CIFAR10: {self.path} refers to {module}.{name}, which a CIFAR batch never needs; "
