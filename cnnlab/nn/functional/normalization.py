@@ -234,8 +234,6 @@ def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=
     if x.size == 0:
         return _empty(t, w, b)
     xhat, mean, var, invstd = _standardize(x, axes, eps)
-    if rm is not None or rv is not None:
-        _check_momentum(momentum, "instance_norm")
     if rm is not None:
         _update_running(rm, momentum, mean.mean(axis=0))
     if rv is not None:

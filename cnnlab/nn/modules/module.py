@@ -15,7 +15,7 @@ from ... import _dtypes
 from ...errors import DTypeError
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
-from . import _utils, hooks as _hooks, state as _state
+from . import _init_names, _utils, hooks as _hooks, state as _state
 
 
 def _addindent(text, spaces):
@@ -58,6 +58,10 @@ class Module(_hooks.ModuleHooks):
     """
 
     training = True
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        _init_names.own_init(cls)  # Conv2d.__init__() in argument errors, not its private base's name
 
     def __init__(self):
         set_ = object.__setattr__
