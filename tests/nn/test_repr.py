@@ -160,6 +160,18 @@ LAYERS = [
     lambda lib: lib.MultiLabelSoftMarginLoss(),
     lambda lib: lib.PoissonNLLLoss(log_input=False, full=True),
     lambda lib: lib.GaussianNLLLoss(full=True, eps=1e-3),
+    lambda lib: lib.LazyLinear(5),
+    lambda lib: lib.LazyConv1d(4, 3, stride=2),
+    lambda lib: lib.LazyConv2d(8, 3, padding=1, bias=False),
+    lambda lib: lib.LazyConv3d(2, 2, dilation=2, groups=2),
+    lambda lib: lib.LazyConvTranspose1d(4, 3),
+    lambda lib: lib.LazyConvTranspose2d(4, 3, stride=2, output_padding=1),
+    lambda lib: lib.LazyConvTranspose3d(2, 2),
+    lambda lib: lib.LazyBatchNorm1d(),
+    lambda lib: lib.LazyBatchNorm2d(momentum=0.2),
+    lambda lib: lib.LazyBatchNorm3d(affine=False),
+    lambda lib: lib.UninitializedParameter(),
+    lambda lib: lib.UninitializedBuffer(),
 ]
 
 

@@ -16,13 +16,14 @@ from .fold import *  # noqa: F401,F403
 from .loss import *  # noqa: F401,F403
 from .pixelshuffle import *  # noqa: F401,F403
 from .distance import *  # noqa: F401,F403
+from .lazy import *  # noqa: F401,F403
 from .channelshuffle import *  # noqa: F401,F403
 from .ops_misc import *  # noqa: F401,F403
 
 from . import (activation, batchnorm, channelshuffle, container, conv, distance, dropout, flatten, fold,  # noqa: E402
-               linear, loss, normalization, ops_misc, padding, pixelshuffle, pooling, upsampling)
+               lazy, linear, loss, normalization, ops_misc, padding, pixelshuffle, pooling, upsampling)
 
 __all__ = ["Module", "RemovableHandle"] + [
     name for mod in (container, linear, conv, pooling, activation, dropout, batchnorm, normalization, flatten,
-                     padding, upsampling, fold, loss, pixelshuffle, distance, channelshuffle, ops_misc)
+                     padding, upsampling, fold, loss, pixelshuffle, distance, channelshuffle, ops_misc, lazy)
     for name in mod.__all__]
