@@ -6,8 +6,10 @@
 """
 from .shapes import explain_conv, explain_pool, output_size, padding_for
 from .checks import check_model, shape_checks
-from .summary import LayerInfo, ModelSummary, summary
-from .receptive_field import ReceptiveField, receptive_field  # the function shadows its module's name, on purpose
+from .cells import CellExplanation, explain_cell
+from .model_summary import LayerInfo, ModelSummary, summary
+from .receptive_fields import ReceptiveField, receptive_field
 
 __all__ = ["output_size", "padding_for", "explain_conv", "explain_pool", "receptive_field", "ReceptiveField",
-           "shape_checks", "check_model", "summary", "ModelSummary", "LayerInfo"]
+           "shape_checks", "check_model", "summary", "ModelSummary", "LayerInfo",
+           "explain_cell", "CellExplanation"]

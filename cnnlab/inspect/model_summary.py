@@ -9,7 +9,7 @@ from ..autograd import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .checks import shape_checks
-from .receptive_field import Trace, field_of, layer_geometry
+from .receptive_fields import Trace, field_of, layer_geometry
 
 __all__ = ["summary", "ModelSummary", "LayerInfo", "COLUMNS"]
 
