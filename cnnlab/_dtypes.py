@@ -99,9 +99,11 @@ def set_default_dtype(d):
 def as_dtype(d):
     """Normalise a cnnlab dtype, NumPy dtype, NumPy scalar type or name ('float32') to a cnnlab dtype."""
     if isinstance(d, dtype):
+        if d is bfloat16:
+            _bfloat16_in_use()
         return d
     if isinstance(d, str) and d in _BY_NAME:
-        return _BY_NAME[d]
+        return as_dtype(_BY_NAME[d])
     if d is builtins.float:
         return _default_float
     if d is builtins.int:
@@ -113,7 +115,7 @@ def as_dtype(d):
     except TypeError:
         raise TypeError(f"dtype: not a dtype cnnlab knows. Got dtype={d!r}.") from None
     if is_bfloat16(npd):
-        return bfloat16
+        return as_dtype(bfloat16)
     if npd not in _BY_NP:
         raise TypeError(f"dtype: cnnlab has no dtype for NumPy's {npd}. Supported: {sorted(_BY_NAME)}.")
     return _BY_NP[npd]
@@ -189,6 +191,7 @@ def to_bfloat16(arr):
     with np.errstate(over="ignore"):  # float64 beyond float32's range becomes inf, as in PyTorch
         a = np.array(arr, dtype=np.float32, copy=True)
     _round_in_place(a)
+    _bfloat16_in_use()
     return a.view(_BF16_NP)
 
 
@@ -208,6 +211,34 @@ def settle_bfloat16(arr):
         return arr
     if arr.flags.writeable:
         _round_in_place(arr)
+        return arr
+    return to_bfloat16(arr)
+
+
+# Whether any bfloat16 tensor may exist in this process: until then, Tensor._from_op skips the bfloat16 checks,
+# so float32 and float64 work pays one flag test per op for them.
+bf16_in_use = False
+
+
+def _bfloat16_in_use():
+    global bf16_in_use
+    bf16_in_use = True
+
+
+_CONVERSIONS = frozenset(["ToCopyBackward"])
+
+
+def bfloat16_result(arr, parents, op):
+    """An op's result array as it must be stored (called by Tensor._from_op once bfloat16 is in use): a
+    bfloat16-tagged result rounded to the grid; a floating result that NumPy returned without the tag (reductions,
+    concatenation, np.where, a Python number on the left, ...) tagged and rounded when PyTorch's promotion of
+    the op's tensor inputs gives bfloat16. Conversions (`to`) keep the dtype they asked for."""
+    if arr.dtype.metadata is not None:
+        return settle_bfloat16(arr)
+    if arr.dtype.kind != "f" or not parents or op in _CONVERSIONS:
+        return arr
+    inputs = [p._data for p in parents]
+    if not any(a.dtype.metadata is not None for a in inputs) or not is_bfloat16(promote_arrays(inputs)):
         return arr
     return to_bfloat16(arr)
 

@@ -7,6 +7,7 @@ differentiable op records itself in the graph. Operators and methods are attache
 import numpy as np
 
 from . import _dtypes, _format
+from ._memory import check_allocation
 from ._nodes import _GradFn, _HookHandle
 from .autograd import is_grad_enabled, run_backward
 from .errors import DTypeError, GradError, shape_str
@@ -105,6 +106,7 @@ class Tensor:
         if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             if any(a < 0 for a in args):
                 raise ValueError(f"Tensor: sizes must be non-negative. Got sizes={tuple(args)}.")
+            check_allocation("Tensor", tuple(int(a) for a in args), d.np)
             arr = np.zeros(tuple(int(a) for a in args), d.np)  # Tensor(2, 3): a tensor of that size
         elif len(args) > 1:
             raise TypeError(f"Tensor: expects one data argument or int sizes. Got {len(args)} arguments.")
@@ -115,7 +117,7 @@ class Tensor:
     def _init(self, arr, requires_grad=False):
         if arr.__class__ is not np.ndarray:
             arr = _as_array(arr)
-        if arr.dtype.metadata is not None:  # bfloat16 storage: values back onto the bfloat16 grid
+        if _dtypes.bf16_in_use and arr.dtype.metadata is not None:  # bfloat16: values onto its grid
             arr = _dtypes.settle_bfloat16(arr)
         self._data = arr
         self.grad = None
@@ -143,8 +145,8 @@ class Tensor:
         t = cls.__new__(cls)
         if arr.__class__ is not np.ndarray:
             arr = _as_array(arr)
-        if arr.dtype.metadata is not None:  # a bfloat16 result, computed in float32: round it (see _dtypes)
-            arr = _dtypes.settle_bfloat16(arr)
+        if _dtypes.bf16_in_use:  # bfloat16 results are computed in float32: round them (see _dtypes)
+            arr = _dtypes.bfloat16_result(arr, parents, op)
         t._data = arr
         t.grad = None
         t._retains_grad = False

@@ -190,6 +190,33 @@ def test_ops_on_half_dtypes_match_torch(name, op):
         assert not (c._data.view(np.uint32) & 0xFFFF).any()
 
 
+# Ops whose NumPy result loses the bfloat16 tag (reductions, concatenation, np.where, a Python number on the left,
+# float64 internals): Tensor._from_op restores it from PyTorch's promotion of the inputs; dtype= is respected.
+_RETAGGED = [
+    "x.sigmoid()", "x.max()", "x.min()", "x.max(1)[0]", "x.var()", "x.std(0)", "L.cat([x, x])", "L.stack([x, x])",
+    "L.where(x > 0, x, 0.0)", "x.abs().rsqrt()", "x.masked_fill(x > 0, 1.0)", "x.tril()", "1 - x", "2 / x",
+    "x.nan_to_num()", "x[:, :4].trace()", "x.logsumexp(1)", "x.prod(1)", "x.cumsum(1)", "x.norm()",
+    "F.leaky_relu(x)", "F.elu(x)", "F.softplus(x)", "F.cross_entropy(x, L.tensor([0, 1, 2, 3]))",
+    "F.nll_loss(x, L.tensor([0, 1, 2, 3]))", "F.binary_cross_entropy(x.sigmoid(), (x > 0).to(x.dtype))",
+    "F.prelu(x, L.ones(1, dtype=x.dtype))", "F.layer_norm(x, (6,))", "F.mse_loss(x, x * 0.5)",
+    "x.sum(dtype=L.float32)", "x.mean(dtype=L.float32)", "x.cumsum(1, dtype=L.float32)", "x.prod(dtype=L.float64)",
+    "x.softmax(1, dtype=L.float32)", "x.float() + x", "x.double() * x", "x * L.tensor(2.0, dtype=L.float64)",
+]
+
+
+@pytest.mark.parametrize("expr", _RETAGGED)
+def test_bfloat16_result_dtypes_match_torch(expr):
+    a = np.random.default_rng(5).standard_normal((4, 6)).astype(np.float32)
+    out = {}
+    for L in (cnnlab, torch):
+        out[L] = eval(expr, {"L": L, "F": L.nn.functional, "x": L.from_numpy(a).to(L.bfloat16)})
+    c, p = out[cnnlab], out[torch]
+    assert c.dtype.name == str(p.dtype).split(".")[-1]
+    np.testing.assert_allclose(c.double().numpy(), p.double().numpy(), rtol=2 ** -7, atol=1e-3)
+    if c.dtype == cnnlab.bfloat16:
+        assert not (c._data.view(np.uint32) & 0xFFFF).any()
+
+
 def test_bfloat16_inplace_views_and_cat_of_views_keep_the_grid():
     x = cnnlab.tensor([1.0, 2.0, 3.0], dtype=cnnlab.bfloat16)
     v = x[1:]

@@ -26,6 +26,8 @@ def prod(input, dim=None, keepdim=False, dtype=None):
     tensor([ 2., 12.])
     """
     t = as_tensor_arg(input, "prod", "input")
+    if dtype is not None and t._data.dtype.metadata is not None:  # bfloat16 input: convert first (see _dtypes)
+        t = t.to(dtype)
     x = t._data
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
     x = x.astype(out_dtype, copy=False)
@@ -73,6 +75,8 @@ def cumsum(input, dim, dtype=None):
     tensor([1, 3, 6])
     """
     t = as_tensor_arg(input, "cumsum", "input")
+    if dtype is not None and t._data.dtype.metadata is not None:  # bfloat16 input: convert first (see _dtypes)
+        t = t.to(dtype)
     x = t._data
     axis = t._dim(dim, "cumsum")
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)

@@ -46,12 +46,12 @@ def _expand_grad(g, shape, axes, keepdim):
 def sum(input, dim=None, keepdim=False, dtype=None):
     """Sum over dim (all dims if None). Bool and integer inputs sum to int64. Matches torch.sum."""
     t = as_tensor_arg(input, "sum", "input")
+    if dtype is not None and t._data.dtype.metadata is not None:  # bfloat16 input: convert first (see _dtypes)
+        t = t.to(dtype)
     axes = reduce_axes(t, dim, "sum")
     x = t._data
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
     out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=out_dtype))
-    if x.dtype.metadata is not None and dtype is None:  # bfloat16: NumPy's sum drops the tag; summed in float32
-        out = _dtypes.as_np(out, x.dtype)
     return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),),
                            "SumBackward0" if dim is None else "SumBackward1")
 
@@ -61,6 +61,8 @@ def sum(input, dim=None, keepdim=False, dtype=None):
 def mean(input, dim=None, keepdim=False, dtype=None):
     """Mean over dim (all dims if None); needs a floating input or dtype. Matches torch.mean."""
     t = as_tensor_arg(input, "mean", "input")
+    if dtype is not None and t._data.dtype.metadata is not None:  # bfloat16 input: convert first (see _dtypes)
+        t = t.to(dtype)
     x = t._data
     if dtype is not None:
         x = x.astype(_dtypes.as_dtype(dtype).np)
@@ -72,8 +74,6 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     # float16 sums in float32, as x.mean (and PyTorch) do: a float16 running sum overflows past 65504
     s = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
     out = np.asarray(np.true_divide(s, count).astype(x.dtype, copy=False))
-    if x.dtype.metadata is not None:  # bfloat16: the float32 mean rounded (NumPy drops the tag)
-        out = _dtypes.as_np(out, x.dtype)
     return Tensor._from_op(out, (t,), quiet(lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),)),
                            "MeanBackward0" if dim is None else "MeanBackward1")
 
