@@ -5,9 +5,12 @@ Every factory takes PyTorch's keywords: dtype, device ('cpu' or a cnnlab.device;
 and requires_grad; the size may be given as `zeros(2, 3)`, `zeros((2, 3))` or `zeros(size=(2, 3))`.
 """
 
+import math
+
 import numpy as np
 
 from . import _dtypes
+from ._memory import check_allocation
 from .errors import ShapeError
 from .ops.shape import sizes_arg
 from .random import rng
@@ -119,20 +122,23 @@ def zeros(*size, dtype=None, device=None, requires_grad=False, **kwargs):
     >>> cnnlab.zeros(2, 3).shape
     cnnlab.Size([2, 3])
     """
-    shape = _factory_args("zeros", size, kwargs, device)
-    return Tensor._wrap(np.zeros(shape, _dtype_np(dtype)), requires_grad)
+    shape, d = _factory_args("zeros", size, kwargs, device), _dtype_np(dtype)
+    check_allocation("zeros", shape, d)
+    return Tensor._wrap(np.zeros(shape, d), requires_grad)
 
 
 def ones(*size, dtype=None, device=None, requires_grad=False, **kwargs):
     """A tensor of ones. Matches torch.ones."""
-    shape = _factory_args("ones", size, kwargs, device)
-    return Tensor._wrap(np.ones(shape, _dtype_np(dtype)), requires_grad)
+    shape, d = _factory_args("ones", size, kwargs, device), _dtype_np(dtype)
+    check_allocation("ones", shape, d)
+    return Tensor._wrap(np.ones(shape, d), requires_grad)
 
 
 def empty(*size, dtype=None, device=None, requires_grad=False, **kwargs):
     """A tensor of the given size (filled with zeros here, so it never holds garbage). Matches torch.empty."""
-    shape = _factory_args("empty", size, kwargs, device)
-    return Tensor._wrap(np.zeros(shape, _dtype_np(dtype)), requires_grad)
+    shape, d = _factory_args("empty", size, kwargs, device), _dtype_np(dtype)
+    check_allocation("empty", shape, d)
+    return Tensor._wrap(np.zeros(shape, d), requires_grad)
 
 
 def _factory_args(op, size, kwargs, dev):
@@ -159,7 +165,9 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
         elif isinstance(fill_value, (int, np.integer)):
             dtype = _dtypes.int64
     _check_device(device)
-    return Tensor._wrap(np.full(_size((size,), None, "full"), fill_value, _dtype_np(dtype)), requires_grad)
+    shape, d = _size((size,), None, "full"), _dtype_np(dtype)
+    check_allocation("full", shape, d)
+    return Tensor._wrap(np.full(shape, fill_value, d), requires_grad)
 
 
 def eye(n, m=None, dtype=None, device=None, requires_grad=False):
@@ -167,6 +175,7 @@ def eye(n, m=None, dtype=None, device=None, requires_grad=False):
     _check_device(device)
     if n < 0 or (m is not None and m < 0):
         raise ShapeError(f"eye: sizes must be non-negative. Got n={n}, m={m}.")
+    check_allocation("eye", (n, n if m is None else m), _dtype_np(dtype))
     return Tensor._wrap(np.eye(n, m, dtype=_dtype_np(dtype)), requires_grad)
 
 
@@ -189,6 +198,7 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None and all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
         dtype = _dtypes.int64
     target = _dtype_np(dtype)
+    check_allocation("arange", (math.ceil((end - start) / step),), np.float64 if target.kind == "f" else target)
     if target.kind == "f":  # computed in float64, then rounded once: start + i * step as PyTorch does
         return Tensor._wrap(np.arange(start, end, step, dtype=np.float64).astype(target), requires_grad)
     return Tensor._wrap(np.arange(start, end, step, dtype=target), requires_grad)
@@ -203,6 +213,7 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     _check_device(device)
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative. Got steps={steps}.")
+    check_allocation("linspace", (steps,), np.float64)  # computed in float64, then cast
     return Tensor._wrap(np.linspace(_scalar(start), _scalar(end), steps).astype(_dtype_np(dtype)), requires_grad)
 
 
@@ -211,6 +222,7 @@ def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **
     numbers themselves come from cnnlab's generator, not PyTorch's)."""
     d = _float_dtype(dtype, "rand")
     shape = _factory_args("rand", size, kwargs, device)
+    check_allocation("rand", shape, d)
     # drawn in the target precision, so float32 values never round up to 1.0
     if _dtypes.is_bfloat16(d):  # float32 draws cut (not rounded) to bfloat16, so that none becomes 1.0
         arr = np.array(rng(generator).random(shape, dtype=np.float32))
@@ -224,6 +236,7 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False, *
     """Standard normal random numbers from the default (or given) generator. Matches torch.randn."""
     d = _float_dtype(dtype, "randn")
     shape = _factory_args("randn", size, kwargs, device)
+    check_allocation("randn", shape, np.float64)  # drawn in float64, then cast
     return Tensor._wrap(rng(generator).standard_normal(shape).astype(d, copy=False), requires_grad)
 
 
@@ -246,7 +259,9 @@ def randint(low=0, high=None, size=None, generator=None, dtype=None, device=None
     if high <= low:
         raise ValueError(f"randint: high must be greater than low. Got low={low}, high={high}.")
     _check_device(device)
-    arr = rng(generator).integers(low, high, size=_size((size,), None, "randint"), dtype=np.int64)
+    shape = _size((size,), None, "randint")
+    check_allocation("randint", shape, np.int64)
+    arr = rng(generator).integers(low, high, size=shape, dtype=np.int64)
     return _finish(arr, dtype, requires_grad)
 
 
@@ -260,6 +275,7 @@ def normal(mean=0.0, std=1.0, size=None, generator=None, dtype=None, requires_gr
     if dtype is None:
         arrays = [a for a in (m, s) if isinstance(a, np.ndarray) and a.dtype.kind == "f"]
         dtype = arrays[0].dtype if arrays else _dtypes.get_default_dtype().np
+    check_allocation("normal", shape, np.float64)
     arr = rng(generator).normal(m, s, shape)
     return Tensor._wrap(arr.astype(_dtypes.as_dtype(dtype).np, copy=False), requires_grad)
 
@@ -278,6 +294,7 @@ def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
     _check_device(device)
     if n < 0:
         raise ValueError(f"randperm: n must be non-negative. Got n={n}.")
+    check_allocation("randperm", (n,), np.int64)
     return _finish(rng(generator).permutation(n).astype(np.int64), dtype, requires_grad)
 
 
@@ -348,7 +365,9 @@ class _LegacyTensorType(type):
             return Tensor._wrap(args[0]._data)
         if (len(args) == 1 and isinstance(args[0], Size)) or all(
                 isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
-            return Tensor._wrap(np.zeros(_size(args, None, cls.__name__), cls.dtype.np))
+            shape = _size(args, None, cls.__name__)
+            check_allocation(cls.__name__, shape, cls.dtype.np)
+            return Tensor._wrap(np.zeros(shape, cls.dtype.np))
         if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
             return Tensor._wrap(np.array(_to_array(args[0], cls.dtype), copy=True))
         raise TypeError(f"{cls.__name__}: expects data (a list, tuple or array), sizes (ints), or a tensor of "

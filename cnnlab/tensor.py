@@ -7,6 +7,7 @@ differentiable op records itself in the graph. Operators and methods are attache
 import numpy as np
 
 from . import _dtypes, _format
+from ._memory import check_allocation
 from ._nodes import _GradFn, _HookHandle
 from .autograd import is_grad_enabled, run_backward
 from .errors import DTypeError, GradError, shape_str
@@ -105,6 +106,7 @@ class Tensor:
         if args and all(isinstance(a, (int, np.integer)) and not isinstance(a, bool) for a in args):
             if any(a < 0 for a in args):
                 raise ValueError(f"Tensor: sizes must be non-negative. Got sizes={tuple(args)}.")
+            check_allocation("Tensor", tuple(int(a) for a in args), d.np)
             arr = np.zeros(tuple(int(a) for a in args), d.np)  # Tensor(2, 3): a tensor of that size
         elif len(args) > 1:
             raise TypeError(f"Tensor: expects one data argument or int sizes. Got {len(args)} arguments.")

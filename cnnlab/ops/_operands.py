@@ -5,6 +5,7 @@ import numbers
 import numpy as np
 
 from .. import _dtypes
+from .._memory import MACHINE_BYTES, check_allocation
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor, _to_array
 
@@ -59,7 +60,10 @@ def binary_arrays(a, b, op):
             dt = _dtypes.promote_arrays([xa, xb])
             xa, xb = _dtypes.as_np(xa, dt), _dtypes.as_np(xb, dt)
         if xa.shape != xb.shape:
-            broadcast_shape(xa.shape, xb.shape, op)
+            shape = broadcast_shape(xa.shape, xb.shape, op)
+            # broadcasting can make the result far larger than either operand, but never larger than their product
+            if xa.size * xb.size * xa.itemsize > MACHINE_BYTES:
+                check_allocation(op, shape, xa.dtype)
         return a, b, xa, xb
     if a_t:
         xa = a._data

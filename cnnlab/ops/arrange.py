@@ -6,7 +6,7 @@ import numpy as np
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
 from . import indexing as I, shape as S
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, check_allocation
 
 
 def movedim(input, source, destination):
@@ -69,6 +69,8 @@ def repeat_interleave(input, repeats, dim=None, output_size=None):
     if reps.size and reps.min() < 0:
         raise ShapeError(f"repeat_interleave: repeats must be non-negative. Got repeats with minimum "
                          f"{reps.min()}.")
+    check_allocation("repeat_interleave", t.shape[:axis] + (int(reps.sum()) if reps.ndim else n * int(reps),)
+                     + t.shape[axis + 1:], t._data.dtype)
     index = np.repeat(np.arange(n), reps)
     return I.getitem(t, (slice(None),) * axis + (Tensor._wrap(index),))
 

@@ -5,9 +5,10 @@ Binary ops broadcast like NumPy; each gradient is summed back to its operand's s
 import numpy as np
 
 from .. import _dtypes
+from .._memory import MACHINE_BYTES
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg, binary_arrays, quiet, unbroadcast
+from ._operands import as_tensor_arg, binary_arrays, check_allocation, quiet, unbroadcast
 from .inplace import write_out
 
 
@@ -179,6 +180,8 @@ def matmul(input, other, out=None):
     except ValueError:
         raise ShapeError(f"matmul: the batch dimensions cannot be broadcast together. Got input.shape="
                          f"{shape_str(a.shape)}, other.shape={shape_str(b.shape)}.") from None
+    if a2.size * b2.size * a2.itemsize > MACHINE_BYTES or not a2.size:  # the product bounds the result's size
+        check_allocation("matmul", batch + (a2.shape[-2], b2.shape[-1]), a2.dtype)
     out2 = np.matmul(a2, b2)  # (*batch, M, N)
     out = out2
     if xa.ndim == 1:

@@ -5,7 +5,7 @@ import numpy as np
 from .. import _dtypes, autograd
 from ..errors import DTypeError, GradError, ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, check_allocation
 from .indexing import check_not_read_only, check_writable
 
 
@@ -46,6 +46,7 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
 def clone(input):
     """A copy that stays in the graph (the gradient passes through)."""
     t = as_tensor_arg(input, "clone", "input")
+    check_allocation("clone", t._data.shape, t._data.dtype)  # an expanded tensor may be far larger than its memory
     return Tensor._from_op(t._data.copy(), (t,), lambda g: (g,), "CloneBackward")
 
 

@@ -4,7 +4,7 @@ import numpy as np
 
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg
+from ._operands import as_tensor_arg, check_allocation
 
 
 def _diag_index(rows, cols, offset):
@@ -66,6 +66,7 @@ def diag(input, diagonal=0):
                          f"shape={shape_str(t.shape)}.")
     x = t._data
     n = x.shape[0] + abs(int(diagonal))
+    check_allocation("diag", (n, n), x.dtype)
     i, j = _diag_index(n, n, int(diagonal))
     out = np.zeros((n, n), x.dtype)
     out[i, j] = x

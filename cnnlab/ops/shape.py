@@ -5,7 +5,7 @@ import numpy as np
 from ..autograd import ScatterGrad
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
-from ._operands import as_tensor_arg, unbroadcast
+from ._operands import as_tensor_arg, check_allocation, unbroadcast
 
 
 def sizes_arg(sizes, op):
@@ -112,6 +112,7 @@ def contiguous(input, memory_format=None):
     t = as_tensor_arg(input, "contiguous", "input")
     if t._data.flags.c_contiguous:
         return t
+    check_allocation("contiguous", t._data.shape, t._data.dtype)  # an expanded tensor may be huge
     return Tensor._from_op(np.ascontiguousarray(t._data), (t,), lambda g: (g,), "CloneBackward0")
 
 
@@ -217,6 +218,7 @@ def repeat(input, *sizes):
         raise ValueError(f"repeat: the number of repeats must be at least the number of dims. Got "
                          f"repeats={reps}, shape={shape_str(t.shape)}.")
     shape = (1,) * (len(reps) - t.ndim) + tuple(t.shape)
+    check_allocation("repeat", tuple(r * s for r, s in zip(reps, shape)), t._data.dtype)
     x = t._data.reshape(shape)
 
     def backward(g):  # sum the copies: view g as (r0, s0, r1, s1, ...) and sum the r axes

@@ -8,6 +8,7 @@ import numbers
 
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import ShapeError, shape_str
 from ...kernels import pool as K
 from ...tensor import Tensor
@@ -45,6 +46,7 @@ def _adaptive_avg_pool(input, n, op, output_size):
     x = t._data
     spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size, channels_ok=n < 3)
     lead = x.shape[:x.ndim - n]
+    check_allocation(op, lead + out_size, x.dtype)
     name = _avg_grad_fn_name(n, out_size)
     if 0 in out_size:
         return Tensor._from_op(np.zeros(lead + out_size, x.dtype), (t,), lambda g: (np.zeros_like(x),), name)
@@ -77,6 +79,7 @@ def _adaptive_max_pool(input, n, op, output_size, return_indices):
     t = _input(input, op, ints_ok=True)
     x = t._data
     spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size)
+    check_allocation(op, x.shape[:x.ndim - n] + out_size, x.dtype)
     if 0 in out_size:
         vals = np.zeros(x.shape[:x.ndim - n] + out_size, x.dtype)
         out, flat = vals, vals.astype(np.int64)

@@ -9,6 +9,7 @@ import warnings
 
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
@@ -121,6 +122,7 @@ def affine_grid(theta, size, align_corners=None):
                       "align_corners=True. This is not an intended use case of affine_grid. See the "
                       "documentation of affine_grid for details.", UserWarning, stacklevel=2)
     spatial = size[2:]
+    check_allocation("affine_grid", (size[0],) + spatial + (n,), th.dtype)
     dt = th.dtype.type
     axes = [_base_coords(s, align, dt) for s in spatial]             # in order (D,) H, W
     mesh = np.meshgrid(*axes, indexing="ij")                          # each (*spatial)

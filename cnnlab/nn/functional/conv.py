@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
 from ...grad_mode import records
 from ...kernels import conv as kconv
@@ -111,6 +112,8 @@ def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding
         raise ValueError(f"{op}: padding_mode must be one of {PADDING_MODES}. Got padding_mode={padding_mode!r}.")
     out_size = tuple(output_size(*a) for a in zip(spatial, kernel, stride, pads, dilation))
     check_output_size(op, spatial, kernel, pads, stride, dilation, out_size)
+    check_allocation(op, (input.shape[0] if input.ndim == n + 2 else 1, weight.shape[0]) + out_size,
+                     input._data.dtype)
 
     x_t, unbatched = _batched(n, input)
     if x_t._data.size == 0:
@@ -236,6 +239,8 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
                              f"stride={s}, padding={(b, a) if b != a else b}, output_padding={p}, dilation={d} "
                              f"({name}_out = ({i}-1)*{s} - {b + a} + {d}*({k}-1) + {p} + 1 = {o}).")
 
+    check_allocation(op, (input.shape[0] if input.ndim == n + 2 else 1, out_channels) + out_size,
+                     input._data.dtype)
     x_t, unbatched = _batched(n, input)
     if x_t._data.size == 0:  # a 0 batch (a 0-channel input is refused above, since weight.shape[0] == 0)
         y = _empty_result(x_t, weight, bias, (out_channels,) + out_size)

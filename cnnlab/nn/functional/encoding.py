@@ -1,6 +1,7 @@
 """one_hot: class indices to one-hot rows."""
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError
 from ...tensor import Tensor
 
@@ -45,6 +46,7 @@ def one_hot(tensor, num_classes=-1):
     elif x.size and x.max() >= num_classes:
         raise ShapeError(f"one_hot: class values must be smaller than num_classes. Got max value {int(x.max())}, "
                          f"num_classes={num_classes}.")
+    check_allocation("one_hot", x.shape + (int(num_classes),), np.int64)
     out = np.zeros(x.shape + (int(num_classes),), np.int64)
     np.put_along_axis(out, x[..., None], 1, axis=-1)
     return Tensor._wrap(out)

@@ -8,6 +8,7 @@ spatial dim. The array work is in cnnlab.kernels.im2col; each op's backward is t
 """
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import ShapeError, shape_str
 from ...kernels.im2col import col2im, im2col
 from ...ops._operands import as_tensor_arg
@@ -96,6 +97,7 @@ def unfold(input, kernel_size, dilation=1, padding=0, stride=1):
 
     N, C = xb.shape[:2]
     K, L = int(np.prod(k)), int(np.prod(out))
+    check_allocation("unfold", (N, C * K, L), x.dtype)
     cols = im2col(xb, k, s, pads, d).reshape(N, C * K, L)  # (N, C, *K, *O) -> (N, C*K, L), no copy
     if unbatched:
         cols = cols[0]
@@ -162,6 +164,7 @@ def fold(input, output_size, kernel_size, dilation=1, padding=0, stride=1):
                          f"{int(np.prod(blocks))}).")
     C = CK // K
     x_shape = (N, C) + size
+    check_allocation("fold", x_shape, y.dtype)
     out = col2im(yb, x_shape, k, s, pads, d)  # (N, C*K, L) read as (N, C, *K, *O) -> (N, C, *S)
     if unbatched:
         out = out[0]

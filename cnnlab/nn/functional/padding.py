@@ -13,6 +13,7 @@ import numbers
 
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
@@ -206,6 +207,10 @@ def pad(input, pad, mode="constant", value=None):
     pad_ = _pad_values(pad)
     x = t._data
     dims = _check(x.shape, pad_, mode, value)
+    padded = list(x.shape)
+    for dim, before, after in dims:
+        padded[dim] += before + after
+    check_allocation("pad", padded, x.dtype)
 
     if mode == "constant":
         # out[dst] = x[src]: src crops the negative sides, dst skips the positive ones; the rest is the fill.

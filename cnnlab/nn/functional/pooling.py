@@ -11,6 +11,7 @@ import numbers
 import numpy as np
 
 from ...grad_mode import records
+from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import pool as K
 from ...ops._operands import as_tensor_arg
@@ -260,6 +261,7 @@ def _max_unpool(input, indices, n, op, kernel_size, stride, padding, output_size
         raise ShapeError(f"{op}: output size would be 0 or less. Got output_size={out_size} from input.shape="
                          f"{shape_str(x.shape)}, kernel_size={_show(kernel)}, stride={_show(stride)}, "
                          f"padding={_show(pad)}.")
+    check_allocation(op, x.shape[:x.ndim - n] + out_size, x.dtype)
     volume = int(np.prod(out_size))
     if idx.size and (idx.min() < 0 or idx.max() >= volume):
         bad = int(idx.min()) if idx.min() < 0 else int(idx.max())

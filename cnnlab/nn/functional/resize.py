@@ -12,6 +12,7 @@ import numbers
 
 import numpy as np
 
+from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels.pool import scatter_sorted
 from ...ops._operands import as_tensor_arg
@@ -272,6 +273,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if x.shape[1] == 0 and mode != "area":  # PyTorch: "Non-empty 4D data tensor expected" (a 0 batch is fine)
         raise ShapeError(f"interpolate: the input must have at least one channel. Got input.shape="
                          f"{shape_str(x.shape)}, mode={mode!r}.")
+    check_allocation("interpolate", x.shape[:2] + tuple(out_size), x.dtype)
     if mode == "area":
         return (adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d)[x.ndim - 3](t, out_size)
     dt = x.dtype.type
