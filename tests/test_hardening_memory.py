@@ -53,6 +53,14 @@ BOMBS = {
     "max_unpool2d": lambda: F.max_unpool2d(cnnlab.zeros(1, 1, 4, 4), cnnlab.zeros(1, 1, 4, 4, dtype=cnnlab.int64), BIG),
     "affine_grid": lambda: F.affine_grid(cnnlab.zeros(1, 2, 3), (1, 1, BIG, BIG), align_corners=False),
     "zeros (new_zeros)": lambda: cnnlab.zeros(1).new_zeros(BIG, BIG),
+    # an expanded tensor holds one element; a result computed from it holds all of them
+    "mul (expanded)": lambda: cnnlab.zeros(1).expand(BIG, BIG) * 2,
+    "sub (expanded, reflected)": lambda: 2 - cnnlab.zeros(1).expand(BIG, BIG),
+    "add (both expanded)": lambda: cnnlab.zeros(1).expand(BIG, BIG) + cnnlab.zeros(1).expand(BIG, BIG),
+    "exp (expanded)": lambda: cnnlab.zeros(1).expand(BIG, BIG).exp(),
+    "where": lambda: cnnlab.where(cnnlab.zeros(BIG, 1) > 0, cnnlab.zeros(1, BIG), 0.0),
+    "cat": lambda: cnnlab.cat([cnnlab.zeros(1).expand(BIG * BIG)] * 2),
+    "stack": lambda: cnnlab.stack([cnnlab.zeros(1).expand(BIG * BIG)] * 2),
 }
 
 

@@ -17,6 +17,10 @@ def _binary(a, b, op, forward, grad_a, grad_b):
     grad_fn names follow PyTorch's overloads: `1 - x` is RsubBackward1, `2 / x` MulBackward0, `x ** y`
     PowBackward1 and `2 ** x` PowBackward2."""
     ta, tb, xa, xb = binary_arrays(a, b, op)
+    # an expanded operand (a 0 stride) holds far less memory than its size: the result needs all of it
+    if (type(xa) is np.ndarray and xa.nbytes > MACHINE_BYTES) or \
+            (type(xb) is np.ndarray and xb.nbytes > MACHINE_BYTES):
+        check_allocation(op, np.broadcast_shapes(np.shape(xa), np.shape(xb)), np.result_type(xa, xb))
     with np.errstate(all="ignore"):  # inf/nan silently, as PyTorch
         out = forward(xa, xb)
     parents = (ta, tb) if ta is not None and tb is not None else ((ta,) if tb is None else (tb,))
@@ -139,6 +143,12 @@ def where(condition, input=None, other=None):
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1.0, 0.0)
         input = as_tensor_arg(input, "where", "input")
     ta, tb, xa, xb = binary_arrays(input, other, "where")
+    if cond.size * np.size(xa) * np.size(xb) * np.dtype(np.result_type(xa, xb)).itemsize > MACHINE_BYTES:
+        try:
+            shape = np.broadcast_shapes(cond.shape, np.shape(xa), np.shape(xb))
+        except ValueError:
+            shape = ()  # the error is raised below, with every shape
+        check_allocation("where", shape, np.result_type(xa, xb))
     try:
         out = np.where(cond, xa, xb)
     except ValueError:
@@ -207,6 +217,8 @@ def _unary(x, op, forward, grad, float_only=True):
     """forward(x_array); grad(g, x_array, out) the input gradient."""
     t = as_tensor_arg(x, op, "input")
     xa = t._data
+    if xa.nbytes > MACHINE_BYTES:  # an expanded input: its result is the full size
+        check_allocation(op, xa.shape, xa.dtype)
     if float_only and xa.dtype.kind != "f":
         xa = xa.astype(_dtypes.get_default_dtype().np)
     with np.errstate(all="ignore"):  # inf/nan silently, as PyTorch

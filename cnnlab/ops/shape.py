@@ -2,6 +2,7 @@
 flip, cat/stack, split/chunk/unbind."""
 import numpy as np
 
+from .._memory import MACHINE_BYTES
 from ..autograd import ScatterGrad
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
@@ -259,6 +260,9 @@ def cat(tensors, dim=0):
             raise ShapeError(f"cat: tensors must have the same shape except in the cat dim. Got dim={dim}, "
                              f"tensors[0].shape={shape_str(ref.shape)}, tensors[{i}].shape={shape_str(x.shape)}.")
     bounds = np.cumsum([x.shape[axis] for x in ts])[:-1]
+    if sum(a.nbytes for a in arrays) > MACHINE_BYTES:  # expanded inputs can add up to more than memory
+        check_allocation("cat", ref.shape[:axis] + (int(bounds[-1] if len(bounds) else 0) + ts[-1].shape[axis],)
+                         + ref.shape[axis + 1:], arrays[0].dtype)
     return Tensor._from_op(np.concatenate(arrays, axis=axis), tuple(ts),
                            lambda g: tuple(np.split(g, bounds, axis=axis)), "CatBackward")
 
@@ -274,6 +278,8 @@ def stack(tensors, dim=0):
     if not -nd <= dim < nd:
         raise IndexError(f"stack: dim must be in [{-nd}, {nd - 1}]. Got dim={dim}.")
     axis = dim % nd
+    if sum(a.nbytes for a in arrays) > MACHINE_BYTES:
+        check_allocation("stack", ts[0].shape[:axis] + (len(ts),) + ts[0].shape[axis:], arrays[0].dtype)
     return Tensor._from_op(np.stack(arrays, axis=axis), tuple(ts),
                            lambda g: tuple(np.moveaxis(g, axis, 0)), "StackBackward")
 
