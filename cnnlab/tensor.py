@@ -353,7 +353,7 @@ class Tensor:
     def numpy(self, force=False):
         """The values as an ndarray sharing memory with the tensor (refused while it requires grad, unless
         force=True, which returns a copy)."""
-        if self._data.dtype.metadata is not None:  # bfloat16: NumPy has no such type (PyTorch refuses too)
+        if _dtypes.bf16_in_use and self._data.dtype.metadata is not None:  # bfloat16: NumPy has none (nor torch)
             raise DTypeError("numpy: NumPy has no bfloat16 type; convert first with .float(). Got "
                              "dtype=cnnlab.bfloat16.")
         if force:

@@ -56,7 +56,8 @@ def binary_arrays(a, b, op):
         b, b_t = as_tensor_arg(b, op), True
     if a_t and b_t:
         xa, xb = a._data, b._data
-        if xa.dtype != xb.dtype or (xa.dtype.metadata is None) != (xb.dtype.metadata is None):  # (bfloat16)
+        if xa.dtype != xb.dtype or (_dtypes.bf16_in_use and  # NumPy counts bfloat16's tagged float32 as float32
+                                    (xa.dtype.metadata is None) != (xb.dtype.metadata is None)):
             dt = _dtypes.promote_arrays([xa, xb])
             xa, xb = _dtypes.as_np(xa, dt), _dtypes.as_np(xb, dt)
         if xa.shape != xb.shape:

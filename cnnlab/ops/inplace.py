@@ -60,7 +60,7 @@ def _inplace(t, op, fn):
     except ValueError:
         raise ShapeError(f"{op}: the other operand cannot be broadcast to the tensor's shape. Got "
                          f"shape={shape_str(t.shape)}.") from None
-    if t._data.dtype.metadata is not None:  # bfloat16: the written float32 values back onto its grid
+    if _dtypes.bf16_in_use and t._data.dtype.metadata is not None:  # bfloat16: written values onto its grid
         _dtypes.settle_bfloat16(t._data)
     return t
 
