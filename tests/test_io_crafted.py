@@ -201,6 +201,12 @@ def test_a_storage_shared_by_two_dtypes_is_refused(tmp_path):
         _load_bytes(tmp_path, data)
 
 
+def test_bool_bytes_other_than_0_and_1_are_true(tmp_path):
+    data = _checkpoint({"m": _Rebuild(_StoragePid(torch.BoolStorage, "0", 3), 0, (3,), (1,))}, {"0": b"\x00\x01\x07"})
+    m = _load_bytes(tmp_path, data)["m"]
+    assert m.tolist() == [False, True, True] and m.numpy().view(np.uint8).tolist() == [0, 1, 1]
+
+
 def test_an_untyped_storage_read_as_two_dtypes_is_refused(tmp_path):
     storage = _StoragePid(torch.storage.UntypedStorage, "0", 8)
     good = {"a": _Rebuild(storage, 0, (4,), (1,), version=3, dtype=torch.uint16)}

@@ -304,6 +304,8 @@ def _load(f, name):
                 arr = arr.astype(dt)
             if storage_type.name == "BFloat16Storage":
                 arr = bfloat16_from_bits(arr)
+            elif storage_type.name == "BoolStorage":
+                arr = arr.view(np.uint8) != 0  # any byte other than 0 is True, as one bool
             cache[key] = storage = _Storage(key, storage_type.name, numel, arr, big_endian)
             return storage
 
