@@ -98,6 +98,13 @@ def test_image_and_label_counts_must_agree(tmp_path):
         MNIST(tmp_path)
 
 
+def test_images_without_pixels_are_refused(tmp_path):
+    _write_mnist(tmp_path, images=_idx(IMAGES_MAGIC, (6, 0, 28), b""))
+    with pytest.raises(IDXError, match=r"^MNIST: images must have a height and width of at least 1\. Got shape "
+                                       r"\(6, 0, 28\) in .*train-images-idx3-ubyte\.gz\.$"):
+        MNIST(tmp_path)
+
+
 @pytest.mark.parametrize("gz", [True, False])
 def test_fuzz_idx_files_raise_data_error_or_load(tmp_path, gz):
     """100 damaged copies of a labels and an images file: each loads or raises DataError, nothing else."""

@@ -110,6 +110,9 @@ class MNIST(Dataset):
         if x.ndim != 3 or y.ndim != 1 or len(x) != len(y):
             raise IDXError(f"{type(self).__name__}: images and labels disagree: {images} holds shape {x.shape}, "
                            f"{labels} holds shape {y.shape} (expected (N, H, W) and (N,) with the same N).")
+        if 0 in x.shape[1:]:
+            raise IDXError(f"{type(self).__name__}: images must have a height and width of at least 1. Got shape "
+                           f"{x.shape} in {images}.")
         check_labels(y, len(self.classes), labels, type(self).__name__)
         self.data = Tensor._wrap(np.array(x))
         self.targets = Tensor._wrap(y.astype(np.int64))
