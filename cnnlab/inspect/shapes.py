@@ -168,14 +168,16 @@ def _explain_dim(name, i, k, s, pad, d, out, ceil_mode, convention):
     b, a = pad
     eff = d * (k - 1) + 1
     lines = [f"{name}: input {i}, kernel {k}" + (f", dilation {d} (effective kernel {d}*({k}-1)+1 = {eff})"
-                                                  if d > 1 else "") + f", stride {s}, padding {b} before, {a} after"
-             + (f" ({convention})" if convention else "")]
+                                                  if d > 1 else "") + f", stride {s}, padding {b} before, {a} after"]
+    if convention:
+        lines.append(f"  padding {convention}")
     span = i + b + a - eff
     rule = "ceil" if ceil_mode else "floor"
     frac = f"{span}/{s}"
     lines.append(f"  {name}_out = {rule}(({i} + {b} + {a} - {eff}) / {s}) + 1 = {rule}({frac}) + 1 = {out}"
-                 + ("  (PyTorch's floor rule)" if not ceil_mode else "  (ceil_mode: a last partial window is kept "
-                    "if it starts inside the input or the left padding)"))
+                 + ("  (PyTorch's floor rule)" if not ceil_mode else "  (ceil_mode)"))
+    if ceil_mode:
+        lines.append("  ceil_mode keeps a last partial window if it starts inside the input or its left padding")
     starts = [o * s - b for o in range(out)]
     shown = ", ".join(str(v) for v in starts[:6]) + (", ..." if out > 6 else "")
     lines.append(f"  windows start at {name.lower()} = {shown} (input coordinates; negative = padding)")
@@ -234,7 +236,8 @@ def explain_conv(input, kernel_size, stride=1, padding=0, dilation=1):
     >>> from cnnlab.inspect import explain_conv
     >>> print(explain_conv(7, 3, stride=2, padding="same"))
     conv 7 -> 4 (kernel 3, stride 2)
-    L: input 7, kernel 3, stride 2, padding 1 before, 1 after ('same': TensorFlow's rule, ...)
+    L: input 7, kernel 3, stride 2, padding 1 before, 1 after
+      padding 'same': TensorFlow's rule, output = ceil(input / stride); the odd pixel goes after
       L_out = floor((7 + 1 + 1 - 3) / 2) + 1 = floor(6/2) + 1 = 4  (PyTorch's floor rule)
       windows start at l = -1, 1, 3, 5 (input coordinates; negative = padding)
       the last window covers 5..7 (1 of them padding)
