@@ -52,15 +52,25 @@ class ImageClassification:
         self.crop_size, self.resize_size = [int(crop_size)], [int(resize_size)]
         self.mean, self.std = list(mean), list(std)
         self.interpolation, self.antialias = interpolation, antialias
-        self._steps = T.Compose([T.Resize(self.resize_size[0], interpolation), T.CenterCrop(self.crop_size[0]),
-                                 T.ToTensor(), T.Normalize(self.mean, self.std)])
+        self._resize = T.Resize(self.resize_size[0], interpolation)
+        self._rest = T.Compose([T.CenterCrop(self.crop_size[0]), T.ToTensor(), T.Normalize(self.mean, self.std)])
 
     def __call__(self, img):
         if isinstance(img, Tensor) and img.ndim == 4:  # a batch: each image on its own
             return Tensor._wrap(np.stack([self(Tensor._wrap(im))._data for im in img._data]))
         if isinstance(img, Tensor):
             img = Tensor._wrap(np.asarray(img._data, np.float32))
-        return self._steps(img)
+        if hasattr(img, "getbands"):
+            # a Pillow image is resized by Pillow in its own mode, as torchvision does (8-bit bicubic clips
+            # between its two passes, so resizing each channel as float would differ by a few levels)
+            from PIL import Image  # (optional dependency: only reached with a Pillow image in hand)
+            short, long = sorted((img.height, img.width))
+            size = (self.resize_size[0], int(self.resize_size[0] * long / short))  # torchvision's rounding
+            h, w = size if img.height <= img.width else size[::-1]
+            img = img.resize((w, h), Image.Resampling[self.interpolation.upper()])
+        else:
+            img = self._resize(img)
+        return self._rest(img)
 
     def __repr__(self):
         return (f"ImageClassification(\n    crop_size={self.crop_size}\n    resize_size={self.resize_size}\n"
