@@ -318,3 +318,20 @@ def test_parametrize_errors():
     c = parametrize.register_parametrization(nn.Linear(2, 2), "weight", _split(cnnlab))
     with pytest.raises(ValueError, match="several tensors"):
         parametrize.remove_parametrizations(c, "weight", leave_parametrized=False)
+
+
+def test_deepcopy_is_independent_and_pickle_is_refused_like_torch():
+    import copy
+    import pickle
+    c = parametrizations.spectral_norm(nn.Linear(3, 2))
+    d = copy.deepcopy(c)
+    assert type(d).__name__ == "ParametrizedLinear" and type(d) is not type(c)
+    assert d.parametrizations.weight.original is not c.parametrizations.weight.original
+    np.testing.assert_array_equal(d.weight.detach().numpy(), c.weight.detach().numpy())
+    parametrize.remove_parametrizations(d, "weight")
+    assert type(d) is nn.Linear and parametrize.is_parametrized(c, "weight")
+    c(cnnlab.ones(1, 3))  # the original keeps its property
+    with pytest.raises(RuntimeError, match="only supported through state_dict"):
+        pickle.dumps(c)
+    with pytest.raises(RuntimeError, match="only supported through state_dict"):
+        pickle.dumps(torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(3, 2)))

@@ -25,6 +25,7 @@ ParametrizedLinear(
 (True, ['bias', 'parametrizations.weight.original'])
 """
 import contextlib
+import copy
 
 from ...autograd import no_grad
 from ...tensor import Tensor
@@ -141,12 +142,32 @@ def _check_forward(plist, original):
                          f"shape={tuple(original.shape)}, dtype={original.dtype}.")
 
 
-# One Parametrized<Class> per original class, each with its own properties (added as attributes get parametrized).
+# One Parametrized<Class> per parametrized module (as PyTorch), holding a property per parametrized name, so
+# removing one module's parametrization never touches another module's class.
+def _parametrized_class(cls):
+    return type(f"Parametrized{cls.__name__}", (cls,), {
+        "_original_class": cls, "__module__": cls.__module__, "__getstate__": _refuse_pickle,
+        "__deepcopy__": _deepcopy})
+
+
 def _inject_class(module):
-    cls = module.__class__
-    new_cls = type(f"Parametrized{cls.__name__}", (cls,), {"_original_class": cls,
-                                                          "__module__": cls.__module__})
-    module.__class__ = new_cls
+    module.__class__ = _parametrized_class(module.__class__)
+
+
+def _refuse_pickle(self):
+    raise RuntimeError("Serialization of parametrized modules is only supported through state_dict(). Save "
+                       "model.state_dict() and load it into a module parametrized the same way.")
+
+
+def _deepcopy(self, memo):
+    """A copy with its own Parametrized class (its properties copied), its own originals and buffers."""
+    new = object.__new__(_parametrized_class(self._original_class))
+    memo[id(self)] = new
+    for name in self.parametrizations:
+        _inject_property(new, name)
+    for key, value in self.__dict__.items():
+        object.__setattr__(new, key, copy.deepcopy(value, memo))
+    return new
 
 
 def _get(module, name):
