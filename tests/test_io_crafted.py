@@ -468,4 +468,4 @@ def test_a_deflated_storage_inflates_once(tmp_path):
     (tmp_path / "bomb.pth").write_bytes(buf.getvalue())
     grew, n, head, writeable = _peak_mb(tmp_path / "bomb.pth")
     assert n == numel and head == 0.0 and writeable
-    assert grew < 256 * 1.3, f"loading a 256 MiB tensor grew the peak memory by {grew} MB"
+    assert grew < 256 * 1.5, f"loading a 256 MiB tensor grew the peak memory by {grew} MB (twice it before)"
