@@ -1,8 +1,11 @@
-"""Weights in and out: PyTorch's .pt/.pth zip format and safetensors, both without PyTorch installed.
+"""Weights in and out: PyTorch's .pt/.pth zip format and safetensors, both without PyTorch (or the safetensors
+package) installed.
 
 `save(obj, path)` picks the format from the file name (.safetensors, else PyTorch's zip format) and writes
 atomically. `load(path)` recognises the format from the file's first bytes. Loading never runs code from the
-file: a checkpoint that carries a pickled object or a payload is refused with CheckpointError.
+file: a checkpoint that carries a pickled object or a payload is refused with CheckpointError. A corrupt,
+truncated or crafted file also raises CheckpointError, naming the file, and costs no more memory than the
+tensors it honestly holds (see torch_load.py and safetensors_format.py for the bounds).
 
 >>> import os, tempfile, cnnlab
 >>> path = os.path.join(tempfile.mkdtemp(), "weights.pth")
