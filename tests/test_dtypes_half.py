@@ -304,3 +304,13 @@ def test_module_type_errors():
         torch.nn.Linear(2, 3).type("foo")
     with pytest.raises(TypeError, match="floating point"):
         c.to(cnnlab.int64)
+
+
+def test_load_state_dict_into_a_bfloat16_module_rounds_like_torch():
+    p = torch.nn.Linear(5, 3)
+    c = nn.Linear(5, 3).bfloat16()
+    c.load_state_dict({k: cnnlab.tensor(v.detach().numpy()) for k, v in p.state_dict().items()})
+    p.bfloat16()
+    for name, t in c.state_dict().items():
+        assert t.dtype == cnnlab.bfloat16
+        np.testing.assert_array_equal(_bf16_bits(t), _bf16_bits_torch(p.state_dict()[name].float().numpy()))

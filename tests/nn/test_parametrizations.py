@@ -335,3 +335,21 @@ def test_deepcopy_is_independent_and_pickle_is_refused_like_torch():
         pickle.dumps(c)
     with pytest.raises(RuntimeError, match="only supported through state_dict"):
         pickle.dumps(torch.nn.utils.parametrizations.spectral_norm(torch.nn.Linear(3, 2)))
+
+
+def test_weight_norm_parametrization_loads_a_legacy_checkpoint_like_torch():
+    c, p = _pair("conv")
+    old_c, old_p = _pair("conv")
+    _legacy(nn.utils.weight_norm, old_c)
+    _legacy(torch.nn.utils.weight_norm, old_p)
+    with torch.no_grad():
+        old_p.weight_g.mul_(0.5)
+    _copy_state(old_c, old_p)
+    parametrizations.weight_norm(c)
+    torch.nn.utils.parametrizations.weight_norm(p)
+    assert list(old_c.state_dict()) == ["bias", "weight_g", "weight_v"]
+    c.load_state_dict(old_c.state_dict())
+    p.load_state_dict(old_p.state_dict())
+    np.testing.assert_allclose(c.weight.detach().numpy(), p.weight.detach().numpy(), rtol=1e-12)
+    old_c(cnnlab.zeros(1, 3, 6, 6, dtype=cnnlab.float64))  # the legacy hook recomputes weight before forward
+    np.testing.assert_allclose(c.weight.detach().numpy(), old_c.weight.detach().numpy(), rtol=1e-12)

@@ -9,6 +9,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from ... import _dtypes
 from ...errors import ShapeError
 from ...tensor import Size, Tensor
 
@@ -111,6 +112,8 @@ def load_own(module, state, prefix, strict, missing, unexpected, errors, assign)
             _assign(module, name, target, arr, is_param)
         else:
             np.copyto(target._data, arr, casting="unsafe")
+            if _dtypes.bf16_in_use and target._data.dtype.metadata is not None:  # bfloat16: onto its grid
+                _dtypes.settle_bfloat16(target._data)
     for key in state:
         if key.startswith(prefix):
             first = key[len(prefix):].split(".", 1)[0]

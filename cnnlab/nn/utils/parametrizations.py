@@ -73,7 +73,19 @@ def weight_norm(module, name="weight", dim=0):
     Matches torch.nn.utils.parametrizations.weight_norm.
     """
     parametrize.register_parametrization(module, name, _WeightNorm(dim), unsafe=True)
+    module.__class__._load_from_state_dict = _legacy_keys_loader(name)
     return module
+
+
+def _legacy_keys_loader(name):
+    """A _load_from_state_dict that first renames the legacy hook's keys (<name>_g, <name>_v) to this
+    parametrization's (parametrizations.<name>.original0/1), so old checkpoints load, as in PyTorch."""
+    def load(self, state_dict, prefix, *args, **kwargs):
+        for old, new in ((name + "_g", "original0"), (name + "_v", "original1")):
+            if prefix + old in state_dict:
+                state_dict[f"{prefix}parametrizations.{name}.{new}"] = state_dict.pop(prefix + old)
+        super(type(self), self)._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+    return load
 
 
 class _SpectralNorm(Module):
