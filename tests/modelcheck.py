@@ -24,11 +24,13 @@ def _outputs(out):
     return list(out) if isinstance(out, tuple) else [out]
 
 
-def compare(model, ref, x, train=False, grads=True, rtol=1e-7, atol=1e-9, seed=0):
-    """Run model (cnnlab) and ref (torch) in float64 on x (an ndarray) in train or eval mode; assert equal outputs
-    (a namedtuple's fields too), input gradients and parameter gradients. Returns the cnnlab outputs."""
-    model.double().train(train)
-    ref.double().train(train)
+def compare(model, ref, x, train=False, grads=True, rtol=1e-7, atol=1e-9, seed=0, scaled=False):
+    """Run model (cnnlab) and ref (torch) on x (an ndarray; float64, or float32 for a quick look at a large
+    input) in train or eval mode; assert equal outputs (a namedtuple's fields too), input gradients and parameter
+    gradients. scaled=True adds rtol * max|gradient| to atol for each gradient (deep train-mode networks whose
+    gradients reach 1e8 have rounding of that order in their near-zero entries). Returns the cnnlab outputs."""
+    model.to(getattr(cnnlab, x.dtype.name)).train(train)
+    ref.to(getattr(torch, x.dtype.name)).train(train)
     cx = cnnlab.tensor(x, requires_grad=grads)
     tx = torch.tensor(x, requires_grad=grads)
     if grads:
@@ -52,15 +54,20 @@ def compare(model, ref, x, train=False, grads=True, rtol=1e-7, atol=1e-9, seed=0
     if grads:
         closs.backward()
         tloss.backward()
-        np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=atol)
+        np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=_atol(tx.grad, rtol, atol, scaled))
         tparams = dict(ref.named_parameters())
         for name, p in model.named_parameters():
             tg = tparams[name].grad
             if tg is None:
                 assert p.grad is None or not p.grad.numpy().any(), name
             else:
-                np.testing.assert_allclose(p.grad.numpy(), tg.numpy(), rtol=rtol, atol=atol, err_msg=name)
+                np.testing.assert_allclose(p.grad.numpy(), tg.numpy(), rtol=rtol, atol=_atol(tg, rtol, atol, scaled),
+                                           err_msg=name)
     return cout
+
+
+def _atol(g, rtol, atol, scaled):
+    return atol + (rtol * float(g.abs().max()) if scaled and g.numel() else 0.0)
 
 
 def assert_same_state(model, ref, rtol=1e-7, atol=1e-9):

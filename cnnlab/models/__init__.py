@@ -15,6 +15,15 @@ from .squeezenet import SqueezeNet, SqueezeNet1_0_Weights, SqueezeNet1_1_Weights
 from .unet import UNet, unet
 from .vgg import (VGG, VGG11_BN_Weights, VGG11_Weights, VGG13_BN_Weights, VGG13_Weights, VGG16_BN_Weights, VGG16_Weights,
                   VGG19_BN_Weights, VGG19_Weights, vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn)
+from .mobilenetv2 import MobileNet_V2_Weights, MobileNetV2, mobilenet_v2
+from .mobilenetv3 import (MobileNet_V3_Large_Weights, MobileNet_V3_Small_Weights, MobileNetV3, mobilenet_v3_large,
+                          mobilenet_v3_small)
+from .efficientnet import (EfficientNet, EfficientNet_B0_Weights, EfficientNet_B1_Weights, EfficientNet_B2_Weights,
+                           EfficientNet_B3_Weights, efficientnet_b0, efficientnet_b1, efficientnet_b2, efficientnet_b3)
+from .convnext import (ConvNeXt, ConvNeXt_Base_Weights, ConvNeXt_Large_Weights, ConvNeXt_Small_Weights,
+                       ConvNeXt_Tiny_Weights, convnext_base, convnext_large, convnext_small, convnext_tiny)
+from .googlenet import GoogLeNet, GoogLeNet_Weights, GoogLeNetOutputs, googlenet
+from .inception import Inception3, Inception_V3_Weights, InceptionOutputs, inception_v3
 from .registry import (builder_parameters, canonical_name, describe, get_model, get_model_builder, get_model_weights,
                        input_shape, list_models, register_model)
 
@@ -31,3 +40,10 @@ __all__ = ["LeNet5", "LectureCNN", "lenet5", "lecture_cnn", "get_model", "list_m
            "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
            "vgg16_bn", "vgg19", "vgg19_bn", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights",
            "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights", "UNet", "unet"]
+__all__ += ["MobileNetV2", "MobileNet_V2_Weights", "mobilenet_v2", "MobileNetV3", "MobileNet_V3_Large_Weights",
+            "MobileNet_V3_Small_Weights", "mobilenet_v3_large", "mobilenet_v3_small", "EfficientNet",
+            "EfficientNet_B0_Weights", "EfficientNet_B1_Weights", "EfficientNet_B2_Weights", "EfficientNet_B3_Weights",
+            "efficientnet_b0", "efficientnet_b1", "efficientnet_b2", "efficientnet_b3", "ConvNeXt",
+            "ConvNeXt_Tiny_Weights", "ConvNeXt_Small_Weights", "ConvNeXt_Base_Weights", "ConvNeXt_Large_Weights",
+            "convnext_tiny", "convnext_small", "convnext_base", "convnext_large", "GoogLeNet", "GoogLeNet_Weights",
+            "GoogLeNetOutputs", "googlenet", "Inception3", "Inception_V3_Weights", "InceptionOutputs", "inception_v3"]
