@@ -314,3 +314,28 @@ def test_load_state_dict_into_a_bfloat16_module_rounds_like_torch():
     for name, t in c.state_dict().items():
         assert t.dtype == cnnlab.bfloat16
         np.testing.assert_array_equal(_bf16_bits(t), _bf16_bits_torch(p.state_dict()[name].float().numpy()))
+
+
+@pytest.mark.parametrize("opt", ["SGD", "Adam", "AdamW", "RMSprop"])
+def test_optimizer_steps_keep_bfloat16_parameters_on_the_grid_and_near_torch(opt):
+    kwargs = {"lr": 0.01, **({"momentum": 0.9} if opt == "SGD" else {})}
+    p = torch.nn.Linear(4, 3)
+    c = nn.Linear(4, 3)
+    c.load_state_dict({k: cnnlab.tensor(v.detach().numpy()) for k, v in p.state_dict().items()})
+    c.bfloat16(), p.bfloat16()
+    oc, op = getattr(cnnlab.optim, opt)(c.parameters(), **kwargs), getattr(torch.optim, opt)(p.parameters(), **kwargs)
+    x = np.random.default_rng(6).standard_normal((2, 4)).astype(np.float32)
+    for _ in range(3):
+        oc.zero_grad(), op.zero_grad()
+        c(cnnlab.from_numpy(x).bfloat16()).sum().backward()
+        p(torch.from_numpy(x).bfloat16()).sum().backward()
+        oc.step(), op.step()
+    for (name, a), b in zip(c.named_parameters(), p.parameters()):
+        assert a.dtype == cnnlab.bfloat16 and not (a._data.view(np.uint32) & 0xFFFF).any(), name
+        # PyTorch rounds each intermediate of the update to bfloat16, cnnlab the result of each step: a few steps
+        np.testing.assert_allclose(a.float().detach().numpy(), b.float().detach().numpy(), rtol=0,
+                                   atol=4 * 2 ** -8 * float(b.abs().max()))
+        for key, value in oc.state[a].items():
+            if isinstance(value, cnnlab.Tensor) and value.ndim:
+                assert value.dtype.name == str(op.state[b][key].dtype).split(".")[-1], key
+                assert not (value._data.view(np.uint32) & 0xFFFF).any(), key

@@ -212,6 +212,8 @@ class Optimizer:
         with no_grad():
             for group in self.param_groups:
                 self._update_group(group)
+                if _dtypes.bf16_in_use:
+                    _settle_bfloat16(group["params"], self.state)
         return loss
 
     def _update_group(self, group):
@@ -333,3 +335,15 @@ def _load_value(param, key, value):
     if arr.dtype.kind == "f" and param._data.dtype.kind == "f":
         return Tensor._wrap(np.array(arr, dtype=param._data.dtype, copy=True))
     return Tensor._wrap(np.array(arr, copy=True))
+
+
+def _settle_bfloat16(params, state):
+    """bfloat16 parameters and their state tensors (momentum, ...) back onto the bfloat16 grid after an update
+    written in float32 (a bfloat16 tensor holds float32 values on that grid; see cnnlab._dtypes)."""
+    for p in params:
+        if p._data.dtype.metadata is None:
+            continue
+        _dtypes.settle_bfloat16(p._data)
+        for value in state.get(p, {}).values():
+            if isinstance(value, Tensor) and value._data.dtype.metadata is not None:
+                _dtypes.settle_bfloat16(value._data)
