@@ -255,3 +255,34 @@ def test_checkpoint_sequential_errors():
         warnings.simplefilter("ignore")
         with pytest.raises(ValueError, match="Unexpected keyword arguments: foo"):
             checkpoint_sequential(c, 2, cnnlab.tensor(X), foo=1)
+
+
+def test_context_fn_and_determinism_check():
+    entered = []
+
+    class Ctx:
+        def __init__(self, name):
+            self.name = name
+
+        def __enter__(self):
+            entered.append(self.name)
+
+        def __exit__(self, *exc):
+            return False
+    x = cnnlab.tensor(X, requires_grad=True)
+    y = checkpoint(lambda t: t.tanh(), x, use_reentrant=False, context_fn=lambda: (Ctx("forward"), Ctx("recompute")))
+    assert entered == ["forward"]
+    y.sum().backward()
+    assert entered == ["forward", "recompute"]
+    for lib, ck in [(cnnlab, checkpoint), (torch, tcheckpoint.checkpoint)]:
+        with pytest.raises(ValueError, match="only supported when use_reentrant=False"):
+            ck(lambda t: t * 2, lib.tensor(X, requires_grad=True), use_reentrant=True, context_fn=lambda: (Ctx("a"),
+                                                                                                          Ctx("b")))
+        with pytest.raises(ValueError, match="determinism_check should be one of"):
+            ck(lambda t: t * 2, lib.tensor(X, requires_grad=True), use_reentrant=False, determinism_check="foo")
+    state = {"n": 3}
+    y = checkpoint(lambda t: t[: state["n"]] * 2, cnnlab.tensor(X, requires_grad=True), use_reentrant=False,
+                   determinism_check="none")
+    state["n"] = 2
+    with pytest.raises(RuntimeError, match="recomputed outputs differ"):  # checked anyway: no NumPy error
+        y.sum().backward()

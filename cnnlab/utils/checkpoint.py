@@ -28,6 +28,7 @@ enclosing scope is differentiated through as part of the segment.
 >>> x.grad.shape, block[0].weight.grad.shape
 (cnnlab.Size([3, 4]), cnnlab.Size([8, 4]))
 """
+import contextlib
 import warnings
 
 from .. import random as _random
@@ -114,13 +115,13 @@ class CheckpointFunction(Function):
 
 
 def _recompute(run, stand_ins):
-    """function(*stand_ins) again with gradients on, under the forward's random state; checks the outputs
-    still have the forward's shapes (a function that depends on something else than its inputs)."""
+    """function(*stand_ins) again with gradients on, under the forward's random state (and context_fn's second
+    context); checks the outputs still have the forward's shapes (backward could not go on otherwise)."""
     before = _random.get_rng_state() if run["rng_state"] is not None else None
     try:
         if before is not None:
             _random.set_rng_state(run["rng_state"])
-        with enable_grad():
+        with enable_grad(), run["recompute_context"]:
             outputs = _as_tuple(run["function"](*stand_ins, **run["kwargs"]))
     finally:
         if before is not None:
@@ -134,7 +135,8 @@ def _recompute(run, stand_ins):
     return outputs
 
 
-def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **kwargs):
+def checkpoint(function, *args, use_reentrant=None, context_fn=None, determinism_check="default", debug=False,
+               early_stop=True, preserve_rng_state=True, **kwargs):
     """function(*args, **kwargs) without keeping its intermediate results; they are recomputed in backward.
 
     Args:
@@ -142,6 +144,10 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
         *args: its arguments (tensors and other values).
         use_reentrant (bool, default None = True with a warning, as PyTorch 2.13): the mode (see the module
             docstring); False is recommended.
+        context_fn (callable, default None): use_reentrant=False only; returns two context managers, the first
+            entered around the forward, the second around the recomputation.
+        determinism_check ('default' or 'none'): accepted; the recomputed outputs' shapes are checked either
+            way (backward cannot go on without). debug and early_stop are accepted (no effect).
         preserve_rng_state (bool, default True): recompute under the forward's random state (the same dropout
             masks).
         **kwargs: keyword arguments for function (use_reentrant=False only).
@@ -150,18 +156,27 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
         what function returns; with grad mode on, its tensors hang on one CheckpointFunctionBackward node.
 
     Raises:
-        ValueError: keyword arguments with use_reentrant=True. GradError: the recomputation gives other shapes.
+        ValueError: keyword arguments, context_fn or debug with use_reentrant=True; an unknown determinism_check.
+        GradError: the recomputation gives other shapes.
         Matches torch.utils.checkpoint.checkpoint.
     """
     if use_reentrant is None:
         warnings.warn(_REENTRANT_WARNING, UserWarning, stacklevel=2)
         use_reentrant = True
+    if use_reentrant and (context_fn is not None or debug):
+        raise ValueError("Passing `context_fn` or `debug` is only supported when use_reentrant=False.")
     if use_reentrant and kwargs:
         raise ValueError("Unexpected keyword arguments: " + ",".join(kwargs))
+    if determinism_check not in ("default", "none"):
+        raise ValueError(f"determinism_check should be one of ['default', 'none'], but got {determinism_check}")
+    forward_context, recompute_context = (context_fn() if context_fn is not None
+                                          else (contextlib.nullcontext(), contextlib.nullcontext()))
     if not is_grad_enabled():
-        return function(*args, **kwargs)
+        with forward_context:
+            return function(*args, **kwargs)
     run = {"function": function, "kwargs": kwargs, "reentrant": bool(use_reentrant),
-           "rng_state": _random.get_rng_state() if preserve_rng_state else None}
+           "rng_state": _random.get_rng_state() if preserve_rng_state else None,
+           "recompute_context": recompute_context}
     stand_ins = _stand_ins(args)
     if use_reentrant:
         with no_grad():
@@ -171,7 +186,8 @@ def checkpoint(function, *args, use_reentrant=None, preserve_rng_state=True, **k
             warnings.warn("None of the inputs have requires_grad=True. Gradients will be None", UserWarning,
                           stacklevel=2)
     else:
-        outputs = _as_tuple(function(*stand_ins, **kwargs))
+        with forward_context:
+            outputs = _as_tuple(function(*stand_ins, **kwargs))
         extra = _graph_leaves(outputs, {id(s) for s in stand_ins if isinstance(s, Tensor)})
         outputs = tuple(o.detach() if isinstance(o, Tensor) else o for o in outputs)  # drops the segment's graph
     run.update(args=args, extra=extra, outputs=outputs,
