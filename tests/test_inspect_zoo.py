@@ -1,5 +1,7 @@
 """cnnlab.inspect on the model zoo against published figures: torchvision's `_ops` (GFLOPs as multiply-adds
 without bias) and `num_params`, and the receptive fields of Araujo, Norris & Sim (Distill, 2019)."""
+import functools
+
 import pytest
 
 import cnnlab
@@ -7,6 +9,7 @@ from cnnlab import models
 from cnnlab.inspect import receptive_field, summary
 
 
+@functools.lru_cache(maxsize=None)  # built once: AlexNet's 61 M weights take seconds to initialise
 def _zoo(name):
     if name not in models.list_models():
         pytest.skip(f"the zoo has no {name} yet")
