@@ -196,3 +196,14 @@ def test_argument_errors():
         summary(notes_net(cnnlab), (1, 3, 0, 32))
     s = summary(notes_net(cnnlab), input_data=cnnlab.zeros(1, 3, 32, 32))
     assert s.input_size == [1, 3, 32, 32]
+
+
+def test_checked_forward_for_a_trainers_first_batch():
+    from cnnlab.inspect import checked_forward
+    net = _Features()
+    with pytest.raises(ValueError, match="Linear 'classifier.1' expects in_features=9216 but the flattened output"):
+        checked_forward(net, cnnlab.zeros(2, 3, 16, 16))
+    with pytest.raises(ValueError) as plain:  # without the check: the op's own message, which names no layer
+        checked_forward(net, cnnlab.zeros(2, 3, 16, 16), check=False)
+    assert "classifier.1" not in str(plain.value)
+    assert not net.classifier[1]._forward_pre_hooks  # the hooks are gone afterwards

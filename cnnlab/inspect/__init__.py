@@ -5,11 +5,11 @@
 (28, (2, 2))
 """
 from .shapes import explain_conv, explain_pool, output_size, padding_for
-from .checks import check_model, shape_checks
+from .checks import check_model, checked_forward, shape_checks
 from .cells import CellExplanation, explain_cell
 from .model_summary import LayerInfo, ModelSummary, summary
 from .receptive_fields import ReceptiveField, receptive_field
 
 __all__ = ["output_size", "padding_for", "explain_conv", "explain_pool", "receptive_field", "ReceptiveField",
-           "shape_checks", "check_model", "summary", "ModelSummary", "LayerInfo",
+           "shape_checks", "check_model", "checked_forward", "summary", "ModelSummary", "LayerInfo",
            "explain_cell", "CellExplanation"]

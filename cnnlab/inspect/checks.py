@@ -13,7 +13,7 @@ from ..autograd import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
 
-__all__ = ["shape_checks", "check_model"]
+__all__ = ["shape_checks", "check_model", "checked_forward"]
 
 
 def _fmt(shape):
@@ -130,4 +130,22 @@ def check_model(model, inputs):
     cnnlab.Size([3, 2])
     """
     with shape_checks(model), no_grad():
+        return model(inputs)
+
+
+def checked_forward(model, inputs, check=True):
+    """model(inputs), with shape_checks when check is true: the call a trainer makes for its first batch, so that
+    a model that does not fit fails naming the layer, and every other batch runs without hooks.
+
+    >>> import cnnlab, cnnlab.nn as nn
+    >>> from cnnlab.inspect import checked_forward
+    >>> net = nn.Sequential(nn.Flatten(), nn.Linear(5, 2))
+    >>> checked_forward(net, cnnlab.zeros(3, 4))
+    Traceback (most recent call last):
+    ...
+    cnnlab.errors.ShapeError: Linear '1' expects in_features=5 but its input has 4 features (input shape (3, 4)); set in_features=4 or use nn.LazyLinear.
+    """
+    if not check:
+        return model(inputs)
+    with shape_checks(model):
         return model(inputs)
