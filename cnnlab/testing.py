@@ -5,6 +5,7 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from . import _dtypes
 from .tensor import Size, Tensor
 
 __all__ = ["assert_close"]
@@ -12,6 +13,7 @@ __all__ = ["assert_close"]
 # PyTorch's default (rtol, atol) per dtype; integers and bools compare exactly
 _TOLERANCES = {np.dtype(np.float16): (1e-3, 1e-5), np.dtype(np.float32): (1.3e-6, 1e-5),
                np.dtype(np.float64): (1e-7, 1e-7)}
+_BFLOAT16_TOLERANCE = (1.6e-2, 1e-5)
 
 
 def assert_close(actual, expected, *, allow_subclasses=True, rtol=None, atol=None, equal_nan=False,
@@ -93,7 +95,6 @@ def _fail(text, path, opts):
 
 
 def _dtype_name(dt):
-    from . import _dtypes
     return str(_dtypes.as_dtype(dt))
 
 
@@ -102,12 +103,13 @@ def _compare_arrays(actual, expected, path, opts, python=False):
     e = expected._data if isinstance(expected, Tensor) else np.asarray(expected)
     if a.shape != e.shape:
         _fail(f"The values for attribute 'shape' do not match: {Size(a.shape)!r} != {Size(e.shape)!r}.", path, opts)
-    if a.dtype != e.dtype:
+    if a.dtype != e.dtype or _dtypes.is_bfloat16(a.dtype) != _dtypes.is_bfloat16(e.dtype):  # (tagged float32)
         if opts["check_dtype"] and not python:
             _fail(f"The values for attribute 'dtype' do not match: {_dtype_name(a.dtype)} != "
                   f"{_dtype_name(e.dtype)}.", path, opts)
     if opts["rtol"] is None:
-        pairs = [_TOLERANCES.get(np.dtype(np.float64) if python and d.kind == "f" else d, (0.0, 0.0))
+        pairs = [_BFLOAT16_TOLERANCE if _dtypes.is_bfloat16(d) else
+                 _TOLERANCES.get(np.dtype(np.float64) if python and d.kind == "f" else d, (0.0, 0.0))
                  for d in (a.dtype, e.dtype)]
         rtol, atol = max(p[0] for p in pairs), max(p[1] for p in pairs)
     else:

@@ -339,3 +339,15 @@ def test_optimizer_steps_keep_bfloat16_parameters_on_the_grid_and_near_torch(opt
             if isinstance(value, cnnlab.Tensor) and value.ndim:
                 assert value.dtype.name == str(op.state[b][key].dtype).split(".")[-1], key
                 assert not (value._data.view(np.uint32) & 0xFFFF).any(), key
+
+
+def test_assert_close_tells_bfloat16_from_float32_and_uses_torchs_tolerance():
+    x = cnnlab.tensor([1.0, 2.0, 3.0], dtype=cnnlab.bfloat16)
+    with pytest.raises(AssertionError, match="cnnlab.bfloat16 != cnnlab.float32"):
+        cnnlab.testing.assert_close(x, x.float())
+    with pytest.raises(AssertionError, match="torch.bfloat16 != torch.float32"):
+        torch.testing.assert_close(torch.tensor([1.0]).bfloat16(), torch.tensor([1.0]))
+    near = cnnlab.tensor([1.0078125, 2.0, 3.0], dtype=cnnlab.bfloat16)  # one bfloat16 step above 1.0
+    cnnlab.testing.assert_close(near, x)
+    torch.testing.assert_close(torch.tensor([1.0078125]).bfloat16(), torch.tensor([1.0]).bfloat16())
+    cnnlab.testing.assert_close(x, x.float(), check_dtype=False)
