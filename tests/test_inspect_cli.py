@@ -87,3 +87,18 @@ def test_explain_rf(capsys):
     assert code == 0
     assert "features.5" in out and "RF 16x16" in out and "jump 4" in out
     assert max(len(line) for line in out.splitlines()) <= 100
+
+
+def test_summary_of_a_run_folder(tmp_path, capsys):
+    import json
+
+    import cnnlab
+    from cnnlab.train import save_checkpoint
+    info = {"channels": 1, "size": [28, 28], "classes": [str(i) for i in range(10)]}
+    (tmp_path / "config.json").write_text(json.dumps({"model": "lenet5", "data": "mnist-sample", "data_info": info}))
+    save_checkpoint(str(tmp_path / "checkpoint.pth"), cnnlab.models.get_model("lenet5"))
+    code, out, err = _run(capsys, "summary", "--checkpoint", str(tmp_path), "--depth", "1")
+    assert code == 0, err
+    assert "Total params: 61,706" in out and "[1, 16, 5, 5]" in out
+    code, _, err = _run(capsys, "summary", "--checkpoint", str(tmp_path / "nothing"))
+    assert code == 2 and "no such run folder" in err

@@ -207,3 +207,10 @@ def test_checked_forward_for_a_trainers_first_batch():
         checked_forward(net, cnnlab.zeros(2, 3, 16, 16), check=False)
     assert "classifier.1" not in str(plain.value)
     assert not net.classifier[1]._forward_pre_hooks  # the hooks are gone afterwards
+
+
+def test_any_failure_inside_a_layer_names_the_layer():
+    net = cnn.Sequential(cnn.Conv2d(1, 2, 3), cnn.Sequential(cnn.MaxPool2d(4), cnn.Conv2d(2, 2, 3)))
+    with pytest.raises(ValueError, match=r"summary: Conv2d '1.1' failed on an input of shape \(1, 2, 2, 2\): "
+                                         r"conv2d: output size would be 0 or less"):
+        summary(net, (1, 1, 10, 10))

@@ -317,7 +317,14 @@ def summary(model, input_size=None, input_data=None, depth=3, col_names=DEFAULT_
                 handles.append(m.register_forward_pre_hook(recorder.pre))
                 handles.append(m.register_forward_hook(recorder.post))
             with no_grad():
-                model(x)
+                try:
+                    model(x)
+                except (ValueError, RuntimeError) as e:
+                    if isinstance(e, TypeError) or not recorder.stack or "expects" in str(e).split(";")[0]:
+                        raise  # a type error as it is; a teaching error already names the layer
+                    row = recorder.stack[-1]
+                    raise ShapeError(f"summary: {row.class_name} '{row.path or row.class_name}' failed on an "
+                                     f"input of shape {tuple(row.input_size or ())}: {e}") from e
     finally:
         for h in handles:
             h.remove()
