@@ -5,6 +5,7 @@ from ._presets import ImageClassification, imagenet_categories
 from .alexnet import AlexNet, AlexNet_Weights, alexnet
 from .densenet import (DenseNet, DenseNet121_Weights, DenseNet161_Weights, DenseNet169_Weights, DenseNet201_Weights,
                        densenet121, densenet161, densenet169, densenet201)
+from .feature_extraction import FeatureExtractor, create_feature_extractor, feature_extractor
 from .lenet import LectureCNN, LeNet5, lecture_cnn, lenet5
 from .resnet import (BasicBlock, Bottleneck, ResNet, ResNet18_Weights, ResNet34_Weights, ResNet50_Weights,
                      ResNet101_Weights, ResNet152_Weights, ResNeXt50_32X4D_Weights, ResNeXt101_32X8D_Weights,
@@ -39,7 +40,8 @@ __all__ = ["LeNet5", "LectureCNN", "lenet5", "lecture_cnn", "get_model", "list_m
            "DenseNet169_Weights", "DenseNet201_Weights", "SqueezeNet", "squeezenet1_0", "squeezenet1_1",
            "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "VGG", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
            "vgg16_bn", "vgg19", "vgg19_bn", "VGG11_Weights", "VGG11_BN_Weights", "VGG13_Weights", "VGG13_BN_Weights",
-           "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights", "UNet", "unet"]
+           "VGG16_Weights", "VGG16_BN_Weights", "VGG19_Weights", "VGG19_BN_Weights", "UNet", "unet", "feature_extractor",
+           "create_feature_extractor", "FeatureExtractor"]
 __all__ += ["MobileNetV2", "MobileNet_V2_Weights", "mobilenet_v2", "MobileNetV3", "MobileNet_V3_Large_Weights",
             "MobileNet_V3_Small_Weights", "mobilenet_v3_large", "mobilenet_v3_small", "EfficientNet",
             "EfficientNet_B0_Weights", "EfficientNet_B1_Weights", "EfficientNet_B2_Weights", "EfficientNet_B3_Weights",
