@@ -127,3 +127,15 @@ def test_summary_initialises_lazy_layers_and_counts_them():
     assert [r.class_name for r in s.summary_list] == ["Sequential", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Linear"]
     assert "nn.LazyLinear" in str(pytest.raises(ValueError, summary, cnn.Sequential(cnn.Flatten(), cnn.Linear(5, 2)),
                                                 (1, 2, 2, 2)).value)
+
+
+def test_dtype_chosen_before_initialisation():
+    fc = cnn.LazyLinear(3).double()
+    assert fc.weight.dtype == cnnlab.float64 and repr(fc.weight) == "<UninitializedParameter>"
+    fc(cnnlab.ones(2, 4, dtype=cnnlab.float64))
+    tfc = torch.nn.LazyLinear(3).double()
+    tfc(torch.ones(2, 4, dtype=torch.float64))
+    assert str(fc.weight.dtype).split(".")[-1] == str(tfc.weight.dtype).split(".")[-1] == "float64"
+    bn = cnn.LazyBatchNorm2d().double()
+    bn(cnnlab.ones(2, 3, 2, 2, dtype=cnnlab.float64))
+    assert bn.running_mean.dtype == cnnlab.float64

@@ -26,10 +26,21 @@ __all__ = ["UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyC
            "LazyBatchNorm3d"]
 
 _DATA = Tensor.__dict__["_data"]  # the slot that holds a tensor's array
+# what may read an uninitialised tensor's (empty) array: its dtype, and Module.to/double/float casting it, as PyTorch
+# lets `LazyLinear(3).double()` choose the dtype the weights will have
+_METADATA_READERS = frozenset({"dtype", "is_floating_point", "_cast_floating"})
+
+
+def _caller(depth):
+    """The name of the function `depth` frames up, looking through comprehensions (their own frames)."""
+    frame = sys._getframe(depth)
+    while frame.f_code.co_name.startswith("<") and frame.f_back is not None:
+        frame = frame.f_back
+    return frame.f_code.co_name
 
 
 def _uninitialised_error(kind):
-    user = sys._getframe(2).f_code.co_name  # the function that reached for the values
+    user = _caller(3)  # the function that reached for the values
     if user == "shape" or user == "size":
         return ShapeError(f"Can't access the shape of an uninitialized {kind}. Call `forward` with a dummy batch "
                           "to initialize the parameters before accessing their attributes.")
@@ -47,6 +58,8 @@ class _Uninitialized:
 
     @property
     def _data(self):
+        if _caller(2) in _METADATA_READERS:  # the dtype is known before the shape
+            return _DATA.__get__(self)
         raise _uninitialised_error("parameter" if isinstance(self, Parameter) else "buffer")
 
     @_data.setter
