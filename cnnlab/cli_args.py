@@ -11,6 +11,7 @@ Traceback (most recent call last):
 argparse.ArgumentTypeError: must be more than 0, got 0
 """
 import argparse
+import math
 
 
 class _Parser(argparse.ArgumentParser):
@@ -39,7 +40,9 @@ def _number(kind, low, inclusive):
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected {'an integer' if kind is int else 'a number'}, got "
                                              f"{text!r}") from None
-        if value != value or (value < low if inclusive else value <= low) or value in (float("inf"),):
+        if kind is float and not math.isfinite(value):
+            raise argparse.ArgumentTypeError(f"must be a finite number, got {text}")
+        if value < low if inclusive else value <= low:
             raise argparse.ArgumentTypeError(f"must be {'at least' if inclusive else 'more than'} {low}, got {text}")
         return value
     parse.__name__ = kind.__name__
@@ -47,6 +50,7 @@ def _number(kind, low, inclusive):
 
 
 POSITIVE_INT, POSITIVE, NON_NEGATIVE = _number(int, 0, False), _number(float, 0, False), _number(float, 0, True)
+NON_NEGATIVE_INT = _number(int, 0, True)
 
 # `cnnlab train`'s defaults are the demo's settings (make demo runs them): 98-99% on the bundled digits
 EPOCHS, BATCH_SIZE, WEIGHT_DECAY, SCHEDULER = 20, 64, 5e-4, "cosine"
@@ -130,7 +134,7 @@ def build_parser(commands):
                    help="random shifts of up to 2 pixels in 28 (and flips for colour images) in training")
     p.add_argument("--image-size", type=POSITIVE_INT, default=None, metavar="PIXELS",
                    help="for folder: data, resize the images to PIXELS x PIXELS (default 64)")
-    p.add_argument("--seed", type=int, default=0, help="seed for initial weights, shuffling and augmentation")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed for initial weights, shuffling and augmentation")
     p.add_argument("--subset", type=POSITIVE_INT, default=None, metavar="N",
                    help="train on the first N training images only (quick runs; default all)")
     p.add_argument("--out", default="runs/run", metavar="DIR", help="folder for the run's files (must be new or "

@@ -31,8 +31,11 @@ def _check_out(args):
     """--out: a folder that is new, empty, a run that stopped before its first checkpoint, or (with --overwrite)
     a run to replace, or (with --resume) a run to continue. Returns the saved config when resuming."""
     out = args.out
+    if not out:
+        raise CLIError("--out: give the folder for the run's files. Got an empty name.")
     if os.path.exists(out) and not os.path.isdir(out):
         raise CLIError(f"--out: {out} is a file; give a folder.")
+
     has = [f for f in RUN_FILES if os.path.exists(os.path.join(out, f))]
     if args.resume:
         if args.overwrite:
@@ -170,7 +173,10 @@ def cmd_train(args):
         config["resumed"] = list(saved["resumed"])  # the changes made when this run was resumed before
     model = check_fits(config)  # the run's model: the check's zero images draw nothing from the generator
     created = not os.path.isdir(args.out)
-    os.makedirs(args.out, exist_ok=True)
+    try:
+        os.makedirs(args.out, exist_ok=True)
+    except OSError as e:
+        raise CLIError(f"--out: cannot create the folder {args.out} ({e.strerror or type(e).__name__}).") from None
     if args.overwrite:
         for f in RUN_FILES:
             if os.path.exists(os.path.join(args.out, f)):
