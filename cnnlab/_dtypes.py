@@ -229,18 +229,20 @@ _CONVERSIONS = frozenset(["ToCopyBackward"])
 
 
 def bfloat16_result(arr, parents, op):
-    """An op's result array as it must be stored (called by Tensor._from_op once bfloat16 is in use): a
-    bfloat16-tagged result rounded to the grid; a floating result that NumPy returned without the tag (reductions,
-    concatenation, np.where, a Python number on the left, ...) tagged and rounded when PyTorch's promotion of
-    the op's tensor inputs gives bfloat16. Conversions (`to`) keep the dtype they asked for."""
-    if arr.dtype.metadata is not None:
-        return settle_bfloat16(arr)
-    if arr.dtype.kind != "f" or not parents or op in _CONVERSIONS:
-        return arr
+    """An op's result array as it must be stored (called by Tensor._from_op once bfloat16 is in use). NumPy
+    keeps or drops the bfloat16 tag by its own rules (the first operand's dtype, none for reductions,
+    concatenation, np.where, ...), so the dtype is decided here from PyTorch's promotion of the op's tensor
+    inputs: bfloat16 results are tagged and rounded to the grid, others lose a tag they picked up. Conversions
+    (`to`) keep the dtype they asked for."""
+    tagged = arr.dtype.metadata is not None
+    if op in _CONVERSIONS or arr.dtype.kind != "f" or not parents:
+        return settle_bfloat16(arr) if tagged else arr
     inputs = [p._data for p in parents]
-    if not any(a.dtype.metadata is not None for a in inputs) or not is_bfloat16(promote_arrays(inputs)):
-        return arr
-    return to_bfloat16(arr)
+    if not any(a.dtype.metadata is not None for a in inputs):
+        return settle_bfloat16(arr) if tagged else arr  # (a bfloat16 result of float32 inputs: an explicit dtype)
+    if is_bfloat16(promote_arrays(inputs)):
+        return settle_bfloat16(arr) if tagged else to_bfloat16(arr)
+    return arr.view(np.float32) if tagged else arr  # bfloat16 with a wider float: PyTorch gives the wider one
 
 
 def cast(arr, d):

@@ -351,3 +351,13 @@ def test_assert_close_tells_bfloat16_from_float32_and_uses_torchs_tolerance():
     cnnlab.testing.assert_close(near, x)
     torch.testing.assert_close(torch.tensor([1.0078125]).bfloat16(), torch.tensor([1.0]).bfloat16())
     cnnlab.testing.assert_close(x, x.float(), check_dtype=False)
+
+
+@pytest.mark.parametrize("op", ["linear", "conv2d"])
+def test_bfloat16_mixed_with_float32_in_linear_and_conv_is_refused_like_torch(op):
+    shapes = {"linear": [(2, 4), (3, 4)], "conv2d": [(1, 2, 5, 5), (3, 2, 3, 3)]}[op]
+    for L, err in [(cnnlab, cnnlab.DTypeError), (torch, RuntimeError)]:
+        x, w = L.ones(shapes[0]).to(L.bfloat16), L.ones(shapes[1])
+        with pytest.raises(err):
+            getattr(L.nn.functional, op)(x, w)
+        assert getattr(L.nn.functional, op)(x, w.to(L.bfloat16)).dtype == L.bfloat16

@@ -9,6 +9,7 @@ import numbers
 
 import numpy as np
 
+from ... import _dtypes
 from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
 from ...grad_mode import records
@@ -33,7 +34,7 @@ def _check_operands(op, n, input, weight, bias):
         if t is not None and t._data.dtype.kind != "f":
             raise DTypeError(f"{op}: {name} must be a floating-point tensor. Got {name}.dtype={t.dtype}.")
     for name, t in (("weight", weight), ("bias", bias)):
-        if t is not None and t._data.dtype != input._data.dtype:
+        if t is not None and (t._data.dtype != input._data.dtype or (_dtypes.bf16_in_use and t.dtype != input.dtype)):
             raise DTypeError(f"{op}: input and {name} must have the same dtype. Got input.dtype={input.dtype}, "
                              f"{name}.dtype={t.dtype}.")
     check_input_dims(input.shape, n, op)

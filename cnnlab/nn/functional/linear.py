@@ -4,6 +4,7 @@ Both take any number of leading dims; the work is one matrix product on the inpu
 """
 import numpy as np
 
+from ... import _dtypes
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import parallel
 from ...ops._operands import as_tensor_arg
@@ -15,7 +16,8 @@ __all__ = ["linear", "bilinear"]
 def _same_dtype(op, **tensors):
     """Raise DTypeError unless every given tensor has one dtype (PyTorch refuses mixed float32/float64 here)."""
     given = {name: t for name, t in tensors.items() if t is not None}
-    if len({t._data.dtype for t in given.values()}) > 1:
+    if len({t._data.dtype for t in given.values()}) > 1 or (  # NumPy counts bfloat16 (tagged float32) as float32
+            _dtypes.bf16_in_use and len({t.dtype.name for t in given.values()}) > 1):
         got = ", ".join(f"{name}.dtype={t.dtype}" for name, t in given.items())
         raise DTypeError(f"{op}: all tensors must have the same dtype. Got {got}.")
 
