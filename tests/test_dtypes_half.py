@@ -201,6 +201,7 @@ _RETAGGED = [
     "F.prelu(x, L.ones(1, dtype=x.dtype))", "F.layer_norm(x, (6,))", "F.mse_loss(x, x * 0.5)",
     "x.sum(dtype=L.float32)", "x.mean(dtype=L.float32)", "x.cumsum(1, dtype=L.float32)", "x.prod(dtype=L.float64)",
     "x.softmax(1, dtype=L.float32)", "x.float() + x", "x.double() * x", "x * L.tensor(2.0, dtype=L.float64)",
+    "L.clamp(x, min=x.float() * 0.5)", "L.maximum(x, x.float() * 0.5)", "L.where(x > 0, x, x.float() * 0.5)",
 ]
 
 
