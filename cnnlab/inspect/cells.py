@@ -4,6 +4,7 @@ bias, and the sum "1*1 + 0*2 + ... = 12".
 """
 import numpy as np
 
+from .. import nn
 from ..errors import ShapeError
 from ..nn.functional._args import resolve_padding, to_tuple
 from ..tensor import Tensor
@@ -46,7 +47,6 @@ class CellExplanation:
 
 
 def _layer_kind(layer):
-    from .. import nn
     mods = nn.modules
     if isinstance(layer, mods.conv._ConvNd) and not layer.transposed:
         return "conv"

@@ -9,6 +9,7 @@ first batch in it); `check_model(model, inputs)` runs one forward under no_grad 
 """
 import contextlib
 
+from .. import nn
 from ..autograd import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
@@ -63,7 +64,6 @@ def _prod(shape):
 
 
 def _problem(module, x, watcher):
-    from .. import nn
     name = watcher.names.get(id(module), type(module).__name__)
     cls = type(module).__name__
     if isinstance(module, nn.Linear) and not _lazy(module):
@@ -107,7 +107,7 @@ def shape_checks(model):
     ...     net(cnnlab.zeros(1, 1, 16, 16))
     Traceback (most recent call last):
     ...
-    cnnlab.errors.ShapeError: Linear '2' expects in_features=100 but the flattened output of '0' has 6 x 12 x 12 = 864 values; set in_features=864 or use nn.LazyLinear.
+    cnnlab.errors.ShapeError: Linear '2' expects in_features=100 but the flattened output of '0' has 6 x 12 x 12 = ...
     """
     watcher = _Watcher(model)
     handles = []
@@ -143,7 +143,7 @@ def checked_forward(model, inputs, check=True):
     >>> checked_forward(net, cnnlab.zeros(3, 4))
     Traceback (most recent call last):
     ...
-    cnnlab.errors.ShapeError: Linear '1' expects in_features=5 but its input has 4 features (input shape (3, 4)); set in_features=4 or use nn.LazyLinear.
+    cnnlab.errors.ShapeError: Linear '1' expects in_features=5 but its input has 4 features (input shape (3, 4)); ...
     """
     if not check:
         return model(inputs)

@@ -4,8 +4,9 @@ receptive field, with totals, like torchinfo's (the same attribute names) plus c
 Multiply-adds count what convolutions and linear layers multiply and add, without the bias: the convention of
 torchvision's published `_ops` (ResNet-50 at 224x224: 4.089 G), so the numbers can be compared with them.
 """
-from .. import _dtypes
+from .. import _dtypes, nn
 from ..autograd import no_grad
+from ..creation import randn
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .checks import shape_checks
@@ -76,7 +77,6 @@ def _first_tensor(value):
 def _own_macs(module, output):
     """Multiply-adds of one call, without the bias: conv = weight size x output positions x batch (transposed:
     x input positions), linear = weight size x rows."""
-    from .. import nn
     w = getattr(module, "weight", None)
     if not isinstance(w, Tensor) or output is None or getattr(module, "has_uninitialized_params", lambda: False)():
         return 0
@@ -245,7 +245,6 @@ def _bytes(n):
 
 
 def _make_input(input_size, input_data, dtypes):
-    from .. import randn
     if input_data is not None:
         return input_data if isinstance(input_data, Tensor) else Tensor(input_data)
     if input_size is None:

@@ -13,7 +13,9 @@ from fractions import Fraction
 
 import numpy as np
 
+from .. import nn
 from ..autograd import enable_grad
+from ..creation import randn
 from ..errors import ShapeError
 from ..nn.functional._args import resolve_padding, to_tuple
 from ..tensor import Tensor
@@ -82,7 +84,6 @@ def layer_geometry(module, input_shape, output_shape):
     """A function (dim, lo, hi) -> input interval (or None) for a layer that moves positions, else None.
 
     Also used by the summary for its kernel/stride/padding/dilation columns (through .kernel etc.)."""
-    from .. import nn
     n = len(input_shape) - 2
     spatial_in, spatial_out = tuple(input_shape[2:]), tuple(output_shape[2:])
     if n < 1 or len(output_shape) != len(input_shape):
@@ -284,7 +285,6 @@ def field_of(trace, t, position=None):
 
 
 def _input(input_size, input_data, op):
-    from .. import randn
     if input_data is not None:
         x = input_data if isinstance(input_data, Tensor) else Tensor(np.asarray(input_data))
         return x[:1].detach().requires_grad_(True) if x.ndim >= 3 else x.detach().requires_grad_(True)
@@ -292,7 +292,8 @@ def _input(input_size, input_data, op):
         raise TypeError(f"{op}: give input_size (for example (1, 3, 224, 224)) or input_data.")
     size = tuple(input_size)
     if not all(isinstance(v, (int, np.integer)) and v > 0 for v in size) or len(size) < 3:
-        raise ShapeError(f"{op}: input_size must be (N, C, *spatial) with positive ints. Got input_size={input_size!r}.")
+        raise ShapeError(f"{op}: input_size must be (N, C, *spatial) with positive ints. Got "
+                         f"input_size={input_size!r}.")
     return randn(1, *size[1:], requires_grad=True)
 
 

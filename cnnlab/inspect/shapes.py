@@ -196,8 +196,8 @@ def _explain_dim(name, i, k, s, pad, d, out, ceil_mode, convention):
     else:
         holes = ""
     if s < eff:
-        lines.append(f"  overlap: neighbouring windows share {eff - s} {_rows(name, eff - s)}; a {_rows(name, 1)} lies in up "
-                     f"to {-(-eff // s)} windows{holes}")
+        lines.append(f"  overlap: neighbouring windows share {eff - s} {_rows(name, eff - s)}; a {_rows(name, 1)} "
+                     f"lies in up to {-(-eff // s)} windows{holes}")
     elif s == eff:
         lines.append("  overlap: none; the windows tile the input edge to edge")
     else:
