@@ -17,6 +17,7 @@ the batch mean, so the shifted formula E[(x - k)^2] - E[x - k]^2 keeps the varia
 import numpy as np
 
 from . import parallel
+from .nonfinite import quiet
 
 BLOCK_BYTES = 1 << 18
 PLANE_MAX_L = 4096          # positions per channel from which a (C, 1) column broadcasts better than a plane
@@ -67,11 +68,13 @@ def _rows(a3, b3=None):
     return rows.sum(axis=0, dtype=np.float64)
 
 
+@quiet
 def row_sums(a3):
     """sum over n and L of a3 per channel: (C,) in float64."""
     return _rows(a3)
 
 
+@quiet
 def row_dots(a3, b3):
     """sum over n and L of a3 * b3 per channel, without the product array: (C,) in float64."""
     return _rows(a3, b3)
@@ -88,6 +91,7 @@ def _plane(v, x3):
     return col if L == 1 or L >= PLANE_MAX_L else np.ascontiguousarray(np.broadcast_to(col, (C, L)))
 
 
+@quiet
 def train_forward(x3, weight, bias, eps):
     """Normalise with the batch statistics and apply the affine map: out = (x - mean) * (invstd * weight) + bias.
 
@@ -115,6 +119,7 @@ def train_forward(x3, weight, bias, eps):
     return normalize(x3, mean, invstd, weight, bias), mean, var, invstd
 
 
+@quiet
 def normalize(x3, center, invstd, weight, bias):
     """(x - center) * invstd * weight + bias per channel, into a new array. center, invstd: (C,) float64;
     weight, bias: (C,) arrays or None. Where every |center| * invstd is at most FOLD_MAX_RATIO (data near zero
@@ -127,6 +132,7 @@ def normalize(x3, center, invstd, weight, bias):
     return affine(x3, scale, bias, center=center)
 
 
+@quiet
 def affine(x3, scale, shift, center=None):
     """(x - center) * scale + shift per channel, into a new array. scale: (C,); shift, center: (C,) or None.
     Subtracting the center first keeps the precision of data far from zero (x * scale - center * scale
@@ -149,6 +155,7 @@ def affine(x3, scale, shift, center=None):
     return out
 
 
+@quiet
 def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_bias, out=None):
     """Gradients of out = (x - mean) * invstd * weight + bias with batch statistics.
 

@@ -22,7 +22,7 @@ Blocks of channels (copy in, matmuls, copy out) run on parallel threads (kernels
 """
 import numpy as np
 
-from . import parallel
+from . import nonfinite, parallel
 
 BLOCK_W = 16          # output columns per band matrix: fewer waste fewer multiply-adds, but make smaller matmuls
 BLOCK_BYTES = 2**20   # a block of channels holds about this many bytes of laid-out input
@@ -121,8 +121,9 @@ def _load(geo, x, c0, cc, buf):
         rows[:, jb, :, :, dst] = x[:, c0:c0 + cc, :, src].swapaxes(0, 1)
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
-    """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier)."""
+def forward(x, w, stride, padding, dilation, groups, out_size=None, seen=None):
+    """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier). seen: a list that
+    gets, per block, whether its outputs are all finite (checked while in cache; kernels/conv.py)."""
     out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
     geo = _Geometry(x.shape, w.shape, stride, padding, dilation, out_size)
     out = np.empty((geo.n, w.shape[0]) + out_size, dtype=x.dtype)
@@ -137,6 +138,8 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None):
         _load(geo, x, c0, cc, xb)
         for r in range(geo.r):
             np.matmul(geo.windows(xb, r), t[c0:c0 + cc, None], out=yb[:, :, r::geo.r])
+        if seen is not None:
+            seen.append(nonfinite.finite(yb))
         for jb in range(geo.nb):
             dst = out[:, c0 * geo.m:(c0 + cc) * geo.m, :, geo.out_columns(jb)]
             dst.reshape(geo.n, cc, geo.m, geo.oh, -1)[...] = geo.outputs(yb, jb).swapaxes(0, 1)
@@ -152,7 +155,7 @@ def _load_grad(geo, g, c0, cc, buf):
         geo.outputs(buf[:cc], jb)[...] = src.reshape(geo.n, cc, geo.m, geo.oh, -1).swapaxes(0, 1)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, x_shape, stride, padding, dilation, groups, seen=None):
     """conv_backward_input for depthwise 2-d convolutions. At stride 1 without a multiplier it is the forward of
     g with the flipped filters (padded by d*(k-1) - before in front and S - O + before behind, a negative
     padding cropping g); otherwise dA_r = dY_r @ T^T is added into the windows."""
@@ -163,7 +166,7 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
             crops.append(slice(max(0, -front), o - max(0, -back)))
             pads.append((max(0, front), max(0, back)))
         return forward(g[(slice(None), slice(None)) + tuple(crops)], w[:, :, ::-1, ::-1], stride, tuple(pads),
-                       dilation, groups, out_size=tuple(x_shape[2:]))
+                       dilation, groups, out_size=tuple(x_shape[2:]), seen=seen)
     geo = _Geometry(tuple(x_shape), w.shape, stride, padding, dilation, g.shape[2:])
     dx = np.empty(x_shape, dtype=g.dtype)
     if geo.n == 0:
@@ -178,6 +181,8 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
         xb[...] = 0
         for r in range(geo.r):
             geo.windows(xb, r)[...] += np.matmul(yb[:, :, r::geo.r], tt[c0:c0 + cc, None])
+        if seen is not None:
+            seen.append(nonfinite.finite(xb))
         rows = geo.window_rows(xb)                                    # (cc, nb, N, H, Bw)
         dst = dx[:, c0:c0 + cc]
         dst[...] = 0

@@ -142,7 +142,8 @@ def run(fn, items, threads=None):
         return
     with own_threads():
         shares = [items[a:b] for a, b in ranges(len(items), k)]                      # contiguous runs
-        futures = [_executor(k - 1).submit(_share, fn, s, shares[s]) for s in range(1, k)]
+        errors = np.geterr()   # the caller's floating-point warning setting (NumPy keeps one per thread)
+        futures = [_executor(k - 1).submit(_share, fn, s, shares[s], errors) for s in range(1, k)]
         try:
             _share(fn, 0, shares[0])
         finally:
@@ -155,11 +156,12 @@ def _busy():
     return getattr(_local, "busy", False)      # set by _share, the only work the kernel threads are given
 
 
-def _share(fn, slot, items):
+def _share(fn, slot, items, errors=None):
     _local.busy = True
     try:
-        for item in items:
-            fn(slot, item)
+        with np.errstate(**(errors or {})):
+            for item in items:
+                fn(slot, item)
     finally:
         _local.busy = False
 

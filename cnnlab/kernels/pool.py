@@ -13,6 +13,8 @@ from collections import namedtuple
 
 import numpy as np
 
+from .nonfinite import quiet
+
 from .pool_adaptive import (adaptive_bins, adaptive_extreme_axis, adaptive_max_forward,  # noqa: F401
                             adaptive_sum_axis, adaptive_sum_axis_backward, scatter_flat, scatter_sorted,
                             unpool_backward, unpool_forward)
@@ -180,6 +182,7 @@ def _planes(a, n):
     return a.reshape((-1,) + a.shape[a.ndim - n:])
 
 
+@quiet
 def extreme_forward(x, win, largest=True, need_arg=True):
     """Max (or min) over every window: (values, tap numbers or None), both (..., *win.out).
 
@@ -268,6 +271,7 @@ def _tiled_backward(gf, af, win):
     return grad
 
 
+@quiet
 def extreme_backward(g, arg, win, x_shape):
     """Each output's gradient goes to the input its tap number names; overlapping windows accumulate."""
     n = len(win.out)
@@ -303,6 +307,7 @@ def extreme_backward(g, arg, win, x_shape):
     return grad.reshape(x_shape)
 
 
+@quiet
 def sum_forward(x, win):
     """Sum over the in-input taps of every window (padding counts as 0): (..., *win.out)."""
     n = len(win.out)
@@ -317,6 +322,7 @@ def sum_forward(x, win):
     return out.reshape(x.shape[:x.ndim - n] + win.out)
 
 
+@quiet
 def sum_backward(g, win, x_shape):
     """d(sum)/dx: every tap passes the window's gradient to its input; overlapping windows accumulate."""
     n = len(win.out)

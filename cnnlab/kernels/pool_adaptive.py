@@ -6,6 +6,8 @@ start = floor(i * in / out), end = ceil((i + 1) * in / out), looping over the of
 """
 import numpy as np
 
+from .nonfinite import quiet
+
 
 # ---- adaptive pooling -----------------------------------------------------------------------------------
 
@@ -24,6 +26,7 @@ def _bcast(v, ndim, axis):
     return v.reshape((-1,) + (1,) * (ndim - axis - 1))
 
 
+@quiet
 def adaptive_sum_axis(x, axis, out):
     """Sum of each adaptive bin along one axis, and the bin lengths: (..., out, ...), (out,)."""
     size = x.shape[axis]
@@ -42,6 +45,7 @@ def adaptive_sum_axis(x, axis, out):
     return acc, end - start
 
 
+@quiet
 def adaptive_sum_axis_backward(g, axis, size):
     """d(bin sums)/dx along one axis: each input element receives the gradient of every bin holding it."""
     out = g.shape[axis]
@@ -72,6 +76,7 @@ def scatter_sorted(vals, idx, axis, size):
     return out
 
 
+@quiet
 def adaptive_extreme_axis(x, axis, out):
     """Max of each adaptive bin along one axis and its index along that axis (first max; last NaN)."""
     start, end = adaptive_bins(x.shape[axis], out)
@@ -88,6 +93,7 @@ def adaptive_extreme_axis(x, axis, out):
     return vals, arg
 
 
+@quiet
 def adaptive_max_forward(x, out_size):
     """Adaptive max over the trailing len(out_size) dims: (values, flat indices into the spatial input).
 

@@ -34,7 +34,7 @@ picks it per shape).
 """
 import numpy as np
 
-from . import blas, parallel, workspace
+from . import blas, nonfinite, parallel, workspace
 
 WHOLE_MIN_KERNEL_BYTES = 24 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
                            # channels: 37.7 MB; F(2x2) at 512, 16.8 MB, measured faster in per-thread blocks)
@@ -146,8 +146,9 @@ def _weights(w, dtype, m, flip=False):
     return u.reshape(P, o, c)
 
 
-def _forward(x, u, out_size, padding, m):
-    """The Winograd forward of x (N, C, H, W) with the transformed kernel u (P, C, O) into (N, O, *out_size)."""
+def _forward(x, u, out_size, padding, m, seen=None):
+    """The Winograd forward of x (N, C, H, W) with the transformed kernel u (P, C, O) into (N, O, *out_size).
+    seen: a list that gets, per block, whether its output tiles are all finite (checked while in cache)."""
     n_out = u.shape[2]
     out = np.empty((x.shape[0], n_out) + tuple(out_size), dtype=x.dtype)
     geo = _Tiles(x.shape, out_size, padding, m, n_out, whole=u.nbytes > WHOLE_MIN_KERNEL_BYTES)
@@ -172,24 +173,26 @@ def _forward(x, u, out_size, padding, m):
         parallel.run(lambda _, r: np.matmul(v[r[0]:r[1]], u[r[0]:r[1]], out=mm[r[0]:r[1]]),  # per point: (T, O)
                      parallel.ranges(P))
         y = parallel.matmul(at, mm.reshape(P, -1), buf["y"][:Q * tiles * n_out].reshape(Q, -1))
+        if seen is not None:
+            seen.append(nonfinite.finite(y))
         parallel.run(lambda _, r: geo.scatter(y, out, n0, *r), parallel.ranges(n))
 
     parallel.run(work, geo.blocks)
     return out
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None, m=2):
+def forward(x, w, stride, padding, dilation, groups, out_size=None, m=2, seen=None):
     """conv_forward for 3x3, stride 1, dilation 1, groups 1 (the output size is the natural one), with
-    F(m x m, 3x3), m = 2 or 4."""
+    F(m x m, 3x3), m = 2 or 4; seen as for _forward."""
     out_size = tuple(s + b + a - 2 for s, (b, a) in zip(x.shape[2:], padding))
-    return _forward(x, _weights(w, x.dtype, m).swapaxes(1, 2), out_size, padding, m)
+    return _forward(x, _weights(w, x.dtype, m).swapaxes(1, 2), out_size, padding, m, seen)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups, m=2):
+def backward_input(g, w, x_shape, stride, padding, dilation, groups, m=2, seen=None):
     """conv_backward_input at stride 1: the forward of g with the flipped kernel w'[c, o] = w[o, c, ::-1, ::-1],
     padded by 2 - before in front and S - O + before behind (never negative for padding <= 2)."""
     pads = tuple((2 - b, s - o + b) for s, o, (b, _) in zip(x_shape[2:], g.shape[2:], padding))
-    return _forward(g, _weights(w, g.dtype, m, flip=True), tuple(x_shape[2:]), pads, m)   # (P, O, C): in -> out
+    return _forward(g, _weights(w, g.dtype, m, flip=True), tuple(x_shape[2:]), pads, m, seen)  # (P, O, C): in->out
 
 
 def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
