@@ -214,3 +214,13 @@ def test_any_failure_inside_a_layer_names_the_layer():
     with pytest.raises(ValueError, match=r"summary: Conv2d '1.1' failed on an input of shape \(1, 2, 2, 2\): "
                                          r"conv2d: output size would be 0 or less"):
         summary(net, (1, 1, 10, 10))
+
+
+def test_mult_adds_of_transposed_and_1d_3d_convolutions():
+    net = cnn.Sequential(cnn.ConvTranspose2d(4, 6, 3, stride=2, groups=2), cnn.Flatten(2), cnn.Conv1d(6, 2, 5))
+    s = summary(net, (2, 4, 5, 7))
+    rows = s.summary_list
+    assert rows[1].macs == 2 * 5 * 7 * 4 * 3 * 9  # every input value meets each of its group's weights once
+    assert rows[3].macs == 2 * 2 * 161 * 6 * 5  # (11 * 15 - 4) positions
+    s3 = summary(cnn.Conv3d(2, 3, (1, 2, 3)), (1, 2, 4, 5, 6))
+    assert s3.total_mult_adds == 3 * 2 * 6 * 4 * 4 * 4 and s3.summary_list[0].receptive_field == (1, 2, 3)

@@ -74,14 +74,16 @@ def _first_tensor(value):
     return None
 
 
-def _own_macs(module, output):
+def _own_macs(module, x, output):
     """Multiply-adds of one call, without the bias: conv = weight size x output positions x batch (transposed:
-    x input positions), linear = weight size x rows."""
+    x input positions, where each input value meets every weight once), linear = weight size x rows."""
     w = getattr(module, "weight", None)
     if not isinstance(w, Tensor) or output is None or getattr(module, "has_uninitialized_params", lambda: False)():
         return 0
     if isinstance(module, nn.modules.conv._ConvNd):
-        return 0 if module.transposed else w.numel() * output.numel() // output.shape[-module._n - 1]
+        if module.transposed:
+            return w.numel() * x.numel() // x.shape[-module._n - 1] if isinstance(x, Tensor) else 0
+        return w.numel() * output.numel() // output.shape[-module._n - 1]
     if isinstance(module, (nn.Linear, nn.Bilinear)):
         return w.numel() * (output.numel() // output.shape[-1])
     return 0
@@ -123,10 +125,10 @@ class _Recorder:
         if params:
             grads = {p.requires_grad for p in params}
             row.trainable = grads.pop() if len(grads) == 1 else "partial"
-        row.macs = _own_macs(module, out)
+        x = args[0] if args else None
+        row.macs = _own_macs(module, x, out)
         if out is not None:
             row.activation_bytes = out.numel() * out._data.itemsize
-        x = args[0] if args else None
         if isinstance(x, Tensor) and out is not None:
             g = layer_geometry(module, tuple(x.shape), tuple(out.shape))
             if g is not None and g.kernel is not None:
