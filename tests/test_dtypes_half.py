@@ -362,3 +362,15 @@ def test_bfloat16_mixed_with_float32_in_linear_and_conv_is_refused_like_torch(op
         with pytest.raises(err):
             getattr(L.nn.functional, op)(x, w)
         assert getattr(L.nn.functional, op)(x, w.to(L.bfloat16)).dtype == L.bfloat16
+
+
+def test_float16_cumsum_accumulates_in_float32_like_torch():
+    a = np.random.default_rng(7).random(20000).astype(np.float16)
+    x, px = cnnlab.from_numpy(a).requires_grad_(), torch.from_numpy(a).requires_grad_()
+    c, p = x.cumsum(0), px.cumsum(0)
+    assert c.dtype == cnnlab.float16
+    np.testing.assert_array_equal(c.detach().numpy(), p.detach().numpy())  # a float16 running sum stalls at 2048
+    g = np.ones(20000, np.float16)
+    c.backward(cnnlab.from_numpy(g))
+    p.backward(torch.from_numpy(g))
+    np.testing.assert_array_equal(x.grad.numpy(), px.grad.numpy())

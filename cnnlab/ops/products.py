@@ -80,14 +80,17 @@ def cumsum(input, dim, dtype=None):
     x = t._data
     axis = t._dim(dim, "cumsum")
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
-    out = np.cumsum(x, axis=axis if x.ndim else None, dtype=out_dtype).reshape(x.shape)
+    # float16 runs in float32, as PyTorch accumulates it: a float16 running sum stops growing at 2048 + ones
+    acc = np.float32 if np.dtype(out_dtype) == np.float16 else out_dtype
+    out = np.cumsum(x, axis=axis if x.ndim else None, dtype=acc).reshape(x.shape).astype(out_dtype, copy=False)
 
     # out_j = sum_{i <= j} x_i  =>  dx_i = sum_{j >= i} g_j, a reversed running sum
     @quiet
     def backward(g):
         if not x.ndim:
             return (g,)
-        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis), axis),)
+        g_acc = np.float32 if g.dtype == np.float16 else None
+        return (np.flip(np.cumsum(np.flip(g, axis), axis=axis, dtype=g_acc), axis).astype(g.dtype, copy=False),)
 
     return Tensor._from_op(out, (t,), backward, "CumsumBackward")
 
