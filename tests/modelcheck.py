@@ -54,7 +54,8 @@ def compare(model, ref, x, train=False, grads=True, rtol=1e-7, atol=1e-9, seed=0
     if grads:
         closs.backward()
         tloss.backward()
-        np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=rtol, atol=_atol(tx.grad, rtol, atol, scaled))
+        np.testing.assert_allclose(cx.grad.numpy(), tx.grad.numpy(), rtol=rtol,
+                                   atol=_atol(tx.grad, rtol, atol, scaled))
         tparams = dict(ref.named_parameters())
         for name, p in model.named_parameters():
             tg = tparams[name].grad

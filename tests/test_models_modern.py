@@ -47,8 +47,8 @@ def test_same_tree_keys_printing_parameter_count_and_weights_as_torchvision(name
     assert ours.__name__ == theirs.__name__ and list(ours.__members__) == list(theirs.__members__)
     for key in theirs.__members__:
         a, b = ours[key], theirs[key]
-        assert (a.url, a.meta["num_params"], a.meta["_ops"], a.meta["min_size"], a.meta["categories"]) == \
-            (b.url, b.meta["num_params"], b.meta["_ops"], tuple(b.meta["min_size"]), b.meta["categories"])
+        assert a.url == b.url and a.file_name == b.url.rsplit("/", 1)[1]
+        assert a.meta == dict(b.meta, min_size=tuple(b.meta["min_size"]))  # num_params, _ops, categories, ...
         assert repr(a.transforms()) == repr(b.transforms())
     assert ours.DEFAULT.name == theirs.DEFAULT.name
     if name == "googlenet":  # its weights are published without the auxiliary heads
@@ -72,6 +72,14 @@ def test_builder_arguments_build_the_same_tree(name, kwargs, no_init):
         ref = tvm.get_model(name, **kwargs)
     assert repr(model) == repr(ref)
     assert keys_and_shapes(model) == keys_and_shapes(ref)
+
+
+def test_registry_lists_the_modern_zoo_as_torchvision():
+    assert set(MODERN) <= set(models.list_models()) and set(MODERN) <= set(tvm.list_models())
+    assert models.list_models(include="convnext_*") == tvm.list_models(include="convnext_*")
+    assert models.list_models(include="mobilenet_v*") == tvm.list_models(include="mobilenet_v*")
+    assert models.describe("convnext_tiny") == "ConvNeXt-T for 3x224x224 ImageNet images (28,589,128 parameters)"
+    assert models.input_shape("inception_v3") == (3, 299, 299)
 
 
 def _pair(name, seed=0, **kwargs):
