@@ -247,3 +247,19 @@ def test_errors_name_the_rule_and_the_values():
         models.convnext_tiny(weights="IMAGENET1K_V9")
     with pytest.warns(FutureWarning, match="default weight initialization of inception_v3"):
         models.Inception3(num_classes=2)
+
+
+def test_layer_norm_2d_and_cn_block_match_torchvision():
+    from cnnlab.models.convnext import CNBlock, LayerNorm2d
+    torch.manual_seed(0)
+    ref, model = tvm.convnext.LayerNorm2d(6, eps=1e-6), LayerNorm2d(6, eps=1e-6)
+    with torch.no_grad():
+        ref.weight.uniform_(0.5, 1.5)
+        ref.bias.uniform_(-0.5, 0.5)
+    assert repr(model) == repr(ref) == "LayerNorm2d((6,), eps=1e-06, elementwise_affine=True, bias=True)"
+    copy_weights(ref, model)
+    compare(model, ref, _input(2, 6, 5, 3))
+    ref, model = tvm.convnext.CNBlock(8, 0.3, 0.0), CNBlock(8, 0.3, 0.0)
+    assert repr(model) == repr(ref)
+    copy_weights(ref, model)
+    compare(model, ref, _input(2, 8, 9, 9), train=True)
