@@ -36,11 +36,11 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
         return t.clone() if copy else t
     if isinstance(dtype, _LegacyTensorType):  # x.to(cnnlab.DoubleTensor): the legacy type's dtype
         dtype = dtype.dtype
-    target, source = _dtypes.as_dtype(dtype), t.dtype
-    if target == source and not copy:
+    target, source = _dtypes.as_dtype(dtype), t._data.dtype  # (NumPy's dtype; bfloat16's carries its tag)
+    if target.np == source and (target is _dtypes.bfloat16) == _dtypes.is_bfloat16(source) and not copy:
         return t
-    return Tensor._from_op(_dtypes.cast(t._data, target), (t,), lambda g: (_dtypes.cast(g, source),),
-                           "ToCopyBackward")
+    return Tensor._from_op(_dtypes.cast(t._data, target), (t,),
+                           lambda g: (_dtypes.cast(g, _dtypes.as_dtype(source)),), "ToCopyBackward")
 
 
 def clone(input):
@@ -96,6 +96,7 @@ def _recorded(t, op, compute, other=None):
         raise GradError(f"{op}: writing a value that requires grad into a view (a slice or reshape of another "
                         "tensor) would not reach the base tensor's gradient; update the base tensor instead.")
     check_unused(t, op)
+    check_not_a_graph_view(t, op)
     before = Tensor.__new__(Tensor)
     before._init(t._data)
     before._requires_grad, before._parents, before._backward, before._op = (t._requires_grad, t._parents,
@@ -109,6 +110,25 @@ def _recorded(t, op, compute, other=None):
     t._data, t._requires_grad, t._used = result._data, result._requires_grad, False
     t._parents, t._backward, t._op = result._parents, result._backward, result._op
     return t
+
+
+def check_not_a_graph_view(t, op):
+    """GradError when t is a view (a slice, view, transpose, diagonal, ...) of a tensor in the graph: recording an
+    in-place op gives t new memory, so the base would silently keep its old values and gradient. PyTorch rebases
+    the base's graph onto the write instead; cnnlab does not (yet), so it refuses rather than lose the write."""
+    if t._op == "CopySlices":  # t's parent is its own value before an earlier write, not a base tensor
+        return
+    for p in t._parents:
+        try:
+            shared = np.shares_memory(t._data, p._data, max_work=100_000)
+        except np.exceptions.TooHardError:  # strides too intricate to decide quickly: assume the worst
+            shared = True
+        if shared:
+            raise GradError(f"{op}: this tensor is a view of another tensor that requires grad (made by slicing, "
+                            "view, t(), diagonal, ...), and an in-place change of it would not reach that base "
+                            "tensor's values or gradient. Use an out-of-place op on the base (torch.where, "
+                            f"torch.cat, x * mask) or change a .clone(). Got shape={shape_str(t.shape)}, base "
+                            f"shape={shape_str(p.shape)}.")
 
 
 def check_unused(t, op):
