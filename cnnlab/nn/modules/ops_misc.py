@@ -118,6 +118,7 @@ class StochasticDepth(Module):
     >>> nn.StochasticDepth(0.1, "row")
     StochasticDepth(p=0.1, mode=row)
     """
+    _op = staticmethod(stochastic_depth)
 
     def __init__(self, p, mode):
         super().__init__()
@@ -125,7 +126,7 @@ class StochasticDepth(Module):
         self.mode = mode
 
     def forward(self, input):
-        return stochastic_depth(input, self.p, self.mode, self.training)
+        return self._op(input, self.p, self.mode, self.training)
 
     def __repr__(self):
         return f"{self.__class__.__name__}(p={self.p}, mode={self.mode})"
