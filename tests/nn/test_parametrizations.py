@@ -353,3 +353,10 @@ def test_weight_norm_parametrization_loads_a_legacy_checkpoint_like_torch():
     np.testing.assert_allclose(c.weight.detach().numpy(), p.weight.detach().numpy(), rtol=1e-12)
     old_c(cnnlab.zeros(1, 3, 6, 6, dtype=cnnlab.float64))  # the legacy hook recomputes weight before forward
     np.testing.assert_allclose(c.weight.detach().numpy(), old_c.weight.detach().numpy(), rtol=1e-12)
+
+
+def test_assigning_without_right_inverse_is_refused_like_torch():
+    for L, tp in [(cnnlab, parametrize), (torch, tparam)]:
+        m = tp.register_parametrization(L.nn.Linear(3, 3), "weight", _scale(L))
+        with pytest.raises(RuntimeError, match="does not implement right_inverse"):
+            m.weight = L.ones(3, 3)

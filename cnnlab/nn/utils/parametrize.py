@@ -96,14 +96,12 @@ class ParametrizationList(ModuleList):
         does)."""
         with no_grad():
             for m in reversed(list(self)):
-                if hasattr(m, "right_inverse"):
-                    value = m.right_inverse(value)
-                elif not self.unsafe and m is not self[0]:
-                    raise RuntimeError(f"parametrization {type(m).__name__} has no right_inverse, so the "
-                                       "attribute cannot be assigned.")
+                if not hasattr(m, "right_inverse"):
+                    raise RuntimeError(f"parametrization {type(m).__name__} does not implement right_inverse.")
+                value = m.right_inverse(value)
             if self.is_tensor:
                 _check_same(self.original, value, "right_inverse")
-                self.original._data = value._data.copy() if isinstance(value, Tensor) else value
+                self.original._data = value._data.copy()
             else:
                 if not isinstance(value, (list, tuple)) or len(value) != self.ntensors:
                     raise ValueError(f"right_inverse: must return a sequence of {self.ntensors} tensors. "
