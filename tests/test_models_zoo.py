@@ -153,3 +153,14 @@ def test_init_matches_torchvision_statistics():
     assert model.bn1.weight.detach().numpy().min() == 1 and not model.bn1.bias.detach().numpy().any()
     final = models.squeezenet1_1(num_classes=50).classifier[1].weight.detach().numpy()
     assert abs(final.std() - 0.01) < 0.001
+
+
+def test_the_notes_alexnet_shapes_at_224(no_init):
+    # 224 -> conv 11x11/4 -> 55 -> pool 27 -> conv 5x5 -> 27 -> pool 13 -> three 3x3 convs 13 -> pool 6
+    model = models.alexnet()
+    convs_and_pools = {f"features.{i}": f"features.{i}" for i in (0, 2, 3, 5, 6, 8, 10, 12)}
+    with cnnlab.no_grad():
+        maps = models.feature_extractor(model, convs_and_pools)(cnnlab.zeros(1, 3, 224, 224))
+    assert [tuple(m.shape[1:]) for m in maps.values()] == [
+        (64, 55, 55), (64, 27, 27), (192, 27, 27), (192, 13, 13), (384, 13, 13), (256, 13, 13), (256, 13, 13),
+        (256, 6, 6)]
