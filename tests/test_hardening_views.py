@@ -182,3 +182,39 @@ def test_storage_offset_matches_torch():
 def test_unfold_view_gradient_still_matches_torch():
     check(lambda lib, x: x.unfold(1, 3, 2), rand(2, 8))
     check(lambda lib, x: x.diagonal(1, 0, 2), rand(3, 2, 4))
+
+
+GRAPH_VIEWS = {"slice": lambda y: y[1:], "diagonal": lambda y: y.diagonal(), "t": lambda y: y.t(),
+               "view": lambda y: y.view(9), "unfold": lambda y: y.unfold(1, 1, 2), "squeeze": lambda y: y[None].squeeze(0)}
+
+
+@pytest.mark.parametrize("name", sorted(GRAPH_VIEWS))
+@pytest.mark.parametrize("write", ["mul_", "setitem", "augmented"])
+def test_in_place_change_of_a_view_inside_the_graph_is_refused_not_lost(name, write):
+    """PyTorch rebases the base's graph onto a write through a view; cnnlab used to give the view new memory, so
+    the base kept its old values and a wrong gradient, silently. Until the rebase exists it raises instead."""
+    x = cnnlab.tensor(np.arange(9.0).reshape(3, 3), requires_grad=True)
+    y = x * 1
+    v = GRAPH_VIEWS[name](y)
+    with pytest.raises(RuntimeError, match=r"is a view of another tensor that requires grad .* would not reach"):
+        if write == "mul_":
+            v.mul_(2)
+        elif write == "setitem":
+            v[0] = 5.0
+        else:
+            v *= 2
+    np.testing.assert_array_equal(y.detach().numpy(), np.arange(9.0).reshape(3, 3))  # nothing half-written
+
+
+def test_in_place_on_a_view_outside_the_graph_still_writes_through():
+    y = cnnlab.arange(9.0).reshape(3, 3)
+    y.diagonal().mul_(-1)
+    y[1:].add_(100)
+    with cnnlab.no_grad():
+        w = cnnlab.ones(3, 3, requires_grad=True) * 1
+        w.t()[0].fill_(7)
+    ref = np.arange(9.0).reshape(3, 3)
+    ref[np.diag_indices(3)] *= -1
+    ref[1:] += 100
+    np.testing.assert_array_equal(y.numpy(), ref)
+    assert w[:, 0].tolist() == [7.0, 7.0, 7.0]

@@ -124,8 +124,9 @@ def setitem(t, key, value):
                         "tensor) would not reach the base tensor's gradient; index the base tensor directly "
                         "(out[i, j] = v instead of out[i][j] = v).")
     if recording:
-        from .inplace import check_unused
+        from .inplace import check_not_a_graph_view, check_unused
         check_unused(t, "setitem")
+        check_not_a_graph_view(t, "setitem")
     target = t._data
     if recording and t._backward is not None and t._op != "CopySlices":
         target = target.copy()  # the earlier op's backward may still need the old values
