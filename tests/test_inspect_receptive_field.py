@@ -210,18 +210,52 @@ def test_global_pooling_and_classifier_see_everything():
 
 
 class _Functional(cnn.Module):
+    """Spatial ops called as functions inside forward, a permute to channels-last and back, a channel split."""
+
     def __init__(self):
         super().__init__()
-        self.conv = cnn.Conv2d(1, 1, 3)
+        self.conv = cnn.Conv2d(2, 2, 3)
+        self.w = cnn.Parameter(cnnlab.rand(2, 2, 3, 3))
 
-    def forward(self, x):
-        return cnnlab.nn.functional.max_pool2d(self.conv(x), 2)
+    def forward(self, lib_F, x):
+        x = lib_F.max_pool2d(self.conv(x), 3, stride=2, padding=1)  # max pool: the probe's twin averages
+        x = lib_F.conv2d(lib_F.pad(x, (2, 0, 1, 1)), self.w, dilation=(1, 2))
+        y = x.permute(0, 2, 3, 1)  # (N, H, W, C), as ConvNeXt's layer norm
+        x = (y * 2).permute(0, 3, 1, 2)
+        a, b = x.split(1, dim=1)
+        x = lib_F.interpolate(lib_F.avg_pool2d(a + b, 2), scale_factor=2, mode="nearest").expand(-1, 2, -1, -1)
+        return lib_F.adaptive_avg_pool2d(x, (5, 5))
 
 
-def test_functional_geometry_is_refused_with_advice():
-    with pytest.raises(ValueError, match=r"receptive_field: a spatial op called as a function inside forward\(\).*"
-                                         r"use its layer"):
-        receptive_field(_Functional(), (1, 1, 16, 16))
+def test_functional_calls_inside_forward_match_the_probe():
+    net = _Functional()
+    cnet = type("Net", (cnn.Module,), {"forward": lambda self, x: net.forward(cnnlab.nn.functional, x)})()
+    cnet.net = net
+    rf = receptive_field(cnet, (1, 2, 64, 64))
+    tconv = torch.nn.Conv2d(2, 2, 3).double()
+    tw = torch.rand(2, 2, 3, 3, dtype=torch.float64) + 0.1
+    with torch.no_grad():
+        tconv.weight.copy_(torch.rand_like(tconv.weight) + 0.1)
+    tF = torch.nn.functional
+
+    class TNet(torch.nn.Module):
+        def forward(self, x):
+            x = tF.avg_pool2d(tconv(x), 3, stride=2, padding=1)
+            x = tF.conv2d(tF.pad(x, (2, 0, 1, 1)), tw, dilation=(1, 2))
+            x = (x.permute(0, 2, 3, 1) * 2).permute(0, 3, 1, 2)
+            a, b = x.split(1, dim=1)
+            x = tF.interpolate(tF.avg_pool2d(a + b, 2), scale_factor=2, mode="nearest").expand(-1, 2, -1, -1)
+            return tF.adaptive_avg_pool2d(x, (5, 5))
+    assert _probe(TNet(), (64, 64), 2, rf.position) == rf.region
+    assert rf.region[0] != rf.region[1]  # the asymmetric pad and dilation show, each in its own axis
+
+
+def test_unseeable_geometry_is_refused_with_advice():
+    class Unfolding(cnn.Module):
+        def forward(self, x):
+            return cnnlab.nn.functional.fold(cnnlab.nn.functional.unfold(x, 3), (8, 8), 3)
+    with pytest.raises(ValueError, match=r"receptive_field: a spatial op whose geometry .* cannot be seen"):
+        receptive_field(Unfolding(), (1, 1, 8, 8))
     with pytest.raises(TypeError, match="give input_size"):
         receptive_field(_vgg16_features())
 

@@ -10,7 +10,8 @@ from ..creation import randn
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .checks import shape_checks
-from .receptive_fields import Trace, field_of, layer_geometry
+from .geometry import module_geometry
+from .trace import Trace, field_of
 
 __all__ = ["summary", "ModelSummary", "LayerInfo", "COLUMNS"]
 
@@ -130,7 +131,7 @@ class _Recorder:
         if out is not None:
             row.activation_bytes = out.numel() * out._data.itemsize
         if isinstance(x, Tensor) and out is not None:
-            g = layer_geometry(module, tuple(x.shape), tuple(out.shape))
+            g = module_geometry(module, tuple(x.shape), tuple(out.shape))
             if g is not None and g.kernel is not None:
                 row.kernel_size, row.stride, row.padding, row.dilation = g.kernel, g.stride, g.padding, g.dilation
 
@@ -345,6 +346,7 @@ def _add_receptive_fields(model, x, rows):
         out = _first_tensor(trace.calls[row.finish_index][3])
         if out is None or out.ndim != x.ndim:
             continue
-        rf = field_of(trace, out)
-        if rf is not None:
-            row.receptive_field, row.jump = tuple(rf), rf.jump
+        found = field_of(trace, out)
+        if found is not None:
+            region, _, jumps = found
+            row.receptive_field, row.jump = tuple(hi - lo + 1 for lo, hi in region), tuple(jumps)
