@@ -6,16 +6,12 @@ Calling a module runs its forward pre-hooks, `forward`, then its forward hooks; 
 backward) lives in hooks.py, saving and loading weights (`state_dict`, `load_state_dict`) in state.py, beside
 this file.
 """
-import itertools
 from collections import OrderedDict
 
-import numpy as np
-
 from ... import _dtypes
-from ...errors import DTypeError
 from ...tensor import Tensor
 from ..parameter import Buffer, Parameter
-from . import _init_names, _utils, hooks as _hooks, state as _state
+from . import _init_names, _utils, casting as _casting, hooks as _hooks, state as _state
 
 
 def _addindent(text, spaces):
@@ -309,21 +305,7 @@ class Module(_hooks.ModuleHooks):
         return self
 
     def _cast_floating(self, dtype, every=False):
-        """Convert every floating parameter, gradient and buffer (every=True: every one) to dtype in place: the
-        Parameter objects stay the same, so an optimizer made before the cast keeps updating the model."""
-        target = _dtypes.as_dtype(dtype)
-        tensors = [t for m in self.modules() for t in itertools.chain(m._parameters.values(), m._buffers.values())
-                   if t is not None and (every or t._data.dtype.kind == "f") and t.dtype != target]
-        for t in tensors:  # check all before changing any
-            if t._requires_grad and not target.is_floating_point:
-                raise DTypeError(f"Module.type: parameters that require grad must stay floating point; call "
-                                 f"requires_grad_(False) first. Got dtype={target}, parameter shape="
-                                 f"{tuple(t.shape)}.")
-        for t in tensors:
-            t._data = _dtypes.cast(t._data, target)
-            if t.grad is not None:
-                t.grad._data = _dtypes.cast(t.grad._data, target)
-        return self
+        return _casting.cast_module(self, dtype, every)
 
     def type(self, dst_type):
         """Cast every parameter and buffer (integer ones too, as PyTorch does) to dst_type: a dtype, a legacy type
@@ -335,10 +317,7 @@ class Module(_hooks.ModuleHooks):
         >>> bn.weight.dtype, bn.num_batches_tracked.dtype
         (cnnlab.float64, cnnlab.float64)
         """
-        if isinstance(dst_type, str) and "Tensor" not in dst_type and dst_type not in _dtypes._BY_NAME:
-            raise ValueError(f"Module.type: dst_type must be a dtype or a tensor type name such as "
-                             f"'torch.DoubleTensor'. Got dst_type={dst_type!r}.")
-        return self._cast_floating(Tensor._wrap(np.zeros(0, np.float32)).type(dst_type).dtype, every=True)
+        return _casting.cast_module(self, _casting.dst_dtype(dst_type), every=True)
 
     def float(self):
         """Floating parameters and buffers to float32 (in place, same Parameter objects)."""
