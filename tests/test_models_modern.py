@@ -141,7 +141,7 @@ PARITY = {
 
 
 @pytest.mark.parametrize("case", PARITY)
-def test_outputs_gradients_and_batch_norm_statistics_match_in_eval_and_train_mode(case):
+def test_outputs_gradients_and_batch_norm_statistics_match_in_eval_and_train_mode(case, no_init):
     build, size = PARITY[case]
     torch.manual_seed(0)
     model, ref = build(models), build(tvm)
@@ -164,7 +164,7 @@ def test_train_mode_returns_torchvisions_namedtuples():
     assert models.InceptionOutputs._fields == ("logits", "aux_logits")
 
 
-def test_inception_aux_head_and_train_outputs_at_299():
+def test_inception_aux_head_and_train_outputs_at_299(no_init):
     # the auxiliary head needs the 17x17 grid of a 299x299 input; compare the head alone on that grid, then the
     # whole network's InceptionOutputs once without gradients
     torch.manual_seed(0)
@@ -204,7 +204,7 @@ def test_stochastic_depth_drops_whole_residual_branches_per_sample():
 
 
 @pytest.mark.parametrize("name", ["mobilenet_v2", "convnext_tiny"])
-def test_a_full_224_forward(name):
+def test_a_full_224_forward(name, no_init):  # no_init: the weights are copied from torchvision's
     model, ref = _pair(name)
     compare(model, ref, _input(1, 3, 224, 224).astype(np.float32), train=False, grads=False, rtol=1e-4, atol=1e-5)
 
