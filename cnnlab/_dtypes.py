@@ -5,11 +5,13 @@ type, so `x.dtype == cnnlab.float32`, `x.dtype == np.float32` and `x.numpy().dty
 
 bfloat16 has no NumPy type (and NumPy is the only runtime dependency), so a bfloat16 tensor holds float32
 values that already lie on the bfloat16 grid: rounded to nearest, ties to even, on the float32 bit pattern
-(the low 16 bits are zero), NaN kept as NaN (0x7FC0, c10's canonical NaN; PyTorch's vectorised
-conversions store 0xFFFF instead, so the NaN bit pattern is not part of the contract). Its array's dtype is float32 tagged with
-NumPy dtype metadata ({'cnnlab': 'bfloat16'}), which survives views and same-dtype arithmetic; the tensor
-reports dtype bfloat16 and element_size 2, and every op result with the tag is rounded again
-(`settle_bfloat16`), as PyTorch computes bfloat16 ops on the CPU in float32 and rounds the result.
+(the low 16 bits are zero), overflow to inf, NaN kept as NaN (stored as 0x7FC0, c10's canonical NaN; PyTorch's
+own NaN bits depend on its code path). The array's dtype is float32 tagged with NumPy dtype metadata
+({'cnnlab': 'bfloat16'}); the tensor reports dtype bfloat16 and element_size 2. Ops compute in float32, as
+PyTorch's CPU kernels do, and Tensor._from_op settles each result (`bfloat16_result`): the result dtype comes
+from PyTorch's promotion of the op's inputs (NumPy keeps or drops the tag by its own rules) and bfloat16 results
+are rounded again. In-place writes, load_state_dict and optimizer steps round too. All of this runs only once a
+bfloat16 dtype has been used in the process (`bf16_in_use`), so float32 work pays one flag test.
 """
 import builtins
 
