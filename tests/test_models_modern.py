@@ -263,3 +263,25 @@ def test_layer_norm_2d_and_cn_block_match_torchvision():
     assert repr(model) == repr(ref)
     copy_weights(ref, model)
     compare(model, ref, _input(2, 8, 9, 9), train=True)
+
+
+def test_initialisation_follows_torchvision():
+    # kaiming fan_out convolutions and N(0, 0.01) heads (MobileNets), U(-1/sqrt(out), 1/sqrt(out)) heads
+    # (EfficientNet), truncated N(0, 0.02) (ConvNeXt), truncated N(0, stddev) with per-layer stddev (Inception;
+    # the bounds -2, 2 are absolute, so far in the tails)
+    cnnlab.manual_seed(0)
+    m = models.mobilenet_v2()
+    w = m.features[1].conv[1].weight.detach().numpy()  # pointwise 32 -> 16: fan_out = 16
+    assert abs(w.std() - np.sqrt(2.0 / 16)) < 0.05 * np.sqrt(2.0 / 16)
+    assert abs(m.classifier[1].weight.detach().numpy().std() - 0.01) < 0.0005 and not m.classifier[1].bias.detach().numpy().any()
+    head = models.efficientnet_b0(num_classes=100).classifier[1].weight.detach().numpy()
+    assert 0.9 * 0.1 < np.abs(head).max() <= 0.1 and abs(head.std() - 0.1 / np.sqrt(3)) < 0.002
+    c = models.convnext.ConvNeXt([models.convnext.CNBlockConfig(32, None, 2)])
+    w = c.features[1][0].block[3].weight.detach().numpy()
+    assert abs(w.std() - 0.02) < 0.001 and np.abs(w).max() <= 2  # a=-2, b=2 are absolute bounds: 100 std away
+    assert np.allclose(c.features[1][0].layer_scale.detach().numpy(), 1e-6)
+    inc = models.inception.InceptionAux(768, 1000)
+    assert inc.conv1.stddev == 0.01 and inc.fc.stddev == 0.001
+    i3 = models.inception_v3(init_weights=True)
+    assert abs(i3.AuxLogits.fc.weight.detach().numpy().std() - 0.001) < 0.0001
+    assert abs(i3.Mixed_7c.branch1x1.conv.weight.detach().numpy().std() - 0.1) < 0.002
