@@ -273,7 +273,8 @@ def test_initialisation_follows_torchvision():
     m = models.mobilenet_v2()
     w = m.features[1].conv[1].weight.detach().numpy()  # pointwise 32 -> 16: fan_out = 16
     assert abs(w.std() - np.sqrt(2.0 / 16)) < 0.05 * np.sqrt(2.0 / 16)
-    assert abs(m.classifier[1].weight.detach().numpy().std() - 0.01) < 0.0005 and not m.classifier[1].bias.detach().numpy().any()
+    fc = m.classifier[1]
+    assert abs(fc.weight.detach().numpy().std() - 0.01) < 0.0005 and not fc.bias.detach().numpy().any()
     head = models.efficientnet_b0(num_classes=100).classifier[1].weight.detach().numpy()
     assert 0.9 * 0.1 < np.abs(head).max() <= 0.1 and abs(head.std() - 0.1 / np.sqrt(3)) < 0.002
     c = models.convnext.ConvNeXt([models.convnext.CNBlockConfig(32, None, 2)])
