@@ -1,7 +1,8 @@
 """Fuzz against PyTorch (see test_fuzz_helpers.py): conv1d/2d/3d (every padding spelling and padding_mode, groups,
 depthwise, stride and dilation 1-3, even kernels, unbatched), conv_transpose1d/2d/3d, the conv layers, max pools
 with return_indices and max_unpool, avg pools (ceil_mode, count_include_pad, divisor_override), lp pools,
-adaptive pools.
+adaptive pools. Each also with inf, -inf and NaN in its inputs (kernels/nonfinite.py): the same NaN positions
+and signed infinities as PyTorch, the convs under every forced algorithm.
 
 Extensions PyTorch lacks are compared with an independent reference instead: strided padding='same' with the
 published TensorFlow rule, padding_mode on the functional convs with F.pad then conv (as torch.nn.ConvNd), max
@@ -12,7 +13,8 @@ import pytest
 from oracle import CN, torch
 
 from cnnlab.kernels import select
-from test_fuzz_helpers import ERROR_MESSAGE, as_tuple, compare, fuzz, hypothesis, input_shape, log, per_dim, st, uniform
+from test_fuzz_helpers import (ERROR_MESSAGE, SPECIAL_KINDS, as_tuple, compare, fuzz, hypothesis, input_shape, log,
+                               per_dim, st, uniform, with_special)
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths")  # PyTorch's note
 
@@ -117,6 +119,27 @@ def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
     """Each of the kernels' algorithms forced (select.forced; 'gemm' where it does not support the shape), on
     configurations bent towards what it supports, up to 20 positions and 20 channels per group a side."""
     log("test_fuzz_conv_algorithms", (cfg, algorithm, bigger))
+    fn, arrays, torch_fn = _algorithm_case(cfg, algorithm, bigger)
+    with select.forced(algorithm):  # forward and both gradients
+        compare(fn, *arrays, torch_fn=torch_fn, seed=cfg["seed"], rtol=1e-6)
+
+
+@fuzz
+@hypothesis.given(conv_configs(), st.sampled_from(select.ALGORITHMS), st.integers(0, 3),
+                  st.sampled_from(SPECIAL_KINDS), st.sampled_from(["x", "w", "both"]), st.integers(1, 3))
+def test_fuzz_conv_algorithms_nonfinite(cfg, algorithm, bigger, kind, where, count):
+    """As above with inf, -inf or NaN in the input, the weight or both: PyTorch's NaN positions and signed
+    infinities in the output and both gradients (kernels/nonfinite.py), under each algorithm."""
+    log("test_fuzz_conv_algorithms_nonfinite", (cfg, algorithm, bigger, kind, where, count))
+    fn, (x, w, *b), torch_fn = _algorithm_case(cfg, algorithm, bigger)
+    x = with_special(x, kind if where != "w" else None, cfg["seed"] + 3, count)
+    w = with_special(w, kind if where != "x" else None, cfg["seed"] + 4, count)
+    with select.forced(algorithm):
+        compare(fn, x, w, *b, torch_fn=torch_fn, seed=cfg["seed"], rtol=1e-6)
+
+
+def _algorithm_case(cfg, algorithm, bigger):
+    """_conv_case of cfg bent towards what `algorithm` supports."""
     n, g = cfg["n"], cfg["groups"]
     winograd = algorithm.startswith("winograd")   # F(2x2) or F(4x4)
     if winograd or algorithm == "depthwise":  # 2-d, 3x3 (winograd: stride 1)
@@ -136,19 +159,21 @@ def test_fuzz_conv_algorithms(cfg, algorithm, bigger):
     if bigger == 3:  # many channels: shift/nhwc/winograd take their matmul paths
         cfg["per_in"], cfg["per_out"] = (1 if algorithm == "depthwise" else 20), 20
         cfg["c_in"] = g * cfg["per_in"]
-    fn, arrays, torch_fn = _conv_case(cfg, n, g)
-    with select.forced(algorithm):  # forward and both gradients
-        compare(fn, *arrays, torch_fn=torch_fn, seed=cfg["seed"], rtol=1e-6)
+    return _conv_case(cfg, n, g)
 
 
 @fuzz
-@hypothesis.given(conv_configs(transposed=True), st.sampled_from(select.ALGORITHMS))
-def test_fuzz_conv_transpose(cfg, algorithm):
-    """Under each forced algorithm too: conv_transpose's forward is conv's input gradient and the other way round."""
-    log("test_fuzz_conv_transpose", (cfg, algorithm))
+@hypothesis.given(conv_configs(transposed=True), st.sampled_from(select.ALGORITHMS),
+                  st.sampled_from((None,) * 4 + SPECIAL_KINDS), st.sampled_from(["x", "w"]))
+def test_fuzz_conv_transpose(cfg, algorithm, kind, where):
+    """Under each forced algorithm too: conv_transpose's forward is conv's input gradient and the other way round.
+    A third of the cases put inf or NaN into the input or the weight."""
+    log("test_fuzz_conv_transpose", (cfg, algorithm, kind, where))
     n, g = cfg["n"], cfg["groups"]
     x = uniform(cfg["seed"], *input_shape(cfg, cfg["c_in"]))
     w = uniform(cfg["seed"] + 1, g * cfg["per_in"], cfg["per_out"], *cfg["kernel"])
+    x = with_special(x, kind if where == "x" else None, cfg["seed"] + 3, 1 + cfg["seed"] % 3)
+    w = with_special(w, kind if where == "w" else None, cfg["seed"] + 4, 1 + cfg["seed"] % 3)
     arrays = (x, w) + ((uniform(cfg["seed"] + 2, g * cfg["per_out"]),) if cfg["bias"] else ())
 
     def fn(lib, x, w, b=None):
@@ -219,7 +244,8 @@ def pool_configs(draw, kind):
                stride=draw(st.one_of(st.none(), st.integers(1, 3), st.tuples(*[st.integers(1, 3)] * n))),
                ceil_mode=draw(st.booleans()), seed=draw(st.integers(0, 2**16)),
                spatial=tuple(draw(st.integers(1, 9 if n < 3 else 6)) for _ in range(n)),
-               batch=draw(st.sampled_from([None, 1, 2])), channels=draw(st.integers(1, 3)))
+               batch=draw(st.sampled_from([None, 1, 2])), channels=draw(st.integers(1, 3)),
+               special=draw(st.sampled_from((None,) * 4 + SPECIAL_KINDS)))  # a third: inf or NaN in the input
     if kind == "max":
         cfg["dilation"] = per_dim(draw, n, 1, 3)
         cfg["unpool_size"] = draw(st.booleans())
@@ -240,7 +266,8 @@ def pool_configs(draw, kind):
 
 
 def _pool_input(cfg, low=-1.0):
-    return uniform(cfg["seed"], *input_shape(cfg, cfg["channels"]), low=low)
+    x = uniform(cfg["seed"], *input_shape(cfg, cfg["channels"]), low=low)
+    return with_special(x, cfg.get("special"), cfg["seed"] + 1, 1 + cfg["seed"] % 3)
 
 
 def _window_in_padding(spatial, k, s, p, d, ceil_mode):
@@ -344,7 +371,8 @@ def adaptive_configs(draw):
     out = draw(st.one_of(st.integers(0, 8), st.tuples(*[entry] * n)))
     return dict(n=n, out=out, spatial=tuple(draw(st.integers(1, 9)) for _ in range(n)),
                 batch=draw(st.sampled_from([None, 1, 2])), channels=draw(st.integers(1, 3)),
-                kind=draw(st.sampled_from(["avg", "max"])), seed=draw(st.integers(0, 2**16)))
+                kind=draw(st.sampled_from(["avg", "max"])), seed=draw(st.integers(0, 2**16)),
+                special=draw(st.sampled_from((None,) * 4 + SPECIAL_KINDS)))
 
 
 @fuzz

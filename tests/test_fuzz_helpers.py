@@ -109,6 +109,22 @@ def uniform(seed, *shape, low=-1.0, high=1.0):
     return np.random.default_rng(seed).uniform(low, high, shape)
 
 
+SPECIAL_KINDS = ("inf", "-inf", "nan", "mix")
+
+
+def with_special(a, kind, seed, count=1):
+    """A copy of a with `count` entries (drawn by seed) set to inf, -inf or nan, or cycling through all three
+    (kind 'mix'); a itself for kind None."""
+    if kind is None or a.size == 0:
+        return a
+    a = a.copy()
+    rng = np.random.default_rng(seed)
+    values = [np.inf, -np.inf, np.nan] if kind == "mix" else [{"inf": np.inf, "-inf": -np.inf, "nan": np.nan}[kind]]
+    for i in range(count):
+        a[tuple(rng.integers(0, s) for s in a.shape)] = values[i % len(values)]
+    return a
+
+
 def per_dim(draw, n, lo, hi):
     """An int, or a tuple of n ints, each in [lo, hi]."""
     if draw(st.booleans()):

@@ -16,7 +16,7 @@ from oracle import CN, torch
 from cnnlab.kernels import nonfinite, select
 import reference_loops
 from reference_loops import zero_pad
-from test_fuzz_helpers import compare
+from test_fuzz_helpers import compare, with_special
 
 
 @pytest.fixture(autouse=True)
@@ -30,19 +30,6 @@ def warnings_are_errors():
 
 conv_loop = np.errstate(all="ignore")(reference_loops.conv_loop)      # (the references' own scalar arithmetic
 conv_transpose_loop = np.errstate(all="ignore")(reference_loops.conv_transpose_loop)  # with inf and NaN)
-SPECIALS = {"inf": np.inf, "-inf": -np.inf, "nan": np.nan}
-
-
-def with_special(a, kind, seed, count=1):
-    """a copy of a with `count` entries set to inf, -inf or nan (or a mix: 'mix')."""
-    a = a.copy()
-    rng = np.random.default_rng(seed)
-    values = [np.inf, -np.inf, np.nan] if kind == "mix" else [SPECIALS[kind]]
-    for i in range(count):
-        a[tuple(rng.integers(0, s) for s in a.shape)] = values[i % len(values)]
-    return a
-
-
 def uniform(seed, *shape):
     return np.random.default_rng(seed).uniform(-1, 1, shape)
 
