@@ -11,6 +11,8 @@ Import the modules, not their functions (`from cnnlab.kernels import im2col as k
     fft         products of spectra for large stride-1 kernels on few channels (N-d)
     depthwise   groups == in_channels as banded matmuls
     toeplitz    few input channels on a narrow 2-d map: one matmul with a banded weight matrix (LeNet-5)
+    nonfinite   inf and NaN as PyTorch: the finiteness check, a direct convolution that forms exactly PyTorch's
+                products (conv recomputes a fast algorithm's non-finite result with it), `quiet` (no NumPy warnings)
     blas        GEMM straight from NumPy's OpenBLAS (strided operands, beta accumulation)
     parallel    blocks on one Python thread per core with single-threaded BLAS
     workspace   scratch buffers reused between calls, per thread
