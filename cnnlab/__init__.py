@@ -13,8 +13,8 @@ from . import _methods  # noqa: F401  (binds operators and methods to Tensor)
 from ._dtypes import (bfloat16, bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half,
                       iinfo, int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
 from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from .creation import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor,
-                       LongTensor, ShortTensor, arange, as_tensor, bernoulli, device, empty, empty_like, eye,
+from .creation import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor,
+                       IntTensor, LongTensor, ShortTensor, arange, as_tensor, bernoulli, device, empty, empty_like, eye,
                        from_numpy, full, full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .errors import DTypeError, GradError, ShapeError

@@ -386,6 +386,7 @@ def _legacy_type(name, dtype):
 FloatTensor = _legacy_type("FloatTensor", _dtypes.float32)
 DoubleTensor = _legacy_type("DoubleTensor", _dtypes.float64)
 HalfTensor = _legacy_type("HalfTensor", _dtypes.float16)
+BFloat16Tensor = _legacy_type("BFloat16Tensor", _dtypes.bfloat16)
 LongTensor = _legacy_type("LongTensor", _dtypes.int64)
 IntTensor = _legacy_type("IntTensor", _dtypes.int32)
 ShortTensor = _legacy_type("ShortTensor", _dtypes.int16)

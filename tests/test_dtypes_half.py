@@ -374,3 +374,12 @@ def test_float16_cumsum_accumulates_in_float32_like_torch():
     c.backward(cnnlab.from_numpy(g))
     p.backward(torch.from_numpy(g))
     np.testing.assert_array_equal(x.grad.numpy(), px.grad.numpy())
+
+
+def test_legacy_bfloat16_tensor_type_like_torch():
+    c, p = cnnlab.BFloat16Tensor([1.3, 2.0]), torch.BFloat16Tensor([1.3, 2.0])
+    assert repr(c) == repr(p).replace("torch.", "cnnlab.")
+    assert isinstance(c, cnnlab.BFloat16Tensor) and not isinstance(c, cnnlab.FloatTensor)
+    assert not isinstance(c.float(), cnnlab.BFloat16Tensor) and not isinstance(p.float(), torch.BFloat16Tensor)
+    assert cnnlab.ones(2).type(cnnlab.BFloat16Tensor).dtype == cnnlab.bfloat16
+    assert tuple(cnnlab.BFloat16Tensor(2, 3).shape) == (2, 3)
