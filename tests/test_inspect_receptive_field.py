@@ -266,3 +266,28 @@ def test_training_mode_and_batch_norm_are_left_as_they_were():
     assert receptive_field(net, (4, 1, 10, 10)) == (3, 3)
     assert net.training and net[1].training
     assert cnnlab.equal(net[1].running_mean, before)
+
+
+class _ChannelsLastBlock(cnn.Module):
+    """ConvNeXt's block: a 7x7 depthwise conv, then layer norm and an MLP on channels-last pixels, and the skip."""
+
+    def __init__(self, dim=4):
+        super().__init__()
+        self.block = cnn.Sequential(cnn.Conv2d(dim, dim, 7, padding=3, groups=dim), cnn.Permute([0, 2, 3, 1]),
+                                    cnn.LayerNorm(dim), cnn.Linear(dim, 4 * dim), cnn.GELU(), cnn.Linear(4 * dim, dim),
+                                    cnn.Permute([0, 3, 1, 2]))
+        self.scale = cnn.Parameter(cnnlab.ones(dim, 1, 1))
+
+    def forward(self, x):
+        return x + self.scale * self.block(x)
+
+
+def test_channels_last_layers_keep_positions():
+    # the MLP acts on each pixel alone: two blocks see 7 + 6 = 13 pixels, not the whole (permuted) map
+    net = cnn.Sequential(cnn.Conv2d(3, 4, 4, stride=4), _ChannelsLastBlock(), _ChannelsLastBlock())
+    rf = receptive_field(net, (1, 3, 64, 48))
+    assert rf == (4 + 6 * 4 * 2,) * 2 and rf.jump == (4, 4)
+    from cnnlab.inspect import summary
+    rows = {r.path: r for r in summary(net, (1, 3, 64, 48), depth=5).summary_list}
+    assert rows["1.block.0"].receptive_field == (28, 28) and rows["2"].receptive_field == (52, 52)
+    assert rows["1.block.3"].receptive_field is None  # a channels-last tensor: no (H, W) to speak of

@@ -164,7 +164,9 @@ def _generic(iv, t, p, op):
         for i, j in enumerate(axes):  # output axis i is parent axis j
             out[j] = iv[i]
         return out
-    if any(key in op for key in _RESHAPES):  # a row-major reshape keeps the trailing axes both shapes share
+    if any(key in op for key in _RESHAPES) and p.numel() == t.numel():
+        # a row-major reshape keeps the trailing axes both shapes share (a linear layer's node is also named
+        # View; its input has another size and is read axis by axis below)
         out = [(0, 0) if s == 1 else (0, s - 1) for s in p.shape]
         for k in range(1, min(p.ndim, t.ndim) + 1):
             if p.shape[-k] != t.shape[-k]:
