@@ -15,7 +15,7 @@ import numpy as np
 
 from .errors import DTypeError, ShapeError
 
-__all__ = ["names", "kernel", "describe", "apply", "gradient_magnitude", "PADDING_MODES"]
+__all__ = ["names", "kernel", "describe", "entries", "apply", "gradient_magnitude", "PADDING_MODES"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
@@ -71,6 +71,17 @@ def describe(name):
     'mean of the 3x3 neighbourhood'
     """
     return _TABLE[_check_name(name, "describe")][2]
+
+
+def entries(name):
+    """The kernel `name` as the notes write it: (integer rows, divisor); kernel(name) is rows / divisor.
+
+    >>> from cnnlab import filters
+    >>> filters.entries("gaussian_blur_3")
+    ([[1, 2, 1], [2, 4, 2], [1, 2, 1]], 16)
+    """
+    rows, divisor, _ = _TABLE[_check_name(name, "entries")]
+    return [list(row) for row in rows], divisor
 
 
 def kernel(name, dtype=None):

@@ -38,6 +38,10 @@ def check_png(path, fig, colour=0.0, ink=0.02):
     return pixels
 
 
+def _title(fig):
+    return fig.get_suptitle().replace("\n", " ")  # long titles are wrapped to the figure's width
+
+
 def _digit():
     from cnnlab.data import MNISTSample
     ds = MNISTSample(train=False)
@@ -129,8 +133,8 @@ def test_first_layer_rgb_filters_in_colour(tmp_path):
     from cnnlab.models import alexnet
     model = alexnet()
     fig = viz.filters(model, max_filters=16, path=tmp_path / "rgb.png")
-    assert fig.get_suptitle().startswith("Conv2d(3, 64, kernel_size=(11, 11)") and "first 16 of 64 filters" in \
-        fig.get_suptitle()
+    assert _title(fig).startswith("Conv2d(3, 64, kernel_size=(11, 11)") and "first 16 of 64 filters" in \
+        _title(fig)
     shown = [ax.get_images()[0].get_array() for ax in fig.axes if ax.get_images()]
     assert len(shown) == 16 and shown[0].shape == (11, 11, 3)
     w = model.features[0].weight.detach().numpy()[0].transpose(1, 2, 0)
@@ -146,13 +150,13 @@ def test_one_channel_and_deeper_filters(tmp_path):
     np.testing.assert_array_equal(shown[2][1:4, 1:4], kernels.kernel("sobel_vertical").numpy())
     check_png(tmp_path / "first.png", fig, colour=0.01)  # red positive, blue negative
     fig = viz.filters(model.features[3], max_filters=4, max_channels=3, path=tmp_path / "deep.png")
-    assert "first 4 of 16 filters, first 3 of 6 input channels" in fig.get_suptitle()
+    assert "first 4 of 16 filters, first 3 of 6 input channels" in _title(fig)
     assert sum(bool(ax.get_images()) for ax in fig.axes) == 12
     check_png(tmp_path / "deep.png", fig)
     for weight in (np.ones((3, 3)), cnnlab.randn(4, 5, 5), cnnlab.randn(2, 2, 3, 3)):
         assert isinstance(viz.filters(weight), Figure)
     t = viz.filters(nn.ConvTranspose2d(4, 3, 3))  # (in, out, ...) read as 3 filters of 4 channels
-    assert "weight (3, 4, 3, 3)" in t.get_suptitle()
+    assert "weight (3, 4, 3, 3)" in _title(t)
 
 
 # ---- history and confusion matrix -----------------------------------------------------------------------------

@@ -40,6 +40,7 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
     >>> [ax.get_title() for ax in fig.axes[:3]]
     ['image (6, 6)', 'vertical_edge', 'result (6, 6)']
     """
+    import cnnlab
     from .. import filters
     gray = gray_image(image, "filter_response")
     kernels = [names] if isinstance(names, str) or np.ndim(names) == 2 and not isinstance(names[0], str) \
@@ -48,18 +49,22 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
         raise ValueError("filter_response: give at least one kernel. Got names=[].")
     rows = []
     for k in kernels:
-        title = k if isinstance(k, str) else "kernel"
-        weights = filters.kernel(k).numpy() if isinstance(k, str) else np.asarray(
-            filters._kernel_tensor(k, None, "filter_response").numpy())
-        rows.append((title, weights, filters.apply(gray, weights, padding_mode=padding_mode)))
+        if isinstance(k, str):
+            integers, divisor = filters.entries(k)
+            weights = np.asarray(integers, dtype=np.float64) / divisor
+            shown, title = np.asarray(integers, dtype=np.float64), k + _scale(divisor)
+        else:
+            weights = np.asarray(k.detach().numpy() if isinstance(k, cnnlab.Tensor) else k, dtype=np.float64)
+            shown, title = weights, "kernel"
+        rows.append((title, shown, weights, filters.apply(gray, weights, padding_mode=padding_mode)))
     H, W = gray.shape
     aspect = W / H
     fig = new_figure(3 * 2.6 * max(aspect, 0.6) + 1.2, 2.6 * len(rows) + 0.4)
     axes = np.array(fig.subplots(len(rows), 3, squeeze=False))
-    for (title, weights, result), (ax_img, ax_k, ax_out) in zip(rows, axes):
+    for (title, shown, weights, result), (ax_img, ax_k, ax_out) in zip(rows, axes):
         ax_img.imshow(gray, cmap="gray", interpolation="nearest")
         ax_img.set_title(f"image {gray.shape}")
-        _draw_kernel(ax_k, weights)
+        _draw_kernel(ax_k, shown)
         ax_k.set_title(title)
         edge = abs_sum_is_zero(weights)
         # edge images: the scale ends at the 99th percentile of |result| so that the many ordinary edges show,
@@ -77,6 +82,11 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
             ax.set_xticks([])
             ax.set_yticks([])
     return finish(fig, path)
+
+
+def _scale(divisor):
+    """' (x 1/16)' for the title of a kernel written as integers over a divisor; '' for divisor 1."""
+    return "" if divisor == 1 else f"  (x {'-' if divisor < 0 else ''}1/{abs(divisor)})"
 
 
 def abs_sum_is_zero(weights):

@@ -1,5 +1,7 @@
 """The kernels a convolution layer has learned: in colour for a first layer on RGB images, else one small
 image per (filter, input channel) on a diverging colour map (red positive, blue negative, white zero)."""
+import textwrap
+
 import numpy as np
 
 from ._figure import finish, grid_shape, new_figure, to_numpy
@@ -76,7 +78,7 @@ def _weight(obj):
 def _rgb(w, title):
     rows, cols = grid_shape(len(w), 8)
     fig = new_figure(cols * 1.0 + 0.3, rows * 1.05 + 0.5)
-    fig.suptitle(title, fontsize=9)
+    _title(fig, title)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     for i, ax in enumerate(axes):
         ax.set_axis_off()
@@ -93,7 +95,7 @@ def _single(w, title):
     rows, cols = grid_shape(len(w), 8)
     vmax = float(np.abs(w).max()) or 1.0
     fig = new_figure(cols * 1.1 + 1.0, rows * 1.15 + 0.6)
-    fig.suptitle(title, fontsize=9)
+    _title(fig, title)
     axes = np.atleast_1d(fig.subplots(rows, cols)).ravel()
     image = None
     for i, ax in enumerate(axes):
@@ -110,7 +112,7 @@ def _table(w, title):
     n, c = w.shape[:2]
     vmax = float(np.abs(w).max()) or 1.0
     fig = new_figure(c * 0.9 + 1.6, n * 0.9 + 0.8)
-    fig.suptitle(title, fontsize=9)
+    _title(fig, title)
     axes = np.array(fig.subplots(n, c, squeeze=False))
     image = None
     for i in range(n):
@@ -125,3 +127,8 @@ def _table(w, title):
                 ax.set_ylabel(f"filter {i}", fontsize=7)
     fig.colorbar(image, ax=axes.ravel().tolist(), shrink=0.6, label="weight")
     return fig
+
+
+def _title(fig, title):
+    """The figure's title, wrapped to its width (about 13 characters an inch at 9 points)."""
+    fig.suptitle("\n".join(textwrap.wrap(title, max(30, int(fig.get_size_inches()[0] * 13)))), fontsize=9)
