@@ -57,7 +57,7 @@ EPOCHS, BATCH_SIZE, WEIGHT_DECAY, SCHEDULER = 20, 64, 5e-4, "cosine"
 LR_DEFAULTS = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}  # --lr when not given
 
 MAIN_EPILOG = """examples:
-  cnnlab demo                                   train LeNet-5 on the bundled digits (1-2 minutes)
+  cnnlab demo                                   train LeNet-5 on the bundled digits (minutes)
   cnnlab models                                 the models cnnlab can build
   cnnlab train --model lenet5 --data mnist-sample --out runs/lenet5
   cnnlab evaluate --checkpoint runs/lenet5
@@ -134,7 +134,8 @@ def build_parser(commands):
                    help="random shifts of up to 2 pixels in 28 (and flips for colour images) in training")
     p.add_argument("--image-size", type=POSITIVE_INT, default=None, metavar="PIXELS",
                    help="for folder: data, resize the images to PIXELS x PIXELS (default 64)")
-    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0, help="seed for initial weights, shuffling and augmentation")
+    p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
+                   help="seed for initial weights, shuffling and augmentation")
     p.add_argument("--subset", type=POSITIVE_INT, default=None, metavar="N",
                    help="train on the first N training images only (quick runs; default all)")
     p.add_argument("--out", default="runs/run", metavar="DIR", help="folder for the run's files (must be new or "

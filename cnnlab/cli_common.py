@@ -56,9 +56,12 @@ def model_kwargs(name, info):
     """The builder arguments that fit a model to the data: channels, classes, and the image size where the
     builder takes one (lenet5 on 32x32 images becomes the unpadded 1998 layout)."""
     from . import models
-    kwargs = {"in_channels": info["channels"], "num_classes": len(info["classes"])}
+    takes = models.builder_parameters(name)
+    kwargs = {"num_classes": len(info["classes"])}
+    if "in_channels" in takes or info["channels"] != 3:  # the zoo's ImageNet models take 3 channels only
+        kwargs["in_channels"] = info["channels"]
     h, w = info["size"]
-    if h == w and "input_size" in models.builder_parameters(name):
+    if h == w and "input_size" in takes:
         kwargs["input_size"] = h
     return kwargs
 
