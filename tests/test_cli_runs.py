@@ -284,3 +284,12 @@ def test_next_hint_is_the_command_as_the_user_typed_it(tmp_path, capsys):
     assert proc.returncode == 0, proc.stderr
     assert f"next: python -m cnnlab evaluate --checkpoint {tmp_path / 'b'}   or   python -m cnnlab predict" in \
         proc.stdout  # was: '<venv>/bin/python3 -m cnnlab', the interpreter's path cut short
+
+
+def test_a_zoo_model_that_takes_three_channels_gets_no_in_channels():
+    from cnnlab.cli_common import check_fits, model_kwargs
+    info = {"channels": 3, "size": [32, 32], "classes": ["a", "b"]}
+    assert model_kwargs("resnet18", info) == {"num_classes": 2}  # in_channels made ResNet's builder fail
+    assert model_kwargs("lenet5", info) == {"num_classes": 2, "in_channels": 3, "input_size": 32}
+    check_fits({"model": "resnet18", "data": "folder:x", "data_info": info,
+                "model_kwargs": model_kwargs("resnet18", info)})
