@@ -116,7 +116,10 @@ def test_feature_maps_batch_layers_and_limits():
     (lambda: viz.filters(nn.Linear(2, 3)), "filters: the module has no Conv2d layer. Got a Linear.", ValueError),
     (lambda: viz.filters(np.zeros(5)), "Got weight.shape=(5,).", ValueError),
     (lambda: viz.history({"loss": [1.0]}), "history: the history needs an 'epoch' column.", ValueError),
-    (lambda: viz.confusion_matrix([[1, 2, 3]]), "the matrix must be square (K, K). Got shape (1, 3).", ValueError),
+    (lambda: viz.confusion_matrix([[1, 2, 3]]), "the matrix must be square (K, K) with K >= 1. Got shape (1, 3).",
+     ValueError),
+    (lambda: viz.confusion_matrix(np.zeros((0, 0))), "Got shape (0, 0).", ValueError),
+    (lambda: viz.filter_response(np.zeros((5, 5)), []), "give at least one kernel", ValueError),
     (lambda: viz.confusion_matrix([[1, 2], [3, 4]], classes=["a"]), "Got 1 names for a 2x2 matrix.", ValueError),
     (lambda: viz.filter_response(np.zeros((5, 5)), "blurr"), "Got name='blurr'.", ValueError),
     (lambda: viz.filter_response(np.zeros((2, 5, 5)), "sharpen"), "must have 1, 3 or 4 channels", ValueError),
@@ -234,8 +237,11 @@ def test_filter_response_on_a_real_photo(tmp_path):
                                kernels.apply(gray, "sobel_vertical", padding_mode="replicate"))
     assert [t.get_text() for t in axes[1].texts] == ["1", "0", "-1", "2", "0", "-2", "1", "0", "-1"]
     check_png(tmp_path / "edges.png", fig, colour=0.02, ink=0.3)
-    fig = viz.filter_response(cnnlab.tensor(gray[None]), [np.eye(3)], abs=True)
+    fig = viz.filter_response(cnnlab.tensor(gray[None]), [np.eye(3), np.ones((5, 5)), "sharpen"], abs=True)
     assert [ax.get_title() for ax in fig.axes[:3]] == ["image (128, 128)", "kernel", "result (128, 128)"]
+    assert len(fig.axes) == 3 * 3 + 3  # three rows of image, kernel, result (and a colour bar each)
+    for kernel in ([[0, 1], [1, 0]], cnnlab.ones(2, 2), np.ones((2, 2))):  # one kernel of your own
+        assert [ax.get_title() for ax in viz.filter_response(gray, kernel).axes[:2]][1] == "kernel"
 
 
 def test_filter_response_reads_a_file(tmp_path):

@@ -49,8 +49,8 @@ def confusion_matrix(run_dir, classes=None, normalize=False, path=None):
     else:
         matrix = run_dir.detach().numpy() if isinstance(run_dir, cnnlab.Tensor) else run_dir
     counts = np.asarray(matrix, dtype=np.float64)
-    if counts.ndim != 2 or counts.shape[0] != counts.shape[1]:
-        raise ValueError(f"confusion_matrix: the matrix must be square (K, K). Got shape {counts.shape}.")
+    if counts.ndim != 2 or counts.shape[0] != counts.shape[1] or counts.size == 0:
+        raise ValueError(f"confusion_matrix: the matrix must be square (K, K) with K >= 1. Got shape {counts.shape}.")
     K = counts.shape[0]
     classes = [str(c) for c in (classes if classes is not None else range(K))]
     if len(classes) != K:

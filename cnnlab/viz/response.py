@@ -43,8 +43,7 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
     import cnnlab
     from .. import filters
     gray = gray_image(image, "filter_response")
-    kernels = [names] if isinstance(names, str) or np.ndim(names) == 2 and not isinstance(names[0], str) \
-        else list(names)
+    kernels = _kernel_list(names)
     if not kernels:
         raise ValueError("filter_response: give at least one kernel. Got names=[].")
     rows = []
@@ -82,6 +81,18 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
             ax.set_xticks([])
             ax.set_yticks([])
     return finish(fig, path)
+
+
+def _kernel_list(names):
+    """names as a list of kernels: one name, one 2-d kernel (array, tensor or nested list), or a list of those."""
+    import numbers
+    import cnnlab
+    if isinstance(names, (str, np.ndarray, cnnlab.Tensor)):
+        return [names]
+    names = list(names)
+    if names and isinstance(names[0], (list, tuple)) and all(isinstance(v, numbers.Real) for v in names[0]):
+        return [names]  # a nested list of numbers is one kernel
+    return names
 
 
 def _scale(divisor):
