@@ -207,7 +207,9 @@ def fit(model, train_loader, loss_fn, optimizer, epochs, val_loader=None, schedu
         callbacks: callables cb(epoch, logs) after each epoch; raise StopTraining to stop early.
         checkpoint (path, default None): written atomically after every epoch.
         resume (bool): continue from `checkpoint` (model, optimizer, scheduler, epoch, history, random state),
-            reaching the same result as an uninterrupted run with the same seed.
+            reaching the same result as an uninterrupted run with the same seed. The scheduler's saved state
+            replaces the given one's, T_max and step sizes included: to lengthen a run, rebuild the schedule
+            in on_resume (as `cnnlab train --resume --epochs N` does).
         progress (bool or None): a tqdm bar per epoch; None shows it only on a terminal.
         log (callable, default None): called with one line of text per epoch.
         on_resume (callable, default None): on_resume(checkpoint dict), called after a resume restored the
