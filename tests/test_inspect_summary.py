@@ -224,3 +224,10 @@ def test_mult_adds_of_transposed_and_1d_3d_convolutions():
     assert rows[3].macs == 2 * 2 * 161 * 6 * 5  # (11 * 15 - 4) positions
     s3 = summary(cnn.Conv3d(2, 3, (1, 2, 3)), (1, 2, 4, 5, 6))
     assert s3.total_mult_adds == 3 * 2 * 6 * 4 * 4 * 4 and s3.summary_list[0].receptive_field == (1, 2, 3)
+
+
+def test_receptive_fields_of_blocks_that_downsample():
+    rows = {r.path: r for r in summary(res_net(cnnlab), (1, 3, 64, 48)).summary_list}
+    # stem 7 (jump 2) -> pool 11 (jump 4) -> 4 convs of layer1 +32 -> 43; layer2: 3x3 s2 +8, three 3x3 at jump 8
+    assert rows["layer1"].receptive_field == (43, 43) and rows["layer2.0"].receptive_field == (67, 67)
+    assert rows["layer2"].receptive_field == (99, 99) and rows["layer2"].jump == (8, 8)

@@ -338,28 +338,13 @@ def summary(model, input_size=None, input_data=None, depth=3, col_names=DEFAULT_
     return ModelSummary(model, rows, x, depth, col_names, width)
 
 
-def _channels_first(trace):
-    """ids of the traced tensors known to be (N, C, *spatial): the input, what a spatial layer makes, and what a
-    layer makes of such a tensor without changing its spatial size (not a channels-last permute's output)."""
-    known = {id(trace.input)}
-    for _, module, x, out in trace.calls:  # in the order the calls finished: producers before consumers
-        out = _first_tensor(out)
-        if out is None or not isinstance(x, Tensor) or out.ndim != x.ndim:
-            continue
-        if module_geometry(module, tuple(x.shape), tuple(out.shape)) is not None or (
-                id(x) in known and tuple(out.shape[2:]) == tuple(x.shape[2:]) and type(module).__name__ != "Permute"):
-            known.add(id(out))
-    return known
-
-
 def _add_receptive_fields(model, x, rows):
     trace = Trace(model, x[:1].detach().requires_grad_(True))
     if len(trace.calls) != len(rows):  # a forward whose control flow changed between passes: leave them out
         return
-    layout = _channels_first(trace)
     for row in rows:
         out = _first_tensor(trace.calls[row.finish_index][3])
-        if out is None or out.ndim != x.ndim or id(out) not in layout:
+        if out is None or out.ndim != x.ndim or not trace.channels_first(out):
             continue
         found = field_of(trace, out)
         if found is not None:

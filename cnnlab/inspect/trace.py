@@ -100,6 +100,32 @@ class Trace:
                              f"{tuple(t.shape)}.")
         return [(p, lambda iv, p=p, t=t, op=op: _generic(iv, t, p, op)) for p in t._parents]
 
+    def channels_first(self, t):
+        """Whether tensor t is laid out (N, C, *spatial) like the input: the input itself, the output of a spatial
+        op, or the same-shaped result of an elementwise op on such a tensor (not a permute's channels-last view)."""
+        memo = self.__dict__.setdefault("_layout", {})
+        stack = [t]
+        while stack:
+            node = stack[-1]
+            if id(node) in memo:
+                stack.pop()
+                continue
+            if node is self.input or (node._parents and id(node._parents) in self._geometry and
+                                      self._geometry[id(node._parents)][0] is node._parents):
+                memo[id(node)] = True
+                stack.pop()
+                continue
+            op = node._op or ""
+            same = [p for p in node._parents if p.shape == node.shape] if not any(
+                key in op for key in _PERMUTES + _SCRAMBLES) else []
+            pending = [p for p in same if id(p) not in memo]
+            if pending:
+                stack.extend(pending)
+                continue
+            memo[id(node)] = any(memo[id(p)] for p in same)
+            stack.pop()
+        return memo[id(t)]
+
     def region(self, t, position):
         """[(lo, hi) per axis] of the input that t at position (a tuple of spatial positions, or None: all of t)
         depends on, or None when it does not depend on the input."""
