@@ -7,7 +7,7 @@ Bad arguments and missing files end with one clear line on stderr and a non-zero
 import sys
 
 from .cli_common import (CHECKPOINT, CONFIG, HISTORY, METRICS, RUN_FILES, CLIError, check_fits, expand_spec,
-                         load_data, load_run, report, say)
+                         load_data, load_run, one_line, report, say)
 from .cli_train import cmd_train, invocation
 
 __all__ = ["main", "build_parser", "CLIError", "CHECKPOINT", "CONFIG", "HISTORY", "METRICS", "RUN_FILES",
@@ -103,6 +103,6 @@ def main(argv=None, invoked_as="cnnlab"):
 
 
 def _fail(args, error, code):
-    text = (str(error) if str(error) else type(error).__name__).removeprefix(f"{args.command}: ")
+    text = (one_line(error) if isinstance(error, BaseException) else str(error)).removeprefix(f"{args.command}: ")
     print(f"cnnlab {args.command}: {text}", file=sys.stderr, flush=True)
     return code
