@@ -52,6 +52,7 @@ def register(parser):
 
 
 def cmd_filter(args):
+    """Run `cnnlab filter` with parsed arguments; returns the exit code (bad arguments raise CLIError)."""
     from . import filters
     if args.list:
         for name in filters.names():
@@ -110,7 +111,13 @@ def to_pixels(result, kernel, absolute=False):
 
 
 def contact_sheet(chw, padding_mode="replicate", absolute=False):
-    """Every kernel of cnnlab.filters applied to one image, each picture labelled, 4 per row (Pillow)."""
+    """Every kernel of cnnlab.filters applied to one image (H, W) or (3, H, W) in [0, 1], each picture drawn as
+    `cnnlab filter` draws it and labelled, 4 per row: a Pillow image.
+
+    >>> import numpy as np
+    >>> contact_sheet(np.random.default_rng(0).random((20, 30))).size   # 18 pictures: 5 rows of 4
+    (150, 246)
+    """
     from PIL import Image, ImageDraw, ImageFont
     from . import filters
     pictures = [("original", _image(np.round(np.clip(chw, 0, 1) * 255).astype(np.uint8)))]
@@ -136,10 +143,16 @@ def _image(pixels):
 
 
 def _save(image, out):
+    """Write in the format the file name says (edges.png, edges.jpg, ...)."""
+    from PIL import Image
+    extension = os.path.splitext(out)[1].lower()
+    if extension not in Image.registered_extensions():
+        raise CLIError(f"--out: the file name must end in an image format's extension such as .png or .jpg. "
+                       f"Got --out={out}.")
     folder = os.path.dirname(out)
     if folder:
         os.makedirs(folder, exist_ok=True)
     try:
-        image.save(out, format="PNG")
-    except OSError as e:
+        image.save(out)
+    except (OSError, ValueError) as e:
         raise CLIError(f"--out: cannot write {out}: {e}") from None

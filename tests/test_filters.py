@@ -243,7 +243,18 @@ def test_cli_filter_all_makes_a_contact_sheet(tmp_path):
     assert pixels.std() > 20 and np.abs(pixels[..., 0] - pixels[..., 2]).mean() > 2  # not blank, in colour
 
 
+def test_cli_filter_writes_the_format_the_name_says(tmp_path):
+    Image = pytest.importorskip("PIL.Image")
+    from cnnlab.cli import main
+    Image.fromarray(skdata.camera()[:64, :64]).save(tmp_path / "photo.png")
+    assert main(["filter", str(tmp_path / "photo.png"), "--kernel", "emboss", "--out", str(tmp_path / "e.jpg")]) == 0
+    with Image.open(tmp_path / "e.jpg") as img:
+        assert img.format == "JPEG" and img.size == (64, 64)
+
+
 @pytest.mark.parametrize("argv,message", [
+    (["filter", "x.jpg", "--kernel", "sharpen", "--out", "edges.xyz"], "--out: the file name must end in an image "
+     "format's extension such as .png or .jpg. Got --out=edges.xyz."),
     (["filter", "gone.jpg", "--kernel", "sharpen"], "no such image file: gone.jpg"),
     (["filter", "x.jpg"], "give --kernel NAME or --all"),
     (["filter"], "give the photo to filter"),
