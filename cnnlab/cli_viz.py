@@ -72,6 +72,9 @@ def cmd_filter(args):
     if os.path.isdir(out):
         raise CLIError(f"--out: expected a file name, got the folder {out}.")
     from PIL import Image
+    if os.path.splitext(out)[1].lower() not in Image.registered_extensions():
+        raise CLIError(f"--out: the file name must end in an image format's extension such as .png or .jpg. "
+                       f"Got --out={out}.")
     from .data.datasets.folder import open_image
     img = open_image(args.image, "filter")
     img = img.convert("RGB" if args.color else "L")
@@ -144,11 +147,6 @@ def _image(pixels):
 
 def _save(image, out):
     """Write in the format the file name says (edges.png, edges.jpg, ...)."""
-    from PIL import Image
-    extension = os.path.splitext(out)[1].lower()
-    if extension not in Image.registered_extensions():
-        raise CLIError(f"--out: the file name must end in an image format's extension such as .png or .jpg. "
-                       f"Got --out={out}.")
     folder = os.path.dirname(out)
     if folder:
         os.makedirs(folder, exist_ok=True)
