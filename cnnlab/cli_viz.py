@@ -71,11 +71,11 @@ def cmd_filter(args):
     out = args.out or f"{stem}_{'filters' if args.all else args.kernel}.png"
     if os.path.isdir(out):
         raise CLIError(f"--out: expected a file name, got the folder {out}.")
-    from PIL import Image
+    from .data.datasets.folder import open_image, require_pillow
+    Image = require_pillow("filter")  # a missing Pillow is one line saying how to install it
     if os.path.splitext(out)[1].lower() not in Image.registered_extensions():
         raise CLIError(f"--out: the file name must end in an image format's extension such as .png or .jpg. "
                        f"Got --out={out}.")
-    from .data.datasets.folder import open_image
     img = open_image(args.image, "filter")
     img = img.convert("RGB" if args.color else "L")
     if args.all:

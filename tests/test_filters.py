@@ -1,6 +1,8 @@
 """cnnlab.filters: the kernels as the notes write them, apply() against SciPy's ndimage.correlate on real photos
 in every padding mode, against PyTorch's conv2d (values and gradients), gradient_magnitude, the errors, and
 the `cnnlab filter` command."""
+import sys
+
 import numpy as np
 import pytest
 
@@ -266,6 +268,15 @@ def test_cli_filter_errors_are_one_line(argv, message, capsys, tmp_path, monkeyp
     assert main(argv) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
+
+
+def test_cli_filter_without_pillow_says_how_to_install_it(tmp_path, monkeypatch, capsys):
+    from cnnlab.cli import main
+    (tmp_path / "x.jpg").write_bytes(b"")
+    monkeypatch.setitem(sys.modules, "PIL", None)
+    assert main(["filter", str(tmp_path / "x.jpg"), "--kernel", "sharpen", "--out", str(tmp_path / "y.png")]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install" in err
 
 
 def test_cli_filter_list(capsys):
