@@ -116,3 +116,10 @@ def test_errors():
         explain_cell(nn.ReLU(), cnnlab.ones(1, 1, 5, 5), (0, 0, 0, 0))
     with pytest.raises(ValueError, match="expects a 3-d \\(unbatched\\) or 4-d"):
         explain_cell(conv, cnnlab.ones(5, 5), (0, 0))
+
+
+def test_a_float64_array_for_a_float32_layer():
+    conv = nn.Conv2d(1, 1, 2)
+    x = np.arange(9.0).reshape(1, 1, 3, 3)  # float64, as NumPy makes it
+    cell = explain_cell(conv, x, (0, 0, 1, 1))
+    assert cell.value == pytest.approx(conv(cnnlab.tensor(x, dtype=cnnlab.float32))[0, 0, 1, 1].item(), rel=1e-6)

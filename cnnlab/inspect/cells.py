@@ -103,6 +103,8 @@ def explain_cell(layer, x, index):
                          f"{type(layer).__name__}. Got x.shape={arr.shape}.")
     if unbatched:
         arr = arr[None]
+    if kind == "conv" and arr.dtype != layer.weight._data.dtype:  # an array of another precision: the layer's
+        arr = arr.astype(layer.weight._data.dtype)
     out = layer(Tensor._wrap(np.ascontiguousarray(arr)))  # the layer's own checks; and its output to index
     out_shape = tuple(out.shape)
     idx = tuple(index) if isinstance(index, (tuple, list)) else (index,)
