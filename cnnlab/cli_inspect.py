@@ -10,10 +10,10 @@ from .cli_common import CLIError, say
 
 __all__ = ["register", "cmd_summary", "cmd_explain"]
 
-SUMMARY_EPILOG = """The model comes from the zoo (--model, see 'cnnlab models'), a run folder (--checkpoint), or your
-own Python file (--file net.py:build, where build is an nn.Module class, a function returning one, or a module).
-Mult-adds count convolution and linear multiply-adds without the bias (torchvision's convention); RF is the
-receptive field of one output value of each layer (theoretical, not clipped by the image's borders).
+SUMMARY_EPILOG = """The model comes from the zoo (--model, see 'cnnlab models'), a run folder (--checkpoint), or
+your own Python file (--file net.py:build: an nn.Module class, a function returning a model, or a model).
+Mult-adds count convolution and linear multiply-adds without the bias (torchvision's convention); RF is
+the receptive field of one output value of each layer (theoretical: not clipped by the image's borders).
 
 examples:
   cnnlab summary --model resnet18 --input 1,3,224,224
@@ -50,7 +50,7 @@ def _model_source(p):
     group.add_argument("--model", metavar="NAME", help="a model of the zoo (see 'cnnlab models')")
     group.add_argument("--checkpoint", metavar="RUN", help="a run folder written by 'cnnlab train --out'")
     group.add_argument("--file", metavar="FILE.py:NAME", help="your own model: a Python file and the class, function "
-                       "or module in it")
+                       "or model in it")
     p.add_argument("--input", type=_ints, metavar="N,C,H,W", help="input shape, batch first (default: the model's "
                    "own, with batch 1)")
 
