@@ -10,16 +10,17 @@ from .cli_common import CLIError, say
 
 __all__ = ["register", "cmd_summary", "cmd_explain"]
 
-SUMMARY_EPILOG = """The model comes from the zoo (--model, see 'cnnlab models'), a run folder (--checkpoint), or
-your own Python file (--file net.py:build: an nn.Module class, a function returning a model, or a model).
-Mult-adds count convolution and linear multiply-adds without the bias (torchvision's convention); RF is
-the receptive field of one output value of each layer (theoretical: not clipped by the image's borders).
+SUMMARY_EPILOG = """The model comes from the zoo (--model, see 'cnnlab models'), a run folder
+(--checkpoint), or your own Python file (--file net.py:build, where build is an nn.Module class, a
+function returning a model, or a model). Mult-adds count convolution and linear multiply-adds without
+the bias (torchvision's convention); RF is the receptive field of one output value of each layer
+(theoretical: not clipped by the image's borders).
 
 examples:
   cnnlab summary --model resnet18 --input 1,3,224,224
   cnnlab summary --model vgg16 --depth 1
   cnnlab summary --checkpoint runs/lenet5
-  cnnlab summary --file my_net.py:Net --input 1,3,32,32 --columns output_size,num_params,receptive_field,jump"""
+  cnnlab summary --file my_net.py:Net --input 1,3,32,32 --columns output_size,receptive_field,jump"""
 
 EXPLAIN_EPILOG = """examples:
   cnnlab explain conv --input 7 --kernel 3 --stride 2 --padding same
