@@ -12,9 +12,9 @@ __all__ = ["register", "cmd_summary", "cmd_explain"]
 
 SUMMARY_EPILOG = """The model comes from the zoo (--model, see 'cnnlab models'), a run folder
 (--checkpoint), or your own Python file (--file net.py:build, where build is an nn.Module class, a
-function returning a model, or a model). Mult-adds count convolution and linear multiply-adds without
-the bias (torchvision's convention); RF is the receptive field of one output value of each layer
-(theoretical: not clipped by the image's borders).
+function returning a model, or a model). Mult-adds count convolution and linear multiply-adds
+without the bias (torchvision's convention); RF is the receptive field of one output value of each
+layer (theoretical: not clipped by the image's borders).
 
 examples:
   cnnlab summary --model resnet18 --input 1,3,224,224
