@@ -79,7 +79,7 @@ def cmd_filter(args):
     img = open_image(args.image, "filter")
     img = img.convert("RGB" if args.color else "L")
     if args.all:
-        img.thumbnail((args.size, args.size), Image.Resampling.LANCZOS)
+        img.thumbnail((args.size, args.size), getattr(Image, "Resampling", Image).LANCZOS)  # Pillow 9.0 too
     pixels = np.asarray(img, dtype=np.float32) / 255  # (H, W) or (H, W, 3)
     chw = pixels.transpose(2, 0, 1) if pixels.ndim == 3 else pixels
     if args.all:
@@ -132,7 +132,10 @@ def contact_sheet(chw, padding_mode="replicate", absolute=False):
     rows = -(-len(pictures) // cols)
     sheet = Image.new("RGB", (cols * (w + gap) + gap, rows * (h + label + gap) + gap), "white")
     draw = ImageDraw.Draw(sheet)
-    font = ImageFont.load_default(size=15)
+    try:
+        font = ImageFont.load_default(size=15)
+    except TypeError:  # Pillow before 10.1: the small bitmap font only
+        font = ImageFont.load_default()
     for i, (name, picture) in enumerate(pictures):
         x, y = gap + (i % cols) * (w + gap), gap + (i // cols) * (h + label + gap)
         draw.text((x + 2, y + 2), name, fill="black", font=font)
