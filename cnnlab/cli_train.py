@@ -91,30 +91,47 @@ def _schedule_at(name, base_lr, epochs, done):
     return schedule.state_dict()
 
 
-def _describe_changes(args, changes, done):
+def _stale(ckpt, args, done):
+    """The settings the checkpoint's optimizer and schedule do not carry yet: those changed by this command,
+    or by an earlier --resume that stopped before its first epoch ended (config.json has them already)."""
+    group = ckpt["optimizer"]["param_groups"][0] if "optimizer" in ckpt else {}
+    stale = {key for key in ("momentum", "weight_decay")
+             if key in group and getattr(args, key) is not None and group[key] != getattr(args, key)}
+    if args.scheduler == "none":
+        stale |= {"lr"} if group.get("lr", args.lr) != args.lr else set()
+    else:
+        want, have = _schedule_at(args.scheduler, args.lr, args.epochs, done), ckpt.get("scheduler", {})
+        if any(have.get(k) != want[k] for k in ("T_max", "step_size", "gamma", "eta_min", "base_lrs") if k in want):
+            stale.add("schedule")
+    return stale
+
+
+def _describe(args, changes, stale, done):
+    """The one line that says what a resumed run changes."""
     text = ", ".join(f"--{k.replace('_', '-')} {old} -> {new}" for k, (old, new) in changes.items())
-    text = f"--resume: continuing {args.out} after epoch {done} with {text}"
-    if args.scheduler != "none" and ({"epochs", "lr"} & set(changes)):
+    text = (f"--resume: continuing {args.out} after epoch {done} with {text}" if changes else
+            f"--resume: the checkpoint in {args.out} does not carry the run's settings yet (an earlier --resume "
+            "that changed them stopped before its first epoch ended); they apply now")
+    if "schedule" in stale:
         lr = _schedule_at(args.scheduler, args.lr, args.epochs, done)["_last_lr"][0]
         return (f"{text}; the {args.scheduler} schedule is rebuilt for {args.epochs} epochs from lr {args.lr}: "
                 f"epoch {done + 1} trains at lr {lr:.4g}, as a run started with these settings would.")
     return f"{text}, from epoch {done + 1} on."
 
 
-def _apply_changes(args, optimizer, scheduler, done, changes):
-    """Called by fit once the checkpoint is restored: put the changed settings into the optimizer and the
+def _apply(args, optimizer, scheduler, done, stale):
+    """Called by fit once the checkpoint is restored: put the stale settings into the optimizer and the
     schedule (the restored state carries the old ones)."""
     for group in optimizer.param_groups:
-        if "momentum" in changes and "momentum" in group:
-            group["momentum"] = args.momentum
-        if "weight_decay" in changes:
-            group["weight_decay"] = args.weight_decay
-        if "lr" in changes:
-            group["lr"] = group["initial_lr"] = args.lr
-    if scheduler is not None and ({"epochs", "lr"} & set(changes)):
+        for key in ("momentum", "weight_decay"):
+            if key in stale:
+                group[key] = getattr(args, key)
+        if "lr" in stale:
+            group["lr"] = args.lr
+    if "schedule" in stale:
         scheduler.load_state_dict(_schedule_at(args.scheduler, args.lr, args.epochs, done))
         for group, lr in zip(optimizer.param_groups, scheduler.get_last_lr()):
-            group["lr"] = lr
+            group["lr"], group["initial_lr"] = lr, args.lr
 
 
 def _check_resumable(path, model, optimizer, scheduler, loader):
@@ -127,7 +144,7 @@ def _check_resumable(path, model, optimizer, scheduler, loader):
         model.load_state_dict(ckpt["model"])
     except (ValueError, TypeError, KeyError, OSError, RuntimeError) as e:
         raise CLIError(f"--resume: cannot continue from {path} ({one_line(e).rstrip('.')}).") from None
-    return ckpt["epoch"]
+    return ckpt
 
 
 def cmd_train(args):
@@ -214,15 +231,19 @@ def _run_training(args, config, model, train_ds, val_ds, changes):
     val_loader = cdata.DataLoader(val_ds, batch_size=512)
     done, on_resume = 0, None
     if args.resume:
-        done = _check_resumable(ckpt, model, optimizer, scheduler, loader)
+        saved = _check_resumable(ckpt, model, optimizer, scheduler, loader)
+        done = saved["epoch"]
         if done >= args.epochs:
             raise CLIError(f"--resume: the run in {args.out} has already trained {done} epoch{'s' * (done != 1)}; "
                            f"pass --epochs larger than {done} to continue it.")
+        stale = _stale(saved, args, done)
         if changes:
             config.setdefault("resumed", []).append({"after_epoch": done,
                                                      "changed": {k: list(v) for k, v in changes.items()}})
-            say(_describe_changes(args, changes, done))
-            on_resume = lambda _: _apply_changes(args, optimizer, scheduler, done, changes)  # noqa: E731
+        if changes or stale:
+            say(_describe(args, changes, stale, done))
+        if stale:
+            on_resume = lambda _: _apply(args, optimizer, scheduler, done, stale)  # noqa: E731
     with atomic_open(os.path.join(args.out, CONFIG), "w") as f:
         write_json(config, f)
     n_params = sum(p.numel() for p in model.parameters())

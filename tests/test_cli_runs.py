@@ -57,6 +57,27 @@ def test_extending_a_cosine_run_rebuilds_the_schedule_and_says_so(tmp_path, caps
     assert config["subset"] == 128  # taken from the run, not the command's default
 
 
+def test_a_resume_that_stops_before_its_first_epoch_still_gets_the_new_schedule(tmp_path, monkeypatch, capsys):
+    import cnnlab.train as train
+    real = train.train_one_epoch
+
+    def stop_at_epoch_3(model, loader, loss_fn, optimizer, epoch=1, progress=None):
+        if epoch == 3:
+            raise KeyboardInterrupt
+        return real(model, loader, loss_fn, optimizer, epoch, progress)
+
+    run = tmp_path / "r"
+    assert main(["train", "--epochs", "2", *QUICK, "--out", str(run)]) == 0
+    monkeypatch.setattr(train, "train_one_epoch", stop_at_epoch_3)
+    assert main(["train", "--epochs", "4", "--out", str(run), "--resume", "--quiet"]) == 130
+    monkeypatch.setattr(train, "train_one_epoch", real)
+    capsys.readouterr()
+    assert main(["train", "--out", str(run), "--resume", "--quiet"]) == 0  # config.json says 4 epochs already
+    assert "does not carry the run's settings yet" in capsys.readouterr().out
+    cosine = [0.05 * (1 + math.cos(math.pi * t / 4)) / 2 for t in range(4)]
+    np.testing.assert_allclose(_lrs(run), [0.05, 0.025] + cosine[2:], rtol=1e-12)  # not the 2-epoch schedule's
+
+
 def test_resume_with_another_lr_applies_it_and_config_json_says_so(tmp_path, capsys):
     run = tmp_path / "r"
     assert main(["train", "--epochs", "2", "--scheduler", "none", *QUICK, "--out", str(run)]) == 0
