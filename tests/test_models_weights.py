@@ -220,3 +220,17 @@ def test_offline_message_names_the_file_and_the_folder(tmp_path):
     assert message.startswith("ResNet18_Weights.IMAGENET1K_V1: could not download")
     assert message.endswith(f"put it here: resnet18-f37072fd.pth in the folder {cache}")
     assert not cache.exists() or not any(cache.iterdir())
+
+
+def test_densenet_files_with_the_published_old_key_names_load(hub):
+    # torchvision's DenseNet files name a layer's parts 'norm.1', 'conv.2' (dots are no longer allowed in module
+    # names): the builder renames them as torchvision's does
+    torch.manual_seed(0)
+    state = tvm.densenet121().state_dict()
+    old = {k.replace(".norm1.", ".norm.1.").replace(".conv2.", ".conv.2."): v for k, v in state.items()}
+    assert sum(".norm.1." in k for k in old) == 58
+    hub.mkdir(parents=True)
+    torch.save(old, hub / models.DenseNet121_Weights.DEFAULT.file_name, _use_new_zipfile_serialization=False)
+    model = models.densenet121(weights="DEFAULT")
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(value.numpy(), state[key].numpy(), err_msg=key)
