@@ -237,11 +237,19 @@ def bfloat16_result(arr, parents, op):
     inputs: bfloat16 results are tagged and rounded to the grid, others lose a tag they picked up. Conversions
     (`to`) keep the dtype they asked for."""
     tagged = arr.dtype.metadata is not None
+    if not tagged:  # the common case first: float32 work in a process that has used bfloat16
+        if arr.dtype.kind != "f":
+            return arr
+        for p in parents:
+            if p._data.dtype.metadata is not None:
+                break
+        else:
+            return arr
     if op in _CONVERSIONS or arr.dtype.kind != "f" or not parents:
         return settle_bfloat16(arr) if tagged else arr
     inputs = [p._data for p in parents]
     if not any(a.dtype.metadata is not None for a in inputs):
-        return settle_bfloat16(arr) if tagged else arr  # (a bfloat16 result of float32 inputs: an explicit dtype)
+        return settle_bfloat16(arr)  # a bfloat16 result of float32 inputs: an explicit dtype
     if is_bfloat16(promote_arrays(inputs)):
         return settle_bfloat16(arr) if tagged else to_bfloat16(arr)
     return arr.view(np.float32) if tagged else arr  # bfloat16 with a wider float: PyTorch gives the wider one
