@@ -146,6 +146,7 @@ LAYERS = [
     lambda lib: lib.SoftMarginLoss(),
     lambda lib: lib.MarginRankingLoss(margin=0.5),
     lambda lib: lib.PixelShuffle(3),
+    lambda lib: lib.ChannelShuffle(3),
     lambda lib: lib.PixelUnshuffle(2),
     lambda lib: lib.PairwiseDistance(),
     lambda lib: lib.PairwiseDistance(p=1.0, eps=1e-3, keepdim=True),
