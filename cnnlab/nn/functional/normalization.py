@@ -20,7 +20,10 @@ __all__ = ["batch_norm", "layer_norm", "group_norm", "instance_norm", "local_res
 
 # ---- the shared core ----------------------------------------------------------------------------------------
 def _standardize(x, axes, eps):
-    """(xhat, mean, biased var, invstd) with the statistics over `axes` (kept as size-1 dims)."""
+    """(xhat, mean, biased var, invstd) with the statistics over `axes` (kept as size-1 dims). float16 is
+    computed in float32, as PyTorch does (the caller rounds the output once)."""
+    if x.dtype == np.float16:
+        x = x.astype(np.float32)
     mean = x.mean(axis=axes, keepdims=True)
     xc = x - mean
     var = (xc * xc).mean(axis=axes, keepdims=True)
@@ -157,6 +160,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     x3 = np.ascontiguousarray(x).reshape(x.shape[0], C, int(np.prod(x.shape[2:])))  # (N, C, L), L = prod(spatial)
     wd = None if w is None else w._data.reshape(C)
     bd = None if b is None else b._data.reshape(C)
+    if x.dtype == np.float16:  # computed in float32 and rounded once, as PyTorch does (float16 stats drift)
+        x3, wd, bd = (None if a is None else a.astype(np.float32) for a in (x3, wd, bd))
     parents = tuple(p for p in (t, w, b) if p is not None)
     record = records(*parents)
     if training:
@@ -168,6 +173,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:  # constants in evaluation: out = (x - running_mean) * (weight * invstd) + bias
         invstd = 1.0 / np.sqrt(rv._data.reshape(C).astype(np.float64) + eps)
         out = _bn.normalize(x3, rm._data.reshape(C).astype(np.float64), invstd, wd, bd)
+    out = out.astype(x.dtype, copy=False)
     if not record:
         return Tensor._wrap(out.reshape(x.shape))
 
@@ -175,7 +181,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     # linear in x, so dx = g * weight * invstd, dweight = sum(g * xhat), dbias = sum(g)
     def backward(g):
         own = grad_owned()
-        g3 = np.ascontiguousarray(g, dtype=x.dtype).reshape(x3.shape)  # (N, C, L)
+        g3 = np.ascontiguousarray(g, dtype=x3.dtype).reshape(x3.shape)  # (N, C, L)
         need = (t.requires_grad, w is not None and w.requires_grad, b is not None and b.requires_grad)
         if training:  # dx into g's own memory when nothing else holds it
             into = g3 if g3.flags.writeable and (own or not np.may_share_memory(g3, g)) else None
@@ -183,7 +189,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         else:
             scale = invstd if wd is None else invstd * wd.astype(np.float64)
             dx = _bn.affine(g3, scale, None) if need[0] else None
-            dw = _bn.row_dots(g3, x3 - rm._data.reshape(C, 1).astype(x.dtype)) * invstd if need[1] else None
+            dw = _bn.row_dots(g3, x3 - rm._data.reshape(C, 1).astype(x3.dtype)) * invstd if need[1] else None
             db = _bn.row_sums(g3) if need[2] else None
         grads = [None if dx is None else dx.reshape(x.shape)]
         for p, gp in ((w, dw), (b, db)):
