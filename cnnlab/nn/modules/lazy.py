@@ -8,8 +8,6 @@ turns the layer into that layer (`cls_to_become`: LazyLinear becomes Linear). Lo
 materialises them, from the checkpoint's shapes. A state_dict taken before initialisation holds the
 uninitialised objects themselves, as PyTorch's does.
 """
-import sys
-
 import numpy as np
 
 from ...errors import ShapeError
@@ -26,45 +24,60 @@ __all__ = ["UninitializedParameter", "UninitializedBuffer", "LazyLinear", "LazyC
            "LazyBatchNorm3d"]
 
 _DATA = Tensor.__dict__["_data"]  # the slot that holds a tensor's array
-# what may read an uninitialised tensor's (empty) array: its dtype, and Module.to/double/float casting it, as PyTorch
-# lets `LazyLinear(3).double()` choose the dtype the weights will have
-_METADATA_READERS = frozenset({"dtype", "is_floating_point", "_cast_floating"})
+_ADVICE = ("This happens when a lazy layer (nn.LazyLinear, nn.LazyConv2d, ...) has not seen an input yet: call "
+           "`forward` with a dummy batch to initialize its parameters before using them.")
 
 
-def _caller(depth):
-    """The name of the function `depth` frames up, looking through comprehensions (their own frames)."""
-    frame = sys._getframe(depth)
-    while frame.f_code.co_name.startswith("<") and frame.f_back is not None:
-        frame = frame.f_back
-    return frame.f_code.co_name
+def _uninitialised_error(kind, user):
+    return ShapeError(f"Attempted to use an uninitialized {kind} in {user}(). {_ADVICE}")
 
 
-def _uninitialised_error(kind):
-    user = _caller(3)  # the function that reached for the values
-    if user == "shape" or user == "size":
-        return ShapeError(f"Can't access the shape of an uninitialized {kind}. Call `forward` with a dummy batch "
-                          "to initialize the parameters before accessing their attributes.")
-    return ShapeError(f"Attempted to use an uninitialized {kind} in {user}(). This happens when a lazy layer "
-                      f"(nn.LazyLinear, nn.LazyConv2d, ...) has not seen an input yet: call `forward` with a dummy "
-                      f"batch to initialize its parameters before using them.")
+class _Unmaterialised(np.ndarray):
+    """The empty array an uninitialised tensor holds: its dtype is the one its values will have (so that
+    `LazyLinear(3).double()` can change it, as in PyTorch), and any computation on it is refused."""
+
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        raise _uninitialised_error("parameter or buffer", ufunc.__name__)
+
+    def __array_function__(self, func, types, args, kwargs):
+        raise _uninitialised_error("parameter or buffer", func.__name__)
+
+
+def _refuse(name):
+    def method(self, *args, **kwargs):
+        raise _uninitialised_error(self._kind, name)
+    method.__name__ = name
+    return method
 
 
 class _Uninitialized:
-    """What the two uninitialised kinds share: no values until materialize(shape); the slot keeps an empty array
-    of the dtype they will have."""
+    """What the two uninitialised kinds share: no values until materialize(shape). The slot keeps an empty
+    _Unmaterialised array; the shape and the methods that read values are refused."""
 
     __slots__ = ()
     cls_to_become = None
 
     @property
     def _data(self):
-        if _caller(2) in _METADATA_READERS:  # the dtype is known before the shape
-            return _DATA.__get__(self)
-        raise _uninitialised_error("parameter" if isinstance(self, Parameter) else "buffer")
+        return _DATA.__get__(self)
 
     @_data.setter
-    def _data(self, value):
-        _DATA.__set__(self, value)
+    def _data(self, value):  # a cast (Module.double()) assigns a new empty array: it stays refused
+        _DATA.__set__(self, np.asarray(value).view(_Unmaterialised))
+
+    @property
+    def _kind(self):
+        return "parameter" if isinstance(self, Parameter) else "buffer"
+
+    @property
+    def shape(self):
+        raise ShapeError(f"Can't access the shape of an uninitialized {self._kind}. Call `forward` with a dummy "
+                         "batch to initialize the parameters before accessing their attributes.")
+
+    ndim = property(lambda self: _refuse("ndim")(self))
+    numel, size, dim, numpy, tolist, item = (_refuse(n) for n in ("numel", "size", "dim", "numpy", "tolist", "item"))
+    __getitem__, __setitem__, __len__, __iter__ = (_refuse(n) for n in ("__getitem__", "__setitem__", "__len__",
+                                                                         "__iter__"))
 
     def materialize(self, shape, device=None, dtype=None):
         """Give it values of `shape` (uninitialised memory: the layer's reset_parameters fills them) and turn
