@@ -416,3 +416,27 @@ def test_float16_normalisation_is_computed_in_float32_and_rounded_once(op):
     p16 = _NORMS[op](torch, torch.from_numpy(a))
     assert p16.dtype == torch.float16
     np.testing.assert_allclose(y.detach().float().numpy(), p16.float().numpy(), rtol=0, atol=4e-3)
+
+
+@pytest.mark.parametrize("op", [
+    lambda L, x: L.nn.functional.avg_pool2d(x, 8), lambda L, x: L.nn.functional.avg_pool2d(x, 3, 2, 1),
+    lambda L, x: L.nn.functional.avg_pool2d(x, 4, divisor_override=3), lambda L, x: L.nn.functional.avg_pool1d(
+        x.flatten(2), 50), lambda L, x: L.nn.functional.adaptive_avg_pool2d(x, 1),
+    lambda L, x: L.nn.functional.adaptive_avg_pool2d(x, (5, 3)), lambda L, x: L.nn.functional.adaptive_avg_pool2d(
+        x, (64, 64))])
+def test_float16_average_pooling_sums_in_float32_like_torch(op):
+    a = (np.random.default_rng(10).random((2, 3, 64, 64)) + 1).astype(np.float16)
+    x, px = cnnlab.from_numpy(a.copy()).requires_grad_(), torch.from_numpy(a.copy()).requires_grad_()
+    y, py = op(cnnlab, x), op(torch, px)
+    assert y.dtype == cnnlab.float16 and py.dtype == torch.float16
+    np.testing.assert_array_equal(y.detach().numpy(), py.detach().numpy())  # one rounding of a float32 sum
+    g = np.random.default_rng(11).standard_normal(tuple(py.shape)).astype(np.float16)
+    y.backward(cnnlab.from_numpy(g))
+    py.backward(torch.from_numpy(g))
+    assert x.grad.dtype == cnnlab.float16
+    # where windows overlap PyTorch adds the gradient's pieces in float16 (a few steps off); cnnlab adds them in
+    # float32 and rounds once: one step from PyTorch's float32 gradient
+    p32 = torch.from_numpy(a.astype(np.float32)).requires_grad_()
+    op(torch, p32).backward(torch.from_numpy(g.astype(np.float32)))
+    np.testing.assert_allclose(x.grad.float().numpy(), p32.grad.half().float().numpy(), rtol=2 ** -10, atol=2 ** -24)
+    np.testing.assert_allclose(x.grad.float().numpy(), px.grad.float().numpy(), rtol=2 ** -7, atol=2 ** -11)

@@ -50,13 +50,14 @@ def _adaptive_avg_pool(input, n, op, output_size):
     name = _avg_grad_fn_name(n, out_size)
     if 0 in out_size:
         return Tensor._from_op(np.zeros(lead + out_size, x.dtype), (t,), lambda g: (np.zeros_like(x),), name)
-    y, divisor = x, np.ones(out_size, np.int64)
+    half = x.dtype == np.float16  # float16 is summed in float32 and rounded once, as PyTorch does
+    y, divisor = (x.astype(np.float32) if half else x), np.ones(out_size, np.int64)
     for k, (size, o) in enumerate(zip(spatial, out_size)):
         if o != size:
             y, lens = K.adaptive_sum_axis(y, x.ndim - n + k, o)
             divisor = divisor * lens.reshape((-1,) + (1,) * (n - 1 - k))
-    divisor = divisor.astype(x.dtype)
-    out = y / divisor if y is not x else x.copy()
+    divisor = divisor.astype(np.float32 if half else x.dtype)
+    out = (y / divisor).astype(x.dtype, copy=False) if y is not x else x.copy()
 
     # y = (bin sums along each axis) / bin volume: the gradient is g / volume summed back axis by axis.
     def backward(g):

@@ -152,8 +152,13 @@ def _avg_pool(input, n, op, kernel_size, stride, padding, ceil_mode, count_inclu
         divisor = int(divisor_override)
     else:  # a dilated window wholly in the padding has no taps: its average is 0 (0 / 1), not 0 / 0
         divisor = np.maximum(win.counts(count_include_pad), 1).astype(x.dtype)
-    out = K.sum_forward(x, win)
-    out /= divisor
+    if x.dtype == np.float16:  # summed in float32 and rounded once, as PyTorch does
+        divisor = np.asarray(divisor_override if divisor_override is not None else
+                             np.maximum(win.counts(count_include_pad), 1), np.float32)
+        out = (K.sum_forward(x.astype(np.float32), win) / divisor).astype(np.float16)
+    else:
+        out = K.sum_forward(x, win)
+        out /= divisor
 
     # y[o] = sum_{taps} x / divisor[o]: every tap of window o receives g[o] / divisor[o].
     def backward(g):
