@@ -277,6 +277,20 @@ def test_importing_viz_needs_no_matplotlib():
     assert "pip install cnnlab[viz]" in out.stdout
 
 
+def test_path_may_be_a_file_object():
+    import io
+    buffer = io.BytesIO()
+    fig = viz.confusion_matrix([[3, 1], [0, 4]], path=buffer)
+    assert buffer.getvalue()[:8] == PNG and isinstance(fig, Figure)
+
+
+def test_require_matplotlib(monkeypatch):
+    assert viz.require_matplotlib() is matplotlib
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    with pytest.raises(ImportError, match=r"pip install cnnlab\[viz\]"):
+        viz.require_matplotlib()
+
+
 def test_figures_stay_out_of_pyplot(tmp_path):
     plt = pytest.importorskip("matplotlib.pyplot")
     before = plt.get_fignums()

@@ -1,7 +1,9 @@
 """Pictures of what a CNN does, drawn with matplotlib (the optional extra: pip install cnnlab[viz]).
 
-Every function returns a matplotlib Figure (shown inline in Jupyter) and with `path=` also saves it as a PNG,
-rendered with Agg: no display is needed. Importing cnnlab.viz needs no matplotlib; drawing does, and says so.
+Every function returns a matplotlib Figure (shown inline in Jupyter) and with `path=` (a file name or a binary
+file object) also saves it as a PNG, rendered with Agg: no display is needed. Importing cnnlab.viz needs no
+matplotlib; drawing does, and says so (`require_matplotlib()` checks first: an ImportError naming
+`pip install cnnlab[viz]`).
 
 - `feature_maps(model, x)`: what every convolution layer outputs for an image.
 - `filters(conv_or_weight)`: the kernels a layer has learned (colour for RGB first layers).
@@ -9,6 +11,7 @@ rendered with Agg: no display is needed. Importing cnnlab.viz needs no matplotli
 - `confusion_matrix(run_dir)`: the run's confusion matrix.
 - `filter_response(image, names)`: the classical kernels of `cnnlab.filters` at work on an image.
 """
+from ._figure import matplotlib as require_matplotlib
 from .confusion import confusion_matrix
 from .curves import history, read_history
 from .maps import capture, feature_maps
@@ -16,4 +19,4 @@ from .response import filter_response
 from .weights import filters
 
 __all__ = ["feature_maps", "capture", "filters", "history", "read_history", "confusion_matrix",
-           "filter_response"]
+           "filter_response", "require_matplotlib"]

@@ -9,7 +9,8 @@ INSTALL = "pip install cnnlab[viz]"
 
 
 def matplotlib():
-    """The matplotlib module, or an ImportError that says how to install it."""
+    """The matplotlib module, or an ImportError that says how to install it (public as
+    cnnlab.viz.require_matplotlib)."""
     try:
         import matplotlib as mpl
         from matplotlib.figure import Figure  # noqa: F401  (the part we use; fails on a broken install too)
@@ -27,12 +28,14 @@ def new_figure(width, height):
 
 
 def finish(fig, path, dpi=100):
-    """Save the figure as a PNG at `path` (folders created) when a path is given; returns the figure."""
+    """Save the figure as a PNG at `path` (a file name, folders created, or a binary file object such as
+    io.BytesIO) when a path is given; returns the figure."""
     if path is not None:
-        path = os.fspath(path)
-        folder = os.path.dirname(path)
-        if folder:
-            os.makedirs(folder, exist_ok=True)
+        if not hasattr(path, "write"):
+            path = os.fspath(path)
+            folder = os.path.dirname(path)
+            if folder:
+                os.makedirs(folder, exist_ok=True)
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         FigureCanvasAgg(fig)  # Agg whatever backend pyplot may have chosen
         fig.savefig(path, dpi=dpi, format="png", facecolor="white")
