@@ -146,6 +146,8 @@ def test_finite_detects_every_special_value_and_tolerates_huge_finite_values():
         b[2, 4] = v
         assert not nonfinite.finite(b)
         assert not nonfinite.finite(b.T)                      # not contiguous
+    assert nonfinite.finite(np.full(4, 60000.0, np.float16))  # float16: squares would overflow from 256
+    assert not nonfinite.finite(np.array([1.0, np.nan], np.float16))
     a[0, 0] = 3e38                                            # its square overflows: a false 'not finite' only
     assert not nonfinite.finite(a)                            # costs the exact recomputation
     x, w = uniform(0, 2, 3, 6, 6), uniform(1, 4, 3, 3, 3)

@@ -40,6 +40,8 @@ def quiet(fn):
 def finite(a):
     """Whether every value of a is finite: one BLAS dot product of a with itself, which is NaN or inf when any value
     is (it may also overflow on huge finite values, a false 'no' that only costs an exact recomputation)."""
+    if a.dtype.itemsize < 4:             # float16 squares overflow from 256 (and NumPy has no BLAS for them)
+        return bool(np.isfinite(a).all())
     flat = a.reshape(-1)
     with np.errstate(all="ignore"):
         return bool(np.isfinite(np.dot(flat, flat)))
