@@ -8,6 +8,7 @@ import cnnlab
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
+
 def test_float16_cumsum_accumulates_in_float32_like_torch():
     a = np.random.default_rng(7).random(20000).astype(np.float16)
     x, px = cnnlab.from_numpy(a).requires_grad_(), torch.from_numpy(a).requires_grad_()
