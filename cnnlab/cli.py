@@ -72,9 +72,11 @@ def build_parser():
     """The argparse parser of the cnnlab command (its options and help live in cli_args.py)."""
     from .cli_args import build_parser as build
     from .cli_inspect import register  # the summary and explain commands
+    from .cli_report import register as register_report  # the animate and report commands
     from .cli_viz import register as register_viz  # the filter command
-    return register_viz(register(build({"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-                                        "models": cmd_models, "demo": cmd_demo})))
+    parser = register_viz(register(build({"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
+                                          "models": cmd_models, "demo": cmd_demo})))
+    return register_report(parser)
 
 
 def main(argv=None, invoked_as="cnnlab"):
