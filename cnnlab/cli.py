@@ -37,9 +37,18 @@ def cmd_evaluate(args):
 def cmd_predict(args):
     from .data.specs import prepare_image
     from .train import predict
+    if (args.checkpoint is None) == (args.model is None):
+        raise CLIError("give --checkpoint RUN (a run trained by 'cnnlab train') or --model NAME --weights W (a zoo "
+                       "model's pretrained weights), not " + ("both." if args.model else "neither."))
+    if args.model is not None:
+        from .cli_transfer import cmd_predict_pretrained
+        args.top_k = args.top_k or 5
+        return cmd_predict_pretrained(args, say)
+    if args.weights:
+        raise CLIError("--weights goes with --model; a --checkpoint run has its own weights.")
     config, model = load_run(args.checkpoint)
     info = config["data_info"]
-    k = min(args.top_k, len(info["classes"]))
+    k = min(args.top_k or 3, len(info["classes"]))
     failed = 0
     for path in args.images:
         try:

@@ -89,7 +89,8 @@ examples:
   cnnlab train --optimizer adam --scheduler none --no-augment --out runs/adam
   cnnlab train --epochs 30 --out runs/lenet5 --resume     continue runs/lenet5 up to epoch 30
   cnnlab train --data mnist:~/data --download --out runs/mnist   all 60,000 MNIST digits (downloaded once)
-  cnnlab train --model lenet5 --data folder:~/shapes --image-size 32 --out runs/shapes"""
+  cnnlab train --model lenet5 --data folder:~/shapes --image-size 32 --out runs/shapes
+  cnnlab train --model resnet18 --weights IMAGENET1K_V1 --freeze features --data folder:~/pets --out runs/pets"""
 
 PREDICT_EPILOG = """Each image is prepared the way the training data was: for digits, a dark drawing on light paper is
 inverted to MNIST's light-on-dark, the strokes are cropped, scaled into a 20x20 box and centred in 28x28;
@@ -98,7 +99,8 @@ transparent backgrounds, palette and 16-bit images and large photos are handled.
 
 examples:
   cnnlab predict --checkpoint runs/lenet5 digit.png
-  cnnlab predict --checkpoint runs/lenet5 --top-k 1 photos/*.jpg"""
+  cnnlab predict --checkpoint runs/lenet5 --top-k 1 photos/*.jpg
+  cnnlab predict --model resnet50 --weights IMAGENET1K_V1 photo.jpg   top-5 ImageNet classes"""
 
 
 def build_parser(commands):
@@ -134,6 +136,12 @@ def build_parser(commands):
                    help="random shifts of up to 2 pixels in 28 (and flips for colour images) in training")
     p.add_argument("--image-size", type=POSITIVE_INT, default=None, metavar="PIXELS",
                    help="for folder: data, resize the images to PIXELS x PIXELS (default 64)")
+    p.add_argument("--weights", default=None, metavar="NAME|PATH", help="start from pretrained weights: a name "
+                   "such as IMAGENET1K_V1 or DEFAULT (read from torch hub's cache, $TORCH_HOME/hub/checkpoints) or a "
+                   "weights file; the head is replaced to fit the data's classes and images are normalised as the "
+                   "weights expect (--image-size defaults to their crop size)")
+    p.add_argument("--freeze", default=None, metavar="PREFIXES", help="with --weights, keep these parameters fixed: "
+                   "comma-separated module paths such as features (on ResNet: all but the head) or conv1,bn1,layer1")
     p.add_argument("--seed", type=NON_NEGATIVE_INT, default=0,
                    help="seed for initial weights, shuffling and augmentation")
     p.add_argument("--subset", type=POSITIVE_INT, default=None, metavar="N",
@@ -156,9 +164,13 @@ def build_parser(commands):
     p.set_defaults(func=commands["evaluate"])
 
     p = new("predict", "classify image files with a trained run", epilog=PREDICT_EPILOG)
-    p.add_argument("--checkpoint", required=True, metavar="RUN", help="a run folder written by 'cnnlab train --out' "
+    p.add_argument("--checkpoint", default=None, metavar="RUN", help="a run folder written by 'cnnlab train --out' "
                    "(or the checkpoint.pth in it)")
-    p.add_argument("--top-k", type=POSITIVE_INT, default=3, metavar="K", help="how many classes to show per image")
+    p.add_argument("--model", default=None, help="instead of --checkpoint: a zoo model with --weights")
+    p.add_argument("--weights", default=None, metavar="NAME|PATH", help="with --model: IMAGENET1K_V1, DEFAULT (from "
+                   "torch hub's cache) or a weights file; prints the weights' class names")
+    p.add_argument("--top-k", type=POSITIVE_INT, default=None, metavar="K", help="how many classes to show per image "
+                   "(default 3, 5 with --model)")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, BMP, ...)")
     p.set_defaults(func=commands["predict"])
 

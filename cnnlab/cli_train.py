@@ -17,7 +17,7 @@ from .cli_common import (CHECKPOINT, CONFIG, HISTORY, METRICS, RUN_FILES, CLIErr
 from .io.atomic import atomic_open
 
 APPLIED = ("epochs", "lr", "momentum", "weight_decay", "batch_size")  # a resumed run may change these
-KEPT = ("model", "data", "optimizer", "scheduler", "augment", "seed", "subset", "image_size")  # ... not these
+KEPT = ("model", "data", "optimizer", "scheduler", "augment", "seed", "subset", "image_size", "weights", "freeze")  # ... not these
 _LEFTOVER = re.compile(r"\.(?:%s)\..+\.tmp" % "|".join(map(re.escape, RUN_FILES)))  # a killed atomic write's temp
 
 
@@ -171,6 +171,7 @@ def cmd_train(args):
             raise CLIError(f"--momentum applies to sgd and rmsprop; {args.optimizer} has none (its betas are fixed "
                            "at PyTorch's defaults).")
         args.momentum = None
+    preset = _transfer_preset(args)
     if args.image_size is not None and not args.data.startswith("folder:"):
         raise CLIError(f"--image-size applies to folder:DIR data only; {args.data} has a fixed size.")
     if args.data.startswith("folder:"):
@@ -179,16 +180,25 @@ def cmd_train(args):
     cnnlab.manual_seed(args.seed)
     train_ds, val_ds, info = load_data(args.data, download=args.download, image_size=args.image_size,
                                        seed=args.seed, augment=args.augment)
+    if preset is not None and info["channels"] == 3:  # normalised as the pretrained weights expect
+        from .cli_transfer import renormalised
+        train_ds, val_ds = renormalised(train_ds, val_ds, info, preset)
     if args.subset:
         train_ds = cdata.Subset(train_ds, range(min(args.subset, len(train_ds))))
     config = {"model": args.model, "model_kwargs": model_kwargs(args.model, info), "data": args.data,
               "data_info": info, "optimizer": args.optimizer, "lr": args.lr, "momentum": args.momentum,
               "weight_decay": args.weight_decay, "batch_size": args.batch_size, "epochs": args.epochs,
               "seed": args.seed, "scheduler": args.scheduler, "augment": args.augment, "subset": args.subset,
-              "image_size": args.image_size}
+              "image_size": args.image_size, "weights": args.weights, "freeze": args.freeze}
     if saved is not None and saved.get("resumed"):
         config["resumed"] = list(saved["resumed"])  # the changes made when this run was resumed before
     model = check_fits(config)  # the run's model: the check's zero images draw nothing from the generator
+    if args.weights and not args.resume:  # a resumed run's checkpoint holds the weights; only --freeze is redone
+        from .cli_transfer import setup_transfer
+        say(setup_transfer(args, model, len(info["classes"])))
+    elif args.freeze:
+        from .cli_transfer import freeze, head_names, split_prefixes
+        freeze(model, split_prefixes(args.freeze), head_names(args.model, model))
     created = not os.path.isdir(args.out)
     try:
         os.makedirs(args.out, exist_ok=True)
@@ -272,6 +282,21 @@ def _run_training(args, config, model, train_ds, val_ds, changes):
     me = invocation(args)
     say(f"next: {me} evaluate --checkpoint {args.out}   or   {me} predict --checkpoint {args.out} IMAGE.png")
     return 0
+
+
+def _transfer_preset(args):
+    """The weights' preprocessing for a --weights run (None without --weights); --image-size defaults to its
+    crop size. Checks --weights and --freeze before anything is read."""
+    if args.freeze and not args.weights:
+        raise CLIError("--freeze applies with --weights (the pretrained parameters to keep); got --freeze "
+                       f"{args.freeze} without --weights.")
+    if not args.weights:
+        return None
+    from .cli_transfer import default_transforms, named_weights
+    preset = default_transforms(args.model, named_weights(args.model, args.weights))
+    if preset is not None and args.image_size is None and args.data.startswith("folder:"):
+        args.image_size = preset.crop_size[0]
+    return preset
 
 
 def invocation(args):
