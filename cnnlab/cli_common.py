@@ -109,9 +109,9 @@ def read_config(folder):
     info = config.get("data_info") if isinstance(config, dict) else None
     if not isinstance(config, dict) or not isinstance(config.get("model"), str) or \
             not isinstance(config.get("data"), str) or not isinstance(info, dict) or \
-            not {"channels", "size", "classes"} <= set(info):
+            not {"channels", "size", "classes", "mean", "std"} <= set(info):
         raise CLIError(f"{path} is not a cnnlab run's config: it needs 'model', 'data' and 'data_info' (channels, "
-                       "size, classes), as 'cnnlab train' writes it.")
+                       "size, classes, mean, std), as 'cnnlab train' writes it.")
     return config
 
 

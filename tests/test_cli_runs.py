@@ -314,3 +314,19 @@ def test_a_zoo_model_that_takes_three_channels_gets_no_in_channels():
     assert model_kwargs("lenet5", info) == {"num_classes": 2, "in_channels": 3, "input_size": 32}
     check_fits({"model": "resnet18", "data": "folder:x", "data_info": info,
                 "model_kwargs": model_kwargs("resnet18", info)})
+
+
+@pytest.mark.parametrize("edit, words", [
+    (lambda c: c["data_info"].pop("mean"), "is not a cnnlab run's config: it needs 'model', 'data' and 'data_info'"),
+    (lambda c: c.__setitem__("model", 3), "is not a cnnlab run's config"),
+    (lambda c: c.__setitem__("model", "nosuchnet"), "cannot build the model 'nosuchnet' that"),
+])
+def test_a_damaged_config_json_is_one_line(small_run, tmp_path, capsys, edit, words):
+    import shutil
+    run = tmp_path / "r"
+    shutil.copytree(small_run, run)
+    config = json.loads((run / "config.json").read_text())
+    edit(config)
+    (run / "config.json").write_text(json.dumps(config))
+    assert main(["predict", "--checkpoint", str(run), str(run / "config.json")]) == 2  # was KeyError 'mean', exit 1
+    _one_line(capsys, "cnnlab predict: ", words)
