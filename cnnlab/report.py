@@ -19,7 +19,8 @@ body { font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; ma
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { font-size: 1.25em; margin-top: 1.8em;
      border-bottom: 1px solid #d0d0d0; padding-bottom: 0.2em; }
 .facts { color: #444; } .note { color: #555; font-style: italic; }
-table { border-collapse: collapse; font-size: 0.9em; } td, th { padding: 0.2em 0.7em; border-bottom: 1px solid #e4e4e4; }
+table { border-collapse: collapse; font-size: 0.9em; }
+td, th { padding: 0.2em 0.7em; border-bottom: 1px solid #e4e4e4; }
 th { text-align: left; background: #f3f5f8; } td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .bar { display: inline-block; height: 0.8em; background: #2f6fb0; vertical-align: middle; }
 img { max-width: 100%; height: auto; border: 1px solid #e4e4e4; }

@@ -76,8 +76,8 @@ def test_transposed_windows_are_pytorchs(size, k, s, p, d, op):
     assert ("zero" in kinds) == (max(to_tuple(s, 2, "", "")) > 1)
 
 
-POOLS = [(5, 2, None, 0, 1, True), (5, 3, 2, 1, 1, True), (7, 3, 2, 1, 2, False), ((6, 7), (2, 3), (2, 2), (1, 1), 1, True),
-         (4, 2, 1, 0, 1, False)]
+POOLS = [(5, 2, None, 0, 1, True), (5, 3, 2, 1, 1, True), (7, 3, 2, 1, 2, False),
+         ((6, 7), (2, 3), (2, 2), (1, 1), 1, True), (4, 2, 1, 0, 1, False)]
 
 
 @pytest.mark.parametrize("size,k,s,p,d,ceil", POOLS)
@@ -138,9 +138,11 @@ def test_errors():
     with pytest.raises(ShapeError, match=r"animate.conv: the drawn grid must be at most 40 cells a side.*Got a grid "
                                          r"of 42x42"):
         animate.conv(40, 3, padding=1)
-    with pytest.raises(ShapeError, match="output size would be 0 or less"):
+    with pytest.raises(ShapeError, match=r"^animate.conv: output size would be 0 or less.*Got H=2 with kernel_size=3"):
         animate.conv(2, 3)
-    with pytest.raises(ShapeError, match="pad should be at most half"):
+    with pytest.raises(ShapeError, match="^animate.conv: output size would be 0 or less.*output_padding=0"):
+        animate.conv(2, 3, stride=1, padding=3, transposed=True)
+    with pytest.raises(ShapeError, match="^animate.pool: pad should be at most half"):
         animate.pool(5, 2, padding=2)
     with pytest.raises(ValueError, match=r"must end in .gif .* Got path='a.jpg'"):
         animate.conv(5, 3).save("a.jpg")
@@ -176,6 +178,6 @@ def test_cli(tmp_path, capsys):
     capsys.readouterr()
     assert main(["animate", "conv", "--input", "2", "--kernel", "3", "--out", str(tmp_path / "x.gif")]) == 2
     err = capsys.readouterr().err
-    assert err.startswith("cnnlab animate: ") and "output size would be 0 or less" in err and err.count("\n") == 1
+    assert err.startswith("cnnlab animate: output size would be 0 or less") and err.count("\n") == 1
     assert main(["animate", "conv", "--input", "5", "--kernel", "3", "--out", "x.jpg"]) == 2
     assert "--out must end in .gif" in capsys.readouterr().err

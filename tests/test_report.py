@@ -82,7 +82,8 @@ def test_feature_maps_of_the_image_for_every_conv_layer(run, digit, monkeypatch)
     from cnnlab.data.specs import prepare_image
     calls = []
     real = viz.feature_maps
-    monkeypatch.setattr(viz, "feature_maps", lambda model, x, *a, **k: calls.append((x, a, k)) or real(model, x, *a, **k))
+    monkeypatch.setattr(viz, "feature_maps",
+                        lambda model, x, *a, **k: calls.append((x, a, k)) or real(model, x, *a, **k))
     build_report(run, image=digit)
     config, _ = load_run(str(run))
     (x, a, k), = calls

@@ -3,7 +3,8 @@ dark, its dilated extent outlined), the output grid on the right (cells written 
 dark), the formula and the step in the caption, a legend at the bottom."""
 __all__ = ["render", "pillow"]
 
-COLORS = {"input": "#bcd7f0", "zero": "#ffffff", "pad": "#dedede", "outside": "#ffffff", "tap": "#2f6fb0", "tap0": "#7ea6d3",
+COLORS = {"input": "#bcd7f0", "zero": "#ffffff", "pad": "#dedede", "outside": "#ffffff", "tap": "#2f6fb0",
+          "tap0": "#7ea6d3",
           "window": "#0b3d91", "done": "#a6dccb", "now": "#1b8a6b", "todo": "#ffffff", "line": "#7a7a7a",
           "hatch": "#b5b5b5", "text": "#111111", "faint": "#6b6b6b"}
 LEGEND = (("input", "input"), ("pad", "padding"), ("zero", "inserted zero"), ("outside", "past the padding"),
@@ -144,8 +145,8 @@ def render(plan, cell=32, pool_mode=None):
     padded = plan.rows[1] - plan.rows[0] + 1 != h or plan.cols[1] - plan.cols[0] + 1 != w
     titles = (f"input {h}x{w}" + (" (hatched: outside the input)" if padded else ""),
               f"output {plan.output_size[0]}x{plan.output_size[1]}")
-    layout = _Layout(plan, cell, font, small, max(captions, key=lambda c: max(_text_width(font, t) for t in c)), titles[0],
-                     _legend(plan, pool_mode))
+    widest = max(captions, key=lambda c: max(_text_width(font, t) for t in c))
+    layout = _Layout(plan, cell, font, small, widest, titles[0], _legend(plan, pool_mode))
     base = _base(plan, layout, font, small, titles, Image, ImageDraw, pool_mode)
     y0 = layout.top + layout.label
     frames = []

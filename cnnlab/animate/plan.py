@@ -70,6 +70,18 @@ def _check_fits(op, rows, cols, n_out):
     return n_out
 
 
+def _as(op, fn, *args, **kwargs):
+    """fn(*args) with an error of cnnlab.inspect re-raised under this op's name (same type, same rule)."""
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, TypeError) as e:
+        text = str(e)
+        for inner in ("output_size: ", "explain_conv: ", "explain_pool: "):
+            if text.startswith(inner):
+                raise type(e)(op + ": " + text[len(inner):]) from None
+        raise
+
+
 def _formula_lines(text):
     """The head line and the '<dim>_out = ...' lines of an explain_conv/explain_pool text."""
     lines = [line.strip() for line in text.splitlines()]
@@ -123,15 +135,17 @@ def plan_conv(input, kernel_size, stride=1, padding=0, dilation=1, transposed=Fa
     for name, v in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
         check_positive(v, name, op)
     if not transposed:
-        text = explain_conv(size, kernel, stride, padding, dilation)  # the layer's checks and its formula
+        text = _as(op, explain_conv, size, kernel, stride, padding, dilation)  # the layer's checks and formula
         pads = resolve_padding(padding, 2, op, kernel, stride, dilation, size)
         out = output_size(size, kernel, stride, pads, dilation)
         return _direct(op, size, kernel, stride, pads, dilation, out, _formula_lines(text), False)
-    out = output_size(size, kernel, stride, padding, dilation, transposed=True, output_padding=output_padding)
+    out = _as(op, output_size, size, kernel, stride, padding, dilation, transposed=True,
+              output_padding=output_padding)
     pads = resolve_padding(padding, 2, op, kernel, stride, dilation, size)
     out_pad = to_tuple(output_padding, 2, "output_padding", op)
     # the equivalent stride-1 convolution: each side padded by d*(k-1) - p (negative: that many cells cropped)
-    grid_pads = tuple((d * (k - 1) - b, d * (k - 1) - a + q) for d, k, (b, a), q in zip(dilation, kernel, pads, out_pad))
+    grid_pads = tuple((d * (k - 1) - b, d * (k - 1) - a + q)
+                      for d, k, (b, a), q in zip(dilation, kernel, pads, out_pad))
     last = tuple((i - 1) * s for i, s in zip(size, stride))
     rows = (min(0, -grid_pads[0][0]), max(last[0], last[0] + grid_pads[0][1]))
     cols = (min(0, -grid_pads[1][0]), max(last[1], last[1] + grid_pads[1][1]))
@@ -173,7 +187,7 @@ def plan_pool(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=
     dilation = to_tuple(dilation, 2, "dilation", op)
     for name, v in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
         check_positive(v, name, op)
-    text = explain_pool(size, kernel, stride, padding, dilation, ceil_mode)  # the pools' checks and formula
+    text = _as(op, explain_pool, size, kernel, stride, padding, dilation, ceil_mode)  # the pools' checks, formula
     pads = resolve_padding(padding, 2, op, kernel, stride, dilation, size)
     out = output_size(size, kernel, stride, pads, dilation, ceil_mode=ceil_mode)
     return _direct(op, size, kernel, stride, pads, dilation, out, _formula_lines(text), True)
