@@ -13,6 +13,10 @@ from .autograd import is_grad_enabled, run_backward
 from .errors import DTypeError, GradError, shape_str
 
 
+# Set by cnnlab.onnx while an export traces a forward pass; every op's output passes through it (see _from_op).
+_trace_hook = None
+
+
 class Size(tuple):
     """A tensor's shape: a tuple that prints like torch.Size (slicing gives a Size too)."""
 
@@ -152,6 +156,8 @@ class Tensor:
         t._retains_grad = False
         t._hooks = None
         t._used = False
+        if _trace_hook is not None:  # an ONNX export is tracing: the op writes its nodes (cnnlab/onnx/trace.py)
+            _trace_hook(t, parents, op)
         if is_grad_enabled():
             for p in parents:
                 if p._requires_grad:
