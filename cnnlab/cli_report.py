@@ -77,10 +77,10 @@ def register(parser):
                        help="stride (default 1 for conv, the kernel for pool)")
         q.add_argument("--padding", type=_padding, default=0, metavar="P", help="an int, rows,columns, "
                        "top,bottom,left,right, same, same_lower or valid")
-        q.add_argument("--dilation", type=_ints, default=(1,), metavar="D", help="dilation (1: none)")
+        q.add_argument("--dilation", type=_ints, default=1, metavar="D", help="dilation (1: none)")
         if name == "conv":
             q.add_argument("--transposed", action="store_true", help="a transposed convolution")
-            q.add_argument("--output-padding", type=_ints, default=(0,), metavar="P",
+            q.add_argument("--output-padding", type=_ints, default=0, metavar="P",
                            help="--transposed: extra rows/columns after (as ConvTranspose2d)")
         else:
             q.add_argument("--ceil-mode", action="store_true", help="keep a last partial window (ceil_mode=True)")
@@ -111,7 +111,7 @@ def cmd_animate(args):
         raise CLIError(f"--input: give 1 or 2 sizes (the animation is 2-d). Got {','.join(map(str, args.input))}.")
     for name in ("kernel", "stride", "dilation"):
         v = getattr(args, name)
-        if v is not None and len(v) not in (1, 2):
+        if isinstance(v, tuple) and len(v) not in (1, 2):
             raise CLIError(f"--{name}: give 1 or 2 values (rows, columns). Got {','.join(map(str, v))}.")
     size = args.input * 2 if n == 1 else args.input
     try:

@@ -175,6 +175,11 @@ def test_cli(tmp_path, capsys):
     assert main(["animate", "pool", "--input", "5", "--kernel", "2", "--ceil-mode", "--out", str(out)]) == 0
     assert main(["animate", "conv", "--input", "3", "--kernel", "3", "--stride", "2", "--transposed", "--out",
                  str(tmp_path / "u.gif")]) == 0
+    out = tmp_path / "o.gif"  # output padding and dilation given (a parsed tuple) and left at their defaults
+    assert main(["animate", "conv", "--input", "3", "--kernel", "3", "--stride", "2", "--transposed",
+                 "--output-padding", "1", "--dilation", "2", "--out", str(out)]) == 0
+    with Image.open(out) as gif:
+        assert gif.n_frames == 10 * 10  # (3-1)*2 + 2*(3-1) + 1 + 1
     capsys.readouterr()
     assert main(["animate", "conv", "--input", "2", "--kernel", "3", "--out", str(tmp_path / "x.gif")]) == 2
     err = capsys.readouterr().err
