@@ -120,7 +120,11 @@ def build_report(run, image=None, top_k=3):
     from . import viz
     from .cli_common import METRICS, load_run
     from .train import predict
-    viz._figure.matplotlib()  # the clear ImportError before anything else
+    try:  # the clear ImportError before anything is loaded
+        import matplotlib  # noqa: F401
+    except ImportError:
+        raise ImportError("report: the pictures are drawn with matplotlib, which is not installed: "
+                          "pip install cnnlab[viz] (or pip install matplotlib)") from None
     if not os.path.exists(os.fspath(run)):
         raise FileNotFoundError(f"report: no such run folder or checkpoint file. Got run={os.fspath(run)!r}.")
     if image is not None and not os.path.isfile(os.fspath(image)):
