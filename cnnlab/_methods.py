@@ -162,7 +162,7 @@ METHODS = dict(
     norm=X.norm, sort=O.sort, argsort=O.argsort, topk=O.topk, unique=O.unique,
     reshape=S.reshape, view=S.view, flatten=S.flatten, permute=S.permute, transpose=S.transpose, t=S.t,
     swapaxes=S.transpose, swapdims=S.transpose,
-    squeeze=S.squeeze, unsqueeze=S.unsqueeze, expand=S.expand, repeat=S.repeat, flip=S.flip, split=S.split,
+    squeeze=S.squeeze, unsqueeze=S.unsqueeze, expand=S.expand, repeat=S.repeat, flip=lambda self, *dims: S.flip(self, dims[0] if len(dims) == 1 else dims), split=S.split,
     chunk=S.chunk, unbind=S.unbind,
     view_as=lambda self, other: S.view(self, other.shape),
     reshape_as=lambda self, other: S.reshape(self, other.shape),

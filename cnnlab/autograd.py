@@ -105,7 +105,7 @@ def _add_into(slot, pg):
     if slot[1]:
         np.add(slot[0], pg, out=slot[0])
     else:
-        slot[0] = slot[0] + pg
+        slot[0] = np.asarray(slot[0] + pg)  # 0-d + 0-d gives a NumPy scalar, which out= cannot write into
         slot[1] = True
 
 
@@ -147,7 +147,7 @@ def _accumulate(tensor, g, owned=False):
     if current.flags.writeable and current.shape == g.shape and current.dtype == g.dtype:
         np.add(current, g, out=current)  # in place, as PyTorch: a reference to .grad sees the sum
     else:
-        tensor.grad._data = current + g
+        tensor.grad._data = np.asarray(current + g)
 
 
 def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
@@ -156,6 +156,12 @@ def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
     owned: whether run_backward may keep or modify `grad` (True when nobody else holds it).
     capture: a dict {id(tensor): None} for `grad()`: the total gradient of each listed tensor is stored there
     instead, and no `.grad` is touched."""
+    # summing gradients may overflow to inf or meet inf - inf: PyTorch does so silently, and so must we
+    with np.errstate(all="ignore"):
+        _run_backward(root, grad, retain_graph, owned, capture)
+
+
+def _run_backward(root, grad, retain_graph, owned, capture):
     if root._backward is None:  # a leaf: backward() on it just fills its own .grad
         if root._hooks:
             grad, owned = _run_hooks(root, grad), False
@@ -198,17 +204,21 @@ def run_backward(root, grad, retain_graph=False, owned=False, capture=None):
             parent_grads[k] = None
             if pg is None or not p._requires_grad:
                 continue
-            if type(pg) is ScatterGrad:
-                table = grads if p._backward is not None else leaves
-                entry = table.get(id(p))
-                if entry is None:
-                    table[id(p)] = [pg.dense(), True, p]
-                else:
-                    if not entry[1]:
-                        entry[0], entry[1] = np.array(entry[0], copy=True), True
-                    pg.add_to(entry[0])
-                pg = None
-                continue
+            if type(pg) is not np.ndarray:
+                if type(pg) is ScatterGrad:
+                    table = grads if p._backward is not None else leaves
+                    entry = table.get(id(p))
+                    if entry is None:
+                        table[id(p)] = [pg.dense(), True, p]
+                    else:
+                        if not entry[1]:
+                            entry[0], entry[1] = np.array(entry[0], copy=True), True
+                        pg.add_to(entry[0])
+                    pg = None
+                    continue
+                # arithmetic on 0-d arrays gives NumPy scalars (and subclasses come from user Functions):
+                # a fresh array of its own, so that later gradients can be added into it in place
+                pg = np.array(pg, dtype=getattr(pg, "dtype", None))
             if pg.shape != p._data.shape:
                 raise GradError(f"backward: {node._op} returned a gradient of shape {pg.shape} for an input of "
                                 f"shape {p._data.shape} (a bug in that op's backward).")

@@ -254,6 +254,8 @@ class Tensor:
     @property
     def mT(self):
         """The last two dims swapped (a batch of transposed matrices)."""
+        if self._data.ndim == 0:
+            return self.reshape(())  # torch: the identity on a 0-d tensor (deprecated there, still accepted)
         return self.transpose(-2, -1)
 
     def _dim(self, dim, op):

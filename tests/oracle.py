@@ -45,7 +45,9 @@ def _to_numpy(t):
     return np.asarray(t)
 
 
-def _run(lib, fn, arrays, grad_mask, seed):
+def _run(lib, fn, arrays, grad_mask, seed, reuse=False):
+    """fn's outputs and input gradients in lib. reuse: every input that requires grad is also used a second
+    time in the loss ((t * t).sum() is added), so the op's gradient meets another one in the accumulator."""
     tensors = [lib.tensor(a, rg) if isinstance(a, np.ndarray) else a for a, rg in zip(arrays, grad_mask)]
     outs = _as_tuple(fn(lib, *tensors))
     grads = [None] * len(arrays)
@@ -57,12 +59,55 @@ def _run(lib, fn, arrays, grad_mask, seed):
             g = lib.tensor(rng.standard_normal(tuple(o.shape)).astype(_to_numpy(o).dtype), False)
             term = (o * g).sum()
             loss = term if loss is None else loss + term
+        if reuse:
+            for t, rg in zip(tensors, grad_mask):
+                if rg:
+                    loss = loss + (t * t).sum()
         loss.backward()
         grads = [_to_numpy(t.grad) if rg and t.grad is not None else None for t, rg in zip(tensors, grad_mask)]
     return [_to_numpy(o) for o in outs], grads
 
 
-def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0):
+def _zero_d(a):
+    """A 0-d array holding a's first element (arrays only; an empty array stays as it is)."""
+    if isinstance(a, np.ndarray) and a.size:
+        return a.reshape(-1)[:1].reshape(())
+    return a
+
+
+def _compare_0d_and_reuse(fn, torch_fn, arrays, grad_mask, rtol, atol, seed):
+    """The two graphs that once broke scalar autograd (issue 19): the inputs used twice in one graph, and every
+    array input cut down to 0-d. Whatever PyTorch accepts there, cnnlab must accept and match."""
+    variants = [("inputs used twice", list(arrays))]
+    if any(isinstance(a, np.ndarray) and a.ndim for a in arrays):
+        variants.append(("0-d inputs used twice", [_zero_d(a) for a in arrays]))
+    for label, args in variants:
+        try:
+            pt = _run(PT, torch_fn or fn, args, grad_mask, seed, reuse=True)
+        except Exception:  # noqa: BLE001 -- PyTorch refuses this variant (a dim out of range on 0-d, ...)
+            continue
+        cn = _run(CN, fn, args, grad_mask, seed, reuse=True)
+        _compare(cn, pt, rtol, atol, label)
+
+
+def _compare(cn, pt, rtol, atol, label=""):
+    (cn_out, cn_grads), (pt_out, pt_grads) = cn, pt
+    where = f" ({label})" if label else ""
+    assert len(cn_out) == len(pt_out), f"cnnlab returned {len(cn_out)} outputs, torch {len(pt_out)}{where}"
+    for i, (c, p) in enumerate(zip(cn_out, pt_out)):
+        assert c.shape == p.shape, f"output {i}: cnnlab shape {c.shape} != torch shape {p.shape}{where}"
+        assert c.dtype == p.dtype, f"output {i}: cnnlab dtype {c.dtype} != torch dtype {p.dtype}{where}"
+        np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"output {i} differs from torch{where}")
+    for i, (c, p) in enumerate(zip(cn_grads, pt_grads)):
+        if p is None:
+            assert c is None or not np.any(c), f"input {i}: cnnlab has a gradient where torch has none{where}"
+            continue
+        assert c is not None, f"input {i}: torch has a gradient, cnnlab has none{where}"
+        np.testing.assert_allclose(c, p, rtol=rtol, atol=atol,
+                                   err_msg=f"gradient of input {i} differs from torch{where}")
+
+
+def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, variants=True):
     """Assert fn gives the same outputs and input gradients in cnnlab and PyTorch.
 
     Args:
@@ -70,22 +115,17 @@ def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0):
         arrays: the inputs; NumPy arrays become tensors, anything else is passed as it is.
         torch_fn: PyTorch's side when its spelling differs (then fn is cnnlab's side).
         grad: which inputs require grad (default: every floating-point array).
-    Returns the cnnlab outputs and gradients for further checks.
+        variants: also compare with every input used twice in the graph, and on 0-d cuts of the inputs
+            wherever PyTorch accepts them (off only for ops whose result depends on more than the values,
+            e.g. random ones).
+    Returns the cnnlab outputs and gradients of the plain run, for further checks.
     """
     grad_mask = grad if grad is not None else [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
     cn_out, cn_grads = _run(CN, fn, arrays, grad_mask, seed)
     pt_out, pt_grads = _run(PT, torch_fn or fn, arrays, grad_mask, seed)
-    assert len(cn_out) == len(pt_out), f"cnnlab returned {len(cn_out)} outputs, torch {len(pt_out)}"
-    for i, (c, p) in enumerate(zip(cn_out, pt_out)):
-        assert c.shape == p.shape, f"output {i}: cnnlab shape {c.shape} != torch shape {p.shape}"
-        assert c.dtype == p.dtype, f"output {i}: cnnlab dtype {c.dtype} != torch dtype {p.dtype}"
-        np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"output {i} differs from torch")
-    for i, (c, p) in enumerate(zip(cn_grads, pt_grads)):
-        if p is None:
-            assert c is None or not np.any(c), f"input {i}: cnnlab has a gradient where torch has none"
-            continue
-        assert c is not None, f"input {i}: torch has a gradient, cnnlab has none"
-        np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"gradient of input {i} differs from torch")
+    _compare((cn_out, cn_grads), (pt_out, pt_grads), rtol, atol)
+    if variants:
+        _compare_0d_and_reuse(fn, torch_fn, arrays, grad_mask, rtol, atol, seed)
     return cn_out, cn_grads
 
 

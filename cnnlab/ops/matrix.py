@@ -179,6 +179,8 @@ def unfold(input, dimension, size, step):
     shape = x.shape[:d] + (n,) + x.shape[d + 1:] + (size,)
     strides = x.strides[:d] + (step * x.strides[d],) + x.strides[d + 1:] + (x.strides[d],)
     out = np.lib.stride_tricks.as_strided(x, shape, strides)  # a view, writable when x is (as in PyTorch)
+    if t._data.ndim == 0 and n == 1:
+        out = out.reshape(size)  # a 0-d input gives just the window, (size,), as in torch
     in_shape = t._data.shape
 
     # window w, offset k came from position w * step + k: for each k the positions are distinct, so add g's
@@ -186,7 +188,7 @@ def unfold(input, dimension, size, step):
     def backward(g):
         gx = np.zeros(x.shape, g.dtype)
         gm = np.moveaxis(gx, d, -1)  # (*other dims, L), a view of gx
-        gw = np.moveaxis(g, d, -2)  # (*other dims, n, size)
+        gw = np.moveaxis(g.reshape(shape), d, -2)  # (*other dims, n, size)
         for k in range(size):
             gm[..., k:k + step * (n - 1) + 1:step] += gw[..., k]
         return (gx.reshape(in_shape),)

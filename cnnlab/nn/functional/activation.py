@@ -372,7 +372,10 @@ def prelu(input, weight):
     if wd.size not in (1, channels):
         raise ShapeError(f"prelu: weight must have 1 element or one per input channel (input.shape[1]). Got "
                          f"weight.shape={shape_str(wd.shape)}, input.shape={shape_str(x.shape)}.")
-    wb = wd.reshape(-1) if wd.size == 1 or x.ndim < 2 else wd.reshape((1, channels) + (1,) * (x.ndim - 2))
+    if x.ndim == 0:
+        wb = wd.reshape(())  # a 0-d input stays 0-d, as in torch
+    else:
+        wb = wd.reshape(-1) if wd.size == 1 or x.ndim < 2 else wd.reshape((1, channels) + (1,) * (x.ndim - 2))
     out = np.where(x > 0, x, wb * x)
 
     # d/dx = 1 (x > 0) or w; d/dw = sum over positions of g * x where x <= 0
