@@ -16,6 +16,16 @@ class DTypeError(TypeError, RuntimeError):
     """A dtype the op does not accept (float targets where class indices are needed, ...)."""
 
 
+class ArgumentError(ValueError, RuntimeError):
+    """An argument value the op does not accept (an unknown mode name, a repeated dim, both bounds None, ...)
+    where PyTorch raises RuntimeError."""
+
+
+class ArgumentTypeError(TypeError, RuntimeError):
+    """An argument of the wrong kind (a padding tuple of the wrong length, ...) where PyTorch raises
+    RuntimeError."""
+
+
 def shape_str(shape):
     """`(8, 3, 32, 32)`: a shape as the error messages print it."""
     return "(" + ", ".join(str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"

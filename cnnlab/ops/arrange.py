@@ -20,12 +20,14 @@ def movedim(input, source, destination):
     src = [source] if isinstance(source, int) else list(source)
     dst = [destination] if isinstance(destination, int) else list(destination)
     if len(src) != len(dst):
-        raise ValueError(f"movedim: source and destination must name as many dims. Got source={source}, "
+        raise ShapeError(f"movedim: source and destination must name as many dims. Got source={source}, "
                          f"destination={destination}.")
     src = [t._dim(d, "movedim") for d in src]
     dst = [t._dim(d, "movedim") for d in dst]
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
-        raise ValueError(f"movedim: repeated dims. Got source={source}, destination={destination}.")
+        raise ShapeError(f"movedim: repeated dims. Got source={source}, destination={destination}.")
+    if t.ndim == 0:  # dims 0 and -1 of a 0-d tensor are the tensor itself, as in torch
+        return S.reshape(t, ())
     order = [None] * t.ndim
     for s_, d_ in zip(src, dst):
         order[d_] = s_

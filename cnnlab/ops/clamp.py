@@ -2,7 +2,7 @@
 import numpy as np
 
 from .. import _dtypes
-from ..errors import ShapeError, shape_str
+from ..errors import ArgumentError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
 from .elementwise import _unary
@@ -16,7 +16,7 @@ def clamp(input, min=None, max=None):
     tensor([-1.0000,  0.5000,  1.0000])
     """
     if min is None and max is None:
-        raise ValueError("clamp: at least one of min and max must be given. Got min=None, max=None.")
+        raise ArgumentError("clamp: at least one of min and max must be given. Got min=None, max=None.")
     t = as_tensor_arg(input, "clamp", "input")
     lo = min._data if isinstance(min, Tensor) else min
     hi = max._data if isinstance(max, Tensor) else max

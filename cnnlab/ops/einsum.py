@@ -5,7 +5,7 @@ import string
 import numpy as np
 
 from .. import _dtypes
-from ..errors import ShapeError, shape_str
+from ..errors import ArgumentError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
 
@@ -20,7 +20,7 @@ def _from_sublists(args):
     args = args[:-1] if out is not None else args
     ops, terms = list(args[0::2]), [subs(s) for s in args[1::2]]
     if len(terms) != len(ops) or not all(isinstance(s, (list, tuple)) for s in args[1::2]):
-        raise ValueError("einsum: in the sublist form, each operand must be followed by its list of subscripts. "
+        raise ArgumentError("einsum: in the sublist form, each operand must be followed by its list of subscripts. "
                          f"Got {len(ops)} operands and {len(terms)} sublists.")
     eq = ",".join(terms) + ("" if out is None else "->" + out)
     return eq, ops
@@ -32,7 +32,7 @@ def _parse(equation, arrays):
     lhs, arrow, rhs = eq.partition("->")
     terms = lhs.split(",")
     if len(terms) != len(arrays):
-        raise ValueError(f"einsum: the equation must have one subscript term per operand. Got "
+        raise ShapeError(f"einsum: the equation must have one subscript term per operand. Got "
                          f"equation={equation!r} ({len(terms)} terms) and {len(arrays)} operands.")
     used = set(c for c in eq if c.isalpha())
     free = [c for c in _LETTERS if c not in used]
@@ -44,7 +44,7 @@ def _parse(equation, arrays):
         if "..." in s:
             s = s.replace("...", ell[n_ell - (a.ndim - named):] if a.ndim > named else "")
         if len(s) != a.ndim or not all(c.isalpha() for c in s):
-            raise ValueError(f"einsum: each subscript term must name one letter per dim of its operand. Got "
+            raise ShapeError(f"einsum: each subscript term must name one letter per dim of its operand. Got "
                              f"term {s!r} for an operand of shape {shape_str(a.shape)} (equation={equation!r}).")
         out_terms.append(s)
     if arrow:
@@ -90,7 +90,7 @@ def einsum(equation, *operands):
                 sizes[c] = n
     for c in out_subs:
         if c not in sizes and not any(c in s for s in terms):
-            raise ValueError(f"einsum: every output subscript must appear in an input. Got {c!r} "
+            raise ShapeError(f"einsum: every output subscript must appear in an input. Got {c!r} "
                              f"(equation={equation!r}).")
     # size-1 dims broadcast, as in PyTorch: give every operand the full size of each letter (views)
     full = [np.broadcast_to(a, tuple(sizes.get(c, 1) for c in s)) for s, a in zip(terms, arrays)]

@@ -6,7 +6,7 @@ import numpy as np
 
 from .. import _dtypes
 from .._memory import MACHINE_BYTES
-from ..errors import ShapeError, shape_str
+from ..errors import ArgumentError, DTypeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, binary_arrays, check_allocation, quiet, unbroadcast
 from .inplace import write_out
@@ -71,7 +71,7 @@ def div(input, other, rounding_mode=None, out=None):
     Matches torch.div."""
     if rounding_mode is not None:
         if rounding_mode not in ("trunc", "floor"):
-            raise ValueError(f"div: rounding_mode must be None, 'trunc' or 'floor'. Got rounding_mode={rounding_mode!r}.")
+            raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor'. Got rounding_mode={rounding_mode!r}.")
         fn = np.floor_divide if rounding_mode == "floor" else (lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)))
         _, _, xa, xb = binary_arrays(input, other, "div")
         _check_int_zero(xa, xb, "div")
@@ -95,9 +95,12 @@ def _check_int_zero(xa, xb, op):
 def pow(input, exponent):
     """input ** exponent, elementwise. Matches torch.pow."""
     ta, tb, xa, xb = binary_arrays(input, exponent, "pow")
+    fn = np.power
     if np.result_type(xa, xb).kind in "iu" and np.any(np.asarray(xb) < 0):
-        raise ValueError("pow: integers cannot be raised to negative integer powers (use a float base). "
-                         f"Got dtype={np.result_type(xa, xb)}, exponent min={np.min(xb)}.")
+        if tb is None:  # torch refuses a negative number as the exponent, but computes a negative tensor's
+            raise ArgumentError("pow: integers cannot be raised to negative integer powers (use a float base). "
+                                f"Got dtype={np.result_type(xa, xb)}, exponent={exponent}.")
+        fn = _int_power
 
     # d(a^b)/da = b a^(b-1) (0 where b == 0); d(a^b)/db = a^b log a (0 where a == 0 and b >= 0)
     def grad_base(g, a, b, o):
@@ -110,8 +113,18 @@ def pow(input, exponent):
     def grad_exponent(g, a, b, o):  # both run inside _binary's quiet backward
         return np.where((a == 0) & (b >= 0), 0, g * o * np.log(a)).astype(g.dtype, copy=False)
 
-    return _binary(ta if ta is not None else input, tb if tb is not None else exponent, "pow", np.power,
+    return _binary(ta if ta is not None else input, tb if tb is not None else exponent, "pow", fn,
                    grad_base, grad_exponent)
+
+
+def _int_power(a, b):
+    """Integer a ** b with negative b as torch computes it: 1 ** b = 1, (-1) ** b = +-1, anything else 0
+    (the quotient 1 / a ** |b| truncated; torch gives 0 for 0 ** -n too)."""
+    a, b = np.broadcast_arrays(a, b)
+    neg = b < 0
+    out = np.power(a, np.where(neg, 0, b))
+    small = np.where(a == 1, 1, np.where(a == -1, 1 - 2 * (b % 2), 0))
+    return np.where(neg, small, out).astype(out.dtype, copy=False)
 
 
 def maximum(input, other):
@@ -139,7 +152,7 @@ def where(condition, input=None, other=None):
         return nonzero(condition, as_tuple=True)
     cond = as_tensor_arg(condition, "where", "condition")._data
     if cond.dtype != np.bool_:
-        raise TypeError(f"where: condition must be a bool tensor. Got dtype={cond.dtype}.")
+        raise DTypeError(f"where: condition must be a bool tensor. Got dtype={cond.dtype}.")
     if not isinstance(input, Tensor) and not isinstance(other, Tensor):  # where(c, 1.0, 0.0)
         input = as_tensor_arg(input, "where", "input")
     ta, tb, xa, xb = binary_arrays(input, other, "where")

@@ -5,7 +5,7 @@ scatter_add/index_add, diff, cdist and multinomial. The rearrangements (movedim,
 import numpy as np
 
 from .. import _dtypes
-from ..errors import ShapeError, shape_str
+from ..errors import DTypeError, ShapeError, shape_str
 from ..tensor import Tensor
 from . import elementwise as E, indexing as I, reduction as R, shape as S
 from ._operands import as_tensor_arg, quiet
@@ -79,7 +79,7 @@ def masked_select(input, mask):
     """
     t, m = as_tensor_arg(input, "masked_select", "input"), as_tensor_arg(mask, "masked_select", "mask")
     if m._data.dtype != np.bool_:
-        raise TypeError(f"masked_select: mask must be a bool tensor. Got dtype={m.dtype}.")
+        raise DTypeError(f"masked_select: mask must be a bool tensor. Got dtype={m.dtype}.")
     try:
         shape = np.broadcast_shapes(t.shape, m.shape)
     except ValueError:
@@ -132,7 +132,7 @@ def take(input, index):
     t = as_tensor_arg(input, "take", "input")
     idx = as_tensor_arg(index, "take", "index")
     if idx._data.dtype.kind not in "iu":
-        raise TypeError(f"take: index must be an integer tensor. Got dtype={idx._data.dtype}.")
+        raise DTypeError(f"take: index must be an integer tensor. Got dtype={idx._data.dtype}.")
     n = t._data.size
     if idx._data.size and (idx._data.min() < -n or idx._data.max() >= n):
         raise IndexError(f"take: index out of range for a tensor of {n} elements (values must be in [-{n}, {n})). "

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import ScatterGrad
-from ..errors import GradError, IndexRangeError, ShapeError, shape_str
+from ..errors import DTypeError, GradError, IndexRangeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
 
@@ -168,7 +168,7 @@ def _record_copy_slices(t, key, v_t, data):
 
 def _check_index_dtype(op, idx):
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
+        raise DTypeError(f"{op}: index must be an integer tensor. Got dtype={idx.dtype}.")
 
 
 def _check_index_range(op, idx, n, dim):
@@ -204,6 +204,8 @@ def gather(input, dim, index):
     idx = as_tensor_arg(index, "gather", "index")._data
     axis = t._dim(dim, "gather")
     check_index_along("gather", t, idx, axis, dim)
+    if t.ndim == 0:  # torch treats a 0-d input (and its 0-d index) as one element along dim 0
+        return gather(t.reshape(1), 0, Tensor._wrap(idx.reshape(1))).reshape(())
     x = t._data
     key = _along_axis_key(idx, axis)  # index.shape may be smaller than input.shape outside dim, as in torch
     out = x[key]
@@ -239,6 +241,8 @@ def index_select(input, dim, index):
     axis = t._dim(dim, "index_select")
     idx = as_tensor_arg(index, "index_select", "index")._data
     check_index_select("index_select", t, idx, axis, dim)
+    if t.ndim == 0:  # the one element (torch allows a single index on a 0-d input)
+        return getitem(t.reshape(1), Tensor._wrap(idx.reshape(-1))).reshape(())
     out = getitem(t, (slice(None),) * axis + (Tensor._wrap(idx.reshape(-1)),))
     if out._backward is not None:
         out._op = "IndexSelectBackward0"
@@ -273,6 +277,9 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
     idx = as_tensor_arg(index, "scatter", "index")._data
     axis = t._dim(dim, "scatter")
     check_index_along("scatter", t, idx, axis, dim, src.shape if isinstance(src, Tensor) else None)
+    if t.ndim == 0:  # one element along dim 0, as torch treats it
+        src1 = src.reshape(1) if isinstance(src, Tensor) else src
+        return scatter(t.reshape(1), 0, Tensor._wrap(idx.reshape(1)), src1).reshape(())
     src_t = src if isinstance(src, Tensor) else None
     key = _along_axis_key(idx, axis)
     out = t._data.copy()

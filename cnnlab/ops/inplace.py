@@ -3,7 +3,7 @@ tensors outside the graph, such as parameters inside no_grad() in an optimizer s
 import numpy as np
 
 from .. import _dtypes, autograd
-from ..errors import DTypeError, GradError, ShapeError, shape_str
+from ..errors import ArgumentError, DTypeError, GradError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, check_allocation
 from .indexing import check_not_read_only, check_writable
@@ -181,7 +181,7 @@ def copy_(t, src, non_blocking=False):
 
 def clamp_(t, min=None, max=None):
     if min is None and max is None:
-        raise ValueError("clamp_: at least one of min and max must be given. Got min=None, max=None.")
+        raise ArgumentError("clamp_: at least one of min and max must be given. Got min=None, max=None.")
     lo, hi = _value(min, t), _value(max, t)
     return _inplace(t, "clamp_", lambda x: np.clip(x, lo, hi, out=x, casting="unsafe"))
 
@@ -190,7 +190,7 @@ def masked_fill_(t, mask, value):
     """Write value where mask (a bool tensor broadcastable to t) is True, in place."""
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise TypeError(f"masked_fill_: mask must be a bool tensor. Got dtype={m.dtype}.")
+        raise DTypeError(f"masked_fill_: mask must be a bool tensor. Got dtype={m.dtype}.")
     v = _value(value, t)
     return _inplace(t, "masked_fill_", lambda x: np.copyto(x, v, where=np.broadcast_to(m, x.shape), casting="unsafe"))
 

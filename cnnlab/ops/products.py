@@ -3,7 +3,7 @@ count_nonzero, bincount. (Sums, means, extremes and variances are in reduction.p
 import numpy as np
 
 from .. import _dtypes
-from ..errors import DTypeError
+from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, quiet
 from .reduction import _expand_grad, _numpy_names, reduce_axes
@@ -178,9 +178,9 @@ def bincount(input, weights=None, minlength=0):
     t = as_tensor_arg(input, "bincount", "input")
     x = t._data
     if x.ndim != 1 or x.dtype.kind not in "iu":
-        raise TypeError(f"bincount: expects a 1-D integer tensor. Got shape={tuple(x.shape)}, dtype={t.dtype}.")
+        raise DTypeError(f"bincount: expects a 1-D integer tensor. Got shape={tuple(x.shape)}, dtype={t.dtype}.")
     if x.size and x.min() < 0:
-        raise ValueError(f"bincount: values must be non-negative. Got min={x.min()}.")
+        raise ArgumentError(f"bincount: values must be non-negative. Got min={x.min()}.")
     w = None if weights is None else as_tensor_arg(weights, "bincount", "weights")._data
     out = np.bincount(x, weights=w, minlength=minlength)
     return Tensor._wrap(out.astype(np.int64) if w is None else out.astype(w.dtype if w.dtype.kind == "f" else np.float64))

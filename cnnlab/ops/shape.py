@@ -4,7 +4,7 @@ import numpy as np
 
 from .._memory import MACHINE_BYTES
 from ..autograd import ScatterGrad
-from ..errors import ShapeError, shape_str
+from ..errors import ArgumentError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, check_allocation, unbroadcast
 
@@ -131,7 +131,7 @@ def flatten(input, start_dim=0, end_dim=-1):
         return reshape(t, 1)
     s, e = t._dim(start_dim, "flatten"), t._dim(end_dim, "flatten")
     if s > e:
-        raise ValueError(f"flatten: start_dim must not come after end_dim. Got start_dim={start_dim}, "
+        raise ShapeError(f"flatten: start_dim must not come after end_dim. Got start_dim={start_dim}, "
                          f"end_dim={end_dim}.")
     shp = t.shape
     return reshape(t, shp[:s] + (int(np.prod(shp[s:e + 1], dtype=np.int64)),) + shp[e + 1:])
@@ -142,7 +142,7 @@ def permute(input, *dims):
     t = as_tensor_arg(input, "permute", "input")
     dims = sizes_arg(dims, "permute")
     if len(dims) != t.ndim or sorted(d % max(t.ndim, 1) for d in dims) != list(range(t.ndim)):
-        raise ValueError(f"permute: dims must be a permutation of the {t.ndim} dims. Got dims={dims}, "
+        raise ShapeError(f"permute: dims must be a permutation of the {t.ndim} dims. Got dims={dims}, "
                          f"shape={shape_str(t.shape)}.")
     axes = tuple(t._dim(d, "permute") for d in dims)
     inverse = tuple(np.argsort(axes))
@@ -163,7 +163,7 @@ def t(input):
     """Transpose a tensor of at most 2 dims. Matches torch.t."""
     x = as_tensor_arg(input, "t", "input")
     if x.ndim > 2:
-        raise ValueError(f"t: expects a tensor with at most 2 dims. Got shape={shape_str(x.shape)}.")
+        raise ShapeError(f"t: expects a tensor with at most 2 dims. Got shape={shape_str(x.shape)}.")
     return _renamed(transpose(x, 0, -1) if x.ndim == 2 else reshape(x, x.shape), "TBackward0")
 
 
@@ -195,7 +195,7 @@ def expand(input, *sizes):
     t = as_tensor_arg(input, "expand", "input")
     sizes = sizes_arg(sizes, "expand")
     if len(sizes) < t.ndim:
-        raise ValueError(f"expand: the number of sizes must be at least the number of dims. Got sizes={sizes}, "
+        raise ShapeError(f"expand: the number of sizes must be at least the number of dims. Got sizes={sizes}, "
                          f"shape={shape_str(t.shape)}.")
     lead = len(sizes) - t.ndim
     if any(s == -1 for s in sizes[:lead]) or any(s < -1 for s in sizes):
@@ -216,7 +216,7 @@ def repeat(input, *sizes):
     t = as_tensor_arg(input, "repeat", "input")
     reps = sizes_arg(sizes, "repeat")
     if len(reps) < t.ndim:
-        raise ValueError(f"repeat: the number of repeats must be at least the number of dims. Got "
+        raise ShapeError(f"repeat: the number of repeats must be at least the number of dims. Got "
                          f"repeats={reps}, shape={shape_str(t.shape)}.")
     shape = (1,) * (len(reps) - t.ndim) + tuple(t.shape)
     check_allocation("repeat", tuple(r * s for r, s in zip(reps, shape)), t._data.dtype)
@@ -232,7 +232,11 @@ def repeat(input, *sizes):
 def flip(input, dims):
     """Reverse the order of elements along dims: a copy (as in PyTorch), not a view. Matches torch.flip."""
     t = as_tensor_arg(input, "flip", "input")
-    axes = tuple(t._dim(d, "flip") for d in ((dims,) if isinstance(dims, int) else dims))
+    axes = tuple(t._dim(d, "flip") for d in ((dims,) if isinstance(dims, (int, np.integer)) else dims))
+    if len(set(axes)) != len(axes):
+        raise ShapeError(f"flip: dims must not repeat a dim. Got dims={dims}, shape={shape_str(t.shape)}.")
+    if t.ndim == 0:
+        axes = ()  # dim 0 or -1 of a 0-d tensor: nothing to reverse, as in torch
     return Tensor._from_op(np.flip(t._data, axes).copy(), (t,), lambda g: (np.flip(g, axes),), "FlipBackward")
 
 
@@ -307,12 +311,12 @@ def split(input, split_size_or_sections, dim=0):
     if isinstance(split_size_or_sections, (int, np.integer)):
         size = int(split_size_or_sections)
         if size <= 0:
-            raise ValueError(f"split: split_size must be positive. Got split_size={size}.")
+            raise ShapeError(f"split: split_size must be positive. Got split_size={size}.")
         bounds = list(range(size, n, size))
     else:
         sections = list(split_size_or_sections)
         if sum(sections) != n:
-            raise ValueError(f"split: the sections must add up to the size of dim {dim}. Got sections={sections} "
+            raise ShapeError(f"split: the sections must add up to the size of dim {dim}. Got sections={sections} "
                              f"(sum {sum(sections)}), size={n}.")
         bounds = list(np.cumsum(sections)[:-1])
         return _pieces(t, bounds, axis, "SplitWithSizesBackward0")
@@ -323,7 +327,7 @@ def chunk(input, chunks, dim=0):
     """Split into `chunks` pieces of ceil(size / chunks) (fewer if the size runs out). Matches torch.chunk."""
     t = as_tensor_arg(input, "chunk", "input")
     if chunks <= 0:
-        raise ValueError(f"chunk: chunks must be positive. Got chunks={chunks}.")
+        raise ShapeError(f"chunk: chunks must be positive. Got chunks={chunks}.")
     n = t.shape[t._dim(dim, "chunk")]
     return split(t, max(-(-n // chunks), 1), dim)
 
@@ -347,12 +351,12 @@ def roll(input, shifts, dims=None):
     shifts_t = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
     if dims is None:
         if len(shifts_t) != 1:
-            raise ValueError(f"roll: without dims, shifts must be one int. Got shifts={shifts}.")
+            raise ShapeError(f"roll: without dims, shifts must be one int. Got shifts={shifts}.")
         flat = reshape(t, -1)
         return reshape(roll(flat, shifts_t[0], 0), t.shape)
     dims_t = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(shifts_t) != len(dims_t):
-        raise ValueError(f"roll: shifts and dims must have the same length. Got shifts={shifts}, dims={dims}.")
+        raise ShapeError(f"roll: shifts and dims must have the same length. Got shifts={shifts}, dims={dims}.")
     axes = tuple(t._dim(d, "roll") for d in dims_t)
     # rolling back by the same shifts undoes it, so that is the gradient
     return Tensor._from_op(np.roll(t._data, shifts_t, axes), (t,),
@@ -365,7 +369,7 @@ def meshgrid(*tensors, indexing="ij"):
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
         tensors = tuple(tensors[0])
     if indexing not in ("ij", "xy"):
-        raise ValueError(f"meshgrid: indexing must be 'ij' or 'xy'. Got indexing={indexing!r}.")
+        raise ArgumentError(f"meshgrid: indexing must be 'ij' or 'xy'. Got indexing={indexing!r}.")
     ts = [as_tensor_arg(x, "meshgrid", "tensors") for x in tensors]
     for i, x in enumerate(ts):
         if x.ndim > 1:

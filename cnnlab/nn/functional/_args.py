@@ -7,7 +7,7 @@ import numbers
 
 import numpy as np
 
-from ...errors import ShapeError, shape_str
+from ...errors import ArgumentTypeError, ShapeError, shape_str
 
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -31,7 +31,7 @@ def to_tuple(value, n, name, op):
             return tuple(int(v) for v in value)
         if len(value) == 1:
             return (int(value[0]),) * n
-    raise TypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Got {name}={value!r}.")
+    raise ArgumentTypeError(f"{op}: {name} must be an int or a tuple of {n} ints. Got {name}={value!r}.")
 
 
 def check_positive(values, name, op):
