@@ -2,7 +2,7 @@
 import numpy as np
 
 from .convert_layers import reduce
-from .trace import SQRT_HALF, converter
+from .trace import converter
 
 _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow", "maximum": "Max",
            "minimum": "Min"}
@@ -63,8 +63,10 @@ def _gelu(ctx, x):
         inner = g.node("Mul", [g.node("Add", [x, g.node("Mul", [g.node("Pow", [x, c(3.0)]), c(0.044715)])]),
                                c(np.sqrt(2 / np.pi))])
         return g.node("Mul", [g.node("Mul", [x, c(0.5)]), g.node("Add", [g.node("Tanh", [inner]), c(1.0)])], "gelu")
-    erf = g.node("Erf", [g.node("Mul", [x, c(SQRT_HALF)])])  # 0.5 x (1 + erf(x / sqrt 2))
-    return g.node("Mul", [g.node("Mul", [x, c(0.5)]), g.node("Add", [erf, c(1.0)])], "gelu")
+    # x (1 + erf(x / sqrt 2)) / 2 in the node order torch.onnx writes, the one ONNX Runtime fuses into Gelu (its
+    # fusion of the order 0.5 x * (1 + erf(x / sqrt 2)) dropped a value the graph still used)
+    erf = g.node("Erf", [g.node("Div", [x, c(np.sqrt(2.0))])])
+    return g.node("Mul", [g.node("Mul", [x, g.node("Add", [erf, c(1.0)])]), c(0.5)], "gelu")
 
 
 @converter("fn:_pointwise")

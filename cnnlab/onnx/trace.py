@@ -4,7 +4,6 @@ Tensor._from_op calls `tensor._trace_hook` (None unless an export is running) wi
 hook finds the op's converter by its recorded name and hands it the op function's own frame, whose locals hold
 the resolved arguments (pads, strides, axes). Values are keyed by their array: an in-place op gives the
 tensor the result's array, so a later reader finds the newest value."""
-import math
 import os
 import re
 import sys
@@ -165,5 +164,3 @@ def tup(v, n):
         return tuple(int(x) for x in v) * (n if len(v) == 1 else 1)
     return (int(v),) * n
 
-
-SQRT_HALF = 1 / math.sqrt(2)
