@@ -192,6 +192,8 @@ def _resnet_imagenet(nn):
     return models.resnet18(nn, num_classes=1000, layout="imagenet")
 
 
+ZOO = ("resnet50", "mobilenet_v2", "convnext_tiny")  # `make bench`'s model-zoo inference cases (issue 14)
+
 CONV_SHAPES = [  # (name, input shape, out channels, kernel, stride, padding, groups, bias, tags)
     ("lenet conv1 64x1x28x28->6 k5 p2", (64, 1, 28, 28), 6, 5, 1, 2, 1, True, ()),
     ("lenet conv2 64x6x14x14->16 k5", (64, 6, 14, 14), 16, 5, 1, 0, 1, True, ()),
@@ -223,6 +225,10 @@ def all_cases():
         inference_case("resnet18 224 inference b8", _resnet_imagenet, (8, 3, 224, 224), tags=("infer_b8",)),
         inference_case("resnet18 224 inference b1", _resnet_imagenet, (1, 3, 224, 224), tags=("infer_b1",)),
     ]
+    for name in ZOO:  # torchvision's architectures beside cnnlab.models', with the same weights
+        for n in (1, 8):
+            cases.append(inference_case(f"{name} 224 inference b{n}", models.zoo(name), (n, 3, 224, 224),
+                                        tags=(f"zoo_b{n}",)))
     return cases
 
 

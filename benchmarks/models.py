@@ -98,6 +98,30 @@ def lenet5(nn, num_classes=10):
     return _classes(nn)[2](num_classes=num_classes)
 
 
+def zoo(name, num_classes=1000):
+    """A builder `build(nn)` of the model zoo's `name` ('resnet50', 'mobilenet_v2', 'convnext_tiny'): from
+    torchvision.models when `nn` is torch.nn, from cnnlab.models otherwise. Both have the same state_dict keys,
+    so the cases copy one set of weights into both."""
+    def build(nn):
+        if nn.__name__.startswith("torch"):
+            return getattr(_torchvision_models(), name)(num_classes=num_classes)
+        from cnnlab import models as cmodels
+        return cmodels.get_model(name, num_classes=num_classes)
+    build.__name__ = name
+    return build
+
+
+def _torchvision_models():
+    """torchvision.models without its compiled operators, which do not load against a CPU build of torch
+    (the classification models need none of them; tests/tv.py explains)."""
+    import sys
+    import types
+    for stub in ("torchvision._meta_registrations", "torchvision._autograd_registrations"):
+        sys.modules.setdefault(stub, types.ModuleType(stub))
+    import torchvision.models
+    return torchvision.models
+
+
 def copy_weights(src, dst, from_numpy):
     """Load every parameter and buffer of module `src` (PyTorch) into `dst` (cnnlab), converted with
     `from_numpy` (e.g. cnnlab.from_numpy), so that both compute the same function."""

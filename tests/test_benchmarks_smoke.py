@@ -64,10 +64,11 @@ def test_resnet18_same_function_in_both_libraries(libs):
 
 def test_case_list_selection_and_arguments():
     names = [c.name for c in cases.all_cases()]
-    assert len(names) == len(set(names)) == 26
-    assert [c.name for c in cases.select(cases.all_cases(), "inference b[18]")] == [
+    assert len(names) == len(set(names)) == 32
+    assert [c.name for c in cases.select(cases.all_cases(), "resnet18 .*inference b[18]")] == [
         "resnet18 224 inference b8", "resnet18 224 inference b1"]
     assert len(cases.select(cases.all_cases(), "3x3 32x(64|128)x")) == 4  # fwd, fwd+bwd each
+    assert len(cases.select(cases.all_cases(), "resnet50|mobilenet|convnext_tiny")) == 6  # the zoo's, b1 and b8
     args = bench_main.parse_args(["--quick", "--repeats", "3", "--cases", "lenet"])
     assert (args.quick, args.repeats, args.cases, args.json) == (True, 3, "lenet", "benchmarks/results.json")
     assert timing.choose_repeats(0.5, 8.0, 5, 30) == 16 and timing.choose_repeats(0.1, 8.0, 5, 30) == 30
