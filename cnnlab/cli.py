@@ -46,7 +46,7 @@ def cmd_predict(args):
         return cmd_predict_pretrained(args, say)
     if args.weights:
         raise CLIError("--weights goes with --model; a --checkpoint run has its own weights.")
-    config, model = load_run(args.checkpoint)
+    config, model = load_run(args.checkpoint, ("channels", "size", "classes", "mean", "std"))  # to prepare images
     info = config["data_info"]
     k = min(args.top_k or 3, len(info["classes"]))
     failed = 0

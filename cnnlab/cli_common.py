@@ -98,8 +98,8 @@ def check_fits(config, data_info=None, data=None):
     return model
 
 
-def read_config(folder):
-    """The run's config.json, checked to hold what the commands read (model, data, data_info)."""
+def read_config(folder, info_keys=("channels", "size", "classes")):
+    """The run's config.json, checked to hold what the commands read (model, data, data_info's info_keys)."""
     path = os.path.join(folder, CONFIG)
     try:
         with open(path) as f:
@@ -109,14 +109,15 @@ def read_config(folder):
     info = config.get("data_info") if isinstance(config, dict) else None
     if not isinstance(config, dict) or not isinstance(config.get("model"), str) or \
             not isinstance(config.get("data"), str) or not isinstance(info, dict) or \
-            not {"channels", "size", "classes", "mean", "std"} <= set(info):
-        raise CLIError(f"{path} is not a cnnlab run's config: it needs 'model', 'data' and 'data_info' (channels, "
-                       "size, classes, mean, std), as 'cnnlab train' writes it.")
+            not set(info_keys) <= set(info):
+        raise CLIError(f"{path} is not a cnnlab run's config: it needs 'model', 'data' and 'data_info' "
+                       f"({', '.join(info_keys)}), as 'cnnlab train' writes it.")
     return config
 
 
-def load_run(path):
-    """(config, model with the checkpoint's weights) from a run folder or the checkpoint file in it."""
+def load_run(path, info_keys=("channels", "size", "classes")):
+    """(config, model with the checkpoint's weights) from a run folder or the checkpoint file in it; config's
+    data_info must hold info_keys."""
     from .train import load_checkpoint
     if not os.path.exists(path):
         raise CLIError(f"--checkpoint: no such run folder or checkpoint file: {path}")
@@ -126,7 +127,7 @@ def load_run(path):
         if not os.path.exists(p):
             raise CLIError(f"--checkpoint: no {os.path.basename(p)} in {folder}; give a folder written by "
                            f"'cnnlab train --out'.")
-    config = read_config(folder)
+    config = read_config(folder, info_keys)
     try:
         model = build_model(config)
     except (ValueError, TypeError, KeyError) as e:
