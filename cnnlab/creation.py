@@ -11,7 +11,7 @@ import numpy as np
 
 from . import _dtypes
 from ._memory import check_allocation
-from .errors import ShapeError
+from .errors import DTypeError, ShapeError
 from .ops.shape import sizes_arg
 from .random import rng
 from .tensor import Size, Tensor, _to_array
@@ -198,6 +198,8 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     if dtype is None and all(isinstance(v, (int, np.integer)) for v in (start, end, step)):
         dtype = _dtypes.int64
     target = _dtype_np(dtype)
+    if np.dtype(target) == np.bool_:
+        raise DTypeError(f"arange: dtype must be a number type, not bool. Got dtype={dtype}.")
     check_allocation("arange", (math.ceil((end - start) / step),), np.float64 if target.kind == "f" else target)
     if target.kind == "f":  # computed in float64, then rounded once: start + i * step as PyTorch does
         return Tensor._wrap(np.arange(start, end, step, dtype=np.float64).astype(target), requires_grad)
@@ -214,7 +216,10 @@ def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
     if steps < 0:
         raise ValueError(f"linspace: steps must be non-negative. Got steps={steps}.")
     check_allocation("linspace", (steps,), np.float64)  # computed in float64, then cast
-    return Tensor._wrap(np.linspace(_scalar(start), _scalar(end), steps).astype(_dtype_np(dtype)), requires_grad)
+    dt = _dtype_np(dtype)
+    if np.dtype(dt) == np.bool_:  # torch has no bool linspace (it would be True from the first step on)
+        raise DTypeError(f"linspace: dtype must be a number type, not bool. Got dtype={dtype}.")
+    return Tensor._wrap(np.linspace(_scalar(start), _scalar(end), steps).astype(dt), requires_grad)
 
 
 def rand(*size, generator=None, dtype=None, device=None, requires_grad=False, **kwargs):

@@ -4,7 +4,7 @@ import numpy as np
 
 from .. import autograd
 from ..autograd import ScatterGrad
-from ..errors import DTypeError, GradError, IndexRangeError, ShapeError, shape_str
+from ..errors import ArgumentError, DTypeError, GradError, IndexRangeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
 
@@ -270,18 +270,22 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
             [1., 0., 0.]])
     """
     t = as_tensor_arg(input, "scatter", "input")
-    if reduce is not None:
-        raise ValueError(f"scatter: reduce is not supported. Got reduce={reduce!r}.")
+    if reduce is not None and reduce not in ("add", "multiply"):
+        raise ArgumentError(f"scatter: reduce must be 'add' or 'multiply'. Got reduce={reduce!r}.")
     if src is None:
         src = value
+    if isinstance(src, Tensor) and src._data.dtype != t._data.dtype:
+        raise DTypeError(f"scatter: src must have input's dtype. Got input.dtype={t.dtype}, src.dtype={src.dtype}.")
     idx = as_tensor_arg(index, "scatter", "index")._data
     axis = t._dim(dim, "scatter")
     check_index_along("scatter", t, idx, axis, dim, src.shape if isinstance(src, Tensor) else None)
     if t.ndim == 0:  # one element along dim 0, as torch treats it
         src1 = src.reshape(1) if isinstance(src, Tensor) else src
-        return scatter(t.reshape(1), 0, Tensor._wrap(idx.reshape(1)), src1).reshape(())
+        return scatter(t.reshape(1), 0, Tensor._wrap(idx.reshape(1)), src1, reduce=reduce).reshape(())
     src_t = src if isinstance(src, Tensor) else None
     key = _along_axis_key(idx, axis)
+    if reduce is not None:
+        return _scatter_reduce_legacy(t, key, src_t, src, idx, reduce)
     out = t._data.copy()
     if src_t is not None:
         s = src_t._data[tuple(slice(0, n) for n in idx.shape)]  # (index.shape): the part of src that is used
@@ -303,6 +307,22 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
 
     return Tensor._from_op(out, (t,) if src_t is None else (t, src_t), backward,
                            "ScatterBackward1" if src_t is None else "ScatterBackward0")
+
+
+def _scatter_reduce_legacy(t, key, src_t, src, idx, reduce):
+    """scatter(reduce='add'|'multiply'): src's values added into (multiplied into) input at key, repeated
+    indices adding up (multiplying). torch has no derivative for it, so backward refuses, as torch's does."""
+    out = t._data.copy()
+    vals = src_t._data[tuple(slice(0, n) for n in idx.shape)] if src_t is not None else \
+        np.full(idx.shape, src, dtype=out.dtype)
+    (np.add if reduce == "add" else np.multiply).at(out, key, vals.astype(out.dtype, copy=False))
+
+    def backward(g):
+        raise GradError(f"scatter: the derivative of scatter with reduce is not implemented (as in torch; use "
+                        f"scatter_add or scatter_reduce). Got reduce={reduce!r}.")
+
+    parents = (t,) if src_t is None else (t, src_t)
+    return Tensor._from_op(out, parents, backward, "ScatterBackward1" if src_t is None else "ScatterBackward0")
 
 
 def masked_fill(input, mask, value):

@@ -297,9 +297,13 @@ def any(input, dim=None, keepdim=False):
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(var, mean) over dim in one call. Matches torch.var_mean."""
+    if isinstance(dim, bool):  # torch.var_mean(x, False): the old (input, unbiased) overload
+        dim, unbiased = None, dim
     return var(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """(std, mean) over dim in one call. Matches torch.std_mean."""
+    if isinstance(dim, bool):  # torch.std_mean(x, False): the old (input, unbiased) overload
+        dim, unbiased = None, dim
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)

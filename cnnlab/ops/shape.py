@@ -174,7 +174,7 @@ def squeeze(input, dim=None):
         new = tuple(s for s in t.shape if s != 1)
     else:
         dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
-        axes = {t._dim(d, "squeeze") for d in dims} if t.ndim else set()
+        axes = {t._dim(d, "squeeze") for d in dims}  # on 0-d too: only 0 and -1 are dims there, as in torch
         new = tuple(s for i, s in enumerate(t.shape) if not (i in axes and s == 1))
     overload = 0 if dim is None else (1 if isinstance(dim, (int, np.integer)) else 2)
     return _renamed(reshape(t, new), f"SqueezeBackward{overload}")

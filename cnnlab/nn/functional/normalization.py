@@ -379,7 +379,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
     Args:
         input (Tensor): any shape, floating point.
-        p (float, default 2.0): the norm's exponent (> 0; float('inf') for the max norm).
+        p (float, default 2.0): the norm's exponent (float('inf') for the max norm; 0 counts the nonzeros and
+            negative p are accepted as torch's vector_norm takes them).
         dim (int, default 1): the dim to normalise along.
         eps (float, default 1e-12): lower bound of the denominator.
         out (Tensor, default None): write the result here (outside the graph) and return it.
@@ -389,19 +390,24 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     [[0.6000000238418579, 0.800000011920929]]
     """
     t = _float_input(input, "normalize", 0, "")
-    if not p > 0:
-        raise ValueError(f"normalize: p must be positive. Got p={p}.")
     d = t._dim(dim, "normalize")
     x = t._data if t.ndim else t._data.reshape(1)
     ax = np.abs(x)
+    # p <= 0 as torch's vector_norm: p = 0 counts the nonzeros (no gradient), -inf is the smallest |x|,
+    # other negative p the same power sum as positive p (a zero entry makes it 0)
     if p == float("inf"):
         n = ax.max(axis=d, keepdims=True)
+    elif p == float("-inf"):
+        n = ax.min(axis=d, keepdims=True)
+    elif p == 0:
+        n = (x != 0).sum(axis=d, keepdims=True).astype(x.dtype)
     elif p == 2:
         n = np.sqrt((x * x).sum(axis=d, keepdims=True))
     elif p == 1:
         n = ax.sum(axis=d, keepdims=True)
     else:
-        n = (ax ** p).sum(axis=d, keepdims=True) ** (1.0 / p)
+        with np.errstate(divide="ignore"):  # 0 ** p for p < 0 is inf, silently as in torch
+            n = (ax ** p).sum(axis=d, keepdims=True) ** (1.0 / p)
     denom = np.maximum(n, eps).astype(x.dtype, copy=False)
     result = x / denom
 
@@ -410,17 +416,21 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
     def backward(g):
         g = g.reshape(x.shape)
         safe_n = np.where(n > 0, n, 1)
-        if p == float("inf"):
+        if p in (float("inf"), float("-inf")):
             hit = ax == n
             dn = np.sign(x) * hit / hit.sum(axis=d, keepdims=True)
+        elif p == 0:
+            dn = np.zeros_like(x)
         elif p == 2:
             dn = x / safe_n
         elif p == 1:
             dn = np.sign(x)
         else:
-            dn = np.sign(x) * (ax / safe_n) ** (p - 1)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                dn = np.where(x == 0, 0, np.sign(x) * (ax / safe_n) ** (p - 1))  # torch: 0 at zeros for p < 1
         coef = np.where(n >= eps, (g * x).sum(axis=d, keepdims=True) / (denom * denom), 0)
-        return ((g / denom - coef * dn).astype(x.dtype, copy=False).reshape(t.shape),)
+        corr = np.where(n >= eps, coef * dn, 0)  # p < 1: dn is nan at zeros (0 * inf), where n = 0 is possible
+        return ((g / denom - corr).astype(x.dtype, copy=False).reshape(t.shape),)
 
     res = Tensor._from_op(result.reshape(t.shape), (t,), backward, "NormalizeBackward")
     if out is not None:

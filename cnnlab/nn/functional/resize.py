@@ -267,8 +267,11 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     if antialias and not (mode in ("bilinear", "bicubic") and x.ndim == 4):
         raise ValueError("interpolate: anti-alias option is restricted to bilinear and bicubic modes and requires "
                          f"a 4-d tensor as input. Got mode={mode!r}, input of {x.ndim} dims.")
+    if x.dtype == np.uint8 and mode in ("nearest", "nearest-exact", "bilinear"):
+        return _interpolate_uint8(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias)
     if x.dtype.kind != "f":
-        raise DTypeError(f"interpolate: the input must be floating point. Got dtype={t.dtype}.")
+        raise DTypeError(f"interpolate: the input must be floating point (or uint8 for nearest, nearest-exact and "
+                         f"bilinear). Got dtype={t.dtype}, mode={mode!r}.")
     out_size, scales = _output_size(x.shape, size, scale_factor, recompute_scale_factor, mode)
     if x.shape[1] == 0 and mode != "area":  # PyTorch: "Non-empty 4D data tensor expected" (a 0 batch is fine)
         raise ShapeError(f"interpolate: the input must have at least one channel. Got input.shape="
@@ -298,6 +301,39 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     # PyTorch's node: upsample_<mode><n>d, with _aa for antialias (UpsampleNearestExact2DBackward0, ...)
     name = "".join(w.capitalize() for w in mode.split("-")) + f"{x.ndim - 2}D" + ("Aa" if antialias else "")
     return Tensor._from_op(out, (t,), backward, f"Upsample{name}Backward0")
+
+
+def _interpolate_uint8(x, size, scale_factor, mode, align_corners, recompute_scale_factor, antialias):
+    """uint8 images as PyTorch resizes them on CPU: nearest modes pick pixels; bilinear interpolates in float32
+    and rounds to the nearest integer, clamped to [0, 255]. No gradient (an integer tensor)."""
+    if mode != "bilinear":
+        y = interpolate(Tensor._wrap(x.astype(np.float32)), size, scale_factor, mode, align_corners,
+                        recompute_scale_factor, antialias)._data
+        return Tensor._wrap(y.astype(np.uint8))
+    out_size, scales = _output_size(x.shape, size, scale_factor, recompute_scale_factor, mode)
+    check_allocation("interpolate", x.shape[:2] + tuple(out_size), x.dtype)
+    y = x
+    for axis in (3, 2):  # the horizontal pass first, each rounded back to uint8, as PyTorch's CPU kernel
+        idx, w = _axis_taps(mode, x.shape[axis], out_size[axis - 2], bool(align_corners), scales[axis - 2],
+                            np.float64, antialias, 2)
+        if w is None:
+            continue
+        y = _gather_axis_uint8(y, axis, idx, w)
+    return Tensor._wrap(y.copy() if y is x else y)
+
+
+def _gather_axis_uint8(x, axis, idx, w):
+    """_gather_axis in PyTorch's fixed point: weights scaled by 2**p (the largest p, up to 22, that keeps the
+    biggest weight under 2**15), an int32 sum, rounded by adding half and shifting, clamped to [0, 255]."""
+    w_max = float(np.max(w))
+    p = 0
+    while p < 22 and int(0.5 + w_max * (1 << (p + 1))) < (1 << 15):
+        p += 1
+    wi = np.round(w * (1 << p)).astype(np.int64) if p else np.round(w).astype(np.int64)
+    acc = np.full(np.take(x, idx[0], axis=axis).shape, 1 << (p - 1) if p else 0, np.int64)
+    for t in range(idx.shape[0]):
+        acc += np.take(x, idx[t], axis=axis).astype(np.int64) * wi[t].reshape((-1,) + (1,) * (x.ndim - axis - 1))
+    return np.clip(acc >> p, 0, 255).astype(np.uint8)
 
 
 def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):
