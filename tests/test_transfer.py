@@ -143,3 +143,17 @@ def test_predict_needs_a_checkpoint_or_a_model(capsys, tmp_path):
     assert "give --checkpoint RUN" in capsys.readouterr().err
     assert main(["predict", "--model", "resnet18", str(tmp_path / "x.png")]) == 2
     assert "--model needs --weights" in capsys.readouterr().err
+
+
+def test_a_resumed_transfer_run_keeps_its_frozen_parameters(hub, tmp_path, capsys):
+    pretrained = _cache_resnet18(hub)
+    code, run = _train(tmp_path, "--weights", "IMAGENET1K_V1", "--freeze", "features", "--epochs", "1")
+    assert code == 0, capsys.readouterr().err
+    after_one = _params(cnnlab.load(run / "checkpoint.pth")["model"])
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "2", "--quiet"]) == 0, capsys.readouterr().err
+    after_two = _params(cnnlab.load(run / "checkpoint.pth")["model"])
+    np.testing.assert_array_equal(after_two["layer4.1.conv2.weight"], pretrained["layer4.1.conv2.weight"])
+    np.testing.assert_array_equal(after_two["conv1.weight"], pretrained["conv1.weight"])
+    assert not np.array_equal(after_two["fc.weight"], after_one["fc.weight"])  # the head went on training
+    assert main(["train", "--out", str(run), "--resume", "--epochs", "3", "--freeze", "layer4"]) == 2
+    assert "--freeze features" in capsys.readouterr().err  # a resumed run keeps what it froze
