@@ -19,6 +19,7 @@ import numpy as np
 
 from . import io as cio
 from .autograd import no_grad
+from .inspect.checks import checked_forward
 from .random import default_generator
 from .tensor import Tensor
 from .train_checks import HISTORY_KEYS, check_checkpoint
@@ -76,7 +77,8 @@ def train_one_epoch(model, loader, loss_fn, optimizer, epoch=1, progress=None):
     for i, batch in enumerate(_progress(loader, _len(loader), f"epoch {epoch}", progress), start=1):
         x, y = _batch_xy(batch, "fit")
         optimizer.zero_grad()
-        output = model(x)
+        # The first batch runs with shape checks, so a layer that does not fit fails naming itself by its path.
+        output = checked_forward(model, x, check=(i == 1))
         loss = loss_fn(output, y)
         value = float(loss.item())
         if not math.isfinite(value):

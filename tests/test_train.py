@@ -200,3 +200,14 @@ def test_a_damaged_checkpoint_names_the_field_before_anything_is_restored(tmp_pa
     assert isinstance(info.value, ValueError)
     for b, p in zip(before, model.parameters()):  # nothing restored halfway
         np.testing.assert_array_equal(b, p.detach().numpy())
+
+
+def test_first_batch_names_the_layer_that_does_not_fit():
+    # A student's classic mistake (in_features for a 12x12 input computed for another size) fails in the first
+    # batch naming the layer by its path and the flattened size, not with a bare matmul shape error.
+    from cnnlab.errors import ShapeError
+    net = nn.Sequential(nn.Conv2d(1, 6, 5), nn.Flatten(), nn.Linear(100, 10))
+    data = TensorDataset(cnnlab.randn(8, 1, 12, 12), cnnlab.zeros(8, dtype=cnnlab.int64))
+    with pytest.raises(ShapeError, match=r"Linear '2' expects in_features=100 .*384"):
+        fit(net, DataLoader(data, batch_size=4), nn.CrossEntropyLoss(),
+            cnnlab.optim.SGD(net.parameters(), lr=0.1), epochs=1, progress=False)
