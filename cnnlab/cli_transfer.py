@@ -11,6 +11,7 @@ classifier[-1], ...) keep their fresh initialisation: the head is replaced.
 ['features', 'classifier.0']
 """
 import os
+import sys
 
 from .cli_common import CLIError, one_line
 
@@ -159,8 +160,12 @@ def cmd_predict_pretrained(args, say):
         raise CLIError("--model needs --weights (a weights name such as IMAGENET1K_V1, or a file); or give "
                        "--checkpoint RUN instead.")
     weights = named_weights(name, args.weights)
-    preset = default_transforms(name, weights)
-    source = weights if weights is not None else models.get_model_weights(name).DEFAULT
+    try:
+        source = weights if weights is not None else models.get_model_weights(name).DEFAULT
+    except ValueError:
+        raise CLIError(f"--model: {name} has no published weights, so no class names or preprocessing to predict "
+                       f"with; train it with 'cnnlab train' and use --checkpoint RUN.") from None
+    preset = source.transforms()
     categories = source.meta["categories"]
     model = models.get_model(name, num_classes=len(categories))
     what = repr(weights) if weights is not None else args.weights
@@ -174,7 +179,7 @@ def cmd_predict_pretrained(args, say):
         try:
             x = preset(rgb_image(open_image(path, "predict")))[None]
         except (FileNotFoundError, ValueError) as e:
-            print(f"cnnlab predict: {one_line(e)}", flush=True, file=__import__("sys").stderr)
+            print(f"cnnlab predict: {one_line(e)}", flush=True, file=sys.stderr)  # this file only; go on
             failed += 1
             continue
         _, top, top_p = predict(model, x, k=k)
