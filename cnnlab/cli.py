@@ -83,8 +83,10 @@ def build_parser():
     from .cli_inspect import register  # the summary and explain commands
     from .cli_report import register as register_report  # the animate and report commands
     from .cli_viz import register as register_viz  # the filter command
-    parser = register_viz(register(build({"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-                                          "models": cmd_models, "demo": cmd_demo})))
+    from .cli_export import register as register_export  # the export command (ONNX)
+    parser = register_export(register_viz(register(build({"train": cmd_train, "evaluate": cmd_evaluate,
+                                                          "predict": cmd_predict, "models": cmd_models,
+                                                          "demo": cmd_demo}))))
     return register_report(parser)
 
 
