@@ -296,3 +296,13 @@ def test_figures_stay_out_of_pyplot(tmp_path):
     before = plt.get_fignums()
     viz.confusion_matrix([[1, 0], [0, 1]], path=tmp_path / "a.png")
     assert plt.get_fignums() == before
+
+
+def test_history_of_one_epoch_has_whole_epoch_ticks():
+    # A one-epoch run used to get ticks 0.95, 0.975, ... and the title "(1 epochs)".
+    h = {"epoch": [1], "train_loss": [1.0], "val_loss": [1.1], "train_acc": [0.8], "val_acc": [0.82]}
+    fig = viz.history(h)
+    for ax in fig.axes:
+        ticks = [t for t in ax.get_xticks() if ax.get_xlim()[0] <= t <= ax.get_xlim()[1]]
+        assert ticks == [1.0]
+    assert fig._suptitle.get_text() == "training history (1 epoch)"

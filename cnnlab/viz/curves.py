@@ -90,16 +90,19 @@ def history(run_dir, path=None):
                 ax.plot(epoch, h[key], style, marker="o", markersize=3, label=label if val else None)
         if title == "accuracy" and "val_acc" in h and np.isfinite(h["val_acc"]).any():
             best = int(np.nanargmax(h["val_acc"]))
+            # The label leans inwards at the ends so that it stays inside the panel.
+            side = "right" if best == len(epoch) - 1 and len(epoch) > 1 else "left" if best == 0 else "center"
             ax.annotate(f"best {h['val_acc'][best]:.3f}", (epoch[best], h["val_acc"][best]), fontsize=8,
-                        xytext=(0, -18), textcoords="offset points", ha="center",
+                        xytext=(0, -18), textcoords="offset points", ha=side,
                         arrowprops={"arrowstyle": "->", "lw": 0.8})
         ax.set_title(title)
         ax.set_xlabel("epoch")
-        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))
+        ax.set_xlim(epoch.min() - 0.5, epoch.max() + 0.5)  # whole-epoch ticks even for a one-epoch run
         ax.grid(alpha=0.3)
         if val:
             ax.legend(fontsize=8)
         if title == "learning rate":
             ax.ticklabel_format(axis="y", style="sci", scilimits=(-3, 3))
-    fig.suptitle(f"training history ({len(epoch)} epochs)", fontsize=10)
+    fig.suptitle(f"training history ({len(epoch)} epoch{'' if len(epoch) == 1 else 's'})", fontsize=10)
     return finish(fig, path)
