@@ -83,12 +83,15 @@ class ScatterGrad:
     run_backward adds it into the parent's gradient buffer in place, so taking many slices of one tensor (a loop
     over rows, unbind, chunk) costs the size of the slices, not the size of the tensor once per slice.
     """
-    __slots__ = ("shape", "dtype", "key", "values", "repeats")
+    __slots__ = ("shape", "dtype", "key", "values", "repeats", "pre")
 
-    def __init__(self, shape, dtype, key, values, repeats=False):
+    def __init__(self, shape, dtype, key, values, repeats=False, pre=None):
         self.shape, self.dtype, self.key, self.values, self.repeats = shape, dtype, key, values, repeats
+        self.pre = pre  # a basic key applied first (PyTorch's int selects before advanced indices)
 
     def add_to(self, buf):
+        if self.pre is not None:
+            buf = buf[self.pre]  # a view: the adds below land in buf
         if self.repeats:
             np.add.at(buf, self.key, self.values)  # repeated indices add up
         else:

@@ -26,12 +26,55 @@ def normalize_key(key):
     for k in parts:
         if isinstance(k, np.ndarray) and k.dtype.kind not in "biu":
             raise TypeError(f"index: tensors used as indices must be long, int or bool. Got dtype={k.dtype}.")
-    advanced = any(isinstance(k, np.ndarray) for k in parts)
+    advanced = any(isinstance(k, (np.ndarray, bool)) for k in parts)  # a Python bool is an advanced index too
     return (parts if isinstance(key, tuple) else parts[0]), advanced
 
 
+def _is_int(k):
+    return isinstance(k, (int, np.integer)) and not isinstance(k, (bool, np.bool_))
+
+
+def split_ints(key, ndim):
+    """PyTorch applies int indices as selects before any advanced (array) index, so that the advanced indices
+    left may become adjacent and keep their place; NumPy counts ints as advanced indices, which moves the result
+    dims to the front whenever a slice stands between. For a key that mixes ints and arrays, (ints, rest): x[key]
+    in PyTorch is x[ints][rest] in NumPy (x[ints] a view). None when NumPy's x[key] is already PyTorch's."""
+    parts = key if isinstance(key, tuple) else (key,)
+    if not any(isinstance(k, (np.ndarray, bool, np.bool_)) for k in parts) or not any(_is_int(k) for k in parts):
+        return None  # a Python bool is an advanced index too (an unsqueeze indexed by [0] or by [])
+    parts = expand_ellipsis(parts, ndim)
+    ints, rest = [], []
+    for k in parts:
+        if _is_int(k):
+            ints.append(k)
+        else:
+            ints.extend([slice(None)] * _consumed(k))
+            rest.append(k)
+    return tuple(ints) + (Ellipsis,), tuple(rest)  # the Ellipsis keeps x[ints] a (0-d) view, not a scalar
+
+
+def _consumed(k):
+    """How many dims of x the index part k uses."""
+    if k is None or k is Ellipsis or isinstance(k, (bool, np.bool_)):
+        return 0
+    return k.ndim if isinstance(k, np.ndarray) and k.dtype == np.bool_ else 1
+
+
+def expand_ellipsis(key, ndim):
+    """The key with its Ellipsis written out as slices. PyTorch expands it before placing advanced indices,
+    so `x[[0], ..., [0, 0]]` on a 2-d x has adjacent indices; NumPy counts even an empty Ellipsis as a
+    separator and moves the result dims to the front."""
+    parts = key if isinstance(key, tuple) else (key,)
+    for at, k in enumerate(parts):
+        if k is Ellipsis:
+            fill = max(ndim - sum(_consumed(k) for k in parts), 0)
+            return parts[:at] + (slice(None),) * fill + parts[at + 1:]
+    return key
+
+
 def getitem(t, key):
-    """t[key] with PyTorch's (= NumPy's) indexing rules; the gradient scatters back, summing repeats.
+    """t[key] with PyTorch's indexing rules; the gradient scatters back, summing repeats. They are NumPy's except
+    that ints select first and an Ellipsis is written out before advanced indices are placed (see split_ints).
 
     Ints, slices (negative steps too), None and Ellipsis give a view that shares memory, as in PyTorch;
     integer arrays and boolean masks give a copy.
@@ -44,12 +87,18 @@ def getitem(t, key):
     """
     key, advanced = normalize_key(key)
     x = t._data
-    if not advanced:  # a trailing Ellipsis makes NumPy return a 0-d view instead of a scalar copy
+    pre = None
+    if advanced:
+        key = expand_ellipsis(key, x.ndim)
+        split = split_ints(key, x.ndim)
+        if split is not None:
+            pre, key = split
+    else:  # a trailing Ellipsis makes NumPy return a 0-d view instead of a scalar copy
         parts = key if isinstance(key, tuple) else (key,)
         if not any(k is Ellipsis for k in parts):
             key = parts + (Ellipsis,)
     try:
-        out = x[key]
+        out = x[key] if pre is None else x[pre][key]
     except IndexError as e:
         raise IndexError(f"index: {e}. Got shape={shape_str(x.shape)}.") from None
     masks_only = advanced and all(not isinstance(k, np.ndarray) or k.dtype == np.bool_
@@ -58,7 +107,7 @@ def getitem(t, key):
     # each selected element passes its gradient back to where it came from; repeated indices add up
     # (a ScatterGrad: run_backward adds it into the input's gradient without a full-size array per slice)
     def backward(g):
-        return (ScatterGrad(x.shape, x.dtype, key, g, repeats=advanced and not masks_only),)
+        return (ScatterGrad(x.shape, x.dtype, key, g, repeats=advanced and not masks_only, pre=pre),)
 
     return Tensor._from_op(out, (t,), backward, "IndexBackward0" if advanced else _basic_name(key))
 
@@ -112,7 +161,12 @@ def setitem(t, key, value):
     >>> w.grad
     tensor([3., 3.])
     """
-    key, _ = normalize_key(key)
+    key, advanced = normalize_key(key)
+    if advanced:
+        key = expand_ellipsis(key, t._data.ndim)
+    split = split_ints(key, t._data.ndim) if advanced else None
+    if split is not None:  # PyTorch's order (ints first): write into the view t[ints] at the rest of the key
+        return _setitem_split(t, split, value)
     v_t = value if isinstance(value, Tensor) else None
     v = v_t._data if v_t is not None else value
     recording = autograd.is_grad_enabled() and (t._requires_grad or (v_t is not None and v_t._requires_grad))
@@ -141,6 +195,38 @@ def setitem(t, key, value):
         _record_copy_slices(t, key, v_t, target)
     else:
         t._data = target
+
+
+def _setitem_split(t, split, value):
+    """setitem for a key whose ints PyTorch applies first (see split_ints)."""
+    pre, rest = split
+    try:
+        region = t._data[pre]
+    except IndexError as e:
+        raise IndexError(f"setitem: {e}. Got shape={shape_str(t._data.shape)}.") from None
+    v_t = value if isinstance(value, Tensor) else None
+    recording = autograd.is_grad_enabled() and (t._requires_grad or (v_t is not None and v_t._requires_grad))
+    if not recording:
+        check_not_read_only(t, "setitem", "written; write into a .clone() instead")
+        try:
+            region[rest] = v_t._data if v_t is not None else value
+        except IndexError as e:
+            raise IndexError(f"setitem: {e}. Got shape={shape_str(t._data.shape)}.") from None
+        except ValueError:
+            raise ShapeError(f"setitem: the value cannot be broadcast to the indexed region. Got value shape "
+                             f"{shape_str(np.shape(v_t._data if v_t is not None else value))}, region shape "
+                             f"{shape_str(region[rest].shape)}.") from None
+        return None
+    # with a graph: the same write through one combined index array per dim of x (a plain NumPy key)
+    return setitem(t, _combined_key(t._data.shape, pre, rest), value)
+
+
+def _combined_key(shape, pre, rest):
+    """One NumPy advanced key equal to x[pre][rest] as PyTorch orders it: the flat positions of the selected
+    elements, unravelled per dim (a tuple of index arrays of the result's shape)."""
+    pos = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    flat = pos[pre][rest]
+    return np.unravel_index(flat, shape)
 
 
 def _record_copy_slices(t, key, v_t, data):
