@@ -42,6 +42,8 @@ from .ops.sorting import argsort, kthvalue, median, nanmedian, sort, topk, uniqu
 from .ops.special import erf, erfc
 from .ops.trig import acos, asin, atan, atan2, cosh, sinh, tan
 from .ops.arith import fmod, frac, hypot, logaddexp
+from .ops.more_math import (acosh, asinh, atanh, bitwise_left_shift, bitwise_right_shift, copysign, cummax, cummin,
+                            cumprod, exp2, logcumsumexp)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor, is_tensor, numel
 
@@ -56,6 +58,7 @@ divide, multiply, subtract, negative, true_divide = div, mul, sub, neg, div
 swapaxes = swapdims = transpose
 moveaxis = movedim
 arcsin, arccos, arctan, arctan2, absolute, sgn, fix = asin, acos, atan, atan2, abs, sign, trunc
+arcsinh, arccosh, arctanh = asinh, acosh, atanh
 is_floating_point = Tensor.is_floating_point
 __version__ = "0.1.0"
 

@@ -7,6 +7,7 @@ from . import _dtypes, autograd
 from .errors import DTypeError, GradError
 from .ops import (arith as A, elementwise as E, extra as Z, indexing as I, inplace as P, logic as L, matrix as M,
                   products as X, reduction as R, shape as S, sorting as O, special as SP, strided as T, trig as G)
+from .ops import more_math as MM
 from .tensor import Tensor
 
 
@@ -202,6 +203,14 @@ METHODS = dict(
     share_memory_=lambda self: self, is_shared=lambda self: False,
 )
 
+# issue 19's missing names (ops/more_math.py)
+METHODS.update(
+    exp2=MM.exp2, asinh=MM.asinh, acosh=MM.acosh, atanh=MM.atanh, arcsinh=MM.asinh, arccosh=MM.acosh,
+    arctanh=MM.atanh, copysign=MM.copysign, cumprod=MM.cumprod, cummax=MM.cummax, cummin=MM.cummin,
+    logcumsumexp=MM.logcumsumexp, bitwise_left_shift=MM.bitwise_left_shift,
+    bitwise_right_shift=MM.bitwise_right_shift, __lshift__=MM.bitwise_left_shift,
+    __rshift__=MM.bitwise_right_shift, __rlshift__=_reflected(MM.bitwise_left_shift),
+    __rrshift__=_reflected(MM.bitwise_right_shift))
 for _name in ("abs", "neg", "exp", "log", "sqrt", "rsqrt", "square", "reciprocal", "sin", "cos", "tan", "sign",
               "floor", "ceil", "round", "trunc", "pow", "sigmoid", "tanh", "relu", "addcmul", "addcdiv", "lerp",
               "clamp_min", "clamp_max", "masked_fill", "scatter_add", "index_add", "remainder", "fmod", "exp2",

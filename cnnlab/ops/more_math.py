@@ -1,0 +1,239 @@
+"""Math PyTorch has that tutorials reach for, with gradients: exp2, the inverse hyperbolic functions, copysign,
+bit shifts, and the running products and extremes (cumprod, cummax, cummin, logcumsumexp)."""
+import collections
+
+import numpy as np
+
+from .. import _dtypes
+from ..errors import DTypeError
+from ..tensor import Tensor
+from ._operands import as_tensor_arg, binary_arrays, quiet
+from .elementwise import _binary, _unary
+
+
+def exp2(input):
+    """2 ** input, elementwise. Matches torch.exp2.
+
+    >>> import cnnlab
+    >>> cnnlab.exp2(cnnlab.tensor([0.0, 3.0]))
+    tensor([1., 8.])
+    """
+    # d 2^x = 2^x ln 2
+    return _unary(input, "exp2", np.exp2, lambda g, x, o: g * o * np.log(2.0).astype(o.dtype))
+
+
+def asinh(input):
+    """Elementwise inverse hyperbolic sine. Matches torch.asinh.
+
+    >>> import cnnlab
+    >>> cnnlab.asinh(cnnlab.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(input, "asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
+
+
+def acosh(input):
+    """Elementwise inverse hyperbolic cosine (nan below 1). Matches torch.acosh.
+
+    >>> import cnnlab
+    >>> cnnlab.acosh(cnnlab.tensor([1.0]))
+    tensor([0.])
+    """
+    return _unary(input, "acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
+
+
+def atanh(input):
+    """Elementwise inverse hyperbolic tangent (inf at +-1). Matches torch.atanh.
+
+    >>> import cnnlab
+    >>> cnnlab.atanh(cnnlab.tensor([0.0]))
+    tensor([0.])
+    """
+    return _unary(input, "atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
+
+
+def copysign(input, other):
+    """|input| with the sign of other, elementwise (integers give floats). Matches torch.copysign.
+
+    >>> import cnnlab
+    >>> cnnlab.copysign(cnnlab.tensor([1.0, -2.0]), -1.0)
+    tensor([-1., -2.])
+    """
+    _, _, xa, xb = binary_arrays(input, other, "copysign")
+    if np.result_type(xa, xb).kind != "f":  # integer operands give the default float dtype, as torch
+        f = _dtypes.get_default_dtype().np
+        input = Tensor._wrap(np.asarray(xa, f)) if not isinstance(input, Tensor) or input._data.dtype.kind != "f" \
+            else input
+    # d/da = out / a where a != 0 (the sign flip, +-1), 0 at a == 0; other gets no gradient (a step function)
+    return _binary(input, other, "copysign", np.copysign,
+                   lambda g, a, b, o: np.where(a == 0, 0, g * np.where(o == a, 1, -1)).astype(g.dtype, copy=False),
+                   lambda g, a, b, o: np.zeros(np.broadcast_shapes(np.shape(a), np.shape(b)), g.dtype))
+
+
+def _shift(input, other, op, fn):
+    ta, tb, xa, xb = binary_arrays(input, other, op)
+    kind = np.result_type(xa, xb).kind
+    if kind not in "iu":
+        raise DTypeError(f"{op}: expects integer tensors. Got dtype={np.result_type(xa, xb)}.")
+    bits = np.result_type(xa, xb).itemsize * 8
+    with np.errstate(all="ignore"):
+        out = fn(xa, np.clip(xb, 0, bits - 1))
+        # shifting by the width or more: torch gives 0 (left, and right of non-negatives) or -1 (right of negatives)
+        wide = np.asarray(xb) >= bits
+        if np.any(wide):
+            fill = np.where(np.asarray(xa) < 0, -1, 0) if fn is np.right_shift else 0
+            out = np.where(wide, fill, out)
+    return Tensor._wrap(np.asarray(out, dtype=np.result_type(xa, xb)))
+
+
+def bitwise_left_shift(input, other):
+    """input << other for integer tensors. Matches torch.bitwise_left_shift.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1, 3]) << 2
+    tensor([ 4, 12])
+    """
+    return _shift(input, other, "bitwise_left_shift", np.left_shift)
+
+
+def bitwise_right_shift(input, other):
+    """input >> other for integer tensors (arithmetic: negatives stay negative). Matches
+    torch.bitwise_right_shift.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([8, -8]) >> 2
+    tensor([ 2, -2])
+    """
+    return _shift(input, other, "bitwise_right_shift", np.right_shift)
+
+
+def _along(input, dim, op):
+    t = as_tensor_arg(input, op, "input")
+    axis = t._dim(dim, op)
+    x = t._data if t.ndim else t._data.reshape(1)
+    return t, x, (axis if t.ndim else 0)
+
+
+def _rev_cumsum(a, axis):
+    return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis)
+
+
+def cumprod(input, dim, dtype=None):
+    """Running product along dim; integer and bool inputs give int64. Matches torch.cumprod.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, 2.0, 3.0]).cumprod(0)
+    tensor([1., 2., 6.])
+    """
+    t, x, axis = _along(input, dim, "cumprod")
+    out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
+    out = np.cumprod(x, axis=axis, dtype=out_dtype)
+
+    # out_j = prod_{i <= j} x_i  =>  dx_i = sum_{j >= i} g_j out_j / x_i where x_i != 0. Past the first zero
+    # of a row every out_j is 0 and so is that sum, which is right; the first zero itself gets
+    # out_{k-1} * sum_{j >= k} g_j prod_{k < m <= j} x_m, computed row by row (only rows with a zero)
+    @quiet
+    def backward(g):
+        g = g.reshape(out.shape)
+        nz = x != 0
+        gx = np.where(nz, _rev_cumsum(g * out, axis) / np.where(nz, x, 1), 0)
+        if not nz.all():
+            xm, gm, gxm = (np.moveaxis(a, axis, -1) for a in (x, g, gx))  # gxm: a view of gx
+            for row in zip(*np.nonzero(~nz.all(axis=axis))) if x.ndim > 1 else [()]:
+                xr, gr = xm[row], gm[row]
+                k = int(np.argmin(xr != 0))
+                before = np.prod(xr[:k]) if k else 1.0
+                after = np.cumprod(np.concatenate([[1.0], xr[k + 1:]]))  # prod_{k < m <= j} x_m for j = k, k+1, ...
+                gxm[row + (k,)] = before * np.sum(gr[k:] * after)
+        return (gx.reshape(t.shape).astype(t._data.dtype, copy=False),)
+
+    return Tensor._from_op(out.reshape(t.shape), (t,), backward, "CumprodBackward0")
+
+
+def _cum_extreme(input, dim, op, better):
+    """(values, indices) of the running max or min; ties take the later index, as torch's loop does."""
+    t, x, axis = _along(input, dim, op)
+    xm = np.moveaxis(x, axis, -1)  # (*rest, L)
+    vals = np.empty_like(xm)
+    idx = np.empty(xm.shape, np.int64)
+    if xm.shape[-1]:
+        vals[..., 0], idx[..., 0] = xm[..., 0], 0
+        for i in range(1, xm.shape[-1]):
+            cur = xm[..., i]
+            take = better(cur, vals[..., i - 1]) | np.isnan(cur)  # nan wins from where it appears, as torch
+            vals[..., i] = np.where(take, cur, vals[..., i - 1])
+            idx[..., i] = np.where(take, i, idx[..., i - 1])
+    vals, idx = np.moveaxis(vals, -1, axis), np.moveaxis(idx, -1, axis)
+
+    # each output passes its gradient to the element it copied
+    def backward(g):
+        gx = np.zeros(x.shape, g.dtype)
+        np.put_along_axis(gx, idx, 0, axis)
+        np.add.at(np.moveaxis(gx, axis, -1), _rows(idx, axis), np.moveaxis(g.reshape(vals.shape), axis, -1))
+        return (gx.reshape(t.shape),)
+
+    values = Tensor._from_op(np.ascontiguousarray(vals).reshape(t.shape), (t,), backward,
+                             "CummaxBackward0" if op == "cummax" else "CumminBackward0")
+    result = cummax_result if op == "cummax" else cummin_result
+    return result(values, Tensor._wrap(np.ascontiguousarray(idx).reshape(t.shape)))
+
+
+cummax_result = collections.namedtuple("cummax", ["values", "indices"])
+cummin_result = collections.namedtuple("cummin", ["values", "indices"])
+
+
+def _rows(idx, axis):
+    """A fancy-index tuple over moveaxis(gx, axis, -1) that addresses, for every output, its source element."""
+    im = np.moveaxis(idx, axis, -1)
+    grids = list(np.ogrid[tuple(slice(s) for s in im.shape)])
+    grids[-1] = im
+    return tuple(grids)
+
+
+def cummax(input, dim):
+    """(values, indices) of the running maximum along dim. Matches torch.cummax.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([1.0, 3.0, 2.0, 3.0]).cummax(0).indices
+    tensor([0, 1, 1, 3])
+    """
+    return _cum_extreme(input, dim, "cummax", np.greater_equal)
+
+
+def cummin(input, dim):
+    """(values, indices) of the running minimum along dim. Matches torch.cummin.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([2.0, 1.0, 3.0]).cummin(0).values
+    tensor([2., 1., 1.])
+    """
+    return _cum_extreme(input, dim, "cummin", np.less_equal)
+
+
+def logcumsumexp(input, dim):
+    """log(cumsum(exp(input))) along dim, without overflow. Matches torch.logcumsumexp.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([0.0, 0.0]).logcumsumexp(0)
+    tensor([0.0000, 0.6931])
+    """
+    t, x, axis = _along(input, dim, "logcumsumexp")
+    if x.dtype.kind != "f":
+        raise DTypeError(f"logcumsumexp: expects a floating-point tensor. Got dtype={t.dtype}.")
+    with np.errstate(all="ignore"):
+        out = np.logaddexp.accumulate(x, axis=axis)
+
+    # dx_i = sum_{j >= i} g_j exp(x_i - out_j), summed in log space (the positive and the negative parts of g
+    # apart) so that neither exp(x_i) nor exp(-out_j) overflows: exp(x_i + log sum_{j >= i} exp(log|g_j| - out_j))
+    @quiet
+    def backward(g):
+        g = g.reshape(out.shape)
+
+        def part(gp):
+            terms = np.where(gp > 0, np.log(np.where(gp > 0, gp, 1)) - out, -np.inf)
+            acc = np.flip(np.logaddexp.accumulate(np.flip(terms, axis), axis=axis), axis)
+            return np.exp(x + acc)
+
+        return ((part(g) - part(-g)).reshape(t.shape).astype(x.dtype, copy=False),)
+
+    return Tensor._from_op(out.reshape(t.shape), (t,), backward, "LogcumsumexpBackward0")
