@@ -20,7 +20,7 @@ _F = np.float32
 _AS_P = _F(0.3275911)
 _AS_A = [_F(a) for a in (1.061405429, -1.453152027, 1.421413741, -0.284496736, 0.254829592)]
 _SQRT_HALF = _F(math.sqrt(0.5))
-_INV_SQRT_2PI = _F(1 / math.sqrt(2 * math.pi))
+_INV_SQRT_2PI_64 = 1 / math.sqrt(2 * math.pi)
 
 
 def _blocks(*arrays):
@@ -72,19 +72,9 @@ def gelu(x):
 
 
 def gelu_grad(g, x, cdf):
-    """g * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi)."""
-    x, g = _contig(x), _contig(g)
-    out = np.empty_like(x)
-    with np.errstate(**_QUIET):
-        for xb, gb, cb, ob in _blocks(x, g, cdf, out):
-            np.square(xb, out=ob)
-            ob *= _F(-0.5)
-            np.exp(ob, out=ob)
-            ob *= _INV_SQRT_2PI
-            ob *= xb
-            ob += cb
-            ob *= gb
-    return out
+    """g * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in float64 per block (in float32 the
+    max error sat at PyTorch's own, 6e-7, on some samples just above it)."""
+    return map64(lambda g, x, cdf: g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI_64), g, x, cdf)
 
 
 def map64(fn, *arrays):
@@ -170,8 +160,11 @@ def softplus_grad(g, x, beta, threshold):
 def elu(x, alpha, scale, input_scale):
     """scale x for x > 0, scale alpha expm1(input_scale x) otherwise: the two terms are exclusive (each is 0
     on the other side), so a sum replaces a select."""
-    return map64(lambda x: np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale)
-                 + np.maximum(x, 0) * scale, x)
+    def forward(x):
+        out = np.expm1(np.minimum(x, 0) * input_scale) * (alpha * scale) + np.maximum(x, 0) * scale
+        np.copyto(out, x * (alpha * scale), where=x == 0)    # the sum would turn -0 into +0
+        return out
+    return map64(forward, x)
 
 
 def elu_grad(g, x, alpha, scale, input_scale):
