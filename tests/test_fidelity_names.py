@@ -70,3 +70,26 @@ def test_cummax_cummin(name, dim):
 def test_logcumsumexp(dim):
     check(lambda lib, x: lib.torch.logcumsumexp(x, dim), rand(3, 6, seed=6, low=-5, high=5))
     check(lambda lib, x: x.logcumsumexp(dim), rand(3, 6, seed=7, low=-5, high=5) * 200)  # no overflow
+
+
+@pytest.mark.parametrize("kw", [{}, {"is_causal": True}, {"scale": 0.3}, {"mask": "bool"}, {"mask": "float"}])
+def test_scaled_dot_product_attention(kw):
+    q, k, v = rand(2, 3, 4, 5, seed=8), rand(2, 3, 6, 5, seed=9), rand(2, 3, 6, 7, seed=10)
+    kw = dict(kw)
+    mask = kw.pop("mask", None)
+    if mask == "bool":
+        m = np.random.default_rng(11).random((4, 6)) < 0.7
+        m[:, 0] = True  # every query attends somewhere (an all-False row is nan in both)
+        check(lambda lib, q, k, v, m: lib.F.scaled_dot_product_attention(q, k, v, attn_mask=m), q, k, v, m,
+              grad=[True, True, True, False], variants=False)
+    elif mask == "float":
+        check(lambda lib, q, k, v, m: lib.F.scaled_dot_product_attention(q, k, v, attn_mask=m), q, k, v,
+              rand(4, 6, seed=12), variants=False)
+    else:
+        check(lambda lib, q, k, v: lib.F.scaled_dot_product_attention(q, k, v, **kw), q, k, v, variants=False)
+
+
+def test_scaled_dot_product_attention_gqa():
+    q, k, v = rand(1, 4, 3, 5, seed=8), rand(1, 2, 6, 5, seed=9), rand(1, 2, 6, 5, seed=10)
+    check(lambda lib, q, k, v: lib.F.scaled_dot_product_attention(q, k, v, enable_gqa=True), q, k, v,
+          variants=False)

@@ -23,3 +23,4 @@ from .adaptive_pooling import *  # noqa: F401,F403
 from .resize import *  # noqa: F401,F403
 from .affine_grid import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
+from .attention import *  # noqa: F401,F403
