@@ -43,7 +43,7 @@ from .ops.special import erf, erfc
 from .ops.trig import acos, asin, atan, atan2, cosh, sinh, tan
 from .ops.arith import fmod, frac, hypot, logaddexp
 from .ops.more_math import (acosh, asinh, atanh, bitwise_left_shift, bitwise_right_shift, copysign, cummax, cummin,
-                            cumprod, exp2, logcumsumexp)
+                            cumprod, exp2, logcumsumexp, scatter_reduce)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from .tensor import Size, Tensor, is_tensor, numel
 

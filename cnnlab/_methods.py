@@ -207,7 +207,7 @@ METHODS = dict(
 METHODS.update(
     exp2=MM.exp2, asinh=MM.asinh, acosh=MM.acosh, atanh=MM.atanh, arcsinh=MM.asinh, arccosh=MM.acosh,
     arctanh=MM.atanh, copysign=MM.copysign, cumprod=MM.cumprod, cummax=MM.cummax, cummin=MM.cummin,
-    logcumsumexp=MM.logcumsumexp, bitwise_left_shift=MM.bitwise_left_shift,
+    logcumsumexp=MM.logcumsumexp, scatter_reduce=MM.scatter_reduce, bitwise_left_shift=MM.bitwise_left_shift,
     bitwise_right_shift=MM.bitwise_right_shift, __lshift__=MM.bitwise_left_shift,
     __rshift__=MM.bitwise_right_shift, __rlshift__=_reflected(MM.bitwise_left_shift),
     __rrshift__=_reflected(MM.bitwise_right_shift))

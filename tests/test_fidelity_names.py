@@ -93,3 +93,15 @@ def test_scaled_dot_product_attention_gqa():
     q, k, v = rand(1, 4, 3, 5, seed=8), rand(1, 2, 6, 5, seed=9), rand(1, 2, 6, 5, seed=10)
     check(lambda lib, q, k, v: lib.F.scaled_dot_product_attention(q, k, v, enable_gqa=True), q, k, v,
           variants=False)
+
+
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+@pytest.mark.parametrize("include_self", [True, False])
+@pytest.mark.parametrize("dim", [0, 1])
+def test_scatter_reduce(reduce, include_self, dim):
+    index = np.array([[0, 2, 0], [2, 2, 0]]) if dim == 1 else np.array([[0, 1, 0, 1], [0, 0, 2, 1]])
+    x, src = rand(3, 4, seed=13, low=0.5, high=2), rand(*index.shape, seed=14, low=0.5, high=2)
+    check(lambda lib, x, i, s: lib.torch.scatter_reduce(x, dim, i, s, reduce, include_self=include_self),
+          x, index, src, variants=False)
+    check(lambda lib, x, i, s: x.scatter_reduce(dim, i, s, reduce=reduce, include_self=include_self),
+          np.round(x * 2), index, np.round(src * 2), variants=False)  # ties: amax/amin split the gradient
