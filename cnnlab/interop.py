@@ -168,8 +168,9 @@ class _Bridge:
                 continue
             value = self.dst.Parameter(self.dst.from_array(self.src.to_array(p)), requires_grad=p.requires_grad)
             if check and (have is None or tuple(have.shape) != tuple(p.shape)):
+                got = None if have is None else tuple(have.shape)
                 raise InteropError(f"{self.op}: the rebuilt {type(out).__name__} at {path} does not hold "
-                                   f"{name} of shape {tuple(p.shape)}. Got {None if have is None else tuple(have.shape)}.")
+                                   f"{name} of shape {tuple(p.shape)}. Got {got}.")
             out.register_parameter(name, value)
         for name, b in m._buffers.items():
             persistent = name not in getattr(m, "_non_persistent_buffers_set", ())

@@ -160,7 +160,8 @@ def test_shape_ops(fn):
 
 ARITH = [
     lambda x, y: x + y, lambda x, y: x - y[:, :1], lambda x, y: x * y[0], lambda x, y: x / (y.abs() + 1),
-    lambda x, y: 2 - x * 3 + 1 / (y * y + 1), lambda x, y: (x.abs() + 1) ** 1.5, lambda x, y: x.exp().log(), lambda x, y: (x * x).sqrt() - x.abs(), lambda x, y: -x,
+    lambda x, y: 2 - x * 3 + 1 / (y * y + 1), lambda x, y: (x.abs() + 1) ** 1.5, lambda x, y: x.exp().log(),
+    lambda x, y: (x * x).sqrt() - x.abs(), lambda x, y: -x,
     lambda x, y: x.mean((2, 3)), lambda x, y: x.sum(), lambda x, y: x.mean(-1, keepdim=True) + y,
     lambda x, y: x.sum(1) @ y.sum(1).transpose(1, 2), lambda x, y: cnnlab.maximum(x, y) - cnnlab.minimum(x, y),
     lambda x, y: (x * x + 1).rsqrt(), lambda x, y: cnnlab.erf(x),

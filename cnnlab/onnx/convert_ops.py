@@ -148,10 +148,8 @@ def reshape(ctx):
     """The traced shape, with the batch dim copied from the input at run time when it is kept (dynamic batch)."""
     src, dst = ctx.parents[0].shape, ctx.out.shape
     shape = list(dst)
-    if len(src) and len(dst) and dst[0] == src[0] and (len(dst) == 1 or True):
-        shape[0] = 0  # Reshape's 0: this dim as the input's
-        if len(dst) == 1:
-            shape = [-1]
+    if len(src) and len(dst) and dst[0] == src[0]:
+        shape[0] = 0 if len(dst) > 1 else -1  # Reshape's 0: this dim as the input's (-1: all of it)
     return ctx.g.node("Reshape", [ctx.input(0), ctx.g.ints(shape)], "reshape")
 
 

@@ -157,10 +157,3 @@ class tracing:
 def spatial_pairs(pads):
     """((before, after), ...) -> ONNX pads [b1, b2, ..., a1, a2, ...]."""
     return [int(b) for b, _ in pads] + [int(a) for _, a in pads]
-
-
-def tup(v, n):
-    if isinstance(v, (tuple, list)):
-        return tuple(int(x) for x in v) * (n if len(v) == 1 else 1)
-    return (int(v),) * n
-
