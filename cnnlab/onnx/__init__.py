@@ -40,6 +40,34 @@ def export(model, args, f, input_names=None, output_names=None, dynamic_axes=Non
                         do_constant_folding, **kwargs)
 
 
+def load(path):
+    """An ONNX file (a path, or its bytes) as a cnnlab Module: float initializers become trainable Parameters, so
+    a model exported from PyTorch (or written by export) can be run and fine-tuned here.
+
+    Covers Conv, Gemm, MatMul, Relu, LeakyRelu, HardSwish, Sigmoid, Tanh, Erf, MaxPool, AveragePool,
+    GlobalAveragePool, GlobalMaxPool, BatchNormalization, Add, Sub, Mul, Div, Concat, Flatten, Reshape,
+    Transpose, Clip, Softmax, LogSoftmax, Identity, Dropout, Constant.
+
+    Raises:
+        ExportError: the file uses other ops (one line naming them all).
+
+    Example:
+        >>> import io, cnnlab, cnnlab.nn as nn, cnnlab.onnx
+        >>> net, buf = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU()), io.BytesIO()
+        >>> cnnlab.onnx.export(net, cnnlab.randn(1, 1, 5, 5), buf)
+        >>> back = cnnlab.onnx.load(buf.getvalue())
+        >>> x = cnnlab.randn(1, 1, 5, 5)
+        >>> bool((back(x) - net(x)).abs().max() < 1e-6), sum(p.numel() for p in back.parameters())
+        (True, 20)
+    """
+    try:
+        from .loader import load as load_file
+    except ImportError as e:
+        raise ImportError("cnnlab.onnx.load: needs the onnx package: pip install 'cnnlab[onnx]' "
+                          f"(or pip install onnx). Got ImportError: {e}.") from None
+    return load_file(path)
+
+
 def __getattr__(name):
     if name == "ExportError":
         from .graph import ExportError

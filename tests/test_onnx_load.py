@@ -1,0 +1,60 @@
+"""cnnlab.onnx.load: files written by export and by torch.onnx.export run as cnnlab Modules with trainable
+parameters: the same outputs, and the same gradients as PyTorch's for a fine-tuning step."""
+import io
+
+import numpy as np
+import pytest
+
+import cnnlab
+import cnnlab.models as M
+import cnnlab.onnx
+
+pytest.importorskip("onnx")
+torch = pytest.importorskip("torch")
+
+
+def test_load_what_export_wrote():
+    cnnlab.manual_seed(0)
+    model = M.resnet18(num_classes=7).eval()
+    buf = io.BytesIO()
+    cnnlab.onnx.export(model, cnnlab.randn(1, 3, 32, 32), buf)
+    back = cnnlab.onnx.load(buf.getvalue()).eval()
+    x = cnnlab.randn(2, 3, 32, 32)
+    with cnnlab.no_grad():
+        np.testing.assert_allclose(back(x).numpy(), model(x).numpy(), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_load_torch_export_and_fine_tune_step():
+    torch.manual_seed(0)
+    tm = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+                             torch.nn.Conv2d(4, 4, 3, stride=2), torch.nn.Flatten(), torch.nn.Linear(4 * 7 * 7, 5),
+                             torch.nn.Softmax(1)).eval()
+    buf = io.BytesIO()
+    torch.onnx.export(tm, (torch.randn(1, 3, 32, 32),), buf, dynamo=False)
+    cn = cnnlab.onnx.load(buf.getvalue())
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    g = np.random.default_rng(1).standard_normal((1, 5)).astype(np.float32)
+    y = cn(cnnlab.tensor(x))
+    yt = tm(torch.from_numpy(x))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-5, atol=1e-6)
+    (y * cnnlab.tensor(g)).sum().backward()
+    (yt * torch.from_numpy(g)).sum().backward()
+    # the file's initializers are the module's parameters, in order, under their names ('0.weight' -> '0_weight')
+    ours = dict(cn.named_parameters())
+    assert sorted(ours) == sorted(k.replace(".", "_") for k, _ in tm.named_parameters())
+    for name, p in tm.named_parameters():
+        np.testing.assert_allclose(ours[name.replace(".", "_")].grad.numpy(), p.grad.numpy(), rtol=1e-4, atol=1e-6,
+                                   err_msg=name)
+
+
+def test_unknown_ops_are_named_in_one_line():
+    import onnx
+    from onnx import helper
+    node = helper.make_node("Einsum", ["x"], ["y"], equation="ii->i")
+    graph = helper.make_graph([node, helper.make_node("Celu", ["y"], ["z"])], "g",
+                              [helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [2, 2])],
+                              [helper.make_tensor_value_info("z", onnx.TensorProto.FLOAT, [2])])
+    data = helper.make_model(graph).SerializeToString()
+    with pytest.raises(cnnlab.onnx.ExportError, match=r"^onnx.load: these ops have no cnnlab form: Celu, Einsum\."):
+        cnnlab.onnx.load(data)
