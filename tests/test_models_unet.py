@@ -101,6 +101,9 @@ def test_sizes_that_do_not_fit_name_the_nearest_valid_sizes():
         models.unet(base_channels=2, padding=1)(cnnlab.zeros(1, 1, 100, 96))
     with pytest.raises(ShapeError, match=r"Got W=570 with depth=4, padding=0; nearest valid sizes: 556, 572"):
         models.unet(base_channels=2)(cnnlab.zeros(1, 1, 572, 570))
+    # Below the smallest valid unpadded size (188 at depth 4) the message named no size at all.
+    with pytest.raises(ShapeError, match=r"Got H=32 with depth=4, padding=0; nearest valid sizes: 188\."):
+        models.unet(base_channels=2)(cnnlab.zeros(1, 1, 32, 32))
     with pytest.raises(ShapeError, match=r"input must be \(N, 1, H, W\). Got input.shape=\(1, 3, 32, 32\)"):
         models.unet(base_channels=2, padding=1)(cnnlab.zeros(1, 3, 32, 32))
     with pytest.raises(ValueError, match="padding must be 0 .* or 1 .*. Got padding=2"):

@@ -101,8 +101,12 @@ class UNet(nn.Module):
                              f"Got input.shape={tuple(x.shape)}.")
         for name, size in (("H", x.shape[2]), ("W", x.shape[3])):
             if self.output_size(size) is None:
+                # Valid sizes repeat every 2**depth, but unpadded nets have a smallest one (188 at depth 4), which
+                # may lie far above a small input: search upwards until one is found.
                 lower = self.valid_sizes(size - 2 ** (self.depth + 3), size)
-                upper = self.valid_sizes(size, size + 2 ** (self.depth + 3))
+                upper, reach = [], 2 ** (self.depth + 3)
+                while not upper and reach <= 2 ** 24:
+                    upper, reach = self.valid_sizes(size, size + reach), 2 * reach
                 nearest = ", ".join(str(s) for s in ([lower[-1]] if lower else []) + ([upper[0]] if upper else []))
                 rule = ("divisible by 2**depth" if self.padding else
                         "such that every map before a 2x2 pooling has an even size, after its two unpadded 3x3 "
