@@ -15,7 +15,7 @@ import numpy as np
 
 from ..._memory import check_allocation
 from ...errors import ShapeError, shape_str
-from ...ops._operands import as_tensor_arg
+from ...ops._operands import as_tensor_arg, quiet
 from ...tensor import Tensor
 
 __all__ = ["pad"]
@@ -148,6 +148,7 @@ def _runs(idx):
     return runs
 
 
+@quiet
 def _fold_dim(g, axis, size, runs):
     """Adjoint of indexing one axis with the index map: sum g's entries back onto the `size` input positions."""
     shape = list(g.shape)

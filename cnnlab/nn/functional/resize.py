@@ -15,7 +15,7 @@ import numpy as np
 from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels.pool import scatter_sorted
-from ...ops._operands import as_tensor_arg
+from ...ops._operands import as_tensor_arg, quiet
 from ...tensor import Tensor
 from .adaptive_pooling import adaptive_avg_pool1d, adaptive_avg_pool2d, adaptive_avg_pool3d
 
@@ -145,6 +145,7 @@ def _axis_taps(mode, in_size, out_size, align_corners, scale, dt, antialias, n_s
     return _linear_taps(in_size, out_size, align_corners, scale, dt)
 
 
+@quiet
 def _gather_axis(x, axis, idx, w):
     """sum_t w[t] * x[..., idx[t], ...] along axis."""
     y = None
@@ -156,6 +157,7 @@ def _gather_axis(x, axis, idx, w):
     return y
 
 
+@quiet
 def _scatter_axis(g, axis, idx, w, in_size):
     """The adjoint of _gather_axis: every tap adds w[t] * g back at idx[t] (indices non-decreasing in o)."""
     grad = None
