@@ -228,7 +228,7 @@ def all_cases():
     for name in ZOO:  # torchvision's architectures beside cnnlab.models', with the same weights
         for n in (1, 8):
             cases.append(inference_case(f"{name} 224 inference b{n}", models.zoo(name), (n, 3, 224, 224),
-                                        tags=(f"zoo_b{n}",)))
+                                        tags=(f"zoo_b{n}", f"{name}_b{n}")))
     return cases
 
 

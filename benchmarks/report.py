@@ -12,7 +12,10 @@ TARGETS = [
     ("LeNet-5 training step, batch 64", "lenet_step", 2.0, 1.3),
     ("peak memory, ResNet-18 CIFAR train step", "memory", 1.5, 1.1),
 ]
-INFO = [("ResNet-18 3x3 layers, forward (sum of medians)", "resnet3x3:fwd")]
+INFO = [("ResNet-18 3x3 layers, forward (sum of medians)", "resnet3x3:fwd")] + [
+    (f"{label} 224 inference, batch {n}", f"{name}_b{n}")
+    for name, label in (("resnet50", "ResNet-50"), ("mobilenet_v2", "MobileNetV2"), ("convnext_tiny", "ConvNeXt-T"))
+    for n in (1, 8)]
 
 ROW = "{:<44} {:>4} {:>10} {:>10} {:>6} {:>9} {:>9} {:>7} {:>7}"
 
@@ -126,6 +129,18 @@ def print_summary(rows, out=print):
                        "-" if r["stretch"] is None else f"<= {r['stretch']}", r["verdict"]))
 
 
+def _strict(value):
+    """value with every non-finite float as None: json.dump would write NaN, which is not JSON."""
+    if isinstance(value, dict):
+        return {k: _strict(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_strict(v) for v in value]
+    if not isinstance(value, (bool, int, str, type(None))):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    return value
+
+
 def write_json(path, payload):
     with open(path, "w") as f:
-        json.dump(payload, f, indent=1, default=float)
+        json.dump(_strict(payload), f, indent=1, allow_nan=False)

@@ -74,3 +74,14 @@ def test_case_list_selection_and_arguments():
     assert timing.choose_repeats(0.5, 8.0, 5, 30) == 16 and timing.choose_repeats(0.1, 8.0, 5, 30) == 30
     assert timing.choose_repeats(3.0, 8.0, 5, 30) == 5 and timing.choose_repeats(10.0, 8.0, 5, 30) == 3
     assert memory._status_mb("VmRSS") is None or memory._status_mb("VmRSS") > 0
+
+
+def test_results_file_is_strict_json(tmp_path):
+    # A case that errors has NaN medians; json.dump wrote them as NaN, which strict JSON readers refuse.
+    import json
+
+    from benchmarks import report
+    path = tmp_path / "results.json"
+    report.write_json(path, {"ratio": float("nan"), "rows": [{"median_s": float("inf")}, {"median_s": 0.5}]})
+    assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}")) == {
+        "ratio": None, "rows": [{"median_s": None}, {"median_s": 0.5}]}
