@@ -18,7 +18,7 @@ from ...autograd import grad_owned
 from ...grad_mode import records
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import pointwise as _relu_kernels
-from ...ops._operands import as_tensor_arg
+from ...ops._operands import as_tensor_arg, quiet
 from . import _activation_f32 as _f32
 from .softmax import log_softmax, softmax, softmin  # noqa: F401 (re-exported)
 from ...ops.special import erf_array as erf, erfc_array as erfc  # noqa: F401 (re-exported: the array functions)
@@ -43,8 +43,9 @@ def _pointwise(input, op, forward, grad, ints="error"):
             x = x.astype(_dtypes.get_default_dtype().np)
         elif ints == "error" or x.dtype.kind == "b":
             raise DTypeError(f"{op}: input must be a floating-point tensor. Got dtype={t.dtype}.")
-    out = np.asarray(forward(x))
-    return Tensor._from_op(out, (t,), lambda g: (grad(g, x, out),), _GRAD_FN_NAMES.get(op) or
+    with np.errstate(all="ignore"):  # PyTorch gives inf/NaN silently (-inf * 0 in hardswish, ...)
+        out = np.asarray(forward(x))
+    return Tensor._from_op(out, (t,), quiet(lambda g: (grad(g, x, out),)), _GRAD_FN_NAMES.get(op) or
                            op.title().replace("_", "") + "Backward")
 
 
