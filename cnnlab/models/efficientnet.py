@@ -7,6 +7,7 @@ from functools import partial
 
 from .. import nn
 from ._api import define_builder, overwrite_named_param, weights_enum
+from ._init import init_mobile_weights, linear_uniform_by_out_features
 from .mobilenetv2 import make_divisible
 
 __all__ = ["EfficientNet", "MBConv", "FusedMBConv", "MBConvConfig", "FusedMBConvConfig", "EfficientNet_B0_Weights",
@@ -165,18 +166,7 @@ class EfficientNet(nn.Module):
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout, inplace=True), nn.Linear(last_out, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                init_range = 1.0 / math.sqrt(m.out_features)
-                nn.init.uniform_(m.weight, -init_range, init_range)
-                nn.init.zeros_(m.bias)
+        init_mobile_weights(self, linear_uniform_by_out_features)
 
     def forward(self, x):
         x = self.avgpool(self.features(x)).flatten(1)  # (N, last_channel)

@@ -2,6 +2,7 @@
 tree, state_dict keys, printed form and pretrained weights."""
 from .. import nn
 from ._api import define_builder, overwrite_named_param, weights_enum
+from ._init import init_mobile_weights, linear_normal_001
 
 __all__ = ["MobileNetV2", "InvertedResidual", "MobileNet_V2_Weights", "mobilenet_v2", "make_divisible"]
 
@@ -102,17 +103,7 @@ class MobileNetV2(nn.Module):
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_mobile_weights(self, linear_normal_001)
 
     def forward(self, x):
         x = self.features(x)  # (N, last_channel, H/32, W/32)

@@ -4,6 +4,7 @@ from functools import partial
 
 from .. import nn
 from ._api import define_builder, overwrite_named_param, weights_enum
+from ._init import init_mobile_weights, linear_normal_001
 from .mobilenetv2 import make_divisible
 
 __all__ = ["MobileNetV3", "InvertedResidualConfig", "InvertedResidual", "MobileNet_V3_Large_Weights",
@@ -100,17 +101,7 @@ class MobileNetV3(nn.Module):
         self.classifier = nn.Sequential(nn.Linear(last_out, last_channel), nn.Hardswish(inplace=True),
                                         nn.Dropout(p=dropout, inplace=True), nn.Linear(last_channel, num_classes))
 
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, (nn.BatchNorm2d, nn.GroupNorm)):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        init_mobile_weights(self, linear_normal_001)
 
     def forward(self, x):
         x = self.avgpool(self.features(x)).flatten(1)  # (N, 6 * last block's channels)
