@@ -23,6 +23,59 @@ def transform_input(x):
     return cat(channels, 1)
 
 
+def default_init_weights(init_weights, model_name):
+    """torchvision's rule for `init_weights=None`: warn that the default will change, then initialise.
+
+    Example:
+        >>> default_init_weights(False, "googlenet")
+        False
+    """
+    if init_weights is None:
+        warnings.warn(f"The default weight initialization of {model_name} will be changed in future releases of "
+                      "torchvision. If you wish to keep the old behavior (which leads to long initialization "
+                      "times due to scipy/scipy#11299), please set init_weights=True.", FutureWarning)
+        return True
+    return init_weights
+
+
+def init_trunc_normal(model, std_of):
+    """GoogLeNet's and Inception v3's init: Conv2d/Linear weights truncated normal on [-2, 2] with std
+    `std_of(layer)`, BatchNorm2d weight 1 and bias 0, in `model.modules()` order (torchvision's draw order).
+
+    Example:
+        >>> import cnnlab as torch
+        >>> net = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.BatchNorm2d(2))
+        >>> init_trunc_normal(net, lambda layer: 0.01)
+        >>> float(abs(net[0].weight).max()) < 0.1, float(net[1].weight.sum())
+        (True, 2.0)
+    """
+    for m in model.modules():
+        if isinstance(m, (nn.Conv2d, nn.Linear)):
+            nn.init.trunc_normal_(m.weight, mean=0.0, std=std_of(m), a=-2, b=2)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+
+
+def pretrained_kwargs(kwargs, weights, builder_name):
+    """The builders' rule for pretrained weights, applied to `kwargs` in place: transform_input defaults to
+    True, aux_logits must be True and init_weights False (overwritten, or an error if set otherwise), and
+    num_classes is the weights' category count. Nothing changes when `weights` is None.
+
+    Example:
+        >>> kw = {"num_classes": 10}
+        >>> pretrained_kwargs(kw, None, "googlenet"); kw
+        {'num_classes': 10}
+    """
+    if weights is None:
+        return
+    if "transform_input" not in kwargs:
+        kwargs["transform_input"] = True
+    overwrite_named_param(kwargs, "aux_logits", True, builder_name)
+    overwrite_named_param(kwargs, "init_weights", False, builder_name)
+    overwrite_named_param(kwargs, "num_classes", len(weights.meta["categories"]), builder_name)
+
+
 class BasicConv2d(nn.Module):
     """Conv2d (no bias), BatchNorm2d (eps=0.001), ReLU."""
 
@@ -92,11 +145,7 @@ class GoogLeNet(nn.Module):
                  dropout=0.2, dropout_aux=0.7):
         super().__init__()
         blocks = blocks or [BasicConv2d, Inception, InceptionAux]
-        if init_weights is None:
-            warnings.warn("The default weight initialization of GoogleNet will be changed in future releases of "
-                          "torchvision. If you wish to keep the old behavior (which leads to long initialization "
-                          "times due to scipy/scipy#11299), please set init_weights=True.", FutureWarning)
-            init_weights = True
+        init_weights = default_init_weights(init_weights, "GoogleNet")
         if len(blocks) != 3:
             raise ValueError(f"GoogLeNet: blocks must hold 3 callables. Got len(blocks)={len(blocks)}.")
         conv_block, inception_block, aux_block = blocks
@@ -130,12 +179,7 @@ class GoogLeNet(nn.Module):
         self.fc = nn.Linear(1024, num_classes)
 
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    nn.init.trunc_normal_(m.weight, mean=0.0, std=0.01, a=-2, b=2)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
+            init_trunc_normal(self, lambda layer: 0.01)
 
     def _transform_input(self, x):
         return transform_input(x) if self.transform_input else x
@@ -166,12 +210,7 @@ GoogLeNet_Weights = weights_enum("GoogLeNet_Weights", __name__)
 
 def _construct(weights, progress, **kwargs):
     original_aux_logits = kwargs.get("aux_logits", False)
-    if weights is not None:
-        if "transform_input" not in kwargs:
-            kwargs["transform_input"] = True
-        overwrite_named_param(kwargs, "aux_logits", True, "googlenet")
-        overwrite_named_param(kwargs, "init_weights", False, "googlenet")
-        overwrite_named_param(kwargs, "num_classes", len(weights.meta["categories"]), "googlenet")
+    pretrained_kwargs(kwargs, weights, "googlenet")
     model = GoogLeNet(**kwargs)
     if weights is not None:
         model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))

@@ -1,13 +1,12 @@
 """Inception v3 (Szegedy et al., 2015), with torchvision's module tree, state_dict keys, printed form, auxiliary
 classifier and pretrained weights. Inputs are 299x299 for the weights (at least 75x75)."""
-import warnings
 from collections import namedtuple
 
 from .. import nn
 from ..nn import functional as F
 from ..ops.shape import cat
-from ._api import define_builder, overwrite_named_param, weights_enum
-from .googlenet import BasicConv2d, transform_input
+from ._api import define_builder, weights_enum
+from .googlenet import BasicConv2d, default_init_weights, init_trunc_normal, pretrained_kwargs, transform_input
 
 __all__ = ["Inception3", "InceptionOutputs", "InceptionA", "InceptionB", "InceptionC", "InceptionD", "InceptionE",
            "InceptionAux", "Inception_V3_Weights", "inception_v3"]
@@ -167,11 +166,7 @@ class Inception3(nn.Module):
         super().__init__()
         inception_blocks = inception_blocks or [BasicConv2d, InceptionA, InceptionB, InceptionC, InceptionD,
                                                 InceptionE, InceptionAux]
-        if init_weights is None:
-            warnings.warn("The default weight initialization of inception_v3 will be changed in future releases of "
-                          "torchvision. If you wish to keep the old behavior (which leads to long initialization "
-                          "times due to scipy/scipy#11299), please set init_weights=True.", FutureWarning)
-            init_weights = True
+        init_weights = default_init_weights(init_weights, "inception_v3")
         if len(inception_blocks) != 7:
             raise ValueError(f"Inception3: inception_blocks must hold 7 callables. Got "
                              f"len(inception_blocks)={len(inception_blocks)}.")
@@ -202,13 +197,8 @@ class Inception3(nn.Module):
         self.fc = nn.Linear(2048, num_classes)
 
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, (nn.Conv2d, nn.Linear)):
-                    stddev = float(m.stddev) if hasattr(m, "stddev") else 0.1
-                    nn.init.trunc_normal_(m.weight, mean=0.0, std=stddev, a=-2, b=2)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.constant_(m.weight, 1)
-                    nn.init.constant_(m.bias, 0)
+            # InceptionAux sets `stddev` on its conv1 and fc (0.01, 0.001), as torchvision does
+            init_trunc_normal(self, lambda layer: float(layer.stddev) if hasattr(layer, "stddev") else 0.1)
 
     def _transform_input(self, x):
         return transform_input(x) if self.transform_input else x
@@ -238,12 +228,7 @@ Inception_V3_Weights = weights_enum("Inception_V3_Weights", __name__)
 
 def _construct(weights, progress, **kwargs):
     original_aux_logits = kwargs.get("aux_logits", True)
-    if weights is not None:
-        if "transform_input" not in kwargs:
-            kwargs["transform_input"] = True
-        overwrite_named_param(kwargs, "aux_logits", True, "inception_v3")
-        overwrite_named_param(kwargs, "init_weights", False, "inception_v3")
-        overwrite_named_param(kwargs, "num_classes", len(weights.meta["categories"]), "inception_v3")
+    pretrained_kwargs(kwargs, weights, "inception_v3")
     model = Inception3(**kwargs)
     if weights is not None:
         model.load_state_dict(weights.get_state_dict(progress=progress, check_hash=True))
