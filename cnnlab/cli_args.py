@@ -52,6 +52,21 @@ def _number(kind, low, inclusive):
 POSITIVE_INT, POSITIVE, NON_NEGATIVE = _number(int, 0, False), _number(float, 0, False), _number(float, 0, True)
 NON_NEGATIVE_INT = _number(int, 0, True)
 
+
+def int_list(text):
+    """argparse type for sizes: integers separated by commas or 'x' ('7', '224,224', '3x5') -> a tuple.
+
+    >>> int_list("224x224")
+    (224, 224)
+    """
+    try:
+        values = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
+    if not values:
+        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
+    return values
+
 # `cnnlab train`'s defaults are the demo's settings (make demo runs them): 98-99% on the bundled digits
 EPOCHS, BATCH_SIZE, WEIGHT_DECAY, SCHEDULER = 20, 64, 5e-4, "cosine"
 LR_DEFAULTS = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}  # --lr when not given

@@ -6,6 +6,7 @@ cli.py adds them to its parser with register(parser); they report bad arguments 
 import argparse
 import os
 
+from .cli_args import int_list
 from .cli_common import CLIError, say
 
 __all__ = ["register", "cmd_summary", "cmd_explain"]
@@ -29,20 +30,10 @@ EXPLAIN_EPILOG = """examples:
   cnnlab explain rf --model vgg16"""
 
 
-def _ints(text):
-    try:
-        values = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
-    return values
-
-
 def _padding(text):
     if text in ("same", "valid", "same_lower"):
         return text
-    values = _ints(text)
+    values = int_list(text)
     return values[0] if len(values) == 1 else values
 
 
@@ -52,7 +43,7 @@ def _model_source(p):
     group.add_argument("--checkpoint", metavar="RUN", help="a run folder written by 'cnnlab train --out'")
     group.add_argument("--file", metavar="FILE.py:NAME", help="your own model: a Python file and the class, function "
                        "or model in it")
-    p.add_argument("--input", type=_ints, metavar="N,C,H,W", help="input shape, batch first (default: the model's "
+    p.add_argument("--input", type=int_list, metavar="N,C,H,W", help="input shape, batch first (default: the model's "
                    "own, with batch 1)")
 
 
@@ -81,13 +72,13 @@ def register(parser):
     for name, text in (("conv", "the output size of a convolution, its padding, windows and dropped pixels"),
                        ("pool", "the same for a pooling window (stride defaults to the kernel)")):
         q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=_Formatter)
-        q.add_argument("--input", type=_ints, required=True, metavar="SIZE", help="spatial input size: 7 or 224,224")
-        q.add_argument("--kernel", type=_ints, required=True, metavar="K", help="kernel size: 3 or 3,5")
-        q.add_argument("--stride", type=_ints, default=None, metavar="S",
+        q.add_argument("--input", type=int_list, required=True, metavar="SIZE", help="spatial input size: 7 or 224,224")
+        q.add_argument("--kernel", type=int_list, required=True, metavar="K", help="kernel size: 3 or 3,5")
+        q.add_argument("--stride", type=int_list, default=None, metavar="S",
                        help="stride (default 1 for conv, the kernel for pool)")
         q.add_argument("--padding", type=_padding, default=0, metavar="P", help="an int, per-dim ints, same, "
                        "same_lower or valid (same: TensorFlow's ceil(input / stride), any stride)")
-        q.add_argument("--dilation", type=_ints, default=(1,), metavar="D", help="dilation (1: none)")
+        q.add_argument("--dilation", type=int_list, default=(1,), metavar="D", help="dilation (1: none)")
         if name == "pool":
             q.add_argument("--ceil-mode", action="store_true", help="keep a last partial window (ceil_mode=True)")
         q.set_defaults(func=cmd_explain, command="explain")

@@ -6,6 +6,7 @@ cli.py adds them to its parser with register(parser); bad arguments end as one l
 import argparse
 import os
 
+from .cli_args import int_list
 from .cli_common import CLIError, say
 
 __all__ = ["register", "cmd_animate", "cmd_report"]
@@ -33,20 +34,10 @@ examples:
   cnnlab report --checkpoint runs/lenet5 --image digit.png --out report.html"""
 
 
-def _ints(text):
-    try:
-        values = tuple(int(v) for v in text.replace("x", ",").split(",") if v.strip())
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}") from None
-    if not values:
-        raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
-    return values
-
-
 def _padding(text):
     if text in ("same", "valid", "same_lower"):
         return text
-    values = _ints(text)
+    values = int_list(text)
     if len(values) == 4:  # top, bottom, left, right
         return ((values[0], values[1]), (values[2], values[3]))
     if len(values) > 2:
@@ -71,16 +62,16 @@ def register(parser):
                        ("pool", "a pooling window (stride defaults to the kernel)")):
         q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=_Formatter,
                             epilog=ANIMATE_EPILOG)
-        q.add_argument("--input", type=_ints, required=True, metavar="SIZE", help="spatial input size: 5 or 5,6")
-        q.add_argument("--kernel", type=_ints, required=True, metavar="K", help="kernel size: 3 or 3,2")
-        q.add_argument("--stride", type=_ints, default=None, metavar="S",
+        q.add_argument("--input", type=int_list, required=True, metavar="SIZE", help="spatial input size: 5 or 5,6")
+        q.add_argument("--kernel", type=int_list, required=True, metavar="K", help="kernel size: 3 or 3,2")
+        q.add_argument("--stride", type=int_list, default=None, metavar="S",
                        help="stride (default 1 for conv, the kernel for pool)")
         q.add_argument("--padding", type=_padding, default=0, metavar="P", help="an int, rows,columns, "
                        "top,bottom,left,right, same, same_lower or valid")
-        q.add_argument("--dilation", type=_ints, default=1, metavar="D", help="dilation (1: none)")
+        q.add_argument("--dilation", type=int_list, default=1, metavar="D", help="dilation (1: none)")
         if name == "conv":
             q.add_argument("--transposed", action="store_true", help="a transposed convolution")
-            q.add_argument("--output-padding", type=_ints, default=0, metavar="P",
+            q.add_argument("--output-padding", type=int_list, default=0, metavar="P",
                            help="--transposed: extra rows/columns after (as ConvTranspose2d)")
         else:
             q.add_argument("--ceil-mode", action="store_true", help="keep a last partial window (ceil_mode=True)")
