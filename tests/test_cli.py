@@ -10,17 +10,9 @@ import numpy as np
 import pytest
 
 from cnnlab.cli import build_parser, main
+from cli_helpers import one_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def _one_line(capsys, *words, stream="err"):
-    """The single line written to stderr (or stdout), checked to contain every word."""
-    text = getattr(capsys.readouterr(), stream)
-    assert text.count("\n") == 1 and "Traceback" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def test_models_lists_the_registry_with_inputs(capsys):
@@ -48,13 +40,13 @@ def test_train_writes_checkpoint_history_metrics(run_dir):
 
 def test_resume_continues_and_refuses_to_clobber(run_dir, capsys):
     assert main(["train", "--data", "mnist-sample", "--epochs", "1", "--out", str(run_dir)]) == 2
-    _one_line(capsys, "already holds a run; pass --resume")
+    one_line(capsys, "already holds a run; pass --resume")
     assert main(["train", "--epochs", "2", "--out", str(run_dir), "--resume"]) == 2
-    _one_line(capsys, "has already trained 2 epochs; pass --epochs larger than 2")
+    one_line(capsys, "has already trained 2 epochs; pass --epochs larger than 2")
     assert main(["train", "--model", "lecture-cnn", "--epochs", "3", "--out", str(run_dir), "--resume"]) == 2
-    _one_line(capsys, "was trained with --model lenet5, not lecture_cnn")
+    one_line(capsys, "was trained with --model lenet5, not lecture_cnn")
     assert main(["train", "--epochs", "3", "--out", str(run_dir), "--resume", "--overwrite"]) == 2
-    _one_line(capsys, "--resume and --overwrite contradict each other")
+    one_line(capsys, "--resume and --overwrite contradict each other")
     assert main(["train", "--data", "mnist-sample", "--epochs", "3", "--subset", "1024", "--out", str(run_dir),
                  "--resume", "--quiet", "--optimizer", "adam", "--lr", "0.003"]) == 0
     assert len((run_dir / "history.csv").read_text().splitlines()) == 4
@@ -78,7 +70,7 @@ def test_predict_a_digit_drawn_black_on_white(run_dir, tmp_path, capsys):
     digit = 255 - _digit(1)  # as a person draws it: dark ink on white paper
     Image.fromarray(digit).resize((56, 56)).save(tmp_path / "one.png")
     assert main(["predict", "--checkpoint", str(run_dir), "--top-k", "2", str(tmp_path / "one.png")]) == 0
-    line = _one_line(capsys, stream="out").strip()
+    line = one_line(capsys, stream="out").strip()
     assert line.startswith(str(tmp_path / "one.png") + ": 1 ")  # top class first, with its probability
     assert line.count("%") == 2
 
@@ -168,7 +160,7 @@ def test_predict_without_pillow_says_how_to_install_it(run_dir, tmp_path, monkey
     (tmp_path / "x.png").write_bytes(b"\x89PNG")
     monkeypatch.setitem(sys.modules, "PIL", None)  # `from PIL import Image` now fails as if it was not installed
     assert main(["predict", "--checkpoint", str(run_dir), str(tmp_path / "x.png")]) == 1
-    line = _one_line(capsys, "needs Pillow", "pip install 'cnnlab[images]'")
+    line = one_line(capsys, "needs Pillow", "pip install 'cnnlab[images]'")
     assert line.startswith("cnnlab predict: reading images")
 
 
@@ -184,7 +176,7 @@ def test_train_on_the_bundled_sample_needs_only_numpy(tmp_path, monkeypatch, cap
 def test_a_model_that_does_not_fit_the_data_is_refused_before_anything_is_written(tmp_path, capsys):
     out = tmp_path / "new"
     assert main(["train", "--model", "lecture-cnn", "--out", str(out)]) == 2
-    _one_line(capsys, "model lecture_cnn does not fit the data", "expects 3x32x32", "mnist-sample has 1x28x28")
+    one_line(capsys, "model lecture_cnn does not fit the data", "expects 3x32x32", "mnist-sample has 1x28x28")
     assert not out.exists()
     (tmp_path / "empty").mkdir()
     assert main(["train", "--model", "lecture_cnn", "--out", str(tmp_path / "empty")]) == 2
@@ -212,16 +204,16 @@ def test_lenet5_fits_32x32_images_and_is_refused_on_64x64(shapes, tmp_path, caps
     assert json.loads((tmp_path / "ok" / "config.json").read_text())["model_kwargs"]["input_size"] == 32
     capsys.readouterr()
     assert main(["evaluate", "--checkpoint", str(tmp_path / "ok"), "--data", "mnist-sample"]) == 2
-    _one_line(capsys, "--data: mnist-sample does not match the run")
+    one_line(capsys, "--data: mnist-sample does not match the run")
     assert main(["train", "--data", f"folder:{shapes}", "--image-size", "64", "--out", str(tmp_path / "no")]) == 2
-    _one_line(capsys, "model lenet5 does not fit the data", "expects 1x28x28", "has 3x64x64 images")
+    one_line(capsys, "model lenet5 does not fit the data", "expects 1x28x28", "has 3x64x64 images")
     assert not (tmp_path / "no").exists()
 
 
 def test_a_diverging_run_ends_with_one_line_and_leaves_no_folder(tmp_path, capsys):
     assert main(["train", "--lr", "1e30", "--epochs", "1", "--subset", "256", "--quiet",
                  "--out", str(tmp_path / "r")]) == 1
-    _one_line(capsys, "the loss became nan at epoch 1, batch")
+    one_line(capsys, "the loss became nan at epoch 1, batch")
     assert not (tmp_path / "r").exists()
 
 
@@ -252,7 +244,7 @@ def test_bad_arguments_are_one_line_and_exit_2(argv, words, capsys):
     with pytest.raises(SystemExit) as exc:
         main(argv)
     assert exc.value.code == 2
-    _one_line(capsys, *words, f"(see 'cnnlab {argv[0] + ' ' if argv[0] != 'bogus' else ''}--help')")
+    one_line(capsys, *words, f"(see 'cnnlab {argv[0] + ' ' if argv[0] != 'bogus' else ''}--help')")
 
 
 def test_missing_and_wrong_files_are_one_line_and_exit_2(run_dir, tmp_path, capsys):
@@ -287,7 +279,7 @@ def test_missing_and_wrong_files_are_one_line_and_exit_2(run_dir, tmp_path, caps
         if argv[0] == "train" and "--out" not in argv:
             argv = argv + ["--out", str(tmp_path / "never")]
         assert main(argv) == 2, argv
-        _one_line(capsys, f"cnnlab {argv[0]}: ", words)
+        one_line(capsys, f"cnnlab {argv[0]}: ", words)
     assert sorted(os.listdir(tmp_path)) == ["fake.png", "notes.txt"]  # nothing written by the failed commands
 
 
@@ -353,7 +345,7 @@ def test_an_interrupted_run_keeps_its_last_epoch_and_says_how_to_resume(tmp_path
     monkeypatch.setattr(train, "train_one_epoch", stop_in_epoch_2)
     out = tmp_path / "r"
     assert main(["train", "--epochs", "3", "--subset", "128", "--quiet", "--out", str(out)]) == 130
-    line = _one_line(capsys, "interrupted; the last finished epoch is saved in")
+    line = one_line(capsys, "interrupted; the last finished epoch is saved in")
     assert line.rstrip().endswith(f"Continue with: cnnlab train --out {out} --quiet --resume")  # config has the rest
     monkeypatch.setattr(train, "train_one_epoch", real)
     assert main(["train"] + line.rstrip().split(" train ", 1)[1].split()) == 0  # the command it suggests
@@ -372,10 +364,10 @@ def test_an_interrupted_run_keeps_its_last_epoch_and_says_how_to_resume(tmp_path
 
 def test_image_size_and_folder_data_are_checked_first(tmp_path, monkeypatch, capsys):
     assert main(["train", "--image-size", "32", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "--image-size applies to folder:DIR data only")
+    one_line(capsys, "--image-size applies to folder:DIR data only")
     monkeypatch.setitem(sys.modules, "PIL", None)
     assert main(["train", "--data", f"folder:{tmp_path}", "--out", str(tmp_path / "r")]) == 1
-    _one_line(capsys, "cnnlab train: --data folder:DIR: reading images needs Pillow", "pip install 'cnnlab[images]'")
+    one_line(capsys, "cnnlab train: --data folder:DIR: reading images needs Pillow", "pip install 'cnnlab[images]'")
     assert os.listdir(tmp_path) == []
 
 
@@ -411,15 +403,15 @@ def test_folder_data_needs_matching_train_and_val_classes(tmp_path, capsys):
             (tmp_path / "d" / part / c).mkdir(parents=True)
             Image.new("RGB", (8, 8)).save(tmp_path / "d" / part / c / "x.png")
     assert main(["train", "--data", f"folder:{tmp_path / 'd'}", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "--data: the training and validation folders", "['cat', 'dog'] and ['cat', 'cow']")
+    one_line(capsys, "--data: the training and validation folders", "['cat', 'dog'] and ['cat', 'cow']")
     (tmp_path / "one" / "cat").mkdir(parents=True)
     Image.new("RGB", (8, 8)).save(tmp_path / "one" / "cat" / "x.png")
     Image.new("RGB", (8, 8)).save(tmp_path / "one" / "cat" / "y.png")
     assert main(["train", "--data", f"folder:{tmp_path / 'one'}", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "--data: a classifier needs at least two classes")
+    one_line(capsys, "--data: a classifier needs at least two classes")
     Image.new("RGB", (8, 8)).save(tmp_path / "one" / "x.png")
     (tmp_path / "one" / "dog").mkdir()
     Image.new("RGB", (8, 8)).save(tmp_path / "one" / "dog" / "x.png")  # 3 images: 80/20 leaves none to validate
     assert main(["train", "--data", f"folder:{tmp_path / 'one'}", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "--data: no images left for validation", "(3 in all")
+    one_line(capsys, "--data: no images left for validation", "(3 in all")
     assert not (tmp_path / "r").exists()

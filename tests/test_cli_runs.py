@@ -17,17 +17,10 @@ import pytest
 
 import cnnlab
 from cnnlab.cli import main
+from cli_helpers import one_line
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 QUICK = ["--subset", "128", "--quiet"]
-
-
-def _one_line(capsys, *words, stream="err"):
-    text = getattr(capsys.readouterr(), stream)
-    assert text.count("\n") == 1 and "Traceback" not in text, text
-    for w in words:
-        assert w in text, (w, text)
-    return text
 
 
 def _lrs(run):
@@ -102,13 +95,13 @@ def test_resume_refuses_what_a_run_cannot_change(tmp_path, capsys, argv, words):
     assert main(["train", "--epochs", "1", "--subset", "64", "--quiet", "--out", str(run)]) == 0
     before = (run / "config.json").read_text()
     assert main(["train", "--epochs", "2", "--out", str(run), "--resume", *argv]) == 2
-    _one_line(capsys, "cnnlab train: --resume: the run in", words)
+    one_line(capsys, "cnnlab train: --resume: the run in", words)
     assert (run / "config.json").read_text() == before
 
 
 def test_momentum_with_adam_is_refused(tmp_path, capsys):
     assert main(["train", "--optimizer", "adam", "--momentum", "0.5", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "--momentum applies to sgd and rmsprop; adam has none")
+    one_line(capsys, "--momentum applies to sgd and rmsprop; adam has none")
 
 
 # ---- a run killed before its first checkpoint ----------------------------------------------------------------
@@ -118,7 +111,7 @@ def test_a_run_killed_before_its_first_epoch_can_be_started_again(tmp_path, caps
     (run / "config.json").write_text('{"model": "lenet5"}')  # what a kill during epoch 1 leaves
     (run / ".checkpoint.pth.4242-0a1b.tmp").write_bytes(b"half a checkpoint")
     assert main(["train", "--epochs", "1", "--out", str(run), "--resume"]) == 2
-    _one_line(capsys, f"--resume: the run in {run} stopped before its first epoch ended (it has no checkpoint.pth); "
+    one_line(capsys, f"--resume: the run in {run} stopped before its first epoch ended (it has no checkpoint.pth); "
                       "start it again without --resume.")
     assert main(["train", "--epochs", "1", "--subset", "64", "--quiet", "--out", str(run)]) == 0
     assert "stopped before its first epoch ended (no checkpoint.pth); starting it afresh" in capsys.readouterr().out
@@ -127,7 +120,7 @@ def test_a_run_killed_before_its_first_epoch_can_be_started_again(tmp_path, caps
     (tmp_path / "mine" / "config.json").write_text("{}")
     (tmp_path / "mine" / "notes.txt").write_text("not a run's")
     assert main(["train", "--out", str(tmp_path / "mine")]) == 2  # someone else's files: never replaced
-    _one_line(capsys, "already holds a run; pass --resume to continue it, --overwrite to replace it")
+    one_line(capsys, "already holds a run; pass --resume to continue it, --overwrite to replace it")
 
 
 # ---- damaged checkpoints -------------------------------------------------------------------------------------
@@ -158,7 +151,7 @@ def test_resume_from_a_damaged_checkpoint_names_the_field(small_run, tmp_path, c
     cnnlab.save(ckpt, str(run / "checkpoint.pth"))
     before = {f: (run / f).read_bytes() for f in os.listdir(run)}
     assert main(["train", "--epochs", "2", "--out", str(run), "--resume"]) == 2
-    _one_line(capsys, f"cnnlab train: --resume: cannot continue from {run / 'checkpoint.pth'} (", words)
+    one_line(capsys, f"cnnlab train: --resume: cannot continue from {run / 'checkpoint.pth'} (", words)
     assert {f: (run / f).read_bytes() for f in os.listdir(run)} == before  # nothing written
 
 
@@ -184,7 +177,7 @@ def test_evaluate_shows_every_state_dict_problem(small_run, tmp_path, capsys):
     ckpt["model"]["features.0.weight"] = cnnlab.zeros(6, 1, 3, 3)
     cnnlab.save(ckpt, str(run / "checkpoint.pth"))
     assert main(["evaluate", "--checkpoint", str(run)]) == 2
-    _one_line(capsys, "Error(s) in loading state_dict for LeNet5:", 'Missing key(s) in state_dict: "classifier.5.bias"',
+    one_line(capsys, "Error(s) in loading state_dict for LeNet5:", 'Missing key(s) in state_dict: "classifier.5.bias"',
               'Unexpected key(s) in state_dict: "extra.weight"', "size mismatch for features.0.weight: copying a param "
               "with shape cnnlab.Size([6, 1, 3, 3]) from checkpoint, the shape in current model is "
               "cnnlab.Size([6, 1, 5, 5])")
@@ -224,7 +217,7 @@ def test_an_empty_class_folder_is_refused_as_torchvision_does(tmp_path, capsys):
     assert str(ours.value).startswith(str(theirs.value).split(" Supported extensions")[0])
     assert str(ours.value).startswith("Found no valid file for the classes empty. Supported extensions are: .jpg")
     assert main(["train", "--data", f"folder:{root}", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "cnnlab train: Found no valid file for the classes empty.")
+    one_line(capsys, "cnnlab train: Found no valid file for the classes empty.")
     assert not (tmp_path / "r").exists()
 
 
@@ -271,10 +264,10 @@ def test_train_download_fetches_mnist(tiny_mnist_server, tmp_path, capsys):
     from cnnlab.data.datasets import MNIST
     data = tmp_path / "data"
     assert main(["train", "--data", f"mnist:{data}", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, f"--data: no such folder '{data}'", "Pass --download to fetch the files into it.")
+    one_line(capsys, f"--data: no such folder '{data}'", "Pass --download to fetch the files into it.")
     data.mkdir()
     assert main(["train", "--data", f"mnist:{data}", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "not found. Pass --download, or put the files in")  # was: "Pass download=True"
+    one_line(capsys, "not found. Pass --download, or put the files in")  # was: "Pass download=True"
     data.rmdir()
     assert main(["train", "--data", f"mnist:{data}", "--download", "--epochs", "1", "--quiet",
                  "--out", str(tmp_path / "r")]) == 0
@@ -282,18 +275,18 @@ def test_train_download_fetches_mnist(tiny_mnist_server, tmp_path, capsys):
     assert "40 training, 20 validation images" in capsys.readouterr().out
 
 
-def test_train_download_offline_is_one_line(tmp_path, monkeypatch, capsys):
+def test_train_download_offline_isone_line(tmp_path, monkeypatch, capsys):
     from cnnlab.data.datasets import MNIST
     monkeypatch.setattr(MNIST, "mirror", "http://127.0.0.1:9/")  # the discard port: nothing listens there
     assert main(["train", "--data", f"mnist:{tmp_path / 'data'}", "--download", "--out", str(tmp_path / "r")]) == 1
-    _one_line(capsys, "cnnlab train: ", "127.0.0.1:9")
+    one_line(capsys, "cnnlab train: ", "127.0.0.1:9")
     assert not (tmp_path / "r").exists()
 
 
 @pytest.mark.parametrize("spec", ["mnist-sample", "folder:."])
 def test_download_applies_to_downloadable_data_only(tmp_path, capsys, spec):
     assert main(["train", "--data", spec, "--download", "--out", str(tmp_path / "r")]) == 2
-    _one_line(capsys, "--download applies to mnist:DIR, fashion-mnist:DIR, cifar10:DIR")
+    one_line(capsys, "--download applies to mnist:DIR, fashion-mnist:DIR, cifar10:DIR")
 
 
 # ---- what to type next ---------------------------------------------------------------------------------------
@@ -321,7 +314,7 @@ def test_a_zoo_model_that_takes_three_channels_gets_no_in_channels():
     (lambda c: c.__setitem__("model", 3), "is not a cnnlab run's config"),
     (lambda c: c.__setitem__("model", "nosuchnet"), "cannot build the model 'nosuchnet' that"),
 ])
-def test_a_damaged_config_json_is_one_line(small_run, tmp_path, capsys, edit, words):
+def test_a_damaged_config_json_isone_line(small_run, tmp_path, capsys, edit, words):
     import shutil
     run = tmp_path / "r"
     shutil.copytree(small_run, run)
@@ -329,4 +322,4 @@ def test_a_damaged_config_json_is_one_line(small_run, tmp_path, capsys, edit, wo
     edit(config)
     (run / "config.json").write_text(json.dumps(config))
     assert main(["predict", "--checkpoint", str(run), str(run / "config.json")]) == 2  # was KeyError 'mean', exit 1
-    _one_line(capsys, "cnnlab predict: ", words)
+    one_line(capsys, "cnnlab predict: ", words)
