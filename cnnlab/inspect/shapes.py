@@ -8,7 +8,7 @@ import numbers
 
 from ..errors import ShapeError
 from ..nn.functional._args import (check_output_size, check_positive, output_size as _out1, resolve_padding,
-                                   spatial_names, to_tuple)
+                                   spatial_names, to_tuple, transposed_output_size)
 
 __all__ = ["output_size", "padding_for", "explain_conv", "explain_pool"]
 
@@ -27,15 +27,21 @@ def _sizes(input, op):
     return sizes, scalar
 
 
-def _geometry(op, sizes, kernel_size, stride, padding, dilation, transposed=False, output_padding=0):
-    """Normalised (kernel, stride, dilation, pads) for len(sizes) spatial dims, checked as the layers check."""
-    n = len(sizes)
+def _window(op, n, kernel_size, stride, dilation):
+    """Normalised (kernel, stride, dilation) tuples for n spatial dims, each checked positive as the layers do."""
     kernel = to_tuple(kernel_size, n, "kernel_size", op)
     check_positive(kernel, "kernel_size", op)
     stride = to_tuple(stride, n, "stride", op)
     check_positive(stride, "stride", op)
     dilation = to_tuple(dilation, n, "dilation", op)
     check_positive(dilation, "dilation", op)
+    return kernel, stride, dilation
+
+
+def _geometry(op, sizes, kernel_size, stride, padding, dilation, transposed=False):
+    """Normalised (kernel, stride, dilation, pads) for len(sizes) spatial dims, checked as the layers check."""
+    n = len(sizes)
+    kernel, stride, dilation = _window(op, n, kernel_size, stride, dilation)
     if transposed and isinstance(padding, str):
         raise ValueError(f"{op}: padding must be an int or a tuple (string paddings are for conv only). "
                          f"Got padding={padding!r}.")
@@ -79,22 +85,8 @@ def output_size(input, kernel_size, stride=1, padding=0, dilation=1, ceil_mode=F
     op = "output_size"
     sizes, scalar = _sizes(input, op)
     kernel, stride, dilation, pads = _geometry(op, sizes, kernel_size, stride, padding, dilation, transposed)
-    n = len(sizes)
     if transposed:
-        out_pad = to_tuple(output_padding, n, "output_padding", op)
-        if any(p < 0 for p in out_pad):
-            raise ShapeError(f"{op}: output_padding must be non-negative. Got output_padding={output_padding!r}.")
-        if any(p >= s and p >= d for p, s, d in zip(out_pad, stride, dilation)):
-            raise ShapeError(f"{op}: output_padding must be smaller than either stride or dilation. Got "
-                             f"output_padding={out_pad}, stride={stride}, dilation={dilation}.")
-        out = tuple((i - 1) * s - b - a + d * (k - 1) + p + 1
-                    for i, s, (b, a), d, k, p in zip(sizes, stride, pads, dilation, kernel, out_pad))
-        for name, i, s, (b, a), d, k, p, o in zip(spatial_names(n), sizes, stride, pads, dilation, kernel, out_pad,
-                                                  out):
-            if o < 1:
-                raise ShapeError(f"{op}: output size would be 0 or less. Got {name}={i} with kernel_size={k}, "
-                                 f"stride={s}, padding={(b, a) if b != a else b}, output_padding={p}, dilation={d} "
-                                 f"({name}_out = ({i}-1)*{s} - {b + a} + {d}*({k}-1) + {p} + 1 = {o}).")
+        out = transposed_output_size(op, sizes, kernel, pads, stride, dilation, output_padding)
     else:
         out = tuple(_out1(i, k, s, p, d, ceil_mode) for i, k, s, p, d in zip(sizes, kernel, stride, pads, dilation))
         check_output_size(op, sizes, kernel, pads, stride, dilation, out)
@@ -129,12 +121,7 @@ def padding_for(input, kernel_size, stride=1, dilation=1, output="same"):
     op = "padding_for"
     sizes, scalar = _sizes(input, op)
     n = len(sizes)
-    kernel = to_tuple(kernel_size, n, "kernel_size", op)
-    check_positive(kernel, "kernel_size", op)
-    stride = to_tuple(stride, n, "stride", op)
-    check_positive(stride, "stride", op)
-    dilation = to_tuple(dilation, n, "dilation", op)
-    check_positive(dilation, "dilation", op)
+    kernel, stride, dilation = _window(op, n, kernel_size, stride, dilation)
     if output == "valid":
         pads = ((0, 0),) * n
         output_size(sizes, kernel, stride, 0, dilation)  # the layer's error when even that does not fit

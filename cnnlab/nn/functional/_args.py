@@ -113,6 +113,27 @@ def output_size(size, k, s, pad, d, ceil_mode=False):
     return out
 
 
+def transposed_output_size(op, spatial_size, kernel_size, padding, stride, dilation, output_padding):
+    """A transposed convolution's output size, (i - 1) * s - before - after + d * (k - 1) + output_padding + 1 per
+    dim, after checking output_padding (non-negative, below stride or dilation, as PyTorch) and that every size is
+    at least 1 (the message names every value and the formula's result). `padding` holds (before, after) pairs."""
+    out_pad = to_tuple(output_padding, len(spatial_size), "output_padding", op)
+    if any(p < 0 for p in out_pad):
+        raise ShapeError(f"{op}: output_padding must be non-negative. Got output_padding={output_padding!r}.")
+    if any(p >= s and p >= d for p, s, d in zip(out_pad, stride, dilation)):
+        raise ShapeError(f"{op}: output_padding must be smaller than either stride or dilation. Got "
+                         f"output_padding={out_pad}, stride={stride}, dilation={dilation}.")
+    out_size = tuple((i - 1) * s - b - a + d * (k - 1) + p + 1
+                     for i, s, (b, a), d, k, p in zip(spatial_size, stride, padding, dilation, kernel_size, out_pad))
+    for name, i, s, (b, a), d, k, p, o in zip(spatial_names(len(spatial_size)), spatial_size, stride, padding,
+                                              dilation, kernel_size, out_pad, out_size):
+        if o < 1:
+            raise ShapeError(f"{op}: output size would be 0 or less. Got {name}={i} with kernel_size={k}, "
+                             f"stride={s}, padding={(b, a) if b != a else b}, output_padding={p}, dilation={d} "
+                             f"({name}_out = ({i}-1)*{s} - {b + a} + {d}*({k}-1) + {p} + 1 = {o}).")
+    return out_size
+
+
 def check_output_size(op, spatial_size, kernel_size, padding, stride, dilation, out_size):
     """Raise when any output size is below 1, naming every value and the formula's result (pytorch#15446)."""
     for name, size, k, pad, s, d, out in zip(spatial_names(len(spatial_size)), spatial_size, kernel_size,

@@ -17,7 +17,7 @@ from ...kernels import conv as kconv
 from ...ops.shape import squeeze, unsqueeze
 from ...tensor import Tensor
 from ._args import (check_input_dims, check_output_size, check_positive, output_size, resolve_padding,
-                    spatial_names, to_tuple)
+                    spatial_names, to_tuple, transposed_output_size)
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -225,20 +225,7 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
                          f"Got padding={padding!r}.")
     kernel, spatial = tuple(weight.shape[2:]), tuple(input.shape[-n:])
     pads = resolve_padding(padding, n, op, kernel, stride, dilation, spatial)
-    out_pad = to_tuple(output_padding, n, "output_padding", op)
-    if any(p < 0 for p in out_pad):
-        raise ShapeError(f"{op}: output_padding must be non-negative. Got output_padding={output_padding!r}.")
-    if any(p >= s and p >= d for p, s, d in zip(out_pad, stride, dilation)):
-        raise ShapeError(f"{op}: output_padding must be smaller than either stride or dilation. Got "
-                         f"output_padding={out_pad}, stride={stride}, dilation={dilation}.")
-    out_size = tuple((i - 1) * s - b - a + d * (k - 1) + p + 1
-                     for i, s, (b, a), d, k, p in zip(spatial, stride, pads, dilation, kernel, out_pad))
-    for name, i, s, (b, a), d, k, p, o in zip(spatial_names(n), spatial, stride, pads, dilation, kernel,
-                                              out_pad, out_size):
-        if o < 1:
-            raise ShapeError(f"{op}: output size would be 0 or less. Got {name}={i} with kernel_size={k}, "
-                             f"stride={s}, padding={(b, a) if b != a else b}, output_padding={p}, dilation={d} "
-                             f"({name}_out = ({i}-1)*{s} - {b + a} + {d}*({k}-1) + {p} + 1 = {o}).")
+    out_size = transposed_output_size(op, spatial, kernel, pads, stride, dilation, output_padding)
 
     check_allocation(op, (input.shape[0] if input.ndim == n + 2 else 1, out_channels) + out_size,
                      input._data.dtype)
