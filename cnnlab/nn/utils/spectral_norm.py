@@ -14,6 +14,7 @@ from ...ops.extra import mv
 from ..functional import normalize
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..parameter import Parameter
+from ._norm_hooks import refuse_second_hook, remove_hook
 from .parametrizations import matrix_of
 
 
@@ -54,9 +55,7 @@ class SpectralNorm:
 
     @staticmethod
     def apply(module, name, n_power_iterations, dim, eps):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, SpectralNorm) and hook.name == name:
-                raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
+        refuse_second_hook(module, SpectralNorm, name, "spectral_norm")
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
         weight = module._parameters.get(name)
         if not isinstance(weight, Parameter):
@@ -96,9 +95,4 @@ def remove_spectral_norm(module, name="weight"):
     Raises:
         ValueError: module has no spectral_norm on name. Matches torch.nn.utils.remove_spectral_norm.
     """
-    for k, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, SpectralNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"spectral_norm of '{name}' not found in {module}")
+    return remove_hook(module, SpectralNorm, name, "spectral_norm")

@@ -14,6 +14,7 @@ import warnings
 
 from ...autograd import no_grad
 from ..parameter import Parameter
+from ._norm_hooks import refuse_second_hook, remove_hook
 from .parametrizations import norm_except_dim, weight_from_norm
 
 
@@ -29,9 +30,7 @@ class WeightNorm:
 
     @staticmethod
     def apply(module, name, dim):
-        for hook in module._forward_pre_hooks.values():
-            if isinstance(hook, WeightNorm) and hook.name == name:
-                raise RuntimeError(f"Cannot register two weight_norm hooks on the same parameter {name}")
+        refuse_second_hook(module, WeightNorm, name, "weight_norm")
         fn = WeightNorm(name, dim)
         weight = getattr(module, name, None)
         if not isinstance(weight, Parameter):
@@ -77,9 +76,4 @@ def remove_weight_norm(module, name="weight"):
     Raises:
         ValueError: module has no weight_norm on name. Matches torch.nn.utils.remove_weight_norm.
     """
-    for k, hook in list(module._forward_pre_hooks.items()):
-        if isinstance(hook, WeightNorm) and hook.name == name:
-            hook.remove(module)
-            del module._forward_pre_hooks[k]
-            return module
-    raise ValueError(f"weight_norm of '{name}' not found in {module}")
+    return remove_hook(module, WeightNorm, name, "weight_norm")
