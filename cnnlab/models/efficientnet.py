@@ -57,7 +57,18 @@ class FusedMBConvConfig(_MBConvConfig):
         super().__init__(expand_ratio, kernel, stride, input_channels, out_channels, num_layers, block or FusedMBConv)
 
 
-class MBConv(nn.Module):
+class _StochasticResidual(nn.Module):
+    """The forward MBConv and FusedMBConv share: self.block, plus the input through a stochastic-depth drop of
+    the block's output where use_res_connect (the shape is kept)."""
+
+    def forward(self, input):
+        result = self.block(input)
+        if self.use_res_connect:
+            result = self.stochastic_depth(result) + input
+        return result
+
+
+class MBConv(_StochasticResidual):
     """1x1 expansion (SiLU), kxk depthwise (SiLU), squeeze-excitation, 1x1 projection; where the shape is kept,
     a skip around a stochastic-depth drop of the branch."""
 
@@ -80,14 +91,8 @@ class MBConv(nn.Module):
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
 
-    def forward(self, input):
-        result = self.block(input)
-        if self.use_res_connect:
-            result = self.stochastic_depth(result) + input
-        return result
 
-
-class FusedMBConv(nn.Module):
+class FusedMBConv(_StochasticResidual):
     """kxk expansion convolution (SiLU) and 1x1 projection (or one kxk convolution when nothing is expanded);
     a skip around a stochastic-depth drop where the shape is kept (EfficientNetV2)."""
 
@@ -108,12 +113,6 @@ class FusedMBConv(nn.Module):
         self.block = nn.Sequential(*layers)
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
         self.out_channels = cnf.out_channels
-
-    def forward(self, input):
-        result = self.block(input)
-        if self.use_res_connect:
-            result = self.stochastic_depth(result) + input
-        return result
 
 
 class EfficientNet(nn.Module):
