@@ -46,7 +46,10 @@ def load(path):
 
     Covers Conv, Gemm, MatMul, Relu, LeakyRelu, HardSwish, Sigmoid, Tanh, Erf, MaxPool, AveragePool,
     GlobalAveragePool, GlobalMaxPool, BatchNormalization, Add, Sub, Mul, Div, Concat, Flatten, Reshape,
-    Transpose, Clip, Softmax, LogSoftmax, Identity, Dropout, Constant.
+    Transpose, Clip, Softmax, LogSoftmax, Identity, Dropout, Constant, Pad (constant, reflect, edge, wrap; every
+    opset's form), Resize and Upsample (nearest with every coordinate_transformation_mode and nearest_mode, and
+    linear), Conv and pooling with auto_pad (NOTSET, SAME_UPPER, SAME_LOWER, VALID), and the shape arithmetic
+    of PyTorch's exports (Shape, Gather, Slice, Squeeze, Unsqueeze, Cast, ConstantOfShape).
 
     Raises:
         ExportError: the file uses other ops (one line naming them all).

@@ -10,16 +10,12 @@ from ..ops.shape import cat
 from ..ops.special import erf
 from ..tensor import Tensor
 from .graph import ExportError
+from .load_geometry import pad, resize, resolve_pads
+from .load_shape_ops import OPS as SHAPE_OPS
 
 
 def _attrs(node):
     return {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
-
-
-def _pads(p, n):
-    """ONNX pads [b1..bn, a1..an] -> cnnlab per-side pairs, or the plain ints when symmetric."""
-    pairs = tuple((p[i], p[i + n]) for i in range(n)) if p else ((0, 0),) * n
-    return tuple(b for b, _ in pairs) if all(b == a for b, a in pairs) else pairs
 
 
 def _static(v):
@@ -28,24 +24,22 @@ def _static(v):
 
 def _conv(x, w, b=None, **a):
     n = w.ndim - 2
-    if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-        raise ExportError(f"onnx.load: Conv auto_pad is not supported. Got auto_pad={a['auto_pad']!r}.")
+    stride, dilation = tuple(a.get("strides", [1] * n)), tuple(a.get("dilations", [1] * n))
+    pads = resolve_pads("Conv", x.shape, a, a.get("kernel_shape", w.shape[2:]), stride, dilation)
     fn = (F.conv1d, F.conv2d, F.conv3d)[n - 1]
-    return fn(x, w, b, stride=tuple(a.get("strides", [1] * n)), padding=_pads(a.get("pads"), n),
-              dilation=tuple(a.get("dilations", [1] * n)), groups=a.get("group", 1))
+    return fn(x, w, b, stride=stride, padding=pads, dilation=dilation, groups=a.get("group", 1))
 
 
 def _pool(kind):
     def run(x, **a):
         k = a["kernel_shape"]
         n = len(k)
-        if a.get("auto_pad", b"NOTSET") not in (b"NOTSET", "NOTSET"):
-            raise ExportError(f"onnx.load: pooling auto_pad is not supported. Got auto_pad={a['auto_pad']!r}.")
-        pads = _pads(a.get("pads"), n)
         stride, ceil = tuple(a.get("strides", [1] * n)), bool(a.get("ceil_mode", 0))
+        dilation = tuple(a.get("dilations", [1] * n))
+        pads = resolve_pads("MaxPool" if kind == "max" else "AveragePool", x.shape, a, k, stride, dilation)
         if kind == "max":
             return (F.max_pool1d, F.max_pool2d, F.max_pool3d)[n - 1](
-                x, tuple(k), stride, pads, dilation=tuple(a.get("dilations", [1] * n)), ceil_mode=ceil)
+                x, tuple(k), stride, pads, dilation=dilation, ceil_mode=ceil)
         return (F.avg_pool1d, F.avg_pool2d, F.avg_pool3d)[n - 1](
             x, tuple(k), stride, pads, ceil_mode=ceil, count_include_pad=bool(a.get("count_include_pad", 0)))
     return run
@@ -92,7 +86,11 @@ OPS = {
     "Softmax": lambda x, axis=-1: F.softmax(x, axis), "LogSoftmax": lambda x, axis=-1: F.log_softmax(x, axis),
     "Identity": lambda x: x, "Dropout": lambda x, *_, **__: x,
     "LeakyRelu": lambda x, alpha=0.01: F.leaky_relu(x, alpha), "HardSwish": lambda x: F.hardswish(x),
-    "Erf": lambda x: erf(x),
+    "Erf": lambda x: erf(x), "Pad": pad, "Resize": resize,
+    "Upsample": lambda x, scales, mode="nearest": resize(x, None, scales, mode=mode,
+                                                         coordinate_transformation_mode="asymmetric",
+                                                         nearest_mode="floor"),
+    **SHAPE_OPS,
 }
 
 
@@ -109,9 +107,11 @@ class OnnxModule(nn.Module):
             raise ExportError(f"onnx.load: these ops have no cnnlab form: {', '.join(unknown)}. Got "
                               f"{len(self._nodes)} nodes.")
         self._names, self._consts = {}, {}
+        # float inputs that only say how to resize or pad (roi, scales, a pad value) are settings, not weights
+        settings = {i for n in self._nodes if n.op_type in ("Resize", "Upsample", "Pad") for i in n.input[1:]}
         for init in g.initializer:
             arr = numpy_helper.to_array(init).copy()
-            if arr.dtype.kind == "f" and arr.ndim > 0:
+            if arr.dtype.kind == "f" and arr.ndim > 0 and init.name not in settings:
                 key = init.name.replace(".", "_") or "p"
                 while key in self._parameters:
                     key += "_"
