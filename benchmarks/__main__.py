@@ -3,7 +3,8 @@
 For each case: build both versions from the same NumPy inputs, run each once and check that cnnlab's results
 equal PyTorch's (a warning line if not), run once more to size the repeats, then time the two alternately
 and report medians, the ratio cnnlab/PyTorch, GFLOP/s and the fraction of the GEMM peak measured at the
-start. Finally the peak memory of a training step (fresh processes) and the summary against the targets.
+start. Inference cases also run cnnlab's model exported to ONNX in ONNX Runtime (2 threads), timed in the same
+rotation: the ratio cnnlab/ONNX Runtime. Finally the peak memory of a training step (fresh processes) and the summary against the targets.
 """
 import argparse
 import os
@@ -40,6 +41,8 @@ def parse_args(argv):
                         "worker threads stop spinning first (default 0.12: OpenBLAS spins ~0.12 s)")
     p.add_argument("--json", default="benchmarks/results.json", metavar="PATH", help="where to write results")
     p.add_argument("--list", action="store_true", help="list the case names and exit")
+    p.add_argument("--no-onnx", action="store_true",
+                   help="skip ONNX Runtime, the second reference of the inference cases")
     args = p.parse_args(argv)
     if args.repeats is not None and args.repeats < 1:
         p.error(f"--repeats must be at least 1. Got --repeats={args.repeats}.")
@@ -53,16 +56,19 @@ def run_case(case, clib, tlib, peak_gflops, args):
         arrays, flops = case.prepare()
         row["flops"] = flops
         run_c, run_t = case.setup(clib, arrays), case.setup(tlib, arrays)
-        worst, problems = cases_mod.compare(run_c(), run_t(), case.tol)  # first call: warm-up and check
+        res_t = run_t()
+        worst, problems = cases_mod.compare(run_c(), res_t, case.tol)  # first call: warm-up and check
         row["check"] = {"max_rel_err": worst, "tol": case.tol, "ok": not problems, "problems": problems}
-        pair_s = timing.time_once(run_c) + timing.time_once(run_t)      # second warm-up, sizes the repeats
+        run_o = onnx_runner(case, clib, arrays, res_t, row, args)
+        runs = (run_c, run_t) + ((run_o,) if run_o else ())
+        pair_s = sum(timing.time_once(run) for run in runs)             # second warm-up, sizes the repeats
         if args.repeats:
             repeats = args.repeats
         else:
             budget = args.budget if args.budget is not None else (2.0 if args.quick else 8.0)
             repeats = timing.choose_repeats(pair_s + args.settle, budget, 3 if args.quick else 5,
                                             5 if args.quick else case.max_repeats)
-        t_c, t_t = timing.time_pair(run_c, run_t, repeats, warmup=0, settle=args.settle)
+        t_c, t_t, *t_o = timing.time_alternating(runs, repeats, warmup=0, settle=args.settle)
     except Exception as exc:  # one broken case must not stop the suite
         row["error"] = f"{type(exc).__name__}: {exc}"
         return row
@@ -72,11 +78,30 @@ def run_case(case, clib, tlib, peak_gflops, args):
     row.update(repeats=repeats, ratio=med_c / med_t,
                cnnlab={"median_s": med_c, "min_s": min(t_c), "times_s": t_c},
                torch={"median_s": med_t, "min_s": min(t_t), "times_s": t_t})
+    if t_o:
+        med_o = timing.median(t_o[0])
+        row.update(ratio_ort=med_c / med_o, onnxruntime={"median_s": med_o, "min_s": min(t_o[0]), "times_s": t_o[0]})
     for lib, med in (("cnnlab", med_c), ("torch", med_t)):
         gflops = flops / med / 1e9 if flops else None
         row[f"{lib}_gflops"] = gflops
         row[f"{lib}_peak_frac"] = gflops / peak_gflops if gflops else None
     return row
+
+
+def onnx_runner(case, clib, arrays, res_t, row, args):
+    """The case's model exported by cnnlab.onnx.export and run by ONNX Runtime, checked against PyTorch's
+    results; None when the case has no ONNX form, under --no-onnx, or when export or ONNX Runtime fails (then
+    row['onnx_error'] says why and the case is timed without it)."""
+    if case.setup_onnx is None or getattr(args, "no_onnx", False):
+        return None
+    try:
+        run_o = case.setup_onnx(clib, arrays)
+        worst, problems = cases_mod.compare(run_o(), res_t, case.tol)
+    except Exception as exc:  # onnx/onnxruntime not installed, or an export error: report, go on
+        row["onnx_error"] = f"{type(exc).__name__}: {exc}"
+        return None
+    row["onnx_check"] = {"max_rel_err": worst, "tol": case.tol, "ok": not problems, "problems": problems}
+    return run_o
 
 
 def main(argv=None):
@@ -113,6 +138,10 @@ def main(argv=None):
         results.append(row)
         if row.get("check") and row["check"]["problems"]:
             report.print_warning(case.name, row["check"]["problems"])
+        if row.get("onnx_check") and row["onnx_check"]["problems"]:
+            report.print_warning(case.name, row["onnx_check"]["problems"], ref="ONNX Runtime's (of cnnlab's export)")
+        if row.get("onnx_error"):
+            print(f"  ONNX Runtime not timed: {row['onnx_error']}")
         report.print_row(row)
         sys.stdout.flush()
 

@@ -41,6 +41,7 @@ class Case:
     max_repeats: int = 30
     tags: tuple = field(default_factory=tuple)  # summary groups, e.g. 'resnet3x3'
     note: str = ""
+    setup_onnx: Optional[Callable] = None     # (cnnlab lib, arrays) -> run in ONNX Runtime, for inference cases
 
 
 def _tensor(lib, arr, requires_grad=False):
@@ -159,8 +160,9 @@ def train_step_case(name, build, input_shape, num_classes, first_conv, tags=()):
     return Case(name, "network", prepare, setup, tol=2e-3, max_repeats=15, tags=tags)
 
 
-def inference_case(name, build, input_shape, tags=()):
-    """A forward pass in eval mode under no_grad; returns the logits."""
+def inference_case(name, build, input_shape, tags=(), onnx=False):
+    """A forward pass in eval mode under no_grad; returns the logits. With onnx, the case also runs cnnlab's
+    model exported to ONNX in ONNX Runtime (a second reference)."""
     def prepare():
         import torch
         state, model = _initial_state(build, 1)
@@ -177,7 +179,26 @@ def inference_case(name, build, input_shape, tags=()):
                 return [model(x)]
         return run
 
-    return Case(name, "network", prepare, setup, tol=2e-3, max_repeats=15, tags=tags)
+    def setup_onnx(clib, a):
+        """cnnlab's model exported once with cnnlab.onnx.export, run by ONNX Runtime on 2 threads."""
+        import io
+
+        import cnnlab.onnx
+        import onnxruntime as ort
+        model = _network(clib, build, a["state"]).eval()
+        buf = io.BytesIO()
+        cnnlab.onnx.export(model, clib.torch.from_numpy(a["x"].copy()), buf, input_names=["x"])
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads, opts.inter_op_num_threads = 2, 1
+        sess = ort.InferenceSession(buf.getvalue(), opts, providers=["CPUExecutionProvider"])
+        feed = {"x": np.array(a["x"], copy=True)}
+
+        def run():
+            return [clib.torch.from_numpy(sess.run(None, feed)[0])]
+        return run
+
+    return Case(name, "network", prepare, setup, tol=2e-3, max_repeats=15, tags=tags,
+                setup_onnx=setup_onnx if onnx else None)
 
 
 def _lenet(nn):
@@ -193,6 +214,7 @@ def _resnet_imagenet(nn):
 
 
 ZOO = ("resnet50", "mobilenet_v2", "convnext_tiny")  # `make bench`'s model-zoo inference cases (issue 14)
+ONNX_ZOO = ("resnet50", "mobilenet_v2")  # also timed in ONNX Runtime (issue 17), beside ResNet-18
 
 CONV_SHAPES = [  # (name, input shape, out channels, kernel, stride, padding, groups, bias, tags)
     ("lenet conv1 64x1x28x28->6 k5 p2", (64, 1, 28, 28), 6, 5, 1, 2, 1, True, ()),
@@ -222,13 +244,15 @@ def all_cases():
                         tags=("lenet_step",)),
         train_step_case("resnet18 cifar train step b32", _resnet_cifar, (32, 3, 32, 32), 10, first,
                         tags=("cifar_step",)),
-        inference_case("resnet18 224 inference b8", _resnet_imagenet, (8, 3, 224, 224), tags=("infer_b8",)),
-        inference_case("resnet18 224 inference b1", _resnet_imagenet, (1, 3, 224, 224), tags=("infer_b1",)),
+        inference_case("resnet18 224 inference b8", _resnet_imagenet, (8, 3, 224, 224), tags=("infer_b8",),
+                       onnx=True),
+        inference_case("resnet18 224 inference b1", _resnet_imagenet, (1, 3, 224, 224), tags=("infer_b1",),
+                       onnx=True),
     ]
     for name in ZOO:  # torchvision's architectures beside cnnlab.models', with the same weights
         for n in (1, 8):
             cases.append(inference_case(f"{name} 224 inference b{n}", models.zoo(name), (n, 3, 224, 224),
-                                        tags=(f"zoo_b{n}", f"{name}_b{n}")))
+                                        tags=(f"zoo_b{n}", f"{name}_b{n}"), onnx=name in ONNX_ZOO))
     return cases
 
 

@@ -17,7 +17,12 @@ INFO = [("ResNet-18 3x3 layers, forward (sum of medians)", "resnet3x3:fwd")] + [
     for name, label in (("resnet50", "ResNet-50"), ("mobilenet_v2", "MobileNetV2"), ("convnext_tiny", "ConvNeXt-T"))
     for n in (1, 8)]
 
-ROW = "{:<44} {:>4} {:>10} {:>10} {:>6} {:>9} {:>9} {:>7} {:>7}"
+# ONNX Runtime (issue 17): cnnlab's export run by ONNX Runtime, the second reference for inference
+INFO_ORT = [(f"{label} 224 inference b{n}, cnnlab/ONNX Runtime", tag)
+            for label, prefix in (("ResNet-18", "infer"), ("ResNet-50", "resnet50"), ("MobileNetV2", "mobilenet_v2"))
+            for n, tag in ((1, f"{prefix}_b1"), (8, f"{prefix}_b8"))]
+
+ROW = "{:<44} {:>4} {:>10} {:>10} {:>6} {:>9} {:>9} {:>7} {:>7} {:>8} {:>6}"
 
 
 def _fmt(value, spec):
@@ -58,8 +63,9 @@ def print_peak(peak, out=print, when="GEMM peak", relative=True):
 
 def print_header(out=print):
     out("")
-    out(ROW.format("case", "reps", "cnnlab ms", "torch ms", "ratio", "cl GF/s", "pt GF/s", "cl %pk", "pt %pk"))
-    out("-" * 114)
+    out(ROW.format("case", "reps", "cnnlab ms", "torch ms", "ratio", "cl GF/s", "pt GF/s", "cl %pk", "pt %pk",
+                   "ort ms", "cl/ort"))
+    out("-" * 130)
 
 
 def print_group(group, out=print):
@@ -74,11 +80,13 @@ def print_row(r, out=print):
                    _fmt(r["torch"]["median_s"] * 1e3, ".2f"), _fmt(r["ratio"], ".2f"),
                    _fmt(r["cnnlab_gflops"], ".1f"), _fmt(r["torch_gflops"], ".1f"),
                    _fmt(r["cnnlab_peak_frac"] and 100 * r["cnnlab_peak_frac"], ".0f"),
-                   _fmt(r["torch_peak_frac"] and 100 * r["torch_peak_frac"], ".0f")))
+                   _fmt(r["torch_peak_frac"] and 100 * r["torch_peak_frac"], ".0f"),
+                   _fmt(r.get("onnxruntime") and r["onnxruntime"]["median_s"] * 1e3, ".2f"),
+                   _fmt(r.get("ratio_ort"), ".2f")))
 
 
-def print_warning(name, problems, out=print):
-    out(f"  WARNING: {name}: cnnlab's results differ from PyTorch's: " + "; ".join(problems))
+def print_warning(name, problems, out=print, ref="cnnlab's"):
+    out(f"  WARNING: {name}: {ref} results differ from PyTorch's: " + "; ".join(problems))
 
 
 def print_memory(mem, out=print):
@@ -115,15 +123,22 @@ def summarise(results, memory):
             verdict = "stretch met" if ratio <= stretch else "met" if ratio <= target else "NOT met"
         rows.append({"case": label, "cases": n, "ratio": ratio, "target": target, "stretch": stretch,
                      "verdict": verdict})
+    for label, tag in INFO_ORT:  # sum of cnnlab medians / sum of ONNX Runtime medians, same cases
+        hits = [r for r in results if tag in r.get("tags", ()) and r.get("onnxruntime") and not r.get("error")]
+        ratio = (sum(r["cnnlab"]["median_s"] for r in hits) / sum(r["onnxruntime"]["median_s"] for r in hits)
+                 if hits else None)
+        rows.append({"case": label, "cases": len(hits), "ratio": ratio, "target": None, "stretch": None,
+                     "verdict": "(info)" if hits else "not run"})
     return rows
 
 
 def print_summary(rows, out=print):
     out("")
-    out("Summary against the issue's targets (ratio cnnlab / PyTorch, lower is better)")
-    fmt = "{:<48} {:>7} {:>8} {:>8}  {}"
+    out("Summary against the issue's targets (ratio cnnlab / PyTorch unless the row names ONNX Runtime, lower is "
+        "better)")
+    fmt = "{:<52} {:>7} {:>8} {:>8}  {}"
     out(fmt.format("case", "ratio", "target", "stretch", "verdict"))
-    out("-" * 88)
+    out("-" * 92)
     for r in rows:
         out(fmt.format(r["case"], _fmt(r["ratio"], ".2f"), "-" if r["target"] is None else f"<= {r['target']}",
                        "-" if r["stretch"] is None else f"<= {r['stretch']}", r["verdict"]))

@@ -21,21 +21,27 @@ def time_pair(run_a, run_b, repeats, warmup=1, settle=0.0):
     settle: seconds to sleep whenever the library changes, so one library's idle worker threads have stopped
     spinning before the other's call starts (OpenBLAS's threads spin ~2**28 cycles, about 0.12 s at 2.3 GHz,
     after each call; on 2 cores that would slow the next PyTorch call)."""
+    return tuple(time_alternating((run_a, run_b), repeats, warmup, settle))
+
+
+def time_alternating(runs, repeats, warmup=1, settle=0.0):
+    """time_pair for any number of callables: in order, then in reverse order (a, b, c, c, b, a, ...);
+    returns one list of seconds per callable."""
     for _ in range(warmup):
-        run_a()
-        run_b()
-    times_a, times_b = [], []
-    last = run_b
+        for run in runs:
+            run()
+    times = [[] for _ in runs]
+    last = runs[-1]
     for i in range(repeats):
-        pair = ((run_a, times_a), (run_b, times_b))
-        for run, times in (pair if i % 2 == 0 else pair[::-1]):
+        order = list(zip(runs, times))
+        for run, ts in (order if i % 2 == 0 else order[::-1]):
             if run is not last and settle > 0:
                 time.sleep(settle)
             last = run
             t0 = time.perf_counter()
             run()
-            times.append(time.perf_counter() - t0)
-    return times_a, times_b
+            ts.append(time.perf_counter() - t0)
+    return times
 
 
 def time_once(run):

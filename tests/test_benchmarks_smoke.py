@@ -85,3 +85,45 @@ def test_results_file_is_strict_json(tmp_path):
     report.write_json(path, {"ratio": float("nan"), "rows": [{"median_s": float("inf")}, {"median_s": 0.5}]})
     assert json.loads(path.read_text(), parse_constant=lambda c: pytest.fail(f"non-JSON constant {c}")) == {
         "ratio": None, "rows": [{"median_s": None}, {"median_s": 0.5}]}
+
+
+def _tiny_net(nn):
+    return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
+                         nn.Flatten(), nn.Linear(4, 5))
+
+
+def test_tiny_inference_case_runs_onnx_runtime_as_a_third_column(libs):
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("onnx")
+    case = cases.inference_case("tiny inference", _tiny_net, (2, 3, 8, 8), tags=("infer_b8",), onnx=True)
+
+    class Args:
+        repeats, quick, budget, settle, no_onnx = 2, True, None, 0.0, False
+    row = bench_main.run_case(case, *libs, peak_gflops=100.0, args=Args)
+    assert "error" not in row and "onnx_error" not in row, row
+    assert row["check"]["ok"] and row["onnx_check"]["ok"] and row["onnx_check"]["max_rel_err"] < 1e-5
+    assert len(row["onnxruntime"]["times_s"]) == len(row["cnnlab"]["times_s"]) == 2
+    assert row["ratio_ort"] == row["cnnlab"]["median_s"] / row["onnxruntime"]["median_s"]
+    lines = []
+    report.print_header(out=lines.append)
+    report.print_row(row, out=lines.append)
+    assert lines[1].rstrip().endswith("ort ms cl/ort") and lines[3].split()[-1] == f"{row['ratio_ort']:.2f}"
+    summary = {s["case"]: s for s in report.summarise([row], None)}
+    ort_row = summary["ResNet-18 224 inference b8, cnnlab/ONNX Runtime"]
+    assert ort_row["ratio"] == row["ratio_ort"] and ort_row["verdict"] == "(info)" and ort_row["cases"] == 1
+    assert summary["ResNet-50 224 inference b1, cnnlab/ONNX Runtime"]["verdict"] == "not run"
+
+    Args.no_onnx = True  # --no-onnx: the case runs without the third column
+    row = bench_main.run_case(case, *libs, peak_gflops=100.0, args=Args)
+    assert "error" not in row and "onnxruntime" not in row and "ratio_ort" not in row
+    lines = []
+    report.print_row(row, out=lines.append)
+    assert lines[0].split()[-2:] == ["-", "-"]
+
+
+def test_inference_cases_with_onnx_runtime():
+    named = {c.name: c for c in cases.all_cases()}
+    with_ort = sorted(n for n, c in named.items() if c.setup_onnx is not None)
+    assert with_ort == sorted(f"{m} 224 inference b{n}" for m in ("resnet18", "resnet50", "mobilenet_v2")
+                              for n in (1, 8))
+    assert bench_main.parse_args(["--no-onnx"]).no_onnx and not bench_main.parse_args([]).no_onnx
