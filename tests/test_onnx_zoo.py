@@ -11,7 +11,19 @@ ZOO = [("lenet5", 1, 28), ("lecture_cnn", 3, 32), ("resnet18", 3, 32), ("mobilen
        ("mobilenet_v3_small", 3, 32), ("squeezenet1_1", 3, 32), ("efficientnet_b0", 3, 32),
        ("convnext_tiny", 3, 32), ("densenet121", 3, 32), ("googlenet", 3, 32),
        ("unet", 1, 32, dict(base_channels=8, padding=1, batch_norm=True)),
-       ("unet", 1, 44, dict(base_channels=8, depth=2, bilinear=True))]  # unpadded: skip connections cropped
+       ("unet", 1, 44, dict(base_channels=8, depth=2, bilinear=True)),  # unpadded: skip connections cropped
+       # issue 17 asks for every builder; those below add about 18 s (alexnet's 11x11 stride-4 stem, bottlenecks,
+       # grouped bottlenecks, fire 1.0, v3-large, compound-scaled MBConv, inception's factorised convolutions,
+       # deeper dense/ConvNeXt/ResNet stages). Left out, each only a wider or deeper copy of blocks checked here:
+       # vgg11/13/16/19 and their _bn (133M-144M weights; vgg11 alone took 10 s), wide_resnet50_2 (3.4 s) and
+       # 101_2, resnet152, resnext101_32x8d/64x4d, convnext_base/large (60M-200M weights), densenet161/201
+       ("resnet34", 3, 32, dict(num_classes=10)), ("resnet50", 3, 32, dict(num_classes=10)),
+       ("resnext50_32x4d", 3, 32, dict(num_classes=10)), ("squeezenet1_0", 3, 32, dict(num_classes=10)),
+       ("mobilenet_v3_large", 3, 32, dict(num_classes=10)), ("efficientnet_b1", 3, 32, dict(num_classes=10)),
+       ("inception_v3", 3, 75, dict(num_classes=10)),
+       ("alexnet", 3, 64, dict(num_classes=10)), ("densenet169", 3, 32, dict(num_classes=10)),
+       ("efficientnet_b2", 3, 32, dict(num_classes=10)), ("efficientnet_b3", 3, 32, dict(num_classes=10)),
+       ("convnext_small", 3, 32, dict(num_classes=10)), ("resnet101", 3, 32, dict(num_classes=10))]
 
 
 @pytest.mark.filterwarnings("ignore")
