@@ -86,7 +86,7 @@ def output_size(input, kernel_size, stride=1, padding=0, dilation=1, ceil_mode=F
     sizes, scalar = _sizes(input, op)
     kernel, stride, dilation, pads = _geometry(op, sizes, kernel_size, stride, padding, dilation, transposed)
     if transposed:
-        out = transposed_output_size(op, sizes, kernel, pads, stride, dilation, output_padding)
+        out, _ = transposed_output_size(op, sizes, kernel, pads, stride, dilation, output_padding)
     else:
         out = tuple(_out1(i, k, s, p, d, ceil_mode) for i, k, s, p, d in zip(sizes, kernel, stride, pads, dilation))
         check_output_size(op, sizes, kernel, pads, stride, dilation, out)

@@ -116,7 +116,8 @@ def output_size(size, k, s, pad, d, ceil_mode=False):
 def transposed_output_size(op, spatial_size, kernel_size, padding, stride, dilation, output_padding):
     """A transposed convolution's output size, (i - 1) * s - before - after + d * (k - 1) + output_padding + 1 per
     dim, after checking output_padding (non-negative, below stride or dilation, as PyTorch) and that every size is
-    at least 1 (the message names every value and the formula's result). `padding` holds (before, after) pairs."""
+    at least 1 (the message names every value and the formula's result). `padding` holds (before, after) pairs.
+    Returns (output size, output_padding as a tuple)."""
     out_pad = to_tuple(output_padding, len(spatial_size), "output_padding", op)
     if any(p < 0 for p in out_pad):
         raise ShapeError(f"{op}: output_padding must be non-negative. Got output_padding={output_padding!r}.")
@@ -131,7 +132,7 @@ def transposed_output_size(op, spatial_size, kernel_size, padding, stride, dilat
             raise ShapeError(f"{op}: output size would be 0 or less. Got {name}={i} with kernel_size={k}, "
                              f"stride={s}, padding={(b, a) if b != a else b}, output_padding={p}, dilation={d} "
                              f"({name}_out = ({i}-1)*{s} - {b + a} + {d}*({k}-1) + {p} + 1 = {o}).")
-    return out_size
+    return out_size, out_pad
 
 
 def check_output_size(op, spatial_size, kernel_size, padding, stride, dilation, out_size):

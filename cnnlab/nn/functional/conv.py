@@ -225,7 +225,8 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
                          f"Got padding={padding!r}.")
     kernel, spatial = tuple(weight.shape[2:]), tuple(input.shape[-n:])
     pads = resolve_padding(padding, n, op, kernel, stride, dilation, spatial)
-    out_size = transposed_output_size(op, spatial, kernel, pads, stride, dilation, output_padding)
+    # out_pad stays a local: the ONNX exporter reads the op's resolved geometry from its locals (onnx/trace.py)
+    out_size, out_pad = transposed_output_size(op, spatial, kernel, pads, stride, dilation, output_padding)
 
     check_allocation(op, (input.shape[0] if input.ndim == n + 2 else 1, out_channels) + out_size,
                      input._data.dtype)
