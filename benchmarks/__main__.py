@@ -161,7 +161,8 @@ def main(argv=None):
     load_end = timing.load_average()
     print(f"\nload average at the end: {load_end:.2f}" if load_end is not None else "")
     print(f"{len(results)} cases in {elapsed:.0f} s. Per case: 2 untimed calls per library (the first also "
-          f"checks cnnlab against PyTorch), then `reps` timed calls each, alternating a,b,b,a,... with "
+          f"checks cnnlab, and ONNX Runtime where a row has it, against PyTorch), then `reps` timed calls each, "
+          f"alternating a,b,b,a,... (a,b,c,c,b,a,... with ONNX Runtime) with "
           f"{args.settle:g} s idle at each switch; medians shown. Results written to {args.json}")
     report.write_json(args.json, {"environment": env, "gemm_peak": peak, "gemm_peak_end": peak_end, "quick": args.quick,
                                   "settle_s": args.settle, "cases": results, "memory": memory, "summary": summary,
