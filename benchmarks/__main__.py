@@ -20,10 +20,14 @@ if __name__ == "__main__" and any(k in os.environ for k in _OPENBLAS_WORKAROUNDS
               {k: v for k, v in os.environ.items() if k not in _OPENBLAS_WORKAROUNDS})
 
 from . import cases as cases_mod  # noqa: E402
+from . import log as log_mod  # noqa: E402
+from . import machine as machine_mod  # noqa: E402
 from . import report, timing  # noqa: E402
+from .cold import measure_both as measure_cold  # noqa: E402
 from .memory import measure_both  # noqa: E402
 
 MEMORY_CASE = "peak memory resnet18 cifar train step b32"
+COLD_CASE = "cold start resnet18 224 b1 first forward"
 
 
 def parse_args(argv):
@@ -40,6 +44,10 @@ def parse_args(argv):
                    help="seconds of idle time whenever the timed library changes, so the other library's "
                         "worker threads stop spinning first (default 0.12: OpenBLAS spins ~0.12 s)")
     p.add_argument("--json", default="benchmarks/results.json", metavar="PATH", help="where to write results")
+    p.add_argument("--log", default=log_mod.LOG, metavar="PATH",
+                   help="the results log this run is appended to (one JSON line per run; `python -m benchmarks.log` "
+                        "prints it grouped by machine kind)")
+    p.add_argument("--no-log", action="store_true", help="do not append this run to the results log")
     p.add_argument("--list", action="store_true", help="list the case names and exit")
     p.add_argument("--no-onnx", action="store_true",
                    help="skip ONNX Runtime, the second reference of the inference cases")
@@ -108,10 +116,11 @@ def main(argv=None):
     args = parse_args(argv)
     selected = cases_mod.select(cases_mod.all_cases(), args.cases)
     run_memory = cases_mod.select([cases_mod.Case(MEMORY_CASE, "memory", None, None)], args.cases)
+    run_cold = cases_mod.select([cases_mod.Case(COLD_CASE, "cold", None, None)], args.cases)
     if args.list:
-        print("\n".join(c.name for c in cases_mod.all_cases() + [cases_mod.Case(MEMORY_CASE, "", None, None)]))
+        print("\n".join([c.name for c in cases_mod.all_cases()] + [MEMORY_CASE, COLD_CASE]))
         return 0
-    if not selected and not run_memory:
+    if not selected and not run_memory and not run_cold:
         print(f"no case matches --cases {args.cases!r}; `python -m benchmarks --list` shows the names")
         return 2
 
@@ -125,16 +134,20 @@ def main(argv=None):
                             settle=args.settle)
     report.print_peak(peak)
     peak_gflops = max(peak["numpy_gflops"], peak["torch_gflops"])
+    machine = machine_mod.kind(env)
+    kind_line = machine_mod.describe(machine, peak_gflops)
+    print(kind_line)
 
     clib, tlib = cases_mod.library("cnnlab"), cases_mod.library("torch")
     results, group = [], None
     if selected:
-        report.print_header()
+        report.print_header(kind_line)
     for case in selected:
         if case.group != group:
             group = case.group
             report.print_group(group)
         row = run_case(case, clib, tlib, peak_gflops, args)
+        row["machine"] = machine["key"]
         results.append(row)
         if row.get("check") and row["check"]["problems"]:
             report.print_warning(case.name, row["check"]["problems"])
@@ -150,13 +163,18 @@ def main(argv=None):
         print("\nmeasuring peak memory (two fresh processes) ...", flush=True)
         memory = measure_both(steps=2 if args.quick else 3)
         report.print_memory(memory)
+    cold = None
+    if run_cold:
+        print("\nmeasuring the cold start (fresh processes) ...", flush=True)
+        cold = measure_cold(repeats=1 if args.quick else 3)
+        report.print_cold(cold)
     peak_end = None
     if selected:  # a second look: a peak far from the first means the machine was busy during one of them
         peak_end = timing.gemm_peak(torch, n=peak["n"], repeats=2 if args.quick else 3, settle=args.settle)
         print()
         report.print_peak(peak_end, when="GEMM peak re-measured at the end", relative=False)
-    summary = report.summarise(results, memory)
-    report.print_summary(summary)
+    summary = report.summarise(results, memory, machine["avx512"], cold)
+    report.print_summary(summary, kind_line)
     elapsed = time.perf_counter() - t_start
     load_end = timing.load_average()
     print(f"\nload average at the end: {load_end:.2f}" if load_end is not None else "")
@@ -164,8 +182,13 @@ def main(argv=None):
           f"checks cnnlab, and ONNX Runtime where a row has it, against PyTorch), then `reps` timed calls each, "
           f"alternating a,b,b,a,... (a,b,c,c,b,a,... with ONNX Runtime) with "
           f"{args.settle:g} s idle at each switch; medians shown. Results written to {args.json}")
-    report.write_json(args.json, {"environment": env, "gemm_peak": peak, "gemm_peak_end": peak_end, "quick": args.quick,
-                                  "settle_s": args.settle, "cases": results, "memory": memory, "summary": summary,
+    if not args.no_log:
+        log_mod.append(log_mod.entry(env, machine, peak, results, summary, args.quick), args.log)
+        print(f"Run appended to the results log {args.log} (compare runs of the same machine kind: "
+              f"python -m benchmarks.log)")
+    report.write_json(args.json, {"environment": env, "machine": machine, "gemm_peak": peak, "gemm_peak_end": peak_end, "quick": args.quick,
+                                  "settle_s": args.settle, "cases": results, "memory": memory, "cold": cold,
+                                  "summary": summary,
                                   "elapsed_s": elapsed, "load_average_end": load_end})
     return 0
 

@@ -131,15 +131,17 @@ def _network(lib, build, state):
     return model
 
 
-def train_step_case(name, build, input_shape, num_classes, first_conv, tags=()):
+def train_step_case(name, build, input_shape, num_classes, first_conv, tags=(), target_shape=None):
     """One SGD training step (lr 0.01, momentum 0.9): zero_grad, forward, cross-entropy, backward, step.
-    Returns the loss and the first convolution's weight gradient; FLOPs counted as 3x the forward pass."""
+    Returns the loss and the first convolution's weight gradient; FLOPs counted as 3x the forward pass.
+    target_shape: the labels' shape (default (N,); (N, H, W) for per-pixel segmentation)."""
     def prepare():
         import torch
         rng = np.random.default_rng(11)
         state, model = _initial_state(build, 0)
         arrays = {"x": rng.standard_normal(input_shape, dtype=np.float32),
-                  "y": rng.integers(0, num_classes, input_shape[0]).astype(np.int64), "state": state}
+                  "y": rng.integers(0, num_classes, target_shape or input_shape[0]).astype(np.int64),
+                  "state": state}
         return arrays, 3 * models.count_flops(model, torch.from_numpy(arrays["x"]))
 
     def setup(lib, a):
@@ -209,6 +211,10 @@ def _resnet_cifar(nn):
     return models.resnet18(nn, num_classes=10, layout="cifar")
 
 
+def _unet(nn):
+    return models.unet(nn, num_classes=2, base=32)
+
+
 def _resnet_imagenet(nn):
     return models.resnet18(nn, num_classes=1000, layout="imagenet")
 
@@ -244,6 +250,8 @@ def all_cases():
                         tags=("lenet_step",)),
         train_step_case("resnet18 cifar train step b32", _resnet_cifar, (32, 3, 32, 32), 10, first,
                         tags=("cifar_step",)),
+        train_step_case("unet base32 256x256 train step b4", _unet, (4, 3, 256, 256), 2, lambda m: m.down[0][0],
+                        tags=("unet_step",), target_shape=(4, 256, 256)),
         inference_case("resnet18 224 inference b8", _resnet_imagenet, (8, 3, 224, 224), tags=("infer_b8",),
                        onnx=True),
         inference_case("resnet18 224 inference b1", _resnet_imagenet, (1, 3, 224, 224), tags=("infer_b1",),

@@ -8,6 +8,8 @@ This module imports neither library: the memory benchmark builds a model in a pr
 >>> resnet18(nn, num_classes=10, layout="cifar")(__import__("cnnlab").randn(2, 3, 32, 32)).shape
 cnnlab.Size([2, 10])
 """
+import importlib
+
 import numpy as np
 
 _CLASSES = {}  # id(nn namespace) -> (BasicBlock, ResNet, LeNet5): classes built once per library
@@ -91,6 +93,41 @@ def _classes(nn):
 def resnet18(nn, num_classes=1000, layout="imagenet"):
     """ResNet-18 built from `nn` (cnnlab.nn or torch.nn); layout 'imagenet' (224x224) or 'cifar' (32x32)."""
     return _classes(nn)[1](num_classes=num_classes, layout=layout)
+
+
+def unet(nn, num_classes=2, in_channels=3, base=32, depth=4):
+    """A U-Net built from `nn`: per level two 3x3 conv-BN-ReLU stages (padding 1, sizes kept), 2x2 max pooling
+    down, 2x2 transposed convolutions up with the skip connection concatenated, a 1x1 classifier; the speed
+    issue's case is base 32 on 256x256 inputs."""
+    def double_conv(cin, cout):
+        return nn.Sequential(nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True),
+                             nn.Conv2d(cout, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+
+    cat = importlib.import_module(nn.__name__.split(".")[0]).cat  # cnnlab.cat or torch.cat
+
+    class UNet(nn.Module):
+        def __init__(self):
+            super().__init__()
+            widths = [base * 2 ** i for i in range(depth + 1)]          # 32, 64, 128, 256, 512
+            self.down = nn.ModuleList([double_conv(in_channels, widths[0])] +
+                                      [double_conv(widths[i], widths[i + 1]) for i in range(depth)])
+            self.pool = nn.MaxPool2d(2)
+            self.up = nn.ModuleList([nn.ConvTranspose2d(widths[i + 1], widths[i], 2, stride=2)
+                                     for i in reversed(range(depth))])
+            self.merge = nn.ModuleList([double_conv(2 * widths[i], widths[i]) for i in reversed(range(depth))])
+            self.head = nn.Conv2d(widths[0], num_classes, 1)
+
+        def forward(self, x):
+            skips = []
+            for i, block in enumerate(self.down):
+                x = block(x if i == 0 else self.pool(x))                # (N, base * 2^i, H / 2^i, W / 2^i)
+                skips.append(x)
+            skips.pop()
+            for up, merge in zip(self.up, self.merge):
+                x = merge(cat([skips.pop(), up(x)], 1))                 # skip first, as in the paper
+            return self.head(x)                                          # (N, num_classes, H, W)
+
+    return UNet()
 
 
 def lenet5(nn, num_classes=10):

@@ -3,19 +3,25 @@ and the JSON file."""
 import json
 import math
 
-# (label, tag of the cases it aggregates, target, stretch): ratios cnnlab / PyTorch, lower is better.
+# Issue 20's targets: (label, tag of the cases it aggregates, how, target on AVX2-only machines, target on AVX-512
+# machines). Ratios cnnlab / PyTorch, lower is better; "max" takes the worst case of the tag (the target holds for
+# each), "sum" the sum of cnnlab's medians over the sum of PyTorch's.
 TARGETS = [
-    ("ResNet-18 3x3 layers, fwd+bwd (sum of medians)", "resnet3x3:bwd", 1.3, 1.0),
-    ("ResNet-18 CIFAR training step, batch 32", "cifar_step", 1.5, 1.1),
-    ("ResNet-18 224 inference, batch 8", "infer_b8", 1.5, 1.1),
-    ("ResNet-18 224 inference, batch 1", "infer_b1", 2.0, 1.3),
-    ("LeNet-5 training step, batch 64", "lenet_step", 2.0, 1.3),
-    ("peak memory, ResNet-18 CIFAR train step", "memory", 1.5, 1.1),
+    ("ResNet-18 3x3 layers fwd+bwd, worst layer", "resnet3x3:bwd", "max", 1.0, 1.1),
+    ("ResNet-18 CIFAR training step, batch 32", "cifar_step", "sum", 1.0, 1.2),
+    ("LeNet-5 training step, batch 64", "lenet_step", "sum", 1.0, 1.2),
+    ("U-Net base 32 256x256 training step, batch 4", "unet_step", "sum", 1.0, 1.2),
+    ("ResNet-18 224 inference, batch 1", "infer_b1", "sum", 1.0, 1.2),
+    ("ResNet-18 224 inference, batch 8", "infer_b8", "sum", 1.0, 1.2),
+] + [(f"{label} 224 inference, batch {n}", f"{name}_b{n}", "sum", 1.0, 1.2)
+     for name, label in (("resnet50", "ResNet-50"), ("mobilenet_v2", "MobileNetV2"), ("convnext_tiny", "ConvNeXt-T"))
+     for n in (1, 8)] + [
+    ("peak memory, ResNet-18 CIFAR train step", "memory", "sum", 1.0, 1.1),
 ]
-INFO = [("ResNet-18 3x3 layers, forward (sum of medians)", "resnet3x3:fwd")] + [
-    (f"{label} 224 inference, batch {n}", f"{name}_b{n}")
-    for name, label in (("resnet50", "ResNet-50"), ("mobilenet_v2", "MobileNetV2"), ("convnext_tiny", "ConvNeXt-T"))
-    for n in (1, 8)]
+INFO = [("ResNet-18 3x3 layers, fwd+bwd (sum of medians)", "resnet3x3:bwd"),
+        ("ResNet-18 3x3 layers, forward (sum of medians)", "resnet3x3:fwd")]
+COLD_TARGET_S = 1.5  # the first ResNet-18 224 b1 forward in a fresh process, seconds, on every kind
+ORT_TARGET = ("ResNet-50 224 inference b8, cnnlab/ONNX Runtime", 1.5)
 
 # ONNX Runtime (issue 17): cnnlab's export run by ONNX Runtime, the second reference for inference
 INFO_ORT = [(f"{label} 224 inference b{n}, cnnlab/ONNX Runtime", tag)
@@ -61,8 +67,10 @@ def print_peak(peak, out=print, when="GEMM peak", relative=True):
         f"torch.mm {peak['torch_gflops']:.0f} GFLOP/s" + (f"; %pk below is relative to {best:.0f}" if relative else ""))
 
 
-def print_header(out=print):
+def print_header(kind_line="", out=print):
     out("")
+    if kind_line:
+        out(kind_line)
     out(ROW.format("case", "reps", "cnnlab ms", "torch ms", "ratio", "cl GF/s", "pt GF/s", "cl %pk", "pt %pk",
                    "ort ms", "cl/ort"))
     out("-" * 130)
@@ -103,45 +111,69 @@ def print_memory(mem, out=print):
         f"whole-process peak RSS {mem['ratio_total']:.2f}")
 
 
-def summarise(results, memory):
-    """One entry per target: measured ratio (aggregates are sum of cnnlab medians / sum of torch medians)."""
+def _verdict(ratio, target):
+    if ratio is None:
+        return "not run"
+    return "(info)" if target is None else "met" if ratio <= target else "NOT met"
+
+
+def summarise(results, memory, avx512=None, cold=None):
+    """One entry per target: the measured ratio and the target of this machine kind (AVX-512 or not; an unknown
+    kind is held to the AVX2 column, the stricter one)."""
     rows = []
-    for label, tag, target, stretch in TARGETS + [(lbl, tag, None, None) for lbl, tag in INFO]:
+    for label, tag, how, target_avx2, target_avx512 in TARGETS + [(lbl, tag, "sum", None, None) for lbl, tag in INFO]:
+        target = target_avx512 if avx512 else target_avx2
         if tag == "memory":
             ratio = memory.get("ratio") if memory and not memory.get("error") else None
             n = 1 if ratio is not None else 0
         else:
             hits = [r for r in results if tag in r.get("tags", ()) and not r.get("error")]
             n = len(hits)
-            ratio = (sum(r["cnnlab"]["median_s"] for r in hits) / sum(r["torch"]["median_s"] for r in hits)
-                     if hits else None)
-        if ratio is None:
-            verdict = "not run"
-        elif target is None:
-            verdict = "(info)"
-        else:
-            verdict = "stretch met" if ratio <= stretch else "met" if ratio <= target else "NOT met"
-        rows.append({"case": label, "cases": n, "ratio": ratio, "target": target, "stretch": stretch,
-                     "verdict": verdict})
+            if not hits:
+                ratio = None
+            elif how == "max":
+                ratio = max(r["ratio"] for r in hits)
+            else:
+                ratio = sum(r["cnnlab"]["median_s"] for r in hits) / sum(r["torch"]["median_s"] for r in hits)
+        rows.append({"case": label, "cases": n, "ratio": ratio, "target": target, "verdict": _verdict(ratio, target)})
+    if cold is not None:
+        seconds = None if cold.get("error") else cold["cnnlab"]["first_forward_s"]
+        rows.append({"case": "cold ResNet-18 224 b1 first forward, cnnlab seconds", "cases": 1 if seconds else 0,
+                     "ratio": seconds, "target": COLD_TARGET_S, "verdict": _verdict(seconds, COLD_TARGET_S)})
     for label, tag in INFO_ORT:  # sum of cnnlab medians / sum of ONNX Runtime medians, same cases
         hits = [r for r in results if tag in r.get("tags", ()) and r.get("onnxruntime") and not r.get("error")]
         ratio = (sum(r["cnnlab"]["median_s"] for r in hits) / sum(r["onnxruntime"]["median_s"] for r in hits)
                  if hits else None)
-        rows.append({"case": label, "cases": len(hits), "ratio": ratio, "target": None, "stretch": None,
-                     "verdict": "(info)" if hits else "not run"})
+        target = ORT_TARGET[1] if label == ORT_TARGET[0] else None
+        rows.append({"case": label, "cases": len(hits), "ratio": ratio, "target": target,
+                     "verdict": _verdict(ratio, target) if hits else "not run"})
     return rows
 
 
-def print_summary(rows, out=print):
+def print_cold(cold, out=print):
     out("")
-    out("Summary against the issue's targets (ratio cnnlab / PyTorch unless the row names ONNX Runtime, lower is "
-        "better)")
-    fmt = "{:<52} {:>7} {:>8} {:>8}  {}"
-    out(fmt.format("case", "ratio", "target", "stretch", "verdict"))
-    out("-" * 92)
+    if cold.get("error"):
+        out(f"cold start (ResNet-18 224 b1, fresh process): ERROR: {cold['error']}")
+        return
+    out(f"cold start, ResNet-18 224 b1 in a fresh process (medians of {cold['repeats']} processes per library):")
+    out(f"  {'':<8} {'import s':>9} {'first forward s':>16} {'second forward s':>17}")
+    for name in ("cnnlab", "torch"):
+        m = cold[name]
+        out(f"  {name:<8} {m['import_s']:>9.2f} {m['first_forward_s']:>16.3f} {m['second_forward_s']:>17.3f}")
+
+
+def print_summary(rows, kind_line="", out=print):
+    out("")
+    if kind_line:
+        out(kind_line)
+    out("Summary against issue 20's targets for this machine kind (ratio cnnlab / PyTorch unless the row says "
+        "otherwise; lower is better)")
+    fmt = "{:<56} {:>7} {:>8}  {}"
+    out(fmt.format("case", "ratio", "target", "verdict"))
+    out("-" * 86)
     for r in rows:
         out(fmt.format(r["case"], _fmt(r["ratio"], ".2f"), "-" if r["target"] is None else f"<= {r['target']}",
-                       "-" if r["stretch"] is None else f"<= {r['stretch']}", r["verdict"]))
+                       r["verdict"]))
 
 
 def _strict(value):

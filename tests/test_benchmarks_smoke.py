@@ -9,6 +9,8 @@ import pytest
 
 sys.path.insert(0, str(pathlib.Path(__file__).resolve().parent.parent))  # the repository root
 
+from benchmarks import log as bench_log  # noqa: E402
+from benchmarks import machine  # noqa: E402
 from benchmarks import __main__ as bench_main  # noqa: E402
 from benchmarks import cases, memory, models, report, timing  # noqa: E402
 
@@ -64,7 +66,7 @@ def test_resnet18_same_function_in_both_libraries(libs):
 
 def test_case_list_selection_and_arguments():
     names = [c.name for c in cases.all_cases()]
-    assert len(names) == len(set(names)) == 32
+    assert len(names) == len(set(names)) == 33
     assert [c.name for c in cases.select(cases.all_cases(), "resnet18 .*inference b[18]")] == [
         "resnet18 224 inference b8", "resnet18 224 inference b1"]
     assert len(cases.select(cases.all_cases(), "3x3 32x(64|128)x")) == 4  # fwd, fwd+bwd each
@@ -127,3 +129,38 @@ def test_inference_cases_with_onnx_runtime():
     assert with_ort == sorted(f"{m} 224 inference b{n}" for m in ("resnet18", "resnet50", "mobilenet_v2")
                               for n in (1, 8))
     assert bench_main.parse_args(["--no-onnx"]).no_onnx and not bench_main.parse_args([]).no_onnx
+
+
+def test_machine_kind_separates_avx512_and_blas_kernels():
+    env = {"cpu": "AMD EPYC", "cpu_count": 2,
+           "threadpools": [{"user_api": "blas", "internal_api": "openblas", "architecture": "Haswell"}]}
+    avx2, avx512 = machine.kind(env, avx512=False), machine.kind(env, avx512=True)
+    assert avx2["key"] == "AMD EPYC | AVX2-only | 2 cores | openblas Haswell" and avx2["key"] != avx512["key"]
+    assert machine.describe(avx2, 123.4).endswith("| GEMM peak 123 GFLOP/s this run")
+    assert machine.has_avx512("/nonexistent/cpuinfo") is None
+
+
+def test_results_log_appends_one_line_per_run_and_groups_by_kind(tmp_path):
+    path = tmp_path / "log.jsonl"
+    row = {"name": "case a", "cnnlab": {"median_s": 0.002}, "torch": {"median_s": 0.001}, "ratio": 2.0,
+           "tags": ("cifar_step",)}
+    for avx512 in (True, False, True):
+        kind = machine.kind({"cpu": "cpu", "cpu_count": 2, "threadpools": []}, avx512=avx512)
+        summary = report.summarise([row], None, avx512)
+        bench_log.append(bench_log.entry({"cnnlab_commit": "abc"}, kind, {"numpy_gflops": 100.0, "torch_gflops": 90.0},
+                                         [row], summary, quick=True), path)
+    runs = bench_log.read(path)
+    assert len(runs) == 3 and runs[0]["cases"]["case a"] == {"cnnlab_ms": 2.0, "torch_ms": 1.0, "ratio": 2.0,
+                                                              "ort_ms": None, "ratio_ort": None}
+    lines = []
+    bench_log.print_runs(runs, out=lines.append)
+    assert sum(line.startswith("machine kind:") for line in lines) == 2   # two kinds, runs grouped under each
+    cifar = {r["case"]: r for r in report.summarise([row], None, True)}["ResNet-18 CIFAR training step, batch 32"]
+    assert (cifar["target"], cifar["verdict"]) == (1.2, "NOT met")
+    assert {r["case"]: r for r in report.summarise([row], None, False)}[cifar["case"]]["target"] == 1.0
+
+
+def test_cold_start_row_is_seconds_against_the_target():
+    cold = {"cnnlab": {"first_forward_s": 0.4}, "torch": {"first_forward_s": 0.2}, "ratio": 2.0}
+    row = [r for r in report.summarise([], None, True, cold) if r["case"].startswith("cold")][0]
+    assert (row["ratio"], row["target"], row["verdict"]) == (0.4, 1.5, "met")
