@@ -48,7 +48,7 @@ from .random import Generator, default_generator, get_rng_state, initial_seed, m
 from .tensor import Size, Tensor, is_tensor, numel
 
 from ._format import get_printoptions, set_printoptions
-from ._settings import (are_deterministic_algorithms_enabled, autocast, channels_last, channels_last_3d, compile,
+from ._switches import (are_deterministic_algorithms_enabled, autocast, channels_last, channels_last_3d, compile,
                         contiguous_format, get_num_threads, is_deterministic_algorithms_warn_only_enabled,
                         memory_format, preserve_format, set_num_threads, use_deterministic_algorithms)
 clip = clamp

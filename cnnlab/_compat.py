@@ -15,7 +15,7 @@ import warnings
 
 import numpy as np
 
-from ._settings import autocast
+from ._switches import autocast
 from .tensor import Tensor
 
 __all__ = ["GradScaler", "jit", "amp", "cuda_amp"]

@@ -1,4 +1,4 @@
-"""Process-wide switches with torch's names: the thread count (set_num_threads/get_num_threads) and the
+"""Process-wide switches with torch's names: the thread count (set_num_threads/get_num_threads), the
 deterministic-algorithms flag (use_deterministic_algorithms)."""
 from .errors import ShapeError
 from .kernels import parallel
