@@ -9,6 +9,7 @@ import cnnlab
 import cnnlab.nn.functional as F
 from cnnlab.kernels import conv as kconv
 from cnnlab.kernels import blas, depthwise, fft, nhwc, parallel, select, shift, winograd
+from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
 # (x shape, w shape, stride, padding pairs, dilation, groups) per algorithm, all 2-d
@@ -376,7 +377,8 @@ def test_shift_through_the_numpy_fallback(monkeypatch):
 def test_winograd_is_skipped_for_a_smaller_out_size():
     """conv_transpose2d's input gradient asks conv_forward for less than the natural output (output_padding)."""
     x, w = rand(2, 32, 6, 6), rand(32, 32, 3, 3, seed=1)
-    got = kconv.conv_forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, out_size=(5, 4))
+    geom = ConvGeometry.of(x.shape, w.shape, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, out_size=(5, 4))
+    got = kconv.conv_forward(x, w, geom)
     want = kconv.gemm_forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)[:, :, :5, :4]
     np.testing.assert_allclose(got, want, rtol=1e-12)
 

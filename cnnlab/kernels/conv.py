@@ -31,7 +31,9 @@ lowering here handles every geometry:
     strided add per kernel offset).
 
 >>> import numpy as np
->>> conv_forward(np.ones((1, 1, 4)), np.ones((1, 1, 3)), (1,), ((1, 1),), (1,), 1).tolist()
+>>> from cnnlab.kernels.geometry import ConvGeometry
+>>> geom = ConvGeometry.of((1, 1, 4), (1, 1, 3), (1,), ((1, 1),), (1,), 1)
+>>> conv_forward(np.ones((1, 1, 4)), np.ones((1, 1, 3)), geom).tolist()
 [[[2.0, 3.0, 3.0, 2.0]]]
 """
 import functools
@@ -385,48 +387,49 @@ def _finite(result, operands, seen):
     return nonfinite.finite(result)
 
 
-def conv_forward(x, w, stride, padding, dilation, groups, out_size=None, precise=False):
-    """Cross-correlation of x (N, C, *S) with w (O, C/groups, *K): returns (N, O, *out_size).
+def conv_forward(x, w, geom, precise=False):
+    """Cross-correlation of x (N, C, *S) with w (O, C/groups, *K) in the convolution geometry `geom`
+    (kernels/geometry.py; its out_size may be smaller than the largest that fits): returns (N, O, *out_size).
 
-    Args: stride, dilation: tuples of ints >= 1; padding: tuple of (before, after) pairs; groups: int.
-    out_size (default: the largest that fits) may be smaller than that.
     precise: the result is an activation a gradient will flow back through (training): no F(4x4) Winograd,
     whose rounding flips more ReLU masks downstream (kernels/select.py).
     """
+    stride, padding, dilation, groups = geom.stride, geom.pads, geom.dilation, geom.groups
     name = select.algorithm("forward", x.shape, w.shape, stride, padding, dilation, groups, precise=precise)
-    if out_size is not None and name.startswith("winograd") and \
-            tuple(out_size) != _out_size(_padded_shape(x.shape[2:], padding), w.shape[2:], stride, dilation):
+    if name.startswith("winograd") and not geom.natural:
         name = "gemm"  # Winograd computes the natural output size only
     with np.errstate(all="ignore"):
         seen = [] if name in _WATCHED else None
-        y = _call(name, 0, x.shape[0], x, w, stride, padding, dilation, groups, out_size, seen=seen)
+        y = _call(name, 0, x.shape[0], x, w, stride, padding, dilation, groups, geom.out_size, seen=seen)
         if name in _EXACT_FORWARD or _finite(y, (x, w), seen):
             return y
-        return nonfinite.forward(x, w, stride, padding, dilation, groups, out_size)
+        return nonfinite.forward(x, w, stride, padding, dilation, groups, geom.out_size)
 
 
-def conv_backward_input(g, w, x_shape, stride, padding, dilation, groups, precise=False):
-    """d(sum(conv_forward(x) * g))/dx for an input of shape x_shape: returns (N, C, *S). precise: as for
-    conv_forward, where this is a forward pass (conv_transpose's)."""
-    name = select.algorithm("backward_input", tuple(x_shape), w.shape, stride, padding, dilation, groups,
+def conv_backward_input(g, w, geom, precise=False):
+    """d(sum(conv_forward(x) * g))/dx for the input of the convolution geometry `geom`: returns (N, C, *S).
+    precise: as for conv_forward, where this is a forward pass (conv_transpose's)."""
+    stride, padding, dilation, groups, x_shape = geom.stride, geom.pads, geom.dilation, geom.groups, geom.x_shape
+    name = select.algorithm("backward_input", x_shape, w.shape, stride, padding, dilation, groups,
                             precise=precise)
     with np.errstate(all="ignore"):
         seen = [] if name in _WATCHED else None
-        dx = _call(name, 1, x_shape[0], g, w, tuple(x_shape), stride, padding, dilation, groups, seen=seen)
+        dx = _call(name, 1, x_shape[0], g, w, x_shape, stride, padding, dilation, groups, seen=seen)
         # the cheaper check: a finite w (these algorithms are exact for any g), else the result itself
         if name in _EXACT_INPUT_GRADIENT_FOR_FINITE_W and w.size <= dx.size:
             if nonfinite.finite(w):
                 return dx
         elif _finite(dx, (g, w), seen):
             return dx
-        return nonfinite.backward_input(g, w, tuple(x_shape), stride, padding, dilation, groups)
+        return nonfinite.backward_input(g, w, x_shape, stride, padding, dilation, groups)
 
 
-def conv_backward_weight(x, g, w_shape, stride, padding, dilation, groups):
-    """d(sum(conv_forward(x) * g))/dw: returns w_shape (O, C/groups, *K)."""
-    name = select.algorithm("backward_weight", x.shape, tuple(w_shape), stride, padding, dilation, groups)
+def conv_backward_weight(x, g, geom):
+    """d(sum(conv_forward(x) * g))/dw in the convolution geometry `geom`: returns (O, C/groups, *K)."""
+    stride, padding, dilation, groups, w_shape = geom.stride, geom.pads, geom.dilation, geom.groups, geom.w_shape
+    name = select.algorithm("backward_weight", x.shape, w_shape, stride, padding, dilation, groups)
     with np.errstate(all="ignore"):
-        dw = _call(name, 2, x.shape[0], x, g, tuple(w_shape), stride, padding, dilation, groups)
+        dw = _call(name, 2, x.shape[0], x, g, w_shape, stride, padding, dilation, groups)
         if _finite(dw, (x, g), None):
             return dw
-        return nonfinite.backward_weight(x, g, tuple(w_shape), stride, padding, dilation, groups)
+        return nonfinite.backward_weight(x, g, w_shape, stride, padding, dilation, groups)

@@ -8,6 +8,8 @@ import numbers
 import numpy as np
 
 from ...errors import ArgumentTypeError, ShapeError, shape_str
+from ...kernels.geometry import output_size  # noqa: F401  (the one size rule, re-exported for pooling and inspect)
+from ...kernels.geometry import transposed_output_size as _transposed_size
 
 SPATIAL_NAMES = {1: ("L",), 2: ("H", "W"), 3: ("D", "H", "W")}
 
@@ -101,18 +103,6 @@ def resolve_padding(padding, n, op, kernel_size, stride, dilation, spatial_size)
     return pairs
 
 
-def output_size(size, k, s, pad, d, ceil_mode=False):
-    """floor((size + before + after - d * (k - 1) - 1) / s) + 1, or PyTorch's ceil_mode rule (the last window
-    must start inside the input or the left padding)."""
-    span = size + pad[0] + pad[1] - d * (k - 1) - 1
-    if not ceil_mode:
-        return span // s + 1
-    out = -(-span // s) + 1
-    if (out - 1) * s >= size + pad[0]:
-        out -= 1
-    return out
-
-
 def transposed_output_size(op, spatial_size, kernel_size, padding, stride, dilation, output_padding):
     """A transposed convolution's output size, (i - 1) * s - before - after + d * (k - 1) + output_padding + 1 per
     dim, after checking output_padding (non-negative, below stride or dilation, as PyTorch) and that every size is
@@ -124,8 +114,7 @@ def transposed_output_size(op, spatial_size, kernel_size, padding, stride, dilat
     if any(p >= s and p >= d for p, s, d in zip(out_pad, stride, dilation)):
         raise ShapeError(f"{op}: output_padding must be smaller than either stride or dilation. Got "
                          f"output_padding={out_pad}, stride={stride}, dilation={dilation}.")
-    out_size = tuple((i - 1) * s - b - a + d * (k - 1) + p + 1
-                     for i, s, (b, a), d, k, p in zip(spatial_size, stride, padding, dilation, kernel_size, out_pad))
+    out_size = tuple(_transposed_size(*a) for a in zip(spatial_size, kernel_size, stride, padding, dilation, out_pad))
     for name, i, s, (b, a), d, k, p, o in zip(spatial_names(len(spatial_size)), spatial_size, stride, padding,
                                               dilation, kernel_size, out_pad, out_size):
         if o < 1:

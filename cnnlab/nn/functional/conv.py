@@ -14,10 +14,11 @@ from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
 from ...grad_mode import records
 from ...kernels import conv as kconv
+from ...kernels.geometry import ConvGeometry, output_sizes
 from ...ops.shape import squeeze, unsqueeze
 from ...tensor import Tensor
-from ._args import (check_input_dims, check_output_size, check_positive, output_size, resolve_padding,
-                    spatial_names, to_tuple, transposed_output_size)
+from ._args import (check_input_dims, check_output_size, check_positive, resolve_padding, spatial_names, to_tuple,
+                    transposed_output_size)
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -111,7 +112,7 @@ def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding
     pads = resolve_padding(padding, n, op, kernel, stride, dilation, spatial)
     if padding_mode not in PADDING_MODES:
         raise ValueError(f"{op}: padding_mode must be one of {PADDING_MODES}. Got padding_mode={padding_mode!r}.")
-    out_size = tuple(output_size(*a) for a in zip(spatial, kernel, stride, pads, dilation))
+    out_size = output_sizes(spatial, kernel, stride, pads, dilation)
     check_output_size(op, spatial, kernel, pads, stride, dilation, out_size)
     check_allocation(op, (input.shape[0] if input.ndim == n + 2 else 1, weight.shape[0]) + out_size,
                      input._data.dtype)
@@ -123,18 +124,20 @@ def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding
     if padding_mode != "zeros" and any(v for pair in pads for v in pair):
         x_t, pads = _pad_mode(x_t, pads, padding_mode), ((0, 0),) * n
     x, w = x_t._data, weight._data
+    # the convolution's geometry, computed once: the kernels and the backward (and its derivative) read it
+    geom = ConvGeometry(n, x.shape[0], x.shape[1], w.shape[0], groups, x.shape[2:], kernel, stride, dilation, pads,
+                        out_size, False, (0,) * n)
     parents = (x_t, weight) + ((bias,) if bias is not None else ())
     precise = records(*parents)  # a gradient will flow back: no F(4x4) Winograd (kernels/select.py)
-    out = kconv.conv_forward(x, w, stride, pads, dilation, groups, precise=precise)  # (N, O, *out_size)
+    out = kconv.conv_forward(x, w, geom, precise=precise)  # (N, O, *out_size)
     if bias is not None:
         out += bias._data.reshape((-1,) + (1,) * n)
 
     # y = conv(x, w) + b is linear in each argument: dx and dw are the adjoints of the convolution in x and
     # in w (kernels/conv.py), and db sums g over the batch and every output position.
     def backward(g):
-        gx = kconv.conv_backward_input(g, w, x.shape, stride, pads, dilation, groups) if x_t.requires_grad else None
-        gw = kconv.conv_backward_weight(x, g, w.shape, stride, pads, dilation, groups) if weight.requires_grad \
-            else None
+        gx = kconv.conv_backward_input(g, w, geom) if x_t.requires_grad else None
+        gw = kconv.conv_backward_weight(x, g, geom) if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, (g.sum(axis=(0,) + tuple(range(2, n + 2))) if bias.requires_grad else None)
@@ -235,10 +238,13 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
         y = _empty_result(x_t, weight, bias, (out_channels,) + out_size)
         return squeeze(y, 0) if unbatched else y
     x, w = x_t._data, weight._data
-    y_shape = (x.shape[0], out_channels) + out_size
+    # the geometry, computed once (in_size: this op's input, out_size: its output); geom.conv() is the
+    # convolution it is the adjoint of, which the kernels compute with
+    geom = ConvGeometry(n, x.shape[0], x.shape[1], out_channels, groups, x.shape[2:], kernel, stride, dilation, pads,
+                        out_size, True, out_pad)
     parents = (x_t, weight) + ((bias,) if bias is not None else ())
     precise = records(*parents)  # a gradient will flow back: no F(4x4) Winograd (kernels/select.py)
-    out = kconv.conv_backward_input(x, w, y_shape, stride, pads, dilation, groups, precise=precise)
+    out = kconv.conv_backward_input(x, w, geom.conv(), precise=precise)
     if bias is not None:
         out += bias._data.reshape((-1,) + (1,) * n)
 
@@ -246,10 +252,9 @@ def _conv_transpose(n, op, input, weight, bias, stride, padding, output_padding,
     # dx = C_w g (a convolution of g, cut to x's size) and dw = the conv weight gradient with the roles of input
     # and output gradient swapped; db sums g over the batch and every output position.
     def backward(g):
-        gx = kconv.conv_forward(g, w, stride, pads, dilation, groups, out_size=x.shape[2:]) if x_t.requires_grad \
-            else None
-        gw = kconv.conv_backward_weight(g, x, w.shape, stride, pads, dilation, groups) if weight.requires_grad \
-            else None
+        conv = geom.conv()
+        gx = kconv.conv_forward(g, w, conv) if x_t.requires_grad else None
+        gw = kconv.conv_backward_weight(g, x, conv) if weight.requires_grad else None
         if bias is None:
             return gx, gw
         return gx, gw, (g.sum(axis=(0,) + tuple(range(2, n + 2))) if bias.requires_grad else None)
