@@ -18,11 +18,12 @@ from .creation import (BFloat16Tensor, BoolTensor, ByteTensor, CharTensor, Doubl
                        from_numpy, full, full_like, linspace, normal, ones, ones_like, rand, rand_like, randint,
                        randint_like, randn, randn_like, randperm, tensor, zeros, zeros_like)
 from .errors import DTypeError, GradError, ShapeError
-from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil, clamp,
+from .ops.elementwise import (abs, add, allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, ceil,
                               cos, div, dot, eq, exp, expm1, floor, ge, gt, isfinite, isinf, isnan, le, log,
                               log1p, log2, log10, logical_and, logical_not, logical_or, logical_xor, lt, matmul,
                               maximum, minimum, mul, ne, neg, outer, pow, reciprocal, remainder, round, rsqrt,
                               sign, sin, sqrt, square, sub, trunc, where)
+from .ops.clamp import clamp
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.logic import equal, isclose
 from .ops.einsum import einsum
@@ -83,6 +84,7 @@ from ._compat import cuda_amp as _cuda_amp  # noqa: E402
 from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist  # noqa: E402
 from .inspect import summary  # noqa: E402  (cnnlab.summary: the layer table of cnnlab.inspect)
 cuda.amp = _cuda_amp
+from . import derivatives  # noqa: E402,F401  (the create_graph formulas: imported last, they use the ops)
 
 _LAZY_SUBMODULES = ("models", "train")
 

@@ -7,7 +7,7 @@ from . import _dtypes, autograd
 from .errors import DTypeError, GradError
 from .ops import (arith as A, elementwise as E, extra as Z, indexing as I, inplace as P, logic as L, matrix as M,
                   products as X, reduction as R, shape as S, sorting as O, special as SP, strided as T, trig as G)
-from .ops import more_math as MM
+from .ops import clamp as C, more_math as MM
 from .tensor import Tensor
 
 
@@ -114,7 +114,7 @@ def _inplace_of(name):
 def _shape_inplace(name):
     """x.t_(), x.squeeze_(0), ...: x takes the new shape (a tensor outside the graph)."""
     def method(self, *args, **kwargs):
-        from .ops.indexing import check_writable
+        from .ops.writes import check_writable
         check_writable(self, name + "_")
         self._data = getattr(Tensor._wrap(self._data), name)(*args, **kwargs)._data
         return self
@@ -152,7 +152,7 @@ METHODS = dict(
     neg=E.neg, negative=E.neg, exp=E.exp, expm1=E.expm1, log=E.log, log2=E.log2, log10=E.log10,
     log1p=E.log1p, sqrt=E.sqrt, rsqrt=E.rsqrt, square=E.square, reciprocal=E.reciprocal, abs=E.abs,
     sin=E.sin, cos=E.cos, sign=E.sign, floor=E.floor, ceil=E.ceil, round=E.round, trunc=E.trunc,
-    clamp=E.clamp, clip=E.clamp,
+    clamp=C.clamp, clip=C.clamp,
     eq=E.eq, ne=E.ne, lt=E.lt, le=E.le, gt=E.gt, ge=E.ge, greater=E.gt, less=E.lt,
     logical_not=E.logical_not, logical_and=E.logical_and, logical_or=E.logical_or, logical_xor=E.logical_xor,
     bitwise_and=E.bitwise_and, bitwise_or=E.bitwise_or, bitwise_xor=E.bitwise_xor, bitwise_not=E.bitwise_not,
@@ -191,7 +191,7 @@ METHODS = dict(
     tan=G.tan, asin=G.asin, acos=G.acos, atan=G.atan, atan2=G.atan2, sinh=G.sinh, cosh=G.cosh,
     arcsin=G.asin, arccos=G.acos, arctan=G.atan, arctan2=G.atan2,
     where=lambda self, condition, other: E.where(condition, self, other),
-    clamp_min=lambda self, min: E.clamp(self, min=min), clamp_max=lambda self, max: E.clamp(self, max=max),
+    clamp_min=lambda self, min: C.clamp(self, min=min), clamp_max=lambda self, max: C.clamp(self, max=max),
     absolute=E.abs, sgn=E.sign, fix=E.trunc, fliplr=lambda self: S.flip(self, (1,)),
     flipud=lambda self: S.flip(self, (0,)),
     fmod=A.fmod, frac=A.frac, logaddexp=A.logaddexp, hypot=A.hypot, median=O.median, nanmedian=O.nanmedian,
@@ -222,6 +222,8 @@ for _name in ("t", "transpose", "squeeze", "unsqueeze", "swapaxes", "swapdims"):
 
 for _name in ("relu", "sigmoid", "tanh", "softmax", "log_softmax"):
     METHODS[_name] = _functional(_name)
+
+METHODS["backward"] = autograd.tensor_backward  # the engine sits above tensor.py, which does not import it
 
 for _name, _fn in METHODS.items():
     setattr(Tensor, _name, _fn)

@@ -346,7 +346,7 @@ def randint_like(input, low=0, high=None, dtype=None, device=None, requires_grad
     return randint(low, high, shape, generator=generator, dtype=d, requires_grad=requires_grad)
 
 
-class _LegacyTensorType(type):
+class LegacyTensorType(type):
     """The type of cnnlab.FloatTensor and the other legacy tensor types of old PyTorch code: calling one makes
     a tensor of its dtype from data (`FloatTensor([1, 2])`) or from sizes (`FloatTensor(2, 3)`, zero-filled),
     and `isinstance(x, FloatTensor)` is True for float32 tensors. They are not Tensor subclasses, as in PyTorch.
@@ -384,7 +384,7 @@ class _LegacyTensorType(type):
 
 def _legacy_type(name, dtype):
     doc = f"Legacy tensor type: `{name}(data)` or `{name}(*sizes)` makes a {dtype.name} tensor. Matches torch.{name}."
-    return _LegacyTensorType(name, (), {"dtype": dtype, "is_cuda": False, "__module__": "cnnlab",
+    return LegacyTensorType(name, (), {"dtype": dtype, "is_cuda": False, "__module__": "cnnlab",
                                         "__qualname__": name, "__doc__": doc})
 
 

@@ -8,7 +8,7 @@ _BINARY = {"add": "Add", "sub": "Sub", "mul": "Mul", "div": "Div", "pow": "Pow",
            "minimum": "Min"}
 
 
-@converter("fn:_binary")
+@converter("fn:binary_op")
 def binary(ctx):
     loc, g = ctx.loc, ctx.g
     op_type = _BINARY.get(loc["op"])
@@ -28,7 +28,7 @@ _UNARY = {"exp": "Exp", "log": "Log", "sqrt": "Sqrt", "abs": "Abs", "neg": "Neg"
           "sin": "Sin", "cos": "Cos", "floor": "Floor", "ceil": "Ceil", "sign": "Sign", "round": "Round"}
 
 
-@converter("fn:_unary")
+@converter("fn:unary_op")
 def unary(ctx):
     g, op = ctx.g, ctx.loc["op"]
     x = ctx.input(0)

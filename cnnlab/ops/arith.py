@@ -2,7 +2,7 @@
 import numpy as np
 
 from ._operands import binary_arrays
-from .elementwise import _binary, _check_int_zero, _unary
+from .elementwise import binary_op, check_int_zero, unary_op
 
 
 def fmod(input, other):
@@ -14,8 +14,8 @@ def fmod(input, other):
     """
     # a - trunc(a / b) * b  =>  d/da = 1, d/db = -trunc(a / b)
     _, _, xa, xb = binary_arrays(input, other, "fmod")
-    _check_int_zero(xa, xb, "fmod")
-    return _binary(input, other, "fmod", np.fmod, lambda g, a, b, o: g,
+    check_int_zero(xa, xb, "fmod")
+    return binary_op(input, other, "fmod", np.fmod, lambda g, a, b, o: g,
                    lambda g, a, b, o: (-g * np.trunc(a / b)).astype(g.dtype, copy=False))
 
 
@@ -26,7 +26,7 @@ def frac(input):
     >>> cnnlab.frac(cnnlab.tensor([2.5, -1.25]))
     tensor([ 0.5000, -0.2500])
     """
-    return _unary(input, "frac", lambda x: x - np.trunc(x), lambda g, x, o: g)
+    return unary_op(input, "frac", lambda x: x - np.trunc(x), lambda g, x, o: g)
 
 
 def logaddexp(input, other):
@@ -37,7 +37,7 @@ def logaddexp(input, other):
     tensor([6.9315e-01, 1.0007e+03])
     """
     # the gradients are the softmax weights 1 / (1 + exp(b - a)), finite also at inf and near overflow
-    return _binary(input, other, "logaddexp", np.logaddexp, lambda g, a, b, o: g / (1 + np.exp(b - a)),
+    return binary_op(input, other, "logaddexp", np.logaddexp, lambda g, a, b, o: g / (1 + np.exp(b - a)),
                    lambda g, a, b, o: g / (1 + np.exp(a - b)))
 
 
@@ -49,4 +49,4 @@ def hypot(input, other):
     >>> cnnlab.hypot(cnnlab.tensor([3.0, 5.0]), cnnlab.tensor([4.0, 12.0]))
     tensor([ 5., 13.])
     """
-    return _binary(input, other, "hypot", np.hypot, lambda g, a, b, o: g * (a / o), lambda g, a, b, o: g * (b / o))
+    return binary_op(input, other, "hypot", np.hypot, lambda g, a, b, o: g * (a / o), lambda g, a, b, o: g * (b / o))

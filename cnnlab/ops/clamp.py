@@ -5,7 +5,7 @@ from .. import _dtypes
 from ..errors import ArgumentError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
-from .elementwise import _unary
+from .elementwise import unary_op
 
 
 def clamp(input, min=None, max=None):
@@ -43,7 +43,7 @@ def clamp(input, min=None, max=None):
 
     if isinstance(min, Tensor) or isinstance(max, Tensor):
         return _clamp_tensor_bounds(t, min, max, forward(t._data), lo, hi)
-    return _unary(t, "clamp", forward, grad, float_only=False)
+    return unary_op(t, "clamp", forward, grad, float_only=False)
 
 
 def _clamp_tensor_bounds(t, min, max, out, lo, hi):

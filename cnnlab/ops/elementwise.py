@@ -9,10 +9,11 @@ from .._memory import MACHINE_BYTES
 from ..errors import ArgumentError, DTypeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, binary_arrays, check_allocation, quiet, unbroadcast
-from .inplace import write_out
+from .logic import nonzero
+from .writes import write_out
 
 
-def _binary(a, b, op, forward, grad_a, grad_b):
+def binary_op(a, b, op, forward, grad_a, grad_b):
     """Run forward(xa, xb); grad_a/grad_b(g, xa, xb, out) give the gradients before unbroadcasting.
     grad_fn names follow PyTorch's overloads: `1 - x` is RsubBackward1, `2 / x` MulBackward0, `x ** y`
     PowBackward1 and `2 ** x` PowBackward2."""
@@ -48,7 +49,7 @@ def add(input, other, alpha=1, out=None):
     """input + alpha * other, broadcasting. Matches torch.add."""
     if alpha != 1:
         other = mul(other, alpha)
-    r = _binary(input, other, "add", np.add, lambda g, a, b, o: g, lambda g, a, b, o: g)
+    r = binary_op(input, other, "add", np.add, lambda g, a, b, o: g, lambda g, a, b, o: g)
     return r if out is None else write_out(r, out, "add")
 
 
@@ -56,13 +57,13 @@ def sub(input, other, alpha=1, out=None):
     """input - alpha * other, broadcasting. Matches torch.sub."""
     if alpha != 1:
         other = mul(other, alpha)
-    r = _binary(input, other, "sub", np.subtract, lambda g, a, b, o: g, lambda g, a, b, o: -g)
+    r = binary_op(input, other, "sub", np.subtract, lambda g, a, b, o: g, lambda g, a, b, o: -g)
     return r if out is None else write_out(r, out, "sub")
 
 
 def mul(input, other, out=None):
     """Elementwise product, broadcasting. Matches torch.mul."""
-    r = _binary(input, other, "mul", np.multiply, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a)
+    r = binary_op(input, other, "mul", np.multiply, lambda g, a, b, o: g * b, lambda g, a, b, o: g * a)
     return r if out is None else write_out(r, out, "mul")
 
 
@@ -74,7 +75,7 @@ def div(input, other, rounding_mode=None, out=None):
             raise ArgumentError(f"div: rounding_mode must be None, 'trunc' or 'floor'. Got rounding_mode={rounding_mode!r}.")
         fn = np.floor_divide if rounding_mode == "floor" else (lambda a, b: np.trunc(a / b).astype(np.result_type(a, b)))
         _, _, xa, xb = binary_arrays(input, other, "div")
-        _check_int_zero(xa, xb, "div")
+        check_int_zero(xa, xb, "div")
         r = Tensor._wrap(np.asarray(fn(xa, xb)))
         return r if out is None else write_out(r, out, "div")
     ta, tb, xa, xb = binary_arrays(input, other, "div")
@@ -82,11 +83,11 @@ def div(input, other, rounding_mode=None, out=None):
         dt = _dtypes.get_default_dtype().np
         input = input.to(dt) if isinstance(input, Tensor) else input
         other = other.to(dt) if isinstance(other, Tensor) else other
-    r = _binary(input, other, "div", np.divide, lambda g, a, b, o: g / b, lambda g, a, b, o: -g * o / b)
+    r = binary_op(input, other, "div", np.divide, lambda g, a, b, o: g / b, lambda g, a, b, o: -g * o / b)
     return r if out is None else write_out(r, out, "div")
 
 
-def _check_int_zero(xa, xb, op):
+def check_int_zero(xa, xb, op):
     if np.result_type(xa, xb).kind in "iub" and np.any(np.asarray(xb) == 0):
         raise ShapeError(f"{op}: integer division by zero (PyTorch raises ZeroDivisionError here). Got a divisor "
                          "with zeros; use a floating dtype for inf/nan results.")
@@ -110,10 +111,10 @@ def pow(input, exponent):
             return g * (2 * a) if b == 2 else g * (b * a ** (b - 1))
         return np.where(b == 0, 0, g * (b * a ** (b - 1))).astype(g.dtype, copy=False)
 
-    def grad_exponent(g, a, b, o):  # both run inside _binary's quiet backward
+    def grad_exponent(g, a, b, o):  # both run inside binary_op's quiet backward
         return np.where((a == 0) & (b >= 0), 0, g * o * np.log(a)).astype(g.dtype, copy=False)
 
-    return _binary(ta if ta is not None else input, tb if tb is not None else exponent, "pow", fn,
+    return binary_op(ta if ta is not None else input, tb if tb is not None else exponent, "pow", fn,
                    grad_base, grad_exponent)
 
 
@@ -129,7 +130,7 @@ def _int_power(a, b):
 
 def maximum(input, other):
     """Elementwise maximum; ties split the gradient evenly. Matches torch.maximum."""
-    return _binary(input, other, "maximum", np.maximum, lambda g, a, b, o: _tie_split(g, a > b, a == b),
+    return binary_op(input, other, "maximum", np.maximum, lambda g, a, b, o: _tie_split(g, a > b, a == b),
                    lambda g, a, b, o: _tie_split(g, b > a, a == b))
 
 
@@ -140,7 +141,7 @@ def _tie_split(g, wins, ties):
 
 def minimum(input, other):
     """Elementwise minimum; ties split the gradient evenly. Matches torch.minimum."""
-    return _binary(input, other, "minimum", np.minimum, lambda g, a, b, o: _tie_split(g, a < b, a == b),
+    return binary_op(input, other, "minimum", np.minimum, lambda g, a, b, o: _tie_split(g, a < b, a == b),
                    lambda g, a, b, o: _tie_split(g, b < a, a == b))
 
 
@@ -148,7 +149,6 @@ def where(condition, input=None, other=None):
     """Elements of input where condition is True, else of other (broadcasting); `where(condition)` alone is
     `nonzero(condition, as_tuple=True)`. Matches torch.where."""
     if input is None and other is None:
-        from .indexing import nonzero
         return nonzero(condition, as_tuple=True)
     cond = as_tensor_arg(condition, "where", "condition")._data
     if cond.dtype != np.bool_:
@@ -226,7 +226,7 @@ _MATMUL_NAMES = {(2, 2): "MmBackward0", (1, 1): "DotBackward0", (2, 1): "MvBackw
 
 
 # ---- unary ------------------------------------------------------------------------------------------------
-def _unary(x, op, forward, grad, float_only=True):
+def unary_op(x, op, forward, grad, float_only=True):
     """forward(x_array); grad(g, x_array, out) the input gradient."""
     t = as_tensor_arg(x, op, "input")
     xa = t._data
@@ -245,92 +245,92 @@ _UNARY_NAMES = {"log1p": "Log1PBackward0", "square": "PowBackward0", "clamp": "C
 
 def neg(input):
     """-input. Matches torch.neg."""
-    return _unary(input, "neg", np.negative, lambda g, x, o: -g, float_only=False)
+    return unary_op(input, "neg", np.negative, lambda g, x, o: -g, float_only=False)
 
 
 def exp(input):
     """e ** input. Matches torch.exp."""
-    return _unary(input, "exp", np.exp, lambda g, x, o: g * o)
+    return unary_op(input, "exp", np.exp, lambda g, x, o: g * o)
 
 
 def log(input):
     """Natural logarithm. Matches torch.log."""
-    return _unary(input, "log", np.log, lambda g, x, o: g / x)
+    return unary_op(input, "log", np.log, lambda g, x, o: g / x)
 
 
 def log1p(input):
     """log(1 + input), accurate for small input. Matches torch.log1p."""
-    return _unary(input, "log1p", np.log1p, lambda g, x, o: g / (1 + x))
+    return unary_op(input, "log1p", np.log1p, lambda g, x, o: g / (1 + x))
 
 
 def log2(input):
     """Base-2 logarithm. Matches torch.log2."""
-    return _unary(input, "log2", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype, copy=False))
+    return unary_op(input, "log2", np.log2, lambda g, x, o: g / (x * np.log(2.0)).astype(x.dtype, copy=False))
 
 
 def log10(input):
     """Base-10 logarithm. Matches torch.log10."""
-    return _unary(input, "log10", np.log10, lambda g, x, o: g / (x * np.log(10.0)).astype(x.dtype, copy=False))
+    return unary_op(input, "log10", np.log10, lambda g, x, o: g / (x * np.log(10.0)).astype(x.dtype, copy=False))
 
 
 def expm1(input):
     """exp(input) - 1, accurate for small input. Matches torch.expm1."""
-    return _unary(input, "expm1", np.expm1, lambda g, x, o: g * (o + 1))
+    return unary_op(input, "expm1", np.expm1, lambda g, x, o: g * (o + 1))
 
 
 def sqrt(input):
     """Square root. Matches torch.sqrt."""
-    return _unary(input, "sqrt", np.sqrt, lambda g, x, o: g / (2 * o))
+    return unary_op(input, "sqrt", np.sqrt, lambda g, x, o: g / (2 * o))
 
 
 def rsqrt(input):
     """1 / sqrt(input). Matches torch.rsqrt."""
-    return _unary(input, "rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, o: -0.5 * g * o ** 3)
+    return unary_op(input, "rsqrt", lambda x: 1 / np.sqrt(x), lambda g, x, o: -0.5 * g * o ** 3)
 
 
 def square(input):
     """input ** 2. Matches torch.square."""
-    return _unary(input, "square", np.square, lambda g, x, o: 2 * g * x, float_only=False)
+    return unary_op(input, "square", np.square, lambda g, x, o: 2 * g * x, float_only=False)
 
 
 def reciprocal(input):
     """1 / input. Matches torch.reciprocal."""
-    return _unary(input, "reciprocal", np.reciprocal, lambda g, x, o: -g * o * o)
+    return unary_op(input, "reciprocal", np.reciprocal, lambda g, x, o: -g * o * o)
 
 
 def abs(input):
     """|input|; the gradient at 0 is 0. Matches torch.abs."""
-    return _unary(input, "abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
+    return unary_op(input, "abs", np.abs, lambda g, x, o: g * np.sign(x), float_only=False)
 
 
 def sin(input):
     """Sine. Matches torch.sin."""
-    return _unary(input, "sin", np.sin, lambda g, x, o: g * np.cos(x))
+    return unary_op(input, "sin", np.sin, lambda g, x, o: g * np.cos(x))
 
 
 def cos(input):
     """Cosine. Matches torch.cos."""
-    return _unary(input, "cos", np.cos, lambda g, x, o: -g * np.sin(x))
+    return unary_op(input, "cos", np.cos, lambda g, x, o: -g * np.sin(x))
 
 
 def sign(input):
     """-1, 0 or 1 by the sign of input (zero gradient). Matches torch.sign."""
-    return _unary(input, "sign", np.sign, lambda g, x, o: np.zeros_like(g), float_only=False)
+    return unary_op(input, "sign", np.sign, lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def floor(input):
     """Round down (zero gradient). Matches torch.floor."""
-    return _unary(input, "floor", _keep_ints(np.floor), lambda g, x, o: np.zeros_like(g), float_only=False)
+    return unary_op(input, "floor", _keep_ints(np.floor), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def ceil(input):
     """Round up (zero gradient). Matches torch.ceil."""
-    return _unary(input, "ceil", _keep_ints(np.ceil), lambda g, x, o: np.zeros_like(g), float_only=False)
+    return unary_op(input, "ceil", _keep_ints(np.ceil), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def trunc(input):
     """Round toward zero (zero gradient). Matches torch.trunc."""
-    return _unary(input, "trunc", _keep_ints(np.trunc), lambda g, x, o: np.zeros_like(g), float_only=False)
+    return unary_op(input, "trunc", _keep_ints(np.trunc), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def _keep_ints(fn):
@@ -341,22 +341,22 @@ def _keep_ints(fn):
 def round(input, decimals=0):
     """Round half to even, to `decimals` places (zero gradient). Matches torch.round."""
     if decimals:
-        return _unary(input, "round", lambda x: np.round(x, decimals), lambda g, x, o: np.zeros_like(g),
+        return unary_op(input, "round", lambda x: np.round(x, decimals), lambda g, x, o: np.zeros_like(g),
                       float_only=False)
     return _round(input)
 
 
 def _round(input):
     """Round half to even (zero gradient). Matches torch.round."""
-    return _unary(input, "round", _keep_ints(np.round), lambda g, x, o: np.zeros_like(g), float_only=False)
+    return unary_op(input, "round", _keep_ints(np.round), lambda g, x, o: np.zeros_like(g), float_only=False)
 
 
 def remainder(input, other):
     """Python-style modulus (the result has the divisor's sign). Matches torch.remainder."""
     # a - floor(a / b) * b  =>  d/da = 1, d/db = -floor(a / b)
     _, _, xa, xb = binary_arrays(input, other, "remainder")
-    _check_int_zero(xa, xb, "remainder")
-    return _binary(input, other, "remainder", np.remainder, lambda g, a, b, o: g,
+    check_int_zero(xa, xb, "remainder")
+    return binary_op(input, other, "remainder", np.remainder, lambda g, a, b, o: g,
                    lambda g, a, b, o: (-g * np.floor_divide(a, b)).astype(g.dtype, copy=False))
 
 
@@ -377,8 +377,6 @@ def outer(input, vec2):
                          f"vec2.shape={shape_str(b.shape)}.")
     return mul(a.reshape(-1, 1), b.reshape(1, -1))
 
-
-from .clamp import clamp  # noqa: E402,F401  (in its own file; re-exported here)
 
 # comparisons and logic live in logic.py; re-exported here for code that imports them from this module
 from .logic import (allclose, bitwise_and, bitwise_not, bitwise_or, bitwise_xor, eq, ge, gt, isfinite,  # noqa: E402,F401

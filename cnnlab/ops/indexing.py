@@ -7,6 +7,9 @@ from ..autograd import ScatterGrad
 from ..errors import ArgumentError, DTypeError, GradError, IndexRangeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, unbroadcast
+from .elementwise import where
+from .logic import nonzero  # noqa: F401  (re-exported: cnnlab.ops.indexing.nonzero)
+from .writes import check_not_a_graph_view, check_not_read_only, check_unused, check_writable
 
 
 def _key_part(k):
@@ -127,27 +130,6 @@ def _basic_name(key):
     return name
 
 
-def _element_strides(x):
-    """x's strides counted in elements, as torch's Tensor.stride() gives them."""
-    return tuple(st // x.itemsize for st in x.strides)
-
-
-def check_not_read_only(t, op, refusal):
-    """ShapeError when t's array is a read-only view (expand, broadcast: a 0 stride repeats one element)."""
-    if not t._data.flags.writeable:
-        raise ShapeError(f"{op}: this tensor is a read-only view (made by expand or a broadcast) and cannot be "
-                         f"{refusal}. Got shape={shape_str(t.shape)}, strides={_element_strides(t._data)} (a 0 "
-                         "repeats one element).")
-
-
-def check_writable(t, op):
-    """In-place writes are allowed on tensors outside the graph (or on any tensor inside no_grad())."""
-    if t.requires_grad and autograd.is_grad_enabled():
-        raise GradError(f"{op}: a tensor that requires grad cannot be modified in place while gradients are "
-                        "recorded (the graph needs its old values). Wrap the update in cnnlab.no_grad(), or "
-                        f"work on a copy made with .clone(). Got requires_grad=True, is_leaf={t.is_leaf}.")
-
-
 def setitem(t, key, value):
     """t[key] = value, in place. Outside the graph it is a plain write. When value requires grad (or t is an
     intermediate result that does), the write is recorded like PyTorch's CopySlices: t becomes the output of an
@@ -178,7 +160,6 @@ def setitem(t, key, value):
                         "tensor) would not reach the base tensor's gradient; index the base tensor directly "
                         "(out[i, j] = v instead of out[i][j] = v).")
     if recording:
-        from .inplace import check_not_a_graph_view, check_unused
         check_unused(t, "setitem")
         check_not_a_graph_view(t, "setitem")
     target = t._data
@@ -335,16 +316,6 @@ def index_select(input, dim, index):
     return out
 
 
-def nonzero(input, as_tuple=False):
-    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim with
-    as_tuple=True. Matches torch.nonzero."""
-    x = as_tensor_arg(input, "nonzero", "input")._data
-    idx = np.nonzero(x) if x.ndim else np.nonzero(x.reshape(1))
-    if as_tuple:
-        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
-    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if x.ndim else np.zeros((int(x != 0), 0), np.int64))
-
-
 def scatter(input, dim, index, src=None, value=None, reduce=None):
     """A copy of input with values from src (a tensor or a number) written at index along dim:
     out[i][index[i][j]] = src[i][j] for dim=1. The gradient flows to input where nothing was written, and to
@@ -413,7 +384,6 @@ def _scatter_reduce_legacy(t, key, src_t, src, idx, reduce):
 
 def masked_fill(input, mask, value):
     """Copy of input with value where mask is True. Matches torch.masked_fill."""
-    from .elementwise import where
     t = as_tensor_arg(input, "masked_fill", "input")
     v = value.item() if isinstance(value, Tensor) else value
     out = where(mask, Tensor._wrap(np.asarray(v, dtype=t._data.dtype)), t)

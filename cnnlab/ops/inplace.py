@@ -3,30 +3,34 @@ tensors outside the graph, such as parameters inside no_grad() in an optimizer s
 import numpy as np
 
 from .. import _dtypes, autograd
+from ..creation import LegacyTensorType, device
 from ..errors import ArgumentError, DTypeError, GradError, ShapeError, shape_str
+from ..random import rng
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, check_allocation
-from .indexing import check_not_read_only, check_writable
+from .elementwise import add, div, mul, sub
+from .indexing import scatter
+from .shape import expand, sizes_arg
+from .writes import check_not_a_graph_view, check_not_read_only, check_unused, check_writable
 
 
 def to(input, *args, dtype=None, copy=False, **kwargs):
     """Cast to a dtype (`to(cnnlab.float64)`, `to(other_tensor)`); device arguments ('cpu') are accepted and
     ignored. Matches torch.Tensor.to on the CPU."""
     t = as_tensor_arg(input, "to", "input")
-    from ..creation import _LegacyTensorType, device as _device
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
         elif isinstance(a, str) and a in _dtypes._BY_NAME:
             dtype = a
-        elif isinstance(a, (str, _device)):
-            _device(a)  # raises for anything but the CPU
+        elif isinstance(a, (str, device)):
+            device(a)  # raises for anything but the CPU
         elif isinstance(a, bool):
             continue  # to(dtype, non_blocking)
         else:
             dtype = a
     if kwargs.get("device") is not None:
-        _device(kwargs.pop("device"))
+        device(kwargs.pop("device"))
     kwargs.pop("device", None)
     kwargs.pop("non_blocking", None)
     kwargs.pop("memory_format", None)
@@ -34,7 +38,7 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
         raise TypeError(f"to: unexpected arguments {sorted(kwargs)}.")
     if dtype is None:
         return t.clone() if copy else t
-    if isinstance(dtype, _LegacyTensorType):  # x.to(cnnlab.DoubleTensor): the legacy type's dtype
+    if isinstance(dtype, LegacyTensorType):  # x.to(cnnlab.DoubleTensor): the legacy type's dtype
         dtype = dtype.dtype
     target, source = _dtypes.as_dtype(dtype), t._data.dtype  # (NumPy's dtype; bfloat16's carries its tag)
     if target.np == source and (target is _dtypes.bfloat16) == _dtypes.is_bfloat16(source) and not copy:
@@ -112,37 +116,8 @@ def _recorded(t, op, compute, other=None):
     return t
 
 
-def check_not_a_graph_view(t, op):
-    """GradError when t is a view (a slice, view, transpose, diagonal, ...) of a tensor in the graph: recording an
-    in-place op gives t new memory, so the base would silently keep its old values and gradient. PyTorch rebases
-    the base's graph onto the write instead; cnnlab does not (yet), so it refuses rather than lose the write."""
-    if t._op == "CopySlices":  # t's parent is its own value before an earlier write, not a base tensor
-        return
-    for p in t._parents:
-        try:
-            shared = np.shares_memory(t._data, p._data, max_work=100_000)
-        except np.exceptions.TooHardError:  # strides too intricate to decide quickly: assume the worst
-            shared = True
-        if shared:
-            raise GradError(f"{op}: this tensor is a view of another tensor that requires grad (made by slicing, "
-                            "view, t(), diagonal, ...), and an in-place change of it would not reach that base "
-                            "tensor's values or gradient. Use an out-of-place op on the base (torch.where, "
-                            f"torch.cat, x * mask) or change a .clone(). Got shape={shape_str(t.shape)}, base "
-                            f"shape={shape_str(p.shape)}.")
-
-
-def check_unused(t, op):
-    """A tensor that recorded ops have already taken as input cannot be changed in place inside the graph: those
-    ops refer to it, and would see the new value. (PyTorch allows some of these cases; cnnlab refuses them.)"""
-    if t._used:
-        raise GradError(f"{op}: this tensor was already used as an input of another op in the graph, so changing "
-                        "it in place would change what that op sees; use an out-of-place op (x = x + y, "
-                        "torch.where, torch.cat) or modify a .clone().")
-
-
 def add_(t, other, alpha=1):
     if _needs_recording(t, other):
-        from .elementwise import add
         return _recorded(t, "add_", lambda b, o: add(b, o, alpha=alpha), other)
     v = _value(other, t)
     return _inplace(t, "add_", lambda x: np.add(x, v if alpha == 1 else alpha * v, out=x, casting="unsafe"))
@@ -150,7 +125,6 @@ def add_(t, other, alpha=1):
 
 def sub_(t, other, alpha=1):
     if _needs_recording(t, other):
-        from .elementwise import sub
         return _recorded(t, "sub_", lambda b, o: sub(b, o, alpha=alpha), other)
     v = _value(other, t)
     return _inplace(t, "sub_", lambda x: np.subtract(x, v if alpha == 1 else alpha * v, out=x, casting="unsafe"))
@@ -158,14 +132,12 @@ def sub_(t, other, alpha=1):
 
 def mul_(t, other):
     if _needs_recording(t, other):
-        from .elementwise import mul
         return _recorded(t, "mul_", lambda b, o: mul(b, o), other)
     return _inplace(t, "mul_", lambda x: np.multiply(x, _value(other, t), out=x, casting="unsafe"))
 
 
 def div_(t, other):
     if _needs_recording(t, other):
-        from .elementwise import div
         return _recorded(t, "div_", lambda b, o: div(b, o), other)
     return _inplace(t, "div_", lambda x: np.divide(x, _value(other, t), out=x, casting="unsafe"))
 
@@ -173,7 +145,6 @@ def div_(t, other):
 def copy_(t, src, non_blocking=False):
     """Copy src's values (broadcast, cast) into t; the gradient flows to src when it requires grad."""
     if _needs_recording(t, src):
-        from .shape import expand
         return _recorded(t, "copy_", lambda b, o: expand(to(o, t.dtype) if isinstance(o, Tensor) else
                                                          Tensor._wrap(np.asarray(o, t._data.dtype)), t.shape) * 1, src)
     return _inplace(t, "copy_", lambda x: np.copyto(x, _value(src, t), casting="unsafe"))
@@ -197,25 +168,17 @@ def masked_fill_(t, mask, value):
 
 def scatter_(t, dim, index, src=None, value=None, reduce=None):
     """scatter written into t itself (see cnnlab.scatter)."""
-    from .indexing import scatter
     check_writable(t, "scatter_")
-    with _no_grad():
+    with autograd.no_grad():
         out = scatter(t, dim, index, src, value, reduce)
     return _inplace(t, "scatter_", lambda x: np.copyto(x, out._data))
 
 
-def _no_grad():
-    from ..autograd import no_grad
-    return no_grad()
-
-
 def uniform_(t, a=0.0, b=1.0, generator=None):
-    from ..random import rng
     return _inplace(t, "uniform_", lambda x: np.copyto(x, rng(generator).uniform(a, b, x.shape), casting="unsafe"))
 
 
 def normal_(t, mean=0.0, std=1.0, generator=None):
-    from ..random import rng
     return _inplace(t, "normal_", lambda x: np.copyto(x, rng(generator).normal(mean, std, x.shape), casting="unsafe"))
 
 
@@ -229,7 +192,6 @@ def resize_(t, *sizes, memory_format=None):
     tensor([[0, 1],
             [2, 3]])
     """
-    from .shape import sizes_arg
     shape = sizes_arg(sizes, "resize_")
     if any(s < 0 for s in shape):
         raise ShapeError(f"resize_: sizes must be non-negative. Got sizes={shape}.")
@@ -248,35 +210,12 @@ def resize_(t, *sizes, memory_format=None):
     return t
 
 
-def write_out(result, out, op):
-    """The `out=` argument of PyTorch's functions: result written into out (resized when its shape differs),
-    which is returned. Refused when the result requires grad, as in PyTorch."""
-    if not isinstance(out, Tensor):
-        raise TypeError(f"{op}: out must be a tensor. Got {type(out).__name__}.")
-    if result._requires_grad:
-        raise GradError(f"{op}: functions with out=... arguments don't support automatic differentiation, but one "
-                        "of the arguments requires grad; call it without out= (or inside cnnlab.no_grad()).")
-    if not out._data.flags.writeable:
-        raise ShapeError(f"{op}: out is a read-only view (made by expand or a broadcast; several of its elements "
-                         f"may share one memory location) and cannot be written; pass a .clone() or a new tensor. "
-                         f"Got out.shape={shape_str(out.shape)}, result shape={shape_str(result.shape)}.")
-    r = result._data
-    if not np.can_cast(r.dtype, out._data.dtype, "same_kind"):
-        raise DTypeError(f"{op}: the result dtype {result.dtype} can't be cast to the dtype of out. Got "
-                         f"out.dtype={out.dtype}.")
-    if r.shape == out._data.shape and out._data.flags.writeable:
-        np.copyto(out._data, r, casting="same_kind")
-    else:
-        out._data = r.astype(out._data.dtype)
-    return out
-
-
 def apply_inplace(t, op, compute, others=()):
     """t <- compute(t) in place, for the `x.sqrt_()` family: recorded in the graph when t is an intermediate
     result that requires grad (or an operand that requires grad is involved), else a plain write."""
     if _needs_recording(t, *others):
         return _recorded(t, op, lambda before, _: compute(before))
-    with _no_grad():
+    with autograd.no_grad():
         result = compute(Tensor._wrap(t._data))
     if result._data.dtype != t._data.dtype and not np.can_cast(result._data.dtype, t._data.dtype, "same_kind"):
         raise DTypeError(f"{op}: the result dtype {result.dtype} cannot be stored in place in a tensor of dtype "

@@ -115,3 +115,13 @@ def equal(input, other):
     """True when both tensors have the same shape and the same values. Matches torch.equal."""
     a, b = as_tensor_arg(input, "equal", "input"), as_tensor_arg(other, "equal")
     return bool(a.shape == b.shape and np.array_equal(a._data, b._data))
+
+
+def nonzero(input, as_tuple=False):
+    """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one 1-D tensor per dim with
+    as_tuple=True. Matches torch.nonzero."""
+    x = as_tensor_arg(input, "nonzero", "input")._data
+    idx = np.nonzero(x) if x.ndim else np.nonzero(x.reshape(1))
+    if as_tuple:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in idx)
+    return Tensor._wrap(np.stack(idx, axis=1).astype(np.int64) if x.ndim else np.zeros((int(x != 0), 0), np.int64))

@@ -8,7 +8,7 @@ from .. import _dtypes
 from ..errors import DTypeError
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, binary_arrays, quiet
-from .elementwise import _binary, _unary
+from .elementwise import binary_op, unary_op
 
 
 def exp2(input):
@@ -19,7 +19,7 @@ def exp2(input):
     tensor([1., 8.])
     """
     # d 2^x = 2^x ln 2
-    return _unary(input, "exp2", np.exp2, lambda g, x, o: g * o * np.log(2.0).astype(o.dtype))
+    return unary_op(input, "exp2", np.exp2, lambda g, x, o: g * o * np.log(2.0).astype(o.dtype))
 
 
 def asinh(input):
@@ -29,7 +29,7 @@ def asinh(input):
     >>> cnnlab.asinh(cnnlab.tensor([0.0]))
     tensor([0.])
     """
-    return _unary(input, "asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
+    return unary_op(input, "asinh", np.arcsinh, lambda g, x, o: g / np.sqrt(x * x + 1))
 
 
 def acosh(input):
@@ -39,7 +39,7 @@ def acosh(input):
     >>> cnnlab.acosh(cnnlab.tensor([1.0]))
     tensor([0.])
     """
-    return _unary(input, "acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
+    return unary_op(input, "acosh", np.arccosh, lambda g, x, o: g / np.sqrt(x * x - 1))
 
 
 def atanh(input):
@@ -49,7 +49,7 @@ def atanh(input):
     >>> cnnlab.atanh(cnnlab.tensor([0.0]))
     tensor([0.])
     """
-    return _unary(input, "atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
+    return unary_op(input, "atanh", np.arctanh, lambda g, x, o: g / (1 - x * x))
 
 
 def copysign(input, other):
@@ -65,7 +65,7 @@ def copysign(input, other):
         input = Tensor._wrap(np.asarray(xa, f)) if not isinstance(input, Tensor) or input._data.dtype.kind != "f" \
             else input
     # d/da = out / a where a != 0 (the sign flip, +-1), 0 at a == 0; other gets no gradient (a step function)
-    return _binary(input, other, "copysign", np.copysign,
+    return binary_op(input, other, "copysign", np.copysign,
                    lambda g, a, b, o: np.where(a == 0, 0, g * np.where(o == a, 1, -1)).astype(g.dtype, copy=False),
                    lambda g, a, b, o: np.zeros(np.broadcast_shapes(np.shape(a), np.shape(b)), g.dtype))
 

@@ -2,6 +2,7 @@
 flip, cat/stack, split/chunk/unbind."""
 import numpy as np
 
+from .. import _dtypes
 from .._memory import MACHINE_BYTES
 from ..autograd import ScatterGrad
 from ..errors import ArgumentError, ShapeError, shape_str
@@ -85,7 +86,6 @@ def view(input, *shape):
 def _view_dtype(t, dtype):
     """x.view(dtype): the same bytes read as another dtype of the same size (outside the graph, as PyTorch
     allows only for non-differentiable results of a different dtype)."""
-    from .. import _dtypes
     d = _dtypes.as_dtype(dtype)
     x = t._data
     if d.np.itemsize != x.itemsize and (x.ndim == 0 or x.strides[-1] != x.itemsize):
@@ -246,7 +246,6 @@ def _tensor_list(tensors, op):
     if not tensors:
         raise ValueError(f"{op}: expects a non-empty list of tensors. Got an empty list.")
     ts = [as_tensor_arg(x, op, "tensors") for x in tensors]
-    from .. import _dtypes
     dt = _dtypes.result_type([x._data.dtype for x in ts])
     return ts, [x._data.astype(dt, copy=False) for x in ts]
 

@@ -3,7 +3,7 @@ cosh. (sin and cos live in elementwise.py.)"""
 import numpy as np
 
 from ._operands import binary_arrays
-from .elementwise import _binary, _unary
+from .elementwise import binary_op, unary_op
 
 
 def tan(input):
@@ -14,7 +14,7 @@ def tan(input):
     tensor([0., 1.])
     """
     # d tan x = 1 + tan^2 x
-    return _unary(input, "tan", np.tan, lambda g, x, o: g * (1 + o * o))
+    return unary_op(input, "tan", np.tan, lambda g, x, o: g * (1 + o * o))
 
 
 def asin(input):
@@ -24,7 +24,7 @@ def asin(input):
     >>> cnnlab.asin(cnnlab.tensor([0.0, 1.0]))
     tensor([0.0000, 1.5708])
     """
-    return _unary(input, "asin", np.arcsin, lambda g, x, o: g / np.sqrt(1 - x * x))
+    return unary_op(input, "asin", np.arcsin, lambda g, x, o: g / np.sqrt(1 - x * x))
 
 
 def acos(input):
@@ -34,7 +34,7 @@ def acos(input):
     >>> cnnlab.acos(cnnlab.tensor([1.0, 0.0]))
     tensor([0.0000, 1.5708])
     """
-    return _unary(input, "acos", np.arccos, lambda g, x, o: -g / np.sqrt(1 - x * x))
+    return unary_op(input, "acos", np.arccos, lambda g, x, o: -g / np.sqrt(1 - x * x))
 
 
 def atan(input):
@@ -44,7 +44,7 @@ def atan(input):
     >>> cnnlab.atan(cnnlab.tensor([0.0, 1.0]))
     tensor([0.0000, 0.7854])
     """
-    return _unary(input, "atan", np.arctan, lambda g, x, o: g / (1 + x * x))
+    return unary_op(input, "atan", np.arctan, lambda g, x, o: g / (1 + x * x))
 
 
 def sinh(input):
@@ -54,7 +54,7 @@ def sinh(input):
     >>> cnnlab.sinh(cnnlab.tensor([0.0, 1.0]))
     tensor([0.0000, 1.1752])
     """
-    return _unary(input, "sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
+    return unary_op(input, "sinh", np.sinh, lambda g, x, o: g * np.cosh(x))
 
 
 def cosh(input):
@@ -64,7 +64,7 @@ def cosh(input):
     >>> cnnlab.cosh(cnnlab.tensor([0.0, 1.0]))
     tensor([1.0000, 1.5431])
     """
-    return _unary(input, "cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
+    return unary_op(input, "cosh", np.cosh, lambda g, x, o: g * np.sinh(x))
 
 
 def atan2(input, other):
@@ -78,7 +78,7 @@ def atan2(input, other):
     _, _, xa, xb = binary_arrays(input, other, "atan2")
     if np.result_type(xa, xb).kind != "f":
         input, other = (v.float() if hasattr(v, "float") else float(v) for v in (input, other))
-    return _binary(input, other, "atan2", np.arctan2, lambda g, y, x, o: g * x * _inv_square_radius(y, x),
+    return binary_op(input, other, "atan2", np.arctan2, lambda g, y, x, o: g * x * _inv_square_radius(y, x),
                    lambda g, y, x, o: -g * y * _inv_square_radius(y, x))
 
 
