@@ -2,14 +2,15 @@
 
 The math lives in cnnlab/ops (elementwise, reductions, shapes, indexing) and cnnlab/nn/functional; this file
 holds the class, its conversions and properties, and `_from_op`, the one door through which every
-differentiable op records itself in the graph. Operators and methods are attached in cnnlab/_methods.py.
+differentiable op records itself in the graph. Operators and methods are attached in cnnlab/_methods.py, and
+so is `backward` (cnnlab/autograd/api.py): the autograd engine sits above Tensor.
 """
 import numpy as np
 
 from . import _dtypes, _format
 from ._memory import check_allocation
 from ._nodes import _GradFn, _HookHandle
-from .autograd import is_grad_enabled, run_backward
+from .grad_mode import is_grad_enabled
 from .errors import DTypeError, GradError, shape_str
 
 
@@ -312,39 +313,6 @@ class Tensor:
             self._hooks = []
         self._hooks.append(hook)
         return _HookHandle(self._hooks, hook)
-
-    def backward(self, gradient=None, retain_graph=None, create_graph=False):
-        """Accumulate d(self)/d(leaf) * gradient into `.grad` of every leaf that requires grad.
-
-        Args:
-            gradient (Tensor or array, default None): d(loss)/d(self); may be omitted for a one-element tensor.
-            retain_graph (bool, default False): keep the graph so backward can run through it again.
-            create_graph (bool, default False): must be False (no higher-order gradients).
-        Raises:
-            GradError (a ValueError and RuntimeError): self does not require grad, self is not a single value
-            and no gradient was given, gradient has another shape, or the graph was already freed.
-        """
-        if create_graph:
-            raise GradError("backward: create_graph=True (higher-order gradients) is not supported. "
-                            "Got create_graph=True.")
-        if not self._requires_grad:
-            raise GradError("backward: the tensor does not require grad and has no grad_fn, so there is "
-                            "nothing to differentiate (was it computed under no_grad(), or only from tensors "
-                            f"with requires_grad=False?). Got requires_grad=False, shape={shape_str(self.shape)}.")
-        owned = gradient is None
-        if gradient is None:
-            if self._data.size != 1:
-                raise GradError("backward: a gradient can be created implicitly only for a single-value "
-                                "output; pass gradient= for other outputs (or call .sum() first). "
-                                f"Got shape={shape_str(self.shape)}.")
-            grad = np.ones_like(self._data)
-        else:
-            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient)
-            if grad.shape != self._data.shape:
-                raise GradError(f"backward: gradient must have the tensor's shape. Got gradient.shape="
-                                f"{shape_str(grad.shape)}, tensor shape={shape_str(self.shape)}.")
-            grad = grad.astype(self._data.dtype, copy=False)
-        run_backward(self, grad, retain_graph=bool(retain_graph), owned=owned)
 
     def detach(self):
         """The same data (shared memory) as a new leaf that records no graph."""

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 import cnnlab
-from cnnlab._autograd_api import Function, FunctionCtx
+from cnnlab.autograd import Function, FunctionCtx
 from oracle import rand
 
 torch = pytest.importorskip("torch")

@@ -1,11 +1,12 @@
 """gradcheck: autograd's Jacobian against central finite differences, as torch.autograd.gradcheck.
-
-Imported by name into cnnlab.autograd; Tensor and the autograd functions are imported inside the function
-because autograd.py imports this module while tensor.py is still loading.
 """
 import warnings
 
 import numpy as np
+
+from ..grad_mode import no_grad
+from ..tensor import Tensor
+from .api import grad
 
 
 class GradcheckError(RuntimeError):
@@ -35,13 +36,11 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         True when the Jacobians agree (else False, or GradcheckError).
 
     >>> import cnnlab
-    >>> from cnnlab._gradcheck import gradcheck
+    >>> from cnnlab.autograd import gradcheck
     >>> x = cnnlab.randn(3, dtype=cnnlab.float64, requires_grad=True)
     >>> gradcheck(lambda t: (t.sigmoid() * t).sum(), (x,))
     True
     """
-    from .autograd import grad, no_grad
-    from .tensor import Tensor
     inputs = _as_tuple(inputs)
     checked = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x.requires_grad]
     if not checked:

@@ -1,40 +1,44 @@
-"""Reverse-mode automatic differentiation: the backward pass (the grad-mode switch lives in grad_mode.py and
-is re-exported here).
+"""The first-order backward pass: the hot path of training, on ndarrays.
 
 Every differentiable op makes its output with `Tensor._from_op(data, parents, backward)`, where
 `backward(grad_out)` is a closure beside the forward code that returns one gradient (an ndarray or None) per
 parent. `run_backward` walks the graph in reverse topological order, sums the gradients that reach each
-tensor, and hands them to the closures; leaves collect theirs in `.grad`.
+tensor, and hands them to the closures; leaves collect theirs in `.grad`. The create_graph walk, which records
+the gradients themselves, is graph.py's.
 """
 import sys
 
 import numpy as np
 
-from .errors import GradError
-from .grad_mode import (_GradModeContext, _state, enable_grad, inference_mode, is_grad_enabled,  # noqa: F401
-                        no_grad, set_grad_enabled)
+from ..errors import GradError
+from ..grad_mode import _state
+from ..tensor import Tensor
 
 
-def _freed_backward(grad):
+def freed_backward(grad):
     raise GradError("backward: trying to backward through the graph a second time; its saved values were "
                     "freed after the first backward. Pass retain_graph=True to the first backward() "
                     "if you need to backward twice.")
 
 
-def _topological_order(root):
-    """Non-leaf tensors reachable from root, each after every tensor that uses it (root first)."""
-    order, seen = [], {id(root)}
-    stack = [(root, iter(root._parents))]
-    while stack:
-        node, parents = stack[-1]
-        for p in parents:
-            if p._backward is not None and id(p) not in seen:
-                seen.add(id(p))
-                stack.append((p, iter(p._parents)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
+def topological_order(roots):
+    """Non-leaf tensors reachable from roots (non-leaf tensors), each after every tensor that uses it."""
+    order, seen = [], set()
+    for root in roots:
+        if id(root) in seen:
+            continue
+        seen.add(id(root))
+        stack = [(root, iter(root._parents))]
+        while stack:
+            node, parents = stack[-1]
+            for p in parents:
+                if p._backward is not None and id(p) not in seen:
+                    seen.add(id(p))
+                    stack.append((p, iter(p._parents)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)
     order.reverse()
     return order
 
@@ -129,7 +133,6 @@ def grad_owned():
 
 
 def _run_hooks(tensor, g):
-    from .tensor import Tensor
     for hook in list(tensor._hooks):
         out = hook(Tensor._wrap(g))
         if out is not None:
@@ -139,7 +142,6 @@ def _run_hooks(tensor, g):
 
 def _accumulate(tensor, g, owned=False):
     """Add g into tensor.grad: take g over when owned (no copy), else copy it; add in place afterwards."""
-    from .tensor import Tensor
     if g.dtype != tensor._data.dtype:
         g, owned = g.astype(tensor._data.dtype), True
     if tensor.grad is None:
@@ -174,7 +176,7 @@ def _run_backward(root, grad, retain_graph, owned, capture):
             return
         _accumulate(root, grad, owned)
         return
-    order = _topological_order(root)
+    order = topological_order((root,))
     grads = {id(root): [grad, owned]}  # id(non-leaf) -> [summed gradient, owned]
     leaves = {}  # id(leaf) -> [summed gradient, owned, leaf]
     del grad
@@ -183,7 +185,7 @@ def _run_backward(root, grad, retain_graph, owned, capture):
         slot = grads.pop(id(node), None)
         backward, parents = node._backward, node._parents
         if not retain_graph:
-            node._backward = _freed_backward
+            node._backward = freed_backward
             node._parents = ()
         if slot is None:
             continue
@@ -245,79 +247,3 @@ def _run_backward(root, grad, retain_graph, owned, capture):
             _accumulate(leaf, g, own)
         elif id(leaf) in capture:
             capture[id(leaf)] = g
-
-
-def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=False):
-    """The gradients of outputs with respect to inputs, returned instead of accumulated into `.grad`.
-
-    Args:
-        outputs (Tensor or sequence of Tensors): what to differentiate (summed when several).
-        inputs (Tensor or sequence of Tensors): leaves or intermediate tensors that require grad.
-        grad_outputs (Tensor or sequence, default None): d(loss)/d(output); may be omitted for single values.
-        retain_graph (bool, default False): keep the graph for another backward or grad call.
-        create_graph (bool, default False): must be False (no higher-order gradients).
-        allow_unused (bool, default False): give None for an input the outputs do not depend on, instead of
-            raising.
-
-    Returns:
-        tuple of Tensors (or None for unused inputs), one per input, each of its input's shape.
-
-    Raises:
-        GradError: an input does not require grad, or is unused and allow_unused is False. Matches
-        torch.autograd.grad.
-
-    >>> import cnnlab
-    >>> x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
-    >>> cnnlab.autograd.grad((x * x).sum(), x)
-    (tensor([2., 4.]),)
-    >>> x.grad is None
-    True
-    """
-    from .tensor import Tensor
-    if create_graph:
-        raise GradError("grad: create_graph=True (higher-order gradients) is not supported. Got create_graph=True.")
-    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
-    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-    if grad_outputs is None or isinstance(grad_outputs, Tensor):
-        grad_outputs = [grad_outputs] * len(outputs) if grad_outputs is None else [grad_outputs]
-    for i, t in enumerate(inputs):
-        if not t._requires_grad:
-            raise GradError(f"grad: every input must require grad. Got inputs[{i}] with requires_grad=False.")
-    capture = {}
-    for k, (out, g) in enumerate(zip(outputs, grad_outputs)):
-        part = {id(t): None for t in inputs}
-        if not out._requires_grad:
-            raise GradError(f"grad: outputs[{k}] does not require grad and has no grad_fn.")
-        if g is None:
-            if out._data.size != 1:
-                raise GradError("grad: grad_outputs can be omitted only for single-value outputs. Got "
-                                f"outputs[{k}].shape={tuple(out.shape)}.")
-            garr = np.ones_like(out._data)
-        else:
-            garr = np.asarray(g._data if isinstance(g, Tensor) else g).astype(out._data.dtype, copy=False)
-        last = k == len(outputs) - 1
-        run_backward(out, garr, retain_graph=bool(retain_graph) or not last, capture=part)
-        for key, value in part.items():
-            if value is not None:
-                capture[key] = value if capture.get(key) is None else capture[key] + value
-    result = []
-    for i, t in enumerate(inputs):
-        g = capture.get(id(t))
-        if g is None and not allow_unused:
-            raise GradError(f"grad: inputs[{i}] was not used to compute the outputs; pass allow_unused=True to get "
-                            "None for it.")
-        result.append(None if g is None else Tensor._wrap(np.array(g, dtype=t._data.dtype, copy=True)))
-    return tuple(result)
-
-
-def Variable(data, requires_grad=False, volatile=False):
-    """The pre-0.4 PyTorch wrapper, kept for old tutorials: a tensor sharing data's memory, requiring grad if
-    asked. Matches torch.autograd.Variable."""
-    from .tensor import Tensor
-    arr = data._data if isinstance(data, Tensor) else np.asarray(data)
-    return Tensor._wrap(arr, requires_grad)
-
-
-# The public autograd API built on this engine (after the definitions above, which those modules import)
-from ._autograd_api import Function, FunctionCtx  # noqa: E402,F401
-from ._gradcheck import GradcheckError, gradcheck  # noqa: E402,F401

@@ -4,12 +4,18 @@
 calls `backward(ctx, *grad_outputs)`. Several outputs are joined so that backward runs once with every output's
 gradient (zeros for outputs the loss does not reach), the way the module backward hooks do it
 (nn/modules/hooks.py): each output is an identity node over a shared Join node, whose backward runs last.
-
-Tensor is imported inside the functions: autograd.py imports this module, and tensor.py imports autograd.py.
+Under create_graph the user's backward runs with grad mode on and Tensor gradients, so a backward written in
+tensor ops is differentiable (as in PyTorch).
 """
 import functools
 
 import numpy as np
+
+from .._nodes import UNINDEXED_NAMES
+from ..errors import GradError, shape_str
+from ..grad_mode import enable_grad, is_grad_enabled, no_grad
+from ..tensor import Tensor
+from .graph import sum_to
 
 _EMPTY = np.zeros(0)
 
@@ -29,7 +35,6 @@ class FunctionCtx:
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors):
-        from .tensor import Tensor
         for i, t in enumerate(tensors):
             if t is not None and not isinstance(t, Tensor):
                 raise TypeError(f"save_for_backward: can only save tensors (or None). Got {type(t).__name__} at "
@@ -54,10 +59,11 @@ class Function:
     """Base class of custom autograd ops: subclass it with `@staticmethod forward(ctx, *args)` and
     `@staticmethod backward(ctx, *grad_outputs)` (one gradient per forward argument, None where there is none),
     and call `.apply(*args)`. The newer style, `forward(*args)` plus `setup_context(ctx, inputs, output)`, works
-    too. Matches torch.autograd.Function (first-order gradients).
+    too. Matches torch.autograd.Function; with create_graph=True, backward runs in grad mode on Tensors (then it
+    is differentiable when written in tensor ops).
 
     >>> import cnnlab
-    >>> from cnnlab._autograd_api import Function
+    >>> from cnnlab.autograd import Function
     >>> class Square(Function):
     ...     @staticmethod
     ...     def forward(ctx, x):
@@ -100,9 +106,6 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **kwargs):
-        from .autograd import is_grad_enabled, no_grad
-        from ._nodes import UNINDEXED_NAMES
-        from .tensor import Tensor
         ctx = FunctionCtx()
         ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
         separate = cls.setup_context is not Function.setup_context
@@ -125,13 +128,35 @@ class Function:
         routed = list(outputs)
         if len(diff) == 1:
             i = diff[0]
-            routed[i] = Tensor._from_op(outputs[i]._data, parents, lambda g: run({i: g}), name)
+            backward = functools.partial(_single, run, i)
+            backward._formula = functools.partial(_single_graph, run, i)
+            routed[i] = Tensor._from_op(outputs[i]._data, parents, backward, name)
         else:  # a Join node holds the parents; each output files its gradient for it and hands it an empty one
             table = {}
-            join = Tensor._from_op(_EMPTY, parents, lambda g: run(table), name)
+            backward = functools.partial(_join, run, table)
+            backward._formula = functools.partial(_join_graph, run, table)
+            join = Tensor._from_op(_EMPTY, parents, backward, name)
             for i in diff:
-                routed[i] = Tensor._from_op(outputs[i]._data, (join,), functools.partial(_file_grad, table, i), name)
+                file = functools.partial(_file_grad, table, i)
+                file._formula = functools.partial(_file_grad_graph, table, i)
+                routed[i] = Tensor._from_op(outputs[i]._data, (join,), file, name)
         return tuple(routed) if is_tuple else routed[0]
+
+
+def _single(run, i, grad):
+    return run({i: grad})
+
+
+def _single_graph(run, i, node_ctx, grad):
+    return run({i: grad}, graph=True)
+
+
+def _join(run, table, grad):
+    return run(table)
+
+
+def _join_graph(run, table, node_ctx, grad):
+    return run(table, graph=True)
 
 
 def _file_grad(table, i, grad):
@@ -139,20 +164,25 @@ def _file_grad(table, i, grad):
     return (_EMPTY,)
 
 
-def _call_backward(cls, ctx, args, outputs, diff, grads):
-    """Call the user's backward with one gradient per output and turn its result into one array per parent."""
-    from .autograd import no_grad
-    from .errors import GradError, shape_str
-    from .ops._operands import unbroadcast
-    from .tensor import Tensor
+def _file_grad_graph(table, i, node_ctx, grad):
+    table[i] = grad
+    return (Tensor._wrap(_EMPTY),)
+
+
+def _call_backward(cls, ctx, args, outputs, diff, grads, graph=False):
+    """Call the user's backward with one gradient per output and turn its result into one gradient per parent:
+    arrays (first order, backward run in no_grad) or, with graph=True, Tensors (backward run in grad mode)."""
     grad_outputs = []
     for i, o in enumerate(outputs):
         g = grads.get(i) if i in diff else None
         if g is None and isinstance(o, Tensor) and ctx.materialize_grads:
             g = np.zeros(o._data.shape, o._data.dtype)
-        grad_outputs.append(None if g is None else Tensor._wrap(np.array(g, copy=True)))  # backward may write in it
+        if graph:
+            grad_outputs.append(g if g is None or isinstance(g, Tensor) else Tensor._wrap(g))
+        else:  # a copy: backward may write in it
+            grad_outputs.append(None if g is None else Tensor._wrap(np.array(g, copy=True)))
     grads.clear()
-    with no_grad():
+    with enable_grad() if graph else no_grad():
         result = cls.backward(ctx, *grad_outputs)
     result = result if isinstance(result, tuple) else (result,)
     n = len(args)
@@ -169,16 +199,20 @@ def _call_backward(cls, ctx, args, outputs, diff, grads):
         if r is None:
             out.append(None)
             continue
-        arr = r._data if isinstance(r, Tensor) else np.asarray(r)
-        if arr.shape != a._data.shape:
+        r = r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
+        if r._data.shape != a._data.shape:
             try:
-                expandable = np.broadcast_shapes(arr.shape, a._data.shape) == arr.shape
+                expandable = np.broadcast_shapes(r._data.shape, a._data.shape) == r._data.shape
             except ValueError:
                 expandable = False
             if not expandable:
                 raise GradError(f"Function {cls.__name__}Backward returned an invalid gradient at index {k}: got "
-                                f"shape {shape_str(arr.shape)} but expected a shape that sums to the input's "
+                                f"shape {shape_str(r._data.shape)} but expected a shape that sums to the input's "
                                 f"{shape_str(a._data.shape)}.")
-            arr = unbroadcast(arr, a._data.shape)
-        out.append(arr.astype(a._data.dtype, copy=False))
+            with enable_grad() if graph else no_grad():
+                r = sum_to(r, a._data.shape)
+        if graph:
+            out.append(r if r._data.dtype == a._data.dtype else r.to(a.dtype))
+        else:
+            out.append(r._data.astype(a._data.dtype, copy=False))
     return tuple(out)

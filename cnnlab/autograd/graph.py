@@ -1,0 +1,254 @@
+"""Higher-order gradients: the create_graph backward walk and the formula registry.
+
+First order (engine.py) runs each node's backward closure on ndarrays. With create_graph=True this module walks
+the same graph, but every gradient is a Tensor recorded in the graph: each node's *formula* `fn(ctx, grad)`,
+registered under the op name the op gave `Tensor._from_op`, computes the parents' gradients with differentiable
+ops, so the gradients can be differentiated again (to any order). Formulas live in cnnlab/derivatives/, which
+imports this module: the engine knows nodes and a registry, not the ops. docs/autograd.md explains the design.
+
+A node without a formula still gives its first-order gradient (from its array closure); the result is recorded
+as a node that raises GradError only when someone differentiates through it, never a silent zero.
+"""
+import functools
+
+import numpy as np
+
+from ..errors import GradError
+from ..grad_mode import _state, enable_grad
+from .._nodes import grad_fn_name
+from ..tensor import Tensor
+from .engine import ScatterGrad, freed_backward, topological_order
+
+_FORMULAS = {}  # op name -> [formula, ...], tried in registration order until one does not return NotImplemented
+
+
+def register(name):
+    """Decorator: register `fn(ctx, grad) -> tuple` (one Tensor or None per parent) as the create_graph formula of
+    the op recorded as `name`. Several ops may record the same name: a formula that does not recognise the node
+    (see ctx.saved) returns NotImplemented and the next one registered under the name is tried.
+
+    >>> from cnnlab.autograd.graph import register
+    >>> @register("DocExampleBackward")
+    ... def _double(ctx, grad):
+    ...     return (grad * 2,)
+    """
+    def decorator(fn):
+        _FORMULAS.setdefault(name, []).append(fn)
+        return fn
+    return decorator
+
+
+class Context:
+    """What a formula receives about its node: `inputs` (the parents, Tensors), `output` (the node's own output,
+    a Tensor that may be used: it is differentiable), `needs_input_grad` (a bool per parent), `saved` (the free
+    variables of the node's first-order backward closure, through functools.wraps wrappers and partials, plus
+    attributes set on it) and `op` (the name)."""
+    __slots__ = ("inputs", "output", "op", "backward", "_saved")
+
+    def __init__(self, output, backward, inputs):
+        self.output, self.backward, self.inputs, self.op = output, backward, inputs, output._op
+        self._saved = None
+
+    @property
+    def needs_input_grad(self):
+        return tuple(p._requires_grad for p in self.inputs)
+
+    @property
+    def saved(self):
+        if self._saved is None:
+            self._saved = closure_vars(self.backward)
+        return self._saved
+
+
+def closure_vars(fn):
+    """The free variables of a closure (following __wrapped__ chains, bound methods and functools.partial:
+    a partial gives 'func', 'args' and its keywords), plus the attributes set on it; inner functions win."""
+    out, seen = {}, set()
+    while fn is not None and id(fn) not in seen:
+        seen.add(id(fn))
+        if isinstance(fn, functools.partial):
+            out.setdefault("func", fn.func)
+            out.setdefault("args", fn.args)
+            for k, v in fn.keywords.items():
+                out.setdefault(k, v)
+            fn = fn.func
+            continue
+        fn = getattr(fn, "__func__", fn)
+        code, cells = getattr(fn, "__code__", None), getattr(fn, "__closure__", None) or ()
+        names = code.co_freevars if code is not None else ()
+        for name, cell in zip(names, cells):
+            try:
+                out[name] = cell.cell_contents  # the inner function's value replaces the wrapper's
+            except ValueError:  # an empty cell: a name assigned after the closure was made, never set
+                pass
+        for k, v in getattr(fn, "__dict__", {}).items():
+            if not k.startswith("_"):
+                out[k] = v
+        fn = getattr(fn, "__wrapped__", None)
+    return out
+
+
+def sum_to(t, shape):
+    """t summed over its broadcast dims down to shape (differentiable): the gradient of a broadcast operand.
+
+    >>> import cnnlab
+    >>> from cnnlab.autograd.graph import sum_to
+    >>> sum_to(cnnlab.ones(2, 3), (1, 3))
+    tensor([[2., 2., 2.]])
+    """
+    shape = tuple(shape)
+    if tuple(t.shape) == shape:
+        return t
+    lead = t.ndim - len(shape)
+    dims = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and t.shape[lead + i] != 1)
+    if dims:
+        t = t.sum(dim=dims, keepdim=True)
+    return t.reshape(shape)
+
+
+def linear_op(name, apply, adjoint, x, adjoint_name=None):
+    """A differentiable op for a map linear in x, from two array functions that are adjoints of each other:
+    apply(ndarray of x's shape) -> ndarray, adjoint(ndarray of apply's output shape) -> ndarray of x's shape.
+    Its backward is adjoint, and its create_graph formula linear_op(adjoint_name or name, adjoint, apply, grad):
+    closed to any order.
+
+    >>> import cnnlab
+    >>> from cnnlab.autograd.graph import linear_op
+    >>> x = cnnlab.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    >>> y = linear_op("FlipBackward0", lambda a: a[::-1].copy(), lambda g: g[::-1].copy(), x)
+    >>> (gx,) = cnnlab.autograd.grad((y * y).sum(), x, create_graph=True)
+    >>> gx, gx.grad_fn is not None
+    (tensor([2., 4., 6.], grad_fn=<FlipBackward0>), True)
+    """
+    def backward(g):
+        return (adjoint(g),)
+
+    backward._formula = lambda ctx, g: (linear_op(adjoint_name or name, adjoint, apply, g, name),)
+    return Tensor._from_op(apply(x._data), (x,), backward, name)
+
+
+def _no_double_backward(name):
+    def backward(g):
+        raise GradError(f"{name}: double backward (the derivative of this op's gradient) is not implemented: the "
+                        "op has no create_graph formula in cnnlab/derivatives/. Got an attempt to differentiate "
+                        f"the gradient of {name}.")
+    return backward
+
+
+def opaque(arr, depends_on, op):
+    """A gradient of op known only by its values (arr): a Tensor whose backward raises GradError if anything
+    differentiates through it, recorded when any of depends_on (Tensors) requires grad. Its node is named as
+    PyTorch names double-backward nodes (MulBackward0 -> MulBackwardBackward0)."""
+    needs = tuple(t for t in depends_on if t is not None and t._requires_grad)
+    if not needs:
+        return Tensor._wrap(arr)
+    name = op.rstrip("0123456789") + "Backward"
+    return Tensor._from_op(arr, needs, _no_double_backward(grad_fn_name(op)), name)
+
+
+def _first_order(node, backward, parents, g):
+    """The gradients of a node without a formula: its array closure's values, as opaque Tensors."""
+    before, _state.grad_owned = getattr(_state, "grad_owned", False), False  # g stays the caller's
+    try:
+        raw = backward(g._data)
+    finally:
+        _state.grad_owned = before
+    name = node._op
+    out = []
+    for p, pg in zip(parents, raw):
+        if pg is None or not p._requires_grad:
+            out.append(None)
+            continue
+        pg = pg.dense() if type(pg) is ScatterGrad else np.array(pg, dtype=p._data.dtype)  # a copy of its own
+        out.append(opaque(pg, (g,) + tuple(parents), name))
+    return out
+
+
+def _parent_grads(node, backward, parents, g):
+    if backward is freed_backward:
+        freed_backward(None)  # raises: the graph was freed by an earlier backward
+    own = getattr(backward, "_formula", None)
+    formulas = (own,) if own is not None else _FORMULAS.get(node._op, ())
+    for formula in formulas:
+        result = formula(Context(node, backward, parents), g)
+        if result is not NotImplemented:
+            result = tuple(result)
+            if len(result) != len(parents):
+                raise GradError(f"backward: the create_graph formula of {node._op} returned {len(result)} gradients "
+                                f"for {len(parents)} inputs (a bug in that formula).")
+            return result
+    return _first_order(node, backward, parents, g)
+
+
+def copy(t):
+    """A copy of t that stays in the graph (the node PyTorch's .grad shows under create_graph: CopyBackwards)."""
+    return linear_op("CopyBackwards", np.copy, np.copy, t)
+
+
+def run_hooks(tensor, g):
+    """Call tensor's hooks with the Tensor gradient g; a Tensor one returns replaces it."""
+    for hook in list(tensor._hooks):
+        out = hook(g)
+        if out is not None:
+            g = out if isinstance(out, Tensor) else Tensor._wrap(np.asarray(out, dtype=g._data.dtype))
+    return g
+
+
+def accumulate(tensor, g):
+    """tensor.grad += g out of place (as PyTorch does under create_graph), so the sum stays differentiable."""
+    if g.dtype != tensor.dtype:
+        g = g.to(tensor.dtype)
+    tensor.grad = copy(g) if tensor.grad is None else tensor.grad + g
+
+
+def backward_graph(roots, grads, retain_graph=True, capture=None):
+    """The create_graph walk: backpropagate grads (Tensors, one per root) from roots, recording every gradient
+    in the graph. capture: a dict {id(tensor): None}, filled with those tensors' total gradients instead of
+    touching `.grad` (autograd.grad)."""
+    with enable_grad(), np.errstate(all="ignore"):  # PyTorch records the backward pass under create_graph
+        _walk(roots, grads, retain_graph, capture)
+
+
+def _walk(roots, grads, retain_graph, capture):
+    inner, leaves = {}, {}  # id(tensor) -> [summed gradient Tensor, tensor]
+    for root, g in zip(roots, grads):
+        _add(inner if root._backward is not None else leaves, root, g)
+    for node in topological_order([r for r in roots if r._backward is not None]):
+        entry = inner.pop(id(node), None)
+        backward, parents = node._backward, node._parents
+        if not retain_graph:
+            node._backward, node._parents = freed_backward, ()
+        if entry is None:
+            continue
+        g = entry[0]
+        if node._hooks:
+            g = run_hooks(node, g)
+        if capture is not None:
+            if id(node) in capture:
+                capture[id(node)] = g
+        elif node._retains_grad:
+            accumulate(node, g)
+        for p, pg in zip(parents, _parent_grads(node, backward, parents, g)):
+            if pg is None or not p._requires_grad:
+                continue
+            if tuple(pg.shape) != p._data.shape:
+                raise GradError(f"backward: the create_graph formula of {node._op} returned a gradient of shape "
+                                f"{tuple(pg.shape)} for an input of shape {p._data.shape} (a bug in that formula).")
+            if pg._data.dtype != p._data.dtype:
+                pg = pg.to(p.dtype)
+            _add(inner if p._backward is not None else leaves, p, pg)
+    for g, leaf in leaves.values():
+        if leaf._hooks:
+            g = run_hooks(leaf, g)
+        if capture is None:
+            accumulate(leaf, g)
+        elif id(leaf) in capture:
+            capture[id(leaf)] = g
+
+
+def _add(table, tensor, g):
+    entry = table.get(id(tensor))
+    if entry is None:
+        table[id(tensor)] = [g, tensor]
+    else:
+        entry[0] = entry[0] + g  # differentiable: the sum is part of the recorded graph

@@ -1,0 +1,5 @@
+"""The create_graph formulas of the ops (double backward), one module per family, registered in
+cnnlab.autograd.graph by importing them. cnnlab/__init__.py imports this package last: the formulas use the ops,
+and the engine knows only the registry. To add a family: create the module and add it to the import below."""
+from . import core  # noqa: F401
+from . import hooks  # noqa: F401

@@ -1,0 +1,218 @@
+"""create_graph=True (issue 18): the engine's recording walk against PyTorch in float64: higher derivatives of
+expressions built from the core formulas (add, sub, mul, div, neg, sum, mean, expand, view), mixed partials,
+hooks, a leaf's .grad with a grad_fn, retain_graph defaulting to create_graph, custom Functions, module backward
+hooks, linear_op, and the error an op without a formula gives when its gradient is differentiated."""
+import numpy as np
+import pytest
+
+import cnnlab
+from cnnlab.autograd.graph import linear_op, sum_to
+from oracle import rand
+
+torch = pytest.importorskip("torch")
+
+
+def _pair(*arrays):
+    return ([cnnlab.tensor(a, requires_grad=True) for a in arrays],
+            [torch.tensor(a, requires_grad=True) for a in arrays])
+
+
+def _close(c, p, **kw):
+    assert c is not None and p is not None
+    np.testing.assert_allclose(c.detach().numpy(), p.detach().numpy(), rtol=1e-10, atol=1e-12, **kw)
+
+
+def _cube(lib, x):  # x**3 from mul, with a broadcast constant, a division and a negation
+    return (x * x * x - (x / 2) * 3 + (-x) * x).sum()
+
+
+def test_third_derivative_of_a_polynomial_in_mul():
+    (c,), (p,) = _pair(rand(5, seed=1))
+    results = []
+    for lib, x in ((cnnlab, c), (torch, p)):
+        (g1,) = lib.autograd.grad(_cube(lib, x), x, create_graph=True)
+        (g2,) = lib.autograd.grad(g1.sum(), x, create_graph=True)
+        (g3,) = lib.autograd.grad((g2 * g2).sum(), x)
+        results.append((g1, g2, g3))
+    for a, b in zip(*results):
+        _close(a, b)
+    assert results[0][0].grad_fn is not None and results[0][1].grad_fn is not None
+
+
+def test_mixed_partials_of_a_product_with_broadcasting():
+    (cx, cy), (px, py) = _pair(rand(3, 4, seed=2), rand(4, seed=3))
+    out = []
+    for lib, x, y in ((cnnlab, cx, cy), (torch, px, py)):
+        gx, gy = lib.autograd.grad((x * y / (y * y + 1)).mean(), (x, y), create_graph=True)
+        v = lib.tensor(rand(3, 4, seed=4))
+        out.append(lib.autograd.grad((gx * v).sum() + gy.sum(), (x, y)))
+    for a, b in zip(*out):
+        _close(a, b)
+
+
+def test_sum_mean_expand_view_second_order():
+    (c,), (p,) = _pair(rand(2, 3, seed=5))
+    out = []
+    for lib, x in ((cnnlab, c), (torch, p)):
+        y = x.sum(1, keepdim=True).expand(2, 3) * x.mean(0) + x.view(3, 2).reshape(6).sum() * x
+        g = lib.tensor(rand(2, 3, seed=6))
+        (gx,) = lib.autograd.grad(y, x, g, create_graph=True)
+        out.append(lib.autograd.grad((gx * gx).sum(), x))
+    _close(out[0][0], out[1][0])
+
+
+@pytest.mark.filterwarnings("ignore:Using backward\\(\\) with create_graph=True")  # PyTorch's reference-cycle note
+def test_backward_create_graph_gives_leaf_grad_a_grad_fn_and_accumulates_out_of_place():
+    (c,), (p,) = _pair(rand(4, seed=7))
+    grads = []
+    for x in (c, p):
+        (x * x * x).sum().backward(create_graph=True)
+        first = x.grad
+        (x * x).sum().backward(create_graph=True)
+        assert x.grad is not first  # out of place: the first .grad keeps its value
+        grads.append((first.detach().clone() if x is p else first, x.grad))
+        assert x.grad.grad_fn is not None
+    _close(grads[0][0], grads[1][0])
+    _close(grads[0][1], grads[1][1])
+    for x in (c, p):
+        g = x.grad
+        x.grad = None
+        g.sum().backward()
+    _close(c.grad, p.grad)
+
+
+def test_retain_graph_defaults_to_create_graph():
+    (c,), (p,) = _pair(rand(3, seed=8))
+    for x in (c, p):
+        y = (x * x).sum()
+        y.backward(create_graph=True)
+        y.backward()  # the graph was kept: no error
+        z = (x * 2).sum()
+        z.backward()
+        with pytest.raises(RuntimeError, match="second time"):
+            z.backward()
+    _close(c.grad, p.grad)
+
+
+def test_tensor_hooks_get_and_return_tensors_in_the_recorded_walk():
+    (c,), (p,) = _pair(rand(3, seed=9))
+    out = []
+    for lib, x in ((cnnlab, c), (torch, p)):
+        y = x * x
+        seen = []
+        y.register_hook(lambda g: seen.append(type(g).__name__) or g * x)  # depends on x: differentiable
+        (g,) = lib.autograd.grad(y.sum(), x, create_graph=True)
+        out.append((g, lib.autograd.grad(g.sum(), x)[0]))
+        assert seen == ["Tensor"]
+    _close(out[0][0], out[1][0])
+    _close(out[0][1], out[1][1])
+
+
+def test_an_op_without_a_formula_gives_first_order_values_and_raises_when_differentiated():
+    x = cnnlab.tensor([0.5, 1.5], requires_grad=True)
+    y = cnnlab.Tensor._from_op(x._data ** 2, (x,), lambda g: (2 * x._data * g,), "NoFormulaBackward0")
+    (g,) = cnnlab.autograd.grad(y.sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), [1.0, 3.0])
+    assert g.grad_fn.name() == "NoFormulaBackwardBackward0"
+    with pytest.raises(cnnlab.GradError, match=r"NoFormulaBackward0: double backward \(the derivative of this op's "
+                                               r"gradient\) is not implemented"):
+        cnnlab.autograd.grad(g.sum(), x)
+    # the gradient does not depend on x through the upstream gradient alone: still recorded, never a silent zero
+    assert g.requires_grad
+
+
+def test_linear_op_is_closed_to_any_order():
+    x = cnnlab.tensor(rand(4, seed=10), requires_grad=True)
+    w = cnnlab.tensor(rand(4, seed=11), requires_grad=True)
+    flip = lambda a: a[::-1].copy()  # noqa: E731
+    y = linear_op("FlipBackward0", flip, flip, x * w)
+    (gx,) = cnnlab.autograd.grad((y * y).sum(), x, create_graph=True)
+    (gw,) = cnnlab.autograd.grad(gx.sum(), w)
+    px, pw = torch.tensor(rand(4, seed=10), requires_grad=True), torch.tensor(rand(4, seed=11), requires_grad=True)
+    (pgx,) = torch.autograd.grad((torch.flip(px * pw, (0,)) ** 2).sum(), px, create_graph=True)
+    _close(gx, pgx)
+    _close(gw, torch.autograd.grad(pgx.sum(), pw)[0])
+
+
+def test_sum_to_reduces_broadcast_dims():
+    t = cnnlab.tensor(rand(2, 3, 4, seed=12), requires_grad=True)
+    r = sum_to(t, (3, 1))
+    np.testing.assert_allclose(r.detach().numpy(), t.detach().numpy().sum(axis=(0, 2)).reshape(3, 1))
+    assert sum_to(t, (2, 3, 4)) is t
+
+
+def test_custom_function_backward_written_in_tensor_ops_is_differentiable():
+    class Cube(cnnlab.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 3 * x * x * g
+
+    class TCube(torch.autograd.Function):
+        forward, backward = staticmethod(Cube.forward), staticmethod(Cube.backward)
+
+    (c,), (p,) = _pair(rand(3, seed=13))
+    out = []
+    for lib, fn, x in ((cnnlab, Cube, c), (torch, TCube, p)):
+        (g,) = lib.autograd.grad(fn.apply(x).sum(), x, create_graph=True)
+        out.append((g, lib.autograd.grad(g.sum(), x)[0]))
+    _close(out[0][0], out[1][0])
+    _close(out[0][1], out[1][1])
+
+
+def test_custom_function_with_two_outputs_joins_in_the_recorded_walk():
+    class Split(cnnlab.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x, x * 2
+
+        @staticmethod
+        def backward(ctx, ga, gb):
+            (x,) = ctx.saved_tensors
+            return 2 * x * ga + 2 * gb
+
+    x = cnnlab.tensor(rand(3, seed=14), requires_grad=True)
+    a, b = Split.apply(x)
+    (g,) = cnnlab.autograd.grad((a * 3 + b).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 6 * x.detach().numpy() + 2)
+    (h,) = cnnlab.autograd.grad(g.sum(), x)
+    np.testing.assert_allclose(h.numpy(), np.full(3, 6.0))
+
+
+def test_module_backward_hooks_pass_recorded_gradients_through():
+    calls, out = [], []
+    for lib in (cnnlab, torch):
+        class Square(lib.nn.Module):
+            def forward(self, x):
+                return x * x
+
+        sq = Square()
+        sq.register_full_backward_hook(lambda m, gi, go: calls.append(type(gi[0]).__name__))
+        x = lib.tensor(rand(2, 3, seed=16), requires_grad=True)
+        w = lib.tensor(rand(3, seed=15), requires_grad=True)
+        (g,) = lib.autograd.grad((sq(x) * w).sum(), x, create_graph=True)
+        out.append((g, lib.autograd.grad(g.sum(), (x, w))))
+    assert calls == ["Tensor", "Tensor"]
+    _close(out[0][0], out[1][0])
+    for a, b in zip(out[0][1], out[1][1]):
+        _close(a, b)
+
+
+def test_a_gradient_replaced_by_a_module_hook_raises_when_differentiated():
+    class Square(cnnlab.nn.Module):
+        def forward(self, x):
+            return x * x
+
+    sq = Square()
+    sq.register_full_backward_hook(lambda m, gi, go: (gi[0] * 2,))
+    x = cnnlab.tensor(rand(3, seed=17), requires_grad=True)
+    (g,) = cnnlab.autograd.grad(sq(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 4 * x.detach().numpy())
+    with pytest.raises(cnnlab.GradError, match="BackwardHookFunctionBackward: double backward"):
+        cnnlab.autograd.grad(g.sum(), x)
