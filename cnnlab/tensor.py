@@ -8,11 +8,14 @@ so is `backward` (cnnlab/autograd/api.py): the autograd engine sits above Tensor
 import numpy as np
 
 from . import _dtypes, _format
+from ._device import device
 from ._memory import check_allocation
 from ._nodes import _GradFn, _HookHandle
 from .grad_mode import is_grad_enabled
 from .errors import DTypeError, GradError, shape_str
 
+
+_CPU = device("cpu")
 
 # Set by cnnlab.onnx while an export traces a forward pass; every op's output passes through it (see _from_op).
 _trace_hook = None
@@ -235,8 +238,7 @@ class Tensor:
 
     @property
     def device(self):
-        from .creation import device
-        return device("cpu")
+        return _CPU
 
     @property
     def data(self):
