@@ -216,3 +216,22 @@ def test_a_gradient_replaced_by_a_module_hook_raises_when_differentiated():
     np.testing.assert_allclose(g.detach().numpy(), 4 * x.detach().numpy())
     with pytest.raises(cnnlab.GradError, match="BackwardHookFunctionBackward: double backward"):
         cnnlab.autograd.grad(g.sum(), x)
+
+
+def test_a_custom_function_whose_backward_returns_arrays_raises_when_differentiated():
+    class Twice(cnnlab.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x.detach().numpy() * g.detach().numpy()  # values only: not differentiable
+
+    x = cnnlab.tensor(rand(3, seed=18), requires_grad=True)
+    (g,) = cnnlab.autograd.grad(Twice.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy())
+    with pytest.raises(cnnlab.GradError, match="TwiceBackward: double backward"):
+        cnnlab.autograd.grad(g.sum(), x)

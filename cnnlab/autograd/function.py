@@ -15,7 +15,7 @@ from .._nodes import UNINDEXED_NAMES
 from ..errors import GradError, shape_str
 from ..grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
-from .graph import sum_to
+from .graph import opaque, sum_to
 
 _EMPTY = np.zeros(0)
 
@@ -199,7 +199,9 @@ def _call_backward(cls, ctx, args, outputs, diff, grads, graph=False):
         if r is None:
             out.append(None)
             continue
-        r = r if isinstance(r, Tensor) else Tensor._wrap(np.asarray(r))
+        if not isinstance(r, Tensor):  # values only (an array): under create_graph, differentiating it raises
+            arr = np.asarray(r)
+            r = opaque(arr, tuple(grad_outputs) + tuple(args), f"{cls.__name__}Backward") if graph else Tensor._wrap(arr)
         if r._data.shape != a._data.shape:
             try:
                 expandable = np.broadcast_shapes(r._data.shape, a._data.shape) == r._data.shape

@@ -139,7 +139,7 @@ def opaque(arr, depends_on, op):
     """A gradient of op known only by its values (arr): a Tensor whose backward raises GradError if anything
     differentiates through it, recorded when any of depends_on (Tensors) requires grad. Its node is named as
     PyTorch names double-backward nodes (MulBackward0 -> MulBackwardBackward0)."""
-    needs = tuple(t for t in depends_on if t is not None and t._requires_grad)
+    needs = tuple(t for t in depends_on if isinstance(t, Tensor) and t._requires_grad)
     if not needs:
         return Tensor._wrap(arr)
     name = op.rstrip("0123456789") + "Backward"
