@@ -235,3 +235,26 @@ def test_a_custom_function_whose_backward_returns_arrays_raises_when_differentia
     np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy())
     with pytest.raises(cnnlab.GradError, match="TwiceBackward: double backward"):
         cnnlab.autograd.grad(g.sum(), x)
+
+
+def test_a_grad_output_that_requires_grad_stays_in_the_graph():  # the double-vjp trick behind jvp
+    out = []
+    for lib in (cnnlab, torch):
+        x = lib.tensor(rand(3, seed=19), requires_grad=True)
+        u = lib.tensor(rand(3, seed=20), requires_grad=True)
+        (g,) = lib.autograd.grad(x * x * 3, x, u, create_graph=True)
+        out.append(lib.autograd.grad(g.sum(), (u, x)))
+    for c, p in zip(*out):
+        _close(c, p)
+
+
+def test_gradients_are_cast_to_their_tensors_dtype_inside_the_graph():
+    out = []
+    for lib in (cnnlab, torch):
+        x = lib.tensor(rand(3, seed=21), requires_grad=True)
+        w = lib.tensor(rand(3, seed=22), requires_grad=True, dtype=lib.float32)
+        (gw,) = lib.autograd.grad((x * w * w).sum(), w, create_graph=True)
+        assert gw.dtype == lib.float32
+        out.append(lib.autograd.grad(gw.sum(), (x, w)))
+    for c, p in zip(*out):
+        np.testing.assert_allclose(c.detach().numpy(), p.detach().numpy(), rtol=1e-6)

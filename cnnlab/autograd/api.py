@@ -62,7 +62,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                                 "requires_grad=False.")
     if create_graph:
         capture = None if targets is None else {id(t): None for t in targets}
-        graph.backward_graph(tensors, [Tensor._wrap(g) for g, _ in grads], retain, capture)
+        graph.backward_graph(tensors, _graph_grads(grads, grad_tensors), retain, capture)
         for t in targets or ():
             if capture[id(t)] is not None:
                 graph.accumulate(t, capture[id(t)])
@@ -77,6 +77,20 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         for x in targets:
             if capture[id(x)] is not None:
                 _accumulate(x, np.asarray(capture[id(x)]))
+
+
+def _graph_grads(arrays, given):
+    """The root gradients of a create_graph walk: the caller's Tensors themselves where given (a grad_output that
+    requires grad makes the result differentiable with respect to it, as in PyTorch), else Tensors around the
+    checked arrays."""
+    given = [None] * len(arrays) if given is None else [given] if isinstance(given, Tensor) else list(given)
+    out = []
+    for (arr, _), g in zip(arrays, given):
+        if isinstance(g, Tensor) and g._requires_grad:
+            out.append(g if g._data.dtype == arr.dtype else graph.cast(g, arr.dtype))
+        else:
+            out.append(Tensor._wrap(arr))
+    return out
 
 
 def _grad_arrays(outputs, grad_outputs, op):
@@ -171,7 +185,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     grads = _grad_arrays(outputs, grad_outputs, "grad")
     capture = {id(t): None for t in inputs}
     if create_graph:
-        graph.backward_graph(outputs, [Tensor._wrap(g) for g, _ in grads], retain, capture)
+        graph.backward_graph(outputs, _graph_grads(grads, grad_outputs), retain, capture)
     else:
         total = {}
         for k, (out, (g, _)) in enumerate(zip(outputs, grads)):
@@ -191,7 +205,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
                                 "been used in the graph).")
             result.append(Tensor._wrap(np.zeros_like(t._data)) if materialize_grads else None)
         elif create_graph:
-            result.append(g if g._data.dtype == t._data.dtype else g.to(t.dtype))
+            result.append(graph.cast(g, t._data.dtype))
         else:
             result.append(Tensor._wrap(np.array(g._data, dtype=t._data.dtype, copy=True)))
     return tuple(result)

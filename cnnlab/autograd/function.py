@@ -15,7 +15,7 @@ from .._nodes import UNINDEXED_NAMES
 from ..errors import GradError, shape_str
 from ..grad_mode import enable_grad, is_grad_enabled, no_grad
 from ..tensor import Tensor
-from .graph import opaque, sum_to
+from .graph import cast, opaque, sum_to
 
 _EMPTY = np.zeros(0)
 
@@ -214,7 +214,7 @@ def _call_backward(cls, ctx, args, outputs, diff, grads, graph=False):
             with enable_grad() if graph else no_grad():
                 r = sum_to(r, a._data.shape)
         if graph:
-            out.append(r if r._data.dtype == a._data.dtype else r.to(a.dtype))
+            out.append(cast(r, a._data.dtype))
         else:
             out.append(r._data.astype(a._data.dtype, copy=False))
     return tuple(out)

@@ -180,6 +180,15 @@ def _parent_grads(node, backward, parents, g):
     return _first_order(node, backward, parents, g)
 
 
+def cast(t, dtype):
+    """t in another dtype (an np.dtype), staying in the graph, with no formula needed from the ops: the engine
+    casts gradients to their tensor's dtype with it."""
+    source = t._data.dtype
+    if source == dtype:
+        return t
+    return linear_op("ToCopyBackward0", lambda a: a.astype(dtype), lambda g: g.astype(source), t)
+
+
 def copy(t):
     """A copy of t that stays in the graph (the node PyTorch's .grad shows under create_graph: CopyBackwards)."""
     return linear_op("CopyBackwards", np.copy, np.copy, t)
@@ -196,8 +205,7 @@ def run_hooks(tensor, g):
 
 def accumulate(tensor, g):
     """tensor.grad += g out of place (as PyTorch does under create_graph), so the sum stays differentiable."""
-    if g.dtype != tensor.dtype:
-        g = g.to(tensor.dtype)
+    g = cast(g, tensor._data.dtype)
     tensor.grad = copy(g) if tensor.grad is None else tensor.grad + g
 
 
@@ -235,7 +243,7 @@ def _walk(roots, grads, retain_graph, capture):
                 raise GradError(f"backward: the create_graph formula of {node._op} returned a gradient of shape "
                                 f"{tuple(pg.shape)} for an input of shape {p._data.shape} (a bug in that formula).")
             if pg._data.dtype != p._data.dtype:
-                pg = pg.to(p.dtype)
+                pg = cast(pg, p._data.dtype)
             _add(inner if p._backward is not None else leaves, p, pg)
     for g, leaf in leaves.values():
         if leaf._hooks:
