@@ -169,8 +169,9 @@ def _parent_grads(node, backward, parents, g):
         freed_backward(None)  # raises: the graph was freed by an earlier backward
     own = getattr(backward, "_formula", None)
     formulas = (own,) if own is not None else _FORMULAS.get(node._op, ())
+    ctx = Context(node, backward, parents)  # one per node: its saved variables are read once
     for formula in formulas:
-        result = formula(Context(node, backward, parents), g)
+        result = formula(ctx, g)
         if result is not NotImplemented:
             result = tuple(result)
             if len(result) != len(parents):
