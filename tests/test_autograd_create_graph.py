@@ -258,3 +258,25 @@ def test_gradients_are_cast_to_their_tensors_dtype_inside_the_graph():
         out.append(lib.autograd.grad(gw.sum(), (x, w)))
     for c, p in zip(*out):
         np.testing.assert_allclose(c.detach().numpy(), p.detach().numpy(), rtol=1e-6)
+
+
+def test_a_custom_function_that_saves_its_output_is_differentiated_through_it():
+    def backward(ctx, g):
+        (y,) = ctx.saved_tensors
+        return g * y
+
+    def forward(ctx, x):
+        y = x.exp()
+        ctx.save_for_backward(y)
+        return y
+
+    Exp = type("Exp", (cnnlab.autograd.Function,), {"forward": staticmethod(forward), "backward": staticmethod(backward)})
+    TExp = type("TExp", (torch.autograd.Function,), {"forward": staticmethod(forward),
+                                                     "backward": staticmethod(backward)})
+    out = []
+    for lib, fn in ((cnnlab, Exp), (torch, TExp)):
+        x = lib.tensor(rand(3, seed=23), requires_grad=True)
+        (g,) = lib.autograd.grad((fn.apply(x) * x).sum(), x, create_graph=True)
+        out.append((g, lib.autograd.grad(g.sum(), x)[0]))
+    _close(out[0][0], out[1][0])
+    _close(out[0][1], out[1][1])

@@ -8,6 +8,7 @@ Under create_graph the user's backward runs with grad mode on and Tensor gradien
 tensor ops is differentiable (as in PyTorch).
 """
 import functools
+import weakref
 
 import numpy as np
 
@@ -32,6 +33,7 @@ class FunctionCtx:
         self._saved = ()
         self.needs_input_grad = ()
         self._non_differentiable = set()
+        self._routed = {}
         self.materialize_grads = True
 
     def save_for_backward(self, *tensors):
@@ -140,6 +142,8 @@ class Function:
                 file = functools.partial(_file_grad, table, i)
                 file._formula = functools.partial(_file_grad_graph, table, i)
                 routed[i] = Tensor._from_op(outputs[i]._data, (join,), file, name)
+        # under create_graph a saved output must be the recorded one (weakly: no cycle through the node)
+        ctx._routed = {id(outputs[i]): weakref.ref(routed[i]) for i in diff}
         return tuple(routed) if is_tuple else routed[0]
 
 
@@ -157,6 +161,12 @@ def _join(run, table, grad):
 
 def _join_graph(run, table, node_ctx, grad):
     return run(table, graph=True)
+
+
+def _recorded(ctx, t):
+    ref = ctx._routed.get(id(t)) if t is not None else None
+    routed = ref() if ref is not None else None
+    return t if routed is None else routed
 
 
 def _file_grad(table, i, grad):
@@ -182,8 +192,17 @@ def _call_backward(cls, ctx, args, outputs, diff, grads, graph=False):
         else:  # a copy: backward may write in it
             grad_outputs.append(None if g is None else Tensor._wrap(np.array(g, copy=True)))
     grads.clear()
-    with enable_grad() if graph else no_grad():
-        result = cls.backward(ctx, *grad_outputs)
+    if graph:  # saved outputs read as the recorded outputs, so a backward that uses them is differentiable
+        saved = ctx._saved
+        ctx._saved = tuple(_recorded(ctx, t) for t in saved)
+        try:
+            with enable_grad():
+                result = cls.backward(ctx, *grad_outputs)
+        finally:
+            ctx._saved = saved
+    else:
+        with no_grad():
+            result = cls.backward(ctx, *grad_outputs)
     result = result if isinstance(result, tuple) else (result,)
     n = len(args)
     if len(result) > n and all(r is None for r in result[n:]):
