@@ -7,8 +7,9 @@ import pytest
 
 import cnnlab
 import cnnlab.nn.functional as F
+import cnnlab._settings
 from cnnlab.kernels import conv as kconv
-from cnnlab.kernels import blas, depthwise, fft, nhwc, parallel, select, shift, winograd
+from cnnlab.kernels import blas, depthwise, fft, gemm, nhwc, parallel, registry, select, shift, winograd
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
@@ -67,30 +68,23 @@ PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 
 
-def _kernels(name):
-    return kconv._ALGORITHMS[name]
-
-
 def _run_all(name, x, w, g, stride, padding, dilation, groups):
-    forward, backward_input, backward_weight = _kernels(name)
-    return (forward(x, w, stride, padding, dilation, groups),
-            backward_input(g, w, x.shape, stride, padding, dilation, groups),
-            backward_weight(x, g, w.shape, stride, padding, dilation, groups))
+    algorithm, geom = registry.get(name), ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
+    return (algorithm.forward(x, w, geom), algorithm.backward_input(g, w, geom), algorithm.backward_weight(x, g, geom))
 
 
 def _data(case, dtype=np.float64):
     x_shape, w_shape, stride, padding, dilation, groups = case
     x, w = rand(*x_shape, dtype=dtype), rand(*w_shape, seed=1, dtype=dtype)
-    y = kconv.gemm_forward(x, w, stride, padding, dilation, groups)
-    return x, w, rand(*y.shape, seed=2, dtype=dtype)
+    y_shape = ConvGeometry.of(*case).y_shape
+    return x, w, rand(*y_shape, seed=2, dtype=dtype)
 
 
 @pytest.mark.parametrize("name,case", PARAMS, ids=IDS)
 def test_the_case_is_one_the_algorithm_supports(name, case):
     """Else the forced-algorithm tests below would silently test the GEMM fallback."""
-    x_shape, w_shape, stride, padding, dilation, groups = case
     with select.forced(name):
-        assert select.explain("forward", x_shape, w_shape, stride, padding, dilation, groups) == (name, "forced")
+        assert select.explain("forward", ConvGeometry.of(*case)) == (name, "forced")
 
 
 @pytest.mark.parametrize("name,case", PARAMS, ids=IDS)
@@ -133,7 +127,7 @@ def test_against_torch(name, case):
 def test_transposed_conv_uses_the_same_kernels(name, case):
     """conv_transpose2d's forward is the input gradient and its backward the forward and weight gradient."""
     x_shape, w_shape, stride, padding, dilation, groups = case
-    y_shape = kconv.gemm_forward(rand(*x_shape), rand(*w_shape), stride, padding, dilation, groups).shape
+    y_shape = ConvGeometry.of(*case).y_shape
     pads = tuple(p for p, _ in padding)
     out_pad = tuple(s - ((o - 1) * st - 2 * p + d * (k - 1) + 1) for s, o, st, p, d, k in
                     zip(x_shape[2:], y_shape[2:], stride, pads, dilation, w_shape[2:]))
@@ -173,7 +167,7 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("nhwc", NHWC[9], {"CHUNK_BYTES": 10**6}),                            # the whole batch in one chunk
 ])
 def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
-    module = {"winograd": winograd, "winograd4": winograd, "depthwise": depthwise, "gemm": kconv, "shift": shift,
+    module = {"winograd": winograd, "winograd4": winograd, "depthwise": depthwise, "gemm": gemm, "shift": shift,
               "stack": shift, "nhwc": nhwc, "fft": fft}[name]
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
@@ -245,10 +239,10 @@ def test_selector(monkeypatch, x_shape, w_shape, kw, expected, dx, dw):
     monkeypatch.setattr(parallel, "_threads", 2)                   # the rules were measured with two threads
     n = len(x_shape) - 2
     p = kw.get("padding", 0)
-    args = (x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))
-    name, reason = select.explain("forward", *args)
-    assert name == expected and select.algorithm("backward_weight", *args) == (dw or expected)
-    assert select.algorithm("backward_input", *args) == dx
+    geom = ConvGeometry.of(x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))
+    name, reason = select.explain("forward", geom)
+    assert name == expected and select.algorithm("backward_weight", geom) == (dw or expected)
+    assert select.algorithm("backward_input", geom) == dx
     assert isinstance(reason, str) and reason
 
 
@@ -261,21 +255,21 @@ def test_selector_precise_forward_avoids_f4(monkeypatch, x_shape, precise_forwar
     kernel is that forward) does not use F(4x4); the gradients themselves do."""
     monkeypatch.setattr(parallel, "_threads", 2)
     c = x_shape[1]
-    args = (x_shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    geom = ConvGeometry.of(x_shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     for op in ("forward", "backward_input"):
-        assert select.algorithm(op, *args) == "winograd4"
-        assert select.algorithm(op, *args, precise=True) == precise_forward
-    assert select.algorithm("backward_weight", *args, precise=True) == "winograd4"
+        assert select.algorithm(op, geom) == "winograd4"
+        assert select.algorithm(op, geom, precise=True) == precise_forward
+    assert select.algorithm("backward_weight", geom, precise=True) == "winograd4"
 
 
 def test_winograd4_switched_off_by_the_environment(monkeypatch):
     """CNNLAB_WINOGRAD4=0: no shape of the selector table gets F(4x4) in any op; F(2x2) still serves."""
     monkeypatch.setattr(parallel, "_threads", 2)
-    monkeypatch.setenv("CNNLAB_WINOGRAD4", "0")
+    monkeypatch.setattr(cnnlab._settings, "WINOGRAD4", False)    # CNNLAB_WINOGRAD4=0, read at import
     names = set()
     for c, h in ((64, 56), (64, 32), (128, 28), (128, 16), (256, 14), (256, 8), (512, 7), (512, 4)):
-        args = ((32, c, h, h), (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
-        names |= {select.algorithm(op, *args) for op in ("forward", "backward_input", "backward_weight")}
+        geom = ConvGeometry.of((32, c, h, h), (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+        names |= {select.algorithm(op, geom) for op in ("forward", "backward_input", "backward_weight")}
     assert "winograd4" not in names and "winograd" in names
 
 
@@ -326,13 +320,13 @@ def test_fft_float32_error_on_realistic_data():
 
 
 def test_forced_falls_back_and_restores():
-    args = ((2, 3, 8, 8), (4, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+    geom = ConvGeometry.of((2, 3, 8, 8), (4, 3, 5, 5), (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
     with select.forced("winograd"):
-        assert select.explain("forward", *args)[0] == "gemm"           # 5x5: not Winograd's
+        assert select.explain("forward", geom)[0] == "gemm"            # 5x5: not Winograd's
         with select.forced("shift"):
-            assert select.explain("forward", *args) == ("shift", "forced")
-        assert select.explain("forward", *args)[0] == "gemm"
-    assert select.explain("forward", *args)[0] == "toeplitz"            # 3 channels on a narrow map
+            assert select.explain("forward", geom) == ("shift", "forced")
+        assert select.explain("forward", geom)[0] == "gemm"
+    assert select.explain("forward", geom)[0] == "toeplitz"             # 3 channels on a narrow map
     with pytest.raises(ValueError, match=r"forced: name must be one of .*Got name='cuda'"):
         with select.forced("cuda"):
             pass
@@ -379,7 +373,7 @@ def test_winograd_is_skipped_for_a_smaller_out_size():
     x, w = rand(2, 32, 6, 6), rand(32, 32, 3, 3, seed=1)
     geom = ConvGeometry.of(x.shape, w.shape, (1, 1), ((1, 1), (1, 1)), (1, 1), 1, out_size=(5, 4))
     got = kconv.conv_forward(x, w, geom)
-    want = kconv.gemm_forward(x, w, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)[:, :, :5, :4]
+    want = gemm.forward(x, w, ConvGeometry.of(x.shape, w.shape, (1, 1), ((1, 1), (1, 1)), (1, 1), 1))[:, :, :5, :4]
     np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
@@ -453,7 +447,7 @@ def test_empty_batch(name):
     case = {"winograd": WINOGRAD[0], "depthwise": DEPTHWISE[1]}.get(name, SHIFT[1])
     x_shape, w_shape = case[:2]
     x, w = np.zeros((0,) + x_shape[1:]), rand(*w_shape)
-    y = _kernels(name)[0](x, w, *case[2:])
+    y = registry.get(name).forward(x, w, ConvGeometry.of(x.shape, w.shape, *case[2:]))
     assert y.shape[:2] == (0, w_shape[0])
     dx, dw = _run_all(name, x, w, np.zeros(y.shape), *case[2:])[1:]
     assert dx.shape == x.shape and dw.shape == w.shape and not dw.any()

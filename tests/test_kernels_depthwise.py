@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from cnnlab.kernels import select
+from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
 # (x shape, w shape, stride, padding, dilation, groups); padding > dilation * (k - 1) in every case
@@ -24,7 +25,7 @@ def test_padding_wider_than_the_kernel_against_torch(case):
     n = 2
     args = [(a,) * n if isinstance(a, int) else a for a in (stride, padding, dilation)]
     pads = tuple((p, p) for p in args[1])
-    assert select.algorithm("forward", x_shape, w_shape, args[0], pads, args[2], groups) == "depthwise"
+    assert select.algorithm("forward", ConvGeometry.of(x_shape, w_shape, args[0], pads, args[2], groups)) == "depthwise"
     assert all(p > d * (k - 1) for p, d, k in zip(args[1], args[2], w_shape[2:]))
 
     def fn(lib, x, w, b):

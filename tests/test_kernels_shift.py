@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from cnnlab.kernels import parallel, shift
+from cnnlab.kernels.geometry import ConvGeometry
 from oracle import rand
 
 CASES = [  # (x shape, w shape, padding pairs, dilation, groups)
@@ -36,14 +37,12 @@ def test_whole_image_blocks_against_torch(monkeypatch, case, threads, dtype, tol
     try:
         stride = (1,) * (len(x_shape) - 2)
         x, w = rand(*x_shape, dtype=dtype), rand(*w_shape, seed=1, dtype=dtype)
-        geo = shift._Geometry(x_shape, w_shape, stride, padding, dilation,
-                              shift._natural(x_shape, w_shape, stride, padding, dilation))
+        geom = ConvGeometry.of(x_shape, w_shape, stride, padding, dilation, groups)
+        geo = shift._Phases(geom)
         assert shift._images_per_block(geo, w_shape[0], x_shape[0], x.itemsize, x_shape[1] // groups) > 1
         want = _torch(x, w, rand(*(x_shape[:1] + w_shape[:1] + geo.out_size), seed=2), padding, dilation, groups)
         g = rand(*want[0].shape, seed=2, dtype=dtype)
-        got = (shift.forward(x, w, stride, padding, dilation, groups),
-               shift.backward_input(g, w, x_shape, stride, padding, dilation, groups),
-               shift.backward_weight(x, g, w_shape, stride, padding, dilation, groups))
+        got = (shift.forward(x, w, geom), shift.backward_input(g, w, geom), shift.backward_weight(x, g, geom))
     finally:
         parallel.set_num_threads(None)
     for a, b, what in zip(got, want, ("forward", "input grad", "weight grad")):
@@ -54,8 +53,8 @@ def test_whole_image_blocks_against_torch(monkeypatch, case, threads, dtype, tol
 def test_whole_image_blocks_empty_batch():
     x, w, g = np.zeros((0, 4, 6, 5), np.float32), rand(5, 4, 3, 3, dtype=np.float32), np.zeros((0, 5, 6, 5),
                                                                                                  np.float32)
-    pads = ((1, 1), (1, 1))
-    assert shift.forward(x, w, (1, 1), pads, (1, 1), 1).shape == (0, 5, 6, 5)
-    assert shift.backward_input(g, w, x.shape, (1, 1), pads, (1, 1), 1).shape == (0, 4, 6, 5)
-    dw = shift.backward_weight(x, g, w.shape, (1, 1), pads, (1, 1), 1)
+    geom = ConvGeometry.of(x.shape, w.shape, (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert shift.forward(x, w, geom).shape == (0, 5, 6, 5)
+    assert shift.backward_input(g, w, geom).shape == (0, 4, 6, 5)
+    dw = shift.backward_weight(x, g, geom)
     assert dw.shape == w.shape and dw.dtype == np.float32 and not dw.any()

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 import torch
 
-from cnnlab.kernels import conv as kconv
-from cnnlab.kernels import workspace
+from cnnlab.kernels import registry, workspace
+from cnnlab.kernels.geometry import ConvGeometry
 from oracle import rand
 
 # (x shape, w shape, stride, padding pairs, dilation, groups): pairs with equal padded sizes and outputs
@@ -41,24 +41,22 @@ def _torch(x, w, g, case):
 @pytest.mark.parametrize("name", ["gemm", "shift", "stack", "nhwc", "winograd", "winograd4", "toeplitz", "fft"])
 @pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
 def test_reused_buffers_across_geometries(name, dtype, tol):
-    forward, backward_input, backward_weight = kconv._ALGORITHMS[name]
+    algorithm = registry.get(name)
     for repeat in range(2):
         for i, case in enumerate(SEQUENCE):
             x_shape, w_shape, stride, padding, dilation, groups = case
             if name.startswith("winograd") and stride != (1, 1) or name == "fft" and (stride != (1, 1) or groups > 1):
                 continue
             x, w = rand(*x_shape, seed=i, dtype=dtype), rand(*w_shape, seed=10 + i, dtype=dtype)
-            y_shape = (x_shape[0], w_shape[0]) + tuple(
-                (s + b + a - d * (k - 1) - 1) // st + 1
-                for s, (b, a), k, st, d in zip(x_shape[2:], padding, w_shape[2:], stride, dilation))
-            g = rand(*y_shape, seed=20 + i, dtype=dtype)
+            geom = ConvGeometry.of(*case)
+            g = rand(*geom.y_shape, seed=20 + i, dtype=dtype)
             want = _torch(x, w, g, case)
             _poison()
-            got = [forward(x, w, stride, padding, dilation, groups)]
+            got = [algorithm.forward(x, w, geom)]
             _poison()
-            got.append(backward_input(g, w, x_shape, stride, padding, dilation, groups))
+            got.append(algorithm.backward_input(g, w, geom))
             _poison()
-            got.append(backward_weight(x, g, w_shape, stride, padding, dilation, groups))
+            got.append(algorithm.backward_weight(x, g, geom))
             for a, b, what in zip(got, want, ("forward", "input grad", "weight grad")):
                 assert a.dtype == dtype and a.shape == b.shape, (what, case)
                 np.testing.assert_allclose(a, b, rtol=0, atol=tol * np.abs(b).max(), err_msg=f"{what} {case}")
@@ -85,16 +83,15 @@ def test_results_are_not_reused_buffers(name, kernel):
     """A result stays as it was when the same algorithm runs again (no result is a view of a kept buffer)."""
     if name.startswith("winograd") and kernel == 1:
         pytest.skip("Winograd computes 3x3 kernels only")
-    _, backward_input, backward_weight = kconv._ALGORITHMS[name]
-    forward = kconv._ALGORITHMS[name][0]
+    algorithm = registry.get(name)
     pads = ((kernel // 2,) * 2,) * 2
     x, w, g = rand(3, 4, 6, 6), rand(5, 4, kernel, kernel, seed=1), rand(3, 5, 6, 6, seed=2)
-    first = [forward(x, w, (1, 1), pads, (1, 1), 1), backward_input(g, w, x.shape, (1, 1), pads, (1, 1), 1),
-             backward_weight(x, g, w.shape, (1, 1), pads, (1, 1), 1)]
+    geom = ConvGeometry.of(x.shape, w.shape, (1, 1), pads, (1, 1), 1)
+    first = [algorithm.forward(x, w, geom), algorithm.backward_input(g, w, geom), algorithm.backward_weight(x, g, geom)]
     kept = [a.copy() for a in first]
     x2, w2, g2 = 2 * x + 1, 3 * w - 1, g - 2
-    forward(x2, w2, (1, 1), pads, (1, 1), 1)
-    backward_input(g2, w2, x.shape, (1, 1), pads, (1, 1), 1)
-    backward_weight(x2, g2, w.shape, (1, 1), pads, (1, 1), 1)
+    algorithm.forward(x2, w2, geom)
+    algorithm.backward_input(g2, w2, geom)
+    algorithm.backward_weight(x2, g2, geom)
     for a, b, what in zip(first, kept, ("forward", "input grad", "weight grad")):
         np.testing.assert_array_equal(a, b, err_msg=what)

@@ -14,6 +14,7 @@ import pytest
 from oracle import CN, torch
 
 from cnnlab.kernels import nonfinite, select
+from cnnlab.kernels.geometry import ConvGeometry
 import reference_loops
 from reference_loops import zero_pad
 from test_fuzz_helpers import compare, with_special
@@ -78,7 +79,8 @@ def test_lenet_default_conv_with_one_inf_is_inf_and_finite_like_torch():
     elsewhere."""
     x, w = uniform(1, 4, 1, 28, 28), uniform(2, 6, 1, 5, 5)
     x[1, 0, 10, 10] = np.inf
-    assert select.explain("forward", x.shape, w.shape, (1, 1), ((2, 2), (2, 2)), (1, 1), 1)[0] == "toeplitz"
+    geom = ConvGeometry.of(x.shape, w.shape, (1, 1), ((2, 2), (2, 2)), (1, 1), 1)
+    assert select.explain("forward", geom)[0] == "toeplitz"
     compare(lambda lib, x, w: lib.F.conv2d(x, w, padding=2), x, w)
     y = CN.F.conv2d(CN.tensor(x, False), CN.tensor(w, False), padding=2).numpy()
     assert not np.isnan(y).any() and np.isinf(y[1, :, 8:13, 8:13]).all() and np.isfinite(y[0]).all()
@@ -127,15 +129,16 @@ def test_nonfinite_module_is_the_loop_reference_without_pytorch(kind):
         w = with_special(uniform(1, 4, 4 // g, *(3,) * n), kind, 2)
         pads = tuple((1, 2) for _ in range(n))
         xp = zero_pad(x, pads)
-        y = nonfinite.forward(x, w, s, pads, d, g)
+        geom = ConvGeometry.of(x.shape, w.shape, s, pads, d, g)
+        y = nonfinite.forward(x, w, geom)
         np.testing.assert_allclose(y, conv_loop(xp, w, None, s, d, g), rtol=1e-12)
         up = with_special(uniform(3, *y.shape), kind, 4)
-        np.testing.assert_allclose(nonfinite.backward_weight(x, up, w.shape, s, pads, d, g),
+        np.testing.assert_allclose(nonfinite.backward_weight(x, up, geom),
                                    _weight_gradient_loop(xp, up, w.shape, s, d, g), rtol=1e-12)
         extra = tuple(size + 3 - ((o - 1) * st + dd * 2 + 1) for size, o, st, dd in zip(x.shape[2:], y.shape[2:], s, d))
         full = conv_transpose_loop(up, w, None, s, 0, extra, d, g)[(slice(None), slice(None)) +
                                                                   tuple(slice(1, 1 + size) for size in x.shape[2:])]
-        np.testing.assert_allclose(nonfinite.backward_input(up, w, x.shape, s, pads, d, g), full, rtol=1e-12)
+        np.testing.assert_allclose(nonfinite.backward_input(up, w, geom), full, rtol=1e-12)
 
 
 def test_finite_detects_every_special_value_and_tolerates_huge_finite_values():

@@ -22,26 +22,27 @@ Blocks of channels (copy in, matmuls, copy out) run on parallel threads (kernels
 """
 import numpy as np
 
-from . import nonfinite, parallel
+from . import nonfinite, parallel, registry
+from .common import input_gradient_geometry
 
 BLOCK_W = 16          # output columns per band matrix: fewer waste fewer multiply-adds, but make smaller matmuls
 BLOCK_BYTES = 2**20   # a block of channels holds about this many bytes of laid-out input
 
 
-def supports(x_shape, w_shape, stride, padding, dilation, groups):
+def supports(geom):
     """Whether this algorithm applies: 2-d with one input channel per group (depthwise, any multiplier)."""
-    return len(x_shape) == 4 and groups > 1 and groups == x_shape[1] and w_shape[1] == 1
+    return geom.n == 2 and geom.groups > 1 and geom.groups == geom.in_channels
 
 
-class _Geometry:
+class _Bands:
     """Index arithmetic of one call (see the module docstring for the names)."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, out_size):
-        self.n, self.c, self.h, self.w = x_shape
-        self.m, (self.kh, self.kw) = w_shape[0] // self.c, w_shape[2:]
-        (self.sh, self.sw), (self.dh, self.dw) = stride, dilation
-        (self.top, _), (self.left, _) = padding
-        self.oh, self.ow = out_size
+    def __init__(self, geom):
+        self.n, self.c, self.h, self.w = geom.x_shape
+        self.m, (self.kh, self.kw) = geom.out_channels // self.c, geom.kernel
+        (self.sh, self.sw), (self.dh, self.dw) = geom.stride, geom.dilation
+        (self.top, _), (self.left, _) = geom.pads
+        self.oh, self.ow = geom.out_size
         span_h, span_w = (self.kh - 1) * self.dh + 1, (self.kw - 1) * self.dw + 1
         self.r = -(-span_h // self.sh)                           # residue classes of output rows
         self.l = self.r * self.sh                                # input rows per window
@@ -102,11 +103,6 @@ class _Geometry:
         return slice(jb * self.b, min(self.ow, (jb + 1) * self.b))
 
 
-def _natural(x_shape, w_shape, stride, padding, dilation):
-    return tuple((s + b + a - d * (k - 1) - 1) // st + 1
-                 for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
-
-
 def _scratch(geo, width, dtype, zero):
     make = np.zeros if zero else np.empty
     return [(np.zeros((geo.cc, geo.nb, geo.rows, geo.bw), dtype=dtype),
@@ -121,12 +117,11 @@ def _load(geo, x, c0, cc, buf):
         rows[:, jb, :, :, dst] = x[:, c0:c0 + cc, :, src].swapaxes(0, 1)
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None, seen=None):
+def forward(x, w, geom, seen=None):
     """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier). seen: a list that
     gets, per block, whether its outputs are all finite (checked while in cache; kernels/conv.py)."""
-    out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
-    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, out_size)
-    out = np.empty((geo.n, w.shape[0]) + out_size, dtype=x.dtype)
+    geo = _Bands(geom)
+    out = np.empty((geo.n, w.shape[0]) + geom.out_size, dtype=x.dtype)
     if geo.n == 0:
         return out
     t = geo.bands(w)
@@ -155,20 +150,14 @@ def _load_grad(geo, g, c0, cc, buf):
         geo.outputs(buf[:cc], jb)[...] = src.reshape(geo.n, cc, geo.m, geo.oh, -1).swapaxes(0, 1)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups, seen=None):
+def backward_input(g, w, geom, seen=None):
     """conv_backward_input for depthwise 2-d convolutions. At stride 1 without a multiplier it is the forward of
-    g with the flipped filters (padded by d*(k-1) - before in front and S - O + before behind, a negative
-    padding cropping g); otherwise dA_r = dY_r @ T^T is added into the windows."""
-    if tuple(stride) == (1, 1) and w.shape[0] == x_shape[1]:
-        crops, pads = [], []
-        for s, o, (b, _), d, k in zip(x_shape[2:], g.shape[2:], padding, dilation, w.shape[2:]):
-            front, back = d * (k - 1) - b, s - o + b
-            crops.append(slice(max(0, -front), o - max(0, -back)))
-            pads.append((max(0, front), max(0, back)))
-        return forward(g[(slice(None), slice(None)) + tuple(crops)], w[:, :, ::-1, ::-1], stride, tuple(pads),
-                       dilation, groups, out_size=tuple(x_shape[2:]), seen=seen)
-    geo = _Geometry(tuple(x_shape), w.shape, stride, padding, dilation, g.shape[2:])
-    dx = np.empty(x_shape, dtype=g.dtype)
+    g with the flipped filters (kernels/common.py); otherwise dA_r = dY_r @ T^T is added into the windows."""
+    if geom.stride == (1, 1) and geom.out_channels == geom.in_channels:
+        adjoint, crops = input_gradient_geometry(geom)
+        return forward(g[(slice(None), slice(None)) + crops], w[:, :, ::-1, ::-1], adjoint, seen=seen)
+    geo = _Bands(geom)
+    dx = np.empty(geom.x_shape, dtype=g.dtype)
     if geo.n == 0:
         return dx
     tt = np.ascontiguousarray(geo.bands(w).swapaxes(1, 2))            # (C, m*B, L*Bw)
@@ -194,11 +183,11 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups, seen=None):
     return dx
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+def backward_weight(x, g, geom):
     """conv_backward_weight for depthwise 2-d convolutions: dT = sum_r A_r^T @ dY_r, read along the band."""
-    geo = _Geometry(x.shape, tuple(w_shape), stride, padding, dilation, g.shape[2:])
+    geo = _Bands(geom)
     if geo.n == 0:
-        return np.zeros(w_shape, dtype=x.dtype)
+        return np.zeros(geom.w_shape, dtype=x.dtype)
     dt = np.zeros((geo.c, geo.k, geo.m * geo.b), dtype=x.dtype)
     scratch = _scratch(geo, geo.m * geo.b, x.dtype, zero=True)
 
@@ -212,3 +201,13 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
 
     parallel.run(work, geo.blocks)
     return geo.taps(dt)
+
+
+def _wins(op, geom, precise):
+    if supports(geom):
+        return "a 2-d depthwise convolution: banded matmuls, one per channel (its GEMM lowering is a " \
+               "matrix-vector product per channel)"
+
+
+ALGORITHMS = (registry.Algorithm("depthwise", supports, forward, backward_input, backward_weight,
+                                 rules=((10, _wins),), watched=True),)

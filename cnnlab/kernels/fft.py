@@ -21,14 +21,25 @@ about CHUNK_BYTES of spectrum, so a large batch never holds all of its spectra a
 """
 import numpy as np
 
-from . import im2col, parallel
+import math
+
+from . import parallel, registry
+from .common import padded
 
 CHUNK_BYTES = 16 * 2**20   # bound on one chunk's input spectrum (N_chunk x C x F complex values)
+MIN_TAPS = 150             # kernel taps from which 'fft' beats the lowerings, on at most MAX_CHANNELS channels in
+MAX_CHANNELS = 32          # and out: its kernel spectra (O x C of them) cost more than they save beyond
 
 
-def supports(x_shape, w_shape, stride, padding, dilation, groups):
+def supports(geom):
     """Whether this algorithm applies: stride 1, groups 1, no negative padding (any number of spatial dims)."""
-    return all(s == 1 for s in stride) and groups == 1 and all(b >= 0 and a >= 0 for b, a in padding)
+    return all(s == 1 for s in geom.stride) and geom.groups == 1 and all(b >= 0 and a >= 0 for b, a in geom.pads)
+
+
+def _wins(op, geom, precise):
+    taps = math.prod(geom.kernel)
+    if taps >= MIN_TAPS and max(geom.in_channels, geom.out_channels) <= MAX_CHANNELS and supports(geom):
+        return f"a large kernel ({taps} taps) on few channels: products of spectra"
 
 
 def fast_length(n):
@@ -80,7 +91,7 @@ class _Spectra:
 
     def padded(self, x):
         """x (N, C, *S) zero-padded by the padding pairs: (N, C, *pad_shape)."""
-        return im2col._padded(x, self.padding, 2)
+        return padded(x, self.padding)
 
     def chunks(self, n, channels):
         """Image ranges whose spectra (channels x F complex values each) stay about CHUNK_BYTES, at least one
@@ -99,12 +110,11 @@ def _per_frequency(a, b):
     return out.transpose(1, 2, 0).reshape(out.shape[1:] + freq)
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
+def forward(x, w, geom):
     """conv_forward at stride 1, groups 1: y = irfft(sum_c X W*), cut to the output size; chunks of images on
     the kernel threads."""
-    geo = _Spectra(x.shape[2:], padding, w.shape[2:], dilation)
-    natural = tuple(p - k + 1 for p, k in zip(geo.pad_shape, geo.dilated))
-    out_size = natural if out_size is None else tuple(out_size)
+    geo = _Spectra(x.shape[2:], geom.pads, w.shape[2:], geom.dilation)
+    out_size = geom.out_size
     out = np.empty((x.shape[0], w.shape[0]) + out_size, x.dtype)
     wc = np.conj(geo.kernel_spectrum(w)).transpose(1, 0, *geo.axes)          # (C, O, *F)
 
@@ -116,9 +126,10 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None):
     return out
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, geom):
     """conv_backward_input at stride 1, groups 1: dxp = irfft(sum_o G W), then its interior (x's positions)."""
-    geo = _Spectra(x_shape[2:], padding, w.shape[2:], dilation)
+    x_shape, padding = geom.x_shape, geom.pads
+    geo = _Spectra(x_shape[2:], padding, w.shape[2:], geom.dilation)
     dx = np.empty(tuple(x_shape), g.dtype)
     ws = geo.kernel_spectrum(w)                                               # (O, C, *F)
     interior = (slice(None), slice(None)) + tuple(slice(b, b + s) for s, (b, _) in zip(x_shape[2:], padding))
@@ -131,10 +142,11 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
     return dx
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+def backward_weight(x, g, geom):
     """conv_backward_weight at stride 1, groups 1: dw = irfft(sum_n G* X), its first K (dilated) taps; each
     thread sums the spectra of its chunks."""
-    geo = _Spectra(x.shape[2:], padding, w_shape[2:], dilation)
+    w_shape = geom.w_shape
+    geo = _Spectra(x.shape[2:], geom.pads, w_shape[2:], geom.dilation)
     totals = [None] * parallel.num_threads()
 
     def work(slot, rng):
@@ -152,3 +164,6 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
         return np.zeros(w_shape, x.dtype)
     dwd = geo.invert(total, geo.dilated)                                      # (O, C, *dilated kernel)
     return np.ascontiguousarray(dwd[geo.taps], dtype=x.dtype)
+
+
+ALGORITHMS = (registry.Algorithm("fft", supports, forward, backward_input, backward_weight, rules=((20, _wins),)),)

@@ -33,6 +33,9 @@ import itertools
 
 import numpy as np
 
+from .common import padded as _padded
+from .geometry import output_sizes
+
 __all__ = ["output_shape", "windows", "windows_channels_last", "im2col", "col2im", "im2col_channels_last",
            "col2im_channels_last"]
 
@@ -61,20 +64,7 @@ def output_shape(spatial_shape, kernel_size, stride=1, padding=0, dilation=1):
     (3, 3)
     """
     spatial, k, s, p, d = _geometry(spatial_shape, kernel_size, stride, padding, dilation)
-    return tuple((size + pb + pa - dd * (kk - 1) - 1) // ss + 1
-                 for size, kk, ss, (pb, pa), dd in zip(spatial, k, s, p, d))
-
-
-def _padded(x, padding, first):
-    """x with zeros added around its spatial dims x.shape[first:first+n]; x itself when there is no padding."""
-    if not any(b or a for b, a in padding):
-        return x
-    n = len(padding)
-    lead, tail = x.shape[:first], x.shape[first + n:]
-    spatial = x.shape[first:first + n]
-    xp = np.zeros(lead + tuple(s + b + a for s, (b, a) in zip(spatial, padding)) + tail, dtype=x.dtype)
-    xp[(slice(None),) * first + tuple(slice(b, b + s) for s, (b, _) in zip(spatial, padding))] = x
-    return xp
+    return output_sizes(spatial, k, s, p, d)
 
 
 def _windows(x, geometry, channels_last):
@@ -103,8 +93,7 @@ def _plan(spatial, kernel, stride, padding, dilation):
     out_box: per dim, slice(o_lo, o_hi) of the output positions whose input position is inside the input
     in_box:  per dim, the strided slice of the input they read (None when the box is empty: all padding)
     """
-    out = tuple((size + pb + pa - d * (k - 1) - 1) // s + 1
-                for size, k, s, (pb, pa), d in zip(spatial, kernel, stride, padding, dilation))
+    out = output_sizes(spatial, kernel, stride, padding, dilation)
     per_dim = []
     for size, k, s, (pb, _), d, o in zip(spatial, kernel, stride, padding, dilation, out):
         entries = []

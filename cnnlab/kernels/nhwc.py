@@ -17,21 +17,26 @@ run on parallel threads (kernels/parallel.py), each with its own buffers and sin
 matmul, copy out in one core's cache. A batch too small to give every thread a chunk is one chunk whose copies
 and matmul are split over the threads instead. groups == 1 only (kernels/select.py picks it for those).
 
+>>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))
->>> forward(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
+>>> geom = ConvGeometry.of(x.shape, w.shape, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+>>> forward(x, w, geom)[0, 0].tolist()
 [[4.0, 4.0], [4.0, 4.0]]
->>> backward_input(np.ones((2, 1, 2, 2)), w, x.shape, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
+>>> backward_input(np.ones((2, 1, 2, 2)), w, geom)[0, 0].tolist()
 [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
 """
 import itertools
 
 import numpy as np
 
-from . import parallel, workspace
-from .shift import adjoint_padding
+from . import parallel, registry, workspace
 from ._shape import prod as _prod
+from .common import cropped, input_gradient_geometry
 
 CHUNK_BYTES = 8 * 2**20    # bound on one chunk's column matrix (n*L, prod(K)*C), kept between calls
+MAX_POSITIONS = 256        # output positions per image up to which 'nhwc' (one matmul per chunk) wins
+MIN_ROWS = 512             # rows of the batch's column matrix (N * output positions) from which 'nhwc' pays
+DX_MAX_INPUT_POSITIONS = 512  # input positions per image from which 'stack' beats 'nhwc' for a strided dx
 
 
 def _workspace(name, shape, dtype):
@@ -41,9 +46,23 @@ def _workspace(name, shape, dtype):
     return workspace.empty("nhwc." + name, shape, dtype)
 
 
-def supports(x_shape, w_shape, stride, padding, dilation, groups):
+def supports(geom):
     """Any geometry with at least one spatial dim and groups == 1."""
-    return len(x_shape) >= 3 and groups == 1
+    return geom.n >= 1 and geom.groups == 1
+
+
+def _wins_strided_input_gradient(op, geom, precise):
+    if op == "backward_input" and any(s > 1 for s in geom.stride) and any(k > 1 for k in geom.kernel) and \
+            geom.groups == 1 and registry.wide(geom) and _prod(geom.in_size) < DX_MAX_INPUT_POSITIONS and \
+            registry.rows(geom) >= MIN_ROWS:
+        return "the input gradient of a strided convolution on a small input: one matmul per chunk of images, " \
+               "added back into a channels-last copy"
+
+
+def _wins_small_output(op, geom, precise):
+    if geom.groups == 1 and _prod(geom.out_size) <= MAX_POSITIONS and registry.rows(geom) >= MIN_ROWS:
+        return f"a small output (at most {MAX_POSITIONS} positions per image): the channels-last column matrix of " \
+               "a chunk of images, one matmul per chunk"
 
 
 class _Plan:
@@ -116,11 +135,6 @@ def _transposed_copy(view):
     return out
 
 
-def _natural(x_shape, w_shape, stride, padding, dilation):
-    return tuple((s + b + a - d * (k - 1) - 1) // st + 1
-                 for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
-
-
 def _copy(dst, src, threads=None):
     """dst[...] = src for arrays of the same shape, split along the first axis over the threads (by default
     all of them)."""
@@ -146,19 +160,23 @@ def _fill_columns(plan, buf, x, n0, n):
     return buf["cols"][:n * plan.positions]
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
+def forward(x, w, geom):
     """conv_forward: per chunk of images, the channels-last column matrix times the weight rows (one matmul)."""
-    out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
-    return _forward(x, lambda: _weight_rows(w), w.shape[0], w.shape[2:], stride, padding, dilation, out_size)
+    return _forward(x, lambda: _weight_rows(w), geom)
 
 
-def _forward(x, weight_rows, n_out, kernel, stride, padding, dilation, out_size):
+def _plan(geom, x, dtype):
+    return _Plan(geom.batch, geom.in_channels, x.shape[2:], geom.kernel, geom.stride, geom.pads, geom.dilation,
+                 geom.out_size, geom.out_channels, dtype)
+
+
+def _forward(x, weight_rows, geom):
     """forward with the weight rows (O, prod(K)*C) made by weight_rows() (not called for an empty batch)."""
-    n_batch = x.shape[0]
-    out = np.empty((n_batch, n_out) + tuple(out_size), dtype=x.dtype)
+    n_batch, n_out, out_size = x.shape[0], geom.out_channels, geom.out_size
+    out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
     if n_batch == 0:
         return out
-    plan = _Plan(n_batch, x.shape[1], x.shape[2:], kernel, stride, padding, dilation, out_size, n_out, x.dtype)
+    plan = _plan(geom, x, x.dtype)
     wl = weight_rows()                                                 # (O, prod(K)*C)
 
     def work(slot, chunk):
@@ -172,13 +190,12 @@ def _forward(x, weight_rows, n_out, kernel, stride, padding, dilation, out_size)
     return out
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+def backward_weight(x, g, geom):
     """conv_backward_weight: dWl = sum over chunks of G^T @ cols, G the chunk's g channels-last (n*L, O)."""
-    n_batch, n_out = x.shape[0], w_shape[0]
+    n_batch, n_out = x.shape[0], geom.out_channels
     if n_batch == 0:
-        return np.zeros(w_shape, dtype=x.dtype)
-    plan = _Plan(n_batch, x.shape[1], x.shape[2:], w_shape[2:], stride, padding, dilation, g.shape[2:], n_out,
-                 x.dtype)
+        return np.zeros(geom.w_shape, dtype=x.dtype)
+    plan = _plan(geom, x, x.dtype)
     # (O, prod(K)*C) per thread, set by its first gemm
     dwls = [_workspace(f"dwl{i}", (n_out, plan.depth), x.dtype) for i in range(len(plan.bufs))]
     started = [False] * len(dwls)
@@ -199,20 +216,21 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
     return _transposed_copy(np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1))
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, geom):
     """conv_backward_input: at stride 1 the forward of g with the flipped kernel; else dcols = G @ Wl added back
     into the padded channels-last chunk one kernel offset at a time (image ranges on parallel threads)."""
-    if all(s == 1 for s in stride):
-        g2, pads = adjoint_padding(g, w.shape[2:], x_shape[2:], padding, dilation)
+    if all(s == 1 for s in geom.stride):
+        adjoint, crops = input_gradient_geometry(geom)
         flip = (slice(None), slice(None)) + (slice(None, None, -1),) * (w.ndim - 2)
-        return _forward(g2, lambda: _transposed_copy(np.moveaxis(w[flip], 0, -1)).reshape(w.shape[1], -1),
-                        w.shape[1], w.shape[2:], stride, pads, dilation, tuple(x_shape[2:]))  # (C, prod(K)*O)
+        return _forward(cropped(g, crops), lambda: _transposed_copy(np.moveaxis(w[flip], 0, -1)).reshape(
+            w.shape[1], -1), adjoint)                                                   # (C, prod(K)*O)
+    x_shape = geom.x_shape
     n_batch, n_out = x_shape[0], w.shape[0]
     dx = np.empty(x_shape, dtype=g.dtype)
     if n_batch == 0:
         return dx
-    plan = _Plan(n_batch, x_shape[1], x_shape[2:], w.shape[2:], stride, padding, dilation, g.shape[2:], n_out,
-                 g.dtype)
+    plan = _Plan(n_batch, x_shape[1], x_shape[2:], geom.kernel, geom.stride, geom.pads, geom.dilation, geom.out_size,
+                 n_out, g.dtype)
     wl = _weight_rows(w)                                               # (O, prod(K)*C)
     boxes = list(plan.offset_boxes())
 
@@ -242,3 +260,8 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
 
     parallel.run(chunk_work, plan.chunks)
     return dx
+
+
+ALGORITHMS = (registry.Algorithm("nhwc", supports, forward, backward_input, backward_weight,
+                                 rules=((40, _wins_strided_input_gradient), (70, _wins_small_output)),
+                                 exact_forward=True, exact_input_gradient=True),)

@@ -15,8 +15,9 @@ An IEEE sum of products is NaN or +-inf independently of its order, so computing
 algorithm's result is not finite (`finite`), so the finite case pays one reduction at most. `quiet` keeps NumPy's
 warnings about inf and NaN from the user in every kernel.
 
+>>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x = np.zeros((1, 1, 5)); x[0, 0, 2] = np.inf
->>> forward(x, np.ones((1, 1, 2)), (1,), ((0, 0),), (1,), 1).tolist()
+>>> forward(x, np.ones((1, 1, 2)), ConvGeometry.of(x.shape, (1, 1, 2), (1,), ((0, 0),), (1,), 1)).tolist()
 [[[0.0, inf, inf, 0.0]]]
 """
 import functools
@@ -25,6 +26,7 @@ import itertools
 import numpy as np
 
 from ._shape import prod
+from .common import padded
 
 
 def quiet(fn):
@@ -62,20 +64,12 @@ def _window(xp, off, out_size, stride, dilation):
                                                  for k, o, s, d in zip(off, out_size, stride, dilation))]
 
 
-def _padded(x, padding):
-    return np.pad(x, ((0, 0), (0, 0)) + tuple(tuple(p) for p in padding))
-
-
-def _natural(pad_shape, kernel, stride, dilation):
-    return tuple((p - d * (k - 1) - 1) // s + 1 for p, k, s, d in zip(pad_shape, kernel, stride, dilation))
-
-
 @quiet
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
+def forward(x, w, geom):
     """kernels/conv.py's conv_forward, one matmul per kernel tap: (N, O, *out_size)."""
     n, o, cg = x.shape[0], w.shape[0], w.shape[1]
-    xp = _padded(x, padding)
-    out_size = tuple(out_size) if out_size is not None else _natural(xp.shape[2:], w.shape[2:], stride, dilation)
+    stride, dilation, groups, out_size = geom.stride, geom.dilation, geom.groups, geom.out_size
+    xp = padded(x, geom.pads)
     length = prod(out_size)
     y = np.zeros((n, groups, o // groups, length), x.dtype)                  # (N, G, Og, L)
     for off in _offsets(w.shape[2:]):
@@ -85,9 +79,10 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None):
 
 
 @quiet
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, geom):
     """kernels/conv.py's conv_backward_input: each tap's W^T @ g added into its window of the padded input, whose
     padding (where PyTorch drops the products) is cut off at the end."""
+    x_shape, stride, padding, dilation, groups = geom.x_shape, geom.stride, geom.pads, geom.dilation, geom.groups
     n, c, o, cg = x_shape[0], x_shape[1], w.shape[0], w.shape[1]
     out_size = g.shape[2:]
     dxp = np.zeros((n, c) + tuple(s + b + a for s, (b, a) in zip(x_shape[2:], padding)), g.dtype)
@@ -100,12 +95,13 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
 
 
 @quiet
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+def backward_weight(x, g, geom):
     """kernels/conv.py's conv_backward_weight: per tap, g (G, Og, N*L) @ the tap's window (G, N*L, Cg)."""
+    w_shape, stride, dilation, groups = geom.w_shape, geom.stride, geom.dilation, geom.groups
     n, o, cg = x.shape[0], w_shape[0], w_shape[1]
     out_size = g.shape[2:]
     length = prod(out_size)
-    xp = _padded(x, padding)
+    xp = padded(x, geom.pads)
     gt = g.reshape(n, groups, o // groups, length).transpose(1, 2, 0, 3).reshape(groups, o // groups, n * length)
     dw = np.empty(tuple(w_shape), g.dtype)
     for off in _offsets(w_shape[2:]):

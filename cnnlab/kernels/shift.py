@@ -17,35 +17,72 @@ cache-sized block of Y, so the only copies are the phase split of the input and 
 with Y under BLOCK_BYTES, run on parallel threads (kernels/parallel.py). The offsets' matmuls have only C (per
 group) as their inner dimension, so this suits many channels; few channels go to the GEMM lowering.
 
-Stacked (select.py's 'stack'): the same windows copied into one column matrix (G, prod(K) * Cg, L), each a
+Stacked ('stack'): the same windows copied into one column matrix (G, prod(K) * Cg, L), each a
 contiguous copy, and one matmul; its input gradient adds each offset's rows of W^T @ G back into its window,
 again contiguous runs of the phase planes instead of the strided scatter of a column-to-image.
 """
+import functools
 import itertools
 
 import numpy as np
 
-from . import blas, parallel, workspace
+from . import blas, parallel, registry, workspace
 from ._shape import prod as _prod
+from .common import input_gradient_as_forward
 
 BLOCK_BYTES = 2**20   # bound on a block's output Y (O, rows * row)
 IMAGE_BYTES = 1_250_000  # stride 1: bound on the output Y (O, m * plane) of a block of m whole images ...
-IMAGE_MAX_CHANNELS = 64  # ... with at most this many input channels per group (CIFAR 32x32x64: 4 images per
-                         # block, forward 15.8 -> 13 ms; at 128 channels two images per block measured slower)
+IMAGE_MAX_CHANNELS = 64  # ... with at most this many input channels per group (two images per block of 128
+                         # channels measured slower)
+MIN_POSITIONS = 256    # stride 1: grid positions per image below which gemm's multi-image matmuls win ...
+MAX_WASTE = 1.3        # ... and grid positions computed per output kept, at most (the flat grid's wrap columns)
 
 
-def supports(x_shape, w_shape, stride, padding, dilation, groups):
+def supports(geom):
     """Any geometry with at least one spatial dim (the selector decides where it pays)."""
-    return len(x_shape) >= 3
+    return geom.n >= 1
 
 
-class _Geometry:
+def _strided(geom):
+    return any(s > 1 for s in geom.stride)
+
+
+def _pointwise(geom):
+    return all(k == 1 for k in geom.kernel)
+
+
+def _stack_wins_strided_input_gradient(op, geom, precise):
+    if op == "backward_input" and _strided(geom) and not _pointwise(geom):
+        return "the input gradient of a strided convolution: contiguous adds into stride-phase planes (the GEMM " \
+               "lowering's strided scatter is slower)"
+
+
+def _stack_wins_strided_1x1(op, geom, precise):
+    if _pointwise(geom) and _strided(geom) and geom.batch >= parallel.num_threads():
+        return "a strided 1x1 kernel: one contiguous stride-phase plane is the matmul's operand"
+
+
+def _shift_wins_1x1(op, geom, precise):
+    if _pointwise(geom):
+        return "a 1x1 kernel: the input is the matmul's operand as it is"
+
+
+def _shift_wins_large_map(op, geom, precise):
+    # not for the weight gradient: there the per-offset matmuls, with an inner dimension of C, lose to gemm's
+    if op != "backward_weight" and not _strided(geom):
+        out = geom.out_size
+        grid = out[0] * _prod(geom.pad_shape[1:])
+        if MIN_POSITIONS <= grid <= MAX_WASTE * _prod(out):
+            return "stride 1 on a large feature map: one matmul per kernel offset, added in place (no column matrix)"
+
+
+class _Phases:
     """Phases, the flat grid and each kernel offset's (phase, start) for one call."""
 
-    def __init__(self, x_shape, w_shape, stride, padding, dilation, out_size):
-        self.spatial, self.kernel, self.stride = tuple(x_shape[2:]), tuple(w_shape[2:]), tuple(stride)
-        self.padding, self.out_size = tuple(padding), tuple(out_size)
-        pad_shape = tuple(s + b + a for s, (b, a) in zip(self.spatial, padding))
+    def __init__(self, geom):
+        self.spatial, self.kernel, self.stride = geom.in_size, geom.kernel, geom.stride
+        self.padding, self.out_size, stride, dilation = geom.pads, geom.out_size, geom.stride, geom.dilation
+        pad_shape = geom.pad_shape
         self.phase_shape = tuple(-(-p // s) for p, s in zip(pad_shape, stride))
         self.plane = tuple(_prod(self.phase_shape[i + 1:]) for i in range(len(stride)))
         self.row = self.plane[0]                                    # grid positions per output row
@@ -103,11 +140,6 @@ class _Geometry:
 def _offset_weights(w):
     """w (O, Cg, *K) as (prod(K), O, Cg), one matrix per kernel offset."""
     return np.ascontiguousarray(np.moveaxis(w.reshape(w.shape[:2] + (-1,)), 2, 0))
-
-
-def _natural(x_shape, w_shape, stride, padding, dilation):
-    return tuple((s + b + a - d * (k - 1) - 1) // st + 1
-                 for s, (b, a), d, k, st in zip(x_shape[2:], padding, dilation, w_shape[2:], stride))
 
 
 def _windows(geo, xb, r0, length):
@@ -225,11 +257,10 @@ def _forward_images(x, wk, geo, out, groups, m):
     return out
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None, stacked=False):
+def forward(x, w, geom, stacked=False):
     """conv_forward: one matmul per kernel offset added in place, or (stacked) one matmul of the column matrix
     built from the offsets' contiguous windows."""
-    out_size = tuple(out_size) if out_size is not None else _natural(x.shape, w.shape, stride, padding, dilation)
-    geo = _Geometry(x.shape, w.shape, stride, padding, dilation, out_size)
+    geo, groups, out_size = _Phases(geom), geom.groups, geom.out_size
     n_batch, channels, n_out = x.shape[0], x.shape[1], w.shape[0]
     out = np.empty((n_batch, n_out) + out_size, dtype=x.dtype)
     og, cg = n_out // groups, channels // groups
@@ -257,42 +288,13 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None, stacked=Fals
     return out
 
 
-def flipped_weight(w, groups):
-    """The kernel of the input gradient as a convolution: w (O, Cg, *K) -> (C, Og, *K) per group, flipped."""
-    g, (o, cg), kernel = groups, w.shape[:2], w.shape[2:]
-    wt = w.reshape((g, o // g, cg) + kernel).swapaxes(1, 2)          # (G, Cg, Og, *K)
-    return np.ascontiguousarray(wt[(Ellipsis,) + (slice(None, None, -1),) * len(kernel)]).reshape(
-        (g * cg, o // g) + kernel)
-
-
-def adjoint_padding(g, kernel, x_spatial, padding, dilation):
-    """At stride 1, the input gradient is the forward convolution of g with the flipped, transposed kernel and
-    padding d*(k-1) - before (in front) and S - O + before (behind); negative paddings crop g.
-    Returns (g', padding')."""
-    crops, pads = [], []
-    for s, o, (b, _), d, k in zip(x_spatial, g.shape[2:], padding, dilation, kernel):
-        front, back = d * (k - 1) - b, s - o + b
-        crops.append(slice(max(0, -front), o - max(0, -back)))
-        pads.append((max(0, front), max(0, back)))
-    if any(c.start or c.stop != o for c, o in zip(crops, g.shape[2:])):
-        g = g[(slice(None), slice(None)) + tuple(crops)]
-    return g, tuple(pads)
-
-
-def backward_input_as_forward(g, w, x_spatial, padding, dilation, groups):
-    """At stride 1: (g', flipped_weight(w), padding') such that conv_forward of them is the input gradient."""
-    g, pads = adjoint_padding(g, w.shape[2:], x_spatial, padding, dilation)
-    return g, flipped_weight(w, groups), pads
-
-
-def backward_input(g, w, x_shape, stride, padding, dilation, groups, stacked=False):
-    """conv_backward_input: at stride 1 the forward of g with the flipped kernel; else the adjoint of each
-    offset's matmul (stacked: of the column matrix's) added into the phase planes (one image per thread),
-    which are then put back together."""
-    if all(s == 1 for s in stride):
-        g2, w2, pads = backward_input_as_forward(g, w, x_shape[2:], padding, dilation, groups)
-        return forward(g2, w2, stride, pads, dilation, groups, out_size=tuple(x_shape[2:]), stacked=stacked)
-    geo = _Geometry(x_shape, w.shape, stride, padding, dilation, g.shape[2:])
+def backward_input(g, w, geom, stacked=False):
+    """conv_backward_input: at stride 1 the forward of g with the flipped kernel (kernels/common.py); else the
+    adjoint of each offset's matmul (stacked: of the column matrix's) added into the phase planes (one image per
+    thread), which are then put back together."""
+    if not _strided(geom):
+        return forward(*input_gradient_as_forward(g, w, geom), stacked=stacked)
+    geo, groups, x_shape = _Phases(geom), geom.groups, geom.x_shape
     n_batch, channels, n_out = x_shape[0], x_shape[1], w.shape[0]
     dx = np.empty(x_shape, dtype=g.dtype)
     og, cg = n_out // groups, channels // groups
@@ -325,9 +327,9 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups, stacked=Fal
     return dx
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups, stacked=False):
+def backward_weight(x, g, geom, stacked=False):
     """conv_backward_weight: dW_k = sum over blocks of G @ window_k^T (stacked: G @ cols^T), per thread."""
-    geo = _Geometry(x.shape, w_shape, stride, padding, dilation, g.shape[2:])
+    geo, groups, w_shape = _Phases(geom), geom.groups, geom.w_shape
     n_batch, channels, n_out = x.shape[0], x.shape[1], w_shape[0]
     og, cg, taps = n_out // groups, channels // groups, len(geo.taps)
     rows = geo.rows_per_block(taps * channels if stacked else n_out, x.itemsize)
@@ -366,3 +368,14 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, stacked=Fa
     if stacked:                                                          # (G, Og, prod(K), Cg) -> (O, Cg, prod(K))
         return np.ascontiguousarray(dw.reshape(n_out, taps, cg).swapaxes(1, 2)).reshape(w_shape)
     return np.ascontiguousarray(np.moveaxis(dw, 0, 2)).reshape(w_shape)  # (prod(K), O, Cg) -> (O, Cg, prod(K))
+
+
+ALGORITHMS = (
+    registry.Algorithm("shift", supports, forward, backward_input, backward_weight,
+                       rules=((81, _shift_wins_1x1), (91, _shift_wins_large_map)), exact_forward=True,
+                       exact_input_gradient=True),
+    registry.Algorithm("stack", supports, functools.partial(forward, stacked=True),
+                       functools.partial(backward_input, stacked=True), functools.partial(backward_weight, stacked=True),
+                       rules=((41, _stack_wins_strided_input_gradient), (80, _stack_wins_strided_1x1)),
+                       exact_forward=True, exact_input_gradient=True),
+)

@@ -14,25 +14,36 @@ of direct convolution, but as one well-shaped GEMM on every BLAS thread:
 
 2-d, groups == 1, any stride, padding and dilation; kernels/select.py picks it where T stays small.
 
+>>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))
->>> forward(x, w, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
+>>> geom = ConvGeometry.of(x.shape, w.shape, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)
+>>> forward(x, w, geom)[0, 0].tolist()
 [[4.0, 4.0], [4.0, 4.0]]
->>> backward_input(np.ones((2, 1, 2, 2)), w, x.shape, (1, 1), ((0, 0), (0, 0)), (1, 1), 1)[0, 0].tolist()
+>>> backward_input(np.ones((2, 1, 2, 2)), w, geom)[0, 0].tolist()
 [[1.0, 2.0, 1.0], [2.0, 4.0, 2.0], [1.0, 2.0, 1.0]]
 """
 import numpy as np
 
-from . import im2col, workspace
+from . import registry, workspace
+from .common import padded
+
+MAX_ENTRIES = 2**17  # entries of the banded weight matrix (O*OW x C*KH*Wp) up to which 'toeplitz' wins
 
 
-def supports(x_shape, w_shape, stride, padding, dilation, groups):
+def supports(geom):
     """2-d convolutions with groups == 1."""
-    return len(x_shape) == 4 and groups == 1
+    return geom.n == 2 and geom.groups == 1
 
 
-def matrix_entries(x_shape, w_shape, padding, out_size):
-    """Entries of the banded weight matrix T: O*OW x C*KH*Wp (kernels/select.py bounds it)."""
-    return w_shape[0] * out_size[1] * x_shape[1] * w_shape[2] * (x_shape[3] + sum(padding[1]))
+def matrix_entries(geom):
+    """Entries of the banded weight matrix T: O*OW x C*KH*Wp."""
+    return geom.out_channels * geom.out_size[1] * geom.in_channels * geom.kernel[0] * geom.pad_shape[1]
+
+
+def _wins(op, geom, precise):
+    if not registry.wide(geom) and supports(geom) and matrix_entries(geom) <= MAX_ENTRIES:
+        return "few input channels on a narrow 2-d map: one matmul with a banded weight matrix over the width, " \
+               "whose input rows are copied whole"
 
 
 def _band(t, out_w, kw, sw, dw):
@@ -67,12 +78,11 @@ def _grad_rows(g):
     return np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(n * oh, o * ow)
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None):
+def forward(x, w, geom):
     """conv_forward (2-d, groups == 1) through the banded weight matrix."""
-    xp = im2col._padded(x, padding, 2)
-    if out_size is None:
-        out_size = im2col.output_shape(x.shape[2:], w.shape[2:], stride, padding, dilation)
-    n, o, (oh, ow) = x.shape[0], w.shape[0], out_size
+    stride, dilation = geom.stride, geom.dilation
+    xp = padded(x, geom.pads)
+    n, o, (oh, ow) = x.shape[0], w.shape[0], geom.out_size
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros((n, o, oh, ow), x.dtype)
     t = _matrix(w.astype(x.dtype, copy=False), ow, xp.shape[3], stride, dilation).reshape(o * ow, -1)
@@ -80,22 +90,24 @@ def forward(x, w, stride, padding, dilation, groups, out_size=None):
     return np.ascontiguousarray(y.reshape(n, oh, o, ow).transpose(0, 2, 1, 3))
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups):
+def backward_weight(x, g, geom):
     """conv_backward_weight (2-d, groups == 1): dT = G^T @ R, then each tap's band summed over ow."""
+    w_shape, stride, dilation = geom.w_shape, geom.stride, geom.dilation
     n, (oh, ow) = x.shape[0], g.shape[2:]
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros(w_shape, x.dtype)
-    xp = im2col._padded(x, padding, 2)
+    xp = padded(x, geom.pads)
     dt = _grad_rows(g).T @ _rows(xp, w_shape[2], oh, stride[0], dilation[0])  # (O*OW, KH*C*Wp)
     dt = dt.reshape(w_shape[0], ow, w_shape[2], w_shape[1], xp.shape[3])
     return _band(dt, ow, w_shape[3], stride[1], dilation[1]).sum(axis=1)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups):
+def backward_input(g, w, geom):
     """conv_backward_input (2-d, groups == 1): dR = G @ T, added into the padded input one kernel row at a time,
     in an (N, H, C, W) layout where each add moves whole (c, w) rows; one transposing copy out."""
+    x_shape, stride, dilation = geom.x_shape, geom.stride, geom.dilation
     n, c, kh = x_shape[0], x_shape[1], w.shape[2]
-    (ph0, ph1), (pw0, pw1) = padding
+    (ph0, ph1), (pw0, pw1) = geom.pads
     hp, wp = x_shape[2] + ph0 + ph1, x_shape[3] + pw0 + pw1
     oh, ow = g.shape[2:]
     dxp = np.zeros((n, hp, c, wp), g.dtype)
@@ -106,3 +118,9 @@ def backward_input(g, w, x_shape, stride, padding, dilation, groups):
         for k in range(kh):
             dxp[:, k * dh:k * dh + (oh - 1) * sh + 1:sh] += dr[:, :, k]
     return np.ascontiguousarray(dxp[:, ph0:ph0 + x_shape[2], :, pw0:pw0 + x_shape[3]].transpose(0, 2, 1, 3))
+
+
+# a few large matmuls and no blocks: BLAS's own threads, which spin between calls, hand over faster than the
+# kernel threads here
+ALGORITHMS = (registry.Algorithm("toeplitz", supports, forward, backward_input, backward_weight,
+                                 rules=((30, _wins),), blas_threads=True),)

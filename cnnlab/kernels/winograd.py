@@ -29,15 +29,18 @@ blocks as threads (or a multiple), on parallel threads with single-threaded BLAS
 block's point matmuls are one batched matmul (one Python call: many small calls made the two threads queue for
 the GIL). A forward whose transformed kernel U holds more than WHOLE_MIN_KERNEL_BYTES is one block of every
 image instead, whose copies and point matmuls are split over the threads: per-thread blocks would each read all
-of U (7x7x512 F(4x4), batch 32: 27.6 -> 24.3 ms). The tile size is the caller's choice (`m`; kernels/select.py
-picks it per shape).
+of U. Two algorithms, 'winograd4' (F(4x4)) and 'winograd' (F(2x2)); `tile` says which wins where.
 """
+import functools
+import math
+
 import numpy as np
 
-from . import blas, nonfinite, parallel, workspace
+from .. import _settings
+from . import blas, nonfinite, parallel, registry, workspace
 
 WHOLE_MIN_KERNEL_BYTES = 24 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
-                           # channels: 37.7 MB; F(2x2) at 512, 16.8 MB, measured faster in per-thread blocks)
+                           # channels: 37.7 MB; F(2x2) at 512, 16.8 MB, is faster in per-thread blocks)
 BLOCK_TILES = 256          # tiles per block (whole images, at least one): the point matmuls keep ~256 rows while
                            # a block's transform points stay near L2-sized, and the threads' blocks interleave
 BLOCK_MAX_BYTES = 8 * 2**20  # and at most this much per transformed tensor (D, V, M: P x tiles x channels), so
@@ -54,10 +57,46 @@ _F4 = dict(G=np.array([[1, 0, 0], [-1/3, -1/3, -1/3], [1/3, -1/3, 1/3], [1/15, 2
 _MATRICES = {2: _F2, 4: _F4}   # output tile size m -> its transforms (B^T: a x a, G: a x 3, A^T: m x a)
 
 
-def supports(x_shape, w_shape, stride, padding, dilation, groups):
-    """Whether this algorithm applies: 2-d, 3x3 kernel, stride 1, dilation 1, groups 1, padding <= 2."""
-    return len(x_shape) == 4 and tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1) and \
-        tuple(dilation) == (1, 1) and groups == 1 and all(0 <= v <= 2 for pair in padding for v in pair)
+# where Winograd wins (kernels/select.py; the measurements are in benchmarks/NOTES.md)
+MIN_CHANNELS = 128           # input channels from which Winograd's matmuls outweigh its transforms
+MIN_ROWS = 512               # N * output positions from which F(2x2) pays
+MAX_POSITIONS = 784          # output positions per image up to which F(2x2) is used (28x28)
+F4_POSITIONS = 49            # output positions per image from which F(4x4) is used (7x7)
+F4_MIN_ROWS = 1536           # N * output positions from which F(4x4) beats F(2x2)
+F4_MIN_CHANNELS = 64         # with 64..127 channels F(4x4) pays on large batches of positions only:
+F4_MIN_ROWS_FEW_CHANNELS = 16384
+F4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients (F(2x2) above, up to
+MAX_WEIGHT_CHANNELS = 256     # this many: beyond, the sums over few tiles of (O, C) products lose to 'nhwc')
+WEIGHT_POSITIONS = 64        # output positions per image from which Winograd computes weight gradients
+
+
+def supports(geom):
+    """Whether this algorithm applies: 2-d, 3x3 kernel, stride 1, dilation 1, groups 1, padding <= 2, and the
+    natural output size."""
+    return geom.n == 2 and geom.kernel == (3, 3) and geom.stride == (1, 1) and geom.dilation == (1, 1) and \
+        geom.groups == 1 and all(0 <= v <= 2 for pair in geom.pads for v in pair) and geom.natural
+
+
+def tile(op, geom, precise):
+    """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither. Never on one image (its blocks are images: one thread
+    would do all the work); F(4x4) is off for a precise forward (its larger rounding flips more ReLU masks
+    downstream in training) and when CNNLAB_WINOGRAD4=0; weight gradients use it on any map size (the
+    transforms' traffic is small beside the (O, C) products)."""
+    if geom.batch < 2 or not supports(geom):
+        return 0
+    channels, positions = geom.in_channels, math.prod(geom.out_size)
+    rows = geom.batch * positions
+    if op == "backward_weight":
+        if _settings.WINOGRAD4 and channels <= F4_MAX_WEIGHT_CHANNELS and positions >= WEIGHT_POSITIONS and \
+                rows >= F4_MIN_ROWS:
+            return 4
+        return 2 if MIN_CHANNELS < channels <= MAX_WEIGHT_CHANNELS and \
+            WEIGHT_POSITIONS <= positions <= MAX_POSITIONS and rows >= MIN_ROWS else 0
+    many_tiles = channels >= MIN_CHANNELS and positions >= F4_POSITIONS and rows >= F4_MIN_ROWS
+    if _settings.WINOGRAD4 and not precise and (many_tiles or
+                                                channels >= F4_MIN_CHANNELS and rows >= F4_MIN_ROWS_FEW_CHANNELS):
+        return 4
+    return 2 if channels >= MIN_CHANNELS and 16 <= positions <= MAX_POSITIONS and rows >= MIN_ROWS else 0
 
 
 class _Tiles:
@@ -181,25 +220,25 @@ def _forward(x, u, out_size, padding, m, seen=None):
     return out
 
 
-def forward(x, w, stride, padding, dilation, groups, out_size=None, m=2, seen=None):
+def forward(x, w, geom, m=2, seen=None):
     """conv_forward for 3x3, stride 1, dilation 1, groups 1 (the output size is the natural one), with
     F(m x m, 3x3), m = 2 or 4; seen as for _forward."""
-    out_size = tuple(s + b + a - 2 for s, (b, a) in zip(x.shape[2:], padding))
-    return _forward(x, _weights(w, x.dtype, m).swapaxes(1, 2), out_size, padding, m, seen)
+    return _forward(x, _weights(w, x.dtype, m).swapaxes(1, 2), geom.out_size, geom.pads, m, seen)
 
 
-def backward_input(g, w, x_shape, stride, padding, dilation, groups, m=2, seen=None):
+def backward_input(g, w, geom, m=2, seen=None):
     """conv_backward_input at stride 1: the forward of g with the flipped kernel w'[c, o] = w[o, c, ::-1, ::-1],
     padded by 2 - before in front and S - O + before behind (never negative for padding <= 2)."""
-    pads = tuple((2 - b, s - o + b) for s, o, (b, _) in zip(x_shape[2:], g.shape[2:], padding))
-    return _forward(g, _weights(w, g.dtype, m, flip=True), tuple(x_shape[2:]), pads, m, seen)  # (P, O, C): in->out
+    pads = tuple((2 - b, s - o + b) for s, o, (b, _) in zip(geom.in_size, geom.out_size, geom.pads))
+    return _forward(g, _weights(w, g.dtype, m, flip=True), geom.in_size, pads, m, seen)  # (P, O, C): in->out
 
 
-def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
+def backward_weight(x, g, geom, m=2):
     """conv_backward_weight for 3x3, stride 1, dilation 1, groups 1: y = A^T (U (.) V) A per tile, so
     dU = sum over tiles of (A g A^T) (.) V (a matmul over tiles at each transform point) and dw = G^T dU G."""
-    n_out, out_size = w_shape[0], g.shape[2:]
-    geo = _Tiles(x.shape, out_size, padding, m, n_out)
+    w_shape, out_size = geom.w_shape, geom.out_size
+    n_out = w_shape[0]
+    geo = _Tiles(x.shape, out_size, geom.pads, m, n_out)
     M = _MATRICES[m]
     bt, a4 = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).T.astype(x.dtype)
     P = bt.shape[0]
@@ -233,3 +272,21 @@ def backward_weight(x, g, w_shape, stride, padding, dilation, groups, m=2):
         du = np.zeros((P, n_out, geo.c), dtype=x.dtype)
     # dw = G^T dU G for every (o, c) as one matmul dU^T (O*C, P) @ (G (x) G) (P, 9): w's layout (O, C, 3, 3)
     return np.matmul(du.reshape(P, -1).T, np.kron(M["G"], M["G"]).astype(x.dtype)).reshape(w_shape)
+
+
+def _wins4(op, geom, precise):
+    if tile(op, geom, precise) == 4:
+        return "3x3 stride 1 with enough tiles: F(4x4, 3x3), 4x fewer multiply-adds"
+
+
+def _wins2(op, geom, precise):
+    if tile(op, geom, precise) == 2:
+        return "3x3 stride 1 on a small or medium map with many channels: F(2x2, 3x3), 2.25x fewer multiply-adds"
+
+
+ALGORITHMS = (
+    registry.Algorithm("winograd4", supports, functools.partial(forward, m=4), functools.partial(backward_input, m=4),
+                       functools.partial(backward_weight, m=4), rules=((60, _wins4),), watched=True),
+    registry.Algorithm("winograd", supports, forward, backward_input, backward_weight, rules=((61, _wins2),),
+                       watched=True),
+)

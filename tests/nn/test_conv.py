@@ -9,7 +9,7 @@ import torch
 
 import cnnlab
 import cnnlab.nn.functional as F
-from cnnlab.kernels import conv as kconv
+from cnnlab.kernels import gemm
 from oracle import CN, PT, check, check_float32, gradcheck, rand
 from reference_loops import conv_loop, zero_pad
 
@@ -219,14 +219,14 @@ def test_float32(n, x_shape, w_shape, kw):
 
 @pytest.mark.parametrize("limit", [1, 2000])
 def test_batch_chunks_give_the_same_result(monkeypatch, limit):
-    monkeypatch.setattr(kconv, "COLUMN_BYTES", limit)  # one sample, then a few, per column matrix
+    monkeypatch.setattr(gemm, "COLUMN_BYTES", limit)  # one sample, then a few, per column matrix
     check(_conv(2, stride=2, padding=1, groups=2), rand(5, 4, 6, 7), rand(6, 2, 3, 3, seed=1), rand(6, seed=2))
 
 
 @pytest.mark.parametrize("waste", [0.0, 100.0])  # never / always the flat lowering (stride 1, 2-d and up)
 @pytest.mark.parametrize("x_shape,w_shape,kw", [c for c in CASES if c[2].get("stride", 1) == 1 and len(c[0]) > 3])
 def test_both_lowerings(monkeypatch, waste, x_shape, w_shape, kw):
-    monkeypatch.setattr(kconv, "FLAT_WASTE", waste)
+    monkeypatch.setattr(gemm, "FLAT_WASTE", waste)
     check(_conv(len(x_shape) - 2, **kw), rand(*x_shape), rand(*w_shape, seed=1), rand(w_shape[0], seed=2))
 
 

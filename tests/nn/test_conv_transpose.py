@@ -5,7 +5,7 @@ import pytest
 
 import cnnlab
 import cnnlab.nn.functional as F
-from cnnlab.kernels import conv as kconv
+from cnnlab.kernels import gemm
 from oracle import check, check_float32, gradcheck, rand
 from reference_loops import conv_transpose_loop
 
@@ -122,7 +122,7 @@ def test_float32(n, x_shape, w_shape, kw):
 
 @pytest.mark.parametrize("limit", [1, 2000])
 def test_batch_chunks_give_the_same_result(monkeypatch, limit):
-    monkeypatch.setattr(kconv, "COLUMN_BYTES", limit)
+    monkeypatch.setattr(gemm, "COLUMN_BYTES", limit)
     check(_convt(2, stride=2, padding=1, output_padding=1, groups=2), rand(5, 4, 4, 3), rand(4, 3, 3, 3, seed=1),
           rand(6, seed=2))
 
@@ -130,7 +130,7 @@ def test_batch_chunks_give_the_same_result(monkeypatch, limit):
 @pytest.mark.parametrize("waste", [0.0, 100.0])  # never / always the flat lowering
 @pytest.mark.parametrize("x_shape,w_shape,kw", [CASES[3], CASES[6], CASES[10]])
 def test_both_lowerings(monkeypatch, waste, x_shape, w_shape, kw):
-    monkeypatch.setattr(kconv, "FLAT_WASTE", waste)
+    monkeypatch.setattr(gemm, "FLAT_WASTE", waste)
     check(_convt(len(x_shape) - 2, **kw), rand(*x_shape), rand(*w_shape, seed=1), rand(w_shape[1], seed=2))
 
 

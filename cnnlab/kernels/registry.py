@@ -1,0 +1,90 @@
+"""The convolution algorithms, each declared once by its own module, and what the selector reads from them.
+
+An algorithm module of this package declares `ALGORITHMS = (Algorithm(...), ...)`: its name, `supports(geom)`,
+its three functions and the rules saying where it wins. kernels/select.py asks every rule of every algorithm in
+rank order (the lowest first) and takes the first that gives a reason; kernels/conv.py calls the chosen
+algorithm. Adding an algorithm is one new file in cnnlab/kernels/ (found here by its `ALGORITHMS`).
+
+Functions take the convolution's geometry (kernels/geometry.py):
+    forward(x, w, geom)           -> (N, O, *geom.out_size)
+    backward_input(g, w, geom)    -> (N, C, *geom.in_size)
+    backward_weight(x, g, geom)   -> geom.w_shape
+A `watched` algorithm's forward and backward_input also take seen= (a list that gets one finiteness flag per
+block, checked while the block is in cache; kernels/conv.py).
+
+Rules are (rank, test) pairs; test(op, geom, precise) returns the reason (a sentence) where the algorithm wins
+for op ('forward', 'backward_input' or 'backward_weight'), else None. precise: a forward that a gradient will
+flow back through. Ranks in use: 10 depthwise, 20 fft, 30 toeplitz, 40-41 strided input gradients (nhwc,
+stack), 50 few channels (gemm), 60-61 Winograd, 70 nhwc, 80-81 1x1 (stack, shift), 90-91 stride 1 on large maps
+(gemm, shift), 100 gemm (everything else).
+
+>>> sorted(names())
+['depthwise', 'fft', 'gemm', 'nhwc', 'shift', 'stack', 'toeplitz', 'winograd', 'winograd4']
+"""
+import importlib
+import math
+import pkgutil
+from typing import Callable, NamedTuple
+
+MIN_CHANNELS = 16   # input channels per group below which the column matrix (gemm) wins: a deep inner dimension
+
+
+class Algorithm(NamedTuple):
+    """One convolution algorithm (see the module docstring)."""
+    name: str
+    supports: Callable
+    forward: Callable
+    backward_input: Callable
+    backward_weight: Callable
+    rules: tuple = ()
+    exact_forward: bool = False       # its forward sums exactly PyTorch's products (inf and NaN included)
+    exact_input_gradient: bool = False  # and so does its input gradient where w is finite
+    watched: bool = False             # forward and backward_input report each block's finiteness (seen=)
+    blas_threads: bool = False        # runs on BLAS's own threads instead of the kernel threads
+
+
+def wide(geom):
+    """Whether the convolution has enough input channels per group for one matmul per kernel offset."""
+    return geom.in_channels // geom.groups >= MIN_CHANNELS
+
+
+def rows(geom):
+    """N * output positions: the rows of the batch's column matrix."""
+    return geom.batch * math.prod(geom.out_size)
+
+
+_table = {}
+_rules = []
+
+
+def _load():
+    """Import every module of this package once and collect its ALGORITHMS (done at the first selection, when
+    the package is fully imported)."""
+    package = importlib.import_module(__package__)
+    for info in pkgutil.iter_modules(package.__path__):
+        module = importlib.import_module(f"{__package__}.{info.name}")
+        for algorithm in vars(module).get("ALGORITHMS", ()):          # declared, not select's derived list
+            _table[algorithm.name] = algorithm
+    _rules.extend(sorted(((rank, name, test) for name, a in _table.items() for rank, test in a.rules),
+                         key=lambda r: r[0]))
+
+
+def get(name):
+    """The Algorithm called name (KeyError if there is none)."""
+    if not _table:
+        _load()
+    return _table[name]
+
+
+def names():
+    """The names of every algorithm."""
+    if not _table:
+        _load()
+    return tuple(_table)
+
+
+def rules():
+    """(rank, name, test) of every rule, lowest rank first."""
+    if not _table:
+        _load()
+    return _rules
