@@ -1,10 +1,9 @@
-"""cnnlab's gradcheck (cnnlab/_gradcheck.py) against torch.autograd.gradcheck: the same verdicts."""
+"""cnnlab's gradcheck (cnnlab/autograd/gradcheck.py) against torch.autograd.gradcheck: the same verdicts."""
 import numpy as np
 import pytest
 
 import cnnlab
-from cnnlab._autograd_api import Function
-from cnnlab._gradcheck import GradcheckError, gradcheck
+from cnnlab.autograd import Function, GradcheckError, gradcheck
 from oracle import rand
 
 torch = pytest.importorskip("torch")

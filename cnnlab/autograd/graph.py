@@ -42,7 +42,8 @@ class Context:
     """What a formula receives about its node: `inputs` (the parents, Tensors), `output` (the node's own output,
     a Tensor that may be used: it is differentiable), `needs_input_grad` (a bool per parent), `saved` (the free
     variables of the node's first-order backward closure, through functools.wraps wrappers and partials, plus
-    attributes set on it) and `op` (the name)."""
+    attributes set on it), `op` (the name) and `backward` (the first-order closure itself, to reuse its array code,
+    for example as a linear_op's adjoint)."""
     __slots__ = ("inputs", "output", "op", "backward", "_saved")
 
     def __init__(self, output, backward, inputs):
