@@ -85,6 +85,7 @@ from .nn.functional.distance import cosine_similarity, pairwise_distance, pdist 
 from .inspect import summary  # noqa: E402  (cnnlab.summary: the layer table of cnnlab.inspect)
 cuda.amp = _cuda_amp
 from . import derivatives  # noqa: E402,F401  (the create_graph formulas: imported last, they use the ops)
+from .autograd import functional as _autograd_functional  # noqa: E402,F401  (cnnlab.autograd.functional)
 
 _LAZY_SUBMODULES = ("models", "train")
 

@@ -9,7 +9,14 @@ The usual test is one line:
 same float64 inputs, compares the outputs, backpropagates `(out * g).sum()` with a random `g` (an all-ones
 gradient hides indexing bugs) and compares the gradient of every floating input. `gradcheck` compares
 autograd with central finite differences and needs no PyTorch.
+
+Second order (issue 18): `check(..., second_order=True)` also differentiates the gradient. With the upstream
+gradients g requiring grad, it takes the input gradients with create_graph=True, then the gradient of
+(grad . v) (v random) with respect to every input and every g, in both libraries, and compares them (a missing
+double-backward formula raises, a wrong one differs). `second_order=None` follows SECOND_ORDER, read from the
+environment variable CNNLAB_TEST_SECOND_ORDER.
 """
+import os
 import types
 
 import numpy as np
@@ -20,6 +27,9 @@ import cnnlab.nn.functional as cnF
 
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
+
+# whether check() also compares second derivatives when the test does not say (CNNLAB_TEST_SECOND_ORDER=1)
+SECOND_ORDER = os.environ.get("CNNLAB_TEST_SECOND_ORDER", "0").strip().lower() not in ("", "0", "false", "no", "off")
 
 CN = types.SimpleNamespace(torch=cnnlab, F=cnF, name="cnnlab", tensor=lambda a, rg: cnnlab.tensor(a, requires_grad=rg))
 PT = types.SimpleNamespace(torch=torch, F=torch.nn.functional, name="torch",
@@ -107,7 +117,82 @@ def _compare(cn, pt, rtol, atol, label=""):
                                    err_msg=f"gradient of input {i} differs from torch{where}")
 
 
-def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, variants=True):
+def _second_order(lib, fn, arrays, grad_mask, seed):
+    """In lib: the first-order input gradients for random upstream gradients g (computed with
+    create_graph=True), then the gradient of sum_i (grad_i * v_i).sum() with respect to every input that requires
+    grad and every g. Returns (first, second) as lists of arrays or None."""
+    tensors = [lib.tensor(a, rg) if isinstance(a, np.ndarray) else a for a, rg in zip(arrays, grad_mask)]
+    xs = [t for t, rg in zip(tensors, grad_mask) if rg]
+    outs = [o for o in _as_tuple(fn(lib, *tensors)) if getattr(o, "requires_grad", False)]
+    if not xs or not outs:
+        return [], []
+    rng = np.random.default_rng(seed + 1)  # the same g as the first-order run
+    gs = [lib.tensor(rng.standard_normal(tuple(o.shape)).astype(_to_numpy(o).dtype), True) for o in outs]
+    first = lib.torch.autograd.grad(outs, xs, gs, create_graph=True, allow_unused=True)
+    rng = np.random.default_rng(seed + 2)
+    total = None
+    for x, d in zip(xs, first):
+        v = lib.tensor(rng.standard_normal(tuple(x.shape)).astype(_to_numpy(x).dtype), False)
+        if d is not None and d.requires_grad:
+            term = (d * v).sum()
+            total = term if total is None else total + term
+    wrt = xs + gs
+    if lib is PT and total is not None and _has_error_node(total):
+        raise RuntimeError("torch: the graph of the gradient holds an Error node (no double backward)")
+    second = (lib.torch.autograd.grad(total, wrt, allow_unused=True) if total is not None else [None] * len(wrt))
+    return ([None if d is None else _to_numpy(d) for d in first],
+            [None if d is None else _to_numpy(d) for d in second])
+
+
+def _has_error_node(t):
+    """Whether PyTorch recorded an Error node (its mark for "not differentiable twice", e.g. a once_differentiable
+    backward) on the way: PyTorch may then give None (zero) silently instead of raising."""
+    stack, seen = [t.grad_fn], set()
+    while stack:
+        fn = stack.pop()
+        if fn is None or fn in seen:
+            continue
+        seen.add(fn)
+        if fn.name() == "torch::autograd::Error":
+            return True
+        stack.extend(f for f, _ in fn.next_functions)
+    return False
+
+
+def _same_or_zero(c, p, rtol, atol, what):
+    """None and all-zeros are the same derivative (a graph connection that carries zero)."""
+    if p is None or c is None:
+        other = c if p is None else p
+        assert other is None or not np.any(other), f"{what}: {'cnnlab' if p is None else 'torch'} has one, " \
+            f"the other library none (nonzero where zero is expected)"
+        return
+    assert c.shape == p.shape, f"{what}: cnnlab shape {c.shape} != torch shape {p.shape}"
+    np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"{what} differs from torch")
+
+
+def _compare_second_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed):
+    """The second-order mode of check(): PyTorch's second derivatives, or its refusal (then cnnlab's GradError)."""
+    try:
+        pt_first, pt_second = _second_order(PT, torch_fn or fn, arrays, grad_mask, seed)
+    except RuntimeError as e:  # PyTorch has no double backward here: cnnlab must refuse too, not give numbers
+        with pytest.raises(cnnlab.GradError):
+            _second_order(CN, fn, arrays, grad_mask, seed)
+        return f"torch refused: {e}"
+    try:
+        cn_first, cn_second = _second_order(CN, fn, arrays, grad_mask, seed)
+    except cnnlab.GradError as e:
+        raise AssertionError(f"second order: cnnlab raised where torch computes it: {e}") from e
+    n_in = len(pt_first)
+    for i, (c, p) in enumerate(zip(cn_first, pt_first)):
+        _same_or_zero(c, p, rtol, atol, f"create_graph gradient of differentiable input {i}")
+    for i, (c, p) in enumerate(zip(cn_second, pt_second)):
+        what = (f"second derivative d(grad . v)/d(input {i})" if i < n_in else
+                f"second derivative d(grad . v)/d(upstream gradient of output {i - n_in})")
+        _same_or_zero(c, p, rtol, atol, what)
+    return None
+
+
+def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, variants=True, second_order=None):
     """Assert fn gives the same outputs and input gradients in cnnlab and PyTorch.
 
     Args:
@@ -118,6 +203,8 @@ def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, v
         variants: also compare with every input used twice in the graph, and on 0-d cuts of the inputs
             wherever PyTorch accepts them (off only for ops whose result depends on more than the values,
             e.g. random ones).
+        second_order: also compare second derivatives (see the module docstring): True, False, or None for
+            SECOND_ORDER. Where PyTorch raises for them, cnnlab must raise GradError.
     Returns the cnnlab outputs and gradients of the plain run, for further checks.
     """
     grad_mask = grad if grad is not None else [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
@@ -126,6 +213,8 @@ def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, v
     _compare((cn_out, cn_grads), (pt_out, pt_grads), rtol, atol)
     if variants:
         _compare_0d_and_reuse(fn, torch_fn, arrays, grad_mask, rtol, atol, seed)
+    if SECOND_ORDER if second_order is None else second_order:
+        _compare_second_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed)
     return cn_out, cn_grads
 
 

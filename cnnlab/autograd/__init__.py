@@ -12,3 +12,4 @@ from .api import Variable, backward, grad, tensor_backward  # noqa: F401
 from .engine import ScatterGrad, grad_owned, run_backward  # noqa: F401
 from .function import Function, FunctionCtx  # noqa: F401
 from .gradcheck import GradcheckError, gradcheck  # noqa: F401
+from .gradgrad import gradgradcheck  # noqa: F401
