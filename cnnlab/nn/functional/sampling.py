@@ -86,10 +86,11 @@ def _flat_index(parts, spatial):
     return flat, ok
 
 
-def _linear_taps(coords, spatial):
-    """2^n corners around each position, weight prod_d (t_d or 1 - t_d), t_d = c_d - floor(c_d)."""
+def _linear_taps(coords, spatial, coords_t=None):
+    """2^n corners around each position, weight prod_d (t_d or 1 - t_d), t_d = c_d - floor(c_d). coords_t:
+    differentiable coordinates (Tensors equal to coords) that make the weights Tensors (create_graph formula)."""
     lows = [np.floor(c) for c in coords]
-    fracs = [c - lo for c, lo in zip(coords, lows)]
+    fracs = [c - lo for c, lo in zip(coords if coords_t is None else coords_t, lows)]
     axis_parts = [[_axis_index(lo + b, s) for b in (0, 1)] for lo, s in zip(lows, spatial)]
     n = len(coords)
     taps = []
@@ -131,12 +132,13 @@ def _cubic_weights(t, a=-0.75):
     return weights, [dfar(t + 1), dnear(t), -dnear(1 - t), -dfar(2 - t)]
 
 
-def _bicubic_taps(coords, spatial, padding_mode, align_corners):
+def _bicubic_taps(coords, spatial, padding_mode, align_corners, coords_t=None):
     """4 x 4 taps around floor(c); each tap's integer position goes through the padding rule on its own."""
     (cy, cx), (H, W) = coords, spatial
     y0, x0 = np.floor(cy), np.floor(cx)
-    wy, dwy = _cubic_weights(cy - y0)
-    wx, dwx = _cubic_weights(cx - x0)
+    ty, tx = coords if coords_t is None else coords_t
+    wy, dwy = _cubic_weights(ty - y0)
+    wx, dwx = _cubic_weights(tx - x0)
     taps = []
     iys = [_axis_index(np.trunc(_pad_coords(y0 - 1 + a, H, padding_mode, align_corners)[0]), H)
            for a in range(4)]
@@ -185,6 +187,13 @@ def _check_grid_sample(x, grid, mode, padding_mode, x_dtype, grid_dtype):
 @np.errstate(invalid="ignore", over="ignore")  # NaN and infinite positions are masked out, as in PyTorch
 def _sampling_taps(g2, spatial, mode, padding_mode, align, dt):
     """The taps of every output position, and per spatial axis d(pixel coordinate)/d(grid value)."""
+    coords, mults = _sampling_coords(g2, spatial, mode, padding_mode, align, dt)
+    return _taps(coords, spatial, mode, padding_mode, align), mults
+
+
+def _sampling_coords(g2, spatial, mode, padding_mode, align, dt):
+    """Per spatial axis (outermost first) the pixel coordinate of every position (after the padding rule, except
+    for bicubic, whose taps apply it one by one) and d(coordinate)/d(grid value)."""
     n = len(spatial)
     coords, mults = [], []                                      # per spatial axis, outermost first
     for k, size in enumerate(spatial):
@@ -196,13 +205,16 @@ def _sampling_taps(g2, spatial, mode, padding_mode, align, dt):
             c, dpad = _pad_coords(c, size, padding_mode, align)
             coords.append(c.astype(dt, copy=False))
             mults.append(dpad * dt(dscale))
+    return coords, mults
+
+
+def _taps(coords, spatial, mode, padding_mode, align, coords_t=None):
+    """The mode's taps (idx, w, dw) at the coordinates; w and dw are Tensors when coords_t is given."""
     if mode == "bilinear":
-        taps = _linear_taps(coords, spatial)
-    elif mode == "nearest":
-        taps = _nearest_taps(coords, spatial)
-    else:
-        taps = _bicubic_taps(coords, spatial, padding_mode, align)
-    return taps, mults
+        return _linear_taps(coords, spatial, coords_t)
+    if mode == "nearest":
+        return _nearest_taps(coords, spatial)
+    return _bicubic_taps(coords, spatial, padding_mode, align, coords_t)
 
 
 def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corners=None):
@@ -288,5 +300,6 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
             ggrid = ggrid.astype(dt, copy=False).reshape(gr.shape)
         return gx, ggrid
 
+    backward.sampling = (padding_mode, align)  # for the create_graph formula (derivatives/sampling.py)
     name = "GridSampler2DBackward" if n == 2 else "GridSampler3DBackward"
     return Tensor._from_op(out, (tx, tg), backward, name)
