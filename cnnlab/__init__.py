@@ -9,6 +9,7 @@ cnnlab.Size([4, 3])
 import importlib as _importlib
 import types as _types
 
+from .kernels import allocator as _allocator
 from . import _methods  # noqa: F401  (binds operators and methods to Tensor)
 from ._dtypes import (bfloat16, bool, double, dtype, finfo, float, float16, float32, float64, get_default_dtype, half,
                       iinfo, int, int8, int16, int32, int64, long, promote_types, set_default_dtype, short, uint8)
@@ -128,3 +129,5 @@ def log_softmax(input, dim, dtype=None):
 # `from cnnlab import *` gives the functions, classes and dtypes, as torch's __all__ does, but no submodules:
 # `io`, `data`, `random` would otherwise replace the standard library's modules of those names.
 __all__ = sorted(n for n, v in globals().items() if not n.startswith("_") and not isinstance(v, _types.ModuleType))
+
+_allocator.configure()  # glibc keeps freed activations mapped (kernels/allocator.py; CNNLAB_MALLOC=system opts out)
