@@ -4,3 +4,4 @@ and the engine knows only the registry. To add a family: create the module and a
 from . import core  # noqa: F401
 from . import hooks  # noqa: F401
 from . import conv, pooling, sampling, spatial  # noqa: F401,E401  (engineer B5: spatial nn ops)
+from . import indexing, shape  # noqa: F401,E401  (engineer B3: shape, indexing and sorting ops)

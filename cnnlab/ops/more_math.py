@@ -239,6 +239,27 @@ def logcumsumexp(input, dim):
     return Tensor._from_op(out.reshape(t.shape), (t,), backward, "LogcumsumexpBackward0")
 
 
+def _prod_grads(g, x, vals, out, key, left_out):
+    """scatter_reduce(prod)'s gradients, as torch's: each factor gets g times the product of the others, out /
+    factor; where that factor is 0, the product of the others is computed by reducing again with it replaced
+    by 1 (a second zero reaching the same place makes it 0, which out / 1 gives). left_out: where input's own
+    value was left out (include_self=False)."""
+    def reduced(x_, vals_):
+        o = np.where(left_out, 1, x_).astype(x_.dtype)
+        np.multiply.at(o, key, vals_)
+        return o
+
+    x_zero, src_zero = x == 0, vals == 0
+    gi = g * (reduced(np.where(x_zero, 1, x), vals) if x_zero.any() else out) / np.where(x_zero, 1, x)
+    gs_part = (g * out)[key] / np.where(src_zero, 1, vals)
+    if src_zero.any():
+        zeros_at = np.zeros(x.shape, np.int64)
+        np.add.at(zeros_at, key, src_zero)
+        single = src_zero & (zeros_at[key] == 1)
+        gs_part = np.where(single, (g * reduced(x, np.where(single, 1, vals)))[key], gs_part)
+    return gi, gs_part
+
+
 def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     """input with src's values reduced into it at index along dim: reduce is 'sum', 'prod', 'mean', 'amax' or
     'amin'; include_self=False leaves input's own value out where something lands. Matches torch.scatter_reduce.
@@ -283,7 +304,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         (np.minimum if reduce == "amin" else np.maximum).at(out, key, vals)
 
     # sum: input keeps g where it took part, src reads g at its target; mean: both divided by the count;
-    # prod: out / value (the others' product; values assumed nonzero); amax/amin: split evenly among the ties
+    # prod: the product of the others (see _prod_grads); amax/amin: split evenly among the ties
     @quiet
     def backward(g):
         own = ~hit | include_self  # where input's own value took part
@@ -292,8 +313,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
             gi = np.where(own, g * scale, 0)
             gs_part = (g * scale)[key]
         elif reduce == "prod":
-            gi = np.where(own, g * out / np.where(x == 0, 1, x), 0)
-            gs_part = (g * out)[key] / np.where(vals == 0, 1, vals)
+            gi, gs_part = _prod_grads(g, x, vals, out, key, hit & (not include_self))
+            gi = np.where(own, gi, 0)
         else:
             ties = np.where(x == out, 1, 0)  # torch counts input's equal value even when include_self=False
             np.add.at(ties, key, (vals == out[key]).astype(np.int64))
