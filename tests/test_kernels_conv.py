@@ -345,7 +345,7 @@ def test_blas_gemm_on_strided_and_transposed_views(dtype):
         want = a @ b + 0.5 * c
         with pytest.MonkeyPatch.context() as mp:
             if fallback:
-                mp.setenv("CNNLAB_BLAS", "numpy")
+                mp.setattr(cnnlab._settings, "BLAS", "numpy")           # CNNLAB_BLAS=numpy
             blas.gemm(a, b, c, beta=0.5)
             np.testing.assert_allclose(c, want, rtol=1e-5 if dtype == np.float32 else 1e-12)
             d = np.zeros((7, 26), dtype=dtype)
@@ -362,7 +362,7 @@ def test_shift_through_the_numpy_fallback(monkeypatch):
     """The shift algorithm gives the same results when BLAS cannot be called directly."""
     x, w, g = _data(SHIFT[1])
     want = _run_all("shift", x, w, g, *SHIFT[1][2:])
-    monkeypatch.setenv("CNNLAB_BLAS", "numpy")
+    monkeypatch.setattr(cnnlab._settings, "BLAS", "numpy")            # CNNLAB_BLAS=numpy, read at import
     assert not blas.available()
     for got, ref in zip(_run_all("shift", x, w, g, *SHIFT[1][2:]), want):
         np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-13)

@@ -136,7 +136,7 @@ def padding_for(input, kernel_size, stride=1, dilation=1, output="same"):
     for name, i, k, s, d, o in zip(spatial_names(n), sizes, kernel, stride, dilation, wanted):
         total = (o - 1) * s + d * (k - 1) + 1 - i
         if total < 0:
-            unpadded = (i - d * (k - 1) - 1) // s + 1
+            unpadded = _out1(i, k, s, (0, 0), d)
             if unpadded != o:
                 raise ShapeError(f"{op}: no padding gives this output; even unpadded the output is larger. Got "
                                  f"{name}={i}, kernel_size={k}, stride={s}, dilation={d}, output={o} (unpadded "

@@ -2,23 +2,22 @@
 
 Every layer returns a fresh array of up to tens of MB. With glibc's defaults, an array above the dynamic mmap
 threshold is mapped on allocation and unmapped on free, and freed heap memory beyond the trim threshold goes
-back to the system: the next array of that size takes a page fault per page on first touch, and on this
-machine's kernel (NumPy asks for transparent huge pages on large arrays) those faults cost more than the work.
-ResNet-18 inference at batch 8 on 224x224 images spent 34 ms of ~220 in the first batch norm after the
-stem, whose 25.7 MB output faulted in each time; with the settings below the whole pass measured 219 -> 186 ms
-(the CIFAR-10 and LeNet-5 training steps and batch-1 inference were unchanged, within noise).
+back to the system: the next array of that size takes a page fault per page on first touch, which on large
+activations costs more than the work (benchmarks/NOTES.md has the measurements).
 
-`configure()` (run when cnnlab.kernels is imported) asks glibc's allocator to serve blocks up to MMAP_BYTES
-from its heap and to return heap memory to the system only when more than TRIM_BYTES are free at its top.
-The process's resident size then stays near its peak between steps, as with PyTorch's caching allocators.
-Set CNNLAB_MALLOC=system to keep the allocator's defaults. Elsewhere (not glibc) nothing is changed.
+`configure()` asks glibc's allocator to serve blocks up to MMAP_BYTES from its heap and to return heap memory to
+the system only when more than TRIM_BYTES are free at its top; the process's resident size then stays near its
+peak between steps, as with PyTorch's caching allocators. Importing cnnlab.kernels changes nothing: the entry
+point calls configure() (cnnlab/__init__.py, so every program that imports cnnlab gets the speed). Set
+CNNLAB_MALLOC=system to keep the allocator's defaults. Elsewhere (not glibc) nothing is changed.
 
 >>> configure() in (True, False)
 True
 """
 import ctypes
-import os
 import sys
+
+from .. import _settings
 
 MMAP_BYTES = 32 << 20    # blocks up to this size come from the heap (glibc's largest allowed threshold)
 TRIM_BYTES = 1 << 30     # free memory at the heap's top kept up to this size
@@ -27,14 +26,14 @@ _done = []
 
 
 def configure():
-    """Apply the settings once per process; returns whether glibc accepted them."""
+    """Apply the settings once per process (later calls do nothing); returns whether glibc accepted them."""
     if not _done:
         _done.append(_apply())
     return _done[0]
 
 
 def _apply():
-    if os.environ.get("CNNLAB_MALLOC", "").strip().lower() == "system" or not sys.platform.startswith("linux"):
+    if _settings.MALLOC == "system" or not sys.platform.startswith("linux"):
         return False
     try:
         libc = ctypes.CDLL(None)

@@ -22,9 +22,8 @@ from .nonfinite import quiet
 BLOCK_BYTES = 1 << 18
 PLANE_MAX_L = 4096          # positions per channel from which a (C, 1) column broadcasts better than a plane
 THREADED_BYTES = 8 << 20    # arrays from this size run blocks of THREADED_BLOCK_BYTES on the kernel threads:
-THREADED_BLOCK_BYTES = 2 << 20  # (32, 64, 32, 32) forward/backward 2.8/4.0 -> 2.2/2.8 ms, (8, 64, 112, 112) 1.7x
-                            # faster; smaller arrays measured no gain (the blocks' hand-offs cost as much)
-AFFINE_THREADED_BYTES = 3 << 20  # the one-pass affine map pays from smaller arrays: (8, 64, 56, 56) 1.46 -> 1.03 ms
+THREADED_BLOCK_BYTES = 2 << 20  # smaller arrays gain nothing: the blocks' hand-offs cost as much as they save
+AFFINE_THREADED_BYTES = 3 << 20  # the one-pass affine map pays on the threads from smaller arrays
 FOLD_MAX_RATIO = 16.0       # |mean| / std up to which normalize() folds the mean into the shift: the product
                             # x * a then rounds within 16 float32 ulps of the result's scale (~1e-6 relative)
 
@@ -84,8 +83,7 @@ def _plane(v, x3):
     """A per-channel vector spread over one sample, (C, L) in x3's dtype: it broadcasts against a (n, C, L)
     block along n only, which NumPy streams at full speed (a (C, 1) column, broadcast along L as well, runs
     its inner loop once per row and is ~1.7x slower). From PLANE_MAX_L positions the column is used: its
-    rows are long, and a plane as large as a sample would double the memory read (ResNet-18's stem output
-    (8, 64, 112, 112): evaluation batch norm 5.2 -> 2.0 ms)."""
+    rows are long, and a plane as large as a sample would double the memory read (benchmarks/NOTES.md)."""
     C, L = x3.shape[1:]
     col = np.asarray(v, dtype=np.float64).astype(x3.dtype).reshape(C, 1)
     return col if L == 1 or L >= PLANE_MAX_L else np.ascontiguousarray(np.broadcast_to(col, (C, L)))

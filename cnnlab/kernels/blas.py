@@ -19,9 +19,10 @@ np.matmul (correct, slower). The same library's thread count is what kernels/par
 [[2.0, 3.0], [6.0, 7.0]]
 """
 import ctypes
-import os
 
 import numpy as np
+
+from .. import _settings
 
 _ROW_MAJOR, _NO_TRANS, _TRANS = 101, 111, 112
 _lib = None   # (library, int type, suffix-and-prefix (prefix, suffix)) or () when there is none
@@ -72,7 +73,7 @@ def _gemm_function(dtype):
 
 def available():
     """Whether gemm() calls BLAS directly (else it uses np.matmul)."""
-    return bool(_find()) and os.environ.get("CNNLAB_BLAS", "") != "numpy"
+    return bool(_find()) and _settings.BLAS != "numpy"
 
 
 def thread_functions():

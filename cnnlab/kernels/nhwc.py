@@ -211,7 +211,7 @@ def backward_weight(x, g, geom):
 
     parallel.run(work, plan.chunks)
     # the slots that ran (a nested call runs every chunk in slot 0), summed; then into a new array always (dwl is
-    # a reused buffer), the (K, C) -> (C, K) transpose split over the threads (512x512x3x3: 1.15 -> 0.6 ms)
+    # a reused buffer), the (K, C) -> (C, K) transpose split over the threads (a 512x512x3x3 weight is 9.4 MB)
     dwl = parallel.add_up([d if done else None for d, done in zip(dwls, started)])
     return _transposed_copy(np.moveaxis(dwl.reshape((n_out,) + plan.kernel + (plan.channels,)), -1, 1))
 

@@ -9,11 +9,11 @@ While a kernel runs (`own_threads()`), BLAS is held at one thread (OpenBLAS's op
 by kernels/blas.py; the previous count is restored afterwards), and a large matmul outside the blocks is split
 over the threads by `matmul`. BLAS's own threads are then never woken by a kernel: after each threaded call
 they spin for about 0.1 s (OpenBLAS's thread timeout), and while they spin the kernel threads share the cores
-with them (measured: the 32x32x64 layers of a CIFAR ResNet-18 step 1.6x slower, Winograd blocks on two
-threads 2x slower). Two exceptions keep BLAS's threads, which hand over faster than these (they spin while
-they wait): a batch with fewer images than threads (`own_threads(parts)`: batch-1 inference), and the few
-matmuls of the 'toeplitz' algorithm (kernels/conv.py). Where the BLAS cannot be controlled (not OpenBLAS, or
-not Linux), blocks run one after another in the calling thread and BLAS threads each matmul as usual.
+with them (benchmarks/NOTES.md). Two exceptions keep BLAS's threads, which hand over faster than these (they
+spin while they wait): a batch with fewer images than threads (`own_threads(parts)`: batch-1 inference), and the
+few matmuls of the 'toeplitz' algorithm (its `blas_threads`, kernels/registry.py). Where the BLAS cannot be
+controlled (not OpenBLAS, or not Linux), blocks run one after another in the calling thread and BLAS threads each
+matmul as usual.
 
 Threads: set_num_threads(n), else the CNNLAB_NUM_THREADS environment variable, else as many as BLAS uses
 (so threadpoolctl limits and OPENBLAS_NUM_THREADS apply), else the CPUs this process may run on.
@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
+from .. import _settings
 from . import blas
 
 _lock = threading.Lock()
@@ -54,7 +55,7 @@ def num_threads():
     """How many threads the kernels use (at least 1)."""
     if _threads is not None:
         return _threads
-    value = os.environ.get("CNNLAB_NUM_THREADS", "").strip()
+    value = _settings.NUM_THREADS
     if value.isdigit() and int(value) > 0:
         return int(value)
     blas = _find_blas()

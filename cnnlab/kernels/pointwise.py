@@ -1,8 +1,7 @@
 """ReLU and its gradient over large arrays, in pieces on the kernel threads (kernels/parallel.py).
 
-One core runs a pass over an 8 MB activation at about half the speed of two (measured: the gradient's masked
-multiply 1.33 -> 0.83 ms); below the thresholds the pieces' hand-offs cost more than they save, so small
-arrays run in the calling thread.
+One core runs a pass over a large activation at about half the speed of two; below the thresholds the pieces'
+hand-offs cost more than they save, so small arrays run in the calling thread (benchmarks/NOTES.md).
 
 >>> import numpy as np
 >>> relu(np.array([-1.0, 0.0, 2.0])).tolist()
@@ -14,8 +13,8 @@ import numpy as np
 
 from . import parallel
 
-THREADED_BYTES = 8 << 20   # arrays from this size are split over the threads (relu: (8, 64, 56, 56) in place
-GRAD_THREADED_BYTES = 3 << 20  # 0.35 ms alone, 0.40 on two); its gradient from 3 MB (6.4 MB: 1.02 -> 0.70 ms)
+THREADED_BYTES = 8 << 20       # arrays from this size are split over the threads (relu) ...
+GRAD_THREADED_BYTES = 3 << 20  # ... and its gradient from this size
 
 
 def _pieces(fn, size, nbytes, least):

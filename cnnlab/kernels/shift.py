@@ -375,7 +375,8 @@ ALGORITHMS = (
                        rules=((81, _shift_wins_1x1), (91, _shift_wins_large_map)), exact_forward=True,
                        exact_input_gradient=True),
     registry.Algorithm("stack", supports, functools.partial(forward, stacked=True),
-                       functools.partial(backward_input, stacked=True), functools.partial(backward_weight, stacked=True),
+                       functools.partial(backward_input, stacked=True),
+                       functools.partial(backward_weight, stacked=True),
                        rules=((41, _stack_wins_strided_input_gradient), (80, _stack_wins_strided_1x1)),
                        exact_forward=True, exact_input_gradient=True),
 )
