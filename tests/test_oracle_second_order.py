@@ -17,7 +17,7 @@ def _square_without_formula(x):
     return Tensor._from_op(x._data ** 2, (x,), lambda g: (2 * g * x._data,), "OracleSelfTestSquareBackward0")
 
 
-class _SquareFirstOrderOnly(cnnlab.autograd.Function):
+class SquareFirstOrderOnly(cnnlab.autograd.Function):
     """x ** 2 whose backward is written in tensor ops but treats x as a constant: the first derivative is right,
     the second (2 * g) is lost."""
 
@@ -64,7 +64,7 @@ def test_missing_formula_fails():
 
 def test_wrong_formula_fails():
     with pytest.raises(AssertionError, match="second derivative"):
-        check(lambda lib, x: _SquareFirstOrderOnly.apply(x), rand(5), torch_fn=_torch_square, second_order=True,
+        check(lambda lib, x: SquareFirstOrderOnly.apply(x), rand(5), torch_fn=_torch_square, second_order=True,
               variants=False)
 
 
@@ -95,7 +95,7 @@ def test_derivative_in_the_upstream_gradient_is_compared():
 def test_default_follows_the_environment(monkeypatch):
     monkeypatch.setattr(oracle, "SECOND_ORDER", True)
     with pytest.raises(AssertionError):
-        check(lambda lib, x: _SquareFirstOrderOnly.apply(x), rand(5), torch_fn=_torch_square, variants=False)
+        check(lambda lib, x: SquareFirstOrderOnly.apply(x), rand(5), torch_fn=_torch_square, variants=False)
     monkeypatch.setattr(oracle, "SECOND_ORDER", False)
-    check(lambda lib, x: _SquareFirstOrderOnly.apply(x), rand(5), torch_fn=_torch_square, variants=False)
+    check(lambda lib, x: SquareFirstOrderOnly.apply(x), rand(5), torch_fn=_torch_square, variants=False)
     check(lambda lib, x: x * x, np.array([1.5, -2.0]), second_order=False)

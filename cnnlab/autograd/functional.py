@@ -92,15 +92,23 @@ def jvp(func, inputs, v=None, create_graph=False, strict=False):
             raise default_v_error("input to the user-provided function is")
         is_outputs_tuple, outputs = as_tuple(func(*inputs), "outputs of the user-provided function", "jvp")
         check_requires_grad(outputs, "outputs", strict)
-        # the vjp is linear in u, so u's value never reaches the result; zeros keep inf/NaN out of it
-        u = tuple(zeros_like(out, requires_grad=True) for out in outputs)
-        grad_inputs = grad_or_none(outputs, inputs, u, create_graph=True)
-        check_requires_grad(grad_inputs, "grad_inputs", strict)
-    with set_grad_enabled(create_graph or is_grad_enabled()):
-        grads = grad_or_none(grad_inputs, u, v, create_graph=create_graph)
-        result = zeros_for_none(grads, outputs, strict, create_graph, "back_trick")
+    result = _double_backward_trick(outputs, inputs, v, outputs, create_graph, strict, "back_trick",
+                                    lambda grad_inputs: check_requires_grad(grad_inputs, "grad_inputs", strict))
     return (unpack(finish(outputs, create_graph), is_outputs_tuple),
             unpack(finish(result, create_graph), is_outputs_tuple))
+
+
+def _double_backward_trick(ys, xs, v, like, create_graph, strict, stage, check_first):
+    """J v for ys = f(xs) from reverse mode alone: the vjp u -> J^T u is linear in u, so its gradient with respect
+    to u along v is J v. u's value never reaches the result (zeros keep inf/NaN out); `like` gives u's shapes
+    (ys may hold None) and the zeros for an independent entry."""
+    with enable_grad():
+        u = tuple(zeros_like(t, requires_grad=True) for t in like)
+        vjp_of_u = grad_or_none(ys, xs, u, create_graph=True)
+        check_first(vjp_of_u)
+    with set_grad_enabled(create_graph or is_grad_enabled()):
+        grads = grad_or_none(vjp_of_u, u, v, create_graph=create_graph)
+        return zeros_for_none(grads, like, strict, create_graph, stage)
 
 
 def _basis_rows(out):
@@ -310,10 +318,6 @@ def hvp(func, inputs, v=None, create_graph=False, strict=False):
     with enable_grad():
         is_inputs_tuple, inputs, v, outputs, jac = _hessian_products_setup(func, inputs, v, create_graph, strict,
                                                                            "hvp")
-        u = tuple(zeros_like(x, requires_grad=True) for x in inputs)
-        double_back = grad_or_none(jac, inputs, u, create_graph=True)
-        check_requires_grad(jac, "hessian", strict)
-    with set_grad_enabled(create_graph or is_grad_enabled()):
-        grads = grad_or_none(double_back, u, v, create_graph=create_graph)
-        result = zeros_for_none(grads, inputs, strict, create_graph, "double_back_trick")
+    result = _double_backward_trick(jac, inputs, v, inputs, create_graph, strict, "double_back_trick",
+                                    lambda _: check_requires_grad(jac, "hessian", strict))
     return finish(outputs, create_graph)[0], unpack(finish(result, create_graph), is_inputs_tuple)
