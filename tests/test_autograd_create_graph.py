@@ -280,3 +280,17 @@ def test_a_custom_function_that_saves_its_output_is_differentiated_through_it():
         out.append((g, lib.autograd.grad(g.sum(), x)[0]))
     _close(out[0][0], out[1][0])
     _close(out[0][1], out[1][1])
+
+
+def test_grad_walks_only_the_branches_that_lead_to_its_inputs():
+    x = cnnlab.tensor(rand(3, seed=24), requires_grad=True)
+    w = cnnlab.tensor(rand(3, seed=25), requires_grad=True)
+    calls = []
+    flip = lambda a: calls.append(1) or a[::-1].copy()  # noqa: E731
+    y = x * linear_op("FlipBackward0", flip, flip, w)  # the flip's gradient leads only to w
+    calls.clear()
+    (gx,) = cnnlab.autograd.grad(y.sum(), x, create_graph=True)
+    assert calls == []
+    np.testing.assert_allclose(gx.detach().numpy(), w.detach().numpy()[::-1])
+    (gw,) = cnnlab.autograd.grad(y.sum(), w, create_graph=True)
+    assert calls == [1]

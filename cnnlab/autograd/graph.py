@@ -40,19 +40,17 @@ def register(name):
 
 class Context:
     """What a formula receives about its node: `inputs` (the parents, Tensors), `output` (the node's own output,
-    a Tensor that may be used: it is differentiable), `needs_input_grad` (a bool per parent), `saved` (the free
+    a Tensor that may be used: it is differentiable), `needs_input_grad` (a bool per parent: it requires grad and,
+    for autograd.grad, leads to one of the inputs asked for; return None for the others), `saved` (the free
     variables of the node's first-order backward closure, through functools.wraps wrappers and partials, plus
     attributes set on it), `op` (the name) and `backward` (the first-order closure itself, to reuse its array code,
     for example as a linear_op's adjoint)."""
-    __slots__ = ("inputs", "output", "op", "backward", "_saved")
+    __slots__ = ("inputs", "output", "op", "backward", "needs_input_grad", "_saved")
 
-    def __init__(self, output, backward, inputs):
+    def __init__(self, output, backward, inputs, needs):
         self.output, self.backward, self.inputs, self.op = output, backward, inputs, output._op
+        self.needs_input_grad = needs
         self._saved = None
-
-    @property
-    def needs_input_grad(self):
-        return tuple(p._requires_grad for p in self.inputs)
 
     @property
     def saved(self):
@@ -165,12 +163,12 @@ def _first_order(node, backward, parents, g):
     return out
 
 
-def _parent_grads(node, backward, parents, g):
+def _parent_grads(node, backward, parents, g, needs):
     if backward is freed_backward:
         freed_backward(None)  # raises: the graph was freed by an earlier backward
     own = getattr(backward, "_formula", None)
     formulas = (own,) if own is not None else _FORMULAS.get(node._op, ())
-    ctx = Context(node, backward, parents)  # one per node: its saved variables are read once
+    ctx = Context(node, backward, parents, needs)  # one per node: its saved variables are read once
     for formula in formulas:
         result = formula(ctx, g)
         if result is not NotImplemented:
@@ -223,13 +221,18 @@ def _walk(roots, grads, retain_graph, capture):
     inner, leaves = {}, {}  # id(tensor) -> [summed gradient Tensor, tensor]
     for root, g in zip(roots, grads):
         _add(inner if root._backward is not None else leaves, root, g)
-    for node in topological_order([r for r in roots if r._backward is not None]):
+    order = topological_order([r for r in roots if r._backward is not None])
+    wanted = None if capture is None else _leading_to(order, capture)
+    for node in order:
         entry = inner.pop(id(node), None)
         backward, parents = node._backward, node._parents
         if not retain_graph:
             node._backward, node._parents = freed_backward, ()
         if entry is None:
             continue
+        if wanted is not None and id(node) not in wanted:
+            continue  # leads to no input of autograd.grad
+        needs = tuple(p._requires_grad and (wanted is None or id(p) in wanted) for p in parents)
         g = entry[0]
         if node._hooks:
             g = run_hooks(node, g)
@@ -238,8 +241,10 @@ def _walk(roots, grads, retain_graph, capture):
                 capture[id(node)] = g
         elif node._retains_grad:
             accumulate(node, g)
-        for p, pg in zip(parents, _parent_grads(node, backward, parents, g)):
-            if pg is None or not p._requires_grad:
+        if not any(needs):
+            continue
+        for p, pg, need in zip(parents, _parent_grads(node, backward, parents, g, needs), needs):
+            if pg is None or not need:
                 continue
             if tuple(pg.shape) != p._data.shape:
                 raise GradError(f"backward: the create_graph formula of {node._op} returned a gradient of shape "
@@ -254,6 +259,16 @@ def _walk(roots, grads, retain_graph, capture):
             accumulate(leaf, g)
         elif id(leaf) in capture:
             capture[id(leaf)] = g
+
+
+def _leading_to(order, capture):
+    """ids of the tensors (captured ones included) from which a captured tensor is reachable through parents:
+    autograd.grad walks only those branches, as PyTorch does (order: each node before its parents)."""
+    wanted = set(capture)
+    for node in reversed(order):
+        if any(id(p) in wanted for p in node._parents):
+            wanted.add(id(node))
+    return wanted
 
 
 def _add(table, tensor, g):

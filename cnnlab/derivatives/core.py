@@ -38,7 +38,7 @@ def per_parent(ctx, grad_a, grad_b):
     saved, out = ctx.saved, []
     for t, fn in ((saved["ta"], grad_a), (saved["tb"], grad_b)):
         if t is not None:
-            out.append(sum_to(fn(), t.shape) if t._requires_grad else None)
+            out.append(sum_to(fn(), t.shape) if ctx.needs_input_grad[len(out)] else None)
     return tuple(out)
 
 
