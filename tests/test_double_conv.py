@@ -124,3 +124,13 @@ def test_empty_batch_gives_zero_gradients():
     (gw,) = cnnlab.autograd.grad((y * y).sum() + (w * w * w).sum(), w, create_graph=True)
     (gww,) = cnnlab.autograd.grad(gw.sum(), w)
     assert gww.allclose(6 * w.detach())
+
+
+def test_conv_same_lower_and_causal():
+    """'same_lower' (the odd pixel before) and 1-d 'causal' (d * (k - 1) before): F.pad + conv in PyTorch."""
+    x, w, b = _operands(2, groups=1)
+    check2(_conv(2, padding="same_lower"), x, w, b,
+           torch_fn=lambda lib, x, w, b: lib.F.conv2d(lib.F.pad(x, (1, 0, 1, 1)), w, b))
+    x, w, b = _operands(1, groups=2)
+    check2(_conv(1, padding="causal", dilation=2, groups=2), x, w, b, order=3,
+           torch_fn=lambda lib, x, w, b: lib.F.conv1d(lib.F.pad(x, (4, 0)), w, b, dilation=2, groups=2))

@@ -103,3 +103,16 @@ def test_empty_adaptive_pool_gives_zero_second_derivative():
     (gx,) = cnnlab.autograd.grad((y * y).sum() + (x * x).sum(), x, create_graph=True)
     (gxx,) = cnnlab.autograd.grad(gx.sum(), x)
     np.testing.assert_array_equal(gxx.numpy(), np.full(x.shape, 2.0))
+
+
+@pytest.mark.parametrize("op, shape", [
+    (lambda F, x: F.avg_pool2d(x, 3, 1, 1, dilation=2), (1, 2, 5, 4)),  # dilation on average pools: an extension
+    (lambda F, x: F.avg_pool1d(x, 3, 2, 1, divisor_override=2), (1, 2, 7)),  # divisor_override for 1-d too
+    (lambda F, x: F.lp_pool2d(x, 2, 2, padding=1, dilation=(1, 2)), (1, 2, 5, 4)),
+    (lambda F, x: F.min_pool2d(x, 2, 1, padding=((1, 0), (0, 1))), (1, 2, 5, 4)),
+])
+def test_extensions_by_finite_differences(op, shape):
+    """cnnlab's pooling extensions PyTorch has no op for: second derivatives against finite differences."""
+    import cnnlab
+    x = cnnlab.tensor(rand(*shape, low=0.2, high=1.5), requires_grad=True)
+    assert cnnlab.autograd.gradgradcheck(lambda t: op(cnnlab.nn.functional, t * t * t), (x,), seed=0)

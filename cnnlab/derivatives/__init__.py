@@ -5,3 +5,4 @@ from . import core  # noqa: F401
 from . import hooks  # noqa: F401
 from . import conv, pooling, sampling, spatial  # noqa: F401,E401  (engineer B5: spatial nn ops)
 from . import indexing, shape  # noqa: F401,E401  (engineer B3: shape, indexing and sorting ops)
+from . import binary, linalg, reduction, unary  # noqa: F401,E401  (engineer B2: math ops)
