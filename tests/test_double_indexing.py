@@ -159,3 +159,18 @@ def test_recorded_inplace(op):
         return out
 
     check2(fn, rand(3, 4, seed=18), rand(4, seed=19, low=0.5, high=1.5), order=3)
+
+
+def test_gradgradcheck_where_pytorch_is_no_oracle():
+    # finite differences of the create_graph gradient: negative steps (PyTorch has none), and setitem through one
+    from cnnlab.autograd import gradgradcheck
+    x = cnnlab.tensor(rand(4, 3, seed=20), requires_grad=True)
+    v = cnnlab.tensor(rand(2, seed=21), requires_grad=True)
+    assert gradgradcheck(lambda x: x[::-2, ::-1] * x[1::2], (x,), seed=0)
+
+    def write(x, v):
+        out = x * x
+        out[::-2, 1] = v * v
+        return out
+
+    assert gradgradcheck(write, (x, v), seed=1)

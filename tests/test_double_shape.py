@@ -4,7 +4,6 @@ order on some (tests/double_check.py)."""
 import numpy as np
 import pytest
 
-import cnnlab
 from double_check import check2
 from oracle import rand
 
@@ -42,6 +41,10 @@ torch = pytest.importorskip("torch")
     lambda lib, x: x.diagonal(),
     lambda lib, x: x.diagonal(1, 1, 2),
     lambda lib, x: x.diagonal(-1, 2, 0),
+    lambda lib, x: x[0].diag(),
+    lambda lib, x: x[1].diag(-1),
+    lambda lib, x: x[0, 0].diag(2),
+    lambda lib, x: x[0, 0].diag(),
     lambda lib, x: x.unfold(2, 2, 1),
     lambda lib, x: x.unfold(1, 2, 2),
     lambda lib, x: x.unfold(0, 1, 1),
@@ -97,6 +100,7 @@ def test_as_strided():
     check2(lambda lib, x: x.as_strided((3, 3), (1, 1)), rand(6, seed=1), order=3)  # overlapping reads add up
     check2(lambda lib, x: x.as_strided((2, 2), (1, 2), 1), rand(2, 3, seed=2))
     check2(lambda lib, x: x[1:].as_strided((2, 2), (2, 1)), rand(6, seed=3))
+    check2(lambda lib, x: (x * 1).t().as_strided((3, 3), (1, 2), 1), rand(3, 4, seed=4), order=3)  # a transposed base
 
 
 @pytest.mark.parametrize("op", ["cummax", "cummin"])
@@ -132,3 +136,4 @@ def test_sorting_0d_and_ties():
     check2(lambda lib, x: x.median(0).values, rand(seed=1), order=3)
     x = np.array([1.0, 3.0, 2.0, 3.0, 2.0, 0.5])
     check2(lambda lib, x: x.median(), x, order=3)  # the gradient shared by the tied elements
+

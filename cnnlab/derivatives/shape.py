@@ -1,6 +1,6 @@
 """create_graph formulas of the shape ops (cnnlab/ops/shape.py, matrix.py's layout ops, strided.py): permute,
 transpose, t, squeeze/unsqueeze/unbind and the other ops recorded as a reshape under PyTorch's name, repeat, flip,
-roll, rot90, cat, stack, contiguous, diagonal, Tensor.unfold and as_strided.
+roll, rot90, cat, stack, contiguous, diagonal, diag (both directions), Tensor.unfold and as_strided.
 
 A layout op's gradient is the inverse layout (permute by the inverse order, roll back, rotate back, reshape to
 the input's shape, split what cat joined, unbind what stack joined): the formula calls the op itself, whose
@@ -99,6 +99,23 @@ def _diagonal(ctx, grad):
     s = ctx.saved
     d1, d2, i, j = s["d1"], s["d2"], s["i"], s["j"]
     return (linear(ctx, grad, from_closure(ctx), lambda b: np.moveaxis(b, (d1, d2), (-2, -1))[..., i, j]),)
+
+
+@register("DiagEmbedBackward0")
+def _diag_embed(ctx, grad):
+    s = ctx.saved
+    i, j, shape = s["i"], s["j"], tuple(grad.shape)
+
+    def embed(b):  # the forward: b on the (i, j) diagonal of a zero matrix
+        out = np.zeros(shape, b.dtype)
+        out[i, j] = b
+        return out
+    return (linear(ctx, grad, from_closure(ctx), embed),)
+
+
+@register("DiagonalBackward0_copy")
+def _diagonal_copy(ctx, grad):
+    return (grad,)
 
 
 @register("UnfoldBackward0")
