@@ -66,6 +66,12 @@ def test_lp_pool(n, p):
     check2(lambda lib, x: getattr(lib.F, f"lp_pool{n}d")(x, p, 2, stride=(1,) + (2,) * (n - 1)), x)
 
 
+def test_lp_pool_third_order_and_inf_norm():
+    x = rand(2, 3, 6, 5, low=0.2, high=1.5)
+    check2(lambda lib, x: lib.F.lp_pool2d(x, 2, 3, stride=2, ceil_mode=True), x, order=3)
+    check2(lambda lib, x: lib.F.lp_pool2d(x, float("inf"), 2), rand(2, 3, 6, 5))
+
+
 @pytest.mark.parametrize("n", [1, 2, 3])
 @pytest.mark.parametrize("size", [1, 2, 3, 4])
 def test_adaptive_avg_pool(n, size):

@@ -64,8 +64,23 @@ def test_grid_sample_3d(mode, padding_mode):
            rand(2, 2, 3, 4, 5), _grid(2, 2, 3, 2, 3))
 
 
+@pytest.mark.parametrize("mode, n", [("bilinear", 2), ("bicubic", 2), ("bilinear", 3)])
+def test_grid_sample_third_order(mode, n):
+    x, g = (rand(1, 2, 4, 5), _grid(1, 3, 2, 2)) if n == 2 else (rand(1, 2, 3, 4, 3), _grid(1, 2, 2, 2, 3))
+    check2(lambda lib, x, g: lib.F.grid_sample(x, g, mode=mode, padding_mode="reflection", align_corners=False),
+           x, g, order=3)
+
+
 def test_grid_sample_one_input_differentiable():
     """Only the input, or only the grid, requiring grad (a fixed sampling grid; a fixed image)."""
     x, g = rand(2, 3, 4, 5), _grid(2, 3, 4, 2)
     check2(lambda lib, x: lib.F.grid_sample(x, lib.tensor(g, False), align_corners=False), x)
     check2(lambda lib, gr: lib.F.grid_sample(lib.tensor(x, False), gr, mode="bicubic", align_corners=True), g)
+
+
+def test_spatial_transformer_chain():
+    """affine_grid into grid_sample: theta and the image both differentiated, third order."""
+    size = (2, 3, 4, 5)
+    check2(lambda lib, x, t: lib.F.grid_sample(x, lib.F.affine_grid(t, size, align_corners=False),
+                                               align_corners=False),
+           rand(*size), rand(2, 2, 3, seed=4) * 0.8, order=3)
