@@ -22,14 +22,19 @@ import numpy as np
 from . import nonfinite, parallel, registry, select
 
 
-def _call(algorithm, which, *args, seen=None):
-    """The algorithm's forward, backward_input or backward_weight (`which`) on (*args, geom); seen: the list a
-    watched algorithm reports its blocks' finiteness to. Algorithms run on the kernel threads with BLAS held at
-    one thread, except those that declare blas_threads (a few large matmuls: BLAS's own spinning threads hand
-    over faster there)."""
-    with parallel.own_threads(0 if algorithm.blas_threads else args[-1].batch):
-        fn = getattr(algorithm, which)
-        return fn(*args) if seen is None else fn(*args, seen=seen)
+def _run(op, geom, args, precise=False):
+    """(the result, the chosen Algorithm, its blocks' finiteness flags or None) of op ('forward', 'backward_input'
+    or 'backward_weight') on (*args, geom). Algorithms run on the kernel threads with BLAS held at one thread,
+    except those that declare blas_threads (a few large matmuls: BLAS's own spinning threads hand over faster
+    there); a watched one reports each block's finiteness (seen) while the block is in cache. NumPy's
+    floating-point warnings are off: PyTorch gives inf and NaN silently (the kernel threads take the caller's
+    setting, kernels/parallel.py)."""
+    algorithm = registry.get(select.algorithm(op, geom, precise=precise))
+    fn = getattr(algorithm, op)
+    seen = [] if algorithm.watched and op != "backward_weight" else None
+    with np.errstate(all="ignore"), parallel.own_threads(0 if algorithm.blas_threads else geom.batch):
+        result = fn(*args, geom) if seen is None else fn(*args, geom, seen=seen)
+    return result, algorithm, seen
 
 
 def _finite(result, operands, seen):
@@ -45,8 +50,6 @@ def _finite(result, operands, seen):
 # inf and NaN: an `exact_forward` algorithm sums PyTorch's products as they are (a flat grid's extra positions
 # are dropped), and so does its input gradient where w is finite (a non-finite w meets the zeros of g on the flat
 # grid or in the padding). Any other result that is not finite is computed again by kernels/nonfinite.py.
-# NumPy's floating-point warnings are off: PyTorch gives inf and NaN silently (the kernel threads take the
-# caller's setting, kernels/parallel.py).
 def conv_forward(x, w, geom, precise=False):
     """Cross-correlation of x (N, C, *S) with w (O, C/groups, *K) in the convolution geometry `geom`
     (kernels/geometry.py; its out_size may be smaller than the largest that fits): returns (N, O, *out_size).
@@ -54,36 +57,28 @@ def conv_forward(x, w, geom, precise=False):
     precise: the result is an activation a gradient will flow back through (training): no F(4x4) Winograd,
     whose rounding flips more ReLU masks downstream (kernels/select.py).
     """
-    algorithm = registry.get(select.algorithm("forward", geom, precise=precise))
-    with np.errstate(all="ignore"):
-        seen = [] if algorithm.watched else None
-        y = _call(algorithm, "forward", x, w, geom, seen=seen)
-        if algorithm.exact_forward or _finite(y, (x, w), seen):
-            return y
-        return nonfinite.forward(x, w, geom)
+    y, algorithm, seen = _run("forward", geom, (x, w), precise)
+    if algorithm.exact_forward or _finite(y, (x, w), seen):
+        return y
+    return nonfinite.forward(x, w, geom)
 
 
 def conv_backward_input(g, w, geom, precise=False):
     """d(sum(conv_forward(x) * g))/dx for the input of the convolution geometry `geom`: returns (N, C, *S).
     precise: as for conv_forward, where this is a forward pass (conv_transpose's)."""
-    algorithm = registry.get(select.algorithm("backward_input", geom, precise=precise))
-    with np.errstate(all="ignore"):
-        seen = [] if algorithm.watched else None
-        dx = _call(algorithm, "backward_input", g, w, geom, seen=seen)
-        # the cheaper check: a finite w (these algorithms are exact for any g), else the result itself
-        if algorithm.exact_input_gradient and w.size <= dx.size:
-            if nonfinite.finite(w):
-                return dx
-        elif _finite(dx, (g, w), seen):
+    dx, algorithm, seen = _run("backward_input", geom, (g, w), precise)
+    # the cheaper check: a finite w (these algorithms are exact for any g), else the result itself
+    if algorithm.exact_input_gradient and w.size <= dx.size:
+        if nonfinite.finite(w):
             return dx
-        return nonfinite.backward_input(g, w, geom)
+    elif _finite(dx, (g, w), seen):
+        return dx
+    return nonfinite.backward_input(g, w, geom)
 
 
 def conv_backward_weight(x, g, geom):
     """d(sum(conv_forward(x) * g))/dw in the convolution geometry `geom`: returns (O, C/groups, *K)."""
-    algorithm = registry.get(select.algorithm("backward_weight", geom))
-    with np.errstate(all="ignore"):
-        dw = _call(algorithm, "backward_weight", x, g, geom)
-        if _finite(dw, (x, g), None):
-            return dw
-        return nonfinite.backward_weight(x, g, geom)
+    dw, _, _ = _run("backward_weight", geom, (x, g))
+    if _finite(dw, (x, g), None):
+        return dw
+    return nonfinite.backward_weight(x, g, geom)

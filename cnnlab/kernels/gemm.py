@@ -11,9 +11,10 @@ channels) is the forward convolution of g with the flipped, transposed kernel (k
 is W^T @ g followed by the column-to-image scatter (one strided add per kernel offset).
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
->>> geom = ConvGeometry.of((1, 1, 4), (1, 1, 3), (1,), ((1, 1),), (1,), 1)
->>> forward(np.ones((1, 1, 4)), np.ones((1, 1, 3)), geom).tolist()
-[[[2.0, 3.0, 3.0, 2.0]]]
+>>> x = np.arange(16.0).reshape(1, 1, 4, 4)                  # 2x2 windows, stride 2: the sum of each block
+>>> forward(x, np.ones((1, 1, 2, 2)), ConvGeometry.of(x.shape, (1, 1, 2, 2), (2, 2), ((0, 0),) * 2, (1, 1), 1))[0, 0]
+array([[10., 18.],
+       [42., 50.]])
 """
 import itertools
 
