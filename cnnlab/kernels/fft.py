@@ -13,7 +13,7 @@ real FFTs of length L of xp, w, g (zero-filled beyond each array's end) and * fo
 g is zero: exact too). The sums over channels are one complex matmul per frequency, (F, N, C) @ (F, C, O).
 A dilated kernel is transformed with its holes filled by zeros. The cost, O(L log L) per channel pair's
 spectrum plus N*C*O per frequency, does not grow with the kernel: it beats the GEMM lowering (9x-121x column
-matrices) from large kernels on (kernels/select.py says where). float32 stays float32 (NumPy's pocketfft
+matrices) from large kernels on (`_wins` says where). float32 stays float32 (NumPy's pocketfft
 transforms complex64); the tests bound its error against float64.
 
 FFT lengths are rounded up to 2-3-5-smooth numbers (pocketfft's fast sizes); images go through in chunks of

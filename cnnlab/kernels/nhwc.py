@@ -15,7 +15,7 @@ and for strided kernels, the whole batch (or a chunk of images under CHUNK_BYTES
 The matmuls have prod(K)*C as their inner dimension and n*L rows, so BLAS runs them near its peak. The chunks
 run on parallel threads (kernels/parallel.py), each with its own buffers and single-threaded BLAS: copy in,
 matmul, copy out in one core's cache. A batch too small to give every thread a chunk is one chunk whose copies
-and matmul are split over the threads instead. groups == 1 only (kernels/select.py picks it for those).
+and matmul are split over the threads instead. groups == 1 only.
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))

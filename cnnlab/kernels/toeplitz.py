@@ -12,7 +12,7 @@ of direct convolution, but as one well-shaped GEMM on every BLAS thread:
     backward_weight   dT = G^T @ R, G = g as (N*OH, O*OW); dw[o, c, kh, kw] = sum over ow of dT's band
     backward_input    dR = G @ T, added back into xpad one kernel row kh at a time (contiguous rows of Wp)
 
-2-d, groups == 1, any stride, padding and dilation; kernels/select.py picks it where T stays small.
+2-d, groups == 1, any stride, padding and dilation; it wins where T stays small (`_wins`).
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))

@@ -57,7 +57,7 @@ _F4 = dict(G=np.array([[1, 0, 0], [-1/3, -1/3, -1/3], [1/3, -1/3, 1/3], [1/15, 2
 _MATRICES = {2: _F2, 4: _F4}   # output tile size m -> its transforms (B^T: a x a, G: a x 3, A^T: m x a)
 
 
-# where Winograd wins (kernels/select.py; the measurements are in benchmarks/NOTES.md)
+# where Winograd wins (`tile`; the measurements are in benchmarks/NOTES.md)
 MIN_CHANNELS = 128           # input channels from which Winograd's matmuls outweigh its transforms
 MIN_ROWS = 512               # N * output positions from which F(2x2) pays
 MAX_POSITIONS = 784          # output positions per image up to which F(2x2) is used (28x28)

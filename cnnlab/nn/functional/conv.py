@@ -1,9 +1,9 @@
 """Convolutions: conv1d/2d/3d and conv_transpose1d/2d/3d, all from one N-d implementation.
 
-Each public function only names its number of spatial dims; `_conv` and `_conv_transpose` check the arguments,
-and the arithmetic lives in cnnlab/kernels/conv.py (GEMM lowering). The transposed convolution is the adjoint
-of the convolution, so the same three kernel functions serve both: conv's forward is conv_transpose's input
-gradient and the other way round.
+Each public function only names its number of spatial dims; `_conv` and `_conv_transpose` check the arguments
+and compute the geometry once (kernels/geometry.py); cnnlab/kernels/conv.py picks the algorithm that does the
+arithmetic. The transposed convolution is the adjoint of the convolution, so the same three kernel functions
+serve both: conv's forward is conv_transpose's input gradient and the other way round.
 """
 import numbers
 
@@ -19,6 +19,7 @@ from ...ops.shape import squeeze, unsqueeze
 from ...tensor import Tensor
 from ._args import (check_input_dims, check_output_size, check_positive, resolve_padding, spatial_names, to_tuple,
                     transposed_output_size)
+from .padding import pad
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d"]
 
@@ -81,7 +82,6 @@ def _batched(n, input):
 
 def _pad_mode(input, pads, mode):
     """input padded by `pads` ((before, after) per spatial dim) in a non-zero padding mode, through F.pad."""
-    from .padding import pad
     flat = tuple(v for pair in reversed(pads) for v in pair)  # F.pad order: last dim first
     return pad(input, flat, mode=mode)
 
