@@ -174,3 +174,13 @@ def test_gradgradcheck_where_pytorch_is_no_oracle():
         return out
 
     assert gradgradcheck(write, (x, v), seed=1)
+
+
+@pytest.mark.parametrize("reduce", ["mean", "amax", "prod"])
+def test_float32_stays_float32(reduce):
+    x = cnnlab.tensor(rand(3, 4, seed=22, low=0.5, high=2.0), dtype=cnnlab.float32, requires_grad=True)
+    s = cnnlab.tensor(rand(2, 4, seed=23, low=0.5, high=2.0), dtype=cnnlab.float32, requires_grad=True)
+    out = x.scatter_reduce(0, cnnlab.tensor([[0, 2, 0, 1], [0, 0, 0, 1]]), s, reduce)[1:, ::2].flip(0)
+    gx, gs = cnnlab.autograd.grad((out * out).sum(), (x, s), create_graph=True)
+    hx, hs = cnnlab.autograd.grad((gx * gx).sum() + (gs * gs).sum(), (x, s))
+    assert {gx.dtype, gs.dtype, hx.dtype, hs.dtype} == {cnnlab.float32}

@@ -153,13 +153,14 @@ def _scatter_reduce(ctx, grad):
     part = _full(idx.shape)
     own = ~hit | include_self  # where input's own value took part
     if reduce in ("sum", "mean"):
-        scale = 1 / np.maximum(s["count"] + (1 if include_self else 0), 1) if reduce == "mean" else None
+        scale = (1 / np.maximum(s["count"] + (1 if include_self else 0), 1)).astype(x.dtype) if reduce == "mean" \
+            else None
         keep_x, keep_src = own, None
     else:  # amax/amin: the gradient shared evenly by the tied values (input's own counted as the first order does)
         out = ctx.output._data
         ties = np.where(x == out, 1, 0)
         np.add.at(ties, key, (s["vals"] == out[key]).astype(np.int64))
-        scale = 1 / np.maximum(ties, 1)
+        scale = (1 / np.maximum(ties, 1)).astype(x.dtype)
         keep_x, keep_src = own & (x == out), s["vals"] == out[key]
     read, spread = along_dim(x.shape, src.shape, key, part)
 
