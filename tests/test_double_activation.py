@@ -120,3 +120,32 @@ def test_dropout_mask_fixed(fn, shape):
                                 generator=gen())).detach().numpy() / x
     np.testing.assert_allclose(gx.detach().numpy(), g.detach().numpy() * ref, rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(gg.numpy(), v * ref, rtol=1e-12, atol=1e-12)
+
+
+EXTREME = np.array([-1e4, -800.0, -50.0, -1.0, 0.0, 1.0, 50.0, 800.0, 1e4])
+
+
+@pytest.mark.parametrize("name", ["elu", "selu", "celu", "gelu", "gelu_tanh", "sigmoid", "tanh", "silu", "softplus",
+                                  "softplus_beta", "softsign", "logsigmoid", "hardswish"])
+def test_pointwise_extreme_inputs(name):
+    # no overflow into NaN: exp only sees min(x, 0) in elu's formula, sigmoid's and tanh's read their output
+    _, op, top, _ = next(p for p in POINTWISE if p[0] == name)
+    check_double(op, top, EXTREME)
+
+
+def test_mish_extreme_inputs_stay_finite():
+    # PyTorch's create_graph mish backward gives NaN at x = 800 and 1e4 (1 - tanh^2 times an overflowed
+    # sigmoid term); cnnlab's is 0 there, and equals PyTorch's elsewhere
+    check_double(F.mish, TF.mish, EXTREME[:7], order=3)
+    x = cnnlab.tensor(EXTREME, requires_grad=True)
+    (gx,) = cnnlab.autograd.grad(F.mish(x).sum(), x, create_graph=True)
+    (gg,) = cnnlab.autograd.grad(gx.sum(), x)
+    assert np.isfinite(gg.numpy()).all()
+
+
+def test_kinks_follow_pytorch_double_backward():
+    # elu at 0 and softplus at beta x == threshold: the first derivative takes the smooth side's value, the
+    # second is 0 there (PyTorch's masks: x < 0, beta x < threshold)
+    check_double(lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), np.array([0.0, -1.0, 1.0]), order=3)
+    check_double(lambda x: F.softplus(x, 2.0, 3.0), lambda x: TF.softplus(x, 2.0, 3.0), np.array([1.5, 1.0, 2.0]),
+                 order=3)

@@ -178,3 +178,12 @@ def test_margin_losses_do_better_than_pytorch(name, kw):
     with pytest.raises(RuntimeError, match="not implemented"):
         torch.autograd.grad(gt.sum(), xt)
     _gradgradcheck(lambda a: getattr(F, name)(a, cnnlab.tensor(y), **kw), A + 0.01)
+
+
+def test_bce_extreme_probabilities_follow_pytorch():
+    # within ~1e-12 of 0 and 1 PyTorch's double backward places its eps differently from the derivative of its
+    # own (floored) gradient; cnnlab's input gradient is a node with PyTorch's derivatives
+    x = np.array([0.0, 1.0, 1e-30, 1 - 1e-12, 0.5, 1.0])
+    t = np.array([0.3, 0.4, 1.0, 0.0, 1.0, 1.0])
+    for reduction in ("mean", "sum", "none"):
+        check_double(*both("binary_cross_entropy", reduction=reduction), x, t, diff=[True, False])

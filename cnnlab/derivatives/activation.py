@@ -55,12 +55,14 @@ def _linear_in_grad(ctx, grad, fn):
 
 # ---- f'(x) of the smooth pointwise activations, in cnnlab ops ---------------------------------------------------
 def _d_elu(x, out, fv):
-    # x > 0: scale; else scale alpha is exp(is x) = is (out + scale alpha), read from the output as PyTorch does.
-    # At x = 0 the value is the left one and the next derivative 0 (PyTorch's elu_double_backward masks x < 0)
+    # x > 0: scale; else scale alpha is exp(is x) (from x, not from the output: no cancellation, as PyTorch's
+    # create_graph elu_backward). At x = 0 the value is the left one and the next derivative 0 (PyTorch masks
+    # x < 0 there); exp sees min(x, 0), so a large x cannot overflow
     scale, alpha, s_in = fv["scale"], fv["alpha"], fv["input_scale"]
     xd = x._data
+    neg = const(xd < 0, xd.dtype)
     at_zero = const((xd == 0) * (scale * alpha * s_in) + (xd > 0) * scale, xd.dtype)
-    return at_zero + const(xd < 0, xd.dtype) * ((out + scale * alpha) * s_in)
+    return at_zero + neg * (x * neg * s_in).exp() * (scale * alpha * s_in)
 
 
 def _d_gelu(x, out, fv):
@@ -78,14 +80,18 @@ def _d_silu(x, out, fv):
 
 
 def _d_mish(x, out, fv):
-    t = tanh(softplus(x, 1.0, math.inf))  # softplus without the linear region, as PyTorch's mish
+    t = tanh(softplus(x))  # PyTorch's create_graph mish backward uses softplus's default threshold too
     return t + x * one_minus(t * t) * sigmoid(x)
 
 
 def _d_softplus(x, out, fv):
+    # 1 where beta x > threshold, sigmoid(beta x) elsewhere; the next derivative only where beta x < threshold
+    # (PyTorch's softplus_double_backward), so at beta x == threshold sigmoid's value is a constant
     beta, threshold = fv["beta"], fv["threshold"]
-    lin = const(x._data * beta > threshold, x._data.dtype)  # 1 in the linear region, sigmoid(beta x) elsewhere
-    return lin + const(1 - lin._data, lin._data.dtype) * sigmoid(x * beta)
+    bx = x._data * beta
+    below = const(bx < threshold, bx.dtype)
+    fixed = (bx > threshold) + (bx == threshold) / (1 + np.exp(-np.where(bx == threshold, bx, 0)))
+    return const(fixed, bx.dtype) + below * sigmoid(x * beta)
 
 
 def _d_hardswish(x, out, fv):

@@ -12,6 +12,7 @@ import numpy as np
 from ..autograd import graph
 from ..autograd.graph import register, sum_to
 from ..nn.functional.activation import log_softmax, sigmoid, softmax, softplus
+from ..tensor import Tensor
 from ..nn.functional.loss_elementwise import _pointwise as _elementwise_loss
 from .activation import const, definer, free_vars, origin
 
@@ -21,10 +22,16 @@ def _cast(t, dtype):
 
 
 def _upstream(grad, reduction, denom, shape):
-    """Tensor form of loss._upstream: d(out)/d(per-element loss) * grad, broadcastable to shape."""
+    """Tensor form of loss._upstream: d(out)/d(per-element loss) * grad, broadcastable to shape. A zero count
+    (an empty input, every target ignored) multiplies only zeros: 1 stands in for it, so no 0/0 reaches the
+    next order (PyTorch's gradients are 0 there, not NaN)."""
     if reduction == "none":
         return grad.reshape(shape)
-    return grad if reduction == "sum" else grad / denom
+    if reduction == "sum":
+        return grad
+    if isinstance(denom, (int, float, np.number)):
+        return grad / (denom or 1)
+    return grad / (denom + const(denom._data == 0, denom._data.dtype))
 
 
 # ---- elementwise losses (loss_elementwise._pointwise) -------------------------------------------------------
@@ -54,11 +61,42 @@ def _d_huber(xs, arrays, fv):
 
 
 def _d_bce(xs, arrays, fv):
-    # (x - t) / max(x (1 - x), 1e-12) (PyTorch's floor, fixed where it acts) and log(1 - x) - log(x)
-    a, b = xs
-    floor = const(arrays[0] * (1 - arrays[0]) <= 1e-12, a._data.dtype)
-    den = a * (1 - a) * (1 - floor) + floor * 1e-12
-    return [(a - b) / den, (-a).log1p() - a.log()]
+    # the input's gradient is a node of its own (_bce_input_grad); the target's is log(1 - x) - log(x)
+    a = xs[0]
+    return [None, (-a).log1p() - a.log()]
+
+
+_BCE_EPS = 1e-12
+
+
+def _bce_input_grad(x, t, gw):
+    """binary_cross_entropy's input gradient gw (x - t) / max(x (1 - x), eps) (x, t, gw of one shape) as a node
+    whose derivatives are PyTorch's binary_cross_entropy double backward, which places eps differently:
+    d/dx = gw (x^2 - 2 x t + t) / ((x + eps)^2 (1 - x + eps)^2), d/dt = -gw / max(x (1 - x), eps),
+    d/dgw = (x - t) / ((x + eps) (1 - x + eps)). They equal the derivatives of the value except within ~eps
+    of 0 and 1, where PyTorch's are the reference."""
+    def parts(lib_x, lib_t, lib_w, floor_den):
+        eps = _BCE_EPS
+        dx = lib_w * (lib_x * lib_x - 2 * lib_x * lib_t + lib_t) / ((lib_x + eps) ** 2 * (1 - lib_x + eps) ** 2)
+        return dx, -lib_w / floor_den, (lib_x - lib_t) / ((lib_x + eps) * (1 - lib_x + eps))
+
+    xd, td, wd = x._data, t._data, gw._data
+    with np.errstate(all="ignore"):
+        floor_den = np.maximum(xd * (1 - xd), _BCE_EPS)
+        value = wd * (xd - td) / floor_den
+
+    def backward(g):
+        with np.errstate(all="ignore"):
+            return tuple(g * d for d in parts(xd, td, wd, floor_den))
+
+    def formula(ctx, g):
+        xx, tt, ww = ctx.inputs
+        den = xx * (1 - xx)  # the floor acts on the value only (PyTorch clamps it in place, untracked)
+        den = den + const(np.maximum(den._data, _BCE_EPS) - den._data, den._data.dtype)
+        return tuple(g * d for d in parts(xx, tt, ww, den))
+
+    backward._formula = formula
+    return Tensor._from_op(value, (x, t, gw), backward, "BinaryCrossEntropyBackwardBackward0")
 
 
 def _d_bce_logits(xs, arrays, fv):
@@ -123,8 +161,11 @@ def elementwise_loss_formula(ctx, grad):
     ders = (_d_kl_div(xs, arrays, free_vars(der), der) if kind == "kl_div" else
             _ELEMENTWISE[kind](xs, arrays, free_vars(der)))
     gw_el = gl if w is None else gl * w
-    grads = [sum_to(d * gw_el, p.shape).to(p.dtype) if need else None
+    grads = [sum_to(d * gw_el, p.shape).to(p.dtype) if need and d is not None else None
              for p, d, need in zip(ctx.inputs, ders, ctx.needs_input_grad)]
+    if kind == "binary_cross_entropy" and ctx.needs_input_grad[0]:
+        full = gw_el if tuple(gw_el.shape) == tuple(shape) else gw_el.expand(*shape)
+        grads[0] = _bce_input_grad(xs[0], xs[1], full).to(ctx.inputs[0].dtype)
     if weight is not None:
         gw = None
         if ctx.needs_input_grad[-1]:
