@@ -184,3 +184,14 @@ def test_float32_stays_float32(reduce):
     gx, gs = cnnlab.autograd.grad((out * out).sum(), (x, s), create_graph=True)
     hx, hs = cnnlab.autograd.grad((gx * gx).sum() + (gs * gs).sum(), (x, s))
     assert {gx.dtype, gs.dtype, hx.dtype, hs.dtype} == {cnnlab.float32}
+
+
+def test_augmented_assignment_in_the_graph():
+    def fn(lib, x, y):
+        out = x * 1
+        out += y
+        out *= y
+        out[0] = y * x[2]
+        return out
+
+    check2(fn, rand(3, 4, seed=24), rand(4, seed=25), order=3)
