@@ -294,3 +294,27 @@ def test_grad_walks_only_the_branches_that_lead_to_its_inputs():
     np.testing.assert_allclose(gx.detach().numpy(), w.detach().numpy()[::-1])
     (gw,) = cnnlab.autograd.grad(y.sum(), w, create_graph=True)
     assert calls == [1]
+
+
+def test_once_differentiable_gives_values_whose_derivative_raises():
+    from cnnlab.autograd.function import once_differentiable
+
+    class Square(cnnlab.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x * x
+
+        @staticmethod
+        @once_differentiable
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return 2 * x * g
+
+    x = cnnlab.tensor(rand(3, seed=26), requires_grad=True)
+    Square.apply(x).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), 2 * x.detach().numpy())
+    (g,) = cnnlab.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+    np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy())
+    with pytest.raises(cnnlab.GradError, match="SquareBackward: double backward"):
+        cnnlab.autograd.grad(g.sum(), x)

@@ -237,3 +237,38 @@ def _call_backward(cls, ctx, args, outputs, diff, grads, graph=False):
         else:
             out.append(r._data.astype(a._data.dtype, copy=False))
     return tuple(out)
+
+
+def once_differentiable(backward):
+    """Decorator for a custom Function's backward that computes on values (not differentiable): it runs under
+    no_grad, and under create_graph its gradients are known only by their values, so differentiating them raises
+    GradError (PyTorch returns them as constants when the incoming gradients need no grad: cnnlab never gives that
+    silent zero). As torch.autograd.function.once_differentiable.
+
+    >>> import cnnlab
+    >>> from cnnlab.autograd.function import Function, once_differentiable
+    >>> class Square(Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     @once_differentiable
+    ...     def backward(ctx, g):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * g
+    >>> x = cnnlab.tensor([1.0, 2.0], requires_grad=True)
+    >>> cnnlab.autograd.grad(Square.apply(x).sum(), x, create_graph=True)
+    (tensor([2., 4.], grad_fn=<SquareBackwardBackward0>),)
+    """
+    @functools.wraps(backward)
+    def wrapper(ctx, *grad_outputs):
+        recording = is_grad_enabled()
+        with no_grad():
+            result = backward(ctx, *grad_outputs)
+        if not recording:
+            return result
+        values = tuple(r._data if isinstance(r, Tensor) else r for r in (result if isinstance(result, tuple)
+                                                                          else (result,)))
+        return values if isinstance(result, tuple) else values[0]
+    return wrapper
