@@ -137,3 +137,12 @@ def test_sorting_0d_and_ties():
     x = np.array([1.0, 3.0, 2.0, 3.0, 2.0, 0.5])
     check2(lambda lib, x: x.median(), x, order=3)  # the gradient shared by the tied elements
 
+
+
+def test_layout_ops_around_a_convolution():
+    # the shapes a CNN's gradient penalty passes through: a skip joined by cat, a crop, channels-last, flatten
+    def net(lib, x, w):
+        y = lib.torch.cat([lib.F.conv2d(x, w, padding=1), x], 1)[:, :, 1:-1]
+        return y.permute(0, 2, 3, 1).flatten(1).chunk(2, 1)[1]
+
+    check2(net, rand(2, 2, 4, 5, seed=10), rand(3, 2, 3, 3, seed=11), order=3, rtol=1e-6)
