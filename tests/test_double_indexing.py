@@ -195,3 +195,22 @@ def test_augmented_assignment_in_the_graph():
         return out
 
     check2(fn, rand(3, 4, seed=24), rand(4, seed=25), order=3)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib, x: x[1], lambda lib, x: x[:, 1:], lambda lib, x: x[[0, 0]], lambda lib, x: x.t(),
+    lambda lib, x: x.permute(1, 0), lambda lib, x: x.flip(0), lambda lib, x: x.gather(1, lib.tensor([[0], [1], [2]])),
+    lambda lib, x: x.repeat(2, 1), lambda lib, x: x.diagonal(), lambda lib, x: x.unfold(1, 2, 1),
+    lambda lib, x: x.sort(1).values, lambda lib, x: x.cummax(1).values, lambda lib, x: x.split(1)[0],
+    lambda lib, x: x.masked_fill(x > 0, 0.0), lambda lib, x: x.as_strided((2, 2), (1, 2)),
+    lambda lib, x: x.index_select(0, lib.tensor([1])),
+], ids=lambda f: "")
+def test_gradient_nodes_are_named_as_torch_names_them(fn):
+    names = []
+    for lib in (cnnlab, torch):
+        x = lib.tensor(rand(3, 3, seed=26), requires_grad=True)
+        y = fn(lib, x)
+        gx, = lib.autograd.grad(y, x, lib.ones(tuple(y.shape), dtype=lib.float64, requires_grad=True),
+                                create_graph=True)
+        names.append(gx.grad_fn.name())
+    assert names[0] == names[1]

@@ -18,9 +18,20 @@ from ..ops.indexing import masked_fill
 from ..ops.more_math import scatter_reduce
 
 
+# the op PyTorch computes these gradients with, which names their nodes; others are named as PyTorch names a
+# gradient's own node, SelectBackward0 -> SelectBackwardBackward0
+_TORCH_NAMES = {"IndexBackward0": "IndexPutImplBackward0", "IndexSelectBackward0": "IndexAddBackward0",
+                "GatherBackward": "ScatterAddBackward0", "SplitBackward0": "CatBackward0",
+                "SplitWithSizesBackward0": "CatBackward0", "RepeatBackward": "SumBackward1",
+                "CummaxBackward0": "ScatterAddBackward0", "CumminBackward0": "ScatterAddBackward0",
+                "SortBackward": "ScatterBackward0", "TopkBackward": "ScatterBackward0",
+                "KthvalueBackward0": "ScatterBackward0", "MedianBackward1": "ScatterBackward0",
+                "NanmedianBackward1": "ScatterBackward0", "MaskedFillBackward0": "MaskedFillBackward0",
+                "AsStridedBackward0": "AsStridedBackward0"}
+
+
 def _name(op):
-    """The name PyTorch gives the gradient's own node: SelectBackward0 -> SelectBackwardBackward0."""
-    return op.rstrip("0123456789") + "Backward0"
+    return _TORCH_NAMES.get(op) or op.rstrip("0123456789") + "Backward0"
 
 
 def linear(ctx, grad, apply, adjoint):
