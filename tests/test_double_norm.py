@@ -155,3 +155,18 @@ def test_normalize_below_eps_and_scalar():
     check_double(lambda a: F.normalize(a, 2.0, 1, eps=1e-2), lambda a: TF.normalize(a, 2.0, 1, eps=1e-2), x,
                  order=3)
     check_double(lambda a: F.normalize(a, 2.0, 0), lambda a: TF.normalize(a, 2.0, 0), np.array(-0.7))
+
+
+def test_float32_second_order_recomputes_statistics_in_float64():
+    # data far from zero: the formula recomputes the statistics in float64, so the float32 second derivative is within float32 rounding of the float64 one (PyTorch's float32 is
+    # ~6e-5 away here)
+    x = (R.random((8, 3, 6, 6)) * 2 - 1 + 1000.0).astype(np.float32)
+    g, v = R.standard_normal(x.shape), R.standard_normal(x.shape)
+    second = {}
+    for dt in (np.float32, np.float64):
+        xt = cnnlab.tensor(x.astype(dt), requires_grad=True)
+        out = F.batch_norm(xt, None, None, training=True) * cnnlab.tensor(g.astype(dt))
+        (gx,) = cnnlab.autograd.grad(out.sum(), xt, create_graph=True)
+        second[dt] = cnnlab.autograd.grad((gx * cnnlab.tensor(v.astype(dt))).sum(), xt)[0]
+    assert second[np.float32].dtype == cnnlab.float32
+    np.testing.assert_allclose(second[np.float32].numpy(), second[np.float64].numpy(), rtol=1e-5, atol=1e-6)

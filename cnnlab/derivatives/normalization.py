@@ -9,6 +9,7 @@ The ops do not keep eps (or LRN's k): it is read back from the saved arrays as a
 """
 import numpy as np
 
+from .._dtypes import float64
 from ..autograd.graph import linear_op, register
 from ..nn.functional.normalization import _channel_window_sum
 from .activation import const, free_vars, origin
@@ -29,19 +30,26 @@ def _sum(t, axes):
     return t.sum(axes) if axes else t  # (sum over dim=() would sum every dim)
 
 
+def _wide(t):
+    """t in float64: a float16/float32 input's statistics are recomputed here, and in its own precision the
+    mean of data far from zero would cost more than PyTorch's float32 error."""
+    return t if t is None or t._data.dtype == np.float64 else t.to(float64)
+
+
 def _norm_grads(ctx, grad, x, w, b, param_shape, red, xs_shape, axes, invstd_arr):
     """Gradients of out = xhat * w + b for batch statistics of x.reshape(xs_shape) over axes."""
-    xhat, invstd = _standardized(x.reshape(xs_shape), axes, invstd_arr)
+    x64, g64, w64 = _wide(x), _wide(grad), _wide(w)
+    xhat, invstd = _standardized(x64.reshape(xs_shape), axes, invstd_arr)
     gx = gw = gb = None
     if ctx.needs_input_grad[0]:
-        gxhat = (grad if w is None else grad * w.reshape(param_shape)).reshape(xs_shape)
+        gxhat = (g64 if w64 is None else g64 * w64.reshape(param_shape)).reshape(xs_shape)
         gx = invstd * (gxhat - gxhat.mean(axes, keepdim=True) - xhat * (gxhat * xhat).mean(axes, keepdim=True))
         gx = gx.reshape(x.shape)
     if w is not None and ctx.needs_input_grad[1]:
-        gw = _sum(grad * xhat.reshape(x.shape), red).reshape(w.shape)
+        gw = _sum(g64 * xhat.reshape(x.shape), red).reshape(w.shape)
     if b is not None and ctx.needs_input_grad[-1]:
         gb = _sum(grad, red).reshape(b.shape)
-    return tuple(g for g, p in ((gx, x), (gw, w), (gb, b)) if p is not None)
+    return tuple(g if g is None else g.to(p.dtype) for g, p in ((gx, x), (gw, w), (gb, b)) if p is not None)
 
 
 def _inputs(ctx, w_saved, b_saved):
