@@ -49,7 +49,7 @@ def _as_tuple(out):
 
 def _to_numpy(t):
     if isinstance(t, torch.Tensor):
-        return t.detach().numpy()
+        return t.detach().numpy(force=True)  # force: a second derivative may be a ZeroTensor
     if isinstance(t, cnnlab.Tensor):
         return t.detach().numpy()
     return np.asarray(t)
