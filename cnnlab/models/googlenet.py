@@ -6,6 +6,7 @@ from collections import namedtuple
 from .. import nn
 from ..nn import functional as F
 from ..ops.shape import cat
+from ..nn.modules.fusion import conv_bn
 from ._api import define_builder, overwrite_named_param, weights_enum
 
 __all__ = ["GoogLeNet", "GoogLeNetOutputs", "Inception", "InceptionAux", "BasicConv2d", "GoogLeNet_Weights",
@@ -85,7 +86,7 @@ class BasicConv2d(nn.Module):
         self.bn = nn.BatchNorm2d(out_channels, eps=0.001)
 
     def forward(self, x):
-        return F.relu(self.bn(self.conv(x)), inplace=True)
+        return F.relu(conv_bn(self.conv, self.bn, x), inplace=True)  # bn(conv(x)), folded in inference
 
 
 class Inception(nn.Module):

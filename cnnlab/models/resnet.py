@@ -6,6 +6,7 @@ weights arrive checked (None or a ResNet18_Weights member); with weights, num_cl
 state_dict comes from weights.get_state_dict(progress=progress, check_hash=True).
 """
 from .. import nn
+from ..nn.modules.fusion import conv_bn
 from ._api import define_builder, overwrite_named_param, weights_enum
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
@@ -46,8 +47,8 @@ class BasicBlock(nn.Module):
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
+        out = self.relu(conv_bn(self.conv1, self.bn1, x))  # conv_bn: bn(conv(x)), folded in inference
+        out = conv_bn(self.conv2, self.bn2, out)
         return self.relu(out + identity)
 
 
@@ -72,9 +73,9 @@ class Bottleneck(nn.Module):
 
     def forward(self, x):
         identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu(self.bn1(self.conv1(x)))
-        out = self.relu(self.bn2(self.conv2(out)))
-        out = self.bn3(self.conv3(out))
+        out = self.relu(conv_bn(self.conv1, self.bn1, x))  # conv_bn: bn(conv(x)), folded in inference
+        out = self.relu(conv_bn(self.conv2, self.bn2, out))
+        out = conv_bn(self.conv3, self.bn3, out)
         return self.relu(out + identity)
 
 
@@ -142,7 +143,7 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(self.bn1(self.conv1(x))))  # (N, 64, H/4, W/4)
+        x = self.maxpool(self.relu(conv_bn(self.conv1, self.bn1, x)))  # (N, 64, H/4, W/4)
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))  # (N, 512 * expansion) -> (N, num_classes)
 

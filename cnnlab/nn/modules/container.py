@@ -10,6 +10,8 @@ from itertools import chain
 
 from ...tensor import Tensor
 from ..parameter import Parameter
+from .fusion import FOLDS_INTO as _FOLDS_INTO
+from .fusion import conv_bn, foldable
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -127,8 +129,16 @@ class Sequential(Module):
         return v
 
     def forward(self, input):
-        for module in self:
+        modules = list(self._modules.values())
+        i, last = 0, len(modules) - 1
+        while i <= last:
+            module = modules[i]
+            if i < last and type(module) in _FOLDS_INTO and foldable(module, modules[i + 1], input):
+                input = conv_bn(module, modules[i + 1], input)  # inference: the batch norm folded into the conv
+                i += 2
+                continue
             input = module(input)
+            i += 1
         return input
 
 

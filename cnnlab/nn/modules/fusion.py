@@ -1,0 +1,168 @@
+"""Folding an eval-mode batch norm into the convolution or linear layer before it.
+
+In eval mode batch norm is a fixed affine map per channel, y = (x - mean) * s + beta with s = gamma / sqrt(var + eps),
+so conv-then-BN is one convolution with weight w * s (per output channel) and bias (b - mean) * s + beta. The
+`fuse_*` functions build those parameters or layers, as torch.nn.utils.fusion's (and are exported there:
+cnnlab.nn.utils.fusion). `conv_bn` is what nn.Sequential and
+the model zoo's blocks call for a conv followed by its batch norm: when no graph is recorded (inference) and folding
+reads fewer bytes than the batch-norm pass it saves, it folds on the fly, from the current parameters on every call
+(nothing is cached, so a changed weight or running statistic is never missed); otherwise it runs the two layers.
+"""
+import copy
+
+import numpy as np
+
+from ...autograd import is_grad_enabled
+from ...tensor import Tensor
+from ..parameter import Parameter
+from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
+from .conv import Conv1d, Conv2d, Conv3d
+
+_CONV_BN = {Conv1d: BatchNorm1d, Conv2d: BatchNorm2d, Conv3d: BatchNorm3d}
+FOLDS_INTO = frozenset(_CONV_BN)  # the layer types a following batch norm can be folded into
+
+
+def _folded_arrays(w, b, mean, var, eps, gamma, beta, channel_axis):
+    """(w * s, (b - mean) * s + beta) with s = gamma / sqrt(var + eps) along channel_axis of w; arrays in, out."""
+    scale = 1.0 / np.sqrt(var + eps)
+    if gamma is not None:
+        scale = scale * gamma
+    shape = [1] * w.ndim
+    shape[channel_axis] = -1
+    fused_w = (w * scale.reshape(shape)).astype(w.dtype, copy=False)
+    shift = (0.0 if b is None else b) - mean
+    fused_b = shift * scale + (0.0 if beta is None else beta)
+    return fused_w, fused_b.astype(w.dtype if b is None else b.dtype, copy=False)
+
+
+def _array(t):
+    return None if t is None else t._data
+
+
+def fuse_conv_bn_weights(conv_w, conv_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b, transpose=False):
+    """The weight and bias of one convolution equal to conv(conv_w, conv_b) followed by an eval-mode batch norm.
+
+    Args:
+        conv_w (Tensor), conv_b (Tensor or None): the convolution's parameters.
+        bn_rm, bn_rv (Tensor): the batch norm's running mean and variance; bn_eps (float).
+        bn_w, bn_b (Tensor or None): the batch norm's affine weight and bias (None: 1 and 0).
+        transpose (bool, default False): conv_w is a transposed convolution's (in, out/groups, ...) weight.
+    Returns:
+        (Parameter, Parameter): the fused weight and bias, requiring grad where conv_w and conv_b do. Matches
+        torch.nn.utils.fusion.fuse_conv_bn_weights.
+
+    >>> import cnnlab
+    >>> w, b = fuse_conv_bn_weights(cnnlab.ones(2, 1, 3, 3), None, cnnlab.zeros(2), cnnlab.ones(2), 0.0,
+    ...                             cnnlab.tensor([2.0, 3.0]), cnnlab.tensor([1.0, -1.0]))
+    >>> w[:, 0, 0, 0].tolist(), b.tolist()
+    ([2.0, 3.0], [1.0, -1.0])
+    """
+    fw, fb = _folded_arrays(conv_w._data, _array(conv_b), bn_rm._data, bn_rv._data, bn_eps, _array(bn_w),
+                            _array(bn_b), 1 if transpose else 0)
+    # a missing conv bias counts as zeros that need no gradient, as in PyTorch
+    return (Parameter(Tensor._wrap(fw), conv_w.requires_grad),
+            Parameter(Tensor._wrap(fb), conv_b is not None and conv_b.requires_grad))
+
+
+def fuse_conv_bn_eval(conv, bn, transpose=False):
+    """A copy of conv whose output equals bn(conv(x)) for an eval-mode bn. Both must be in eval mode.
+
+    Raises:
+        ValueError: conv or bn is in training mode, or bn has no running statistics.
+    Matches torch.nn.utils.fusion.fuse_conv_bn_eval.
+
+    >>> import cnnlab, cnnlab.nn as nn
+    >>> conv, bn = nn.Conv2d(3, 4, 3).eval(), nn.BatchNorm2d(4).eval()
+    >>> x = cnnlab.randn(1, 3, 8, 8)
+    >>> bool((fuse_conv_bn_eval(conv, bn)(x) - bn(conv(x))).abs().max() < 1e-5)
+    True
+    """
+    _check_eval("fuse_conv_bn_eval", conv, bn)
+    fused = copy.deepcopy(conv)
+    fused.weight, fused.bias = fuse_conv_bn_weights(conv.weight, conv.bias, bn.running_mean, bn.running_var, bn.eps,
+                                                    bn.weight, bn.bias, transpose)
+    return fused
+
+
+def fuse_linear_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b):
+    """The weight and bias of one linear layer equal to linear then an eval-mode BatchNorm1d over its features.
+    Matches torch.nn.utils.fusion.fuse_linear_bn_weights.
+
+    >>> import cnnlab
+    >>> w, b = fuse_linear_bn_weights(cnnlab.eye(2), cnnlab.zeros(2), cnnlab.zeros(2), cnnlab.ones(2) * 4, 0.0,
+    ...                               None, None)
+    >>> w.tolist(), b.tolist()
+    ([[0.5, 0.0], [0.0, 0.5]], [0.0, 0.0])
+    """
+    return fuse_conv_bn_weights(linear_w, linear_b, bn_rm, bn_rv, bn_eps, bn_w, bn_b)
+
+
+def fuse_linear_bn_eval(linear, bn):
+    """A copy of linear whose output equals bn(linear(x)) for an eval-mode BatchNorm1d over the features.
+    Matches torch.nn.utils.fusion.fuse_linear_bn_eval.
+
+    >>> import cnnlab, cnnlab.nn as nn
+    >>> lin, bn = nn.Linear(3, 4).eval(), nn.BatchNorm1d(4).eval()
+    >>> x = cnnlab.randn(5, 3)
+    >>> bool((fuse_linear_bn_eval(lin, bn)(x) - bn(lin(x))).abs().max() < 1e-5)
+    True
+    """
+    _check_eval("fuse_linear_bn_eval", linear, bn)
+    if linear.out_features != bn.num_features:
+        raise ValueError(f"fuse_linear_bn_eval: the linear layer's out_features must equal the batch norm's "
+                         f"num_features. Got out_features={linear.out_features}, num_features={bn.num_features}.")
+    fused = copy.deepcopy(linear)
+    fused.weight, fused.bias = fuse_linear_bn_weights(linear.weight, linear.bias, bn.running_mean, bn.running_var,
+                                                      bn.eps, bn.weight, bn.bias)
+    return fused
+
+
+def _check_eval(op, layer, bn):
+    if layer.training or bn.training:
+        raise ValueError(f"{op}: fusion is only for eval mode (call .eval() first). Got "
+                         f"{type(layer).__name__}.training={layer.training}, {type(bn).__name__}.training={bn.training}.")
+    if bn.running_mean is None or bn.running_var is None:
+        raise ValueError(f"{op}: the batch norm has no running statistics to fold (track_running_stats=False).")
+
+
+def foldable(conv, bn, input):
+    """Whether conv_bn may fold: exact Conv/BatchNorm pair of one dimensionality in eval mode with running statistics,
+    no hooks on either, a batched input, matching channels and dtypes, and no graph to record."""
+    if _CONV_BN.get(type(conv)) is not type(bn) or bn.training or bn.running_mean is None or bn.running_var is None:
+        return False
+    if conv._forward_hooks or conv._forward_pre_hooks or bn._forward_hooks or bn._forward_pre_hooks or \
+            conv._backward_hooks or conv._backward_pre_hooks or bn._backward_hooks or bn._backward_pre_hooks:
+        return False
+    if not isinstance(input, Tensor) or input.dim() != conv._n + 2 or conv.out_channels != bn.num_features:
+        return False
+    dtype = input._data.dtype
+    if conv.weight._data.dtype != dtype or bn.running_var._data.dtype != dtype:
+        return False
+    if is_grad_enabled() and (input.requires_grad or any(p.requires_grad for p in (conv.weight, conv.bias, bn.weight,
+                                                                                    bn.bias) if p is not None)):
+        return False
+    return _fold_is_cheaper(conv, input)
+
+
+def _fold_is_cheaper(conv, input):
+    """Folding reads and writes the weight once; the batch norm pass it saves reads and writes the output once."""
+    out_pixels = int(np.prod(input.shape[2:])) // max(1, int(np.prod(conv.stride)))
+    return conv.weight._data.size < input.shape[0] * conv.out_channels * out_pixels
+
+
+def conv_bn(conv, bn, input):
+    """bn(conv(input)), computed as one folded convolution when `foldable` says so (inference), else layer by layer.
+
+    >>> import cnnlab, cnnlab.nn as nn
+    >>> conv, bn = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4).eval()
+    >>> x = cnnlab.randn(2, 3, 8, 8)
+    >>> with cnnlab.no_grad():
+    ...     bool((conv_bn(conv, bn, x) - bn(conv(x))).abs().max() < 1e-5)
+    True
+    """
+    if not foldable(conv, bn, input):
+        return bn(conv(input))
+    w, b = _folded_arrays(conv.weight._data, _array(conv.bias), bn.running_mean._data, bn.running_var._data, bn.eps,
+                          _array(bn.weight), _array(bn.bias), 0)
+    return conv._op(input, Tensor._wrap(w), Tensor._wrap(b), conv.stride, conv.padding, conv.dilation, conv.groups,
+                    padding_mode=conv.padding_mode)
