@@ -14,20 +14,13 @@ import cnnlab
 RTOL, ATOL = 1e-7, 1e-9
 
 
-def _grad(lib, out, wrt, seed, create_graph):
-    """d(sum(out * seed))/d(wrt) as a list (zeros where out does not depend on an input); seed None: out is a
-    scalar."""
+def _grad(lib, out, wrt, create_graph):
+    """d(out)/d(wrt) of a scalar out, as a list with zeros where out does not depend on an input (or does not
+    require grad at all: an op whose gradient is constant)."""
     needs = [w for w in wrt if w.requires_grad]
-    if lib is torch:
-        if not out.requires_grad:
-            res = [None] * len(needs)
-        else:
-            res = torch.autograd.grad(out, needs, seed, create_graph=create_graph, allow_unused=True)
-    else:
-        if not out.requires_grad:
-            res = [None] * len(needs)
-        else:
-            res = cnnlab.autograd.grad(out, needs, seed, create_graph=create_graph, allow_unused=True)
+    res = [None] * len(needs)
+    if out.requires_grad:
+        res = lib.autograd.grad(out, needs, create_graph=create_graph, allow_unused=True)
     it = iter(res)
     full = []
     for w in wrt:
@@ -37,13 +30,11 @@ def _grad(lib, out, wrt, seed, create_graph):
 
 
 def _to(lib, a, diff):
-    if lib is torch:
-        return torch.tensor(a, requires_grad=diff)
-    return cnnlab.tensor(a, requires_grad=diff)
+    return lib.tensor(a, requires_grad=diff)
 
 
 def _as_np(t):
-    return t.detach().numpy(force=True) if isinstance(t, torch.Tensor) else t.detach().numpy()  # (ZeroTensors)
+    return t.detach().numpy(force=True) if isinstance(t, torch.Tensor) else t.detach().numpy()  # ZeroTensors
 
 
 def _close(name, a, b, rtol, atol):
@@ -55,7 +46,6 @@ def _close(name, a, b, rtol, atol):
 def check_double(cl_fn, torch_fn, *inputs, diff=None, order=2, seed=0, rtol=RTOL, atol=ATOL):
     """Compare the 1st, 2nd (and with order=3 the 3rd) derivatives of cl_fn and torch_fn at inputs (NumPy
     arrays; diff[i] says whether input i is differentiated, default: every float array)."""
-    rng = np.random.default_rng(seed)
     if diff is None:
         diff = [np.asarray(a).dtype.kind == "f" for a in inputs]
     results = {}
@@ -65,16 +55,15 @@ def check_double(cl_fn, torch_fn, *inputs, diff=None, order=2, seed=0, rtol=RTOL
         out = fn(*xs)
         g = _to(lib, r.standard_normal(tuple(out.shape)), True)
         wrt = [x for x, d in zip(xs, diff) if d]
-        first = _grad(lib, (out * g).sum(), wrt, None, True)  # g in the graph: its derivative is checked too
+        first = _grad(lib, (out * g).sum(), wrt, True)  # g in the graph: its derivative is checked too
         vs = [_to(lib, r.standard_normal(tuple(f.shape)), False) for f in first]
         s = sum((f * v).sum() for f, v in zip(first, vs))
-        second = _grad(lib, s, wrt + [g], None, order > 2)
+        second = _grad(lib, s, wrt + [g], order > 2)
         stages = [out, *first, *second]
         if order > 2:
             us = [_to(lib, r.standard_normal(tuple(f.shape)), False) for f in second]
             s3 = sum((f * u).sum() for f, u in zip(second, us))
-            stages += _grad(lib, s3, wrt + [g], None, False)
+            stages += _grad(lib, s3, wrt + [g], False)
         results[lib] = stages
-    del rng
     for i, (a, b) in enumerate(zip(results[cnnlab], results[torch])):
         _close(f"stage {i}", a, b, rtol, atol)

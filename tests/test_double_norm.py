@@ -158,8 +158,8 @@ def test_normalize_below_eps_and_scalar():
 
 
 def test_float32_second_order_recomputes_statistics_in_float64():
-    # data far from zero: the formula recomputes the statistics in float64, so the float32 second derivative is within float32 rounding of the float64 one (PyTorch's float32 is
-    # ~6e-5 away here)
+    # data far from zero: the formula recomputes the statistics in float64, so the float32 second derivative
+    # is within float32 rounding of the float64 one (PyTorch's float32 is ~6e-5 away here)
     x = (R.random((8, 3, 6, 6)) * 2 - 1 + 1000.0).astype(np.float32)
     g, v = R.standard_normal(x.shape), R.standard_normal(x.shape)
     second = {}

@@ -8,6 +8,7 @@ formula is linear_op over the op's own array gradient. The smooth ones multiply 
 ops (mostly other activations: sigmoid, tanh, softplus), whose own formulas make the next order.
 Kinks follow PyTorch's first-order conventions, which the masks below copy from the array gradients.
 """
+import functools
 import math
 
 import numpy as np
@@ -36,6 +37,19 @@ def origin(ctx):
     several ops record the same name (MulBackward0...), and a formula serves only its own op's closures."""
     fn = ctx.backward
     return f"{fn.__module__.rsplit('.', 1)[-1]}.{fn.__qualname__}"
+
+
+def formula_for(made_by, *names):
+    """Decorator: register fn under each of names, for the nodes whose backward `made_by` defined (see
+    origin); for any other node with those names it returns NotImplemented and the registry tries the next."""
+    def decorator(fn):
+        @functools.wraps(fn)
+        def own_nodes_only(ctx, grad):
+            return fn(ctx, grad) if origin(ctx) == made_by else NotImplemented
+        for name in names:
+            register(name)(own_nodes_only)
+        return fn
+    return decorator
 
 
 def const(array, dtype):
@@ -121,10 +135,13 @@ _SMOOTH = {
 _PIECEWISE_LINEAR = ("hardtanh", "threshold", "leaky_relu", "hardsigmoid")
 
 
+# every name activation._pointwise records (selu records EluBackward0, softsign DivBackward0)
+@formula_for("activation._pointwise.<locals>.<lambda>", "HardtanhBackward", "ThresholdBackward",
+             "LeakyReluBackward", "EluBackward", "CeluBackward", "GeluBackward", "SigmoidBackward", "TanhBackward",
+             "SiluBackward", "MishBackward", "SoftplusBackward", "HardsigmoidBackward", "HardswishBackward",
+             "LogSigmoidBackward0", "EluBackward0", "DivBackward0")
 def pointwise_formula(ctx, grad):
     """The formula of every activation recorded by activation._pointwise."""
-    if origin(ctx) != "activation._pointwise.<locals>.<lambda>":
-        return NotImplemented
     fn = ctx.saved["grad"]
     kind = definer(fn)
     x_arr, out_arr = ctx.saved["x"], ctx.saved["out"]
@@ -137,28 +154,16 @@ def pointwise_formula(ctx, grad):
     return (grad * d(x, ctx.output, free_vars(fn)),)
 
 
-_POINTWISE_NAMES = ("HardtanhBackward", "ThresholdBackward", "LeakyReluBackward", "EluBackward", "CeluBackward",
-                    "GeluBackward", "SigmoidBackward", "TanhBackward", "SiluBackward", "MishBackward",
-                    "SoftplusBackward", "HardsigmoidBackward", "HardswishBackward", "LogSigmoidBackward0",
-                    "EluBackward0", "DivBackward0")  # selu records EluBackward0, softsign DivBackward0
-for _name in _POINTWISE_NAMES:
-    register(_name)(pointwise_formula)
-
-
-@register("ReluBackward")
+@formula_for("activation.relu.<locals>.backward", "ReluBackward")
 def _relu(ctx, grad):
-    if origin(ctx) != "activation.relu.<locals>.backward":
-        return NotImplemented
     out = ctx.saved["out"]  # the gradient passes where out != 0 (x > 0, or NaN): the op's own kernel
     return _linear_in_grad(ctx, grad, lambda a: _relu_kernels.relu_grad(np.ascontiguousarray(a), out).reshape(a.shape))
 
 
-@register("PreluBackward")
+@formula_for("activation.prelu.<locals>.backward", "PreluBackward")
 def _prelu(ctx, grad):
     # out = x (x > 0) or w x: dx = g (x > 0 ? 1 : w), dw = sum of g x (x <= 0) over the broadcast axes. At x = 0
     # the next order is 0 in x and w, as PyTorch's (masks x < 0); the slope w there is a constant
-    if origin(ctx) != "activation.prelu.<locals>.backward":
-        return NotImplemented
     x, w = ctx.inputs
     xd, wb_arr = x._data, ctx.saved["wb"]
     neg = const(xd < 0, xd.dtype)
@@ -171,10 +176,8 @@ def _prelu(ctx, grad):
     return gx, gw
 
 
-@register("GluBackward")
+@formula_for("activation.glu.<locals>.backward", "GluBackward")
 def _glu(ctx, grad):
-    if origin(ctx) != "activation.glu.<locals>.backward":
-        return NotImplemented
     # out = a s(b) with a, b the halves of x along d: da = g s(b), db = g a s(b) (1 - s(b))
     x = ctx.inputs[0]
     d = ctx.saved["d"]
@@ -184,10 +187,9 @@ def _glu(ctx, grad):
     return (cat([grad * s, grad * a * s * one_minus(s)], d),)
 
 
+@formula_for("softmax._softmax_core.<locals>.backward", "SoftmaxBackward", "LogSoftmaxBackward")
 def softmax_formula(ctx, grad):
     """softmax y: dx = y (g - sum(g y)); log_softmax y: dx = g - softmax(x) sum(g), along the op's dim."""
-    if origin(ctx) != "softmax._softmax_core.<locals>.backward":
-        return NotImplemented
     x, d, log = ctx.inputs[0], ctx.saved["d"], ctx.saved["log"]
     if x.ndim == 0:  # a 1-element softmax is constant (1 or log 1 = 0)
         return (grad * 0,)
@@ -197,18 +199,12 @@ def softmax_formula(ctx, grad):
     return (y * (grad - (grad * y).sum(d, keepdim=True)),)
 
 
-register("SoftmaxBackward")(softmax_formula)
-register("LogSoftmaxBackward")(softmax_formula)
 
-
+# alpha dropout's last op is its shift (AddBackward0)
+@formula_for("dropout._apply.<locals>.backward", "MulBackward0", "AddBackward0")
 def dropout_formula(ctx, grad):
     """Every dropout form (nn/functional/dropout.py): out = x * scale (+ a shift), the mask fixed by the
     forward pass, so dx = g * scale."""
-    if origin(ctx) != "dropout._apply.<locals>.backward":
-        return NotImplemented
     scale = np.asarray(ctx.saved["scale"])
     return (grad * const(scale, scale.dtype),)
 
-
-register("MulBackward0")(dropout_formula)
-register("AddBackward0")(dropout_formula)  # alpha dropout's last op is its shift

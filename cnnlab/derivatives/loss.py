@@ -14,7 +14,7 @@ from ..autograd.graph import register, sum_to
 from ..nn.functional.activation import log_softmax, sigmoid, softmax, softplus
 from ..tensor import Tensor
 from ..nn.functional.loss_elementwise import _pointwise as _elementwise_loss
-from .activation import const, definer, free_vars, origin
+from .activation import const, definer, formula_for, free_vars
 
 
 def _cast(t, dtype):
@@ -141,12 +141,16 @@ _ELEMENTWISE = {
 }
 
 
+# the fused node's own name, and the names PyTorch shows for the losses it composes (see loss_elementwise)
+@formula_for("loss_elementwise._pointwise.<locals>.backward", "MseLossBackward", "L1LossBackward",
+             "SmoothL1LossBackward", "HuberLossBackward", "BinaryCrossEntropyBackward",
+             "BinaryCrossEntropyWithLogitsBackward", "KlDivBackward", "SoftMarginLossBackward",
+             "MarginRankingLossBackward", "MulBackward0", "DivBackward0", "AbsBackward0", "SumBackward0",
+             "MeanBackward0", "SubBackward0", "ClampMinBackward0")
 def elementwise_loss_formula(ctx, grad):
     """loss_elementwise._pointwise: dl/d(operand) * upstream * weight, summed to each operand's shape; the
     weight's gradient is the per-element loss (a node of the same op, so its formula is this one) times the
     upstream, less out / sum(weight) for a 'mean' over the weight."""
-    if origin(ctx) != "loss_elementwise._pointwise.<locals>.backward":
-        return NotImplemented
     s = ctx.saved
     der = s["der"]
     tensors, weight, arrays = s["tensors"], s["weight"], s["arrays"]
@@ -179,12 +183,12 @@ def elementwise_loss_formula(ctx, grad):
 
 
 # ---- class losses: nll_loss and cross_entropy (loss._index_loss, loss._prob_cross_entropy) -------------------
+@formula_for("loss._index_loss.<locals>.backward", "NllLossBackward0", "NllLoss2DBackward0", "ViewBackward0",
+             "AddBackward0")
 def index_loss_formula(ctx, grad):
     """nll_loss / cross_entropy on class indices. With G the (constant) weight on -L per class and c the
     per-sample upstream (divided by W = sum of w[y] for 'mean'): dL = -c G, through log_softmax when fused;
     dw[k] = -sum c L[k] G'[k] (G' = G without w), less grad * out / W * count[k] for a weighted 'mean'."""
-    if origin(ctx) != "loss._index_loss.<locals>.backward":
-        return NotImplemented
     s = ctx.saved
     x_arr, ys, valid, eps, C = s["x"], s["ys"], s["valid"], s["eps"], s["C"]
     dt = x_arr.dtype
@@ -212,11 +216,10 @@ def index_loss_formula(ctx, grad):
     return (gx, gw) if weighted else (gx,)
 
 
+@formula_for("loss._prob_cross_entropy.<locals>.backward", "DivBackward1", "NegBackward0")
 def prob_cross_entropy_formula(ctx, grad):
     """cross_entropy with probabilities t' = (1 - eps) t + eps / C and wt = t' w: dx = c (softmax(x) sum(wt)
     - wt), dt = -(1 - eps) c w L, dw = -sum c t' L over all but the classes."""
-    if origin(ctx) != "loss._prob_cross_entropy.<locals>.backward":
-        return NotImplemented
     s = ctx.saved
     L_arr, eps = s["L"], s["eps"]
     dt, C = L_arr.dtype, L_arr.shape[1]
@@ -239,18 +242,6 @@ def prob_cross_entropy_formula(ctx, grad):
     if weighted and ctx.needs_input_grad[2]:
         gw = (-(c * tp * L)).sum((0,) + tuple(range(2, L_arr.ndim))).to(ctx.inputs[2].dtype)
     return (gx, gt, gw) if weighted else (gx, gt)
-
-
-# the fused node's own name, and the names PyTorch shows for the losses it composes (see loss_elementwise)
-for _name in ("MseLossBackward", "L1LossBackward", "SmoothL1LossBackward", "HuberLossBackward",
-              "BinaryCrossEntropyBackward", "BinaryCrossEntropyWithLogitsBackward", "KlDivBackward",
-              "SoftMarginLossBackward", "MarginRankingLossBackward", "MulBackward0", "DivBackward0", "AbsBackward0",
-              "SumBackward0", "MeanBackward0", "SubBackward0", "ClampMinBackward0"):
-    register(_name)(elementwise_loss_formula)
-for _name in ("NllLossBackward0", "NllLoss2DBackward0", "ViewBackward0", "AddBackward0"):
-    register(_name)(index_loss_formula)
-for _name in ("DivBackward1", "NegBackward0"):
-    register(_name)(prob_cross_entropy_formula)
 
 
 @register("MultiMarginLossBackward")

@@ -12,7 +12,7 @@ import numpy as np
 from .._dtypes import float64
 from ..autograd.graph import linear_op, register
 from ..nn.functional.normalization import _channel_window_sum
-from .activation import const, free_vars, origin
+from .activation import const, formula_for, free_vars, origin
 
 
 def _standardized(xs, axes, invstd_arr):
@@ -114,12 +114,10 @@ for _name in ("NativeBatchNormBackward", "NativeLayerNormBackward", "NativeGroup
     register(_name)(norm_formula)
 
 
-@register("LocalResponseNormBackward")
+@formula_for("normalization.local_response_norm.<locals>.backward", "LocalResponseNormBackward")
 def _local_response_norm(ctx, grad):
     # out = x q^-beta, q = k + alpha / size * window_sum(x^2); the window sum is linear with fixed geometry:
     # dx = g / d - (2 alpha beta / size) x window_sum^T(g x / (d q)), d = q^beta
-    if origin(ctx) != "normalization.local_response_norm.<locals>.backward":
-        return NotImplemented
     s = ctx.saved
     x = ctx.inputs[0]
     alpha, beta, size = s["alpha"], s["beta"], s["size"]
@@ -134,11 +132,9 @@ def _local_response_norm(ctx, grad):
     return (grad / d - x * linear_op("LocalResponseNormWindow", adj, fwd, u) * (2.0 * alpha * beta / size),)
 
 
-@register("NormalizeBackward")
+@formula_for("normalization.normalize.<locals>.backward", "NormalizeBackward")
 def _normalize(ctx, grad):
     # y = x / max(n, eps): dx = g / denom - [n >= eps] sum(g x) / denom^2 dn/dx, with n and dn/dx in cnnlab ops
-    if origin(ctx) != "normalization.normalize.<locals>.backward":
-        return NotImplemented
     s = ctx.saved
     t = ctx.inputs[0]
     xd, nd, d, p, eps = s["x"], s["n"], s["d"], s["p"], s["eps"]
