@@ -28,22 +28,27 @@ from .ops.clamp import clamp
 from .ops.indexing import gather, index_select, masked_fill, nonzero, scatter
 from .ops.logic import equal, isclose
 from .ops.einsum import einsum
-from .ops.extra import (addcdiv, addcmul, addmm, atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, cdist,
-                        column_stack, diff, hstack, index_add, lerp, masked_select, movedim, mv, nan_to_num, nanmean,
-                        multinomial, nansum, narrow, repeat_interleave, scatter_add, select, take, tile, unflatten,
-                        vstack)
+from .ops.accumulate import index_add, scatter_add
+from .ops.arrange import (atleast_1d, atleast_2d, broadcast_tensors, broadcast_to, column_stack, hstack, movedim,
+                          repeat_interleave, tile, unflatten, vstack)
+from .ops.counting import bincount, count_nonzero
+from .ops.cumulative import cumsum, diff
+from .ops.fused import addcdiv, addcmul, addmm, lerp, mv
+from .ops.nan_aware import nan_to_num, nanmean, nansum
+from .ops.norm import cdist, norm
+from .ops.sampling import multinomial
+from .ops.selection import masked_select, narrow, select, take
 from .ops.matrix import diag, diagonal, rot90, trace, tril, triu
 from .ops.strided import as_strided
 from .ops.inplace import clone
-from .ops.products import bincount, count_nonzero, cumsum, norm, prod
-from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, std, std_mean, sum, var,
-                            var_mean)
+from .ops.reduction import (all, amax, amin, any, argmax, argmin, logsumexp, max, mean, min, prod, std, std_mean, sum,
+                            var, var_mean)
 from .ops.shape import (cat, chunk, expand, flatten, flip, meshgrid, permute, repeat, reshape, roll, split, squeeze,
                         stack, t, transpose, unbind, unsqueeze)
 from .ops.sorting import argsort, kthvalue, median, nanmedian, sort, topk, unique
 from .ops.special import erf, erfc
 from .ops.trig import acos, asin, atan, atan2, cosh, sinh, tan
-from .ops.arith import fmod, frac, hypot, logaddexp
+from .ops.arithmetic import fmod, frac, hypot, logaddexp
 from .ops.more_math import (acosh, asinh, atanh, bitwise_left_shift, bitwise_right_shift, copysign, cummax, cummin,
                             cumprod, exp2, logcumsumexp, scatter_reduce)
 from .random import Generator, default_generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
@@ -76,6 +81,7 @@ backends = _types.SimpleNamespace(cudnn=_types.SimpleNamespace(benchmark=False, 
 # The subpackages, reachable as attributes after `import cnnlab` as torch.nn/torch.optim/torch.utils are after
 # `import torch`; imported after the core, which they build on. models and train load on first use (lazily).
 from . import nn  # noqa: E402
+from .nn import functional as _functional  # noqa: E402  (torch.relu, torch.softmax, ... below)
 from . import data, io, optim, utils  # noqa: E402
 from . import linalg, testing  # noqa: E402
 from .linalg import det, inv as inverse  # noqa: E402
@@ -102,28 +108,23 @@ def __dir__():
 
 
 def relu(input):
-    from .nn.functional import relu as _relu
-    return _relu(input)
+    return _functional.relu(input)
 
 
 def sigmoid(input):
-    from .nn.functional import sigmoid as _sigmoid
-    return _sigmoid(input)
+    return _functional.sigmoid(input)
 
 
 def tanh(input):
-    from .nn.functional import tanh as _tanh
-    return _tanh(input)
+    return _functional.tanh(input)
 
 
 def softmax(input, dim, dtype=None):
-    from .nn.functional import softmax as _softmax
-    return _softmax(input, dim, dtype=dtype)
+    return _functional.softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input, dim, dtype=None):
-    from .nn.functional import log_softmax as _log_softmax
-    return _log_softmax(input, dim, dtype=dtype)
+    return _functional.log_softmax(input, dim, dtype=dtype)
 
 
 # `from cnnlab import *` gives the functions, classes and dtypes, as torch's __all__ does, but no submodules:

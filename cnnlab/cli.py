@@ -6,18 +6,26 @@ Bad arguments and missing files end with one clear line on stderr and a non-zero
 """
 import sys
 
+import cnnlab
+from . import data as cdata
+from . import demo
+from .cli_args import build_parser as build, given_options
 from .cli_common import (CHECKPOINT, CONFIG, HISTORY, METRICS, RUN_FILES, CLIError, check_fits, expand_spec,
                          load_data, load_run, one_line, report, say)
+from .cli_export import register as register_export  # the export command (ONNX)
+from .cli_inspect import register  # the summary and explain commands
+from .cli_report import register as register_report  # the animate and report commands
 from .cli_train import cmd_train, invocation
+from .cli_transfer import cmd_predict_pretrained
+from .cli_viz import register as register_viz  # the filter command
+from .data.specs import prepare_image
+from .train import evaluate, predict
 
 __all__ = ["main", "build_parser", "CLIError", "CHECKPOINT", "CONFIG", "HISTORY", "METRICS", "RUN_FILES",
            "invocation"]
 
 
 def cmd_evaluate(args):
-    import cnnlab
-    from . import data as cdata
-    from .train import evaluate
     config, model = load_run(args.checkpoint)
     spec = expand_spec(args.data) if args.data else config["data"]
     _, val_ds, info = load_data(spec, download=args.download, seed=config.get("seed", 0),
@@ -35,13 +43,10 @@ def cmd_evaluate(args):
 
 
 def cmd_predict(args):
-    from .data.specs import prepare_image
-    from .train import predict
     if (args.checkpoint is None) == (args.model is None):
         raise CLIError("give --checkpoint RUN (a run trained by 'cnnlab train') or --model NAME --weights W (a zoo "
                        "model's pretrained weights), not " + ("both." if args.model else "neither."))
     if args.model is not None:
-        from .cli_transfer import cmd_predict_pretrained
         args.top_k = args.top_k or 5
         return cmd_predict_pretrained(args, say)
     if args.weights:
@@ -73,17 +78,15 @@ def cmd_models(args):
 
 
 def cmd_demo(args):
-    from . import demo
-    return demo.main(epochs=args.epochs, out=args.out, invoked_as=invocation(args))
+    """The walkthrough, then `cnnlab train` with its defaults (the demo's settings are the command's defaults,
+    so what a user types first gives the demo's result)."""
+    demo.walkthrough()
+    return main(["train", "--out", args.out, "--overwrite"] + (["--epochs", str(args.epochs)] if args.epochs else []),
+                invoked_as=invocation(args))
 
 
 def build_parser():
     """The argparse parser of the cnnlab command (its options and help live in cli_args.py)."""
-    from .cli_args import build_parser as build
-    from .cli_inspect import register  # the summary and explain commands
-    from .cli_report import register as register_report  # the animate and report commands
-    from .cli_viz import register as register_viz  # the filter command
-    from .cli_export import register as register_export  # the export command (ONNX)
     parser = register_export(register_viz(register(build({"train": cmd_train, "evaluate": cmd_evaluate,
                                                           "predict": cmd_predict, "models": cmd_models,
                                                           "demo": cmd_demo}))))
@@ -93,7 +96,6 @@ def build_parser():
 def main(argv=None, invoked_as="cnnlab"):
     """Run the cnnlab command with argv (default sys.argv[1:]); returns the exit code. invoked_as is how the
     user started it ('python -m cnnlab' from __main__.py), for the commands it suggests."""
-    from .cli_args import given_options
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser()
     args = parser.parse_args(argv)

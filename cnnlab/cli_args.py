@@ -13,6 +13,8 @@ argparse.ArgumentTypeError: must be more than 0, got 0
 import argparse
 import math
 
+from . import __version__
+
 
 class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error: 'cnnlab train: argument --epochs: ... (see cnnlab train --help)'."""
@@ -21,7 +23,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: {message} (see '{self.prog} --help')\n")
 
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
     """Descriptions and examples printed as written; each option's default shown after its help (unless the
     help already speaks of it, or there is none to show)."""
 
@@ -122,13 +124,12 @@ def build_parser(commands):
     """The parser; commands maps each command name to the function that runs it (set as args.func)."""
     parser = _Parser(prog="cnnlab", description="Build, train and understand CNNs on NumPy.", epilog=MAIN_EPILOG,
                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    from . import __version__
     parser.add_argument("--version", action="version", version=f"cnnlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
     def new(name, summary, **kw):
         return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
-                              formatter_class=_Formatter, **kw)
+                              formatter_class=HelpFormatter, **kw)
 
     p = new("train", "train a model and write its checkpoint, history and metrics", epilog=TRAIN_EPILOG)
     from .models import list_models

@@ -11,6 +11,10 @@ import json
 import math
 import os
 
+import cnnlab
+from .data import specs
+from .train import load_checkpoint
+
 CHECKPOINT, HISTORY, METRICS, CONFIG = "checkpoint.pth", "history.csv", "metrics.json", "config.json"
 RUN_FILES = (CONFIG, CHECKPOINT, HISTORY, METRICS)
 DOWNLOADABLE = ("mnist", "fashion-mnist", "cifar10")
@@ -75,7 +79,6 @@ def build_model(config):
 def check_fits(config, data_info=None, data=None):
     """Build the run's model and push two zero images of the data's shape through it (eval mode, no
     gradients); a model that does not fit the data is a CLIError naming both shapes. Returns the model."""
-    import cnnlab
     from . import models
     name, info = config["model"], data_info or config["data_info"]
     c, (h, w), n = info["channels"], info["size"], len(info["classes"])
@@ -118,7 +121,6 @@ def read_config(folder, info_keys=("channels", "size", "classes")):
 def load_run(path, info_keys=("channels", "size", "classes")):
     """(config, model with the checkpoint's weights) from a run folder or the checkpoint file in it; config's
     data_info must hold info_keys."""
-    from .train import load_checkpoint
     if not os.path.exists(path):
         raise CLIError(f"--checkpoint: no such run folder or checkpoint file: {path}")
     folder, ckpt = (path, os.path.join(path, CHECKPOINT)) if os.path.isdir(path) else (os.path.dirname(path) or ".",
@@ -153,7 +155,6 @@ def expand_spec(spec):
 def load_data(spec, download=False, **kwargs):
     """load_spec with the spec checked first: a bad spec or a missing folder or file is a CLIError; files the
     user can fetch with --download say so."""
-    from .data import specs
     try:
         kind, _, folder = spec.partition(":")
         if download and kind in specs.KINDS and kind not in DOWNLOADABLE:

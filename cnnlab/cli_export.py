@@ -4,7 +4,11 @@ import argparse
 
 import numpy as np
 
+import cnnlab
+from . import onnx as cn_onnx
+from .cli_args import HelpFormatter
 from .cli_common import CLIError, load_run, say
+from .cli_transfer import load_pretrained, named_weights, pretrained_state
 
 EPILOG = """examples:
   cnnlab export --checkpoint runs/x --out model.onnx
@@ -13,11 +17,10 @@ EPILOG = """examples:
 
 def register(parser):
     """Add the export command to the cnnlab parser (its subparsers); returns the parser."""
-    from .cli_args import _Formatter
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     summary = "write a trained run or a zoo model as an ONNX file (checked by ONNX Runtime when installed)"
     p = sub.add_parser("export", help=summary, description=summary[0].upper() + summary[1:] + ".",
-                       formatter_class=_Formatter, epilog=EPILOG)
+                       formatter_class=HelpFormatter, epilog=EPILOG)
     what = p.add_mutually_exclusive_group(required=True)
     what.add_argument("--checkpoint", metavar="RUN", help="a run folder written by 'cnnlab train --out'")
     what.add_argument("--model", metavar="NAME", help="a zoo model (see 'cnnlab models')")
@@ -40,7 +43,6 @@ def _model_and_shape(args):
         config, model = load_run(args.checkpoint)
         info = config["data_info"]
         return model, (info["channels"], *info["size"])
-    from .cli_transfer import load_pretrained, named_weights, pretrained_state
     try:
         name = models.canonical_name(args.model)
         shape = models.input_shape(name) or (3, 224, 224)
@@ -55,8 +57,6 @@ def _model_and_shape(args):
 
 def cmd_export(args):
     """Run `cnnlab export` with parsed arguments; returns the exit code."""
-    import cnnlab
-    from . import onnx as cn_onnx
     model, shape = _model_and_shape(args)
     if args.image_size:
         shape = (shape[0], args.image_size, args.image_size)

@@ -6,8 +6,10 @@ cli.py adds them to its parser with register(parser); they report bad arguments 
 import argparse
 import os
 
-from .cli_args import int_list
-from .cli_common import CLIError, say
+from . import inspect, nn
+from .cli_args import HelpFormatter, int_list
+from .cli_common import CLIError, load_run, say
+from .inspect.model_summary import COLUMNS, DEFAULT_COLUMNS
 
 __all__ = ["register", "cmd_summary", "cmd_explain"]
 
@@ -49,12 +51,11 @@ def _model_source(p):
 
 def register(parser):
     """Add the summary and explain commands to the cnnlab parser (its subparsers); returns the parser."""
-    from .cli_args import _Formatter
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
 
     def new(name, summary, epilog):
         return sub.add_parser(name, help=summary, description=summary[0].upper() + summary[1:] + ".",
-                              formatter_class=_Formatter, epilog=epilog)
+                              formatter_class=HelpFormatter, epilog=epilog)
 
     p = new("summary", "a model's layers: output shapes, parameters, mult-adds, kernels, receptive fields",
             SUMMARY_EPILOG)
@@ -71,7 +72,7 @@ def register(parser):
                             help="conv, pool or rf")
     for name, text in (("conv", "the output size of a convolution, its padding, windows and dropped pixels"),
                        ("pool", "the same for a pooling window (stride defaults to the kernel)")):
-        q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=_Formatter)
+        q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=HelpFormatter)
         q.add_argument("--input", type=int_list, required=True, metavar="SIZE", help="spatial input size: 7 or 224,224")
         q.add_argument("--kernel", type=int_list, required=True, metavar="K", help="kernel size: 3 or 3,5")
         q.add_argument("--stride", type=int_list, default=None, metavar="S",
@@ -84,7 +85,7 @@ def register(parser):
         q.set_defaults(func=cmd_explain, command="explain")
     q = what.add_parser("rf", help="the receptive field of every layer of a model",
                         description="The receptive field and jump (cumulative stride) of every layer of a model.",
-                        formatter_class=_Formatter)
+                        formatter_class=HelpFormatter)
     _model_source(q)
     q.set_defaults(func=cmd_explain, command="explain")
     return parser
@@ -95,7 +96,6 @@ def _one(values):
 
 
 def cmd_explain(args):
-    from . import inspect
     if args.what in ("conv", "pool"):
         n = len(args.input)
         for name in ("kernel", "stride", "dilation"):
@@ -134,8 +134,6 @@ def cmd_explain(args):
 
 
 def cmd_summary(args):
-    from . import inspect
-    from .inspect.model_summary import COLUMNS, DEFAULT_COLUMNS
     columns = DEFAULT_COLUMNS
     if args.columns:
         columns = tuple(c.strip() for c in args.columns.split(",") if c.strip())
@@ -161,7 +159,6 @@ def _load_model(args):
                            "(see 'cnnlab models').") from None
         model, default, label = models.get_model(name), models.input_shape(name), name
     elif args.checkpoint:
-        from .cli_common import load_run
         config, model = load_run(args.checkpoint)
         info = config["data_info"]
         default, label = (info["channels"],) + tuple(info["size"]), args.checkpoint
@@ -183,7 +180,6 @@ def _load_model(args):
 def _from_file(spec):
     import importlib.util
 
-    from . import nn
     path, _, name = spec.rpartition(":")
     if not path or not name:
         raise CLIError(f"--file: give FILE.py:NAME (the file and the model class, function or module in it). "

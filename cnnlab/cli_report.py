@@ -6,7 +6,8 @@ cli.py adds them to its parser with register(parser); bad arguments end as one l
 import argparse
 import os
 
-from .cli_args import int_list
+from . import animate, report
+from .cli_args import HelpFormatter, int_list
 from .cli_common import CLIError, say
 
 __all__ = ["register", "cmd_animate", "cmd_report"]
@@ -52,15 +53,14 @@ def _one(values):
 
 def register(parser):
     """Add the animate and report commands to the cnnlab parser (its subparsers); returns the parser."""
-    from .cli_args import _Formatter
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     summary = "an animated GIF of a convolution's or pooling window's arithmetic"
     p = sub.add_parser("animate", help=summary, description=summary[0].upper() + summary[1:] + ".",
-                       formatter_class=_Formatter, epilog=ANIMATE_EPILOG)
+                       formatter_class=HelpFormatter, epilog=ANIMATE_EPILOG)
     what = p.add_subparsers(dest="what", metavar="WHAT", required=True, parser_class=type(parser), help="conv or pool")
     for name, text in (("conv", "a convolution (or with --transposed a transposed one) sliding over its input"),
                        ("pool", "a pooling window (stride defaults to the kernel)")):
-        q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=_Formatter,
+        q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=HelpFormatter,
                             epilog=ANIMATE_EPILOG)
         q.add_argument("--input", type=int_list, required=True, metavar="SIZE", help="spatial input size: 5 or 5,6")
         q.add_argument("--kernel", type=int_list, required=True, metavar="K", help="kernel size: 3 or 3,2")
@@ -83,7 +83,7 @@ def register(parser):
 
     summary = "a self-contained HTML page about a training run: model, curves, confusions, filters, feature maps"
     p = sub.add_parser("report", help=summary, description=summary[0].upper() + summary[1:] + ".",
-                       formatter_class=_Formatter, epilog=REPORT_EPILOG)
+                       formatter_class=HelpFormatter, epilog=REPORT_EPILOG)
     p.add_argument("--checkpoint", required=True, metavar="RUN", help="a run folder written by 'cnnlab train --out'")
     p.add_argument("--image", metavar="FILE", help="the picture to predict and show feature maps for")
     p.add_argument("--top-k", type=int, default=3, metavar="K", help="how many classes the prediction lists")
@@ -94,7 +94,6 @@ def register(parser):
 
 def cmd_animate(args):
     """Run `cnnlab animate conv|pool` with parsed arguments; returns the exit code."""
-    from . import animate
     if os.path.splitext(args.out)[1].lower() not in (".gif", ".png"):
         raise CLIError(f"--out must end in .gif (the animation) or .png (the middle frame). Got {args.out}.")
     n = len(args.input)
@@ -122,7 +121,6 @@ def cmd_animate(args):
 
 def cmd_report(args):
     """Run `cnnlab report` with parsed arguments; returns the exit code."""
-    from . import report
     if args.top_k < 1:
         raise CLIError(f"--top-k must be at least 1. Got {args.top_k}.")
     if args.image is not None and not os.path.isfile(args.image):

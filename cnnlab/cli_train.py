@@ -11,10 +11,18 @@ import re
 import shutil
 import sys
 
+import cnnlab
+from . import data as cdata, io as cio, optim
 from .cli_args import LR_DEFAULTS
-from .cli_common import (CHECKPOINT, CONFIG, HISTORY, METRICS, RUN_FILES, CLIError, check_fits, expand_spec,
-                         load_data, model_kwargs, one_line, read_config, report, say, write_json)
+from .cli_common import (CHECKPOINT, CLIError, CONFIG, HISTORY, METRICS, RUN_FILES, check_fits, expand_spec, load_data,
+                         model_kwargs, one_line, read_config, report, say, write_json)
+from .cli_transfer import (default_transforms, freeze, head_names, named_weights, renormalised, setup_transfer,
+                           split_prefixes)
+from .data.datasets.folder import require_pillow
 from .io.atomic import atomic_open
+from .optim import SGD, lr_scheduler
+from .train import evaluate, fit
+from .train_checks import check_checkpoint
 
 APPLIED = ("epochs", "lr", "momentum", "weight_decay", "batch_size")  # a resumed run may change these
 KEPT = ("model", "data", "optimizer", "scheduler", "augment", "seed", "subset", "image_size", "weights", "freeze")  # ... not these
@@ -81,8 +89,6 @@ def _resume_settings(args, saved):
 def _schedule_at(name, base_lr, epochs, done):
     """The state of the --scheduler schedule of an `epochs`-epoch run from lr base_lr after `done` epochs
     (stepped on a scratch optimizer: the same code path as the run's own schedule)."""
-    import cnnlab
-    from .optim import SGD
     scratch = SGD([cnnlab.zeros(1, requires_grad=True)], lr=base_lr)
     schedule = make_scheduler(name, scratch, epochs)
     for _ in range(done):
@@ -137,8 +143,6 @@ def _apply(args, optimizer, scheduler, done, stale):
 def _check_resumable(path, model, optimizer, scheduler, loader):
     """The whole checkpoint checked against the run's objects before anything is written (a damaged one is a
     CLIError naming the field); the model gets its weights, which fit restores again."""
-    from . import io as cio
-    from .train_checks import check_checkpoint
     try:
         ckpt = check_checkpoint(cio.load(path), path, model, optimizer, scheduler, (loader,))
         model.load_state_dict(ckpt["model"])
@@ -148,8 +152,6 @@ def _check_resumable(path, model, optimizer, scheduler, loader):
 
 
 def cmd_train(args):
-    import cnnlab
-    from . import data as cdata
     from . import models
     try:
         args.model = models.canonical_name(args.model)
@@ -175,13 +177,11 @@ def cmd_train(args):
     if args.image_size is not None and not args.data.startswith("folder:"):
         raise CLIError(f"--image-size applies to folder:DIR data only; {args.data} has a fixed size.")
     if args.data.startswith("folder:"):
-        from .data.datasets.folder import require_pillow
         require_pillow("--data folder:DIR")  # before anything is written; a one-line ImportError saying how to install
     cnnlab.manual_seed(args.seed)
     train_ds, val_ds, info = load_data(args.data, download=args.download, image_size=args.image_size,
                                        seed=args.seed, augment=args.augment)
     if preset is not None and info["channels"] == 3:  # normalised as the pretrained weights expect
-        from .cli_transfer import renormalised
         train_ds, val_ds = renormalised(train_ds, val_ds, info, preset)
     if args.subset:
         train_ds = cdata.Subset(train_ds, range(min(args.subset, len(train_ds))))
@@ -194,10 +194,8 @@ def cmd_train(args):
         config["resumed"] = list(saved["resumed"])  # the changes made when this run was resumed before
     model = check_fits(config)  # the run's model: the check's zero images draw nothing from the generator
     if args.weights and not args.resume:  # a resumed run's checkpoint holds the weights; only --freeze is redone
-        from .cli_transfer import setup_transfer
         say(setup_transfer(args, model, len(info["classes"])))
     elif args.freeze:
-        from .cli_transfer import freeze, head_names, split_prefixes
         freeze(model, split_prefixes(args.freeze), head_names(args.model, model))
     created = not os.path.isdir(args.out)
     try:
@@ -230,9 +228,6 @@ def _run_training(args, config, model, train_ds, val_ds, changes):
 
     import numpy as np
 
-    import cnnlab
-    from . import data as cdata
-    from .train import evaluate, fit
     info, ckpt = config["data_info"], os.path.join(args.out, CHECKPOINT)
     optimizer = make_optimizer(args.optimizer, model.parameters(), args.lr, args.momentum, args.weight_decay)
     scheduler = make_scheduler(args.scheduler, optimizer, args.epochs)
@@ -292,7 +287,6 @@ def _transfer_preset(args):
                        f"{args.freeze} without --weights.")
     if not args.weights:
         return None
-    from .cli_transfer import default_transforms, named_weights
     preset = default_transforms(args.model, named_weights(args.model, args.weights))
     if preset is not None and args.image_size is None and args.data.startswith("folder:"):
         args.image_size = preset.crop_size[0]
@@ -305,7 +299,6 @@ def invocation(args):
 
 
 def make_optimizer(name, params, lr, momentum, weight_decay):
-    from . import optim
     if name == "sgd":
         return optim.SGD(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
     if name == "adam":
@@ -316,7 +309,6 @@ def make_optimizer(name, params, lr, momentum, weight_decay):
 
 
 def make_scheduler(name, optimizer, epochs):
-    from .optim import lr_scheduler
     if name == "cosine":
         return lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     if name == "step":

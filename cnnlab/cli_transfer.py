@@ -13,7 +13,11 @@ classifier[-1], ...) keep their fresh initialisation: the head is replaced.
 import os
 import sys
 
+from . import io as cio
 from .cli_common import CLIError, one_line
+from .data import TransformedDataset
+from .data.datasets.folder import open_image, rgb_image
+from .train import predict
 
 
 def split_prefixes(text):
@@ -53,7 +57,6 @@ def default_transforms(model_name, weights):
 
 def pretrained_state(model_name, spec, weights):
     """The state_dict of the weights (from the hub cache) or of the file spec."""
-    from . import io as cio
     if weights is not None:
         return weights.get_state_dict(progress=True)  # no network: one line naming the file and the folder
     path = os.path.expanduser(spec)
@@ -120,7 +123,6 @@ def renormalised(train, val, info, preset):
     loader's 0.5/0.5): x' = (x * std + mean - mean') / std', per channel. info is updated for predict."""
     import numpy as np
 
-    from .data import TransformedDataset
     old_m, old_s = (np.asarray(info[k], np.float32).reshape(-1, 1, 1) for k in ("mean", "std"))
     new_m, new_s = (np.asarray(v, np.float32).reshape(-1, 1, 1) for v in (preset.mean, preset.std))
     scale, shift = old_s / new_s, (old_m - new_m) / new_s
@@ -150,8 +152,6 @@ def cmd_predict_pretrained(args, say):
     """cnnlab predict --model NAME --weights W IMAGE...: the top-k classes of each image by the weights'
     categories (ImageNet's 1,000 names), prepared with the weights' transforms()."""
     from . import models
-    from .data.datasets.folder import open_image, rgb_image
-    from .train import predict
     try:
         name = models.canonical_name(args.model)
     except ValueError:

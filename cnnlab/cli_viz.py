@@ -8,7 +8,11 @@ import os
 
 import numpy as np
 
+from . import filters
+from .cli_args import HelpFormatter
 from .cli_common import CLIError, say
+from .data.datasets.folder import open_image, require_pillow
+from .viz.response import abs_sum_is_zero
 
 __all__ = ["register", "cmd_filter", "to_pixels"]
 
@@ -27,12 +31,10 @@ examples:
 
 def register(parser):
     """Add the filter command to the cnnlab parser (its subparsers); returns the parser."""
-    from . import filters
-    from .cli_args import _Formatter
     sub = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
     summary = "apply a classical image kernel (Sobel, Scharr, Prewitt, blur, sharpen, ...) to a photo"
     p = sub.add_parser("filter", help=summary, description=summary[0].upper() + summary[1:] + ".",
-                       formatter_class=_Formatter, epilog=FILTER_EPILOG)
+                       formatter_class=HelpFormatter, epilog=FILTER_EPILOG)
     p.add_argument("image", nargs="?", help="the photo (any format Pillow reads)")
     what = p.add_mutually_exclusive_group()
     what.add_argument("--kernel", choices=filters.names(), metavar="NAME",
@@ -53,7 +55,6 @@ def register(parser):
 
 def cmd_filter(args):
     """Run `cnnlab filter` with parsed arguments; returns the exit code (bad arguments raise CLIError)."""
-    from . import filters
     if args.list:
         for name in filters.names():
             k = filters.kernel(name, dtype=None).numpy()
@@ -71,7 +72,6 @@ def cmd_filter(args):
     out = args.out or f"{stem}_{'filters' if args.all else args.kernel}.png"
     if os.path.isdir(out):
         raise CLIError(f"--out: expected a file name, got the folder {out}.")
-    from .data.datasets.folder import open_image, require_pillow
     Image = require_pillow("filter")  # a missing Pillow is one line saying how to install it
     if os.path.splitext(out)[1].lower() not in Image.registered_extensions():
         raise CLIError(f"--out: the file name must end in an image format's extension such as .png or .jpg. "
@@ -103,7 +103,6 @@ def to_pixels(result, kernel, absolute=False):
     >>> to_pixels(np.array([[-1.0, 0.0, 1.0]]), np.array([[1.0, 0.0, -1.0]])).tolist()
     [[0, 128, 255]]
     """
-    from .viz.response import abs_sum_is_zero
     if abs_sum_is_zero(kernel):
         magnitude = np.abs(result)
         top = float(np.percentile(magnitude, 99)) or float(magnitude.max()) or 1.0
@@ -122,7 +121,6 @@ def contact_sheet(chw, padding_mode="replicate", absolute=False):
     (150, 246)
     """
     from PIL import Image, ImageDraw, ImageFont
-    from . import filters
     pictures = [("original", _image(np.round(np.clip(chw, 0, 1) * 255).astype(np.uint8)))]
     for name in filters.names():
         result = filters.apply(chw, name, padding_mode=padding_mode)

@@ -13,6 +13,8 @@ import numbers
 
 import numpy as np
 
+import cnnlab
+import cnnlab.nn.functional as F
 from .errors import DTypeError, ShapeError
 
 __all__ = ["names", "kernel", "describe", "entries", "apply", "gradient_magnitude", "PADDING_MODES"]
@@ -103,7 +105,6 @@ def kernel(name, dtype=None):
     >>> float(filters.kernel("gaussian_blur_5").sum())
     1.0
     """
-    import cnnlab
     entries, divisor, _ = _TABLE[_check_name(name, "kernel")]
     values = np.asarray(entries, dtype=np.float64) / divisor
     return cnnlab.tensor(values, dtype=dtype or cnnlab.get_default_dtype())
@@ -145,8 +146,6 @@ def apply(image, name_or_kernel, padding="same", padding_mode="zeros"):
     >>> filters.apply(step, "box_blur", padding_mode="replicate")[1]
     array([9., 6., 3., 0.], dtype=float32)
     """
-    import cnnlab
-    import cnnlab.nn.functional as F
     x, as_array = _image_tensor(image, "apply")
     k = _kernel_tensor(name_or_kernel, x.dtype, "apply")
     if padding_mode not in PADDING_MODES:
@@ -214,7 +213,6 @@ def _check_name(name, op):
 
 def _image_tensor(image, op):
     """(float tensor, whether the caller gave a NumPy array)."""
-    import cnnlab
     if isinstance(image, cnnlab.Tensor):
         x, as_array = image, False
     elif isinstance(image, np.ndarray):
@@ -236,7 +234,6 @@ def _image_tensor(image, op):
 
 
 def _kernel_tensor(k, dtype, op):
-    import cnnlab
     if isinstance(k, str):
         return kernel(_check_name(k, op), dtype=dtype)
     if isinstance(k, cnnlab.Tensor):

@@ -13,6 +13,7 @@ import types
 
 import numpy as np
 
+import cnnlab
 from . import nn as cn_nn
 from .errors import CheckpointError
 from .nn import functional as cn_F
@@ -42,7 +43,6 @@ class _Side:
 
 def _sides():
     torch = _torch("interop")
-    import cnnlab
     cn = _Side(cnnlab, cn_nn, cn_F, cn_nn.Parameter, lambda t: np.array(t._data),
                lambda a: cnnlab.tensor(a), "cnnlab")
     pt = _Side(torch, torch.nn, torch.nn.functional, torch.nn.Parameter,

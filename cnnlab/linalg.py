@@ -12,8 +12,8 @@ from .errors import DTypeError, LinAlgError, ShapeError, shape_str
 from .ops import reduction as R
 from .ops._operands import as_tensor_arg
 from .ops.elementwise import abs as _abs
-from .ops.extra import movedim
-from .ops.products import norm as _norm
+from .ops.arrange import movedim
+from .ops.norm import norm as _norm
 from .ops.shape import squeeze, unsqueeze
 from .tensor import Tensor
 

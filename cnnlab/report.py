@@ -11,6 +11,13 @@ import io
 import json
 import os
 
+from . import nn, viz
+from .cli_common import METRICS, load_data, load_run
+from .data.specs import prepare_image
+from .inspect import summary
+from .inspect.model_summary import COLUMNS
+from .train import predict
+
 __all__ = ["build_report", "write_report"]
 
 STYLE = """
@@ -46,8 +53,6 @@ def _pct(v):
 
 
 def _summary_table(model, shape):
-    from .inspect import summary
-    from .inspect.model_summary import COLUMNS
     s = summary(model, (1,) + tuple(shape), depth=3)
     cols = s.col_names
     head = "".join(f"<th>{html.escape(COLUMNS[c])}</th>" for c in cols)
@@ -75,17 +80,14 @@ def _per_class_table(metrics, classes):
 
 
 def _first_conv(model):
-    from . import nn
     return next((m for m in model.modules() if isinstance(m, nn.Conv2d)), None)
 
 
 def _pick_image(config, image):
     """(x (1, C, H, W), a description, the true class or None, a note when no image could be had)."""
-    from .data.specs import prepare_image
     info = config["data_info"]
     if image is not None:
         return prepare_image(os.fspath(image), info), os.path.basename(os.fspath(image)), None, None
-    from .cli_common import load_data
     try:
         size = config["data_info"]["size"][0] if config["data"].startswith("folder:") else None
         _, val_ds, _ = load_data(config["data"], seed=config.get("seed", 0), image_size=size)
@@ -117,9 +119,6 @@ def build_report(run, image=None, top_k=3):
     ...
     FileNotFoundError: report: no such run folder or checkpoint file. Got run='no/such/run'.
     """
-    from . import viz
-    from .cli_common import METRICS, load_run
-    from .train import predict
     try:  # the clear ImportError before anything is loaded
         import matplotlib  # noqa: F401
     except ImportError:

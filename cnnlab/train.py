@@ -20,6 +20,7 @@ import numpy as np
 from . import io as cio
 from .autograd import no_grad
 from .inspect.checks import checked_forward
+from .nn.functional import softmax
 from .random import default_generator
 from .tensor import Tensor
 from .train_checks import HISTORY_KEYS, check_checkpoint
@@ -141,7 +142,6 @@ def predict(model, inputs, k=1, batch_size=256):
 
     Returns (probabilities (N, C) ndarray, top-k indices (N, k), top-k probabilities (N, k)).
     """
-    from .nn.functional import softmax
     was_training = model.training
     model.eval()
     chunks = []

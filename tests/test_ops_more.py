@@ -1,4 +1,4 @@
-"""Tutorial-frequent ops built from the core ones (ops/extra.py, ops/trig.py) and the in-place method family
+"""Tutorial-frequent ops built from the core ones (ops/fused.py, ops/selection.py, ops/trig.py, ...) and the in-place method family
 (x.sqrt_(), x.addcmul_(...), x.t_()), against PyTorch: values and gradients."""
 import numpy as np
 import pytest

@@ -5,10 +5,12 @@ import os
 
 import numpy as np
 
+from ..random import Generator
 from ..tensor import Tensor
-from .dataset import Subset, TensorDataset, TransformedDataset, random_split
-from .datasets import CIFAR10, MNIST, FashionMNIST, ImageFolder, MNISTSample
 from . import transforms as T
+from .dataset import Subset, TensorDataset, TransformedDataset, random_split
+from .datasets import CIFAR10, FashionMNIST, ImageFolder, MNIST, MNISTSample
+from .datasets.folder import is_wide, open_image, require_pillow, rgb_image, wide_to_255
 
 SPECS = ("mnist-sample", "mnist:DIR", "fashion-mnist:DIR", "cifar10:DIR", "folder:DIR")
 MNIST_MEAN, MNIST_STD = (0.1307,), (0.3081,)
@@ -105,7 +107,6 @@ def _folder(folder, size, seed):
         val = ImageFolder(parts.get("val", parts.get("test")), transform=tf)
     else:
         full = ImageFolder(folder, transform=tf)
-        from ..random import Generator
         train, val = random_split(full, [0.8, 0.2], generator=Generator().manual_seed(seed))
     base = train.dataset if isinstance(train, Subset) else train
     info["classes"] = list(base.classes)
@@ -125,7 +126,6 @@ def _folder(folder, size, seed):
 def prepare_image(path, info):
     """An image file as a (1, C, H, W) float32 tensor, prepared the way the training data was (see
     `training_pixels`), then normalised with the data's mean and std."""
-    from .datasets.folder import open_image
     arr = training_pixels(open_image(path, "predict"), info)  # (H, W, C) uint8
     return _normalised(arr.transpose(2, 0, 1)[None], info["mean"], info["std"])
 
@@ -159,7 +159,6 @@ def training_pixels(img, info):
     Image = _pil_image()
     h, w = info["size"]
     if info["channels"] == 3:  # exactly as folder: training images are loaded and resized
-        from .datasets.folder import rgb_image
         return np.asarray(T.Resize((h, w))(rgb_image(img)))
     rgb, alpha = _float_pixels(img, Image)  # (H, W, 3) or (H, W, 1) in 0..255, alpha (H, W) in 0..1 or None
     if alpha is not None:
@@ -180,7 +179,6 @@ def training_pixels(img, info):
 
 
 def _pil_image():
-    from .datasets.folder import require_pillow
     return require_pillow("predict")
 
 
@@ -193,7 +191,6 @@ def _luma(rgb):
 def _float_pixels(img, Image, max_side=1024):
     """(colour (H, W, 3 or 1) float32 0..255, alpha (H, W) float32 0..1 or None) for a gray model; big images
     shrunk first."""
-    from .datasets.folder import is_wide, wide_to_255
     if is_wide(img):
         img = Image.fromarray(wide_to_255(img).astype(np.float32), mode="F")
     elif img.mode in ("RGBA", "LA", "PA", "La", "RGBa") or "transparency" in img.info:

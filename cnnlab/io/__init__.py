@@ -20,13 +20,15 @@ import os
 import numpy as np
 
 from ..creation import device
+from ..errors import CheckpointError
+from ..nn import Module
+from ..optim import Optimizer
 from ..tensor import Size, Tensor
+from . import torch_legacy
 from .atomic import atomic_open
 from .safetensors_format import load_safetensors, save_safetensors
-from ..errors import CheckpointError
-from .torch_load import load as _load_torch
-from . import torch_legacy
 from .torch_format import save as _save_torch
+from .torch_load import load as _load_torch
 
 __all__ = ["save", "load", "save_safetensors", "load_safetensors", "atomic_open", "CheckpointError"]
 
@@ -113,8 +115,6 @@ def _has_state_dict(obj):
 
 
 def _hint(obj):
-    from ..nn import Module
-    from ..optim import Optimizer
     return "model" if isinstance(obj, Module) else "optimizer" if isinstance(obj, Optimizer) else "obj"
 
 

@@ -1,4 +1,5 @@
-"""More elementwise arithmetic with gradients: fmod, frac, logaddexp, hypot."""
+"""Elementwise arithmetic beyond elementwise.py's core, with gradients: remainders and fractional parts (fmod,
+frac) and the overflow-safe forms of log(e^a + e^b) and sqrt(a^2 + b^2) (logaddexp, hypot)."""
 import numpy as np
 
 from ._operands import binary_arrays

@@ -1,6 +1,6 @@
 """Rearrangements PyTorch tutorials use, built from the core shape and indexing ops (so their gradients come
 from those): movedim, tile, repeat_interleave, unflatten, broadcast_to/broadcast_tensors, atleast_1d/2d and
-hstack/vstack/column_stack. Re-exported by ops/extra.py."""
+hstack/vstack/column_stack."""
 import numpy as np
 
 from ..errors import ShapeError, shape_str

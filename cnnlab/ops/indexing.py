@@ -274,7 +274,7 @@ def gather(input, dim, index):
     if t.ndim == 0:  # torch treats a 0-d input (and its 0-d index) as one element along dim 0
         return gather(t.reshape(1), 0, Tensor._wrap(idx.reshape(1))).reshape(())
     x = t._data
-    key = _along_axis_key(idx, axis)  # index.shape may be smaller than input.shape outside dim, as in torch
+    key = along_axis_key(idx, axis)  # index.shape may be smaller than input.shape outside dim, as in torch
     out = x[key]
 
     # each output element came from x[key]; repeated indices add their gradients
@@ -286,7 +286,7 @@ def gather(input, dim, index):
     return Tensor._from_op(out, (t,), backward, "GatherBackward")
 
 
-def _along_axis_key(idx, axis):
+def along_axis_key(idx, axis):
     """A fancy-index tuple that addresses x[..., idx, ...] the way take_along_axis does."""
     grids = list(np.ogrid[tuple(slice(s) for s in idx.shape)])
     grids[axis] = idx
@@ -340,7 +340,7 @@ def scatter(input, dim, index, src=None, value=None, reduce=None):
         src1 = src.reshape(1) if isinstance(src, Tensor) else src
         return scatter(t.reshape(1), 0, Tensor._wrap(idx.reshape(1)), src1, reduce=reduce).reshape(())
     src_t = src if isinstance(src, Tensor) else None
-    key = _along_axis_key(idx, axis)
+    key = along_axis_key(idx, axis)
     if reduce is not None:
         return _scatter_reduce_legacy(t, key, src_t, src, idx, reduce)
     out = t._data.copy()

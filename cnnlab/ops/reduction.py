@@ -9,11 +9,12 @@ from .. import _dtypes
 from ..errors import DTypeError, ShapeError, shape_str
 from ..tensor import Tensor
 from ._operands import as_tensor_arg, quiet
+from .elementwise import maximum, minimum
 
 values_indices = collections.namedtuple("values_indices", ["values", "indices"])
 
 
-def _numpy_names(fn):
+def numpy_names(fn):
     """Accept NumPy's axis= and keepdims= for dim= and keepdim=, as PyTorch's reductions do."""
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
@@ -34,14 +35,14 @@ def reduce_axes(t, dim, op):
     return tuple(axes) if t.ndim else ()
 
 
-def _expand_grad(g, shape, axes, keepdim):
+def expand_grad(g, shape, axes, keepdim):
     """The gradient of a reduction broadcast back to the input's shape (a read-only view)."""
     if not keepdim and axes:
         g = np.expand_dims(g, axes)
     return np.broadcast_to(g, shape)
 
 
-@_numpy_names
+@numpy_names
 @quiet
 def sum(input, dim=None, keepdim=False, dtype=None):
     """Sum over dim (all dims if None). Bool and integer inputs sum to int64. Matches torch.sum."""
@@ -52,11 +53,11 @@ def sum(input, dim=None, keepdim=False, dtype=None):
     x = t._data
     out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
     out = np.asarray(x.sum(axis=axes, keepdims=keepdim, dtype=out_dtype))
-    return Tensor._from_op(out, (t,), lambda g: (_expand_grad(g, x.shape, axes, keepdim),),
+    return Tensor._from_op(out, (t,), lambda g: (expand_grad(g, x.shape, axes, keepdim),),
                            "SumBackward0" if dim is None else "SumBackward1")
 
 
-@_numpy_names
+@numpy_names
 @quiet
 def mean(input, dim=None, keepdim=False, dtype=None):
     """Mean over dim (all dims if None); needs a floating input or dtype. Matches torch.mean."""
@@ -74,7 +75,7 @@ def mean(input, dim=None, keepdim=False, dtype=None):
     # float16 sums in float32, as x.mean (and PyTorch) do: a float16 running sum overflows past 65504
     s = x.sum(axis=axes, keepdims=keepdim, dtype=np.float32 if x.dtype == np.float16 else None)
     out = np.asarray(np.true_divide(s, count).astype(x.dtype, copy=False))
-    return Tensor._from_op(out, (t,), quiet(lambda g: (_expand_grad(g / count, x.shape, axes, keepdim),)),
+    return Tensor._from_op(out, (t,), quiet(lambda g: (expand_grad(g / count, x.shape, axes, keepdim),)),
                            "MeanBackward0" if dim is None else "MeanBackward1")
 
 
@@ -82,7 +83,6 @@ def mean(input, dim=None, keepdim=False, dtype=None):
 def _extreme(input, dim, keepdim, other, op, arg, npfn):
     t = as_tensor_arg(input, op, "input")
     if isinstance(other, Tensor) or (other is not None and not isinstance(other, (int, np.integer))):
-        from .elementwise import maximum, minimum
         return (maximum if op == "max" else minimum)(t, other)
     if other is not None:  # max(x, 1): the second positional argument is dim
         dim = other
@@ -123,7 +123,7 @@ def _extreme(input, dim, keepdim, other, op, arg, npfn):
     return values_indices(values, Tensor._wrap(np.asarray(idx_out, dtype=np.int64)))
 
 
-@_numpy_names
+@numpy_names
 def max(input, dim=None, keepdim=False, other=None):
     """max(x): the largest value; max(x, dim): (values, indices) along dim; max(x, y): elementwise maximum.
     Matches torch.max."""
@@ -132,7 +132,7 @@ def max(input, dim=None, keepdim=False, other=None):
     return _extreme(input, dim, keepdim, other, "max", np.argmax, np.max)
 
 
-@_numpy_names
+@numpy_names
 def min(input, dim=None, keepdim=False, other=None):
     """min(x): the smallest value; min(x, dim): (values, indices) along dim; min(x, y): elementwise minimum.
     Matches torch.min."""
@@ -159,13 +159,13 @@ def _amax_amin(input, dim, keepdim, op, npfn):
     return Tensor._from_op(out, (t,), backward, op.capitalize() + "Backward")
 
 
-@_numpy_names
+@numpy_names
 def amax(input, dim=(), keepdim=False):
     """Largest values over dim (all dims if empty); ties share the gradient. Matches torch.amax."""
     return _amax_amin(input, dim if dim != () else None, keepdim, "amax", np.max)
 
 
-@_numpy_names
+@numpy_names
 def amin(input, dim=(), keepdim=False):
     """Smallest values over dim (all dims if empty); ties share the gradient. Matches torch.amin."""
     return _amax_amin(input, dim if dim != () else None, keepdim, "amin", np.min)
@@ -181,13 +181,13 @@ def _arg(input, dim, keepdim, op, fn):
     return Tensor._wrap(np.asarray(fn(x, axis=axis, keepdims=keepdim), dtype=np.int64) if x.ndim else np.zeros((), np.int64))
 
 
-@_numpy_names
+@numpy_names
 def argmax(input, dim=None, keepdim=False):
     """Index of the largest value (over the flattened input if dim is None). Matches torch.argmax."""
     return _arg(input, dim, keepdim, "argmax", np.argmax)
 
 
-@_numpy_names
+@numpy_names
 def argmin(input, dim=None, keepdim=False):
     """Index of the smallest value (over the flattened input if dim is None). Matches torch.argmin."""
     return _arg(input, dim, keepdim, "argmin", np.argmin)
@@ -214,7 +214,7 @@ def _moments(input, dim, unbiased, keepdim, correction, op):
     return t, x, axes, centred, np.sum(centred * centred, axis=axes, keepdims=keepdim), float(builtins.max(n - c, 0))
 
 
-@_numpy_names
+@numpy_names
 @quiet
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Variance over dim with Bessel's correction (correction=1, or unbiased=False for 0). Matches torch.var.
@@ -230,12 +230,12 @@ def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     # var = sum((x - mean)^2) / (n - c)  =>  dvar/dx = 2 (x - mean) / (n - c)
     @quiet
     def backward(g):
-        return (_expand_grad(g, x.shape, axes, keepdim) * (centred * scale),)
+        return (expand_grad(g, x.shape, axes, keepdim) * (centred * scale),)
 
     return Tensor._from_op(out, (t,), backward, "VarBackward")
 
 
-@_numpy_names
+@numpy_names
 @quiet
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     """Standard deviation over dim (the square root of var with the same correction). Where the result is 0 the
@@ -259,7 +259,7 @@ def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     return Tensor._from_op(out, (t,), backward, "StdBackward")
 
 
-@_numpy_names
+@numpy_names
 @quiet
 def logsumexp(input, dim, keepdim=False):
     """log(sum(exp(input))) over dim, computed stably. Matches torch.logsumexp."""
@@ -276,18 +276,18 @@ def logsumexp(input, dim, keepdim=False):
     # d lse / dx = softmax(x) along the reduced axes
     @quiet
     def backward(g):
-        return (_expand_grad(g, x.shape, axes, keepdim) * (e / s),)
+        return (expand_grad(g, x.shape, axes, keepdim) * (e / s),)
 
     return Tensor._from_op(np.asarray(out), (t,), backward, "LogsumexpBackward")
 
 
-@_numpy_names
+@numpy_names
 def all(input, dim=None, keepdim=False):
     t = as_tensor_arg(input, "all", "input")
     return Tensor._wrap(np.asarray(np.all(t._data, axis=reduce_axes(t, dim, "all"), keepdims=keepdim)))
 
 
-@_numpy_names
+@numpy_names
 def any(input, dim=None, keepdim=False):
     t = as_tensor_arg(input, "any", "input")
     return Tensor._wrap(np.asarray(np.any(t._data, axis=reduce_axes(t, dim, "any"), keepdims=keepdim)))
@@ -307,3 +307,54 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None):
     if isinstance(dim, bool):  # torch.std_mean(x, False): the old (input, unbiased) overload
         dim, unbiased = None, dim
     return std(input, dim, unbiased, keepdim, correction=correction), mean(input, dim, keepdim)
+
+
+@numpy_names
+@quiet
+def prod(input, dim=None, keepdim=False, dtype=None):
+    """Product over dim (all elements if None); bool and integer inputs give int64. The gradient is the product
+    of the other elements, exact also where inputs are 0. Matches torch.prod.
+
+    Args:
+        input (Tensor): any shape.
+        dim (int, default None): the dim to multiply along; None multiplies all elements.
+        keepdim (bool, default False): keep dim with size 1.
+        dtype (dtype, default None): the result dtype.
+
+    >>> import cnnlab
+    >>> cnnlab.tensor([[1.0, 2.0], [3.0, 4.0]]).prod(1)
+    tensor([ 2., 12.])
+    """
+    t = as_tensor_arg(input, "prod", "input")
+    if dtype is not None and t._data.dtype.metadata is not None:  # bfloat16 input: convert first (see _dtypes)
+        t = t.to(dtype)
+    x = t._data
+    out_dtype = _dtypes.as_dtype(dtype).np if dtype is not None else (np.int64 if x.dtype.kind in "biu" else x.dtype)
+    x = x.astype(out_dtype, copy=False)
+    if dim is None:
+        out = np.asarray(np.prod(x, dtype=out_dtype))
+        flat = x.reshape(-1)
+        return Tensor._from_op(out, (t,), quiet(lambda g: ((g * _prod_of_others(flat, 0)).reshape(x.shape),)),
+                               "ProdBackward0")
+    axis = t._dim(dim, "prod")
+    out = np.asarray(np.prod(x, axis=axis if x.ndim else None, keepdims=keepdim and x.ndim > 0, dtype=out_dtype))
+
+    # d prod / d x_i = product of the other elements along the axis (exact, also where some x are 0)
+    @quiet
+    def backward(g):
+        if not x.ndim:
+            return (g,)
+        return (expand_grad(g, x.shape, (axis,), keepdim) * _prod_of_others(x, axis),)
+
+    return Tensor._from_op(out, (t,), backward, "ProdBackward1")
+
+
+def _prod_of_others(x, axis):
+    """For each element, the product of the other elements along axis (exclusive cumulative products)."""
+    if x.shape[axis] == 0:
+        return np.ones_like(x)  # nothing to multiply (an empty gradient)
+    xm = np.moveaxis(x, axis, -1)  # (..., n)
+    ones = np.ones(xm.shape[:-1] + (1,), x.dtype)
+    left = np.cumprod(np.concatenate([ones, xm[..., :-1]], axis=-1), axis=-1)
+    right = np.flip(np.cumprod(np.flip(np.concatenate([xm[..., 1:], ones], axis=-1), -1), axis=-1), -1)
+    return np.moveaxis(left * right, -1, axis)

@@ -117,7 +117,7 @@ def contiguous(input, memory_format=None):
     return Tensor._from_op(np.ascontiguousarray(t._data), (t,), lambda g: (g,), "CloneBackward0")
 
 
-def _renamed(out, name):
+def renamed(out, name):
     """out with the grad_fn name PyTorch gives the op (an op built from another one here)."""
     if out._backward is not None:
         out._op = name
@@ -164,7 +164,7 @@ def t(input):
     x = as_tensor_arg(input, "t", "input")
     if x.ndim > 2:
         raise ShapeError(f"t: expects a tensor with at most 2 dims. Got shape={shape_str(x.shape)}.")
-    return _renamed(transpose(x, 0, -1) if x.ndim == 2 else reshape(x, x.shape), "TBackward0")
+    return renamed(transpose(x, 0, -1) if x.ndim == 2 else reshape(x, x.shape), "TBackward0")
 
 
 def squeeze(input, dim=None):
@@ -177,7 +177,7 @@ def squeeze(input, dim=None):
         axes = {t._dim(d, "squeeze") for d in dims}  # on 0-d too: only 0 and -1 are dims there, as in torch
         new = tuple(s for i, s in enumerate(t.shape) if not (i in axes and s == 1))
     overload = 0 if dim is None else (1 if isinstance(dim, (int, np.integer)) else 2)
-    return _renamed(reshape(t, new), f"SqueezeBackward{overload}")
+    return renamed(reshape(t, new), f"SqueezeBackward{overload}")
 
 
 def unsqueeze(input, dim):
@@ -187,7 +187,7 @@ def unsqueeze(input, dim):
     if not -nd <= dim < nd:
         raise IndexError(f"unsqueeze: dim must be in [{-nd}, {nd - 1}]. Got dim={dim}, shape={shape_str(t.shape)}.")
     d = dim % nd
-    return _renamed(reshape(t, t.shape[:d] + (1,) + t.shape[d:]), "UnsqueezeBackward0")
+    return renamed(reshape(t, t.shape[:d] + (1,) + t.shape[d:]), "UnsqueezeBackward0")
 
 
 def expand(input, *sizes):
@@ -334,7 +334,7 @@ def chunk(input, chunks, dim=0):
 def unbind(input, dim=0):
     """The slices along dim, with that dim removed. Matches torch.unbind."""
     t = as_tensor_arg(input, "unbind", "input")
-    return tuple(_renamed(squeeze(p, dim), "UnbindBackward0") for p in split(t, 1, dim))
+    return tuple(renamed(squeeze(p, dim), "UnbindBackward0") for p in split(t, 1, dim))
 
 
 

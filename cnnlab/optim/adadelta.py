@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._update import addcmul_, chunks, update_chunks
-from .optimizer import Optimizer, _is_real, _step_tensor, check_non_negative, check_supported_flags
+from .optimizer import Optimizer, is_real, step_tensor, check_non_negative, check_supported_flags
 
 
 class Adadelta(Optimizer):
@@ -57,7 +57,7 @@ class Adadelta(Optimizer):
         check_non_negative("Adadelta", group, "lr", "eps", "weight_decay")
         check_supported_flags("Adadelta", group)
         rho = group["rho"]
-        if not _is_real(rho):
+        if not is_real(rho):
             raise TypeError(f"Adadelta: rho must be a real number. Got rho={rho!r}.")
         if not 0.0 <= rho <= 1.0:
             raise ValueError(f"Adadelta: rho must be in [0, 1]. Got rho={rho!r}.")
@@ -70,7 +70,7 @@ class Adadelta(Optimizer):
             param = p._data
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = _step_tensor()
+                state["step"] = step_tensor()
                 state["square_avg"] = Tensor._wrap(np.zeros_like(param))
                 state["acc_delta"] = Tensor._wrap(np.zeros_like(param))
             state["step"]._data += 1

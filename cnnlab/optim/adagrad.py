@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._update import addcdiv_, addcmul_, chunks, update_chunks
-from .optimizer import Optimizer, _step_tensor, check_non_negative, check_supported_flags
+from .optimizer import Optimizer, step_tensor, check_non_negative, check_supported_flags
 
 
 class Adagrad(Optimizer):
@@ -58,7 +58,7 @@ class Adagrad(Optimizer):
 
     def _init_state(self, p, group):
         state = self.state[p]
-        state["step"] = _step_tensor()
+        state["step"] = step_tensor()
         state["sum"] = Tensor._wrap(np.full_like(p._data, float(group["initial_accumulator_value"])))
 
     def _update_group(self, group):

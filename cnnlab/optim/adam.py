@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._update import addcdiv_, addcmul_, chunks, lerp_, update_chunks
-from .optimizer import Optimizer, _step_tensor, check_non_negative, check_supported_flags
+from .optimizer import Optimizer, step_tensor, check_non_negative, check_supported_flags
 
 
 class Adam(Optimizer):
@@ -79,7 +79,7 @@ class Adam(Optimizer):
             param = p._data
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = _step_tensor()
+                state["step"] = step_tensor()
                 state["exp_avg"] = Tensor._wrap(np.zeros_like(param))
                 state["exp_avg_sq"] = Tensor._wrap(np.zeros_like(param))
             if amsgrad and "max_exp_avg_sq" not in state:  # the first step, or amsgrad switched on in a group later

@@ -37,12 +37,12 @@ def _scalar_dtype():
     return np.float64 if _dtypes.get_default_dtype().np == np.float64 else np.float32
 
 
-def _step_tensor(value=0.0):
+def step_tensor(value=0.0):
     """A 0-d step counter, as PyTorch keeps it (`tensor(0.)`)."""
     return Tensor._wrap(np.array(value, dtype=_scalar_dtype()))
 
 
-def _is_real(x):
+def is_real(x):
     return isinstance(x, numbers.Real) and not isinstance(x, bool)
 
 
@@ -50,7 +50,7 @@ def check_non_negative(opt, group, *names):
     """Raise `<opt>: <name> must be non-negative. Got <name>=<value>.` for each named hyperparameter."""
     for name in names:
         value = group[name]
-        if not _is_real(value):
+        if not is_real(value):
             raise TypeError(f"{opt}: {name} must be a real number. Got {name}={value!r}.")
         if not value >= 0.0:  # also refuses NaN
             raise ValueError(f"{opt}: {name} must be non-negative. Got {name}={value!r}.")
@@ -327,8 +327,8 @@ def _load_value(param, key, value):
         return {k: _load_value(param, k, v) for k, v in value.items()}
     arr = _as_array(value)
     if arr is None:
-        if key == "step" and _is_real(value):  # an old-style Python number step
-            return _step_tensor(float(value))
+        if key == "step" and is_real(value):  # an old-style Python number step
+            return step_tensor(float(value))
         return copy.deepcopy(value)
     if key == "step":
         return Tensor._wrap(np.array(arr, copy=True))

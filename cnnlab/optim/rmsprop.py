@@ -3,7 +3,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from ._update import addcdiv_, addcmul_, chunks, lerp_, update_chunks
-from .optimizer import Optimizer, _step_tensor, check_non_negative, check_supported_flags
+from .optimizer import Optimizer, step_tensor, check_non_negative, check_supported_flags
 
 
 class RMSprop(Optimizer):
@@ -66,7 +66,7 @@ class RMSprop(Optimizer):
             param = p._data
             state = self.state[p]
             if len(state) == 0:
-                state["step"] = _step_tensor()
+                state["step"] = step_tensor()
                 state["square_avg"] = Tensor._wrap(np.zeros_like(param))
                 if momentum > 0:
                     state["momentum_buffer"] = Tensor._wrap(np.zeros_like(param))

@@ -5,7 +5,9 @@ import numbers
 
 import numpy as np
 
+from ..creation import from_numpy
 from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor
 
 __all__ = ["make_grid", "save_image"]
 
@@ -42,7 +44,6 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     >>> make_grid(cnnlab.zeros(10, 1, 28, 28), nrow=5).shape
     cnnlab.Size([3, 62, 152])
     """
-    import cnnlab
     x = _as_batch(tensor)
     if normalize is True:
         if value_range is not None and not isinstance(value_range, tuple):
@@ -55,7 +56,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
         else:
             _normalize(x, value_range)
     if x.shape[0] == 1:
-        return cnnlab.from_numpy(np.ascontiguousarray(x[0]))
+        return from_numpy(np.ascontiguousarray(x[0]))
     B, C, H, W = x.shape
     cols = min(nrow, B)
     rows = int(math.ceil(B / cols))
@@ -64,7 +65,7 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     for k in range(B):
         top, left = (k // cols) * cell_h + padding, (k % cols) * cell_w + padding
         grid[:, top:top + H, left:left + W] = x[k]
-    return cnnlab.from_numpy(grid)
+    return from_numpy(grid)
 
 
 def save_image(tensor, fp, format=None, **kwargs):
@@ -103,10 +104,9 @@ def save_image(tensor, fp, format=None, **kwargs):
 
 def _as_batch(tensor):
     """The images as a (B, C, H, W) NumPy array, one-channel images made three-channel."""
-    import cnnlab
-    if isinstance(tensor, (list, tuple)) and not isinstance(tensor, cnnlab.Tensor):
+    if isinstance(tensor, (list, tuple)) and not isinstance(tensor, Tensor):
         for t in tensor:
-            if not isinstance(t, cnnlab.Tensor):
+            if not isinstance(t, Tensor):
                 raise DTypeError(f"make_grid: expected a tensor or a list of tensors. Got a list containing "
                                  f"{type(t).__name__}.")
         if not tensor:
@@ -116,7 +116,7 @@ def _as_batch(tensor):
             raise ShapeError(f"make_grid: the images of a list must have one shape. Got shapes "
                              f"{sorted(shapes)}.")
         x = np.stack([t.detach().numpy() for t in tensor])
-    elif isinstance(tensor, cnnlab.Tensor):
+    elif isinstance(tensor, Tensor):
         x = tensor.detach().numpy()
     else:
         raise DTypeError(f"make_grid: expected a tensor or a list of tensors. Got {type(tensor).__name__}.")

@@ -5,6 +5,8 @@ import os
 
 import numpy as np
 
+import cnnlab
+
 INSTALL = "pip install cnnlab[viz]"
 
 
@@ -44,7 +46,6 @@ def finish(fig, path, dpi=100):
 
 def to_numpy(x, op, name="image"):
     """A Tensor, array or nested list as a float NumPy array."""
-    import cnnlab
     if isinstance(x, cnnlab.Tensor):
         return x.detach().float().numpy() if x.dtype != cnnlab.float64 else x.detach().numpy()
     if isinstance(x, np.ndarray):

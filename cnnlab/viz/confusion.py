@@ -4,6 +4,7 @@ import os
 
 import numpy as np
 
+import cnnlab
 from ._figure import finish, new_figure
 
 __all__ = ["confusion_matrix"]
@@ -32,7 +33,6 @@ def confusion_matrix(run_dir, classes=None, normalize=False, path=None):
     >>> fig.axes[0].get_title()
     'confusion matrix: accuracy 12/15 = 80.0%'
     """
-    import cnnlab
     if isinstance(run_dir, (str, os.PathLike)):
         folder = os.fspath(run_dir)
         metrics = os.path.join(folder, "metrics.json")

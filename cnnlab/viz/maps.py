@@ -1,6 +1,8 @@
 """Feature maps: what each convolution layer of a model outputs for one input, one small image per channel."""
 import numpy as np
 
+import cnnlab
+import cnnlab.nn as nn
 from ._figure import finish, grid_shape, new_figure, to_numpy
 
 __all__ = ["feature_maps", "capture"]
@@ -29,8 +31,6 @@ def capture(model, x, layers=None):
     >>> [(path, tuple(out.shape)) for path, _, out in capture(net, cnnlab.randn(1, 1, 9, 9))]
     [('0', (1, 4, 7, 7)), ('2', (1, 8, 5, 5))]
     """
-    import cnnlab
-    import cnnlab.nn as nn
     modules = dict(model.named_modules())
     convs = [p for p, m in modules.items() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     if layers is None:
@@ -87,7 +87,6 @@ def feature_maps(model, x, layers=None, max_maps=32, cmap="gray", path=None):
     >>> [sub.get_suptitle() for sub in fig.subfigs][1]
     '0: Conv2d(1, 4, kernel_size=(3, 3), stride=(1, 1)) -> (1, 4, 14, 14)'
     """
-    import cnnlab
     if not isinstance(x, cnnlab.Tensor):
         raise TypeError(f"feature_maps: x must be a Tensor. Got x of type {type(x).__name__}.")
     if x.dim() == 3:

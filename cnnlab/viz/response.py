@@ -1,6 +1,8 @@
 """The notes' edge-detection figure: an image, a kernel with its numbers, and what the kernel makes of it."""
 import numpy as np
 
+import cnnlab
+from .. import filters
 from ._figure import finish, gray_image, new_figure
 
 __all__ = ["filter_response"]
@@ -40,8 +42,6 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
     >>> [ax.get_title() for ax in fig.axes[:3]]
     ['image (6, 6)', 'vertical_edge', 'result (6, 6)']
     """
-    import cnnlab
-    from .. import filters
     gray = gray_image(image, "filter_response")
     kernels = _kernel_list(names)
     if not kernels:
@@ -86,7 +86,6 @@ def filter_response(image, names=("vertical_edge", "horizontal_edge"), padding_m
 def _kernel_list(names):
     """names as a list of kernels: one name, one 2-d kernel (array, tensor or nested list), or a list of those."""
     import numbers
-    import cnnlab
     if isinstance(names, (str, np.ndarray, cnnlab.Tensor)):
         return [names]
     names = list(names)

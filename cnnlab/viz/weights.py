@@ -4,6 +4,7 @@ import textwrap
 
 import numpy as np
 
+import cnnlab.nn as nn
 from ._figure import finish, grid_shape, new_figure, to_numpy
 
 __all__ = ["filters"]
@@ -52,7 +53,6 @@ def filters(conv_or_weight, max_filters=32, max_channels=8, path=None):
 
 def _weight(obj):
     """(weight as (out, in, KH, KW) float array, a label for the title)."""
-    import cnnlab.nn as nn
     if isinstance(obj, nn.Module):
         conv = obj
         if not (isinstance(getattr(obj, "weight", None), nn.Parameter) and obj.weight.dim() == 4):

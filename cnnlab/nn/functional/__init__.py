@@ -24,3 +24,5 @@ from .resize import *  # noqa: F401,F403
 from .affine_grid import *  # noqa: F401,F403
 from .sampling import *  # noqa: F401,F403
 from .attention import *  # noqa: F401,F403
+
+from . import tensor_methods  # noqa: E402,F401  (binds x.relu(), x.softmax(1), ... to Tensor)

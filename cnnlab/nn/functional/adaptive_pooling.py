@@ -14,7 +14,7 @@ from ...kernels import pool as K
 from ...tensor import Tensor
 from ._args import check_input_dims
 from ._pool_docs import attach_docs
-from .pooling import _grad_fn_name, _input
+from .pooling import pool_grad_fn_name, pool_input
 
 __all__ = [f"adaptive_{kind}_pool{n}d" for kind in ("avg", "max") for n in (1, 2, 3)]
 
@@ -42,7 +42,7 @@ def _adaptive_sizes(shape, n, op, output_size, channels_ok=False):
 
 
 def _adaptive_avg_pool(input, n, op, output_size):
-    t = _input(input, op)
+    t = pool_input(input, op)
     x = t._data
     spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size, channels_ok=n < 3)
     lead = x.shape[:x.ndim - n]
@@ -73,11 +73,11 @@ def _adaptive_avg_pool(input, n, op, output_size):
 def _avg_grad_fn_name(n, out_size):
     """The grad_fn PyTorch shows: a 1-d pool runs as the 2-d one and ends in a squeeze; a 2-d/3-d pool to a
     single value per channel is a mean over the spatial dims."""
-    return "MeanBackward1" if n > 1 and all(o == 1 for o in out_size) else _grad_fn_name(n, f"AdaptiveAvgPool{n}D")
+    return "MeanBackward1" if n > 1 and all(o == 1 for o in out_size) else pool_grad_fn_name(n, f"AdaptiveAvgPool{n}D")
 
 
 def _adaptive_max_pool(input, n, op, output_size, return_indices):
-    t = _input(input, op, ints_ok=True)
+    t = pool_input(input, op, ints_ok=True)
     x = t._data
     spatial, out_size = _adaptive_sizes(x.shape, n, op, output_size)
     check_allocation(op, x.shape[:x.ndim - n] + out_size, x.dtype)
@@ -91,7 +91,7 @@ def _adaptive_max_pool(input, n, op, output_size, return_indices):
     def backward(g):
         return (K.scatter_flat(g, flat, spatial),)
 
-    res = Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"AdaptiveMaxPool{n}D"))
+    res = Tensor._from_op(out, (t,), backward, pool_grad_fn_name(n, f"AdaptiveMaxPool{n}D"))
     return (res, Tensor._wrap(flat)) if return_indices else res
 
 

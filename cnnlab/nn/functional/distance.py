@@ -11,7 +11,7 @@ from ...errors import DTypeError, ShapeError, shape_str
 from ...ops import elementwise as E
 from ...ops import reduction as R
 from ...ops._operands import as_tensor_arg, broadcast_shape
-from ...ops.products import norm as _vector_norm
+from ...ops.norm import norm as _vector_norm
 from ...ops.shape import expand
 from ...tensor import Tensor
 
@@ -53,7 +53,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return _vector_norm(diff, p, -1, keepdim)
 
 
-def _floor_value(n, eps):
+def floor_value(n, eps):
     """max(n, eps) in value; the gradient passes to n unchanged (PyTorch clamps the norm in place, untracked)."""
     return Tensor._from_op(np.maximum(n._data, eps).astype(n._data.dtype, copy=False), (n,), lambda g: (g,),
                            "CloneBackward0")
@@ -88,8 +88,8 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         raise IndexError(f"{op}: dim out of range (expected to be in range of [{-ndim}, {ndim - 1}]). Got dim={dim}, "
                          f"broadcast shape={shape_str(shape)}.")
     a, b = expand(a, *shape), expand(b, *shape)
-    n1 = _floor_value(_vector_norm(a, 2, dim, True), eps)
-    n2 = _floor_value(_vector_norm(b, 2, dim, True), eps)
+    n1 = floor_value(_vector_norm(a, 2, dim, True), eps)
+    n2 = floor_value(_vector_norm(b, 2, dim, True), eps)
     return R.sum(E.mul(E.div(a, n1), E.div(b, n2)), dim)
 
 

@@ -12,50 +12,11 @@ from ... import _dtypes
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
+from ._reduction import check_reduction, float_tensor, reduce_loss, upstream_grad
 
 __all__ = ["cross_entropy", "nll_loss"]
 
 _INDEX_DTYPES = (np.int64, np.uint8)  # PyTorch accepts Long and Byte class indices, nothing else
-
-
-# ---- shared argument handling ------------------------------------------------------------------------------
-def _reduction(op, reduction, size_average=None, reduce=None, allowed=("none", "mean", "sum")):
-    """The reduction string, from the legacy size_average/reduce pair when either is given (PyTorch's rule:
-    reduce=False -> 'none', else size_average=False -> 'sum', else 'mean')."""
-    if size_average is not None or reduce is not None:
-        size_average = True if size_average is None else size_average
-        reduce = True if reduce is None else reduce
-        reduction = ("mean" if size_average else "sum") if reduce else "none"
-        warnings.warn(f"{op}: size_average and reduce are deprecated; use reduction={reduction!r} instead.",
-                      UserWarning, stacklevel=3)
-    if reduction not in allowed:
-        raise ValueError(f"{op}: reduction must be one of {', '.join(repr(a) for a in allowed)}. "
-                         f"Got reduction={reduction!r}.")
-    return reduction
-
-
-def _float_tensor(x, op, name):
-    t = as_tensor_arg(x, op, name)
-    if t._data.dtype.kind != "f":
-        raise DTypeError(f"{op}: {name} must be a floating-point tensor. Got {name}.dtype={t.dtype}.")
-    return t
-
-
-def _reduce(loss, reduction, denom):
-    """Reduce the per-element loss array; 'mean' divides by denom (an empty mean is NaN, as in PyTorch)."""
-    if reduction == "none":
-        return loss
-    total = loss.sum(dtype=loss.dtype)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray(total if reduction == "sum" else total / denom, dtype=loss.dtype)
-
-
-def _upstream(g, reduction, denom, shape):
-    """d(out)/d(per-element loss) * grad_out, as an array of the per-element loss's shape."""
-    if reduction == "none":
-        return g.reshape(shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.broadcast_to(g if reduction == "sum" else g / denom, shape)
 
 
 def _log_softmax(x):
@@ -130,14 +91,14 @@ def _index_loss(op, input, target, weight, ignore_index, reduction, eps, fused_s
         loss = (1.0 - eps) * loss - (eps / C) * (L.sum(axis=1) if wb is None else (L * wb).sum(axis=1))
     loss = np.where(valid, loss, 0).astype(x.dtype, copy=False)
     denom = int(valid.sum()) if wy is None else np.where(valid, wy, 0).sum(dtype=x.dtype)
-    out = _reduce(loss, reduction, denom)
+    out = reduce_loss(loss, reduction, denom)
 
     # With G[j] = (1 - eps) w[y] onehot(y)[j] + eps/C w[j] (the weight on -L[j]) and c the upstream gradient per
     # sample (0 where ignored): dloss/dL = -c G. Through log_softmax, dL[k]/dx[j] = delta_jk - p[j], so
     # dloss/dx = c (p sum_k G[k] - G). dloss/dw[k] is the coefficient of w[k] in loss_n; for 'mean' the
     # denominator adds -out/W * (number of valid targets of class k).
     def backward(g):
-        c = np.where(valid, _upstream(g, reduction, denom, y.shape), 0).astype(x.dtype, copy=False)
+        c = np.where(valid, upstream_grad(g, reduction, denom, y.shape), 0).astype(x.dtype, copy=False)
         gx = None
         if input.requires_grad:
             onehot_coef = (1.0 - eps) * (c if wy is None else c * wy)            # (N, *rest)
@@ -205,8 +166,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     >>> F.nll_loss(logp, cnnlab.tensor([0, 1])).item()
     0.375
     """
-    reduction = _reduction("nll_loss", reduction, size_average, reduce)
-    x = _float_tensor(input, "nll_loss", "input")
+    reduction = check_reduction("nll_loss", reduction, size_average, reduce)
+    x = float_tensor(input, "nll_loss", "input")
     if x.ndim == 0:
         raise ShapeError("nll_loss: input must have shape (C,), (N, C) or (N, C, d1, ..., dk). Got input.shape=().")
     return _index_loss("nll_loss", x, as_tensor_arg(target, "nll_loss", "target"), weight, ignore_index,
@@ -249,14 +210,14 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     0.6931
     """
     op = "cross_entropy"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = check_reduction(op, reduction, size_average, reduce)
     if label_smoothing > 1.0:
         raise ShapeError(f"{op}: label_smoothing must be in [0.0, 1.0]. Got label_smoothing={label_smoothing}.")
     if label_smoothing < 0.0:  # PyTorch accepts it and smooths nothing; so do we, but say so
         warnings.warn(f"{op}: label_smoothing < 0 has no effect (treated as 0.0, as PyTorch does). Got "
                       f"label_smoothing={label_smoothing}.", UserWarning, stacklevel=2)
         label_smoothing = 0.0
-    x = _float_tensor(input, op, "input")
+    x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
     if x.ndim == 0:
         raise ShapeError(f"{op}: input must have shape (C,), (N, C) or (N, C, d1, ..., dk). Got input.shape=().")
@@ -285,11 +246,11 @@ def _prob_cross_entropy(input, target, weight, reduction, eps):
     tp = (1.0 - eps) * t + eps / C if eps else t
     wt = tp if wb is None else tp * wb
     loss = -(wt * L).sum(axis=1)                                  # (N, *rest)
-    out = _reduce(loss, reduction, loss.size)
+    out = reduce_loss(loss, reduction, loss.size)
 
     # dloss/dx = c (p sum_c wt[c] - wt) (softmax Jacobian), dloss/dt = -c (1-eps) w L, dloss/dw = -sum c t' L.
     def backward(g):
-        c = _upstream(g, reduction, loss.size, loss.shape)[:, None]   # (N, 1, *rest)
+        c = upstream_grad(g, reduction, loss.size, loss.shape)[:, None]   # (N, 1, *rest)
         gx = gt = gw = None
         if input.requires_grad:
             gx = (c * (np.exp(L) * wt.sum(axis=1, keepdims=True) - wt)).reshape(input.shape)

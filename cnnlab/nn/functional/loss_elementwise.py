@@ -8,7 +8,7 @@ from ... import _dtypes
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg, broadcast_shape, unbroadcast
 from ...tensor import Tensor
-from .loss import _float_tensor, _reduce, _reduction, _upstream
+from ._reduction import check_reduction, float_tensor, reduce_loss, upstream_grad
 
 __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss", "l1_loss", "smooth_l1_loss",
            "huber_loss", "kl_div", "soft_margin_loss", "margin_ranking_loss"]
@@ -35,10 +35,10 @@ def _pointwise(op, tensors, reduction, fwd, der, weight=None, mean_over_weight=F
     loss = el if w is None else el * w
     n = el.size
     denom = w.sum(dtype=dt) if mean_over_weight and w is not None else n
-    out = _reduce(np.asarray(loss, dtype=dt), reduction, denom)
+    out = reduce_loss(np.asarray(loss, dtype=dt), reduction, denom)
 
     def backward(g):
-        gl = _upstream(g, reduction, denom, shape)
+        gl = upstream_grad(g, reduction, denom, shape)
         gw_el = gl if w is None else gl * w
         grads = []
         with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
@@ -67,7 +67,7 @@ def _composite_name(reduction, none_name, mean_name="MeanBackward0"):
 
 def _regression_args(op, input, target, weight=None):
     """Tensors for a regression loss; warns like PyTorch when target's shape differs and broadcasting happens."""
-    x = _float_tensor(input, op, "input")
+    x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
     if t.shape != x.shape:
         broadcast_shape(x.shape, t.shape, op)
@@ -75,7 +75,7 @@ def _regression_args(op, input, target, weight=None):
                       "they are broadcast together, which will likely give incorrect results. Please ensure "
                       "they have the same size.", UserWarning, stacklevel=3)
     if weight is not None:
-        weight = _float_tensor(weight, op, "weight")
+        weight = float_tensor(weight, op, "weight")
         if weight.shape != x.shape:
             raise ShapeError(f"{op}: weight must have the input's shape. Got weight.shape={shape_str(weight.shape)}, "
                              f"input.shape={shape_str(x.shape)}.")
@@ -90,7 +90,7 @@ def _same_shape(op, x, t):
 
 def _broadcasts_to_input(op, name, v, x):
     """A floating weight tensor that broadcasts to x's shape without growing it."""
-    v = _float_tensor(v, op, name)
+    v = float_tensor(v, op, name)
     try:
         ok = np.broadcast_shapes(v.shape, x.shape) == tuple(x.shape)
     except ValueError:
@@ -120,7 +120,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     2.5
     """
     x, t, weight = _regression_args("mse_loss", input, target, weight)
-    reduction = _reduction("mse_loss", reduction, size_average, reduce)
+    reduction = check_reduction("mse_loss", reduction, size_average, reduce)
     return _pointwise("mse_loss", (x, t), reduction, lambda a, b: (a - b) ** 2,
                       lambda a, b: (2.0 * (a - b), -2.0 * (a - b)), weight, mean_over_weight=True,
                       name=None if weight is None else _composite_name(reduction, "MulBackward0", "DivBackward0"))
@@ -136,7 +136,7 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     3.0
     """
     x, t, weight = _regression_args("l1_loss", input, target, weight)
-    reduction = _reduction("l1_loss", reduction, size_average, reduce)
+    reduction = check_reduction("l1_loss", reduction, size_average, reduce)
     name = (_composite_name(reduction, "AbsBackward0") if weight is None else
             _composite_name(reduction, "MulBackward0", "DivBackward0"))
     return _pointwise("l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
@@ -156,7 +156,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     if beta < 0:
         raise ShapeError(f"smooth_l1_loss: beta must be >= 0. Got beta={beta}.")
     x, t, _ = _regression_args("smooth_l1_loss", input, target)
-    reduction = _reduction("smooth_l1_loss", reduction, size_average, reduce)
+    reduction = check_reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta == 0:
         return _pointwise("smooth_l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
                           lambda a, b: (np.sign(a - b), -np.sign(a - b)),
@@ -186,7 +186,7 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     if not delta > 0:
         raise ShapeError(f"huber_loss: delta must be > 0. Got delta={delta}.")
     x, t, weight = _regression_args("huber_loss", input, target, weight)
-    reduction = _reduction("huber_loss", reduction)
+    reduction = check_reduction("huber_loss", reduction)
     delta = float(delta)
 
     def der(a, b):  # d inside the quadratic zone, delta * sign(d) outside
@@ -217,8 +217,8 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     0.6931
     """
     op = "binary_cross_entropy"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x, t = _float_tensor(input, op, "input"), _float_tensor(target, op, "target")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x, t = float_tensor(input, op, "input"), float_tensor(target, op, "target")
     _same_shape(op, x, t)
     if t._data.dtype != x._data.dtype:
         raise DTypeError(f"{op}: target must have the input's dtype. Got target.dtype={t.dtype}, input.dtype={x.dtype}.")
@@ -258,8 +258,8 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     0.6931
     """
     op = "binary_cross_entropy_with_logits"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x, t = _float_tensor(input, op, "input"), _float_tensor(target, op, "target")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x, t = float_tensor(input, op, "input"), float_tensor(target, op, "target")
     _same_shape(op, x, t)
     extra = []
     for name, v in (("weight", weight), ("pos_weight", pos_weight)):
@@ -303,14 +303,14 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     """
     op = "kl_div"
     if size_average is not None or reduce is not None:
-        reduction = _reduction(op, reduction, size_average, reduce)
+        reduction = check_reduction(op, reduction, size_average, reduce)
     else:
-        reduction = _reduction(op, reduction, allowed=("none", "batchmean", "sum", "mean"))
+        reduction = check_reduction(op, reduction, allowed=("none", "batchmean", "sum", "mean"))
         if reduction == "mean":
             warnings.warn("kl_div: reduction='mean' divides the total loss by both the batch size and the support "
                           "size; 'batchmean' divides only by the batch size and matches the KL divergence's "
                           "definition.", UserWarning, stacklevel=2)
-    x, t = _float_tensor(input, op, "input"), _float_tensor(target, op, "target")
+    x, t = float_tensor(input, op, "input"), float_tensor(target, op, "target")
     if reduction == "batchmean":
         out = kl_div(x, t, reduction="sum", log_target=log_target)
         return out / x.shape[0] if x.ndim > 0 else out
@@ -334,8 +334,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     0.6931
     """
     op = "soft_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x, t = _float_tensor(input, op, "input"), as_tensor_arg(target, op, "target")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x, t = float_tensor(input, op, "input"), as_tensor_arg(target, op, "target")
     _same_shape(op, x, t)
     sig = lambda z: np.exp(-np.logaddexp(0, -z))  # sigmoid(z), stable
     # dl/dx = -t sigmoid(-t x), dl/dt = -x sigmoid(-t x)
@@ -355,8 +355,8 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     0.5
     """
     op = "margin_ranking_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x1, x2 = _float_tensor(input1, op, "input1"), _float_tensor(input2, op, "input2")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x1, x2 = float_tensor(input1, op, "input1"), float_tensor(input2, op, "input2")
     t = as_tensor_arg(target, op, "target")
     if not x1.ndim == x2.ndim == t.ndim:
         raise ShapeError(f"{op}: input1, input2 and target must have the same number of dimensions. Got shapes "

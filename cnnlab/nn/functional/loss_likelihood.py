@@ -10,9 +10,9 @@ import numpy as np
 from ...errors import ShapeError, shape_str
 from ...ops import elementwise as E
 from ...ops._operands import as_tensor_arg
-from .distance import _floor_value
-from .loss import _float_tensor, _reduction
-from .loss_margin import _apply_reduction, _mask
+from ._reduction import apply_reduction, check_reduction, float_tensor
+from .distance import floor_value
+from .loss_margin import as_mask
 
 __all__ = ["poisson_nll_loss", "gaussian_nll_loss"]
 
@@ -35,16 +35,16 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     1.0
     """
     op = "poisson_nll_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x = _float_tensor(input, op, "input")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
     loss = E.exp(x) - t * x if log_input else x - t * E.log(x + eps)
     if full:
         # log(t!) ~ t log t - t + 0.5 log(2 pi t), only where t > 1 (log 0 = -inf elsewhere is masked out)
         with np.errstate(divide="ignore", invalid="ignore"):
             stirling = t * E.log(t) - t + 0.5 * E.log(2 * math.pi * t)
-        loss = loss + stirling.masked_fill(_mask(t._data <= 1), 0)
-    return _apply_reduction(loss, reduction)
+        loss = loss + stirling.masked_fill(as_mask(t._data <= 1), 0)
+    return apply_reduction(loss, reduction)
 
 
 def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"):
@@ -65,13 +65,13 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
     2.0
     """
     op = "gaussian_nll_loss"
-    x = _float_tensor(input, op, "input")
+    x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
     if isinstance(var, float):
         if var < 0:
             raise ValueError(f"{op}: var must be non-negative. Got var={var}.")
         var = as_tensor_arg(np.full(x.shape, var, dtype=x._data.dtype), op, "var")
-    v = _float_tensor(var, op, "var")
+    v = float_tensor(var, op, "var")
     if (v._data < 0).any():
         raise ValueError(f"{op}: var must be non-negative. Got min var={v._data.min()}.")
     if v.shape != x.shape:
@@ -81,9 +81,9 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
             raise ShapeError(f"{op}: var must have the input's shape, or that shape with one dim of size 1 or "
                              f"without the last dim. Got var.shape={shape_str(var.shape)}, "
                              f"input.shape={shape_str(x.shape)}.")
-    reduction = _reduction(op, reduction)
-    v = _floor_value(v, eps)
+    reduction = check_reduction(op, reduction)
+    v = floor_value(v, eps)
     loss = 0.5 * (E.log(v) + (x - t) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
-    return _apply_reduction(loss, reduction)
+    return apply_reduction(loss, reduction)

@@ -10,23 +10,14 @@ from ...errors import ShapeError, shape_str
 from ...ops import elementwise as E
 from ...ops._operands import as_tensor_arg
 from ...ops.indexing import gather
-from ...ops.shape import _renamed
+from ...ops.shape import renamed
 from ...tensor import Tensor
+from ._reduction import apply_reduction, check_reduction, float_tensor
 from .activation import logsigmoid
 from .distance import pairwise_distance
-from .loss import _float_tensor, _reduction
 
 __all__ = ["triplet_margin_loss", "triplet_margin_with_distance_loss", "cosine_embedding_loss",
            "hinge_embedding_loss", "multi_margin_loss", "multilabel_margin_loss", "multilabel_soft_margin_loss"]
-
-
-def _apply_reduction(loss, reduction):
-    if reduction == "mean":
-        # an empty batch has mean 0 (PyTorch's fused margin losses leave it unset; 0 is their sum's value)
-        return loss.mean() if loss.numel() else loss.sum()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
 
 
 def _triplet_inputs(op, anchor, positive, negative, margin):
@@ -63,13 +54,13 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     1.0
     """
     op = "triplet_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = check_reduction(op, reduction, size_average, reduce)
     a, pos, neg = _triplet_inputs(op, anchor, positive, negative, margin)
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:
         d_neg = E.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
-    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
+    return apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
 def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_function=None, margin=1.0, swap=False,
@@ -92,13 +83,13 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     2.0
     """
     op = "triplet_margin_with_distance_loss"
-    reduction = _reduction(op, reduction)
+    reduction = check_reduction(op, reduction)
     a, pos, neg = _triplet_inputs(op, anchor, positive, negative, margin)
     dist = distance_function if distance_function is not None else pairwise_distance
     d_pos, d_neg = dist(a, pos), dist(a, neg)
     if swap:
         d_neg = E.minimum(d_neg, dist(pos, neg))
-    return _apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
+    return apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
@@ -119,8 +110,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     tensor([1., 1.])
     """
     op = "cosine_embedding_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x1, x2 = _float_tensor(input1, op, "input1"), _float_tensor(input2, op, "input2")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x1, x2 = float_tensor(input1, op, "input1"), float_tensor(input2, op, "input2")
     t = as_tensor_arg(target, op, "target")
     if t.ndim > 1 or x1.ndim != t.ndim + 1 or x1.shape != x2.shape or (t.ndim == 1 and x1.shape[0] != t.shape[0]):
         raise ShapeError(f"{op}: inputs must be (N, D) with target (N,), or (D,) with a 0-d target. Got "
@@ -131,12 +122,12 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     prod_sum = (x1 * x2).sum(dim)
     denom = (((x1 * x1).sum(dim) + eps) * ((x2 * x2).sum(dim) + eps)).sqrt()
     cos = prod_sum / denom
-    pos = E.where(_mask(t._data == 1), 1 - cos, 0.0)
-    neg = E.where(_mask(t._data == -1), (cos - margin).clamp(min=0), 0.0)
-    return _apply_reduction(pos + neg, reduction)
+    pos = E.where(as_mask(t._data == 1), 1 - cos, 0.0)
+    neg = E.where(as_mask(t._data == -1), (cos - margin).clamp(min=0), 0.0)
+    return apply_reduction(pos + neg, reduction)
 
 
-def _mask(array):
+def as_mask(array):
     """A boolean array as a tensor (no graph), for where()."""
     return Tensor._wrap(np.asarray(array))
 
@@ -154,12 +145,12 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     tensor([0.3000, 0.6000])
     """
     op = "hinge_embedding_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x = _float_tensor(input, op, "input")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
-    margin_part = E.where(_mask(t._data != 1), (margin - x).clamp(min=0), 0.0)
-    self_part = E.where(_mask(t._data != -1), x, 0.0)
-    return _apply_reduction(margin_part + self_part, reduction)
+    margin_part = E.where(as_mask(t._data != 1), (margin - x).clamp(min=0), 0.0)
+    self_part = E.where(as_mask(t._data != -1), x, 0.0)
+    return apply_reduction(margin_part + self_part, reduction)
 
 
 def _margin_input(op, x):
@@ -210,10 +201,10 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     0.325
     """
     op = "multi_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
+    reduction = check_reduction(op, reduction, size_average, reduce)
     if p not in (1, 2):
         raise ValueError(f"{op}: only p == 1 and p == 2 are supported. Got p={p}.")
-    x = _float_tensor(input, op, "input")
+    x = float_tensor(input, op, "input")
     x2, idx, unbatched_shape = _class_targets(op, x, target)
     n, c = x2.shape
     x_y = gather(x2, 1, Tensor._wrap(idx))                      # (N, 1)
@@ -221,16 +212,16 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
     if p == 2:
         z = z * z
     if weight is not None:
-        w = _float_tensor(weight, op, "weight")
+        w = float_tensor(weight, op, "weight")
         if w.ndim != 1 or w.shape[0] != c:
             raise ShapeError(f"{op}: weight must have one value per class. Got weight.shape={shape_str(w.shape)}, "
                              f"C={c}.")
         z = z * w[Tensor._wrap(idx[:, 0])].unsqueeze(1)
-    not_target = _mask(np.arange(c)[None, :] != idx)    # (N, C): the target class does not count
+    not_target = as_mask(np.arange(c)[None, :] != idx)    # (N, C): the target class does not count
     loss = E.where(not_target, z, 0.0).sum(1) / c              # (N,)
     if unbatched_shape is not None:
         loss = loss.reshape(unbatched_shape)
-    return _renamed(_apply_reduction(loss, reduction), "MultiMarginLossBackward")  # PyTorch's fused op
+    return renamed(apply_reduction(loss, reduction), "MultiMarginLossBackward")  # PyTorch's fused op
 
 
 def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -251,8 +242,8 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     0.85
     """
     op = "multilabel_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x = _float_tensor(input, op, "input")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
     x2, unbatched = _margin_input(op, x)
     same = t.ndim <= 1 and t.numel() == x2.shape[1] if unbatched else t.shape == x.shape
@@ -277,7 +268,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     loss = (hinge * Tensor._wrap(pair_w)).sum((1, 2)) / c      # (N,)
     if unbatched:
         loss = loss.reshape(())
-    return _renamed(_apply_reduction(loss, reduction), "MultilabelMarginLossBackward")
+    return renamed(apply_reduction(loss, reduction), "MultilabelMarginLossBackward")
 
 
 def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -294,11 +285,11 @@ def multilabel_soft_margin_loss(input, target, weight=None, size_average=None, r
     0.6931
     """
     op = "multilabel_soft_margin_loss"
-    reduction = _reduction(op, reduction, size_average, reduce)
-    x = _float_tensor(input, op, "input")
+    reduction = check_reduction(op, reduction, size_average, reduce)
+    x = float_tensor(input, op, "input")
     y = as_tensor_arg(target, op, "target")
     loss = -(y * logsigmoid(x) + (1 - y) * logsigmoid(-x))
     if weight is not None:
         loss = loss * as_tensor_arg(weight, op, "weight")
     loss = loss.sum(x.ndim - 1) / x.shape[-1]
-    return _apply_reduction(loss, reduction)
+    return apply_reduction(loss, reduction)

@@ -10,11 +10,12 @@ import numbers
 
 import numpy as np
 
-from ...grad_mode import records
 from ..._memory import check_allocation
 from ...errors import DTypeError, ShapeError, shape_str
+from ...grad_mode import records
 from ...kernels import pool as K
 from ...ops._operands import as_tensor_arg
+from ...ops.elementwise import abs as _abs
 from ...tensor import Tensor
 from ._args import (check_input_dims, check_not_empty, check_output_size, check_positive, output_size, resolve_padding,
                     spatial_names, to_tuple)
@@ -26,7 +27,7 @@ __all__ = [f"{kind}_pool{n}d" for kind in ("max", "min", "avg", "lp") for n in (
 
 # ---- argument checks ----------------------------------------------------------------------------------
 
-def _input(input, op, ints_ok=False):
+def pool_input(input, op, ints_ok=False):
     """The input tensor, refusing dtypes the op has no meaning for."""
     t = as_tensor_arg(input, op, "input")
     kind = t._data.dtype.kind
@@ -66,7 +67,7 @@ def pool_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode
     return K.Windows(spatial, kernel, stride, pads, dilation, out)
 
 
-def _grad_fn_name(n, node):
+def pool_grad_fn_name(n, node):
     """The grad_fn PyTorch shows for an n-d pool: its node's, except that a 1-d pool runs as the 2-d one on an
     unsqueezed input and ends in a squeeze."""
     return "SqueezeBackward1" if n == 1 else node + "Backward0"
@@ -89,7 +90,7 @@ def _check_avg3d_input(op, n, shape, win):
 # ---- max / min pooling -----------------------------------------------------------------------------------
 
 def _extreme_pool(input, n, op, largest, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
-    t = _input(input, op, ints_ok=True)
+    t = pool_input(input, op, ints_ok=True)
     x = t._data
     win = pool_windows(x.shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
     need_arg = return_indices or records(t)
@@ -99,7 +100,7 @@ def _extreme_pool(input, n, op, largest, kernel_size, stride, padding, dilation,
     def backward(g):
         return (K.extreme_backward(g, arg, win, x.shape),)
 
-    res = Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"{'Max' if largest else 'Min'}Pool{n}DWithIndices"))
+    res = Tensor._from_op(out, (t,), backward, pool_grad_fn_name(n, f"{'Max' if largest else 'Min'}Pool{n}DWithIndices"))
     if return_indices:
         return res, Tensor._wrap(win.flat_indices(arg))
     return res
@@ -139,7 +140,7 @@ def min_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def _avg_pool(input, n, op, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
               dilation):
-    t = _input(input, op)
+    t = pool_input(input, op)
     x = t._data
     win = pool_windows(x.shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
     _check_avg3d_input(op, n, x.shape, win)
@@ -164,7 +165,7 @@ def _avg_pool(input, n, op, kernel_size, stride, padding, ceil_mode, count_inclu
     def backward(g):
         return (K.sum_backward(g / divisor, win, x.shape),)
 
-    return Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"AvgPool{n}D"))
+    return Tensor._from_op(out, (t,), backward, pool_grad_fn_name(n, f"AvgPool{n}D"))
 
 
 def avg_pool1d(input, kernel_size, stride=None, padding=0, ceil_mode=False, count_include_pad=True,
@@ -189,10 +190,9 @@ def _lp_pool(input, n, op, norm_type, kernel_size, stride, ceil_mode, padding, d
     if not isinstance(norm_type, numbers.Real) or isinstance(norm_type, bool) or norm_type != norm_type:
         raise TypeError(f"{op}: norm_type must be a number. Got norm_type={norm_type!r}.")
     if norm_type in (float("inf"), float("-inf")):  # the max (min) of |x|, as PyTorch
-        from ...ops.elementwise import abs as _abs
-        return _extreme_pool(_abs(_input(input, op)), n, op, norm_type > 0, kernel_size, stride, padding,
+        return _extreme_pool(_abs(pool_input(input, op)), n, op, norm_type > 0, kernel_size, stride, padding,
                              dilation, ceil_mode, False)
-    t = _input(input, op)
+    t = pool_input(input, op)
     x = t._data
     win = pool_windows(x.shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
     _check_avg3d_input(op, n, x.shape, win)
@@ -230,7 +230,7 @@ def lp_pool3d(input, norm_type, kernel_size, stride=None, ceil_mode=False, paddi
 # ---- max_unpool ---------------------------------------------------------------------------------------------
 
 def _max_unpool(input, indices, n, op, kernel_size, stride, padding, output_size):
-    t = _input(input, op, ints_ok=True)
+    t = pool_input(input, op, ints_ok=True)
     x = t._data
     check_input_dims(x.shape, n, op)
     check_not_empty(x.shape, n, op)
@@ -279,7 +279,7 @@ def _max_unpool(input, indices, n, op, kernel_size, stride, padding, output_size
     def backward(g):
         return (K.unpool_backward(g, idx, x.shape, n),)
 
-    return Tensor._from_op(out, (t,), backward, _grad_fn_name(n, f"MaxUnpool{n}D"))
+    return Tensor._from_op(out, (t,), backward, pool_grad_fn_name(n, f"MaxUnpool{n}D"))
 
 
 def max_unpool1d(input, indices, kernel_size, stride=None, padding=0, output_size=None):

@@ -12,6 +12,7 @@ import numpy as np
 from ... import _dtypes
 from ...errors import ShapeError
 from ...tensor import Size, Tensor
+from ..parameter import Parameter
 
 
 class _IncompatibleKeys(namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
@@ -123,7 +124,6 @@ def load_own(module, state, prefix, strict, missing, unexpected, errors, assign)
 
 def _assign(module, name, target, arr, is_param):
     """assign=True: the checkpoint's array becomes the parameter's storage (dtype kept, as PyTorch)."""
-    from ..parameter import Parameter
     arr = np.array(arr, copy=True)
     if is_param:
         module._parameters[name] = Parameter(arr, requires_grad=target.requires_grad)

@@ -16,7 +16,7 @@ cnnlab.Size([3, 1])
 """
 from ...autograd import no_grad
 from ...ops.elementwise import abs as _abs, dot, sqrt
-from ...ops.extra import mv
+from ...ops.fused import mv
 from ...tensor import Tensor
 from ..functional import normalize
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d

@@ -10,7 +10,7 @@ mode). Matches torch.nn.utils.spectral_norm / remove_spectral_norm.
 """
 from ...autograd import no_grad
 from ...ops.elementwise import dot
-from ...ops.extra import mv
+from ...ops.fused import mv
 from ..functional import normalize
 from ..modules.conv import ConvTranspose1d, ConvTranspose2d, ConvTranspose3d
 from ..parameter import Parameter
