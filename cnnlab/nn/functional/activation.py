@@ -107,8 +107,14 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val cannot be greater than max_val. Got min_val={min_val}, "
                          f"max_val={max_val}.")
+    t = as_tensor_arg(input, "hardtanh", "input")
+    x = t._data
+    if inplace and not records(t) and isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.flags.writeable:
+        np.maximum(x, x.dtype.type(min_val), out=x)  # in place, as PyTorch's hardtanh_: no fresh array (a NaN
+        np.minimum(x, x.dtype.type(max_val), out=x)  # stays NaN through both)
+        return t
     # identity strictly inside (min_val, max_val), constant (zero gradient) elsewhere
-    return _pointwise(input, "hardtanh", lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
+    return _pointwise(t, "hardtanh", lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
                       lambda g, x, o: g * ((x > min_val) & (x < max_val)), ints="keep")
 
 
@@ -119,7 +125,7 @@ def relu6(input, inplace=False):
     >>> relu6(cnnlab.tensor([-1.0, 3.0, 7.0])).tolist()
     [0.0, 3.0, 6.0]
     """
-    return hardtanh(input, 0, 6)
+    return hardtanh(input, 0, 6, inplace)
 
 
 def threshold(input, threshold, value, inplace=False):
