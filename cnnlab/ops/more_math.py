@@ -5,8 +5,9 @@ import collections
 import numpy as np
 
 from .. import _dtypes
-from ..errors import DTypeError
+from ..errors import ArgumentError, DTypeError
 from ..tensor import Tensor
+from . import indexing
 from ._operands import as_tensor_arg, binary_arrays, quiet
 from .elementwise import binary_op, unary_op
 
@@ -268,10 +269,8 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     >>> cnnlab.zeros(3).scatter_reduce(0, cnnlab.tensor([0, 0, 2]), cnnlab.tensor([1.0, 5.0, 2.0]), "amax")
     tensor([5., 0., 2.])
     """
-    from . import indexing as I
     t, s = as_tensor_arg(input, "scatter_reduce", "input"), as_tensor_arg(src, "scatter_reduce", "src")
     if reduce not in ("sum", "prod", "mean", "amax", "amin"):
-        from ..errors import ArgumentError
         raise ArgumentError("scatter_reduce: reduce must be one of 'sum', 'prod', 'mean', 'amax', 'amin'. Got "
                             f"reduce={reduce!r}.")
     if s._data.dtype != t._data.dtype:
@@ -279,9 +278,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                          f"src.dtype={s.dtype}.")
     idx = as_tensor_arg(index, "scatter_reduce", "index")._data
     axis = t._dim(dim, "scatter_reduce")
-    I.check_index_along("scatter_reduce", t, idx, axis, dim, s.shape)
+    indexing.check_index_along("scatter_reduce", t, idx, axis, dim, s.shape)
     x = t._data
-    key = I._along_axis_key(idx, axis)
+    key = indexing.along_axis_key(idx, axis)
     vals = s._data[tuple(slice(0, n) for n in idx.shape)]
     hit = np.zeros(x.shape, bool)
     hit[key] = True
