@@ -149,3 +149,25 @@ def test_kinks_follow_pytorch_double_backward():
     check_double(lambda x: F.elu(x, 0.7), lambda x: TF.elu(x, 0.7), np.array([0.0, -1.0, 1.0]), order=3)
     check_double(lambda x: F.softplus(x, 2.0, 3.0), lambda x: TF.softplus(x, 2.0, 3.0), np.array([1.5, 1.0, 2.0]),
                  order=3)
+
+
+@pytest.mark.parametrize("mode", ["row", "batch"])
+def test_stochastic_depth_mask_fixed(mode):
+    # out = x * noise (a product with a constant): dx = g * noise, d(dx . v)/dg = v * noise, nothing in x
+    cnnlab.manual_seed(3)
+    x = np.random.default_rng(8).standard_normal((6, 2, 3)) + 3.0
+    xt = cnnlab.tensor(x, requires_grad=True)
+    out = F.stochastic_depth(xt, 0.5, mode)
+    noise = out.detach().numpy() / x
+    g = cnnlab.tensor(np.random.default_rng(9).standard_normal(x.shape), requires_grad=True)
+    (gx,) = cnnlab.autograd.grad((out * g).sum(), xt, create_graph=True)
+    v = np.random.default_rng(10).standard_normal(x.shape)
+    dx, dg = cnnlab.autograd.grad((gx * cnnlab.tensor(v)).sum(), (xt, g), allow_unused=True, materialize_grads=True)
+    np.testing.assert_allclose(dg.numpy(), v * noise, rtol=1e-12, atol=1e-12)
+    assert not dx.numpy().any()
+
+
+def test_softmax_dtype_argument():
+    x = X.astype(np.float32)
+    check_double(lambda t: F.log_softmax(t, 1, dtype=cnnlab.float64),
+                 lambda t: TF.log_softmax(t, 1, dtype=torch.float64), x, order=3, rtol=1e-6, atol=1e-6)

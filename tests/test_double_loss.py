@@ -187,3 +187,10 @@ def test_bce_extreme_probabilities_follow_pytorch():
     t = np.array([0.3, 0.4, 1.0, 0.0, 1.0, 1.0])
     for reduction in ("mean", "sum", "none"):
         check_double(*both("binary_cross_entropy", reduction=reduction), x, t, diff=[True, False])
+
+
+def test_triplet_with_distance_and_empty_inputs():
+    check_double(*both("triplet_margin_with_distance_loss", swap=True), A, B, P, order=3)
+    empty = np.zeros((0, 4))
+    for name in ("mse_loss", "l1_loss", "binary_cross_entropy_with_logits"):
+        check_double(*both(name, reduction="sum"), empty, empty)

@@ -170,3 +170,10 @@ def test_float32_second_order_recomputes_statistics_in_float64():
         second[dt] = cnnlab.autograd.grad((gx * cnnlab.tensor(v.astype(dt))).sum(), xt)[0]
     assert second[np.float32].dtype == cnnlab.float32
     np.testing.assert_allclose(second[np.float32].numpy(), second[np.float64].numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_empty_inputs():
+    # an input without elements: an empty output, zero gradients for weight and bias, at every order
+    x, w, b = np.zeros((0, 4)), R.random(4) + 0.5, R.standard_normal(4)
+    check_double(lambda a, w, b: F.layer_norm(a, (4,), w, b), lambda a, w, b: TF.layer_norm(a, (4,), w, b), x, w, b)
+    check_double(lambda a, w, b: F.group_norm(a, 2, w, b), lambda a, w, b: TF.group_norm(a, 2, w, b), x, w, b)
