@@ -40,6 +40,12 @@ def test_var_std(name, kwargs):
     derivatives_match(lambda lib, a: getattr(lib.torch, name)(a, **kwargs), rand(3, 4, 2), order=3)
 
 
+@pytest.mark.filterwarnings("ignore:var... degrees of freedom:UserWarning")  # torch's, for this input
+def test_var_with_no_degrees_of_freedom():
+    # n - correction = 0: an infinite scale; multiplied into g first (as torch), so d/dg is +-inf, not nan
+    derivatives_match(lambda lib, a: lib.torch.var(a, 2, correction=2), rand(3, 4, 2))
+
+
 def test_std_of_constant_rows_is_zero_not_nan():
     x = rand(3, 4)
     x[1] = 0.5  # std 0: the gradient is 0 there (as torch), and so is its derivative (torch: nan)

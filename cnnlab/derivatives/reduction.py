@@ -74,7 +74,7 @@ def _var(ctx, grad):
         return NotImplemented
     s = ctx.saved
     x, = ctx.inputs
-    return (keep(grad, x.shape, s["axes"], s["keepdim"]) * _centred(x, s["axes"]) * s["scale"],)
+    return ((keep(grad, x.shape, s["axes"], s["keepdim"]) * s["scale"]) * _centred(x, s["axes"]),)  # torch's order
 
 
 @register("StdBackward")
