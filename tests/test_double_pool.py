@@ -122,3 +122,12 @@ def test_extensions_by_finite_differences(op, shape):
     import cnnlab
     x = cnnlab.tensor(rand(*shape, low=0.2, high=1.5), requires_grad=True)
     assert cnnlab.autograd.gradgradcheck(lambda t: op(cnnlab.nn.functional, t * t * t), (x,), seed=0)
+
+
+@pytest.mark.parametrize("p", [2, 3.0, 1.5])
+def test_lp_pool_window_of_zeros(p):
+    """A window whose average of x^p is 0: PyTorch's relu passes no gradient of any order there (0, not the NaN
+    of 0 * inf from z^(1/p - 1)); with p < 2 both libraries give NaN from x^(p - 2) at x = 0."""
+    x = rand(1, 2, 4, 4, low=0.2, high=1.5)
+    x[0, 0, :2, :2] = 0
+    check2(lambda lib, x: lib.F.lp_pool2d(x, p, 2), x, order=3)

@@ -77,9 +77,11 @@ def _lp(ctx, grad):
         return NotImplemented  # a plain pow: ops/elementwise's formula
     p, taps, x_t = s["p"], s["taps"], ctx.inputs[0]
     mean, spread = _window_mean(s["win"], s["divisor"], s["x"].shape)
-    z = linear_op("AvgPoolBackward0", mean, spread, x_t ** p) * taps
-    # PyTorch's sign(a) * relu(|a|) has derivative 0 where a == 0 (relu'(0) = 0), 1 elsewhere
-    ga = where(Tensor._wrap(s["a"] == 0), 0.0, grad * z ** (1.0 / p - 1.0) * (taps / p))
+    # PyTorch's sign(a) * relu(|a|) has derivative 0 where a == 0 (relu'(0) = 0), 1 elsewhere: no gradient (of
+    # any order) passes there, even where z^(1/p - 1) is infinite
+    flat = Tensor._wrap(s["a"] == 0)
+    z = where(flat, 0.0, linear_op("AvgPoolBackward0", mean, spread, x_t ** p)) * taps
+    ga = where(flat, 0.0, grad * z ** (1.0 / p - 1.0) * (taps / p))
     return (linear_op("AvgPoolBackwardBackward0", spread, mean, ga) * (x_t ** (p - 1.0) * p),)
 
 
