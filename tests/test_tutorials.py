@@ -23,9 +23,7 @@ HERE = pathlib.Path(__file__).parent / "tutorials"
 
 # Scripts that fail on cnnlab today, with the missing feature. strict=True: they flip to failures once fixed,
 # so this list must be trimmed as the features land.
-XFAIL = {
-    "tut_tensor_extras": "autograd.grad(create_graph=True) (double backward) missing",
-}
+XFAIL = {}
 
 
 def rewrite_imports(src):
