@@ -97,9 +97,9 @@ def test_a_new_algorithm_is_one_declaration(monkeypatch):
         return gemm.forward(x, w, geom)
     mine = registry.Algorithm("mine", lambda geom: geom.n == 1, forward, gemm.backward_input, gemm.backward_weight,
                               rules=((5, lambda op, geom, precise: "1-d" if geom.n == 1 and op == "forward" else None),))
-    monkeypatch.setattr(registry, "_table", {**{n: registry.get(n) for n in registry.names()}, "mine": mine})
-    monkeypatch.setattr(registry, "_rules", sorted(registry.rules() + [(5, "mine", mine.rules[0][1])],
-                                                   key=lambda r: r[0]))
+    table, rules = registry._load()
+    monkeypatch.setattr(registry, "_loaded", ({**table, "mine": mine},
+                                              sorted(rules + [(5, "mine", mine.rules[0][1])], key=lambda r: r[0])))
     x, w = rand(2, 3, 9), rand(4, 3, 3, seed=1)
     y = F.conv1d(cnnlab.tensor(x), cnnlab.tensor(w), padding=1)
     assert len(calls) == 1 and calls[0].out_size == (9,)

@@ -53,38 +53,34 @@ def rows(geom):
     return geom.batch * math.prod(geom.out_size)
 
 
-_table = {}
-_rules = []
+_loaded = None   # ({name: Algorithm}, [(rank, name, test), ...] by rank), built at the first selection
 
 
 def _load():
-    """Import every module of this package once and collect its ALGORITHMS (done at the first selection, when
-    the package is fully imported)."""
-    package = importlib.import_module(__package__)
-    for info in pkgutil.iter_modules(package.__path__):
-        module = importlib.import_module(f"{__package__}.{info.name}")
-        for algorithm in vars(module).get("ALGORITHMS", ()):          # declared, not select's derived list
-            _table[algorithm.name] = algorithm
-    _rules.extend(sorted(((rank, name, test) for name, a in _table.items() for rank, test in a.rules),
-                         key=lambda r: r[0]))
+    """Import every module of this package and collect its ALGORITHMS (at the first selection, when the package
+    is fully imported; built whole, then published in one assignment, so two threads may race harmlessly)."""
+    global _loaded
+    if _loaded is None:
+        table = {}
+        for info in pkgutil.iter_modules(importlib.import_module(__package__).__path__):
+            module = importlib.import_module(f"{__package__}.{info.name}")
+            for algorithm in vars(module).get("ALGORITHMS", ()):          # declared, not select's derived list
+                table[algorithm.name] = algorithm
+        _loaded = table, sorted(((rank, name, test) for name, a in table.items() for rank, test in a.rules),
+                                key=lambda r: r[0])
+    return _loaded
 
 
 def get(name):
     """The Algorithm called name (KeyError if there is none)."""
-    if not _table:
-        _load()
-    return _table[name]
+    return _load()[0][name]
 
 
 def names():
     """The names of every algorithm."""
-    if not _table:
-        _load()
-    return tuple(_table)
+    return tuple(_load()[0])
 
 
 def rules():
     """(rank, name, test) of every rule, lowest rank first."""
-    if not _table:
-        _load()
-    return _rules
+    return _load()[1]
