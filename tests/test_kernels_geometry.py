@@ -95,8 +95,11 @@ def test_a_new_algorithm_is_one_declaration(monkeypatch):
     def forward(x, w, geom):
         calls.append(geom)
         return gemm.forward(x, w, geom)
+
+    def wins(op, geom, precise):
+        return "1-d" if geom.n == 1 and op == "forward" else None
     mine = registry.Algorithm("mine", lambda geom: geom.n == 1, forward, gemm.backward_input, gemm.backward_weight,
-                              rules=((5, lambda op, geom, precise: "1-d" if geom.n == 1 and op == "forward" else None),))
+                              rules=((5, wins),))
     table, rules = registry._load()
     monkeypatch.setattr(registry, "_loaded", ({**table, "mine": mine},
                                               sorted(rules + [(5, "mine", mine.rules[0][1])], key=lambda r: r[0])))
