@@ -13,6 +13,7 @@ import math
 
 import numpy as np
 
+from .._dtypes import float64
 from ..autograd.graph import linear_op, register, sum_to
 from ..creation import from_numpy
 from ..kernels import pointwise as _relu_kernels
@@ -150,8 +151,16 @@ def pointwise_formula(ctx, grad):
     d = _SMOOTH.get(kind)
     if d is None:
         return NotImplemented
-    x = ctx.inputs[0]
-    return (grad * d(x, ctx.output, free_vars(fn)),)
+    x, out = ctx.inputs[0], ctx.output
+    dt = x.dtype
+    if dt != float64:  # f'(x) of a float16/32 input in float64: 1 - tanh^2 and the like lose digits in float32
+        x, out = x.to(float64), out.to(float64)
+    slope = d(x, out, free_vars(fn)).to(dt)
+    # in value, the slope the op's own gradient uses (its float32 kernels round otherwise), so create_graph does
+    # not change first-order numbers; its derivative is the expression's
+    with np.errstate(all="ignore"):
+        fix = fn(np.ones_like(x_arr), x_arr, out_arr) - slope._data
+    return (grad * (slope + const(np.where(np.isfinite(fix), fix, 0), slope._data.dtype)),)
 
 
 @formula_for("activation.relu.<locals>.backward", "ReluBackward")
