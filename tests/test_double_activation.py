@@ -171,3 +171,18 @@ def test_softmax_dtype_argument():
     x = X.astype(np.float32)
     check_double(lambda t: F.log_softmax(t, 1, dtype=cnnlab.float64),
                  lambda t: TF.log_softmax(t, 1, dtype=torch.float64), x, order=3, rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("name", ["gelu", "gelu_tanh", "silu", "mish", "softplus", "elu", "sigmoid", "tanh"])
+def test_float32_create_graph_keeps_first_order_values(name):
+    # the formula's value is the op's own float32 gradient (its kernels), so create_graph=True does not move
+    # first-order numbers (gelu_tanh's tail differed by 4e-6 before); the slope's derivative is computed in float64
+    _, op, _, _ = next(p for p in POINTWISE if p[0] == name)
+    x = (np.random.default_rng(11).standard_normal(40000) * 5).astype(np.float32)
+    g = np.random.default_rng(12).standard_normal(40000).astype(np.float32)
+    grads = []
+    for create_graph in (False, True):
+        xt = cnnlab.tensor(x, requires_grad=True)
+        grads.append(cnnlab.autograd.grad((op(xt) * cnnlab.tensor(g)).sum(), xt, create_graph=create_graph)[0])
+    assert grads[1].dtype == cnnlab.float32 and grads[1].requires_grad
+    np.testing.assert_allclose(grads[1].detach().numpy(), grads[0].numpy(), rtol=1e-6, atol=1e-7)
