@@ -186,3 +186,9 @@ def test_float32_create_graph_keeps_first_order_values(name):
         grads.append(cnnlab.autograd.grad((op(xt) * cnnlab.tensor(g)).sum(), xt, create_graph=create_graph)[0])
     assert grads[1].dtype == cnnlab.float32 and grads[1].requires_grad
     np.testing.assert_allclose(grads[1].detach().numpy(), grads[0].numpy(), rtol=1e-6, atol=1e-7)
+
+
+def test_hardsigmoid_gradgradcheck():
+    # PyTorch has no double backward for hardsigmoid; finite differences of cnnlab's (away from the kinks)
+    x = cnnlab.tensor(np.array([-4.0, -2.5, -0.3, 0.8, 2.9, 3.5]), requires_grad=True)
+    assert cnnlab.autograd.gradgradcheck(F.hardsigmoid, (x,), seed=0)

@@ -158,6 +158,7 @@ def test_composite_losses():
     # checked against PyTorch's pdist written as row differences and a vector norm
     i, j = np.triu_indices(3, k=1)
     check_double(F.pdist, lambda a: torch.linalg.vector_norm(a[i] - a[j], dim=-1), A, order=3)
+    _gradgradcheck(lambda a: F.pdist(a, 3.0), A)
 
 
 def test_attention():
