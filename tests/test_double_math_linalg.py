@@ -149,3 +149,15 @@ def test_matrix_norm_third_order_refuses():
     (h,) = cnnlab.autograd.grad((g * g).sum(), x, create_graph=True)
     with pytest.raises(cnnlab.GradError, match="LinalgMatrixNormBackwardBackward0: double backward"):
         cnnlab.autograd.grad(h.sum(), x)
+
+
+@pytest.mark.parametrize("p", [2.0, 1.0, 3.0, float("inf")])
+def test_cdist(p):
+    # torch has no double backward for cdist ("the derivative for '_cdist_backward' is not implemented"); cnnlab
+    # does better: its cdist is the norm of the differences, whose formulas hold. The reference is torch's
+    # second order of that same composition, and finite differences
+    a, b = rand(2, 4, 3), rand(2, 5, 3, seed=1)
+    derivatives_match(lambda lib, x, y: lib.torch.cdist(x, y, p=p), a, b, order=3,
+                      torch_fn=lambda lib, x, y: lib.torch.linalg.vector_norm(x.unsqueeze(-2) - y.unsqueeze(-3), p, -1))
+    xs = (cnnlab.tensor(a, requires_grad=True), cnnlab.tensor(b, requires_grad=True))
+    assert cnnlab.autograd.gradgradcheck(lambda x, y: cnnlab.cdist(x, y, p=p), xs, seed=0)

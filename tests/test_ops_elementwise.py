@@ -100,7 +100,8 @@ def test_abs_gradient_at_zero_matches_torch():
 
 def test_pow_special_points_match_torch():
     # 0 ** 0 (gradient of base is 0 there), 0 ** 2, and a tensor exponent on a zero base
-    check(lambda lib, a, b: a ** b, np.array([0.0, 0.0, 2.0, 0.0]), np.array([0.0, 2.0, 0.0, 1.0]))
+    # second order at a zero base: torch's is nan, cnnlab's the limit (tests/test_double_math.py)
+    check(lambda lib, a, b: a ** b, np.array([0.0, 0.0, 2.0, 0.0]), np.array([0.0, 2.0, 0.0, 1.0]), second_order=False)
     check(lambda lib, x: x ** 0, np.array([0.0, 1.5]))
 
 

@@ -162,8 +162,9 @@ def test_norm(p, dim, keepdim):
 
 
 def test_norm_gradient_at_zero_is_zero_like_torch():
-    check(lambda lib, x: x.norm(), np.zeros((2, 2)))
-    check(lambda lib, x: x.norm(dim=1), np.array([[0.0, 0.0], [3.0, 4.0]]))
+    # second order there: 0 in cnnlab, nan in torch (tests/test_double_math_reduce.py)
+    check(lambda lib, x: x.norm(), np.zeros((2, 2)), second_order=False)
+    check(lambda lib, x: x.norm(dim=1), np.array([[0.0, 0.0], [3.0, 4.0]]), second_order=False)
 
 
 @pytest.mark.parametrize("descending", [False, True])
@@ -266,9 +267,11 @@ def test_numpy_style_axis_and_keepdims_names_like_torch():
 
 
 def test_std_gradient_is_zero_where_std_is_zero_like_torch():
-    check(lambda lib, x: x.std(), np.ones(3))
-    check(lambda lib, x: x.std(1), np.array([[1.0, 1.0], [1.0, 2.0]]))
-    check(lambda lib, x: x.std(0, keepdim=True, unbiased=False), np.array([[1.0, 1.0], [1.0, 2.0]]))
+    # second order there: 0 in cnnlab, nan in torch (tests/test_double_math_reduce.py)
+    check(lambda lib, x: x.std(), np.ones(3), second_order=False)
+    check(lambda lib, x: x.std(1), np.array([[1.0, 1.0], [1.0, 2.0]]), second_order=False)
+    check(lambda lib, x: x.std(0, keepdim=True, unbiased=False), np.array([[1.0, 1.0], [1.0, 2.0]]),
+          second_order=False)
 
 
 def test_var_mean_std_mean_count_nonzero_bincount():
