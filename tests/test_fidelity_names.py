@@ -24,9 +24,11 @@ def test_inverse_hyperbolic_out_of_domain_like_torch():
 def test_copysign():
     a, b = rand(3, 4, seed=2), rand(3, 4, seed=3)
     a[0, 0] = 0.0
-    check(lambda lib, a, b: lib.torch.copysign(a, b), a, b)
-    check(lambda lib, a, b: a.copysign(b[0]), a, b)
-    check(lambda lib, a: lib.torch.copysign(a, -1.0), a)
+    # second order: cnnlab's is 0 (the sign flip is a step), torch's is round-off (1e-16) and nan at a = 0;
+    # compared with a tolerance in tests/test_double_math.py::test_copysign
+    check(lambda lib, a, b: lib.torch.copysign(a, b), a, b, second_order=False)
+    check(lambda lib, a, b: a.copysign(b[0]), a, b, second_order=False)
+    check(lambda lib, a: lib.torch.copysign(a, -1.0), a, second_order=False)
     check(lambda lib, a, b: lib.torch.copysign(a, b), np.array([1, -2, 3]), np.array([-1, 1, -1]))
 
 

@@ -152,7 +152,10 @@ def test_ops_give_inf_and_nan_silently_like_torch(name, fn, arrays):
     import warnings
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # torch warns about none of these; NumPy's RuntimeWarnings must not leak
-        check(fn, *arrays, grad=[True] * len(arrays))  # values and gradients, also at 0, inf and nan
+        # values and gradients, also at 0, inf and nan. First order only: at these points torch's second
+        # derivatives leak nan (or not) from masked branches by the order of its ops, where cnnlab's formulas
+        # give the limits; second orders are compared on ordinary inputs in tests/test_double_*.py
+        check(fn, *arrays, grad=[True] * len(arrays), second_order=False)
 
 
 @pytest.mark.parametrize("lib_out", [
