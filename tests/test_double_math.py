@@ -93,6 +93,11 @@ def test_pow_number_base(base):
     derivatives_match(lambda lib, b: base ** b, rand(3, 4, low=-2, high=2), order=3)
 
 
+def test_pow_zero_base():
+    # 0 ** b is flat for b > 0: the gradient is 0 and so is every derivative of it (torch's is nan w.r.t. b)
+    derivatives_match(lambda lib, b: 0.0 ** b * b, rand(5, low=0.3, high=2), torch_nan=0.0)
+
+
 def test_rsub():
     derivatives_match(lambda lib, a: (1 - a) ** 3, rand(4, 3), order=3)
     derivatives_match(lambda lib, a: (2.0 - a) * a, rand(4))
@@ -162,3 +167,44 @@ def test_integer_exponent_keeps_dtype():
     (h,) = cnnlab.autograd.grad(g.sum(), x)
     assert g.dtype == cnnlab.float32 and h.dtype == cnnlab.float32
     np.testing.assert_allclose(h.numpy(), [6.0, 12.0])
+
+
+COMPOSITES = {  # ops built from the core ones (ops/fused.py, cumulative.py, nan_aware.py, ...): their formulas compose
+    "bmm": (lambda lib, a: lib.torch.bmm(a, a.transpose(1, 2)), (2, 3, 4)),
+    "addmm": (lambda lib, a: lib.torch.addmm(a[0], a, a.t(), beta=0.5, alpha=2.0), (3, 3)),
+    "lerp_addcdiv": (lambda lib, a: lib.torch.lerp(a, a.exp(), 0.3) ** 3 + lib.torch.addcdiv(a, a, a.exp(), value=2),
+                     (3,)),
+    "diff": (lambda lib, a: lib.torch.diff(a, dim=1) ** 2, (3, 4)),
+    "nan_aware": (lambda lib, a: lib.torch.nan_to_num(a) ** 2 + lib.torch.nansum(a) * a, (3, 4)),
+    "extremes": (lambda lib, a: a.amax() * a.amin(1).sum() + a.max() + a.min(), (3, 4)),
+    "var_mean": (lambda lib, a: lib.torch.var_mean(a, 1)[0] * lib.torch.std_mean(a, 0)[1].sum(), (3, 4)),
+    "matrix_norms": (lambda lib, a: lib.torch.linalg.norm(a, "fro") * lib.torch.linalg.matrix_norm(a, 1)
+                     + lib.torch.linalg.matrix_norm(a, float("inf")), (3, 4)),
+    "clamp_forms": (lambda lib, a: a.clamp_min(0.1) * a.clamp_max(0.2) + a.clamp(min=lib.torch.zeros(4, dtype=a.dtype)),
+                    (3, 4)),
+    "where_mixed": (lambda lib, a: lib.torch.where(a > 0, a * a.sum(), a.exp()), (3, 4)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(COMPOSITES))
+def test_composite_ops(name):
+    fn, shape = COMPOSITES[name]
+    derivatives_match(fn, rand(*shape), order=3)
+
+
+@pytest.mark.parametrize("fn", [lambda a: a.exp(), lambda a: a.abs(), lambda a: a.clamp(-0.5, 0.5),
+                                lambda a: a ** 2.5, lambda a: cnnlab.maximum(a, a * 0.5), lambda a: a.var(1),
+                                lambda a: a.std(), lambda a: a.logsumexp(1), lambda a: a.norm(dim=1),
+                                lambda a: a.norm(p=3), lambda a: a.prod(1), lambda a: a.cumprod(1),
+                                lambda a: a.logcumsumexp(1), lambda a: a @ a.t(), lambda a: a.amax(1),
+                                lambda a: cnnlab.einsum("ij,kj->ik", a, a), lambda a: cnnlab.erf(a),
+                                lambda a: cnnlab.atan2(a, a + 2), lambda a: cnnlab.where(a > 0, a, a * a),
+                                lambda a: cnnlab.nn.functional.linear(a, a, a[:, 0])])
+def test_float32_stays_float32(fn):
+    # the formulas' constants take the gradient's dtype: no float64 promotion on the way (the engine would cast
+    # the result back, and the cast would be g's last node)
+    x = cnnlab.tensor(rand(3, 4).astype(np.float32), requires_grad=True)
+    y = fn(x)
+    (g,) = cnnlab.autograd.grad((y * y).sum(), x, create_graph=True)
+    (h,) = cnnlab.autograd.grad((g * g).sum(), x, create_graph=True)
+    assert "ToCopy" not in g.grad_fn.name() and "ToCopy" not in h.grad_fn.name()

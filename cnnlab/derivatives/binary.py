@@ -87,8 +87,8 @@ def _pow_number_base(ctx, grad):
     a, b = _operands(ctx)  # a is a number
     with np.errstate(all="ignore"):
         log_a = float(np.log(float(a)))
-    if a == 0:  # 0^b: flat for b >= 0, (inf) for b < 0
-        return (fit(where(_masks(ctx, lambda xa, xb: xb >= 0), 0.0, grad * ctx.output * log_a), b),)
+    if a == 0:  # 0^b: flat for b >= 0 (a zero factor, not a masked -inf, so that d/dg is 0 there too)
+        log_a = const(np.where(np.broadcast_to(ctx.saved["xb"], ctx.saved["out"].shape) >= 0, 0.0, log_a), grad)
     return (fit(grad * ctx.output * log_a, b),)
 
 
