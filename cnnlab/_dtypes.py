@@ -56,7 +56,7 @@ class dtype:
         return (as_dtype, (self.name,))
 
 
-_BF16_NP = np.dtype(np.float32, metadata={"cnnlab": "bfloat16"})
+BF16_NP = np.dtype(np.float32, metadata={"cnnlab": "bfloat16"})
 
 
 def is_bfloat16(npd):
@@ -66,7 +66,7 @@ def is_bfloat16(npd):
 
 
 float16 = half = dtype("float16", np.float16)
-bfloat16 = dtype("bfloat16", _BF16_NP, itemsize=2)
+bfloat16 = dtype("bfloat16", BF16_NP, itemsize=2)
 float32 = float = dtype("float32", np.float32)
 float64 = double = dtype("float64", np.float64)
 uint8 = dtype("uint8", np.uint8)
@@ -154,7 +154,7 @@ def _same_category_result(dtypes):
         return np.result_type(*dtypes)
     others = [d for d in dtypes if not is_bfloat16(d)]
     if not others:
-        return _BF16_NP
+        return BF16_NP
     wider = np.result_type(*others)
     return np.dtype(np.float32) if wider == np.float16 else wider
 
@@ -194,7 +194,7 @@ def to_bfloat16(arr):
         a = np.array(arr, dtype=np.float32, copy=True)
     _round_in_place(a)
     _bfloat16_in_use()
-    return a.view(_BF16_NP)
+    return a.view(BF16_NP)
 
 
 def _round_in_place(a):

@@ -38,7 +38,7 @@ def _augmented(fn, inplace_fn, op):
         if grad_on and (self._requires_grad or isinstance(other, Tensor) and other._requires_grad):
             if self._used or (self._data.base is not None and self._backward is None):
                 return fn(self, other)  # x = x + y: x is already an input elsewhere, or a view outside the graph
-            return inplace._recorded(self, op, fn, other)  # in place, recorded in the graph
+            return inplace.record_inplace(self, op, fn, other)  # in place, recorded in the graph
         result = fn(self, other)
         if result._data.dtype != self._data.dtype:
             if np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):

@@ -11,7 +11,7 @@ import numpy as np
 
 from .._dtypes import float64
 from ..autograd.graph import linear_op, register
-from ..nn.functional.normalization import _channel_window_sum
+from ..nn.functional.normalization import channel_window_sum
 from .activation import const, formula_for, free_vars, origin
 
 
@@ -122,8 +122,8 @@ def _local_response_norm(ctx, grad):
     x = ctx.inputs[0]
     alpha, beta, size = s["alpha"], s["beta"], s["size"]
     before, after = size // 2, (size - 1) // 2
-    fwd = lambda a: _channel_window_sum(a, before, after)   # noqa: E731
-    adj = lambda a: _channel_window_sum(a, after, before)   # noqa: E731
+    fwd = lambda a: channel_window_sum(a, before, after)   # noqa: E731
+    adj = lambda a: channel_window_sum(a, after, before)   # noqa: E731
     xd = s["x"]
     k = s["q"] - fwd(xd * xd) / size * alpha                # k, read back (a constant)
     q = linear_op("LocalResponseNormWindow", fwd, adj, x * x) * (alpha / size) + const(k, xd.dtype)

@@ -11,8 +11,8 @@ matches PyTorch, whose grid_sample has double backward in both arguments (checke
 import numpy as np
 
 from ..autograd.graph import linear_op, register
-from ..nn.functional.resize import _gather_axis
-from ..nn.functional.sampling import _sampling_coords, _taps
+from ..nn.functional.resize import gather_axis
+from ..nn.functional.sampling import sampling_coords, sampling_taps
 from ..ops.shape import stack
 from ..tensor import Tensor
 from .pooling import flat_pair, twice
@@ -30,7 +30,7 @@ def _interpolate(ctx, grad):
 
     def resample(b):
         for axis, (idx, w) in enumerate(taps, start=2):
-            b = _gather_axis(b, axis, idx, w)
+            b = gather_axis(b, axis, idx, w)
         return b
 
     return (linear_op(twice(ctx.op), first_order(ctx), resample, grad),)
@@ -70,12 +70,12 @@ def _grid_sample(ctx, grad):
     N, C, P, S, n, mode, gr = s["N"], s["C"], s["P"], s["S"], s["n"], s["mode"], s["gr"]
     padding_mode, align = s["sampling"]
     spatial, g2 = s["x"].shape[2:], gr.reshape(N, P, n)          # g2 (N, P, n): component 0 is x (last axis)
-    coords, mults = _sampling_coords(g2, spatial, mode, padding_mode, align, s["dt"])
+    coords, mults = sampling_coords(g2, spatial, mode, padding_mode, align, s["dt"])
     coords_t = None
     if mode != "nearest":  # coordinates as Tensors of the grid: the same values, slope d(coord)/d(grid) = mults
         gt = grid_t.reshape(N, P, n)
         coords_t = [gt[..., n - 1 - k] * mults[k] + (coords[k] - g2[..., n - 1 - k] * mults[k]) for k in range(n)]
-    taps = _taps(coords, spatial, mode, padding_mode, align, coords_t)
+    taps = sampling_taps(coords, spatial, mode, padding_mode, align, coords_t)
     gf = grad.reshape(N, C, P)
     need_x, need_grid = ctx.needs_input_grad
     gx = ggrid = None

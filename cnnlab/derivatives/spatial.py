@@ -10,7 +10,7 @@ import numpy as np
 from ..autograd.graph import linear_op, register
 from ..kernels.im2col import col2im, im2col
 from ..nn.functional.channel_shuffle import channel_shuffle
-from ..nn.functional.padding import _fold_dim
+from ..nn.functional.padding import fold_dim
 from ..nn.functional.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from .pooling import twice, zero_grads
 
@@ -37,7 +37,7 @@ def _constant_pad(ctx, grad):
 
 def _index_pad(ctx, grad):
     """reflect/replicate/circular: out = x indexed by one index map per padded dim (rebuilt from the op's runs);
-    the gradient folds each dim back (the op's _fold_dim)."""
+    the gradient folds each dim back (the op's fold_dim)."""
     plans = ctx.saved["plans"]
     maps = []
     for dim, _, runs in plans:
@@ -48,7 +48,7 @@ def _index_pad(ctx, grad):
 
     def fold(a):
         for dim, size, runs in plans:
-            a = _fold_dim(a, dim, size, runs)
+            a = fold_dim(a, dim, size, runs)
         return a
 
     def index(b):

@@ -15,11 +15,10 @@ import numpy as np
 
 from ..tensor import Size, Tensor
 # the reader's names, kept importable from here (the legacy-format reader and older code use them)
-from .torch_load import _ALLOWED, _STORAGE_DTYPES, _RestrictedUnpickler, _StorageType, load  # noqa: F401
-from .torch_load import _rebuild_tensor, bfloat16_bits, bfloat16_to_float32  # noqa: F401
+from .torch_load import STORAGE_DTYPES, bfloat16_bits, bfloat16_to_float32, load  # noqa: F401
 from .._dtypes import is_bfloat16
 
-_STORAGE_NAMES = {np.dtype(v): k for k, v in _STORAGE_DTYPES.items() if k not in ("BFloat16Storage", "UntypedStorage")}
+_STORAGE_NAMES = {np.dtype(v): k for k, v in STORAGE_DTYPES.items() if k not in ("BFloat16Storage", "UntypedStorage")}
 
 
 # ---- writing ------------------------------------------------------------------------------------------------

@@ -22,13 +22,13 @@ import zipfile
 
 import numpy as np
 
-from .._dtypes import _BF16_NP
+from .._dtypes import BF16_NP
 from ..errors import CheckpointError
 from ..tensor import Tensor
 from ._layout import strided_view
 
 # storage class name in the pickle -> NumPy dtype of its bytes
-_STORAGE_DTYPES = {
+STORAGE_DTYPES = {
     "FloatStorage": np.float32, "DoubleStorage": np.float64, "HalfStorage": np.float16,
     "LongStorage": np.int64, "IntStorage": np.int32, "ShortStorage": np.int16, "CharStorage": np.int8,
     "ByteStorage": np.uint8, "BoolStorage": np.bool_, "BFloat16Storage": np.uint16, "UntypedStorage": np.uint8,
@@ -48,7 +48,7 @@ _CHUNK = 16 << 20
 
 class _StorageType:
     def __init__(self, name):
-        self.name, self.dtype = name, np.dtype(_STORAGE_DTYPES[name])
+        self.name, self.dtype = name, np.dtype(STORAGE_DTYPES[name])
 
 
 class _TorchDType:
@@ -75,7 +75,7 @@ def bfloat16_to_float32(bits):
 def bfloat16_from_bits(bits):
     """A cnnlab bfloat16 array (float32 values on the bfloat16 grid, tagged) from bfloat16 bit patterns: the
     dtype torch.load gives, with the values exact."""
-    return bfloat16_to_float32(bits).view(_BF16_NP)
+    return bfloat16_to_float32(bits).view(BF16_NP)
 
 
 def bfloat16_bits(arr):
@@ -163,7 +163,7 @@ class _RestrictedUnpickler(pickle.Unpickler):
         if (module, name) in _ALLOWED:
             found = _ALLOWED[(module, name)]
             return functools.partial(found, where=self.where) if module == "torch._utils" and "tensor" in name else found
-        if module in ("torch", "torch.storage") and name in _STORAGE_DTYPES:
+        if module in ("torch", "torch.storage") and name in STORAGE_DTYPES:
             return _StorageType(name)
         if module == "torch" and name in _TORCH_DTYPES:
             return _TorchDType(name)

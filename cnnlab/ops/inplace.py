@@ -90,7 +90,7 @@ def _needs_recording(t, *others):
         isinstance(o, Tensor) and o._requires_grad for o in others)
 
 
-def _recorded(t, op, compute, other=None):
+def record_inplace(t, op, compute, other=None):
     """Do an in-place op as PyTorch records it: t keeps its identity but becomes the output of
     compute(before, other), where `before` stands for t's old value (and old place in the graph); an `other`
     that is t itself (x.mul_(x)) means the old value too."""
@@ -118,35 +118,36 @@ def _recorded(t, op, compute, other=None):
 
 def add_(t, other, alpha=1):
     if _needs_recording(t, other):
-        return _recorded(t, "add_", lambda b, o: add(b, o, alpha=alpha), other)
+        return record_inplace(t, "add_", lambda b, o: add(b, o, alpha=alpha), other)
     v = _value(other, t)
     return _inplace(t, "add_", lambda x: np.add(x, v if alpha == 1 else alpha * v, out=x, casting="unsafe"))
 
 
 def sub_(t, other, alpha=1):
     if _needs_recording(t, other):
-        return _recorded(t, "sub_", lambda b, o: sub(b, o, alpha=alpha), other)
+        return record_inplace(t, "sub_", lambda b, o: sub(b, o, alpha=alpha), other)
     v = _value(other, t)
     return _inplace(t, "sub_", lambda x: np.subtract(x, v if alpha == 1 else alpha * v, out=x, casting="unsafe"))
 
 
 def mul_(t, other):
     if _needs_recording(t, other):
-        return _recorded(t, "mul_", lambda b, o: mul(b, o), other)
+        return record_inplace(t, "mul_", lambda b, o: mul(b, o), other)
     return _inplace(t, "mul_", lambda x: np.multiply(x, _value(other, t), out=x, casting="unsafe"))
 
 
 def div_(t, other):
     if _needs_recording(t, other):
-        return _recorded(t, "div_", lambda b, o: div(b, o), other)
+        return record_inplace(t, "div_", lambda b, o: div(b, o), other)
     return _inplace(t, "div_", lambda x: np.divide(x, _value(other, t), out=x, casting="unsafe"))
 
 
 def copy_(t, src, non_blocking=False):
     """Copy src's values (broadcast, cast) into t; the gradient flows to src when it requires grad."""
     if _needs_recording(t, src):
-        return _recorded(t, "copy_", lambda b, o: expand(to(o, t.dtype) if isinstance(o, Tensor) else
-                                                         Tensor._wrap(np.asarray(o, t._data.dtype)), t.shape) * 1, src)
+        return record_inplace(t, "copy_", lambda b, o: expand(to(o, t.dtype) if isinstance(o, Tensor) else
+                                                              Tensor._wrap(np.asarray(o, t._data.dtype)), t.shape) * 1,
+                              src)
     return _inplace(t, "copy_", lambda x: np.copyto(x, _value(src, t), casting="unsafe"))
 
 
@@ -214,7 +215,7 @@ def apply_inplace(t, op, compute, others=()):
     """t <- compute(t) in place, for the `x.sqrt_()` family: recorded in the graph when t is an intermediate
     result that requires grad (or an operand that requires grad is involved), else a plain write."""
     if _needs_recording(t, *others):
-        return _recorded(t, op, lambda before, _: compute(before))
+        return record_inplace(t, op, lambda before, _: compute(before))
     with autograd.no_grad():
         result = compute(Tensor._wrap(t._data))
     if result._data.dtype != t._data.dtype and not np.can_cast(result._data.dtype, t._data.dtype, "same_kind"):

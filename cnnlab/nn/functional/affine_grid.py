@@ -25,7 +25,7 @@ class AffineGridRankError(ValueError, NotImplementedError):
     """affine_grid with a size that is not 4-d or 5-d: a ValueError, and the NotImplementedError PyTorch raises."""
 
 
-def _resolve_align_corners(align_corners):
+def resolve_align_corners(align_corners):
     """None means False, with PyTorch's warning that the default changed in 1.3.0."""
     if align_corners is None:
         warnings.warn(_DEFAULT_ALIGN_WARNING, UserWarning, stacklevel=3)
@@ -116,7 +116,7 @@ def affine_grid(theta, size, align_corners=None):
     if th.shape[0] != size[0]:
         raise ShapeError(f"affine_grid: theta's batch must equal size[0]. Got theta.shape={shape_str(th.shape)}, "
                          f"size={size}.")
-    align = _resolve_align_corners(align_corners)
+    align = resolve_align_corners(align_corners)
     if align and min(size[2:]) == 1:
         warnings.warn("Since version 1.3.0, affine_grid behavior has changed for unit-size grids when "
                       "align_corners=True. This is not an intended use case of affine_grid. See the "

@@ -324,7 +324,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 
 # ---- local response norm and normalize ----------------------------------------------------------------------------
-def _channel_window_sum(a, before, after):
+def channel_window_sum(a, before, after):
     """out[:, c] = sum of a[:, c - before : c + after + 1] along dim 1, zero outside [0, C)."""
     C = a.shape[1]
     out = np.zeros_like(a)
@@ -361,7 +361,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
         raise ShapeError(f"local_response_norm: size must be a positive int. Got size={size!r}.")
     if x.size == 0:
         return t
-    q = _channel_window_sum(x * x, size // 2, (size - 1) // 2) / size * alpha + k  # (N, C, *)
+    q = channel_window_sum(x * x, size // 2, (size - 1) // 2) / size * alpha + k  # (N, C, *)
     d = q ** beta
     out = x / d
 
@@ -369,7 +369,7 @@ def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
     # dx_j = g_j / d_j - (2 alpha beta / size) x_j * sum over the windows containing j of g_c x_c / (d_c q_c)
     def backward(g):
         u = g * x / (d * q)
-        return (g / d - (2.0 * alpha * beta / size) * x * _channel_window_sum(u, (size - 1) // 2, size // 2),)
+        return (g / d - (2.0 * alpha * beta / size) * x * channel_window_sum(u, (size - 1) // 2, size // 2),)
 
     return Tensor._from_op(out, (t,), backward, "LocalResponseNormBackward")
 

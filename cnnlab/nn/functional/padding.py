@@ -149,7 +149,7 @@ def _runs(idx):
 
 
 @quiet
-def _fold_dim(g, axis, size, runs):
+def fold_dim(g, axis, size, runs):
     """Adjoint of indexing one axis with the index map: sum g's entries back onto the `size` input positions."""
     shape = list(g.shape)
     shape[axis] = size
@@ -266,7 +266,7 @@ def pad(input, pad, mode="constant", value=None):
     # output position's gradient onto the input position it copied (borders add up onto the edges they mirror).
     def backward(g):
         for dim, size, runs in plans:
-            g = _fold_dim(g, dim, size, runs)
+            g = fold_dim(g, dim, size, runs)
         return (g,)
 
     return Tensor._from_op(out, (t,), backward, _grad_name(mode, dims))

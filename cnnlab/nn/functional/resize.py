@@ -146,7 +146,7 @@ def _axis_taps(mode, in_size, out_size, align_corners, scale, dt, antialias, n_s
 
 
 @quiet
-def _gather_axis(x, axis, idx, w):
+def gather_axis(x, axis, idx, w):
     """sum_t w[t] * x[..., idx[t], ...] along axis."""
     y = None
     for t in range(idx.shape[0]):
@@ -159,7 +159,7 @@ def _gather_axis(x, axis, idx, w):
 
 @quiet
 def _scatter_axis(g, axis, idx, w, in_size):
-    """The adjoint of _gather_axis: every tap adds w[t] * g back at idx[t] (indices non-decreasing in o)."""
+    """The adjoint of gather_axis: every tap adds w[t] * g back at idx[t] (indices non-decreasing in o)."""
     grad = None
     for t in range(idx.shape[0]):
         gw = g if w is None else g * w[t].reshape((-1,) + (1,) * (g.ndim - axis - 1))
@@ -288,7 +288,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
     for axis, (idx, w) in enumerate(taps, start=2):
         if w is None and idx.shape[1] == x.shape[axis] and np.array_equal(idx[0], np.arange(x.shape[axis])):
             continue  # an unchanged size under 'nearest' is a copy
-        y = _gather_axis(y, axis, idx, w)
+        y = gather_axis(y, axis, idx, w)
     out = y.copy() if y is x else y
 
     # y = W_last (... (W_2 x)) with one sparse W per axis: dL/dx applies the transposes in reverse order.
@@ -325,7 +325,7 @@ def _interpolate_uint8(x, size, scale_factor, mode, align_corners, recompute_sca
 
 
 def _gather_axis_uint8(x, axis, idx, w):
-    """_gather_axis in PyTorch's fixed point: weights scaled by 2**p (the largest p, up to 22, that keeps the
+    """gather_axis in PyTorch's fixed point: weights scaled by 2**p (the largest p, up to 22, that keeps the
     biggest weight under 2**15), an int32 sum, rounded by adding half and shifting, clamped to [0, 255]."""
     w_max = float(np.max(w))
     p = 0

@@ -12,7 +12,7 @@ import numpy as np
 from ...errors import DTypeError, ShapeError, shape_str
 from ...ops._operands import as_tensor_arg
 from ...tensor import Tensor
-from .affine_grid import _resolve_align_corners
+from .affine_grid import resolve_align_corners
 from .resize import cubic_far, cubic_near
 
 __all__ = ["grid_sample"]
@@ -187,11 +187,11 @@ def _check_grid_sample(x, grid, mode, padding_mode, x_dtype, grid_dtype):
 @np.errstate(invalid="ignore", over="ignore")  # NaN and infinite positions are masked out, as in PyTorch
 def _sampling_taps(g2, spatial, mode, padding_mode, align, dt):
     """The taps of every output position, and per spatial axis d(pixel coordinate)/d(grid value)."""
-    coords, mults = _sampling_coords(g2, spatial, mode, padding_mode, align, dt)
-    return _taps(coords, spatial, mode, padding_mode, align), mults
+    coords, mults = sampling_coords(g2, spatial, mode, padding_mode, align, dt)
+    return sampling_taps(coords, spatial, mode, padding_mode, align), mults
 
 
-def _sampling_coords(g2, spatial, mode, padding_mode, align, dt):
+def sampling_coords(g2, spatial, mode, padding_mode, align, dt):
     """Per spatial axis (outermost first) the pixel coordinate of every position (after the padding rule, except
     for bicubic, whose taps apply it one by one) and d(coordinate)/d(grid value)."""
     n = len(spatial)
@@ -208,7 +208,7 @@ def _sampling_coords(g2, spatial, mode, padding_mode, align, dt):
     return coords, mults
 
 
-def _taps(coords, spatial, mode, padding_mode, align, coords_t=None):
+def sampling_taps(coords, spatial, mode, padding_mode, align, coords_t=None):
     """The mode's taps (idx, w, dw) at the coordinates; w and dw are Tensors when coords_t is given."""
     if mode == "bilinear":
         return _linear_taps(coords, spatial, coords_t)
@@ -256,7 +256,7 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     tg = as_tensor_arg(grid, "grid_sample", "grid")
     x, gr = tx._data, tg._data
     _check_grid_sample(x, gr, mode, padding_mode, tx.dtype, tg.dtype)
-    align = _resolve_align_corners(align_corners)
+    align = resolve_align_corners(align_corners)
     N, C = x.shape[:2]
     spatial = x.shape[2:]
     n = len(spatial)

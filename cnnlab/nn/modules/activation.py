@@ -35,7 +35,7 @@ class _InplaceActivation(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return getattr(F, self._op)(input, inplace=self.inplace)
+        return self._op(input, inplace=self.inplace)
 
     def extra_repr(self):
         return _inplace(self.inplace)
@@ -43,27 +43,27 @@ class _InplaceActivation(Module):
 
 class ReLU(_InplaceActivation):
     """max(0, x). Args: inplace (bool, default False). Matches torch.nn.ReLU."""
-    _op = "relu"
+    _op = staticmethod(F.relu)
 
 
 class SELU(_InplaceActivation):
     """scale * elu(x, alpha) with the self-normalising constants. Matches torch.nn.SELU."""
-    _op = "selu"
+    _op = staticmethod(F.selu)
 
 
 class SiLU(_InplaceActivation):
     """x * sigmoid(x). Matches torch.nn.SiLU."""
-    _op = "silu"
+    _op = staticmethod(F.silu)
 
 
 class Mish(_InplaceActivation):
     """x * tanh(softplus(x)). Matches torch.nn.Mish."""
-    _op = "mish"
+    _op = staticmethod(F.mish)
 
 
 class Hardsigmoid(_InplaceActivation):
     """relu6(x + 3) / 6. Matches torch.nn.Hardsigmoid (whose repr never shows inplace)."""
-    _op = "hardsigmoid"
+    _op = staticmethod(F.hardsigmoid)
 
     def extra_repr(self):
         return ""
@@ -71,7 +71,7 @@ class Hardsigmoid(_InplaceActivation):
 
 class Hardswish(_InplaceActivation):
     """x * relu6(x + 3) / 6. Matches torch.nn.Hardswish (whose repr never shows inplace)."""
-    _op = "hardswish"
+    _op = staticmethod(F.hardswish)
 
     def extra_repr(self):
         return ""
@@ -137,14 +137,14 @@ class LeakyReLU(Module):
 
 class ELU(Module):
     """x for x > 0, alpha * (exp(x) - 1) otherwise. Args: alpha (default 1.0), inplace. Matches torch.nn.ELU."""
-    _op = "elu"
+    _op = staticmethod(F.elu)
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
         self.alpha, self.inplace = alpha, inplace
 
     def forward(self, input):
-        return getattr(F, self._op)(input, self.alpha, self.inplace)
+        return self._op(input, self.alpha, self.inplace)
 
     def extra_repr(self):
         return f"alpha={self.alpha}{_inplace(self.inplace, ', ')}"
@@ -152,7 +152,7 @@ class ELU(Module):
 
 class CELU(ELU):
     """x for x > 0, alpha * (exp(x / alpha) - 1) otherwise. Matches torch.nn.CELU."""
-    _op = "celu"
+    _op = staticmethod(F.celu)
 
 
 class GELU(Module):
@@ -175,27 +175,27 @@ class _Plain(Module):
     _op = None
 
     def forward(self, input):
-        return getattr(F, self._op)(input)
+        return self._op(input)
 
 
 class Sigmoid(_Plain):
     """1 / (1 + exp(-x)). Matches torch.nn.Sigmoid."""
-    _op = "sigmoid"
+    _op = staticmethod(F.sigmoid)
 
 
 class Tanh(_Plain):
     """tanh(x). Matches torch.nn.Tanh."""
-    _op = "tanh"
+    _op = staticmethod(F.tanh)
 
 
 class Softsign(_Plain):
     """x / (1 + |x|). Matches torch.nn.Softsign."""
-    _op = "softsign"
+    _op = staticmethod(F.softsign)
 
 
 class LogSigmoid(_Plain):
     """log(sigmoid(x)). Matches torch.nn.LogSigmoid."""
-    _op = "logsigmoid"
+    _op = staticmethod(F.logsigmoid)
 
 
 class Softplus(Module):
@@ -260,7 +260,7 @@ class _SoftmaxBase(Module):
         self.dim = dim
 
     def forward(self, input):
-        return getattr(F, self._op)(input, self.dim, _stacklevel=5)
+        return self._op(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
         return f"dim={self.dim}"
@@ -269,17 +269,17 @@ class _SoftmaxBase(Module):
 class Softmax(_SoftmaxBase):
     """exp(x) / sum(exp(x)) along dim: the rescaled entries are in [0, 1] and sum to 1. Args: dim (int,
     default None). Matches torch.nn.Softmax."""
-    _op = "softmax"
+    _op = staticmethod(F.softmax)
 
 
 class LogSoftmax(_SoftmaxBase):
     """log(softmax(x)) along dim, computed stably. Matches torch.nn.LogSoftmax."""
-    _op = "log_softmax"
+    _op = staticmethod(F.log_softmax)
 
 
 class Softmin(_SoftmaxBase):
     """softmax(-x) along dim. Matches torch.nn.Softmin."""
-    _op = "softmin"
+    _op = staticmethod(F.softmin)
 
 
 class Softmax2d(Module):

@@ -116,8 +116,8 @@ class _Conv(_ConvNd):
                          padding_mode, device, dtype)
 
     def forward(self, input):
-        return getattr(F, self._op)(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
-                                    self.groups, padding_mode=self.padding_mode)
+        return self._op(input, self.weight, self.bias, self.stride, self.padding, self.dilation,
+                        self.groups, padding_mode=self.padding_mode)
 
 
 _CONV_DOC = """{n}-d convolution layer: F.conv{n}d with a learnable weight and bias.
@@ -165,17 +165,17 @@ def _conv_doc(n):
 
 class Conv1d(_Conv):
     __doc__ = _conv_doc(1)
-    _n, _op = 1, "conv1d"
+    _n, _op = 1, staticmethod(F.conv1d)
 
 
 class Conv2d(_Conv):
     __doc__ = _conv_doc(2)
-    _n, _op = 2, "conv2d"
+    _n, _op = 2, staticmethod(F.conv2d)
 
 
 class Conv3d(_Conv):
     __doc__ = _conv_doc(3)
-    _n, _op = 3, "conv3d"
+    _n, _op = 3, staticmethod(F.conv3d)
 
 
 class _ConvTranspose(_ConvNd):
@@ -219,8 +219,8 @@ class _ConvTranspose(_ConvNd):
 
     def forward(self, input, output_size=None):
         output_padding = self._output_padding(input, output_size)
-        return getattr(F, self._op)(input, self.weight, self.bias, self.stride, self.padding, output_padding,
-                                    self.groups, self.dilation)
+        return self._op(input, self.weight, self.bias, self.stride, self.padding, output_padding,
+                        self.groups, self.dilation)
 
 
 _CONV_T_DOC = """{n}-d transposed convolution layer (the adjoint of Conv{n}d): F.conv_transpose{n}d with a
@@ -263,14 +263,14 @@ def _conv_t_doc(n):
 
 class ConvTranspose1d(_ConvTranspose):
     __doc__ = _conv_t_doc(1)
-    _n, _op = 1, "conv_transpose1d"
+    _n, _op = 1, staticmethod(F.conv_transpose1d)
 
 
 class ConvTranspose2d(_ConvTranspose):
     __doc__ = _conv_t_doc(2)
-    _n, _op = 2, "conv_transpose2d"
+    _n, _op = 2, staticmethod(F.conv_transpose2d)
 
 
 class ConvTranspose3d(_ConvTranspose):
     __doc__ = _conv_t_doc(3)
-    _n, _op = 3, "conv_transpose3d"
+    _n, _op = 3, staticmethod(F.conv_transpose3d)

@@ -16,7 +16,7 @@ class _DropoutNd(Module):
         self.inplace = inplace
 
     def forward(self, input):
-        return getattr(F, self._op)(input, self.p, self.training, self.inplace)
+        return self._op(input, self.p, self.training, self.inplace)
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
@@ -40,24 +40,24 @@ class Dropout(_DropoutNd):
     >>> drop(cnnlab.ones(3)).tolist()
     [1.0, 1.0, 1.0]
     """
-    _op = "dropout"
+    _op = staticmethod(F.dropout)
 
 
 class Dropout1d(_DropoutNd):
     """Zero whole channels of a (N, C, L) or (C, L) input with probability p. Matches torch.nn.Dropout1d."""
-    _op = "dropout1d"
+    _op = staticmethod(F.dropout1d)
 
 
 class Dropout2d(_DropoutNd):
     """Zero whole channels of a (N, C, H, W) or (C, H, W) input with probability p. Matches torch.nn.Dropout2d."""
-    _op = "dropout2d"
+    _op = staticmethod(F.dropout2d)
 
 
 class Dropout3d(_DropoutNd):
     """Zero whole channels of a (N, C, D, H, W) or (C, D, H, W) input. Matches torch.nn.Dropout3d."""
-    _op = "dropout3d"
+    _op = staticmethod(F.dropout3d)
 
 
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps SELU's zero mean and unit variance. Matches torch.nn.AlphaDropout."""
-    _op = "alpha_dropout"
+    _op = staticmethod(F.alpha_dropout)

@@ -31,8 +31,8 @@ class _MaxPoolNd(Module):
                 f"dilation={self.dilation}, ceil_mode={self.ceil_mode}")
 
     def forward(self, input):
-        return getattr(F, self._op)(input, self.kernel_size, self.stride, self.padding, self.dilation,
-                                    ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+        return self._op(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                        ceil_mode=self.ceil_mode, return_indices=self.return_indices)
 
 
 _MAX_DOC = """{n}-d {what} pooling: the {what} of each window. Matches {matches}.
@@ -55,37 +55,37 @@ _MAX_DOC = """{n}-d {what} pooling: the {what} of each window. Matches {matches}
 class MaxPool1d(_MaxPoolNd):
     __doc__ = _MAX_DOC.format(n=1, what="max", matches="torch.nn.MaxPool1d", sp="L", o="L", cls="MaxPool1d",
                               shape="1, 1, 16", result="[1.0, 3.0, 5.0, 7.0, 9.0, 11.0, 13.0, 15.0]")
-    _op = "max_pool1d"
+    _op = staticmethod(F.max_pool1d)
 
 
 class MaxPool2d(_MaxPoolNd):
     __doc__ = _MAX_DOC.format(n=2, what="max", matches="torch.nn.MaxPool2d", sp="H, W", o="H", cls="MaxPool2d",
                               shape="1, 1, 4, 4", result="[5.0, 7.0, 13.0, 15.0]")
-    _op = "max_pool2d"
+    _op = staticmethod(F.max_pool2d)
 
 
 class MaxPool3d(_MaxPoolNd):
     __doc__ = _MAX_DOC.format(n=3, what="max", matches="torch.nn.MaxPool3d", sp="D, H, W", o="H", cls="MaxPool3d",
                               shape="1, 1, 2, 2, 4", result="[13.0, 15.0]")
-    _op = "max_pool3d"
+    _op = staticmethod(F.max_pool3d)
 
 
 class MinPool1d(_MaxPoolNd):
     __doc__ = _MAX_DOC.format(n=1, what="min", matches="-max_pool1d(-x) (an extension)", sp="L", o="L",
                               cls="MinPool1d", shape="1, 1, 16", result="[0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 14.0]")
-    _op = "min_pool1d"
+    _op = staticmethod(F.min_pool1d)
 
 
 class MinPool2d(_MaxPoolNd):
     __doc__ = _MAX_DOC.format(n=2, what="min", matches="-max_pool2d(-x) (an extension)", sp="H, W", o="H",
                               cls="MinPool2d", shape="1, 1, 4, 4", result="[0.0, 2.0, 8.0, 10.0]")
-    _op = "min_pool2d"
+    _op = staticmethod(F.min_pool2d)
 
 
 class MinPool3d(_MaxPoolNd):
     __doc__ = _MAX_DOC.format(n=3, what="min", matches="-max_pool3d(-x) (an extension)", sp="D, H, W", o="H",
                               cls="MinPool3d", shape="1, 1, 2, 2, 4", result="[0.0, 2.0]")
-    _op = "min_pool3d"
+    _op = staticmethod(F.min_pool3d)
 
 
 class AvgPool1d(Module):
@@ -135,8 +135,8 @@ class _AvgPoolNd(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input):
-        return getattr(F, self._op)(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                                    self.count_include_pad, self.divisor_override)
+        return self._op(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
+                        self.count_include_pad, self.divisor_override)
 
 
 class AvgPool2d(_AvgPoolNd):
@@ -150,12 +150,12 @@ class AvgPool2d(_AvgPoolNd):
     >>> nn.AvgPool2d(2)(cnnlab.arange(16.0).reshape(1, 1, 4, 4)).flatten().tolist()
     [2.5, 4.5, 10.5, 12.5]
     """
-    _op = "avg_pool2d"
+    _op = staticmethod(F.avg_pool2d)
 
 
 class AvgPool3d(_AvgPoolNd):
     """3-d average pooling (same arguments as AvgPool2d). Matches torch.nn.AvgPool3d."""
-    _op = "avg_pool3d"
+    _op = staticmethod(F.avg_pool3d)
 
 
 class _LPPoolNd(Module):
@@ -173,7 +173,7 @@ class _LPPoolNd(Module):
                 f"ceil_mode={self.ceil_mode}")
 
     def forward(self, input):
-        return getattr(F, self._op)(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
+        return self._op(input, float(self.norm_type), self.kernel_size, self.stride, self.ceil_mode)
 
 
 class LPPool1d(_LPPoolNd):
@@ -181,17 +181,17 @@ class LPPool1d(_LPPoolNd):
 
     Args: norm_type (p), kernel_size, stride (default None = kernel_size), ceil_mode (default False).
     """
-    _op = "lp_pool1d"
+    _op = staticmethod(F.lp_pool1d)
 
 
 class LPPool2d(_LPPoolNd):
     """2-d power-average pooling. Matches torch.nn.LPPool2d."""
-    _op = "lp_pool2d"
+    _op = staticmethod(F.lp_pool2d)
 
 
 class LPPool3d(_LPPoolNd):
     """3-d power-average pooling. Matches torch.nn.LPPool3d."""
-    _op = "lp_pool3d"
+    _op = staticmethod(F.lp_pool3d)
 
 
 class _AdaptivePool(Module):
@@ -209,14 +209,14 @@ class _AdaptivePool(Module):
 
     def forward(self, input):
         if self._indices:
-            return getattr(F, self._op)(input, self.output_size, self.return_indices)
-        return getattr(F, self._op)(input, self.output_size)
+            return self._op(input, self.output_size, self.return_indices)
+        return self._op(input, self.output_size)
 
 
 class AdaptiveAvgPool1d(_AdaptivePool):
     """Average pooling to a fixed output length (window i covers [floor(i*L/out), ceil((i+1)*L/out))).
     Matches torch.nn.AdaptiveAvgPool1d."""
-    _op = "adaptive_avg_pool1d"
+    _op = staticmethod(F.adaptive_avg_pool1d)
 
 
 class AdaptiveAvgPool2d(_AdaptivePool):
@@ -227,27 +227,27 @@ class AdaptiveAvgPool2d(_AdaptivePool):
     >>> nn.AdaptiveAvgPool2d((1, 1))(cnnlab.ones(2, 3, 7, 5)).shape
     cnnlab.Size([2, 3, 1, 1])
     """
-    _op = "adaptive_avg_pool2d"
+    _op = staticmethod(F.adaptive_avg_pool2d)
 
 
 class AdaptiveAvgPool3d(_AdaptivePool):
     """3-d adaptive average pooling. Matches torch.nn.AdaptiveAvgPool3d."""
-    _op = "adaptive_avg_pool3d"
+    _op = staticmethod(F.adaptive_avg_pool3d)
 
 
 class AdaptiveMaxPool1d(_AdaptivePool):
     """Max pooling to a fixed output length; return_indices (default False). Matches torch.nn.AdaptiveMaxPool1d."""
-    _op, _indices = "adaptive_max_pool1d", True
+    _op, _indices = staticmethod(F.adaptive_max_pool1d), True
 
 
 class AdaptiveMaxPool2d(_AdaptivePool):
     """2-d adaptive max pooling. Matches torch.nn.AdaptiveMaxPool2d."""
-    _op, _indices = "adaptive_max_pool2d", True
+    _op, _indices = staticmethod(F.adaptive_max_pool2d), True
 
 
 class AdaptiveMaxPool3d(_AdaptivePool):
     """3-d adaptive max pooling. Matches torch.nn.AdaptiveMaxPool3d."""
-    _op, _indices = "adaptive_max_pool3d", True
+    _op, _indices = staticmethod(F.adaptive_max_pool3d), True
 
 
 class _MaxUnpoolNd(Module):
@@ -265,13 +265,13 @@ class _MaxUnpoolNd(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
     def forward(self, input, indices, output_size=None):
-        return getattr(F, self._op)(input, indices, self.kernel_size, self.stride, self.padding, output_size)
+        return self._op(input, indices, self.kernel_size, self.stride, self.padding, output_size)
 
 
 class MaxUnpool1d(_MaxUnpoolNd):
     """Partial inverse of MaxPool1d: each value goes back to the position its index names, zeros elsewhere.
     forward(input, indices, output_size=None). Matches torch.nn.MaxUnpool1d."""
-    _op, _n = "max_unpool1d", 1
+    _op, _n = staticmethod(F.max_unpool1d), 1
 
 
 class MaxUnpool2d(_MaxUnpoolNd):
@@ -283,9 +283,9 @@ class MaxUnpool2d(_MaxUnpoolNd):
     >>> unpool(out, idx)[0, 0].tolist()
     [[0.0, 0.0, 0.0, 0.0], [0.0, 5.0, 0.0, 7.0], [0.0, 0.0, 0.0, 0.0], [0.0, 13.0, 0.0, 15.0]]
     """
-    _op, _n = "max_unpool2d", 2
+    _op, _n = staticmethod(F.max_unpool2d), 2
 
 
 class MaxUnpool3d(_MaxUnpoolNd):
     """Partial inverse of MaxPool3d. Matches torch.nn.MaxUnpool3d."""
-    _op, _n = "max_unpool3d", 3
+    _op, _n = staticmethod(F.max_unpool3d), 3
