@@ -13,9 +13,9 @@ import functools
 
 import numpy as np
 
+from .._nodes import grad_fn_name
 from ..errors import GradError
 from ..grad_mode import _state, enable_grad
-from .._nodes import grad_fn_name
 from ..tensor import Tensor
 from .engine import ScatterGrad, freed_backward, topological_order
 
