@@ -318,3 +318,18 @@ def test_once_differentiable_gives_values_whose_derivative_raises():
     np.testing.assert_allclose(g.detach().numpy(), 2 * x.detach().numpy())
     with pytest.raises(cnnlab.GradError, match="SquareBackward: double backward"):
         cnnlab.autograd.grad(g.sum(), x)
+
+
+def test_non_reentrant_checkpoint_is_differentiable_twice():
+    from cnnlab.utils.checkpoint import checkpoint
+
+    w = cnnlab.tensor(rand(3, seed=27), requires_grad=True)
+    segment = lambda t: t * t * w + t  # noqa: E731  (reads the leaf w from the enclosing scope)
+    results = []
+    for wrap in (lambda t: segment(t), lambda t: checkpoint(segment, t, use_reentrant=False)):
+        x = cnnlab.tensor(rand(3, seed=28), requires_grad=True)
+        h = x * 2  # a non-leaf input to the segment
+        (gx,) = cnnlab.autograd.grad((wrap(h) * wrap(h)).sum(), x, create_graph=True)
+        results.append((gx,) + cnnlab.autograd.grad(gx.sum(), (x, w)))
+    for a, b in zip(*results):
+        _close(a, b)

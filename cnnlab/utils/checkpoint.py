@@ -32,7 +32,7 @@ import contextlib
 import warnings
 
 from .. import random as _random
-from ..autograd import Function, enable_grad, is_grad_enabled, no_grad, run_backward
+from ..autograd import Function, enable_grad, grad, is_grad_enabled, no_grad, run_backward
 from ..errors import GradError, shape_str
 from ..tensor import Tensor
 
@@ -86,6 +86,8 @@ class CheckpointFunction(Function):
     def backward(ctx, *grad_outputs):
         run = ctx.run
         extra = run["extra"]
+        if is_grad_enabled() and not run["reentrant"]:  # create_graph: the custom-Function backward records
+            return _recorded_backward(run, grad_outputs)
         stand_ins = _stand_ins(run["args"])
         outputs = _recompute(run, stand_ins)
         pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
@@ -112,6 +114,20 @@ class CheckpointFunction(Function):
             g = input_grads.get(id(s)) if isinstance(s, Tensor) else None
             grads.append(g._data if isinstance(g, Tensor) else g)
         return tuple(grads + extra_grads)
+
+
+def _recorded_backward(run, grad_outputs):
+    """Under create_graph (non-reentrant mode, as PyTorch): recompute from the real inputs, so the segment's
+    gradients, taken with create_graph, stay connected to them and can be differentiated again."""
+    args = run["args"]
+    outputs = _recompute(run, args)
+    pairs = [(o, g) for o, g in zip(outputs, grad_outputs)
+             if isinstance(o, Tensor) and o._requires_grad and g is not None]
+    wrt = [a for a in args if isinstance(a, Tensor) and a._requires_grad] + list(run["extra"])
+    got = iter(grad([o for o, _ in pairs], wrt, [g for _, g in pairs], create_graph=True, allow_unused=True)
+               if pairs and wrt else [None] * len(wrt))
+    grads = [None] + [next(got) if isinstance(a, Tensor) and a._requires_grad else None for a in args]
+    return tuple(grads + list(got))
 
 
 def _recompute(run, stand_ins):
