@@ -15,7 +15,7 @@ from ._memory import check_allocation
 from .errors import DTypeError, ShapeError
 from .ops.shape import sizes_arg
 from .random import rng
-from .tensor import Size, Tensor, _to_array
+from .tensor import Size, Tensor, to_array
 
 
 def _check_device(dev):
@@ -62,7 +62,7 @@ def tensor(data, dtype=None, device=None, requires_grad=False, pin_memory=False)
     (cnnlab.int64, cnnlab.float32)
     """
     _check_device(device)
-    return Tensor._wrap(np.array(_to_array(data, dtype), copy=True), requires_grad)
+    return Tensor._wrap(np.array(to_array(data, dtype), copy=True), requires_grad)
 
 
 def as_tensor(data, dtype=None, device=None):
@@ -70,7 +70,7 @@ def as_tensor(data, dtype=None, device=None):
     _check_device(device)
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _dtypes.as_dtype(dtype)):
         return data
-    return Tensor._wrap(_to_array(data, dtype))
+    return Tensor._wrap(to_array(data, dtype))
 
 
 def from_numpy(array):
@@ -340,7 +340,7 @@ class LegacyTensorType(type):
             check_allocation(cls.__name__, shape, cls.dtype.np)
             return Tensor._wrap(np.zeros(shape, cls.dtype.np))
         if len(args) == 1 and isinstance(args[0], (list, tuple, np.ndarray)):
-            return Tensor._wrap(np.array(_to_array(args[0], cls.dtype), copy=True))
+            return Tensor._wrap(np.array(to_array(args[0], cls.dtype), copy=True))
         raise TypeError(f"{cls.__name__}: expects data (a list, tuple or array), sizes (ints), or a tensor of "
                         f"dtype {cls.dtype}. Got arguments {tuple(type(a).__name__ for a in args)}.")
 

@@ -38,12 +38,12 @@ class Size(tuple):
         return int(np.prod(self, dtype=np.int64))
 
 
-def _to_array(data, dtype=None):
+def to_array(data, dtype=None):
     """Convert Python data, NumPy arrays or tensors to an ndarray with PyTorch's default dtypes."""
     if isinstance(data, Tensor):
         arr = data._data
     elif isinstance(data, (list, tuple)) and any(isinstance(x, Tensor) for x in _flat(data)):
-        arr = np.array([_to_array(x) for x in data])
+        arr = np.array([to_array(x) for x in data])
     else:
         try:
             arr = np.asarray(data)
@@ -119,7 +119,7 @@ class Tensor:
         elif len(args) > 1:
             raise TypeError(f"Tensor: expects one data argument or int sizes. Got {len(args)} arguments.")
         else:
-            arr = _to_array(args[0] if args else (), d)
+            arr = to_array(args[0] if args else (), d)
         self._init(arr, requires_grad)
 
     def _init(self, arr, requires_grad=False):

@@ -7,7 +7,7 @@ import numpy as np
 from .. import _dtypes
 from .._memory import MACHINE_BYTES, check_allocation
 from ..errors import ShapeError, shape_str
-from ..tensor import Tensor, _to_array
+from ..tensor import Tensor, to_array
 
 
 def quiet(fn):
@@ -25,7 +25,7 @@ def as_tensor_arg(x, op, name="other"):
     if isinstance(x, Tensor):
         return x
     if isinstance(x, (np.ndarray, list, tuple, numbers.Number, np.generic)):
-        return Tensor._wrap(_to_array(x))
+        return Tensor._wrap(to_array(x))
     raise TypeError(f"{op}: {name} must be a tensor or a number. Got {type(x).__name__}.")
 
 
