@@ -29,7 +29,12 @@ def _operands(ctx):
 
 
 def fit(g, t):
-    """g summed to t's shape and cast to t's dtype (a gradient for parent t)."""
+    """g summed to t's shape and cast to t's dtype (a gradient for parent t).
+
+    >>> import cnnlab
+    >>> fit(cnnlab.ones(2, 3), cnnlab.zeros(3, dtype=cnnlab.float64))
+    tensor([2., 2., 2.], dtype=cnnlab.float64)
+    """
     if tuple(g.shape) != tuple(t.shape):
         g = sum_to(g, t.shape)
     return g if g.dtype == t.dtype else g.to(t.dtype)

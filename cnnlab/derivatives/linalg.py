@@ -24,7 +24,7 @@ def _cast(g, t):
     return g if g.dtype == t.dtype else g.to(t.dtype)
 
 
-def matmul_formula(ctx, grad):
+def _matmul_formula(ctx, grad):
     """matmul's node (MmBackward0, MvBackward0, DotBackward0, and batched / 1-D-by-2-D names)."""
     s = ctx.saved
     if not {"a2", "b2", "batch"} <= s.keys():
@@ -45,7 +45,7 @@ def _bias_grad(g2, bias):
     return (gb.sum() if bias.numel() == 1 else gb).reshape(bias.shape)
 
 
-def linear_formula(ctx, grad):
+def _linear_formula(ctx, grad):
     """F.linear's node (AddmmBackward0, and MmBackward0 / views of it by the input's rank)."""
     # Y = X W^T + b  =>  dX = G W, dW = G^T X, db = the sum of G over rows
     s = ctx.saved
@@ -64,9 +64,9 @@ def linear_formula(ctx, grad):
 
 # the names matmul and linear record (by the operands' ranks; reshape records the view names too)
 for _name in ("MmBackward0", "MvBackward0", "DotBackward0", "SqueezeBackward4", "UnsafeViewBackward0"):
-    register(_name)(matmul_formula)
+    register(_name)(_matmul_formula)
 for _name in ("AddmmBackward0", "MmBackward0", "ViewBackward0", "SqueezeBackward4", "UnsafeViewBackward0"):
-    register(_name)(linear_formula)
+    register(_name)(_linear_formula)
 
 
 @register("BilinearBackward")

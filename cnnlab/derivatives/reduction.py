@@ -13,7 +13,7 @@ from ..ops.shape import cat
 from .unary import const
 
 
-def keep(t, shape, axes, keepdim):
+def _keep(t, shape, axes, keepdim):
     """A reduction's result (or its gradient) t with the reduced axes back as size-1 dims (keepdim form)."""
     if keepdim or len(t.shape) == len(shape):
         return t
@@ -60,7 +60,7 @@ def _amax_amin(ctx, grad):
     mask = x == (s["out"] if keepdim else np.expand_dims(s["out"], axes))
     with np.errstate(all="ignore"):  # a nan maximum: no element equals it, nan gradients, as torch
         weight = mask / mask.sum(axis=axes, keepdims=True)
-    return (keep(grad, x.shape, axes, keepdim) * const(weight, grad),)
+    return (_keep(grad, x.shape, axes, keepdim) * const(weight, grad),)
 
 
 def _centred(x, axes):
@@ -74,7 +74,7 @@ def _var(ctx, grad):
         return NotImplemented
     s = ctx.saved
     x, = ctx.inputs
-    return ((keep(grad, x.shape, s["axes"], s["keepdim"]) * s["scale"]) * _centred(x, s["axes"]),)  # torch's order
+    return ((_keep(grad, x.shape, s["axes"], s["keepdim"]) * s["scale"]) * _centred(x, s["axes"]),)  # torch's order
 
 
 @register("StdBackward")
@@ -86,8 +86,8 @@ def _std(ctx, grad):
     x, = ctx.inputs
     axes, keepdim = s["axes"], s["keepdim"]
     zero = const((s["out"] if keepdim else np.expand_dims(s["out"], axes)) == 0, None)
-    std = keep(ctx.output, x.shape, axes, keepdim)
-    scale = where(zero, 0.0, keep(grad, x.shape, axes, keepdim) / where(zero, 1.0, std))
+    std = _keep(ctx.output, x.shape, axes, keepdim)
+    scale = where(zero, 0.0, _keep(grad, x.shape, axes, keepdim) / where(zero, 1.0, std))
     return (scale * _centred(x, axes) / s["denom"],)
 
 
@@ -99,7 +99,7 @@ def _logsumexp(ctx, grad):
     s = ctx.saved
     x, = ctx.inputs
     axes, keepdim = s["axes"], s["keepdim"]
-    return (keep(grad, x.shape, axes, keepdim) * (x - keep(ctx.output, x.shape, axes, keepdim)).exp(),)
+    return (_keep(grad, x.shape, axes, keepdim) * (x - _keep(ctx.output, x.shape, axes, keepdim)).exp(),)
 
 
 def _prod_of_others(x, axis):
@@ -139,12 +139,11 @@ def _prod_along(ctx, grad):
     x, = ctx.inputs
     if not x.ndim:
         return (grad,)
-    axis = s["axis"]
-    return (_prod_grad(keep(grad, x.shape, (axis,), s["keepdim"]), x, keep(ctx.output, x.shape, (axis,), s["keepdim"]),
-                       axis),)
+    axis, keepdim = s["axis"], s["keepdim"]
+    return (_prod_grad(_keep(grad, x.shape, (axis,), keepdim), x, _keep(ctx.output, x.shape, (axis,), keepdim), axis),)
 
 
-def reverse_cumsum(t, axis):
+def _reverse_cumsum(t, axis):
     """sum_{j >= i} t_j along axis, differentiable (cumsum is its adjoint)."""
     def rev(a):
         return np.flip(np.cumsum(np.flip(a, axis), axis=axis), axis).copy()
@@ -157,7 +156,7 @@ def _cumsum(ctx, grad):
     if not {"x", "axis"} <= ctx.saved.keys():
         return NotImplemented
     x, = ctx.inputs
-    return (grad if not x.ndim else reverse_cumsum(grad, ctx.saved["axis"]),)
+    return (grad if not x.ndim else _reverse_cumsum(grad, ctx.saved["axis"]),)
 
 
 @register("CumprodBackward0")
@@ -171,7 +170,7 @@ def _cumprod(ctx, grad):
     if not x.ndim or x.shape[axis] <= 1:
         return (grad,)
     if not np.any(x._data == 0):
-        return (reverse_cumsum(grad * ctx.output, axis) / x,)
+        return (_reverse_cumsum(grad * ctx.output, axis) / x,)
     n = x.shape[axis]
     xm, gm = x.transpose(axis, -1), grad.transpose(axis, -1)  # (..., n)
     eye = const(np.eye(n, dtype=bool), None)
@@ -210,7 +209,7 @@ def _vector_norm(ctx, grad):
     t, = ctx.inputs
     x, p, axes, keepdim = s["x"], s["p"], s["axes"], s["keepdim"]
     xt = t if t._data.dtype == x.dtype else t.to(x.dtype)
-    gk = keep(grad, x.shape, axes, keepdim)
+    gk = _keep(grad, x.shape, axes, keepdim)
     sign = np.sign(x)
     if p in (float("inf"), -float("inf")):
         mask = s["a"] == s["out_k"]
@@ -221,7 +220,7 @@ def _vector_norm(ctx, grad):
         d = gk * const(sign, gk)
     else:
         zero = const(s["out_k"] == 0, None)
-        norm = where(zero, 1.0, keep(ctx.output, x.shape, axes, keepdim))
+        norm = where(zero, 1.0, _keep(ctx.output, x.shape, axes, keepdim))
         scale = where(zero, 0.0, gk / (norm if p == 2 else norm ** (p - 1)))
         if p == 2:
             d = xt * scale

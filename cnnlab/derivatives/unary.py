@@ -19,7 +19,13 @@ _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)
 
 
 def const(arr, like):
-    """A constant (no grad) tensor around an array computed from saved values, in like's dtype (None: as it is)."""
+    """A constant (no grad) tensor around an array computed from saved values, in like's dtype (None: as it is):
+    the masks and signs of piecewise formulas.
+
+    >>> import cnnlab, numpy as np
+    >>> const(np.array([True, False]), cnnlab.ones(2, dtype=cnnlab.float64))
+    tensor([1., 0.], dtype=cnnlab.float64)
+    """
     return Tensor._wrap(np.asarray(arr, dtype=None if like is None else like._data.dtype))
 
 
