@@ -195,3 +195,16 @@ def test_triplet_with_distance_and_empty_inputs():
     empty = np.zeros((0, 4))
     for name in ("mse_loss", "l1_loss", "binary_cross_entropy_with_logits"):
         check_double(*both(name, reduction="sum"), empty, empty)
+
+
+@pytest.mark.parametrize("smoothing", [0.0, 0.3])
+def test_all_targets_ignored_second_order_is_zero(smoothing):
+    # the loss is NaN (0 / 0) and its gradient 0, as PyTorch's; the gradient's derivatives are 0 as well (PyTorch
+    # gives NaN for the one in the upstream gradient, not the derivative of its own zero gradient)
+    x = cnnlab.tensor(R.standard_normal((3, 4)), requires_grad=True)
+    g = cnnlab.tensor(1.5, dtype=cnnlab.float64, requires_grad=True)
+    out = F.cross_entropy(x, cnnlab.tensor(np.full(3, -100)), label_smoothing=smoothing)
+    (gx,) = cnnlab.autograd.grad(out * g, x, create_graph=True)
+    dx, dg = cnnlab.autograd.grad((gx * cnnlab.tensor(R.standard_normal((3, 4)))).sum(), (x, g))
+    assert np.isnan(out.item()) and not gx.detach().numpy().any()
+    assert not dx.numpy().any() and dg.item() == 0.0

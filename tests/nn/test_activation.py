@@ -56,7 +56,9 @@ def test_pointwise_matches_torch(name, shape):
 
 @pytest.mark.parametrize("name", sorted(POINTWISE))
 def test_pointwise_gradient_at_kinks(name):
-    check(POINTWISE[name], KINKS.copy())
+    # hardsigmoid: torch has no second order and finite differences cannot check a kink; test_double_activation.py
+    # checks it against torch's relu6(x + 3) / 6
+    check(POINTWISE[name], KINKS.copy(), second_order=False if name == "hardsigmoid" else None)
 
 
 @pytest.mark.parametrize("name", sorted(POINTWISE))
@@ -122,7 +124,8 @@ EXTREME = np.array([-1e4, -800.0, -50.0, -1.0, 0.0, 1.0, 50.0, 800.0, 1e4])
 def test_extreme_inputs_finite_and_match_torch(name):
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # no overflow warnings from NumPy either
-        out, grads = check(POINTWISE[name], EXTREME.copy())
+        # mish: torch's second derivative is NaN at 800 and 1e4, cnnlab's 0 (test_double_activation.py)
+        out, grads = check(POINTWISE[name], EXTREME.copy(), second_order=False if name == "mish" else None)
     assert np.isfinite(out[0]).all() and np.isfinite(grads[0]).all()
 
 

@@ -114,4 +114,6 @@ def test_float32_specials_match_torch(name):
     lambda rng: rng.standard_normal((32768 + 1,)).astype(np.float32) * 5,              # one past a block
 ], ids=["0d", "empty", "strided", "block_edge"])
 def test_float32_layouts_match_torch(name, make):
-    check_float32(lambda lib, x: OPS[name](lib.F, x), make(np.random.default_rng(3)), rtol=1e-5, atol=3e-6)
+    # mish's float32 second derivative: torch's is 5e-6 from the float64 one, cnnlab's 4e-7 (test_double_activation)
+    check_float32(lambda lib, x: OPS[name](lib.F, x), make(np.random.default_rng(3)), rtol=1e-5, atol=3e-6,
+                  second_order=False if name == "mish" else None)
