@@ -208,3 +208,16 @@ def test_all_targets_ignored_second_order_is_zero(smoothing):
     dx, dg = cnnlab.autograd.grad((gx * cnnlab.tensor(R.standard_normal((3, 4)))).sum(), (x, g))
     assert np.isnan(out.item()) and not gx.detach().numpy().any()
     assert not dx.numpy().any() and dg.item() == 0.0
+
+
+def test_distances_at_zero_norm_stay_finite():
+    # PyTorch's second derivatives are NaN at a zero norm (test_composite_losses compares them elsewhere);
+    # cnnlab's stay finite
+    a = A.copy()
+    a[0] = 0.0
+    for fn in (lambda x, y: F.cosine_similarity(x, y, eps=1e-6), lambda x, y: F.pairwise_distance(x, y, eps=0.0)):
+        x, y = cnnlab.tensor(a, requires_grad=True), cnnlab.tensor(np.where(a == 0, 0.0, B), requires_grad=True)
+        out = fn(x, y)
+        gx, gy = cnnlab.autograd.grad((out * cnnlab.tensor(np.arange(1.0, 4.0))).sum(), (x, y), create_graph=True)
+        second = cnnlab.autograd.grad((gx * gy).sum(), (x, y), allow_unused=True, materialize_grads=True)
+        assert all(np.isfinite(s.numpy()).all() for s in second)
