@@ -13,8 +13,9 @@ autograd with central finite differences and needs no PyTorch.
 Second order (issue 18): `check(..., second_order=True)` also differentiates the gradient. With the upstream
 gradients g requiring grad, it takes the input gradients with create_graph=True, then the gradient of
 (grad . v) (v random) with respect to every input and every g, in both libraries, and compares them (a missing
-double-backward formula raises, a wrong one differs). `second_order=None` follows SECOND_ORDER, read from the
-environment variable CNNLAB_TEST_SECOND_ORDER.
+double-backward formula raises, a wrong one differs). Where PyTorch has no second derivative, cnnlab must refuse
+too (GradError) or give one that agrees with finite differences of its own gradient. `second_order=None` follows
+SECOND_ORDER, read from the environment variable CNNLAB_TEST_SECOND_ORDER.
 """
 import os
 import types

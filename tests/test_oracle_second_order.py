@@ -70,7 +70,7 @@ def test_wrong_formula_fails():
 
 def test_torch_refusal_needs_a_cnnlab_refusal_or_right_numbers():
     """Where PyTorch has no double backward, cnnlab may refuse too (GradError) or do better: then its numbers
-    must pass gradgradcheck (finite differences)."""
+    must agree with finite differences of its own gradient."""
     refuse = lambda lib, x: _TorchOnceDifferentiable.apply(x)  # noqa: E731
     check(lambda lib, x: _square_without_formula(x), rand(5), torch_fn=refuse, second_order=True, variants=False)
     check(_torch_square, rand(5), torch_fn=refuse, second_order=True, variants=False)
