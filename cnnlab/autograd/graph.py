@@ -38,6 +38,20 @@ def register(name):
     return decorator
 
 
+def formulas(name):
+    """The formulas registered under name, in the order they are tried: a formula for a node that shows another
+    op's name (one renamed to PyTorch's grad_fn, say) can hand it to them.
+
+    >>> from cnnlab.autograd.graph import formulas, register
+    >>> @register("DocFormulasExampleBackward")
+    ... def _twice(ctx, grad):
+    ...     return (grad * 2,)
+    >>> formulas("DocFormulasExampleBackward") == (_twice,)
+    True
+    """
+    return tuple(_FORMULAS.get(name, ()))
+
+
 class Context:
     """What a formula receives about its node: `inputs` (the parents, Tensors), `output` (the node's own output,
     a Tensor that may be used: it is differentiable), `needs_input_grad` (a bool per parent: it requires grad and,

@@ -9,8 +9,7 @@ node's own formula gives every order: better than PyTorch's error.
 """
 import numpy as np
 
-from ..autograd import graph
-from ..autograd.graph import register, sum_to
+from ..autograd.graph import formulas, register, sum_to
 from ..nn.functional.activation import log_softmax, sigmoid, softmax, softplus
 from ..tensor import Tensor
 from ..nn.functional.loss_elementwise import _pointwise as _elementwise_loss
@@ -249,7 +248,7 @@ def prob_cross_entropy_formula(ctx, grad):
 def renamed_reduction_formula(ctx, grad):
     """The margin losses' last node, renamed (ops.shape._renamed): the formula of the op it really is."""
     for name in ("MeanBackward0", "SumBackward0", "DivBackward0", "ViewBackward0", "UnsafeViewBackward0"):
-        for formula in graph._FORMULAS.get(name, ()):  # the registry has no public lookup yet
+        for formula in formulas(name):
             result = formula(ctx, grad)
             if result is not NotImplemented:
                 return result
