@@ -6,4 +6,4 @@ from . import hooks  # noqa: F401
 from . import activation, loss, normalization  # noqa: F401,E401  (engineer B4: nn activations, losses, norms)
 from . import indexing, shape  # noqa: F401,E401  (engineer B3: shape, indexing and sorting ops)
 from . import conv, pooling, sampling, spatial  # noqa: F401,E401  (engineer B5: spatial nn ops)
-from . import binary, linalg, reduction, unary  # noqa: F401,E401  (engineer B2: math ops)
+from . import binary, linalg, reduction, spectral, unary  # noqa: F401,E401  (engineer B2: math ops)

@@ -11,7 +11,6 @@ from ..autograd.graph import linear_op, register, sum_to
 from ..linalg import det, inv
 from ..ops.einsum import einsum
 from ..ops.elementwise import matmul
-from ..tensor import Tensor
 from .binary import fit
 from .unary import const
 
@@ -171,75 +170,6 @@ def _cofactors(a):
 
     signs = const((-1.0) ** np.add.outer(np.arange(n), np.arange(n)), a)
     return det(linear_op("LinalgDetBackward0", minors, minors_adjoint, a)) * signs
-
-
-@register("LinalgMatrixNormBackward0")
-def _singular_norm(ctx, grad):
-    # d sigma_k = u_k v_k^T : dA (ord 2 / -2), d sum(sigma) = U V^T : dA ('nuc'): the gradient is g times that
-    # direction D(A), a tensor whose own backward (the derivative of the SVD's vectors, below) is exact; its
-    # derivative (the third order) raises GradError, as the engine's opaque nodes do
-    s = ctx.saved
-    if not {"u", "vh", "ord", "x"} <= s.keys():
-        return NotImplemented
-    a, = ctx.inputs
-    x, order = s["x"], s["ord"]
-    d = s["u"] @ s["vh"] if order == "nuc" else s["u"][..., :, s["k"], None] * s["vh"][..., None, s["k"], :]
-    vjp = _polar_vjp(x) if order == "nuc" else _singular_pair_vjp(x, 0 if order == 2 else -1)
-    direction = Tensor._from_op(d.astype(x.dtype, copy=False), (a,), lambda h: (vjp(h).astype(x.dtype),),
-                                "LinalgMatrixNormBackwardBackward0")
-    return (grad.unsqueeze(-1).unsqueeze(-1) * direction,)
-
-
-def _singular_pair_vjp(x, idx):
-    """h -> d<h, u v^T>/dA for the singular pair (sigma, u, v) at idx of A = x (..., m, n), sigma simple:
-    du = M_u (sigma dA v + A dA^T u), dv = M_v (sigma dA^T u + A^T dA v) with M_u = (sigma^2 - A A^T)^+ (and
-    1/sigma^2 on A A^T's null space), M_v likewise; so the gradient is u (A^T a)^T + sigma a v^T + (A b) v^T
-    + sigma u b^T with a = M_u h v, b = M_v h^T u."""
-    uf, sv, vhf = np.linalg.svd(x, full_matrices=True)  # (..., m, m), (..., k), (..., n, n)
-    k = sv.shape[-1]
-    idx %= k
-    sigma = sv[..., idx, None]  # (..., 1)
-    u, v = uf[..., :, idx], vhf[..., idx, :]
-
-    def weights(size):  # 1 / (sigma^2 - s_j^2) over the basis, 0 at idx itself, 1 / sigma^2 past the k values
-        sj = np.concatenate([sv, np.zeros(sv.shape[:-1] + (size - k,))], -1)
-        with np.errstate(divide="ignore"):
-            w = 1.0 / (sigma * sigma - sj * sj)
-        w[..., idx] = 0.0
-        return w
-
-    wu, wv = weights(uf.shape[-1]), weights(vhf.shape[-1])
-
-    def vjp(h):
-        hv, htu = np.einsum("...ij,...j->...i", h, v), np.einsum("...ji,...j->...i", h, u)
-        a = np.einsum("...ij,...j,...kj,...k->...i", uf, wu, uf, hv)  # M_u (h v)
-        b = np.einsum("...ji,...j,...jk,...k->...i", vhf, wv, vhf, htu)  # M_v (h^T u)
-        ata = np.einsum("...ji,...j->...i", x, a)  # A^T a
-        ab = np.einsum("...ij,...j->...i", x, b)  # A b
-        return (u[..., :, None] * ata[..., None, :] + sigma[..., None] * a[..., :, None] * v[..., None, :]
-                + ab[..., :, None] * v[..., None, :] + sigma[..., None] * u[..., :, None] * b[..., None, :])
-    return vjp
-
-
-def _polar_vjp(x):
-    """h -> d<h, U V^T>/dA for A = x (..., m, n) of full rank: d(U V^T) = U (F o (X - X^T)) V^T
-    + (I - U U^T) dA V S^-1 V^T + U S^-1 U^T dA (I - V V^T) with X = U^T dA V, F_ij = 1 / (s_i + s_j); its
-    adjoint gives the gradient U (F o (K - K^T)) V^T + (I - U U^T) h V S^-1 V^T + U S^-1 U^T h (I - V V^T),
-    K = U^T h V."""
-    u, sv, vh = np.linalg.svd(x, full_matrices=False)  # (..., m, k), (..., k), (..., k, n)
-    v = np.swapaxes(vh, -1, -2)
-    f = 1.0 / (sv[..., :, None] + sv[..., None, :])
-    inv_s = 1.0 / sv
-
-    def vjp(h):
-        kk = np.swapaxes(u, -1, -2) @ h @ v
-        out = u @ (f * (kk - np.swapaxes(kk, -1, -2))) @ vh
-        hv = h @ v  # (..., m, k)
-        out += (hv - u @ (np.swapaxes(u, -1, -2) @ hv)) * inv_s[..., None, :] @ vh
-        uth = np.swapaxes(u, -1, -2) @ h  # (..., k, n)
-        out += u @ ((uth - (uth @ v) @ vh) * inv_s[..., :, None])
-        return out
-    return vjp
 
 
 @register("TraceBackward0")
