@@ -177,3 +177,18 @@ def test_empty_inputs():
     x, w, b = np.zeros((0, 4)), R.random(4) + 0.5, R.standard_normal(4)
     check_double(lambda a, w, b: F.layer_norm(a, (4,), w, b), lambda a, w, b: TF.layer_norm(a, (4,), w, b), x, w, b)
     check_double(lambda a, w, b: F.group_norm(a, 2, w, b), lambda a, w, b: TF.group_norm(a, 2, w, b), x, w, b)
+
+
+@pytest.mark.parametrize("p", [3.0, 2.0, 1.0, float("inf"), 0.5, -1.0])
+def test_normalize_slice_below_eps(p):
+    # a slice whose norm is below eps is divided by the constant eps: its norm leaves the graph, so the second
+    # derivatives stay finite (PyTorch's are NaN there for p = 2, 0.5 and -1; they agree for the others)
+    x = R.standard_normal((3, 4))
+    x[:, 1] = 0.0
+    fn = lambda a: F.normalize(a, p, 0)  # noqa: E731
+    if p in (2.0, 0.5, -1.0):
+        xt = cnnlab.tensor(x, requires_grad=True)
+        (gx,) = cnnlab.autograd.grad((fn(xt) * cnnlab.tensor(R.standard_normal(x.shape))).sum(), xt, create_graph=True)
+        assert np.isfinite(cnnlab.autograd.grad((gx * gx).sum(), xt)[0].numpy()).all()
+    else:
+        check_double(fn, lambda a: TF.normalize(a, p, 0), x)

@@ -71,7 +71,8 @@ def test_normalize_any_p_like_torch(p, dim):
     x = rand(3, 4, seed=2)
     check(lambda lib, x: lib.F.normalize(x, p=p, dim=dim), x)
     x[:, 1] = 0  # a zero column: n = 0 for p < 1 (and below eps), gradient g / eps as torch
-    check(lambda lib, x: lib.F.normalize(x, p=p, dim=dim), x)
+    check(lambda lib, x: lib.F.normalize(x, p=p, dim=dim), x,  # torch's second order there: NaN for these p,
+          second_order=False if p in (0.5, -1, -2.5) else None)  # cnnlab's finite (tests/test_double_norm.py)
 
 
 @pytest.mark.parametrize("reduce", ["add", "multiply"])

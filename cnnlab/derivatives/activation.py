@@ -5,8 +5,10 @@ Every pointwise activation records `lambda g: grad(g, x, out)` (activation._poin
 all, dispatching on the op that defined `grad`. Piecewise-linear ones (hardtanh, relu6, threshold, leaky_relu,
 hardsigmoid, relu) have a gradient that is linear in g with a fixed mask and a zero second derivative in x: their
 formula is linear_op over the op's own array gradient. The smooth ones multiply g by f'(x) written in cnnlab
-ops (mostly other activations: sigmoid, tanh, softplus), whose own formulas make the next order.
-Kinks follow PyTorch's first-order conventions, which the masks below copy from the array gradients.
+ops (mostly other activations: sigmoid, tanh, softplus), whose own formulas make the next order; in value f'(x)
+is the op's own gradient, so create_graph does not change first-order numbers. At the kinks the first order
+follows the op (PyTorch's conventions) and the next order PyTorch's double backward (elu, softplus, prelu).
+Dropout (a fixed mask) is here too: its gradient is pointwise.
 """
 import functools
 import math

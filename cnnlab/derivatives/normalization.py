@@ -140,25 +140,30 @@ def _normalize(ctx, grad):
     xd, nd, d, p, eps = s["x"], s["n"], s["d"], s["p"], s["eps"]
     dt = xd.dtype
     x = t.reshape(xd.shape)
-    sgn = np.sign(xd)
+    # a slice whose norm is below eps is divided by the constant eps: its norm leaves the graph (ones stand in
+    # for it, so no derivative of a norm at 0, inf * 0, reaches the next order)
+    keep = np.broadcast_to(nd >= eps, xd.shape)
+    xs_d = np.where(keep, xd, 1.0).astype(dt, copy=False)
+    xs = x * const(keep, dt) + const(~keep, dt)
+    sgn = np.sign(xs_d)
     if p in (float("inf"), float("-inf")):
-        hit = np.abs(xd) == nd                               # the ties share the gradient, as the op
-        dn = const(sgn * hit / hit.sum(axis=d, keepdims=True), dt)
-        n = (x * dn).sum(d, keepdim=True)                    # = max |x| (or min), with derivative dn
+        ax = np.abs(xs_d)
+        hit = ax == (ax.max(axis=d, keepdims=True) if p > 0 else ax.min(axis=d, keepdims=True))
+        dn = const(sgn * hit / hit.sum(axis=d, keepdims=True), dt)  # the ties share the gradient, as the op
+        n = (xs * dn).sum(d, keepdim=True)                            # = max |x| (or min), with derivative dn
     elif p == 0:
         dn, n = None, const(nd, dt)
     elif p == 1:
         dn = const(sgn, dt)
-        n = (x * dn).sum(d, keepdim=True)
+        n = (xs * dn).sum(d, keepdim=True)
     elif p == 2:
-        n = (x * x).sum(d, keepdim=True) ** 0.5
-        dn = x / (n * const(nd > 0, dt) + const(nd <= 0, dt))
+        n = (xs * xs).sum(d, keepdim=True) ** 0.5
+        dn = xs / n
     else:
-        ax = x * const(sgn, dt)                              # |x| with sign(x) fixed (abs'(0) = 0)
+        ax = xs * const(sgn, dt)                             # |x| with sign(x) fixed (abs'(0) = 0)
         n = (ax ** p).sum(d, keepdim=True) ** (1.0 / p)
-        nz = const(xd != 0, dt)                              # 0 at zeros, as the op (and torch for p < 1)
-        safe_ax = ax + const(xd == 0, dt)
-        dn = const(sgn, dt) * (safe_ax / (n * const(nd > 0, dt) + const(nd <= 0, dt))) ** (p - 1) * nz
+        nz = const(xs_d != 0, dt)                            # 0 at zeros, as the op (and torch for p < 1)
+        dn = const(sgn, dt) * ((ax + const(xs_d == 0, dt)) / n) ** (p - 1) * nz
     big = const(nd >= eps, dt)
     denom = n * big + (1 - big) * eps
     gx = grad.reshape(xd.shape) / denom
