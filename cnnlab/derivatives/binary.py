@@ -41,10 +41,11 @@ def fit(g, t):
 
 
 def _result(ctx, grad_a, grad_b):
-    """One gradient per tensor operand; grad_a / grad_b are called only for operands that need one."""
+    """One gradient per tensor operand; grad_a / grad_b are called only for operands that need one (that require
+    grad and lead to what is differentiated: ctx.needs_input_grad)."""
     s = ctx.saved
-    return tuple(None if not t.requires_grad else fit(fn(), t)
-                 for t, fn in ((s["ta"], grad_a), (s["tb"], grad_b)) if t is not None)
+    fns = [fn for t, fn in ((s["ta"], grad_a), (s["tb"], grad_b)) if t is not None]
+    return tuple(fit(fn(), t) if need else None for t, fn, need in zip(ctx.inputs, fns, ctx.needs_input_grad))
 
 
 def _masks(ctx, fn):
@@ -209,5 +210,5 @@ def _clamp_tensor_bounds(ctx, grad):
             masks.append((x < lo) & (lo < hi) if hi is not None else x < lo)
         else:
             masks.append((x > hi) | (hi < lo) if lo is not None else x > hi)
-    return tuple(fit(where(const(np.broadcast_to(m, shape), None), grad, 0.0), p) if p.requires_grad else None
-                 for p, m in zip(ctx.inputs, masks))
+    return tuple(fit(where(const(np.broadcast_to(m, shape), None), grad, 0.0), p) if need else None
+                 for p, m, need in zip(ctx.inputs, masks, ctx.needs_input_grad))

@@ -32,9 +32,10 @@ def _matmul_formula(ctx, grad):
     a2, b2 = s["a2"].shape, s["b2"].shape  # the operands as matrices: (1, K) / (K, 1) for 1-D ones
     g2 = grad.reshape(tuple(s["batch"]) + (a2[-2], b2[-1]))  # (*batch, M, N)
     ga = gb = None
-    if a.requires_grad:  # dA = G B^T
+    need_a, need_b = ctx.needs_input_grad
+    if need_a:  # dA = G B^T
         ga = _cast(_to_shape(matmul(g2, b.reshape(b2).transpose(-1, -2)), a2).reshape(a.shape), a)
-    if b.requires_grad:  # dB = A^T G
+    if need_b:  # dB = A^T G
         gb = _cast(_to_shape(matmul(a.reshape(a2).transpose(-1, -2), g2), b2).reshape(b.shape), b)
     return ga, gb
 
@@ -53,11 +54,11 @@ def _linear_formula(ctx, grad):
     x, w = ctx.inputs[:2]
     M, F = s["M"], s["out_features"]
     g2 = grad.reshape(M, F)  # (M, out_features)
-    grads = (matmul(g2, w.reshape(s["w2"].shape)).reshape(x.shape) if x.requires_grad else None,
-             matmul(g2.transpose(0, 1), x.reshape(M, x.shape[-1])).reshape(w.shape) if w.requires_grad else None)
+    need = ctx.needs_input_grad
+    grads = (matmul(g2, w.reshape(s["w2"].shape)).reshape(x.shape) if need[0] else None,
+             matmul(g2.transpose(0, 1), x.reshape(M, x.shape[-1])).reshape(w.shape) if need[1] else None)
     if len(ctx.inputs) == 3:
-        bias = ctx.inputs[2]
-        grads += (_bias_grad(g2, bias) if bias.requires_grad else None,)
+        grads += (_bias_grad(g2, ctx.inputs[2]) if need[2] else None,)
     return grads
 
 
@@ -77,12 +78,12 @@ def _bilinear(ctx, grad):
     a, c, w = ctx.inputs[:3]
     M, K, I, J = s["M"], s["K"], s["I"], s["J"]
     g2, a2, c2 = grad.reshape(M, K), a.reshape(M, I), c.reshape(M, J)
-    grads = (einsum("mk,kij,mj->mi", g2, w, c2).reshape(a.shape) if a.requires_grad else None,
-             einsum("mk,kij,mi->mj", g2, w, a2).reshape(c.shape) if c.requires_grad else None,
-             einsum("mk,mi,mj->kij", g2, a2, c2) if w.requires_grad else None)
+    need = ctx.needs_input_grad
+    grads = (einsum("mk,kij,mj->mi", g2, w, c2).reshape(a.shape) if need[0] else None,
+             einsum("mk,kij,mi->mj", g2, w, a2).reshape(c.shape) if need[1] else None,
+             einsum("mk,mi,mj->kij", g2, a2, c2) if need[2] else None)
     if len(ctx.inputs) == 4:
-        bias = ctx.inputs[3]
-        grads += (_bias_grad(g2, bias) if bias.requires_grad else None,)
+        grads += (_bias_grad(g2, ctx.inputs[3]) if need[3] else None,)
     return grads
 
 
@@ -98,8 +99,8 @@ def _einsum(ctx, grad):
     ops = [t if t._data.dtype == dt else t.to(dt) for t in ctx.inputs]
     ops = [t if tuple(t.shape) == f.shape else t.expand(*f.shape) for t, f in zip(ops, full)]
     grads = []
-    for i, (sub, t) in enumerate(zip(terms, ctx.inputs)):
-        if not t.requires_grad:
+    for i, (sub, t, need) in enumerate(zip(terms, ctx.inputs, ctx.needs_input_grad)):
+        if not need:
             grads.append(None)
             continue
         others = [(terms[j], ops[j]) for j in range(len(ops)) if j != i]
