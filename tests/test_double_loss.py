@@ -221,3 +221,10 @@ def test_distances_at_zero_norm_stay_finite():
         gx, gy = cnnlab.autograd.grad((out * cnnlab.tensor(np.arange(1.0, 4.0))).sum(), (x, y), create_graph=True)
         second = cnnlab.autograd.grad((gx * gy).sum(), (x, y), allow_unused=True, materialize_grads=True)
         assert all(np.isfinite(s.numpy()).all() for s in second)
+
+
+def test_broadcast_operands():
+    # a target (or input) of a broadcastable shape: its gradient is summed back to its shape at every order
+    check_double(*both("kl_div", reduction="sum"), A, T[:1], order=3)
+    check_double(*both("kl_div", reduction="none", log_target=True), A[:, :1], B, order=3)
+    check_double(*both("margin_ranking_loss", margin=0.2), A, B[:1], np.sign(B[:, :1]))

@@ -20,6 +20,12 @@ def _cast(t, dtype):
     return t if t._data.dtype == dtype else t.to(dtype)
 
 
+def _expand(t, shape):
+    """t broadcast to shape (a no-op when it has it): a product with a constant or a reduced upstream gradient
+    may be smaller than the operands' broadcast shape."""
+    return t if tuple(t.shape) == tuple(shape) else t.expand(*shape)
+
+
 def _upstream(grad, reduction, denom, shape):
     """Tensor form of loss._upstream: d(out)/d(per-element loss) * grad, broadcastable to shape. A zero count
     (an empty input, every target ignored) multiplies only zeros: 1 stands in for it, so no 0/0 reaches the
@@ -164,11 +170,10 @@ def elementwise_loss_formula(ctx, grad):
     ders = (_d_kl_div(xs, arrays, free_vars(der), der) if kind == "kl_div" else
             _ELEMENTWISE[kind](xs, arrays, free_vars(der)))
     gw_el = gl if w is None else gl * w
-    grads = [sum_to(d * gw_el, p.shape).to(p.dtype) if need and d is not None else None
+    grads = [sum_to(_expand(d * gw_el, shape), p.shape).to(p.dtype) if need and d is not None else None
              for p, d, need in zip(ctx.inputs, ders, ctx.needs_input_grad)]
     if kind == "binary_cross_entropy" and ctx.needs_input_grad[0]:
-        full = gw_el if tuple(gw_el.shape) == tuple(shape) else gw_el.expand(*shape)
-        grads[0] = _bce_input_grad(xs[0], xs[1], full).to(ctx.inputs[0].dtype)
+        grads[0] = _bce_input_grad(xs[0], xs[1], _expand(gw_el, shape)).to(ctx.inputs[0].dtype)
     if weight is not None:
         gw = None
         if ctx.needs_input_grad[-1]:
