@@ -10,6 +10,7 @@ import math
 
 from .. import functional as F
 from .. import init
+from ...kernels.geometry import transposed_output_size
 from ..functional._args import PADDING_STRINGS, check_positive, spatial_names, to_tuple
 from ._utils import check_count, new_parameter
 from .module import Module
@@ -208,8 +209,8 @@ class _ConvTranspose(_ConvNd):
                              f"elements. Got output_size={output_size} ({len(output_size)} elements).")
         pads = [p if isinstance(p, tuple) else (p, p) for p in self.padding]
         spatial = tuple(input.shape[-n:])
-        min_sizes = [(i - 1) * s - b - a + d * (k - 1) + 1
-                     for i, s, (b, a), d, k in zip(spatial, self.stride, pads, self.dilation, self.kernel_size)]
+        min_sizes = [transposed_output_size(i, k, s, pad, d, 0)
+                     for i, s, pad, d, k in zip(spatial, self.stride, pads, self.dilation, self.kernel_size)]
         max_sizes = [m + s - 1 for m, s in zip(min_sizes, self.stride)]
         if any(not lo <= o <= hi for o, lo, hi in zip(output_size, min_sizes, max_sizes)):
             raise ValueError(f"{name}: output_size must be reachable with output_padding in [0, stride - 1]. Got "
