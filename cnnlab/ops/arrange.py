@@ -5,8 +5,9 @@ import numpy as np
 
 from ..errors import ShapeError, shape_str
 from ..tensor import Tensor
-from . import indexing as I, shape as S
 from ._operands import as_tensor_arg, check_allocation
+from .indexing import getitem
+from .shape import cat, expand, permute, repeat, reshape, unsqueeze
 
 
 def movedim(input, source, destination):
@@ -27,12 +28,12 @@ def movedim(input, source, destination):
     if len(set(src)) != len(src) or len(set(dst)) != len(dst):
         raise ShapeError(f"movedim: repeated dims. Got source={source}, destination={destination}.")
     if t.ndim == 0:  # dims 0 and -1 of a 0-d tensor are the tensor itself, as in torch
-        return S.reshape(t, ())
+        return reshape(t, ())
     order = [None] * t.ndim
     for s_, d_ in zip(src, dst):
         order[d_] = s_
     rest = iter(i for i in range(t.ndim) if i not in src)  # the other dims keep their order
-    return S.permute(t, *[o if o is not None else next(rest) for o in order])
+    return permute(t, *[o if o is not None else next(rest) for o in order])
 
 
 def tile(input, dims):
@@ -46,7 +47,7 @@ def tile(input, dims):
     t = as_tensor_arg(input, "tile", "input")
     dims = tuple(dims)
     dims = (1,) * (t.ndim - len(dims)) + dims
-    return S.repeat(t, *dims)
+    return repeat(t, *dims)
 
 
 def repeat_interleave(input, repeats, dim=None, output_size=None):
@@ -59,7 +60,7 @@ def repeat_interleave(input, repeats, dim=None, output_size=None):
     """
     t = as_tensor_arg(input, "repeat_interleave", "input")
     if dim is None:
-        t, dim = S.reshape(t, -1), 0
+        t, dim = reshape(t, -1), 0
     axis = t._dim(dim, "repeat_interleave")
     reps = repeats._data if isinstance(repeats, Tensor) else np.asarray(repeats)
     n = t.shape[axis]
@@ -74,7 +75,7 @@ def repeat_interleave(input, repeats, dim=None, output_size=None):
     check_allocation("repeat_interleave", t.shape[:axis] + (int(reps.sum()) if reps.ndim else n * int(reps),)
                      + t.shape[axis + 1:], t._data.dtype)
     index = np.repeat(np.arange(n), reps)
-    return I.getitem(t, (slice(None),) * axis + (Tensor._wrap(index),))
+    return getitem(t, (slice(None),) * axis + (Tensor._wrap(index),))
 
 
 def unflatten(input, dim, sizes):
@@ -87,7 +88,7 @@ def unflatten(input, dim, sizes):
     """
     t = as_tensor_arg(input, "unflatten", "input")
     axis = t._dim(dim, "unflatten")
-    return S.reshape(t, t.shape[:axis] + tuple(sizes) + t.shape[axis + 1:])
+    return reshape(t, t.shape[:axis] + tuple(sizes) + t.shape[axis + 1:])
 
 
 def broadcast_to(input, size):
@@ -98,7 +99,7 @@ def broadcast_to(input, size):
     tensor([[1, 2, 3],
             [1, 2, 3]])
     """
-    return S.expand(input, tuple(size))
+    return expand(input, tuple(size))
 
 
 def broadcast_tensors(*tensors):
@@ -115,7 +116,7 @@ def broadcast_tensors(*tensors):
     except ValueError:
         raise ShapeError(f"broadcast_tensors: the shapes cannot be broadcast together. Got shapes "
                          f"{', '.join(shape_str(t.shape) for t in ts)}.") from None
-    return tuple(S.expand(t, shape) for t in ts)
+    return tuple(expand(t, shape) for t in ts)
 
 
 def atleast_1d(input):
@@ -126,7 +127,7 @@ def atleast_1d(input):
     tensor([5])
     """
     t = as_tensor_arg(input, "atleast_1d", "input")
-    return S.reshape(t, 1) if t.ndim == 0 else t
+    return reshape(t, 1) if t.ndim == 0 else t
 
 
 def atleast_2d(input):
@@ -137,7 +138,7 @@ def atleast_2d(input):
     tensor([[1, 2]])
     """
     t = atleast_1d(input)
-    return S.unsqueeze(t, 0) if t.ndim == 1 else t
+    return unsqueeze(t, 0) if t.ndim == 1 else t
 
 
 def hstack(tensors):
@@ -148,7 +149,7 @@ def hstack(tensors):
     tensor([1, 2, 3])
     """
     ts = [atleast_1d(t) for t in tensors]
-    return S.cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
+    return cat(ts, 0 if ts and ts[0].ndim == 1 else 1)
 
 
 def vstack(tensors):
@@ -159,7 +160,7 @@ def vstack(tensors):
     tensor([[1, 2],
             [3, 4]])
     """
-    return S.cat([atleast_2d(t) for t in tensors], 0)
+    return cat([atleast_2d(t) for t in tensors], 0)
 
 
 def column_stack(tensors):
@@ -171,4 +172,4 @@ def column_stack(tensors):
             [2, 4]])
     """
     ts = [as_tensor_arg(t, "column_stack", "tensors") for t in tensors]
-    return S.cat([S.reshape(t, -1, 1) if t.ndim <= 1 else t for t in ts], 1)
+    return cat([reshape(t, -1, 1) if t.ndim <= 1 else t for t in ts], 1)

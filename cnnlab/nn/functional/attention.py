@@ -5,8 +5,9 @@ import math
 import numpy as np
 
 from ...errors import ArgumentError, DTypeError, ShapeError, shape_str
-from ...ops import elementwise as E, shape as S
 from ...ops._operands import as_tensor_arg
+from ...ops.elementwise import matmul, where
+from ...ops.shape import expand, reshape, transpose, unsqueeze
 from ...tensor import Tensor
 from .dropout import dropout
 from .softmax import softmax
@@ -51,14 +52,14 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
         v = _repeat_heads(v, reps)
     L, S_len = q.shape[-2], k.shape[-2]
     factor = 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
-    scores = E.matmul(q, S.transpose(k, -2, -1)) * factor  # (..., L, S)
+    scores = matmul(q, transpose(k, -2, -1)) * factor  # (..., L, S)
     if is_causal:
         allowed = np.tril(np.ones((L, S_len), dtype=bool))
-        scores = E.where(Tensor._wrap(allowed), scores, Tensor._wrap(np.asarray(-np.inf, scores._data.dtype)))
+        scores = where(Tensor._wrap(allowed), scores, Tensor._wrap(np.asarray(-np.inf, scores._data.dtype)))
     elif attn_mask is not None:
         m = as_tensor_arg(attn_mask, "scaled_dot_product_attention", "attn_mask")
         if m._data.dtype == np.bool_:
-            scores = E.where(m, scores, Tensor._wrap(np.asarray(-np.inf, scores._data.dtype)))
+            scores = where(m, scores, Tensor._wrap(np.asarray(-np.inf, scores._data.dtype)))
         elif m._data.dtype.kind == "f":
             scores = scores + m
         else:
@@ -67,12 +68,12 @@ def scaled_dot_product_attention(query, key, value, attn_mask=None, dropout_p=0.
     weights = softmax(scores, dim=-1)
     if dropout_p > 0.0:
         weights = dropout(weights, dropout_p, training=True)
-    return E.matmul(weights, v)
+    return matmul(weights, v)
 
 
 def _repeat_heads(t, reps):
     """(..., Hkv, S, E) -> (..., Hkv * reps, S, E), each head repeated reps times in a row (torch's GQA)."""
     shape = t.shape
-    x = S.unsqueeze(t, -3)  # (..., Hkv, 1, S, E)
-    x = S.expand(x, *shape[:-3], shape[-3], reps, shape[-2], shape[-1])
-    return S.reshape(x, shape[:-3] + (shape[-3] * reps, shape[-2], shape[-1]))
+    x = unsqueeze(t, -3)  # (..., Hkv, 1, S, E)
+    x = expand(x, *shape[:-3], shape[-3], reps, shape[-2], shape[-1])
+    return reshape(x, shape[:-3] + (shape[-3] * reps, shape[-2], shape[-1]))

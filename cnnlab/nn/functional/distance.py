@@ -8,9 +8,9 @@ import numpy as np
 
 from ... import _dtypes
 from ...errors import DTypeError, ShapeError, shape_str
-from ...ops import elementwise as E
-from ...ops import reduction as R
+from ...ops import reduction
 from ...ops._operands import as_tensor_arg, broadcast_shape
+from ...ops.elementwise import add, div, mul, sub
 from ...ops.norm import norm as _vector_norm
 from ...ops.shape import expand
 from ...tensor import Tensor
@@ -47,7 +47,7 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     tensor([5.])
     """
     a, b = _operands("pairwise_distance", x1, x2)
-    diff = E.add(E.sub(a, b), eps)
+    diff = add(sub(a, b), eps)
     if diff.ndim == 0:
         return _vector_norm(diff, p, None, False)
     return _vector_norm(diff, p, -1, keepdim)
@@ -90,7 +90,7 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
     a, b = expand(a, *shape), expand(b, *shape)
     n1 = floor_value(_vector_norm(a, 2, dim, True), eps)
     n2 = floor_value(_vector_norm(b, 2, dim, True), eps)
-    return R.sum(E.mul(E.div(a, n1), E.div(b, n2)), dim)
+    return reduction.sum(mul(div(a, n1), div(b, n2)), dim)
 
 
 def pdist(input, p=2.0):
@@ -116,4 +116,4 @@ def pdist(input, p=2.0):
         raise DTypeError(f"pdist: input must be floating point. Got dtype={t.dtype}.")
     i, j = np.triu_indices(t.shape[0], k=1)  # the pairs i < j, row by row
     rows_i, rows_j = t[Tensor._wrap(i.astype(np.int64))], t[Tensor._wrap(j.astype(np.int64))]  # (P, M) each
-    return _vector_norm(E.sub(rows_i, rows_j), p, -1, False)
+    return _vector_norm(sub(rows_i, rows_j), p, -1, False)

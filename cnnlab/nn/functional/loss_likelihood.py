@@ -8,8 +8,8 @@ import math
 import numpy as np
 
 from ...errors import ShapeError, shape_str
-from ...ops import elementwise as E
 from ...ops._operands import as_tensor_arg
+from ...ops.elementwise import exp, log
 from ._reduction import apply_reduction, check_reduction, float_tensor
 from .distance import floor_value
 from .loss_margin import as_mask
@@ -38,11 +38,11 @@ def poisson_nll_loss(input, target, log_input=True, full=False, size_average=Non
     reduction = check_reduction(op, reduction, size_average, reduce)
     x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
-    loss = E.exp(x) - t * x if log_input else x - t * E.log(x + eps)
+    loss = exp(x) - t * x if log_input else x - t * log(x + eps)
     if full:
         # log(t!) ~ t log t - t + 0.5 log(2 pi t), only where t > 1 (log 0 = -inf elsewhere is masked out)
         with np.errstate(divide="ignore", invalid="ignore"):
-            stirling = t * E.log(t) - t + 0.5 * E.log(2 * math.pi * t)
+            stirling = t * log(t) - t + 0.5 * log(2 * math.pi * t)
         loss = loss + stirling.masked_fill(as_mask(t._data <= 1), 0)
     return apply_reduction(loss, reduction)
 
@@ -83,7 +83,7 @@ def gaussian_nll_loss(input, target, var, full=False, eps=1e-6, reduction="mean"
                              f"input.shape={shape_str(x.shape)}.")
     reduction = check_reduction(op, reduction)
     v = floor_value(v, eps)
-    loss = 0.5 * (E.log(v) + (x - t) ** 2 / v)
+    loss = 0.5 * (log(v) + (x - t) ** 2 / v)
     if full:
         loss = loss + 0.5 * math.log(2 * math.pi)
     return apply_reduction(loss, reduction)

@@ -7,8 +7,8 @@ computes them, so the values round alike and the gradients come from those ops' 
 import numpy as np
 
 from ...errors import ShapeError, shape_str
-from ...ops import elementwise as E
 from ...ops._operands import as_tensor_arg
+from ...ops.elementwise import minimum, where
 from ...ops.indexing import gather
 from ...ops.shape import renamed
 from ...tensor import Tensor
@@ -59,7 +59,7 @@ def triplet_margin_loss(anchor, positive, negative, margin=1.0, p=2.0, eps=1e-6,
     d_pos = pairwise_distance(a, pos, p, eps)
     d_neg = pairwise_distance(a, neg, p, eps)
     if swap:
-        d_neg = E.minimum(d_neg, pairwise_distance(pos, neg, p, eps))
+        d_neg = minimum(d_neg, pairwise_distance(pos, neg, p, eps))
     return apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
@@ -88,7 +88,7 @@ def triplet_margin_with_distance_loss(anchor, positive, negative, *, distance_fu
     dist = distance_function if distance_function is not None else pairwise_distance
     d_pos, d_neg = dist(a, pos), dist(a, neg)
     if swap:
-        d_neg = E.minimum(d_neg, dist(pos, neg))
+        d_neg = minimum(d_neg, dist(pos, neg))
     return apply_reduction((margin + d_pos - d_neg).clamp(min=0), reduction)
 
 
@@ -122,8 +122,8 @@ def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None,
     prod_sum = (x1 * x2).sum(dim)
     denom = (((x1 * x1).sum(dim) + eps) * ((x2 * x2).sum(dim) + eps)).sqrt()
     cos = prod_sum / denom
-    pos = E.where(as_mask(t._data == 1), 1 - cos, 0.0)
-    neg = E.where(as_mask(t._data == -1), (cos - margin).clamp(min=0), 0.0)
+    pos = where(as_mask(t._data == 1), 1 - cos, 0.0)
+    neg = where(as_mask(t._data == -1), (cos - margin).clamp(min=0), 0.0)
     return apply_reduction(pos + neg, reduction)
 
 
@@ -148,8 +148,8 @@ def hinge_embedding_loss(input, target, margin=1.0, size_average=None, reduce=No
     reduction = check_reduction(op, reduction, size_average, reduce)
     x = float_tensor(input, op, "input")
     t = as_tensor_arg(target, op, "target")
-    margin_part = E.where(as_mask(t._data != 1), (margin - x).clamp(min=0), 0.0)
-    self_part = E.where(as_mask(t._data != -1), x, 0.0)
+    margin_part = where(as_mask(t._data != 1), (margin - x).clamp(min=0), 0.0)
+    self_part = where(as_mask(t._data != -1), x, 0.0)
     return apply_reduction(margin_part + self_part, reduction)
 
 
@@ -218,7 +218,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
                              f"C={c}.")
         z = z * w[Tensor._wrap(idx[:, 0])].unsqueeze(1)
     not_target = as_mask(np.arange(c)[None, :] != idx)    # (N, C): the target class does not count
-    loss = E.where(not_target, z, 0.0).sum(1) / c              # (N,)
+    loss = where(not_target, z, 0.0).sum(1) / c              # (N,)
     if unbatched_shape is not None:
         loss = loss.reshape(unbatched_shape)
     return renamed(apply_reduction(loss, reduction), "MultiMarginLossBackward")  # PyTorch's fused op
