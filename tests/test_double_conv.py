@@ -35,8 +35,8 @@ def test_conv(n, kw):
 
 
 @pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel")
-@pytest.mark.parametrize("kw", [dict(stride=(2, 3), padding=(1, 0)), dict(stride=3), dict(dilation=(2, 1), padding=(0, 2)),
-                                dict(padding="same", dilation=(1, 2))])
+@pytest.mark.parametrize("kw", [dict(stride=(2, 3), padding=(1, 0)), dict(stride=3),
+                                dict(dilation=(2, 1), padding=(0, 2)), dict(padding="same", dilation=(1, 2))])
 def test_conv2d_geometries(kw):
     """Strides that leave input rows past the last window (the input gradient's output_padding), even kernels
     with 'same' (the odd pixel after), per-dim values."""
