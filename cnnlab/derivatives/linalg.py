@@ -9,7 +9,7 @@ import numpy as np
 
 from ..autograd.graph import linear_op, register, sum_to
 from ..linalg import det, inv
-from ..ops.einsum import einsum
+from ..ops.einsum import einsum, operand_gradient
 from ..ops.elementwise import matmul
 from .binary import fit
 from .unary import const
@@ -103,11 +103,8 @@ def _einsum(ctx, grad):
         if not need:
             grads.append(None)
             continue
-        others = [(terms[j], ops[j]) for j in range(len(ops)) if j != i]
-        reach = set(out_subs).union(*(set(o) for o, _ in others))
-        distinct = "".join(dict.fromkeys(sub))
-        kept = "".join(c for c in distinct if c in reach)
-        gi = einsum(",".join([out_subs] + [o for o, _ in others]) + "->" + kept, grad, *(o for _, o in others))
+        equation, distinct, kept = operand_gradient(terms, out_subs, i)
+        gi = einsum(equation, grad, *(ops[j] for j in range(len(ops)) if j != i))
         if kept != distinct:
             gi = gi.reshape(tuple(sizes.get(c, 1) if c in kept else 1 for c in distinct)).expand(
                 *(sizes.get(c, 1) for c in distinct))

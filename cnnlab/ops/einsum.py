@@ -55,6 +55,21 @@ def _parse(equation, arrays):
     return out_terms, out
 
 
+def operand_gradient(terms, out_subs, i):
+    """How operand i's gradient is formed (einsum's backward and its create_graph formula share it):
+    (equation, distinct, kept): equation takes the incoming gradient and the other operands to operand i's letters
+    that reach the output or another operand (kept); distinct is operand i's letters without repeats.
+
+    >>> operand_gradient(["ij", "jk"], "ik", 0)
+    ('ik,jk->ij', 'ij', 'ij')
+    """
+    others = [terms[j] for j in range(len(terms)) if j != i]
+    reach = set(out_subs).union(*(set(o) for o in others))
+    distinct = "".join(dict.fromkeys(terms[i]))
+    kept = "".join(c for c in distinct if c in reach)
+    return ",".join([out_subs] + others) + "->" + kept, distinct, kept
+
+
 def einsum(equation, *operands):
     """Sums of products over the subscripts an equation names (NumPy's and PyTorch's einsum notation,
     '...' included; also the sublist form). Matches torch.einsum.
@@ -105,12 +120,9 @@ def einsum(equation, *operands):
             if not t._requires_grad:
                 grads.append(None)
                 continue
-            others = [(terms[j], full[j]) for j in range(len(ts)) if j != i]
-            reach = set(out_subs).union(*(set(o) for o, _ in others))
-            distinct = "".join(dict.fromkeys(s))
-            kept = "".join(c for c in distinct if c in reach)
-            gi = np.einsum(",".join([out_subs] + [o for o, _ in others]) + "->" + kept, g,
-                           *(a for _, a in others), optimize=len(others) > 1)
+            equation, distinct, kept = operand_gradient(terms, out_subs, i)
+            others = [full[j] for j in range(len(ts)) if j != i]
+            gi = np.einsum(equation, g, *others, optimize=len(others) > 1)
             if kept != distinct:
                 gi = np.broadcast_to(gi.reshape([sizes.get(c, 1) if c in kept else 1 for c in distinct]),
                                      tuple(sizes.get(c, 1) for c in distinct))
