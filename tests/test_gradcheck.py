@@ -1,4 +1,4 @@
-"""cnnlab's gradcheck (cnnlab/autograd/gradcheck.py) against torch.autograd.gradcheck: the same verdicts."""
+"""cnnlab's gradcheck (cnnlab/autograd/finite_differences.py) against torch.autograd.gradcheck: the same verdicts."""
 import numpy as np
 import pytest
 

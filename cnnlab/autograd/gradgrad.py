@@ -11,7 +11,7 @@ from ..grad_mode import enable_grad
 from ..random import Generator, rng
 from ..tensor import Tensor
 from .api import grad as _grad
-from .gradcheck import gradcheck
+from .finite_differences import gradcheck
 
 
 def _as_tuple(x):
