@@ -12,6 +12,8 @@ The input is laid out per channel as (W-block jb, stacked rows of all images, Bw
 lie back to back in memory, and the windows of a class form a plain strided matrix A_r (Q, L*Bw) that BLAS
 reads in place (no im2col). The band wastes K/(k*k) of the multiply-adds (about 3x for 7x7 with B = 16), at
 BLAS speed. Output rows past an image's end (and columns past the last) are computed and dropped.
+A forward whose W-blocks tile the output columns (one output per channel, enough rows per image) has its
+matmuls write into the output in place instead (`_forward_direct`: no copy out, no dropped rows).
 
     forward          Y_r = A_r @ T                     (one batched matmul per residue class r)
     backward_input   dA_r = dY_r @ T^T added into the window rows (classes overlap), then the W-blocks'
@@ -27,6 +29,7 @@ from .common import input_gradient_geometry
 
 BLOCK_W = 16          # output columns per band matrix: fewer waste fewer multiply-adds, but make smaller matmuls
 BLOCK_BYTES = 2**20   # a block of channels holds about this many bytes of laid-out input
+DIRECT_MIN_ROWS = 16  # forward writes in place from this many output rows per image and class (fewer: tiny matmuls)
 
 
 def supports(geom):
@@ -37,7 +40,7 @@ def supports(geom):
 class _Bands:
     """Index arithmetic of one call (see the module docstring for the names)."""
 
-    def __init__(self, geom):
+    def __init__(self, geom, direct=False):
         self.n, self.c, self.h, self.w = geom.x_shape
         self.m, (self.kh, self.kw) = geom.out_channels // self.c, geom.kernel
         (self.sh, self.sw), (self.dh, self.dw) = geom.stride, geom.dilation
@@ -46,10 +49,17 @@ class _Bands:
         span_h, span_w = (self.kh - 1) * self.dh + 1, (self.kw - 1) * self.dw + 1
         self.r = -(-span_h // self.sh)                           # residue classes of output rows
         self.l = self.r * self.sh                                # input rows per window
-        period = max(self.top + self.h, (self.oh - 1) * self.sh + span_h)
-        self.period = -(-period // self.sh) * self.sh            # input rows per image (stacked)
-        self.ohp = self.period // self.sh                        # output rows per image (stacked)
         self.b = min(BLOCK_W, self.ow)
+        # direct: the matmuls write into the output itself (no copy out); needs W-blocks that tile the output
+        # columns exactly, one output per channel, and images stacked L rows apart (each class starts alike)
+        divisor = max(b for b in range(1, self.b + 1) if self.ow % b == 0)
+        self.direct = direct and self.m == 1 and 2 * divisor > self.b and self.oh >= DIRECT_MIN_ROWS * self.r
+        if self.direct:
+            self.b = divisor
+        period = max(self.top + self.h, (self.oh - 1) * self.sh + span_h)
+        step = self.l if self.direct else self.sh
+        self.period = -(-period // step) * step                  # input rows per image (stacked)
+        self.ohp = self.period // self.sh                        # output rows per image (stacked)
         self.nb = -(-self.ow // self.b)
         self.bw = (self.b - 1) * self.sw + span_w                # input columns per W-block
         self.q = -(-self.n * self.ohp // self.r)                 # windows per residue class
@@ -120,11 +130,13 @@ def _load(geo, x, c0, cc, buf):
 def forward(x, w, geom, seen=None):
     """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier). seen: a list that
     gets, per block, whether its outputs are all finite (checked while in cache; kernels/conv.py)."""
-    geo = _Bands(geom)
+    geo = _Bands(geom, direct=True)
     out = np.empty((geo.n, w.shape[0]) + geom.out_size, dtype=x.dtype)
     if geo.n == 0:
         return out
     t = geo.bands(w)
+    if geo.direct:
+        return _forward_direct(geo, x, t, out, seen)
     scratch = _scratch(geo, geo.m * geo.b, x.dtype, zero=False)
 
     def work(slot, block):
@@ -138,6 +150,29 @@ def forward(x, w, geom, seen=None):
         for jb in range(geo.nb):
             dst = out[:, c0 * geo.m:(c0 + cc) * geo.m, :, geo.out_columns(jb)]
             dst.reshape(geo.n, cc, geo.m, geo.oh, -1)[...] = geo.outputs(yb, jb).swapaxes(0, 1)
+
+    parallel.run(work, geo.blocks)
+    return out
+
+
+def _forward_direct(geo, x, t, out, seen):
+    """forward() where geo.direct: class r's matmul writes output rows r, r+R, ... of every image in place."""
+    scratch = [np.zeros((geo.cc, geo.nb, geo.rows, geo.bw), dtype=x.dtype) for _ in range(parallel.num_threads())]
+    per_image = geo.ohp // geo.r
+
+    def work(slot, block):
+        c0, cc = block
+        xb = scratch[slot][:cc]
+        _load(geo, x, c0, cc, xb)
+        dst = out[:, c0:c0 + cc]
+        for r in range(min(geo.r, geo.oh)):
+            y = dst[:, :, r::geo.r]                                           # (N, cc, qn, OW)
+            qn = y.shape[2]
+            y = y.reshape(y.shape[:3] + (geo.nb, geo.b)).transpose(1, 3, 0, 2, 4)  # (cc, nb, N, qn, B)
+            a = geo.windows(xb, r).reshape(cc, geo.nb, geo.n, per_image, geo.k)[:, :, :, :qn]
+            np.matmul(a, t[c0:c0 + cc, None, None], out=y)
+        if seen is not None:
+            seen.extend(nonfinite.finite(image) for image in dst)
 
     parallel.run(work, geo.blocks)
     return out
