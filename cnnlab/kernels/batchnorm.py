@@ -24,8 +24,8 @@ PLANE_MAX_L = 4096          # positions per channel from which a (C, 1) column b
 THREADED_BYTES = 8 << 20    # arrays from this size run blocks of THREADED_BLOCK_BYTES on the kernel threads:
 THREADED_BLOCK_BYTES = 2 << 20  # smaller arrays gain nothing: the blocks' hand-offs cost as much as they save
 AFFINE_THREADED_BYTES = 3 << 20  # the one-pass affine map pays on the threads from smaller arrays
-FOLD_MAX_RATIO = 16.0       # |mean| / std up to which normalize() folds the mean into the shift: the product
-                            # x * a then rounds within 16 float32 ulps of the result's scale (~1e-6 relative)
+FOLD_MAX_RATIO = 16.0       # |mean| / std up to which normalize() and train_backward() fold the mean into the
+                            # shift: x * a then rounds within 16 float32 ulps of the result's scale (~1e-6 relative)
 
 
 def _blocks(x3, block_bytes):
@@ -117,6 +117,16 @@ def train_forward(x3, weight, bias, eps):
     return normalize(x3, mean, invstd, weight, bias), mean, var, invstd
 
 
+def folds(center, invstd):
+    """Whether every |center| * invstd is at most FOLD_MAX_RATIO: the per-channel affine maps of normalize() and
+    train_backward() may then take x itself, with the center folded into their shift (one pass fewer).
+
+    >>> folds(np.array([0.5, -2.0]), np.array([1.0, 1.0])), folds(np.array([1000.0]), np.array([1.0]))
+    (True, False)
+    """
+    return bool(np.all(np.abs(center) * invstd <= FOLD_MAX_RATIO))
+
+
 @quiet
 def normalize(x3, center, invstd, weight, bias):
     """(x - center) * invstd * weight + bias per channel, into a new array. center, invstd: (C,) float64;
@@ -124,7 +134,7 @@ def normalize(x3, center, invstd, weight, bias):
     for its spread, as a network's activations are) it is folded into x * a + b, one pass fewer, which is
     PyTorch's own CPU form; else x - center comes first, which keeps the precision of data far from zero."""
     scale = invstd if weight is None else invstd * weight.astype(np.float64)
-    if np.all(np.abs(center) * invstd <= FOLD_MAX_RATIO):
+    if folds(center, invstd):
         shift = -center * scale if bias is None else bias.astype(np.float64) - center * scale
         return affine(x3, scale, shift)
     return affine(x3, scale, bias, center=center)
@@ -166,29 +176,37 @@ def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_b
     """
     N, C, L = g3.shape
     M = N * L
-    mean_p = _plane(mean, x3)
+    # as in normalize(): data near zero for its spread takes sum(g * x) - mean * sum(g) and B * x + (D - B * mean),
+    # no x - mean pass (a few float32 ulps more of the terms' scale); data far from zero keeps x - mean first
+    fold = folds(mean, invstd)
+    mean_p = None if fold else _plane(mean, x3)
     rows_g, rows_gx = np.empty((N, C), g3.dtype), np.empty((N, C), g3.dtype)
 
-    def sums(s, tmp):  # each row's sum of g and of g * (x - mean), one read of g and x
+    def sums(s, tmp):  # each row's sum of g and of g * (x - mean) (or g * x), one read of g and x
         gb2 = g3[s].reshape(-1, L)
-        cb2 = np.subtract(x3[s], mean_p, out=tmp).reshape(-1, L)
+        cb2 = (x3[s] if fold else np.subtract(x3[s], mean_p, out=tmp)).reshape(-1, L)
         rows_g[s] = np.einsum("ij->i", gb2).reshape(-1, C)
         rows_gx[s] = np.einsum("ij,ij->i", gb2, cb2).reshape(-1, C)
 
-    _each(g3, sums, scratch=True)
+    _each(g3, sums, scratch=not fold)
     sum_g = rows_g.sum(axis=0, dtype=np.float64)
-    sum_gxhat = rows_gx.sum(axis=0, dtype=np.float64) * invstd
+    sum_gx = rows_gx.sum(axis=0, dtype=np.float64)
+    sum_gxhat = (sum_gx - mean * sum_g if fold else sum_gx) * invstd
     dx = None
     if need_input:
         k = invstd if weight is None else invstd * weight.astype(np.float64)
         k_p = _plane(k, g3)
-        b_p = _plane(-k * invstd * sum_gxhat / M, g3)
-        d_p = _plane(-k * sum_g / M, g3)
+        b = -k * invstd * sum_gxhat / M
+        b_p = _plane(b, g3)
+        d_p = _plane(-k * sum_g / M - (b * mean if fold else 0.0), g3)
         dx = np.empty_like(g3) if out is None else out
 
         def input_grad(s, tmp):
-            cb = np.subtract(x3[s], mean_p, out=tmp)
-            cb *= b_p
+            if fold:
+                cb = np.multiply(x3[s], b_p, out=tmp)
+            else:
+                cb = np.subtract(x3[s], mean_p, out=tmp)
+                cb *= b_p
             db = np.multiply(g3[s], k_p, out=dx[s])
             db += cb
             db += d_p
