@@ -10,12 +10,13 @@ from cnnlab.kernels import depthwise, parallel, select
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
-# (x shape, kernel, stride, padding, dilation): every one has at least DIRECT_MIN_ROWS output rows per class
+# (x shape, kernel, stride, padding, dilation): at least DIRECT_MIN_ROWS output rows per class, or one image
 CASES = [
     ((2, 3, 48, 48), 3, 1, 1, 1),        # MobileNet's 3x3: 16-column W-blocks
     ((1, 4, 67, 40), 3, 2, 1, 1),        # stride 2, 20 output columns: 10-column W-blocks
     ((2, 2, 115, 28), 7, 1, 3, 1),       # ConvNeXt's 7x7, 14-column W-blocks
     ((1, 3, 70, 33), 3, 1, (2, 0), 2),   # dilation 2, 29 output columns (prime)
+    ((1, 5, 14, 14), 7, 1, 3, 1),        # one image: in place at any height (ConvNeXt's third stage at batch 1)
 ]
 
 
@@ -31,7 +32,7 @@ def _fn(stride, padding, dilation, groups):
     return fn
 
 
-@pytest.mark.parametrize("case", CASES[:3], ids=["3x3", "3x3-s2", "7x7"])
+@pytest.mark.parametrize("case", CASES[:3] + CASES[4:], ids=["3x3", "3x3-s2", "7x7", "7x7-batch-1"])
 def test_direct_forward_against_torch(case):
     x_shape, k, stride, padding, dilation = case
     geom = _geometry(*case)
@@ -43,8 +44,9 @@ def test_direct_forward_against_torch(case):
     check_float32(fn, x, w, b)
 
 
-def test_a_width_without_a_large_divisor_keeps_the_copying_path():
+def test_a_width_without_a_large_divisor_or_few_rows_keep_the_copying_path():
     assert not depthwise._Bands(_geometry(*CASES[3]), direct=True).direct      # 29 columns: prime
+    assert not depthwise._Bands(_geometry((2, 5, 14, 14), 7, 1, 3, 1), direct=True).direct   # 2 rows per class
 
 
 @pytest.mark.parametrize("threads", [1, 3])

@@ -29,7 +29,8 @@ from .common import input_gradient_geometry
 
 BLOCK_W = 16          # output columns per band matrix: fewer waste fewer multiply-adds, but make smaller matmuls
 BLOCK_BYTES = 2**20   # a block of channels holds about this many bytes of laid-out input
-DIRECT_MIN_ROWS = 16  # forward writes in place from this many output rows per image and class (fewer: tiny matmuls)
+DIRECT_MIN_ROWS = 16  # in-place forward from this many output rows per image and class (fewer: tiny matmuls; one
+                      # image makes no more matmuls than the copying path, so always in place)
 
 
 def supports(geom):
@@ -53,7 +54,7 @@ class _Bands:
         # direct: the matmuls write into the output itself (no copy out); needs W-blocks that tile the output
         # columns exactly, one output per channel, and images stacked L rows apart (each class starts alike)
         divisor = max(b for b in range(1, self.b + 1) if self.ow % b == 0)
-        self.direct = direct and self.m == 1 and 2 * divisor > self.b and self.oh >= DIRECT_MIN_ROWS * self.r
+        self.direct = direct and self.m == 1 and 2 * divisor > self.b and (self.n == 1 or self.oh >= DIRECT_MIN_ROWS * self.r)
         if self.direct:
             self.b = divisor
         period = max(self.top + self.h, (self.oh - 1) * self.sh + span_h)
