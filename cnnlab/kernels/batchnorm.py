@@ -191,6 +191,11 @@ def train_backward(g3, x3, mean, invstd, weight, need_input, need_weight, need_b
     _each(g3, sums, scratch=not fold)
     sum_g = rows_g.sum(axis=0, dtype=np.float64)
     sum_gx = rows_gx.sum(axis=0, dtype=np.float64)
+    # an inf in g: the folded inf * x - mean * inf is NaN where PyTorch's sum(g * (x - mean)) is inf
+    if fold and not (np.isfinite(sum_g).all() and np.isfinite(sum_gx).all()):
+        fold, mean_p = False, _plane(mean, x3)
+        _each(g3, sums, scratch=True)
+        sum_gx = rows_gx.sum(axis=0, dtype=np.float64)
     sum_gxhat = (sum_gx - mean * sum_g if fold else sum_gx) * invstd
     dx = None
     if need_input:

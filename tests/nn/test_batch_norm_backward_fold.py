@@ -41,3 +41,22 @@ def test_batch_norm_backward_folds_the_mean_only_near_zero(monkeypatch, offset, 
     assert np.abs(dx - want_dx).max() <= 2e-6 * np.abs(want_dx).max() + spacing * float(w.max()) * 2
     assert np.all(np.abs(dw - want_dw) <= 2e-6 * scale_dw + spacing * np.abs(g).sum(axis=(0, 2)))
     np.testing.assert_allclose(db, want_db, rtol=1e-6)
+
+
+@pytest.mark.parametrize("bad", [np.inf, -np.inf, np.nan])
+def test_batch_norm_backward_with_a_nonfinite_gradient_matches_torch(bad):
+    """An inf in the upstream gradient of data near zero: the folded sum(g * x) - mean * sum(g) would be
+    inf - inf = NaN where PyTorch's sum(g * (x - mean)) is +-inf, so the kernel takes x - mean first again."""
+    import torch
+
+    import cnnlab
+    x = (rand(4, 3, 5, seed=37) + 0.5).astype(np.float32)
+    g = rand(4, 3, 5, seed=38).astype(np.float32)
+    g[1, 0, 2] = bad
+    got = []
+    for lib in (torch, cnnlab):
+        xt, wt = lib.tensor(x, requires_grad=True), lib.tensor(np.full(3, 2.0, np.float32), requires_grad=True)
+        lib.nn.functional.batch_norm(xt, None, None, wt, training=True).backward(lib.tensor(g))
+        got.append((xt.grad.numpy(), wt.grad.numpy()))
+    for want, have in zip(*got):
+        np.testing.assert_allclose(have, want, rtol=1e-5, atol=1e-6)  # NaN and +-inf where PyTorch's are
