@@ -52,6 +52,47 @@ def formulas(name):
     return tuple(_FORMULAS.get(name, ()))
 
 
+_USES_INPUTS = {}  # op name -> [(predicate(ctx) -> bool, or None for always; whether the output stands in)]
+
+
+def uses_inputs(name, when=None, output=False):
+    """Declare that PyTorch's gradient of the op recorded as name is computed from the op's inputs even where its
+    derivative in them is zero (relu's mask, a max pool's window, an average pool's geometry): under create_graph
+    that gradient then requires grad when an input does, and differentiating it gives those inputs zeros, not
+    None (an error from backward()). The engine adds the dependence to whatever the formula returns, so formulas
+    stay as they are. when(ctx): a predicate for names several ops record (read ctx.saved). output=True: PyTorch's
+    formula takes the op's result instead of its inputs (relu: threshold_backward(grad, result, 0)), so the zeros
+    go back through the op itself, and the next order requires grad as PyTorch's does.
+
+    >>> import cnnlab  # cnnlab/derivatives/dependence.py declares relu (PyTorch: threshold_backward(grad, self))
+    >>> x = cnnlab.tensor([1.0, -2.0], requires_grad=True)
+    >>> (gx,) = cnnlab.autograd.grad(cnnlab.relu(x).sum(), x, create_graph=True)
+    >>> gx.requires_grad, cnnlab.autograd.grad(gx.sum(), x)
+    (True, (tensor([0., 0.]),))
+    """
+    _USES_INPUTS.setdefault(name, []).append((when, output))
+
+
+def _declared_inputs(ctx):
+    """The node's inputs that require grad (or its output), where a declaration (uses_inputs) covers the node;
+    else ()."""
+    for when, output in _USES_INPUTS.get(ctx.op, ()):
+        if when is None or when(ctx):
+            return (ctx.output,) if output else tuple(p for p in ctx.inputs if p._requires_grad)
+    return ()
+
+
+def _with_inputs(pg, inputs, op):
+    """pg's values as a node that depends on inputs too, with a zero derivative in them (PyTorch's
+    threshold_backward(grad, self) and the like). Named as pg's node, or PyTorch's way when pg has none."""
+    def backward(g):
+        return (g,) + tuple(np.zeros_like(t._data) for t in inputs)
+
+    backward._formula = lambda ctx, g: (g,) + tuple(Tensor._wrap(np.zeros_like(t._data)) for t in inputs)
+    name = pg._op if pg._backward is not None else op.replace("Backward", "BackwardBackward", 1)
+    return Tensor._from_op(pg._data, (pg,) + inputs, backward, name)
+
+
 class Context:
     """What a formula receives about its node: `inputs` (the parents, Tensors), `output` (the node's own output,
     a Tensor that may be used: it is differentiable), `needs_input_grad` (a bool per parent: it requires grad and,
@@ -190,6 +231,10 @@ def _parent_grads(node, backward, parents, g, needs):
             if len(result) != len(parents):
                 raise GradError(f"backward: the create_graph formula of {node._op} returned {len(result)} gradients "
                                 f"for {len(parents)} inputs (a bug in that formula).")
+            inputs = _declared_inputs(ctx) if node._op in _USES_INPUTS else ()
+            if inputs:
+                result = tuple(pg if pg is None or not need else _with_inputs(pg, inputs, node._op)
+                               for pg, need in zip(result, needs))
             return result
     return _first_order(node, backward, parents, g)
 

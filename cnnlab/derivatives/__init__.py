@@ -7,3 +7,4 @@ from . import activation, loss, normalization  # noqa: F401,E401  (engineer B4: 
 from . import indexing, shape  # noqa: F401,E401  (engineer B3: shape, indexing and sorting ops)
 from . import conv, pooling, sampling, spatial  # noqa: F401,E401  (engineer B5: spatial nn ops)
 from . import binary, linalg, reduction, spectral, unary  # noqa: F401,E401  (engineer B2: math ops)
+from . import dependence  # noqa: F401  (engineer B7: gradients PyTorch computes from the inputs)
