@@ -142,3 +142,28 @@ def test_relu_gradient_of_a_gradient_that_already_requires_grad():
         results.append([r.numpy() for r in lib.autograd.grad(gx.sum(), [x, w])])
     for got, want in zip(results[1], results[0]):
         np.testing.assert_array_equal(got, want)
+
+
+@pytest.mark.parametrize("op", ["hardsigmoid", "abs"])
+def test_gradient_requires_grad_where_pytorch_cannot_differentiate_it(op):
+    """hardsigmoid (torch: 'derivative for aten::hardsigmoid_backward is not implemented') and abs (a ZeroTensor
+    from sgn that torch's backward() cannot always use): the gradient requires grad as torch's does, and
+    differentiating it gives zeros, its true derivative (both are piecewise linear)."""
+    fn = {"hardsigmoid": lambda lib, x: lib.nn.functional.hardsigmoid(x * 4), "abs": lambda lib, x: x.abs()}[op]
+    x = torch.tensor(X1.copy(), requires_grad=True)
+    assert torch.autograd.grad(fn(torch, x).sum(), x, create_graph=True)[0].requires_grad
+    x = cnnlab.tensor(X1.copy(), requires_grad=True)
+    (g,) = cnnlab.autograd.grad(fn(cnnlab, x).sum(), x, create_graph=True)
+    assert g.requires_grad
+    (g * g.detach()).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.zeros_like(X1))
+
+
+def test_freed_graph_raises_as_in_pytorch():
+    """relu's gradient depends on relu's result, as torch's: with retain_graph=False, differentiating the
+    gradient reaches the freed relu node and raises, as torch does."""
+    for lib, error in ((torch, RuntimeError), (cnnlab, cnnlab.errors.GradError)):
+        x = lib.tensor(X1.copy(), requires_grad=True)
+        (g,) = lib.autograd.grad(lib.relu(x * 3).sum(), x, create_graph=True, retain_graph=False)
+        with pytest.raises(error, match="(?i)backward through the graph a second time"):
+            g.sum().backward()
