@@ -15,7 +15,9 @@ gradients g requiring grad, it takes the input gradients with create_graph=True,
 (grad . v) (v random) with respect to every input and every g, in both libraries, and compares them (a missing
 double-backward formula raises, a wrong one differs). Where PyTorch has no second derivative, cnnlab must refuse
 too (GradError) or give one that agrees with finite differences of its own gradient. `second_order=None` follows
-SECOND_ORDER, read from the environment variable CNNLAB_TEST_SECOND_ORDER.
+SECOND_ORDER, read from the environment variable CNNLAB_TEST_SECOND_ORDER. `check_higher_order` is the same
+machinery on its own, with a third order, a power around the op and a stand-in for PyTorch's NaNs; the families'
+double-backward helpers (tests/double_check.py, double_math_check.py, double_nn.py) are thin wrappers of it.
 """
 import os
 import types
@@ -118,31 +120,48 @@ def _compare(cn, pt, rtol, atol, label=""):
                                    err_msg=f"gradient of input {i} differs from torch{where}")
 
 
-def _second_order(lib, fn, arrays, grad_mask, seed):
-    """In lib: the first-order input gradients for random upstream gradients g (computed with
-    create_graph=True), then the gradient of sum_i (grad_i * v_i).sum() with respect to every input that requires
-    grad and every g. Returns (first, second) as lists of arrays or None."""
+def _power(o, n):
+    """o ** n as a product (Mul only: a family's test should not lean on pow's formulas)."""
+    out = o
+    for _ in range(n - 1):
+        out = out * o
+    return out
+
+
+def derivative_levels(lib, fn, arrays, grad_mask, seed=0, power=1, order=2):
+    """In lib: fn's outputs; the input gradients of sum_k (out_k ** power * g_k).sum() for random upstream
+    gradients g_k that require grad, computed with create_graph=True (level 1); then order - 1 times the gradient
+    of (previous level . v) (v random) with respect to every input that requires grad and every g_k (levels 2..).
+    power > 1 puts a nonlinearity around a linear op, so that its formula's own derivative is reached in the input
+    direction too. Returns (outputs, levels, shapes of inputs + g) as arrays (None: no gradient, i.e. zero)."""
     tensors = [lib.tensor(a, rg) if isinstance(a, np.ndarray) else a for a, rg in zip(arrays, grad_mask)]
     xs = [t for t, rg in zip(tensors, grad_mask) if rg]
-    outs = [o for o in _as_tuple(fn(lib, *tensors)) if getattr(o, "requires_grad", False)]
+    all_outs = _as_tuple(fn(lib, *tensors))
+    outs = [o for o in all_outs if getattr(o, "requires_grad", False)]
+    all_outs = [_to_numpy(o) for o in all_outs]
     if not xs or not outs:
-        return [], []
+        return all_outs, [], []
     rng = np.random.default_rng(seed + 1)  # the same g as the first-order run
     gs = [lib.tensor(rng.standard_normal(tuple(o.shape)).astype(_to_numpy(o).dtype), True) for o in outs]
-    first = lib.torch.autograd.grad(outs, xs, gs, create_graph=True, allow_unused=True)
+    level = lib.torch.autograd.grad([_power(o, power) for o in outs], xs, gs, create_graph=True, allow_unused=True)
+    levels, wrt = [level], xs + gs
     rng = np.random.default_rng(seed + 2)
-    total = None
-    for x, d in zip(xs, first):
-        v = lib.tensor(rng.standard_normal(tuple(x.shape)).astype(_to_numpy(x).dtype), False)
-        if d is not None and d.requires_grad:
-            term = (d * v).sum()
-            total = term if total is None else total + term
-    wrt = xs + gs
-    if lib is PT and total is not None and _has_error_node(total):
-        raise RuntimeError("torch: the graph of the gradient holds an Error node (no double backward)")
-    second = (lib.torch.autograd.grad(total, wrt, allow_unused=True) if total is not None else [None] * len(wrt))
-    return ([None if d is None else _to_numpy(d) for d in first],
-            [None if d is None else _to_numpy(d) for d in second])
+    for k in range(order - 1):
+        total = None
+        for x, d in zip(xs if k == 0 else wrt, level):
+            v = lib.tensor(rng.standard_normal(tuple(x.shape)).astype(_to_numpy(x).dtype), False)
+            if d is not None and d.requires_grad:
+                term = (d * v).sum()
+                total = term if total is None else total + term
+        if total is None:
+            levels.append([None] * len(wrt))
+            break
+        if lib is PT and _has_error_node(total):
+            raise RuntimeError("torch: the graph of the gradient holds an Error node (no double backward)")
+        level = lib.torch.autograd.grad(total, wrt, create_graph=k < order - 2, allow_unused=True)
+        levels.append(level)
+    return (all_outs, [[None if d is None else _to_numpy(d) for d in lv] for lv in levels],
+            [tuple(x.shape) for x in wrt])
 
 
 def _has_error_node(t):
@@ -160,10 +179,15 @@ def _has_error_node(t):
     return False
 
 
-def _same_or_zero(c, p, rtol, atol, what):
-    """None and all-zeros are the same derivative (a graph connection that carries zero)."""
+def _same_or_zero(c, p, rtol, atol, what, exact=True):
+    """None and all-zeros are the same derivative (a graph connection that carries zero); exact=False lets the
+    other side be zero to within atol (a rounding residue, e.g. det's 1x1 second derivative)."""
     if p is None or c is None:
         other = c if p is None else p
+        if other is not None and not exact:
+            np.testing.assert_allclose(other, 0.0, rtol=0, atol=atol, err_msg=f"{what}: nonzero where the other "
+                                       f"library has none ({'cnnlab' if p is None else 'torch'} has one)")
+            return
         assert other is None or not np.any(other), f"{what}: {'cnnlab' if p is None else 'torch'} has one, " \
             f"the other library none (nonzero where zero is expected)"
         return
@@ -171,7 +195,7 @@ def _same_or_zero(c, p, rtol, atol, what):
     np.testing.assert_allclose(c, p, rtol=rtol, atol=atol, err_msg=f"{what} differs from torch")
 
 
-def _directional_second_order_check(fn, arrays, grad_mask, seed, directions=2):
+def _directional_second_order_check(fn, arrays, grad_mask, seed, power=1, directions=2):
     """cnnlab's second derivatives in the inputs' directions against central differences of its first-order
     gradients (the same g, float64 copies of the inputs): for random u, (grad(x + h u) - grad(x - h u)) / 2h . v
     must equal u . d(grad . v)/dx. Cheap at any size (two first-order runs per step), unlike gradgradcheck; a
@@ -179,10 +203,11 @@ def _directional_second_order_check(fn, arrays, grad_mask, seed, directions=2):
     direction needs no check (the gradient is linear in g, d/dg is exact)."""
     wide = [a.astype(np.float64) if isinstance(a, np.ndarray) and a.dtype.kind == "f" else a for a in arrays]
     idx = [i for i, rg in enumerate(grad_mask) if rg]
-    first, second = _second_order(CN, fn, wide, grad_mask, seed)
-    if not first:
+    _, levels, _ = derivative_levels(CN, fn, wide, grad_mask, seed, power)
+    if not levels:
         return
-    rng = np.random.default_rng(seed + 2)  # the v of _second_order
+    second = levels[1]
+    rng = np.random.default_rng(seed + 2)  # the v of derivative_levels
     vs = [rng.standard_normal(wide[i].shape) for i in idx]
     rng = np.random.default_rng(seed + 3)
     for _ in range(directions):
@@ -195,7 +220,7 @@ def _directional_second_order_check(fn, arrays, grad_mask, seed, directions=2):
                 moved = list(wide)
                 for i, u in zip(idx, us):
                     moved[i] = wide[i] + sign * h * u
-                ends.append(_second_order(CN, fn, moved, grad_mask, seed)[0])
+                ends.append(derivative_levels(CN, fn, moved, grad_mask, seed, power, order=1)[1][0])
             numerics.append(sum(float(((p - m) * v).sum()) for p, m, v in zip(*ends, vs) if p is not None) / (2 * h))
             if abs(numerics[-1] - analytic) <= 1e-4 * max(1.0, abs(numerics[-1]), abs(analytic)):
                 break
@@ -204,30 +229,47 @@ def _directional_second_order_check(fn, arrays, grad_mask, seed, directions=2):
                                  f"finite differences of its gradient give {numerics} (steps 1e-6, 1e-7, 1e-5)")
 
 
-def _compare_second_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed):
-    """The second-order mode of check(): PyTorch's second derivatives, or its refusal (then cnnlab's GradError, or
-    second derivatives that agree with finite differences of cnnlab's gradient: the issue's "or do better")."""
+def _compare_higher_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed, power=1, order=2, torch_nan=None,
+                          outputs=False, exact_zero=True):
+    """PyTorch's derivatives up to `order`, or its refusal (then cnnlab's GradError, or second derivatives that
+    agree with finite differences of cnnlab's gradient: the issue's "or do better"). torch_nan: where PyTorch's
+    derivative is NaN (a formula of its that leaks a masked inf), cnnlab's must be this value instead."""
     try:
-        pt_first, pt_second = _second_order(PT, torch_fn or fn, arrays, grad_mask, seed)
+        pt_out, pt, _ = derivative_levels(PT, torch_fn or fn, arrays, grad_mask, seed, power, order)
     except RuntimeError as e:  # PyTorch has no double backward here: cnnlab refuses too, or does better and
         try:                   # its second derivatives then agree with finite differences
-            _second_order(CN, fn, arrays, grad_mask, seed)
+            derivative_levels(CN, fn, arrays, grad_mask, seed, power, order)
         except cnnlab.GradError:
             return f"torch refused: {e}"
-        _directional_second_order_check(fn, arrays, grad_mask, seed)
+        _directional_second_order_check(fn, arrays, grad_mask, seed, power)
         return f"torch refused, cnnlab's second derivatives checked by finite differences: {e}"
     try:
-        cn_first, cn_second = _second_order(CN, fn, arrays, grad_mask, seed)
+        cn_out, cn, _ = derivative_levels(CN, fn, arrays, grad_mask, seed, power, order)
     except cnnlab.GradError as e:
-        raise AssertionError(f"second order: cnnlab raised where torch computes it: {e}") from e
-    n_in = len(pt_first)
-    for i, (c, p) in enumerate(zip(cn_first, pt_first)):
-        _same_or_zero(c, p, rtol, atol, f"create_graph gradient of differentiable input {i}")
-    for i, (c, p) in enumerate(zip(cn_second, pt_second)):
-        what = (f"second derivative d(grad . v)/d(input {i})" if i < n_in else
-                f"second derivative d(grad . v)/d(upstream gradient of output {i - n_in})")
-        _same_or_zero(c, p, rtol, atol, what)
+        raise AssertionError(f"order {order}: cnnlab raised where torch computes it: {e}") from e
+    if outputs:
+        _compare((cn_out, []), (pt_out, []), rtol, atol)
+    assert len(cn) == len(pt), f"cnnlab reached order {len(cn)}, torch {len(pt)}"
+    n_in = len(pt[0]) if pt else 0
+    for k, (c_level, p_level) in enumerate(zip(cn, pt), start=1):
+        for i, (c, p) in enumerate(zip(c_level, p_level)):
+            if torch_nan is not None and p is not None:
+                p = np.where(np.isnan(p), torch_nan, p)
+            name = "second derivative d(grad . v)" if k == 2 else f"order-{k} derivative"
+            what = (f"create_graph gradient of differentiable input {i}" if k == 1 else
+                    f"{name}/d(input {i})" if i < n_in else f"{name}/d(upstream gradient of output {i - n_in})")
+            _same_or_zero(c, p, rtol, atol, what, exact_zero)
     return None
+
+
+def check_higher_order(fn, *arrays, torch_fn=None, grad=None, power=1, order=2, rtol=1e-7, atol=1e-9, seed=0,
+                       torch_nan=None):
+    """Assert fn's outputs and derivatives up to `order` (2 or 3) equal PyTorch's, float64 (see
+    derivative_levels; fn, torch_fn and grad as in check). torch_nan: what cnnlab must give where PyTorch's
+    derivative is NaN. Where PyTorch refuses, cnnlab must raise GradError or agree with finite differences."""
+    grad_mask = grad if grad is not None else [isinstance(a, np.ndarray) and a.dtype.kind == "f" for a in arrays]
+    return _compare_higher_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed, power, order, torch_nan,
+                                 outputs=True, exact_zero=False)
 
 
 def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, variants=True, second_order=None):
@@ -253,7 +295,7 @@ def check(fn, *arrays, torch_fn=None, grad=None, rtol=1e-7, atol=1e-9, seed=0, v
     if variants:
         _compare_0d_and_reuse(fn, torch_fn, arrays, grad_mask, rtol, atol, seed)
     if SECOND_ORDER if second_order is None else second_order:
-        _compare_second_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed)
+        _compare_higher_order(fn, torch_fn, arrays, grad_mask, rtol, atol, seed)
     return cn_out, cn_grads
 
 
