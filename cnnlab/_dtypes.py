@@ -77,9 +77,11 @@ int64 = long = dtype("int64", np.int64)
 bool = dtype("bool", np.bool_)
 
 _BY_NP = {d.np: d for d in (float16, float32, float64, uint8, int8, int16, int32, int64, bool)}
-_BY_NAME = {d.name: d for d in _BY_NP.values()}
-_BY_NAME["bfloat16"] = bfloat16
-_BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
+# every name a dtype answers to, PyTorch's aliases included ("half", "double", "long"): the strings that
+# dtype arguments, Tensor.to and Module.type accept
+BY_NAME = {d.name: d for d in _BY_NP.values()}
+BY_NAME["bfloat16"] = bfloat16
+BY_NAME.update(half=float16, float=float32, double=float64, short=int16, int=int32, long=int64)
 
 _default_float = float32
 
@@ -104,8 +106,8 @@ def as_dtype(d):
         if d is bfloat16:
             _bfloat16_in_use()
         return d
-    if isinstance(d, str) and d in _BY_NAME:
-        return as_dtype(_BY_NAME[d])
+    if isinstance(d, str) and d in BY_NAME:
+        return as_dtype(BY_NAME[d])
     if d is builtins.float:
         return _default_float
     if d is builtins.int:
@@ -119,7 +121,7 @@ def as_dtype(d):
     if is_bfloat16(npd):
         return as_dtype(bfloat16)
     if npd not in _BY_NP:
-        raise TypeError(f"dtype: cnnlab has no dtype for NumPy's {npd}. Supported: {sorted(_BY_NAME)}.")
+        raise TypeError(f"dtype: cnnlab has no dtype for NumPy's {npd}. Supported: {sorted(BY_NAME)}.")
     return _BY_NP[npd]
 
 

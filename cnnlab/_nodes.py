@@ -14,7 +14,7 @@ def grad_fn_name(op):
 UNINDEXED_NAMES = {"BackwardHookFunctionBackward"}
 
 
-class _GradFn:
+class GradFn:
     """What `tensor.grad_fn` shows: the op that made the tensor (`<MulBackward0>`, `.name()`), and the nodes it
     passes gradients to (`.next_functions`, as PyTorch's: one (node, 0) pair per input)."""
     __slots__ = ("_name", "_tensor")
@@ -53,7 +53,7 @@ class _AccumulateGrad:
         return "<AccumulateGrad>"
 
 
-class _HookHandle:
+class HookHandle:
     """What register_hook returns: remove() takes the hook off again."""
 
     def __init__(self, hooks, hook):

@@ -10,7 +10,7 @@ import numpy as np
 from . import _dtypes, _format
 from ._device import device
 from ._memory import check_allocation
-from ._nodes import _GradFn, _HookHandle
+from ._nodes import GradFn, HookHandle
 from .grad_mode import is_grad_enabled
 from .errors import DTypeError, GradError, shape_str
 
@@ -234,7 +234,7 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return _GradFn(self._op, self) if self._backward is not None else None
+        return GradFn(self._op, self) if self._backward is not None else None
 
     @property
     def device(self):
@@ -314,7 +314,7 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
-        return _HookHandle(self._hooks, hook)
+        return HookHandle(self._hooks, hook)
 
     def detach(self):
         """The same data (shared memory) as a new leaf that records no graph."""

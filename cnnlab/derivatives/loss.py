@@ -12,7 +12,7 @@ import numpy as np
 from ..autograd.graph import formulas, register, sum_to
 from ..nn.functional.activation import log_softmax, sigmoid, softmax, softplus
 from ..tensor import Tensor
-from ..nn.functional.loss_elementwise import _pointwise as _elementwise_loss
+from ..nn.functional.loss_elementwise import elementwise_loss
 from .activation import const, definer, formula_for, free_vars
 
 
@@ -39,7 +39,7 @@ def _upstream(grad, reduction, denom, shape):
     return grad / (denom + const(denom._data == 0, denom._data.dtype))
 
 
-# ---- elementwise losses (loss_elementwise._pointwise) -------------------------------------------------------
+# ---- elementwise losses (loss_elementwise.elementwise_loss) ---------------------------------------------
 def _sign(a, b):
     return np.sign(a - b)
 
@@ -147,13 +147,13 @@ _ELEMENTWISE = {
 
 
 # the fused node's own name, and the names PyTorch shows for the losses it composes (see loss_elementwise)
-@formula_for("loss_elementwise._pointwise.<locals>.backward", "MseLossBackward", "L1LossBackward",
+@formula_for("loss_elementwise.elementwise_loss.<locals>.backward", "MseLossBackward", "L1LossBackward",
              "SmoothL1LossBackward", "HuberLossBackward", "BinaryCrossEntropyBackward",
              "BinaryCrossEntropyWithLogitsBackward", "KlDivBackward", "SoftMarginLossBackward",
              "MarginRankingLossBackward", "MulBackward0", "DivBackward0", "AbsBackward0", "SumBackward0",
              "MeanBackward0", "SubBackward0", "ClampMinBackward0")
 def elementwise_loss_formula(ctx, grad):
-    """loss_elementwise._pointwise: dl/d(operand) * upstream * weight, summed to each operand's shape; the
+    """loss_elementwise.elementwise_loss: dl/d(operand) * upstream * weight, summed to each operand's shape; the
     weight's gradient is the per-element loss (a node of the same op, so its formula is this one) times the
     upstream, less out / sum(weight) for a 'mean' over the weight."""
     s = ctx.saved
@@ -177,7 +177,7 @@ def elementwise_loss_formula(ctx, grad):
     if weight is not None:
         gw = None
         if ctx.needs_input_grad[-1]:
-            el = _elementwise_loss(kind, xs, "none", lambda *a: s["el"], der)
+            el = elementwise_loss(kind, xs, "none", lambda *a: s["el"], der)
             gw = sum_to(gl * el, weight.shape)
             if over_weight and reduction == "mean":
                 gw = gw - grad * ctx.output / denom

@@ -21,7 +21,7 @@ def to(input, *args, dtype=None, copy=False, **kwargs):
     for a in args:
         if isinstance(a, Tensor):
             dtype = a.dtype
-        elif isinstance(a, str) and a in _dtypes._BY_NAME:
+        elif isinstance(a, str) and a in _dtypes.BY_NAME:
             dtype = a
         elif isinstance(a, (str, device)):
             device(a)  # raises for anything but the CPU

@@ -14,7 +14,7 @@ __all__ = ["binary_cross_entropy", "binary_cross_entropy_with_logits", "mse_loss
            "huber_loss", "kl_div", "soft_margin_loss", "margin_ranking_loss"]
 
 
-def _pointwise(op, tensors, reduction, fwd, der, weight=None, mean_over_weight=False, name=None):
+def elementwise_loss(op, tensors, reduction, fwd, der, weight=None, mean_over_weight=False, name=None):
     """One op for an elementwise loss of broadcastable operands.
 
     fwd(*arrays) -> per-element loss l; der(*arrays) -> dl/d(operand) per operand (None: no gradient).
@@ -121,9 +121,9 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     """
     x, t, weight = _regression_args("mse_loss", input, target, weight)
     reduction = check_reduction("mse_loss", reduction, size_average, reduce)
-    return _pointwise("mse_loss", (x, t), reduction, lambda a, b: (a - b) ** 2,
-                      lambda a, b: (2.0 * (a - b), -2.0 * (a - b)), weight, mean_over_weight=True,
-                      name=None if weight is None else _composite_name(reduction, "MulBackward0", "DivBackward0"))
+    return elementwise_loss("mse_loss", (x, t), reduction, lambda a, b: (a - b) ** 2,
+                            lambda a, b: (2.0 * (a - b), -2.0 * (a - b)), weight, mean_over_weight=True,
+                            name=None if weight is None else _composite_name(reduction, "MulBackward0", "DivBackward0"))
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
@@ -139,8 +139,8 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
     reduction = check_reduction("l1_loss", reduction, size_average, reduce)
     name = (_composite_name(reduction, "AbsBackward0") if weight is None else
             _composite_name(reduction, "MulBackward0", "DivBackward0"))
-    return _pointwise("l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
-                      lambda a, b: (np.sign(a - b), -np.sign(a - b)), weight, mean_over_weight=True, name=name)
+    return elementwise_loss("l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
+                            lambda a, b: (np.sign(a - b), -np.sign(a - b)), weight, mean_over_weight=True, name=name)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
@@ -158,18 +158,19 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     x, t, _ = _regression_args("smooth_l1_loss", input, target)
     reduction = check_reduction("smooth_l1_loss", reduction, size_average, reduce)
     if beta == 0:
-        return _pointwise("smooth_l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
-                          lambda a, b: (np.sign(a - b), -np.sign(a - b)),
-                          name=_composite_name(reduction, "AbsBackward0"))  # PyTorch calls l1_loss here
+        return elementwise_loss("smooth_l1_loss", (x, t), reduction, lambda a, b: np.abs(a - b),
+                                lambda a, b: (np.sign(a - b), -np.sign(a - b)),
+                                name=_composite_name(reduction, "AbsBackward0"))  # PyTorch calls l1_loss here
     beta = float(beta)
 
     def der(a, b):  # d/d(d): d / beta inside the quadratic zone, sign(d) outside
         d = a - b
         dd = np.where(np.abs(d) < beta, d / beta, np.sign(d))
         return dd, -dd
-    return _pointwise("smooth_l1_loss", (x, t), reduction,
-                      lambda a, b: np.where(np.abs(a - b) < beta, 0.5 * (a - b) ** 2 / beta, np.abs(a - b) - 0.5 * beta),
-                      der)
+    return elementwise_loss("smooth_l1_loss", (x, t), reduction,
+                            lambda a, b: np.where(np.abs(a - b) < beta, 0.5 * (a - b) ** 2 / beta,
+                                                  np.abs(a - b) - 0.5 * beta),
+                            der)
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
@@ -193,10 +194,10 @@ def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
         d = a - b
         dd = np.where(np.abs(d) < delta, d, delta * np.sign(d))
         return dd, -dd
-    return _pointwise("huber_loss", (x, t), reduction,
-                      lambda a, b: np.where(np.abs(a - b) < delta, 0.5 * (a - b) ** 2,
-                                            delta * (np.abs(a - b) - 0.5 * delta)), der, weight,
-                      name=None if weight is None else _composite_name(reduction, "MulBackward0"))
+    return elementwise_loss("huber_loss", (x, t), reduction,
+                            lambda a, b: np.where(np.abs(a - b) < delta, 0.5 * (a - b) ** 2,
+                                                  delta * (np.abs(a - b) - 0.5 * delta)), der, weight,
+                            name=None if weight is None else _composite_name(reduction, "MulBackward0"))
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -233,9 +234,10 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                                      lambda g, dt=weight._data.dtype: (g.astype(dt),), "ToCopyBackward")
 
     # dl/dx = (x - t) / (x (1 - x)), with PyTorch's 1e-12 floor on the denominator; dl/dt = log(1 - x) - log(x).
-    return _pointwise(op, (x, t), reduction,
-                      lambda a, b: -(b * np.maximum(np.log(a), -100.0) + (1.0 - b) * np.maximum(np.log1p(-a), -100.0)),
-                      lambda a, b: ((a - b) / np.maximum(a * (1.0 - a), 1e-12), np.log1p(-a) - np.log(a)), weight)
+    return elementwise_loss(op, (x, t), reduction,
+                            lambda a, b: -(b * np.maximum(np.log(a), -100.0)
+                                           + (1.0 - b) * np.maximum(np.log1p(-a), -100.0)),
+                            lambda a, b: ((a - b) / np.maximum(a * (1.0 - a), 1e-12), np.log1p(-a) - np.log(a)), weight)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None, reduction="mean",
@@ -273,12 +275,12 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     # l = (1 - t) x + lw softplus(-x), lw = 1 + (pw - 1) t:  dl/dx = (1 - t) - lw sigmoid(-x),
     # dl/dt = -x + (pw - 1) softplus(-x),  dl/dpw = t softplus(-x).
     if pos_weight is None:
-        return _pointwise(op, (x, t), reduction, lambda a, b: (1.0 - b) * a + softplus_neg(a),
-                          lambda a, b: ((1.0 - b) - sigmoid_neg(a), -a), weight)
-    return _pointwise(op, (x, t, pos_weight), reduction,
-                      lambda a, b, pw: (1.0 - b) * a + (1.0 + (pw - 1.0) * b) * softplus_neg(a),
-                      lambda a, b, pw: ((1.0 - b) - (1.0 + (pw - 1.0) * b) * sigmoid_neg(a),
-                                        -a + (pw - 1.0) * softplus_neg(a), b * softplus_neg(a)), weight)
+        return elementwise_loss(op, (x, t), reduction, lambda a, b: (1.0 - b) * a + softplus_neg(a),
+                                lambda a, b: ((1.0 - b) - sigmoid_neg(a), -a), weight)
+    return elementwise_loss(op, (x, t, pos_weight), reduction,
+                            lambda a, b, pw: (1.0 - b) * a + (1.0 + (pw - 1.0) * b) * softplus_neg(a),
+                            lambda a, b, pw: ((1.0 - b) - (1.0 + (pw - 1.0) * b) * sigmoid_neg(a),
+                                              -a + (pw - 1.0) * softplus_neg(a), b * softplus_neg(a)), weight)
 
 
 def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
@@ -315,12 +317,12 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
         out = kl_div(x, t, reduction="sum", log_target=log_target)
         return out / x.shape[0] if x.ndim > 0 else out
     if log_target:  # l = exp(t) (t - x): dl/dx = -exp(t), dl/dt = exp(t) (t - x + 1)
-        return _pointwise(op, (x, t), reduction, lambda a, b: np.exp(b) * (b - a),
-                          lambda a, b: (-np.exp(b), np.exp(b) * (b - a + 1.0)),
-                          name=_composite_name(reduction, "MulBackward0"))
+        return elementwise_loss(op, (x, t), reduction, lambda a, b: np.exp(b) * (b - a),
+                                lambda a, b: (-np.exp(b), np.exp(b) * (b - a + 1.0)),
+                                name=_composite_name(reduction, "MulBackward0"))
     # l = t log t - t x (0 where t = 0): dl/dx = -t, dl/dt = log t + 1 - x
-    return _pointwise(op, (x, t), reduction, lambda a, b: np.where(b == 0, 0.0, b * np.log(b)) - b * a,
-                      lambda a, b: (-b, np.log(b) + 1.0 - a), name=_composite_name(reduction, "SubBackward0"))
+    return elementwise_loss(op, (x, t), reduction, lambda a, b: np.where(b == 0, 0.0, b * np.log(b)) - b * a,
+                            lambda a, b: (-b, np.log(b) + 1.0 - a), name=_composite_name(reduction, "SubBackward0"))
 
 
 def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="mean"):
@@ -339,8 +341,8 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
     _same_shape(op, x, t)
     sig = lambda z: np.exp(-np.logaddexp(0, -z))  # sigmoid(z), stable
     # dl/dx = -t sigmoid(-t x), dl/dt = -x sigmoid(-t x)
-    return _pointwise(op, (x, t), reduction, lambda a, b: np.logaddexp(0, -b * a),
-                      lambda a, b: (-b * sig(-b * a), -a * sig(-b * a)))
+    return elementwise_loss(op, (x, t), reduction, lambda a, b: np.logaddexp(0, -b * a),
+                            lambda a, b: (-b * sig(-b * a), -a * sig(-b * a)))
 
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
@@ -364,6 +366,6 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
     m = float(margin)
     # active = (-t (x1 - x2) + margin > 0): dl/dx1 = -t active, dl/dx2 = t active, dl/dt = -(x1 - x2) active
     act = lambda a, b, y: (-y * (a - b) + m) > 0
-    return _pointwise(op, (x1, x2, t), reduction, lambda a, b, y: np.maximum(-y * (a - b) + m, 0.0),
-                      lambda a, b, y: (-y * act(a, b, y), y * act(a, b, y), -(a - b) * act(a, b, y)),
-                      name=_composite_name(reduction, "ClampMinBackward0"))
+    return elementwise_loss(op, (x1, x2, t), reduction, lambda a, b, y: np.maximum(-y * (a - b) + m, 0.0),
+                            lambda a, b, y: (-y * act(a, b, y), y * act(a, b, y), -(a - b) * act(a, b, y)),
+                            name=_composite_name(reduction, "ClampMinBackward0"))

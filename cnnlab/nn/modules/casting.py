@@ -29,7 +29,7 @@ def cast_module(module, dtype, every=False):
 def dst_dtype(dst_type):
     """The dtype Module.type(dst_type) asks for: a dtype, a legacy type (cnnlab.DoubleTensor) or its name
     ('torch.DoubleTensor'), read as Tensor.type reads it."""
-    if isinstance(dst_type, str) and "Tensor" not in dst_type and dst_type not in _dtypes._BY_NAME:
+    if isinstance(dst_type, str) and "Tensor" not in dst_type and dst_type not in _dtypes.BY_NAME:
         raise ValueError(f"Module.type: dst_type must be a dtype or a tensor type name such as "
                          f"'torch.DoubleTensor'. Got dst_type={dst_type!r}.")
     return Tensor._wrap(np.zeros(0, np.float32)).type(dst_type).dtype
