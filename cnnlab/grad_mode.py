@@ -4,12 +4,12 @@ set_grad_enabled, is_grad_enabled), per thread as in PyTorch. cnnlab.autograd re
 import functools
 import threading
 
-_state = threading.local()
+thread_state = threading.local()  # per thread: grad mode on/off, and the engine's grad_owned flag
 
 
 def is_grad_enabled():
     """True unless inside `no_grad()` (or `set_grad_enabled(False)`)."""
-    return getattr(_state, "enabled", True)
+    return getattr(thread_state, "enabled", True)
 
 
 def records(*tensors):
@@ -18,7 +18,7 @@ def records(*tensors):
     return is_grad_enabled() and any(t.requires_grad for t in tensors)
 
 
-class _GradModeContext:
+class GradModeContext:
     """Base of the grad-mode switches: a context manager and a decorator (a fresh switch per call). Like
     PyTorch's, no_grad and enable_grad also decorate without parentheses (`@cnnlab.no_grad`)."""
     mode = True
@@ -30,11 +30,11 @@ class _GradModeContext:
 
     def __enter__(self):
         self.prev = is_grad_enabled()
-        _state.enabled = self.mode
+        thread_state.enabled = self.mode
         return self
 
     def __exit__(self, *exc):
-        _state.enabled = self.prev
+        thread_state.enabled = self.prev
         return False
 
     def _clone(self):
@@ -48,7 +48,7 @@ class _GradModeContext:
         return wrapper
 
 
-class no_grad(_GradModeContext):
+class no_grad(GradModeContext):
     """Context manager and decorator: ops inside record no graph (inference, optimizer updates).
 
     >>> import cnnlab
@@ -61,7 +61,7 @@ class no_grad(_GradModeContext):
     mode = False
 
 
-class enable_grad(_GradModeContext):
+class enable_grad(GradModeContext):
     """Context manager and decorator that turns graph recording back on inside `no_grad()`.
 
     >>> import cnnlab
@@ -74,7 +74,7 @@ class enable_grad(_GradModeContext):
     mode = True
 
 
-class inference_mode(_GradModeContext):
+class inference_mode(GradModeContext):
     """`no_grad()` under PyTorch's newer name (`inference_mode(False)` leaves grad mode as it is).
 
     >>> import cnnlab
@@ -95,14 +95,14 @@ class inference_mode(_GradModeContext):
     def __enter__(self):
         self.prev = is_grad_enabled()
         if self.enabled:
-            _state.enabled = False
+            thread_state.enabled = False
         return self
 
     def _clone(self):
         return inference_mode(self.enabled)
 
 
-class set_grad_enabled(_GradModeContext):
+class set_grad_enabled(GradModeContext):
     """Switch graph recording on or off: as a call, a context manager or a decorator, as
     torch.set_grad_enabled. Called as a function it takes effect at once.
 
@@ -116,7 +116,7 @@ class set_grad_enabled(_GradModeContext):
     def __init__(self, mode=True):
         self.mode = bool(mode)
         self.prev = is_grad_enabled()
-        _state.enabled = self.mode
+        thread_state.enabled = self.mode
 
     def __enter__(self):
         return self
@@ -125,5 +125,5 @@ class set_grad_enabled(_GradModeContext):
         return set_grad_enabled(self.mode)
 
     def __call__(self, fn):
-        _state.enabled = self.prev  # used as a decorator: the switch happens per call, not at decoration
+        thread_state.enabled = self.prev  # used as a decorator: the switch happens per call, not at decoration
         return super().__call__(fn)

@@ -15,7 +15,7 @@ gradients g requiring grad, it takes the input gradients with create_graph=True,
 (grad . v) (v random) with respect to every input and every g, in both libraries, and compares them (a missing
 double-backward formula raises, a wrong one differs). Where PyTorch has no second derivative, cnnlab must refuse
 too (GradError) or give one that agrees with finite differences of its own gradient. `second_order=None` follows
-SECOND_ORDER, read from the environment variable CNNLAB_TEST_SECOND_ORDER. `check_higher_order` is the same
+SECOND_ORDER: on, unless the environment variable CNNLAB_TEST_SECOND_ORDER is 0. `check_higher_order` is the same
 machinery on its own, with a third order, a power around the op and a stand-in for PyTorch's NaNs; the families'
 double-backward helpers (tests/double_check.py, double_math_check.py, double_nn.py) are thin wrappers of it.
 """
@@ -31,8 +31,9 @@ import cnnlab.nn.functional as cnF
 torch = pytest.importorskip("torch")
 torch.set_num_threads(1)
 
-# whether check() also compares second derivatives when the test does not say (CNNLAB_TEST_SECOND_ORDER=1)
-SECOND_ORDER = os.environ.get("CNNLAB_TEST_SECOND_ORDER", "0").strip().lower() not in ("", "0", "false", "no", "off")
+# whether check() also compares second derivatives when the test does not say: on (every op's double backward is
+# compared with PyTorch's); CNNLAB_TEST_SECOND_ORDER=0 turns it off for a quicker first-order run
+SECOND_ORDER = os.environ.get("CNNLAB_TEST_SECOND_ORDER", "1").strip().lower() not in ("", "0", "false", "no", "off")
 
 CN = types.SimpleNamespace(torch=cnnlab, F=cnF, name="cnnlab", tensor=lambda a, rg: cnnlab.tensor(a, requires_grad=rg))
 PT = types.SimpleNamespace(torch=torch, F=torch.nn.functional, name="torch",

@@ -7,7 +7,7 @@ finite_differences.py (gradcheck; not named gradcheck.py, which the function of 
 gradgrad.py (gradgradcheck). The grad-mode switch lives in cnnlab/grad_mode.py and is re-exported here.
 docs/autograd.md explains how it works and how to write an op and its formulas.
 """
-from ..grad_mode import (_GradModeContext, enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
+from ..grad_mode import (GradModeContext, enable_grad, inference_mode, is_grad_enabled, no_grad,  # noqa: F401
                          set_grad_enabled)
 from .api import Variable, backward, grad, tensor_backward  # noqa: F401
 from .engine import ScatterGrad, grad_owned, run_backward  # noqa: F401

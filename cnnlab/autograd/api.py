@@ -9,7 +9,7 @@ import numpy as np
 from ..errors import GradError, shape_str
 from ..tensor import Tensor
 from . import graph
-from .engine import _accumulate, run_backward
+from .engine import accumulate_grad, run_backward
 
 
 def tensor_backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
@@ -76,7 +76,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         run_backward(t, g, retain_graph=retain or not last, capture=capture)
         for x in targets:
             if capture[id(x)] is not None:
-                _accumulate(x, np.asarray(capture[id(x)]))
+                accumulate_grad(x, np.asarray(capture[id(x)]))
 
 
 def _graph_grads(arrays, given):

@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 from ..errors import GradError
-from ..grad_mode import _state
+from ..grad_mode import thread_state
 from ..tensor import Tensor
 
 
@@ -129,7 +129,7 @@ def grad_owned():
     >>> seen
     [False]
     """
-    return getattr(_state, "grad_owned", False)
+    return getattr(thread_state, "grad_owned", False)
 
 
 def _run_hooks(tensor, g):
@@ -140,7 +140,7 @@ def _run_hooks(tensor, g):
     return g
 
 
-def _accumulate(tensor, g, owned=False):
+def accumulate_grad(tensor, g, owned=False):
     """Add g into tensor.grad: take g over when owned (no copy), else copy it; add in place afterwards."""
     if g.dtype != tensor._data.dtype:
         g, owned = g.astype(tensor._data.dtype), True
@@ -174,7 +174,7 @@ def _run_backward(root, grad, retain_graph, owned, capture):
             if id(root) in capture:
                 capture[id(root)] = grad
             return
-        _accumulate(root, grad, owned)
+        accumulate_grad(root, grad, owned)
         return
     order = topological_order((root,))
     grads = {id(root): [grad, owned]}  # id(non-leaf) -> [summed gradient, owned]
@@ -197,12 +197,12 @@ def _run_backward(root, grad, retain_graph, owned, capture):
             if id(node) in capture:
                 capture[id(node)] = g
         elif node._retains_grad:
-            _accumulate(node, g)
-        before, _state.grad_owned = grad_owned(), own
+            accumulate_grad(node, g)
+        before, thread_state.grad_owned = grad_owned(), own
         try:
             parent_grads = list(backward(g))
         finally:
-            _state.grad_owned = before
+            thread_state.grad_owned = before
         slot = g = None
         for k, p in enumerate(parents):
             pg = parent_grads[k]
@@ -244,6 +244,6 @@ def _run_backward(root, grad, retain_graph, owned, capture):
         if leaf._hooks:
             g, own = _run_hooks(leaf, g), False
         if capture is None:
-            _accumulate(leaf, g, own)
+            accumulate_grad(leaf, g, own)
         elif id(leaf) in capture:
             capture[id(leaf)] = g

@@ -15,7 +15,7 @@ import numpy as np
 
 from .._nodes import grad_fn_name
 from ..errors import GradError
-from ..grad_mode import _state, enable_grad
+from ..grad_mode import enable_grad, thread_state
 from ..tensor import Tensor
 from .engine import ScatterGrad, freed_backward, topological_order
 
@@ -202,11 +202,11 @@ def opaque(arr, depends_on, op):
 
 def _first_order(node, backward, parents, g):
     """The gradients of a node without a formula: its array closure's values, as opaque Tensors."""
-    before, _state.grad_owned = getattr(_state, "grad_owned", False), False  # g stays the caller's
+    before, thread_state.grad_owned = getattr(thread_state, "grad_owned", False), False  # g stays the caller's
     try:
         raw = backward(g._data)
     finally:
-        _state.grad_owned = before
+        thread_state.grad_owned = before
     name = node._op
     out = []
     for p, pg in zip(parents, raw):
