@@ -131,7 +131,7 @@ def _network(lib, build, state):
     return model
 
 
-def train_step_case(name, build, input_shape, num_classes, first_conv, tags=(), target_shape=None):
+def train_step_case(name, build, input_shape, num_classes, first_conv, tags=(), target_shape=None, tol=2e-3):
     """One SGD training step (lr 0.01, momentum 0.9): zero_grad, forward, cross-entropy, backward, step.
     Returns the loss and the first convolution's weight gradient; FLOPs counted as 3x the forward pass.
     target_shape: the labels' shape (default (N,); (N, H, W) for per-pixel segmentation)."""
@@ -159,7 +159,7 @@ def train_step_case(name, build, input_shape, num_classes, first_conv, tags=(), 
             return [loss, conv.weight.grad]
         return run
 
-    return Case(name, "network", prepare, setup, tol=2e-3, max_repeats=15, tags=tags)
+    return Case(name, "network", prepare, setup, tol=tol, max_repeats=15, tags=tags)
 
 
 def inference_case(name, build, input_shape, tags=(), onnx=False):
@@ -251,7 +251,8 @@ def all_cases():
         train_step_case("resnet18 cifar train step b32", _resnet_cifar, (32, 3, 32, 32), 10, first,
                         tags=("cifar_step",)),
         train_step_case("unet base32 256x256 train step b4", _unet, (4, 3, 256, 256), 2, lambda m: m.down[0][0],
-                        tags=("unet_step",), target_shape=(4, 256, 256)),
+                        tags=("unet_step",), target_shape=(4, 256, 256), tol=5e-3),  # 18 train-mode batch norms
+        # between the loss and the first conv's gradient amplify float32 rounding (2.6e-3 seen; float64: 5e-15)
         inference_case("resnet18 224 inference b8", _resnet_imagenet, (8, 3, 224, 224), tags=("infer_b8",),
                        onnx=True),
         inference_case("resnet18 224 inference b1", _resnet_imagenet, (1, 3, 224, 224), tags=("infer_b1",),
