@@ -220,7 +220,7 @@ def _directional_second_order_check(fn, arrays, grad_mask, seed, power=1, direct
             for sign in (1, -1):
                 moved = list(wide)
                 for i, u in zip(idx, us):
-                    moved[i] = wide[i] + sign * h * u
+                    moved[i] = np.asarray(wide[i] + sign * h * u)  # a 0-d input stays an array
                 ends.append(derivative_levels(CN, fn, moved, grad_mask, seed, power, order=1)[1][0])
             numerics.append(sum(float(((p - m) * v).sum()) for p, m, v in zip(*ends, vs) if p is not None) / (2 * h))
             if abs(numerics[-1] - analytic) <= 1e-4 * max(1.0, abs(numerics[-1]), abs(analytic)):
