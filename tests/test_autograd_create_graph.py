@@ -333,3 +333,17 @@ def test_non_reentrant_checkpoint_is_differentiable_twice():
         results.append((gx,) + cnnlab.autograd.grad(gx.sum(), (x, w)))
     for a, b in zip(*results):
         _close(a, b)
+
+
+@pytest.mark.parametrize("shape,dim", [((0, 3), 0), ((0,), None)])
+def test_mean_of_an_empty_tensor_has_a_zero_derivative_in_its_upstream_gradient(shape, dim):
+    # PyTorch: the mean is NaN, its input gradient empty, and d(grad . v)/dg = 0 (a sum over nothing)
+    results = []
+    for lib in (cnnlab, torch):
+        x = lib.zeros(*shape, dtype=lib.float64, requires_grad=True)
+        y = x.mean() if dim is None else x.mean(dim)
+        g = lib.ones(y.shape, dtype=lib.float64, requires_grad=True)
+        (gx,) = lib.autograd.grad(y, x, g, create_graph=True)
+        (gg,) = lib.autograd.grad(gx.sum(), g, allow_unused=True, materialize_grads=True)
+        results.append(gg.detach().numpy())
+    np.testing.assert_array_equal(results[0], results[1])

@@ -107,7 +107,9 @@ def _sum(ctx, grad):
 def _mean(ctx, grad):
     if not {"x", "axes", "keepdim", "count"} <= ctx.saved.keys():
         return NotImplemented
-    return (_reduced_back(ctx, grad / ctx.saved["count"]),)
+    # expand, then divide: with count == 0 the expanded gradient is empty, so d/dgrad is 0 (as PyTorch's), not
+    # the NaN of grad / 0
+    return (_reduced_back(ctx, grad) / ctx.saved["count"],)
 
 
 @register("ExpandBackward")
