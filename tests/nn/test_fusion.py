@@ -89,8 +89,8 @@ def _net(lib, inplace=True):
 
 def _count_folds(monkeypatch):
     calls = []
-    real = fusion.conv_bn
-    monkeypatch.setattr("cnnlab.nn.modules.container.conv_bn", lambda *a: calls.append(1) or real(*a))
+    real = fusion.folded
+    monkeypatch.setattr("cnnlab.nn.modules.container.folded", lambda *a: calls.append(1) or real(*a))
     return calls
 
 

@@ -11,7 +11,7 @@ from itertools import chain
 from ...tensor import Tensor
 from ..parameter import Parameter
 from .fusion import FOLDS_INTO as _FOLDS_INTO
-from .fusion import conv_bn, foldable
+from .fusion import foldable, folded
 from .module import Module, _addindent
 
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict"]
@@ -134,7 +134,7 @@ class Sequential(Module):
         while i <= last:
             module = modules[i]
             if i < last and type(module) in _FOLDS_INTO and foldable(module, modules[i + 1], input):
-                input = conv_bn(module, modules[i + 1], input)  # inference: the batch norm folded into the conv
+                input = folded(module, modules[i + 1], input)  # inference: the batch norm folded into the conv
                 i += 2
                 continue
             input = module(input)

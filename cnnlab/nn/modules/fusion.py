@@ -150,6 +150,14 @@ def _fold_is_cheaper(conv, input):
     return conv.weight._data.size < input.shape[0] * conv.out_channels * out_pixels
 
 
+def folded(conv, bn, input):
+    """bn(conv(input)) as one convolution with the folded weight and bias; only where `foldable` allows it."""
+    w, b = _folded_arrays(conv.weight._data, _array(conv.bias), bn.running_mean._data, bn.running_var._data, bn.eps,
+                          _array(bn.weight), _array(bn.bias), 0)
+    return conv._op(input, Tensor._wrap(w), Tensor._wrap(b), conv.stride, conv.padding, conv.dilation, conv.groups,
+                    padding_mode=conv.padding_mode)
+
+
 def conv_bn(conv, bn, input):
     """bn(conv(input)), computed as one folded convolution when `foldable` says so (inference), else layer by layer.
 
@@ -160,9 +168,4 @@ def conv_bn(conv, bn, input):
     ...     bool((conv_bn(conv, bn, x) - bn(conv(x))).abs().max() < 1e-5)
     True
     """
-    if not foldable(conv, bn, input):
-        return bn(conv(input))
-    w, b = _folded_arrays(conv.weight._data, _array(conv.bias), bn.running_mean._data, bn.running_var._data, bn.eps,
-                          _array(bn.weight), _array(bn.bias), 0)
-    return conv._op(input, Tensor._wrap(w), Tensor._wrap(b), conv.stride, conv.padding, conv.dilation, conv.groups,
-                    padding_mode=conv.padding_mode)
+    return folded(conv, bn, input) if foldable(conv, bn, input) else bn(conv(input))
