@@ -8,6 +8,8 @@ import os
 import sys
 import time
 
+from .report import strict_json
+
 LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_log.jsonl")
 
 
@@ -29,9 +31,8 @@ def _ms(row, lib):
 
 def append(record, path=LOG):
     """Append one run as one JSON line (strict JSON: non-finite numbers become null)."""
-    from .report import _strict
     with open(path, "a") as f:
-        f.write(json.dumps(_strict(record), allow_nan=False) + "\n")
+        f.write(json.dumps(strict_json(record), allow_nan=False) + "\n")
 
 
 def read(path=LOG):

@@ -176,12 +176,12 @@ def print_summary(rows, kind_line="", out=print):
                        r["verdict"]))
 
 
-def _strict(value):
+def strict_json(value):
     """value with every non-finite float as None: json.dump would write NaN, which is not JSON."""
     if isinstance(value, dict):
-        return {k: _strict(v) for k, v in value.items()}
+        return {k: strict_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_strict(v) for v in value]
+        return [strict_json(v) for v in value]
     if not isinstance(value, (bool, int, str, type(None))):
         value = float(value)
         return value if math.isfinite(value) else None
@@ -190,4 +190,4 @@ def _strict(value):
 
 def write_json(path, payload):
     with open(path, "w") as f:
-        json.dump(_strict(payload), f, indent=1, allow_nan=False)
+        json.dump(strict_json(payload), f, indent=1, allow_nan=False)
