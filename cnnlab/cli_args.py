@@ -69,6 +69,40 @@ def int_list(text):
         raise argparse.ArgumentTypeError(f"expected integers separated by commas, got {text!r}")
     return values
 
+def window_padding(text):
+    """argparse type for a conv or pooling window's padding: 'same', 'same_lower' or 'valid'; one int; one int per
+    spatial dim; or a (before, after) pair per dim (4 values: top, bottom, left, right).
+
+    >>> window_padding("2"), window_padding("1,0"), window_padding("1,0,2,1")
+    (2, (1, 0), ((1, 0), (2, 1)))
+    """
+    if text in ("same", "valid", "same_lower"):
+        return text
+    values = int_list(text)
+    if len(values) == 1:
+        return values[0]
+    if len(values) in (4, 6):
+        return tuple(values[i:i + 2] for i in range(0, len(values), 2))
+    if len(values) > 3:
+        raise argparse.ArgumentTypeError(f"give one value, one per spatial dim, or a before,after pair per dim "
+                                         f"(4: top,bottom,left,right). Got {text!r}")
+    return values
+
+
+def add_window_arguments(parser, input_example, kernel_example):
+    """--input, --kernel, --stride, --padding and --dilation of a sliding window (`cnnlab animate`, `cnnlab
+    explain`); the examples show the sizes in each command's help."""
+    parser.add_argument("--input", type=int_list, required=True, metavar="SIZE",
+                        help=f"spatial input size: {input_example}")
+    parser.add_argument("--kernel", type=int_list, required=True, metavar="K", help=f"kernel size: {kernel_example}")
+    parser.add_argument("--stride", type=int_list, default=None, metavar="S",
+                        help="stride (default 1 for conv, the kernel for pool)")
+    parser.add_argument("--padding", type=window_padding, default=0, metavar="P",
+                        help="an int, one per dim, top,bottom,left,right, same, same_lower or valid (same: "
+                             "TensorFlow's ceil(input / stride), any stride)")
+    parser.add_argument("--dilation", type=int_list, default=(1,), metavar="D", help="dilation (1: none)")
+
+
 # `cnnlab train`'s defaults are the demo's settings (make demo runs them): 98-99% on the bundled digits
 EPOCHS, BATCH_SIZE, WEIGHT_DECAY, SCHEDULER = 20, 64, 5e-4, "cosine"
 LR_DEFAULTS = {"sgd": 0.05, "adam": 0.001, "adamw": 0.001, "rmsprop": 0.001}  # --lr when not given

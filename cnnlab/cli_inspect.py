@@ -7,7 +7,7 @@ import argparse
 import os
 
 from . import inspect, nn
-from .cli_args import HelpFormatter, int_list
+from .cli_args import HelpFormatter, add_window_arguments, int_list
 from .cli_common import CLIError, load_run, say
 from .inspect.model_summary import COLUMNS, DEFAULT_COLUMNS
 
@@ -30,13 +30,6 @@ EXPLAIN_EPILOG = """examples:
   cnnlab explain conv --input 224,224 --kernel 7 --stride 2 --padding 3 --dilation 1
   cnnlab explain pool --input 5 --kernel 2 --ceil-mode
   cnnlab explain rf --model vgg16"""
-
-
-def _padding(text):
-    if text in ("same", "valid", "same_lower"):
-        return text
-    values = int_list(text)
-    return values[0] if len(values) == 1 else values
 
 
 def _model_source(p):
@@ -73,13 +66,7 @@ def register(parser):
     for name, text in (("conv", "the output size of a convolution, its padding, windows and dropped pixels"),
                        ("pool", "the same for a pooling window (stride defaults to the kernel)")):
         q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=HelpFormatter)
-        q.add_argument("--input", type=int_list, required=True, metavar="SIZE", help="spatial input size: 7 or 224,224")
-        q.add_argument("--kernel", type=int_list, required=True, metavar="K", help="kernel size: 3 or 3,5")
-        q.add_argument("--stride", type=int_list, default=None, metavar="S",
-                       help="stride (default 1 for conv, the kernel for pool)")
-        q.add_argument("--padding", type=_padding, default=0, metavar="P", help="an int, per-dim ints, same, "
-                       "same_lower or valid (same: TensorFlow's ceil(input / stride), any stride)")
-        q.add_argument("--dilation", type=int_list, default=(1,), metavar="D", help="dilation (1: none)")
+        add_window_arguments(q, "7 or 224,224", "3 or 3,5")
         if name == "pool":
             q.add_argument("--ceil-mode", action="store_true", help="keep a last partial window (ceil_mode=True)")
         q.set_defaults(func=cmd_explain, command="explain")
@@ -103,11 +90,11 @@ def cmd_explain(args):
             if v is not None and len(v) not in (1, n):
                 raise CLIError(f"--{name}: give 1 or {n} values (one per spatial dim of --input). Got {v}.")
         size = _one(args.input)
-        padding = args.padding if not isinstance(args.padding, tuple) else args.padding
         if args.what == "conv":
-            text = inspect.explain_conv(size, _one(args.kernel), _one(args.stride) or 1, padding, _one(args.dilation))
+            text = inspect.explain_conv(size, _one(args.kernel), _one(args.stride) or 1, args.padding,
+                                        _one(args.dilation))
         else:
-            text = inspect.explain_pool(size, _one(args.kernel), _one(args.stride), padding, _one(args.dilation),
+            text = inspect.explain_pool(size, _one(args.kernel), _one(args.stride), args.padding, _one(args.dilation),
                                         args.ceil_mode)
         say(text)
         return 0

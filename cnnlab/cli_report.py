@@ -7,7 +7,7 @@ import argparse
 import os
 
 from . import animate, report
-from .cli_args import HelpFormatter, int_list
+from .cli_args import HelpFormatter, add_window_arguments, int_list
 from .cli_common import CLIError, say
 
 __all__ = ["register", "cmd_animate", "cmd_report"]
@@ -35,18 +35,6 @@ examples:
   cnnlab report --checkpoint runs/lenet5 --image digit.png --out report.html"""
 
 
-def _padding(text):
-    if text in ("same", "valid", "same_lower"):
-        return text
-    values = int_list(text)
-    if len(values) == 4:  # top, bottom, left, right
-        return ((values[0], values[1]), (values[2], values[3]))
-    if len(values) > 2:
-        raise argparse.ArgumentTypeError(f"give 1, 2 (rows, columns) or 4 (top, bottom, left, right) values, got "
-                                         f"{text!r}")
-    return values
-
-
 def _one(values):
     return values[0] if isinstance(values, tuple) and len(values) == 1 else values
 
@@ -62,13 +50,7 @@ def register(parser):
                        ("pool", "a pooling window (stride defaults to the kernel)")):
         q = what.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".", formatter_class=HelpFormatter,
                             epilog=ANIMATE_EPILOG)
-        q.add_argument("--input", type=int_list, required=True, metavar="SIZE", help="spatial input size: 5 or 5,6")
-        q.add_argument("--kernel", type=int_list, required=True, metavar="K", help="kernel size: 3 or 3,2")
-        q.add_argument("--stride", type=int_list, default=None, metavar="S",
-                       help="stride (default 1 for conv, the kernel for pool)")
-        q.add_argument("--padding", type=_padding, default=0, metavar="P", help="an int, rows,columns, "
-                       "top,bottom,left,right, same, same_lower or valid")
-        q.add_argument("--dilation", type=int_list, default=1, metavar="D", help="dilation (1: none)")
+        add_window_arguments(q, "5 or 5,6", "3 or 3,2")
         if name == "conv":
             q.add_argument("--transposed", action="store_true", help="a transposed convolution")
             q.add_argument("--output-padding", type=int_list, default=0, metavar="P",

@@ -70,6 +70,19 @@ def test_explain_conv_and_pool(capsys):
     assert code == 2 and "--kernel: give 1 or 2 values" in err
 
 
+def test_explain_and_animate_take_the_same_window_arguments(capsys, tmp_path):
+    # per-side padding (top,bottom,left,right), as `cnnlab animate` has always taken it
+    code, out, _ = _run(capsys, "explain", "conv", "--input", "7,7", "--kernel", "3", "--padding", "1,0,2,1")
+    assert code == 0 and "H: input 7, kernel 3, stride 1, padding 1 before, 0 after" in out
+    assert "W: input 7, kernel 3, stride 1, padding 2 before, 1 after" in out
+    for command in ("explain", "animate"):
+        with pytest.raises(SystemExit) as exit_:
+            main([command, "conv", "--input", "7,7", "--kernel", "3", "--padding", "1,2,3,4,5", "--out",
+                  str(tmp_path / "a.gif")][:None if command == "animate" else -2])
+        err = capsys.readouterr().err
+        assert exit_.value.code == 2 and "argument --padding" in err and "top,bottom,left,right" in err, command
+
+
 def test_every_option_has_help_and_the_commands_have_examples():
     from cnnlab.cli import build_parser
     parser = build_parser()
