@@ -175,6 +175,8 @@ def main(argv=None):
         report.print_peak(peak_end, when="GEMM peak re-measured at the end", relative=False)
     summary = report.summarise(results, memory, machine["avx512"], cold)
     report.print_summary(summary, kind_line)
+    throughput = report.lenet_throughput(results, cases_mod.LENET_BATCH)
+    report.print_throughput(throughput)
     elapsed = time.perf_counter() - t_start
     load_end = timing.load_average()
     print(f"\nload average at the end: {load_end:.2f}" if load_end is not None else "")
@@ -188,7 +190,7 @@ def main(argv=None):
               f"python -m benchmarks.log)")
     report.write_json(args.json, {"environment": env, "machine": machine, "gemm_peak": peak, "gemm_peak_end": peak_end, "quick": args.quick,
                                   "settle_s": args.settle, "cases": results, "memory": memory, "cold": cold,
-                                  "summary": summary,
+                                  "summary": summary, "lenet_images_per_s": throughput,
                                   "elapsed_s": elapsed, "load_average_end": load_end})
     return 0
 

@@ -203,6 +203,9 @@ def inference_case(name, build, input_shape, tags=(), onnx=False):
                 setup_onnx=setup_onnx if onnx else None)
 
 
+LENET_BATCH = 64  # the demo's batch size (cnnlab train's default)
+
+
 def _lenet(nn):
     return models.lenet5(nn)
 
@@ -246,7 +249,7 @@ def all_cases():
     cases += [pool_case((32, 64, 112, 112), False), pool_case((32, 64, 112, 112), True)]
     first = lambda m: m.conv1  # noqa: E731
     cases += [
-        train_step_case("lenet5 train step b64", _lenet, (64, 1, 28, 28), 10, lambda m: m.features[0],
+        train_step_case(f"lenet5 train step b{LENET_BATCH}", _lenet, (LENET_BATCH, 1, 28, 28), 10, lambda m: m.features[0],
                         tags=("lenet_step",)),
         train_step_case("resnet18 cifar train step b32", _resnet_cifar, (32, 3, 32, 32), 10, first,
                         tags=("cifar_step",)),

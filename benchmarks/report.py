@@ -150,6 +150,21 @@ def summarise(results, memory, avx512=None, cold=None):
     return rows
 
 
+def lenet_throughput(results, batch):
+    """Images per second of the LeNet-5 step (the demo's model, SGD with momentum, `batch` images) per library,
+    from the medians of the 'lenet_step' case; None where it was not run."""
+    hits = [r for r in results if "lenet_step" in r.get("tags", ()) and not r.get("error")]
+    if not hits:
+        return None
+    return {"batch": batch, **{name: batch / hits[0][name]["median_s"] for name in ("cnnlab", "torch")}}
+
+
+def print_throughput(throughput, out=print):
+    if throughput:
+        out(f"LeNet-5 training, the demo's model and step (batch {throughput['batch']}): cnnlab "
+            f"{throughput['cnnlab']:,.0f} images/s, PyTorch {throughput['torch']:,.0f} images/s")
+
+
 def print_cold(cold, out=print):
     out("")
     if cold.get("error"):

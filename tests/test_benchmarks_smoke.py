@@ -164,3 +164,14 @@ def test_cold_start_row_is_seconds_against_the_target():
     cold = {"cnnlab": {"first_forward_s": 0.4}, "torch": {"first_forward_s": 0.2}, "ratio": 2.0}
     row = [r for r in report.summarise([], None, True, cold) if r["case"].startswith("cold")][0]
     assert (row["ratio"], row["target"], row["verdict"]) == (0.4, 1.5, "met")
+
+
+def test_lenet_throughput_is_images_per_second_of_each_library():
+    row = {"tags": ["lenet_step"], "cnnlab": {"median_s": 0.016}, "torch": {"median_s": 0.008}}
+    lines = []
+    throughput = report.lenet_throughput([row, {"tags": ["cifar_step"], "cnnlab": {"median_s": 1.0}}], 64)
+    report.print_throughput(throughput, out=lines.append)
+    assert throughput == {"batch": 64, "cnnlab": 4000.0, "torch": 8000.0}
+    assert lines == ["LeNet-5 training, the demo's model and step (batch 64): cnnlab 4,000 images/s, PyTorch "
+                     "8,000 images/s"]
+    assert report.lenet_throughput([], 64) is None
