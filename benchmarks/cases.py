@@ -223,7 +223,7 @@ def _resnet_imagenet(nn):
 
 
 ZOO = ("resnet50", "mobilenet_v2", "convnext_tiny")  # `make bench`'s model-zoo inference cases (issue 14)
-ONNX_ZOO = ("resnet50", "mobilenet_v2")  # also timed in ONNX Runtime (issue 17), beside ResNet-18
+ONNX_ZOO = ZOO  # also timed in ONNX Runtime (issue 17), beside ResNet-18: issue 20 asks it of every inference case
 
 CONV_SHAPES = [  # (name, input shape, out channels, kernel, stride, padding, groups, bias, tags)
     ("lenet conv1 64x1x28x28->6 k5 p2", (64, 1, 28, 28), 6, 5, 1, 2, 1, True, ()),

@@ -25,7 +25,8 @@ ORT_TARGET = ("ResNet-50 224 inference b8, cnnlab/ONNX Runtime", 1.5)
 
 # ONNX Runtime (issue 17): cnnlab's export run by ONNX Runtime, the second reference for inference
 INFO_ORT = [(f"{label} 224 inference b{n}, cnnlab/ONNX Runtime", tag)
-            for label, prefix in (("ResNet-18", "infer"), ("ResNet-50", "resnet50"), ("MobileNetV2", "mobilenet_v2"))
+            for label, prefix in (("ResNet-18", "infer"), ("ResNet-50", "resnet50"), ("MobileNetV2", "mobilenet_v2"),
+                                  ("ConvNeXt-T", "convnext_tiny"))
             for n, tag in ((1, f"{prefix}_b1"), (8, f"{prefix}_b8"))]
 
 ROW = "{:<44} {:>4} {:>10} {:>10} {:>6} {:>9} {:>9} {:>7} {:>7} {:>8} {:>6}"
