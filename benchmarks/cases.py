@@ -249,8 +249,8 @@ def all_cases():
     cases += [pool_case((32, 64, 112, 112), False), pool_case((32, 64, 112, 112), True)]
     first = lambda m: m.conv1  # noqa: E731
     cases += [
-        train_step_case(f"lenet5 train step b{LENET_BATCH}", _lenet, (LENET_BATCH, 1, 28, 28), 10, lambda m: m.features[0],
-                        tags=("lenet_step",)),
+        train_step_case(f"lenet5 train step b{LENET_BATCH}", _lenet, (LENET_BATCH, 1, 28, 28), 10,
+                        lambda m: m.features[0], tags=("lenet_step",)),
         train_step_case("resnet18 cifar train step b32", _resnet_cifar, (32, 3, 32, 32), 10, first,
                         tags=("cifar_step",)),
         train_step_case("unet base32 256x256 train step b4", _unet, (4, 3, 256, 256), 2, lambda m: m.down[0][0],

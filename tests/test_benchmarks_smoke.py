@@ -126,8 +126,8 @@ def test_tiny_inference_case_runs_onnx_runtime_as_a_third_column(libs):
 def test_inference_cases_with_onnx_runtime():
     named = {c.name: c for c in cases.all_cases()}
     with_ort = sorted(n for n, c in named.items() if c.setup_onnx is not None)
-    assert with_ort == sorted(f"{m} 224 inference b{n}" for m in ("resnet18", "resnet50", "mobilenet_v2", "convnext_tiny")
-                              for n in (1, 8))
+    models = ("resnet18", "resnet50", "mobilenet_v2", "convnext_tiny")
+    assert with_ort == sorted(f"{m} 224 inference b{n}" for m in models for n in (1, 8))
     assert bench_main.parse_args(["--no-onnx"]).no_onnx and not bench_main.parse_args([]).no_onnx
 
 
