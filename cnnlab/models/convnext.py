@@ -1,11 +1,16 @@
 """ConvNeXt tiny/small/base/large (Liu et al., 2022): 7x7 depthwise convolution, channels-last layer norm, an
 inverted MLP with GELU, layer scale and stochastic depth, with torchvision's module tree, state_dict keys,
 printed form and pretrained weights."""
+import sys
 from functools import partial
 
 from .. import nn
+from .._dtypes import float32, float64
+from ..autograd import is_grad_enabled
 from ..creation import ones
 from ..nn import functional as F
+from ..nn.functional.fused_block import convnext_mlp
+from ..tensor import Tensor
 from ._api import define_builder, overwrite_named_param, weights_enum
 
 __all__ = ["ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", "ConvNeXt_Tiny_Weights", "ConvNeXt_Small_Weights",
@@ -48,8 +53,49 @@ class CNBlock(nn.Module):
         self.stochastic_depth = nn.StochasticDepth(stochastic_depth_prob, "row")
 
     def forward(self, input):
+        if _fusable(self, input):  # inference: everything after the depthwise conv in one pass over pixel tiles
+            conv, _, norm, lin1, _, lin2, _ = self.block
+            y = conv(input)._data
+            return Tensor._wrap(convnext_mlp(y, input._data, _data(norm.weight), _data(norm.bias), norm.eps,
+                                             lin1.weight._data, _data(lin1.bias), lin2.weight._data, _data(lin2.bias),
+                                             self.layer_scale._data))
         result = self.stochastic_depth(self.layer_scale * self.block(input))
         return result + input
+
+
+_TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
+_LAYOUT = (nn.Conv2d, nn.Permute, nn.LayerNorm, nn.Linear, nn.GELU, nn.Linear, nn.Permute)
+
+
+def _data(t):
+    return None if t is None else t._data
+
+
+def _fusable(block, input):
+    """Whether CNBlock.forward may run convnext_mlp: no graph to record and no ONNX trace, the layers of
+    CNBlock's own layout (exact types, no hooks, exact GELU, channels-last permutes, a norm over C), stochastic
+    depth off, a float32/float64 (N, C, H, W) input of the parameters' dtype."""
+    layers = list(block.block._modules.values())
+    if tuple(type(m) for m in layers) != _LAYOUT or _TENSOR_MODULE._trace_hook is not None:
+        return False
+    conv, to_last, norm, lin1, act, lin2, to_first = layers
+    sd = block.stochastic_depth
+    if type(sd) is not nn.StochasticDepth or (sd.training and sd.p > 0) or act.approximate != "none":
+        return False
+    if list(to_last.dims) != [0, 2, 3, 1] or list(to_first.dims) != [0, 3, 1, 2]:
+        return False
+    modules = layers + [block.block, sd]
+    if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules):
+        return False
+    if not isinstance(input, Tensor) or input.dim() != 4 or input.dtype not in (float32, float64):
+        return False
+    C = input.shape[1]
+    params = [p for p in block.parameters()]
+    if any(p.dtype != input.dtype for p in params) or (is_grad_enabled() and (input.requires_grad or any(
+            p.requires_grad for p in params))):
+        return False
+    return (conv.out_channels == C and tuple(norm.normalized_shape) == (C,) and lin1.in_features == C and
+            lin2.in_features == lin1.out_features and lin2.out_features == C and block.layer_scale.numel() == C)
 
 
 class CNBlockConfig:

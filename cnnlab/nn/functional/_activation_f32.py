@@ -10,9 +10,13 @@ import math
 
 import numpy as np
 
+from ...kernels import parallel
+
 _BLOCK = 32768                      # elements per block: measured best of 8192, 32768 and whole arrays
 _QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
 _F = np.float32
+GELU_BLOCK = 65536                  # gelu_block's elements per call: its 5 blocks fit L2 (best of 16k-64k)
+THREADED_BYTES = 1 << 20            # from this size gelu() splits its blocks over the kernel threads
 
 # Abramowitz & Stegun 7.1.26 (the formula PyTorch's vectorised float32 erf uses): for z >= 0,
 # erfc(z) ~= t P(t) exp(-z^2), t = 1 / (1 + p z), with |error| <= 1.5e-7. We keep the erfc form for the
@@ -37,37 +41,59 @@ def _contig(x):
     return a if a.flags.c_contiguous else a.copy()
 
 
-def gelu(x):
-    """(x * Phi(x), Phi(x)) for a float32 array; Phi is kept for the backward."""
-    x = _contig(x)
-    out, cdf = np.empty_like(x), np.empty_like(x)
-    e, m = np.empty(min(x.size, _BLOCK), _F), np.empty(min(x.size, _BLOCK), bool)
-    with np.errstate(**_QUIET):
-        for xb, ob, cb in _blocks(x, out, cdf):
-            eb, mb = e[:xb.size], m[:xb.size]
-            np.abs(xb, out=eb)
-            eb *= _SQRT_HALF                             # z = |x| / sqrt 2
-            np.multiply(eb, _AS_P, out=cb)
-            cb += 1
-            np.reciprocal(cb, out=cb)                    # t
-            np.multiply(cb, _AS_A[0], out=ob)
-            for a in _AS_A[1:]:                          # Horner: P(t), then t P(t)
-                ob += a
-                ob *= cb
-            np.square(eb, out=eb)
-            np.negative(eb, out=eb)
-            np.exp(eb, out=eb)
-            ob *= eb
-            ob *= _F(0.5)                                # q = Phi(-|x|) = erfc(z) / 2
-            # Phi(x) = q + [x > 0] (1 - 2 q): 1 - q for x > 0, exactly q otherwise (no np.where: a random
-            # mask makes it ~40x slower than arithmetic), NaN for NaN
-            np.multiply(ob, _F(-2), out=cb)
-            cb += 1
-            np.greater(xb, 0, out=mb)
-            cb *= mb
-            cb += ob
-            np.multiply(xb, cb, out=ob)
+_AS_HALF = [a * _F(0.5) for a in _AS_A]   # 0.5 t P(t) in the Horner passes (scaling by 2^-1 is exact)
+_P_HALF = _F(_AS_P * _SQRT_HALF)          # t = 1 / (1 + p |x| / sqrt 2)
+
+
+def gelu_block(xb, ob, e, t, u, phi=None):
+    """ob = x * Phi(x) for one flat float32 block xb (ob may be xb itself; e, t, u: float32 scratch of its size;
+    phi: where to keep Phi(x), or None). Phi(x) = erfc(-x / sqrt 2) / 2 from q = Phi(-|x|), so the tail x << 0
+    is not a difference of nearly equal numbers."""
+    np.multiply(xb, xb, out=e)
+    e *= _F(-0.5)
+    np.exp(e, out=e)                                 # exp(-x^2 / 2)
+    np.abs(xb, out=t)
+    t *= _P_HALF
+    t += 1
+    np.reciprocal(t, out=t)                          # t
+    np.multiply(t, _AS_HALF[0], out=u)
+    for a in _AS_HALF[1:]:                           # Horner: 0.5 t P(t)
+        u += a
+        u *= t
+    u *= e                                           # q = Phi(-|x|) <= 1/2
+    # Phi(x) = max(q, [x > 0] - q): 1 - q (>= 1/2) for x > 0, q otherwise, NaN for NaN (no select, no copysign:
+    # both measured slower than these passes)
+    np.greater(xb, 0, out=t)
+    t -= u
+    phi = u if phi is None else phi
+    np.maximum(u, t, out=phi)
     # x * Phi(x) at x = -inf is -inf * 0: PyTorch gives NaN there too (0.5 x (1 + erf)), so nothing to patch
+    np.multiply(xb, phi, out=ob)
+    return ob
+
+
+def scratch(n, k=3):
+    """k float32 scratch blocks for gelu_block on up to n elements (at most GELU_BLOCK each)."""
+    return [np.empty(min(n, GELU_BLOCK), _F) for _ in range(k)]
+
+
+def gelu(x, keep_cdf=True):
+    """(x * Phi(x), Phi(x)) for a float32 array; keep_cdf=False: (x * Phi(x), None), for a forward with nothing
+    to differentiate. Blocks of GELU_BLOCK, split over the kernel threads when x is large."""
+    x = _contig(x)
+    out = np.empty_like(x)
+    cdf = np.empty_like(x) if keep_cdf else None
+    xf, of, cf = x.reshape(-1), out.reshape(-1), None if cdf is None else cdf.reshape(-1)
+    starts = range(0, x.size, GELU_BLOCK)
+    k = min(parallel.num_threads() if x.nbytes >= THREADED_BYTES else 1, len(starts)) or 1
+    pads = [scratch(x.size) for _ in range(k)]
+
+    def work(slot, i):
+        n = min(GELU_BLOCK, x.size - i)
+        gelu_block(xf[i:i + n], of[i:i + n], *(s[:n] for s in pads[slot]), None if cf is None else cf[i:i + n])
+
+    with np.errstate(**_QUIET):
+        parallel.run(work, starts, threads=k)
     return out, cdf
 
 

@@ -218,10 +218,11 @@ def gelu(input, approximate="none"):
     """
     if approximate == "none":
         cache = {}
+        keep = isinstance(input, Tensor) and records(input)  # Phi is kept only for a backward
 
         def forward(x):  # Phi(x) = erfc(-x / sqrt(2)) / 2, accurate in the negative tail too
             if x.dtype == np.float32:
-                out, cache["cdf"] = _f32.gelu(x)
+                out, cache["cdf"] = _f32.gelu(x, keep)
                 return out
             x64 = x.astype(np.float64, copy=False)
             cache["cdf"] = 0.5 * erfc(x64 * -math.sqrt(0.5))
