@@ -6,7 +6,7 @@ import pytest
 import torch as pt
 
 import cnnlab
-from cnnlab.kernels import depthwise, parallel, select
+from cnnlab.kernels import depthwise, depthwise_rows, parallel, select
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
@@ -18,6 +18,12 @@ CASES = [
     ((1, 3, 70, 33), 3, 1, (2, 0), 2),   # dilation 2, 29 output columns (prime)
     ((1, 5, 14, 14), 7, 1, 3, 1),        # one image: in place at any height (ConvNeXt's third stage at batch 1)
 ]
+
+
+@pytest.fixture(autouse=True)
+def _w_blocks(monkeypatch):
+    """These tests are about the W-block paths, which narrow maps leave for kernels/depthwise_rows.py."""
+    monkeypatch.setattr(depthwise_rows, "MAX_WIDTH", 0)
 
 
 def _geometry(x_shape, k, stride, padding, dilation):

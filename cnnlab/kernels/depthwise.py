@@ -20,11 +20,13 @@ matmuls write into the output in place instead (`_forward_direct`: no copy out, 
                      overlapping columns added into dx
     backward_weight  dT = sum_r A_r^T @ dY_r, and dw[kh, kw] = the sum of dT along the band diagonal of that tap
 
-Blocks of channels (copy in, matmuls, copy out) run on parallel threads (kernels/parallel.py).
+Blocks of channels (copy in, matmuls, copy out) run on parallel threads (kernels/parallel.py). A narrow map's
+forward (ConvNeXt's and MobileNet's 14x14 and 7x7) takes kernels/depthwise_rows.py instead: one matmul per channel
+over whole rows, no W-blocks and no residue classes.
 """
 import numpy as np
 
-from . import nonfinite, parallel, registry
+from . import depthwise_rows, nonfinite, parallel, registry
 from .common import input_gradient_geometry
 
 BLOCK_W = 16          # output columns per band matrix: fewer waste fewer multiply-adds, but make smaller matmuls
@@ -131,6 +133,8 @@ def _load(geo, x, c0, cc, buf):
 def forward(x, w, geom, seen=None):
     """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier). seen: a list that
     gets, per block, whether its outputs are all finite (checked while in cache; kernels/conv.py)."""
+    if depthwise_rows.applies(geom):
+        return depthwise_rows.forward(x, w, geom, seen)
     geo = _Bands(geom, direct=True)
     out = np.empty((geo.n, w.shape[0]) + geom.out_size, dtype=x.dtype)
     if geo.n == 0:
