@@ -10,6 +10,7 @@ import cnnlab
 from cnnlab.kernels import depthwise, depthwise_rows, parallel, select
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
+from test_kernels_depthwise import CASES as WIDE_PADDING
 
 # (x shape, kernel, stride, padding, dilation)
 CASES = [
@@ -87,3 +88,22 @@ def test_rows_with_inf_or_nan_matches_torch(value, where):
     got = cnnlab.nn.functional.conv2d(cnnlab.tensor(x), cnnlab.tensor(w), None, 1, 3, 1, case[0][1]).numpy()
     assert not np.isfinite(want).all() and np.isfinite(want).any()
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12, equal_nan=True)
+
+
+@pytest.mark.parametrize("case", range(len(WIDE_PADDING)))
+def test_w_blocks_keep_their_coverage_on_narrow_maps(monkeypatch, case):
+    """tests/test_kernels_depthwise.py's cases (padding wider than the kernel, strides 2 and 3, multipliers) are
+    narrow: here they run on the W-blocks (kernels/depthwise.py), whose windows at stride > 1 are read in part."""
+    monkeypatch.setattr(depthwise_rows, "MAX_WIDTH", 0)
+    x_shape, w_shape, stride, padding, dilation, groups = WIDE_PADDING[case]
+
+    def fn(lib, x, w, b):
+        return lib.F.conv2d(x, w, b, stride=stride, padding=padding, dilation=dilation, groups=groups)
+    check(fn, rand(*x_shape), rand(*w_shape, seed=1), rand(w_shape[0], seed=2))
+
+
+def test_strided_windows_are_read_in_part():
+    # MobileNet's stride-2 3x3: a window spans 4 input rows (2 residue classes of stride 2), a filter reads 3
+    geom = _geometry((1, 96, 112, 112), 3, 2, 1, 1)
+    bands = depthwise._Bands(geom, direct=True)
+    assert bands.direct and (bands.k, bands.kr) == (4 * bands.bw, 3 * bands.bw)

@@ -68,6 +68,7 @@ class _Bands:
         self.q = -(-self.n * self.ohp // self.r)                 # windows per residue class
         self.rows = self.q * self.l + (self.r - 1) * self.sh     # laid-out input rows
         self.k = self.l * self.bw
+        self.kr = span_h * self.bw                               # what a filter reads of a window (< k at stride > 1)
         kh, kw, jo = np.meshgrid(np.arange(self.kh), np.arange(self.kw), np.arange(self.b), indexing="ij")
         self.band = (kh * self.dh * self.bw + jo * self.sw + kw * self.dw, jo)   # T[c, band rows, j, band cols]
         per_channel = self.nb * self.rows * self.bw * 8
@@ -149,7 +150,7 @@ def forward(x, w, geom, seen=None):
         xb, yb = (a[:cc] for a in scratch[slot])
         _load(geo, x, c0, cc, xb)
         for r in range(geo.r):
-            np.matmul(geo.windows(xb, r), t[c0:c0 + cc, None], out=yb[:, :, r::geo.r])
+            np.matmul(geo.windows(xb, r)[..., :geo.kr], t[c0:c0 + cc, None, :geo.kr], out=yb[:, :, r::geo.r])
         if seen is not None:
             seen.append(nonfinite.finite(yb))
         for jb in range(geo.nb):
@@ -174,8 +175,8 @@ def _forward_direct(geo, x, t, out, seen):
             y = dst[:, :, r::geo.r]                                           # (N, cc, qn, OW)
             qn = y.shape[2]
             y = y.reshape(y.shape[:3] + (geo.nb, geo.b)).transpose(1, 3, 0, 2, 4)  # (cc, nb, N, qn, B)
-            a = geo.windows(xb, r).reshape(cc, geo.nb, geo.n, per_image, geo.k)[:, :, :, :qn]
-            np.matmul(a, t[c0:c0 + cc, None, None], out=y)
+            a = geo.windows(xb, r).reshape(cc, geo.nb, geo.n, per_image, geo.k)[:, :, :, :qn, :geo.kr]
+            np.matmul(a, t[c0:c0 + cc, None, None, :geo.kr], out=y)
         if seen is not None:
             seen.extend(nonfinite.finite(image) for image in dst)
 
