@@ -32,6 +32,11 @@ def configure():
     return _done[0]
 
 
+def configured():
+    """Whether configure() has run and glibc accepted the settings (asks nothing of glibc)."""
+    return bool(_done and _done[0])
+
+
 def _apply():
     if _settings.MALLOC == "system" or not sys.platform.startswith("linux"):
         return False

@@ -19,7 +19,7 @@ by their own modules (kernels/registry.py); inf and NaN come out as PyTorch's (k
 """
 import numpy as np
 
-from . import nonfinite, parallel, registry, select
+from . import nonfinite, parallel, registry, select, workspace
 
 
 def _run(op, geom, args, precise=False):
@@ -32,7 +32,8 @@ def _run(op, geom, args, precise=False):
     algorithm = registry.get(select.algorithm(op, geom, precise=precise))
     fn = getattr(algorithm, op)
     seen = [] if algorithm.watched and op != "backward_weight" else None
-    with np.errstate(all="ignore"), parallel.own_threads(0 if algorithm.blas_threads else geom.batch):
+    with np.errstate(all="ignore"), parallel.own_threads(0 if algorithm.blas_threads else geom.batch), \
+            workspace.scope():                        # its scratch is let go after the call (kernels/workspace.py)
         result = fn(*args, geom) if seen is None else fn(*args, geom, seen=seen)
     return result, algorithm, seen
 

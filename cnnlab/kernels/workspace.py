@@ -1,4 +1,5 @@
-"""Scratch buffers reused between kernel calls, kept per calling thread.
+"""Scratch buffers reused within a kernel call (and across calls where a new one would be mapped anew), kept per
+calling thread.
 
 A fresh array of several MB costs a page fault per 4 KB page on first touch (NumPy hands large requests to
 mmap, and the pages go back to the system on free), which measured as much as the copy into it; a training
@@ -15,6 +16,13 @@ Names are fixed strings in the kernels (prefixed by the module), so each thread 
 A buffer is valid until the next request for the same name in the same thread: a kernel must never return one,
 and two buffers that are alive at once need different names.
 
+Between kernel calls the buffers are let go: a convolution runs inside `scope()` (kernels/conv.py), and when the
+last open scope closes every thread's buffers below allocator.MMAP_BYTES are dropped. glibc then keeps their
+pages (kernels/allocator.py), so the next call's buffers and the activations reuse them without page faults,
+and the process holds the largest call's scratch instead of the sum over every name. Larger buffers would be
+mapped anew, and without the allocator's settings any freed buffer would go back to the system: those are kept
+as before.
+
 >>> a = empty("doc.a", (2, 3), np.float32)
 >>> a.shape, a.dtype.name
 ((2, 3), 'float32')
@@ -23,18 +31,30 @@ and two buffers that are alive at once need different names.
 5.0
 >>> float(zeros("doc.z", (2, 2), np.float64, layout="other").sum())   # another layout: zero-filled again
 0.0
+>>> with scope():
+...     empty("doc.a", (2, 3), np.float32).shape
+(2, 3)
 """
 import threading
 
 import numpy as np
 
+from . import allocator
 from ._shape import prod as _prod
 
 _local = threading.local()
+_lock = threading.Lock()
+_stores = []     # (thread, its buffers) for every thread that asked for one: the last scope to close drops them
+_open = [0]      # scopes open in all threads
 
 
 def _store():
-    return _local.__dict__.setdefault("buffers", {})
+    store = _local.__dict__.get("buffers")
+    if store is None:
+        store = _local.buffers = {}
+        with _lock:
+            _stores.append((threading.current_thread(), store))
+    return store
 
 
 def empty(name, shape, dtype):
@@ -64,5 +84,36 @@ def zeros(name, shape, dtype, layout=None):
 
 
 def clear():
-    """Drop this thread's buffers (their memory goes back to the system)."""
+    """Drop this thread's buffers (their memory goes back to the allocator)."""
     _store().clear()
+
+
+class scope:
+    """`with scope():` around a kernel call: when the last scope open in any thread closes, the buffers that
+    the allocator can hand out again without page faults are dropped in every thread (see the module's notes).
+    The kernel threads are idle then (parallel.run has returned), and a buffer another thread still uses stays
+    alive through its own reference."""
+    __slots__ = ()
+
+    def __enter__(self):
+        with _lock:
+            _open[0] += 1
+        return self
+
+    def __exit__(self, *exc):
+        with _lock:
+            _open[0] -= 1
+            if _open[0] == 0 and allocator.configured():
+                _release()
+        return False
+
+
+def _release():
+    """Drop every thread's buffers below allocator.MMAP_BYTES, and forget the threads that have ended (_lock held)."""
+    alive = []
+    for thread, store in _stores:
+        for name in [n for n, entry in store.items() if entry[0].nbytes < allocator.MMAP_BYTES]:
+            del store[name]
+        if thread.is_alive():
+            alive.append((thread, store))
+    _stores[:] = alive
