@@ -210,7 +210,7 @@ def backward_input(g, w, geom, seen=None):
         _load_grad(geo, g, c0, cc, yb)
         xb[...] = 0
         for r in range(geo.r):
-            geo.windows(xb, r)[...] += np.matmul(yb[:, :, r::geo.r], tt[c0:c0 + cc, None])
+            geo.windows(xb, r)[..., :geo.kr] += np.matmul(yb[:, :, r::geo.r], tt[c0:c0 + cc, None, :, :geo.kr])
         if seen is not None:
             seen.append(nonfinite.finite(xb))
         rows = geo.window_rows(xb)                                    # (cc, nb, N, H, Bw)
@@ -238,7 +238,8 @@ def backward_weight(x, g, geom):
         _load(geo, x, c0, cc, xb)
         _load_grad(geo, g, c0, cc, yb)
         for r in range(geo.r):
-            dt[c0:c0 + cc] += np.matmul(geo.windows(xb, r).swapaxes(2, 3), yb[:, :, r::geo.r]).sum(axis=1)
+            a = geo.windows(xb, r)[..., :geo.kr].swapaxes(2, 3)                  # (cc, nb, KR, Q)
+            dt[c0:c0 + cc, :geo.kr] += np.matmul(a, yb[:, :, r::geo.r]).sum(axis=1)
 
     parallel.run(work, geo.blocks)
     return geo.taps(dt)
