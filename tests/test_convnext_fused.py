@@ -74,6 +74,7 @@ def test_fused_block_float32_within_float32_rounding(shape, calls):
     assert np.abs(out - pt64).max() <= 3 * max(np.abs(pt32 - pt64).max(), 1e-7 * scale)
 
 
+@pytest.mark.filterwarnings("error::RuntimeWarning")   # neither path warns (PyTorch gives inf/NaN silently)
 def test_nonfinite_input_gives_the_layers_results(calls):
     block, _ = _pair(8)
     x = np.random.default_rng(3).standard_normal((2, 8, 9, 9))
@@ -130,3 +131,35 @@ def test_tiles_cover_every_column_once_per_part(N, P, hidden, k):
                 segs = fused_block._segments(c0, c1, P)
                 assert sum(b - a for _, a, b, _ in segs) == c1 - c0 and all(0 <= a < b <= P for _, a, b, _ in segs)
         assert (cover == 1).all()
+
+
+@pytest.mark.parametrize("affine", [True, False])
+def test_layer_norm_2d_without_permutes_matches_torchvision(affine):
+    ref = tvm.convnext.LayerNorm2d(12, eps=1e-6, elementwise_affine=affine).double()
+    norm = cx.LayerNorm2d(12, eps=1e-6, elementwise_affine=affine).double()
+    if affine:
+        with torch.no_grad():
+            ref.weight.copy_(torch.rand(12) + 0.5)
+            ref.bias.copy_(torch.randn(12))
+        copy_weights(ref, norm)
+    x = np.random.default_rng(5).standard_normal((2, 12, 5, 3)) * 3 + 1
+    with cnnlab.no_grad():
+        out = norm(cnnlab.tensor(x))
+    assert out._data.base is None or out._data.flags.c_contiguous   # no permuted view: the NCHW result itself
+    np.testing.assert_allclose(out.numpy(), ref(torch.tensor(x)).detach().numpy(), rtol=1e-12, atol=1e-12)
+    assert cx._channels_only(norm, cnnlab.tensor(x)) == (not affine)  # parameters requiring grad: recorded
+
+
+def test_whole_model_in_inference_matches_torchvision(calls):
+    setting = [(16, 32, 2), (32, None, 2)]
+    ref = tvm.convnext.ConvNeXt([tvm.convnext.CNBlockConfig(*s) for s in setting], layer_scale=0.5, num_classes=10)
+    model = cx.ConvNeXt([cx.CNBlockConfig(*s) for s in setting], layer_scale=0.5, num_classes=10)
+    copy_weights(ref, model)
+    model.double().eval(), ref.double().eval()
+    x = np.random.default_rng(6).standard_normal((2, 3, 64, 64))
+    with cnnlab.no_grad():
+        out = model(cnnlab.tensor(x)).numpy()
+    with torch.no_grad():
+        expected = ref(torch.tensor(x)).numpy()
+    assert len(calls) == 4
+    np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)

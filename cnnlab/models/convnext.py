@@ -9,13 +9,30 @@ from .._dtypes import float32, float64
 from ..autograd import is_grad_enabled
 from ..creation import ones
 from ..nn import functional as F
-from ..nn.functional.fused_block import convnext_mlp
+from ..nn.functional.fused_block import channel_layer_norm, convnext_mlp
 from ..tensor import Tensor
 from ._api import define_builder, overwrite_named_param, weights_enum
 
 __all__ = ["ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", "ConvNeXt_Tiny_Weights", "ConvNeXt_Small_Weights",
            "ConvNeXt_Base_Weights", "ConvNeXt_Large_Weights", "convnext_tiny", "convnext_small", "convnext_base",
            "convnext_large"]
+
+
+_TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
+
+
+def _data(t):
+    return None if t is None else t._data
+
+
+def _channels_only(norm, x):
+    """Whether LayerNorm2d may normalise without its permutes: no graph to record, no ONNX trace, a non-empty
+    float32/float64 (N, C, H, W) input of the parameters' dtype and a norm over C."""
+    params = [p for p in (norm.weight, norm.bias) if p is not None]
+    return (isinstance(x, Tensor) and x.dim() == 4 and x.numel() > 0 and x.dtype in (float32, float64) and
+            _TENSOR_MODULE._trace_hook is None and tuple(norm.normalized_shape) == (x.shape[1],) and
+            all(p.dtype == x.dtype for p in params) and not (is_grad_enabled() and (
+                x.requires_grad or any(p.requires_grad for p in params))))
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -28,6 +45,8 @@ class LayerNorm2d(nn.LayerNorm):
     """
 
     def forward(self, x):
+        if _channels_only(self, x):  # inference: normalised over C in the NCHW layout, no permutes
+            return Tensor._wrap(channel_layer_norm(x._data, _data(self.weight), _data(self.bias), self.eps))
         x = x.permute(0, 2, 3, 1)  # (N, H, W, C)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)  # (N, C, H, W)
@@ -63,12 +82,7 @@ class CNBlock(nn.Module):
         return result + input
 
 
-_TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
 _LAYOUT = (nn.Conv2d, nn.Permute, nn.LayerNorm, nn.Linear, nn.GELU, nn.Linear, nn.Permute)
-
-
-def _data(t):
-    return None if t is None else t._data
 
 
 def _fusable(block, input):
@@ -90,7 +104,7 @@ def _fusable(block, input):
     if not isinstance(input, Tensor) or input.dim() != 4 or input.dtype not in (float32, float64):
         return False
     C = input.shape[1]
-    params = [p for p in block.parameters()]
+    params = [block.layer_scale] + [p for m in layers for p in m._parameters.values() if p is not None]
     if any(p.dtype != input.dtype for p in params) or (is_grad_enabled() and (input.requires_grad or any(
             p.requires_grad for p in params))):
         return False

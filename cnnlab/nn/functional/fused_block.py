@@ -25,7 +25,7 @@ from ...kernels import blas, parallel
 from ...ops.special import erfc_array
 from . import _activation_f32 as _f32
 
-__all__ = ["convnext_mlp"]
+__all__ = ["convnext_mlp", "channel_layer_norm"]
 
 _TILE_ELEMENTS = 1 << 18   # hidden-layer values (rows x columns) per tile at most: the tile stays in L2
 _MIN_COLUMNS = 128         # narrower products ran measurably slower per multiply-add (the weights' packing)
@@ -132,3 +132,34 @@ def convnext_mlp(y, x, ln_weight, ln_bias, eps, w1, b1, w2, b2, gamma):
             z *= gam
             np.add(x2, z.reshape(C, N, P).transpose(1, 0, 2), out=out)
     return out.reshape(N, C, H, W)
+
+
+def channel_layer_norm(y, weight, bias, eps):
+    """Layer norm over the C channels of each pixel of an (N, C, H, W) array, in that layout (ConvNeXt's
+    LayerNorm2d without its two permutes); weight and bias (C,) or None. Returns a new array.
+
+    >>> import numpy as np
+    >>> channel_layer_norm(np.array([[[[1.0]], [[3.0]]]]), None, None, 0.0).ravel().tolist()
+    [-1.0, 1.0]
+    """
+    N, C = y.shape[:2]
+    y3 = y.reshape(N, C, -1)                                          # (N, C, H*W)
+    out = np.empty(y3.shape, y.dtype)
+    col = (slice(None), None)
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
+        for n in range(N):
+            o = out[n]
+            mean = np.add.reduce(y3[n], axis=0)
+            mean *= 1.0 / C
+            np.subtract(y3[n], mean, out=o)
+            var = np.einsum("cp,cp->p", o, o)
+            var *= 1.0 / C
+            var += eps
+            np.sqrt(var, out=var)
+            np.reciprocal(var, out=var)                               # 1 / sqrt(biased var + eps)
+            o *= var
+            if weight is not None:
+                o *= weight.reshape(-1)[col]
+            if bias is not None:
+                o += bias.reshape(-1)[col]
+    return out.reshape(y.shape)

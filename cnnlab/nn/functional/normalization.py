@@ -281,7 +281,8 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     if x.size == 0:
         return _empty(t, w, b, "NativeLayerNormBackward")
     axes = tuple(range(x.ndim - k, x.ndim))
-    xhat, _, _, invstd = _standardize(x, axes, eps)
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf in a row with an infinity: NaN, as PyTorch's
+        xhat, _, _, invstd = _standardize(x, axes, eps)
     return _affine("layer_norm", t, w, b, xhat, (1,) * (x.ndim - k) + shape,
                    lambda gxhat: _standardize_grad(gxhat, xhat, invstd, axes), "NativeLayerNormBackward")
 
