@@ -11,8 +11,9 @@ nothing):
     T[c, (kh, v), j]      = w[c, kh, kw]  where v = j*sw + kw*dw - left                      (C, KH*W, OW)
     y[n, c, i, j]         = (A[c] @ T[c])[(n, i), j]
 
-One batched matmul per block of channels (a BLAS call per channel), written into the output in place. The band
-computes W/kw-fold the multiply-adds of the convolution (zeros of T), so this wins on narrow maps only.
+One batched matmul per block of channels (a BLAS call per channel, the images stacked in its rows), copied into
+the output. The band computes W/kw-fold the multiply-adds of the convolution (zeros of T), so this wins on narrow
+maps only.
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
 >>> geom = ConvGeometry.of((1, 2, 3, 3), (2, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2)
@@ -47,22 +48,21 @@ class _Rows:
         (self.top, _), (self.left, _) = geom.pads
         self.oh, self.ow = geom.out_size
         self.rows = max(self.top + self.h, (self.oh - 1) * self.sh + (self.kh - 1) * self.dh + 1)  # padded H
-        # the band read from a padded filter row z: T[c, kh, v, OW-1-j] = z[c, kh, base + v + j*sw]
-        self.base = max(0, self.left - (self.ow - 1) * self.sw)
-        self.taps = self.base - self.left + (self.ow - 1) * self.sw     # z's index of tap 0
-        self.z = max(self.taps + (self.kw - 1) * self.dw + 1, self.base + self.w + (self.ow - 1) * self.sw)
+        j, kw = np.meshgrid(np.arange(self.ow), np.arange(self.kw), indexing="ij")
+        v = j * self.sw + kw * self.dw - self.left
+        keep = (v >= 0) & (v < self.w)
+        self.select = (kw[keep], v[keep], j[keep])                      # T[c, kh, v, j] = w[c, kh, kw]
         per_channel = self.n * self.oh * (self.kh * self.w + self.ow) * 8
         self.cc = int(max(1, min(self.c, BLOCK_BYTES // per_channel, -(-self.c // parallel.num_threads()))))
         self.blocks = [(c0, min(self.cc, self.c - c0)) for c0 in range(0, self.c, self.cc)]
 
     def bands(self, w):
-        """T (C, KH*W, OW) of the filters w (C, 1, kh, kw): a strided view of the zero-padded filter rows."""
-        z = np.zeros((self.c, self.kh, self.z), dtype=w.dtype)
-        z[:, :, self.taps:self.taps + (self.kw - 1) * self.dw + 1:self.dw] = w.reshape(self.c, self.kh, self.kw)
-        s = z.strides
-        view = np.lib.stride_tricks.as_strided(z[:, :, self.base:], (self.c, self.kh, self.w, self.ow),
-                                               (s[0], s[1], s[2], self.sw * s[2]), writeable=False)
-        return np.ascontiguousarray(view[..., ::-1]).reshape(self.c, self.kh * self.w, self.ow)
+        """T (C, KH*W, OW) of the filters w (C, 1, kh, kw): (C*KH, KW) @ S (KW, W*OW), S one-hot, one matmul (a
+        non-finite w spreads NaN over its row of T, which the finiteness check then sends to kernels/nonfinite.py)."""
+        s = np.zeros((self.kw, self.w, self.ow), dtype=w.dtype)
+        s[self.select] = 1
+        t = np.matmul(w.reshape(self.c * self.kh, self.kw), s.reshape(self.kw, -1))     # (C*KH, W*OW)
+        return t.reshape(self.c, self.kh * self.w, self.ow)
 
     def load(self, x, c0, cc, xp, a):
         """a (cc, N, OH, KH, W) = the rows of channels c0..c0+cc that each output row reads, through xp (cc, N,
@@ -74,7 +74,7 @@ class _Rows:
 
 
 def forward(x, w, geom, seen=None):
-    """kernels/depthwise.py's forward where `applies(geom)`; seen gets each block's finiteness per image."""
+    """kernels/depthwise.py's forward where `applies(geom)`; seen gets each block's finiteness."""
     geo = _Rows(geom)
     out = np.empty((geo.n, geo.c) + geom.out_size, dtype=x.dtype)
     if geo.n == 0:
