@@ -25,8 +25,7 @@ def binary_op(a, b, op, forward, grad_a, grad_b):
         out = forward(xa, xb)
     parents = (ta, tb) if ta is not None and tb is not None else ((ta,) if tb is None else (tb,))
 
-    @quiet
-    def backward(g):
+    def backward(g):  # runs under the walks' np.errstate(all="ignore") (engine.py, graph.py): no quiet() here
         grads = []
         if ta is not None:
             grads.append(unbroadcast(grad_a(g, xa, xb, out), ta._data.shape) if ta._requires_grad else None)
