@@ -163,3 +163,24 @@ def test_whole_model_in_inference_matches_torchvision(calls):
         expected = ref(torch.tensor(x)).numpy()
     assert len(calls) == 4
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12)
+
+
+def test_forward_holds_blas_at_one_thread():
+    # BLAS's threads, woken by a batch-1 convolution, would spin while the kernel threads run the blocks
+    from cnnlab.kernels import blas
+    functions = blas.thread_functions()
+    if functions is None:
+        pytest.skip("no OpenBLAS whose threads can be set")
+    get = functions[0]
+    model = cx.ConvNeXt([cx.CNBlockConfig(8, None, 2)], num_classes=3).eval()
+    seen = []
+    model.features[0].register_forward_hook(lambda m, i, o: seen.append(get()))
+    before = get()
+    parallel.set_blas_threads(2)
+    try:
+        with cnnlab.no_grad():
+            model(cnnlab.randn(1, 3, 32, 32))
+        after = get()
+    finally:
+        parallel.set_blas_threads(before)
+    assert seen == [1] and after == 2

@@ -7,6 +7,7 @@ from functools import partial
 from .. import nn
 from .._dtypes import float32, float64
 from ..autograd import is_grad_enabled
+from ..kernels import parallel
 from ..creation import ones
 from ..nn import functional as F
 from ..nn.functional.fused_block import channel_layer_norm, convnext_mlp
@@ -180,7 +181,10 @@ class ConvNeXt(nn.Module):
                     nn.init.zeros_(m.bias)
 
     def forward(self, x):
-        return self.classifier(self.avgpool(self.features(x)))
+        # the kernels thread the blocks themselves: BLAS is held at one thread throughout, since its threads,
+        # once woken by a batch-1 convolution, spin for a while and take the cores from the kernel threads
+        with parallel.own_threads():
+            return self.classifier(self.avgpool(self.features(x)))
 
 
 _SETTINGS = {
