@@ -12,7 +12,10 @@ of direct convolution, but as one well-shaped GEMM on every BLAS thread:
     backward_weight   dT = G^T @ R, G = g as (N*OH, O*OW); dw[o, c, kh, kw] = sum over ow of dT's band
     backward_input    dR = G @ T, added back into xpad one kernel row kh at a time (contiguous rows of Wp)
 
-2-d, groups == 1, any stride, padding and dilation; it wins where T stays small (`_wins`).
+2-d, groups == 1, any stride, padding and dilation; it wins where T stays small (`_wins`). Where the band is
+narrow against Wp (LeNet-5's conv1: 5 taps of 32 columns), the forward and the weight gradient cut the output
+width into two blocks of columns, each reading only its own window of the row (`_blocks`): T shrinks to the
+block's width and the matmul does about half the multiply-adds, on twice the rows.
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))
@@ -46,8 +49,23 @@ def _wins(op, geom, precise):
                "whose input rows are copied whole"
 
 
-def _band(t, out_w, kw, sw, dw):
-    """The writeable view (O, OW, C, KH, KW) of T (O, OW, KH, C, Wp) at the kernel taps: T[o, ow, kh, c, ow*sw +
+SPLIT_MAX_WORK = 0.6  # two column blocks where they leave at most this share of the band matrix's multiply-adds
+
+
+def _blocks(geom):
+    """(blocks, output columns per block, input columns per block) of the forward and the weight gradient: two
+    blocks of OW/2 columns where OW is even and they leave at most SPLIT_MAX_WORK of the multiply-adds (each
+    block reads (OW/2 - 1)*sw + (KW - 1)*dw + 1 of the Wp columns), else the whole row."""
+    ow, kw, sw, dw, wp = geom.out_size[1], geom.kernel[1], geom.stride[1], geom.dilation[1], geom.pad_shape[1]
+    half = ow // 2
+    window = (half - 1) * sw + (kw - 1) * dw + 1
+    if ow % 2 == 0 and half and 2 * half * window <= SPLIT_MAX_WORK * ow * wp:
+        return 2, half, window
+    return 1, ow, wp
+
+
+def _band(t, kw, sw, dw):
+    """The writeable view (O, BW, C, KH, KW) of T (O, BW, KH, C, Wb) at the kernel taps: T[o, j, kh, c, j*sw +
     kw*dw] (distinct entries for every index, so assigning through it is safe)."""
     s = t.strides
     return np.lib.stride_tricks.as_strided(t, shape=(t.shape[0], t.shape[1], t.shape[3], t.shape[2], kw),
@@ -55,27 +73,31 @@ def _band(t, out_w, kw, sw, dw):
 
 
 def _matrix(w, out_w, wp, stride, dilation):
-    """T (O, OW, KH, C, Wp): the columns in (kh, c, w) order, so the input gradient adds whole (c, w) rows."""
+    """T (O, OW, KH, C, Wp): the columns in (kh, c, w) order, so the input gradient adds whole (c, w) rows.
+    With column blocks, out_w and wp are one block's output and input widths."""
     t = np.zeros((w.shape[0], out_w, w.shape[2], w.shape[1], wp), w.dtype)
-    _band(t, out_w, w.shape[3], stride[1], dilation[1])[...] = w[:, None]
+    _band(t, w.shape[3], stride[1], dilation[1])[...] = w[:, None]
     return t
 
 
-def _rows(xp, kh, out_h, sh, dh):
-    """R (N*OH, KH*C*Wp): the input rows each output row reads, one contiguous copy (a reused buffer)."""
+def _rows(xp, kh, out_h, sh, dh, blocks=1, step=0, window=None):
+    """R (N*OH*blocks, KH*C*window): the input rows each output row reads (block b: the window of columns from
+    b*step), one contiguous copy (a reused buffer)."""
     n, c, _, wp = xp.shape
     s = xp.strides
-    view = np.lib.stride_tricks.as_strided(xp, shape=(n, out_h, kh, c, wp),
-                                           strides=(s[0], sh * s[2], dh * s[2], s[1], s[3]), writeable=False)
+    view = np.lib.stride_tricks.as_strided(xp, shape=(n, out_h, blocks, kh, c, window or wp),
+                                           strides=(s[0], sh * s[2], step * s[3], dh * s[2], s[1], s[3]),
+                                           writeable=False)
     r = workspace.empty("toeplitz.rows", view.shape, xp.dtype)
     np.copyto(r, view)
-    return r.reshape(n * out_h, -1)
+    return r.reshape(n * out_h * blocks, -1)
 
 
-def _grad_rows(g):
-    """g (N, O, OH, OW) as G (N*OH, O*OW)."""
+def _grad_rows(g, blocks=1):
+    """g (N, O, OH, OW) as G (N*OH*blocks, O*OW/blocks)."""
     n, o, oh, ow = g.shape
-    return np.ascontiguousarray(g.transpose(0, 2, 1, 3)).reshape(n * oh, o * ow)
+    g5 = g.reshape(n, o, oh, blocks, ow // blocks).transpose(0, 2, 3, 1, 4)  # (N, OH, blocks, O, OW/blocks)
+    return np.ascontiguousarray(g5).reshape(n * oh * blocks, o * ow // blocks)
 
 
 def forward(x, w, geom):
@@ -85,9 +107,13 @@ def forward(x, w, geom):
     n, o, (oh, ow) = x.shape[0], w.shape[0], geom.out_size
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros((n, o, oh, ow), x.dtype)
-    t = _matrix(w.astype(x.dtype, copy=False), ow, xp.shape[3], stride, dilation).reshape(o * ow, -1)
-    y = _rows(xp, w.shape[2], oh, stride[0], dilation[0]) @ t.T                 # (N*OH, O*OW)
-    return np.ascontiguousarray(y.reshape(n, oh, o, ow).transpose(0, 2, 1, 3))
+    blocks, bw, window = _blocks(geom)
+    t = _matrix(w.astype(x.dtype, copy=False), bw, window, stride, dilation).reshape(o * bw, -1)
+    r = _rows(xp, w.shape[2], oh, stride[0], dilation[0], blocks, bw * stride[1], window)
+    y = (r @ t.T).reshape(n, oh, blocks, o, bw)                                  # (N*OH*blocks, O*BW)
+    out = np.empty((n, o, oh, ow), y.dtype)
+    np.copyto(out.reshape(n, o, oh, blocks, bw), y.transpose(0, 3, 1, 2, 4))
+    return out
 
 
 def backward_weight(x, g, geom):
@@ -97,9 +123,11 @@ def backward_weight(x, g, geom):
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros(w_shape, x.dtype)
     xp = padded(x, geom.pads)
-    dt = _grad_rows(g).T @ _rows(xp, w_shape[2], oh, stride[0], dilation[0])  # (O*OW, KH*C*Wp)
-    dt = dt.reshape(w_shape[0], ow, w_shape[2], w_shape[1], xp.shape[3])
-    return _band(dt, ow, w_shape[3], stride[1], dilation[1]).sum(axis=1)
+    blocks, bw, window = _blocks(geom)
+    r = _rows(xp, w_shape[2], oh, stride[0], dilation[0], blocks, bw * stride[1], window)
+    dt = _grad_rows(g, blocks).T @ r                                            # (O*BW, KH*C*window)
+    dt = dt.reshape(w_shape[0], bw, w_shape[2], w_shape[1], window)
+    return _band(dt, w_shape[3], stride[1], dilation[1]).sum(axis=1)
 
 
 def backward_input(g, w, geom):
