@@ -57,12 +57,12 @@ class _Rows:
         self.blocks = [(c0, min(self.cc, self.c - c0)) for c0 in range(0, self.c, self.cc)]
 
     def bands(self, w):
-        """T (C, KH*W, OW) of the filters w (C, 1, kh, kw): (C*KH, KW) @ S (KW, W*OW), S one-hot, one matmul (a
+        """T (cc, KH*W, OW) of the filters w (cc, 1, kh, kw): (cc*KH, KW) @ S (KW, W*OW), S one-hot, one matmul (a
         non-finite w spreads NaN over its row of T, which the finiteness check then sends to kernels/nonfinite.py)."""
         s = np.zeros((self.kw, self.w, self.ow), dtype=w.dtype)
         s[self.select] = 1
-        t = np.matmul(w.reshape(self.c * self.kh, self.kw), s.reshape(self.kw, -1))     # (C*KH, W*OW)
-        return t.reshape(self.c, self.kh * self.w, self.ow)
+        t = np.matmul(w.reshape(-1, self.kw), s.reshape(self.kw, -1))                # (cc*KH, W*OW)
+        return t.reshape(w.shape[0], self.kh * self.w, self.ow)
 
     def load(self, x, c0, cc, xp, a):
         """a (cc, N, OH, KH, W) = the rows of channels c0..c0+cc that each output row reads, through xp (cc, N,
@@ -79,7 +79,6 @@ def forward(x, w, geom, seen=None):
     out = np.empty((geo.n, geo.c) + geom.out_size, dtype=x.dtype)
     if geo.n == 0:
         return out
-    t = geo.bands(w)
     scratch = [(np.zeros((geo.cc, geo.n, geo.rows, geo.w), dtype=x.dtype),
                 np.empty((geo.cc, geo.n, geo.oh, geo.kh, geo.w), dtype=x.dtype),
                 np.empty((geo.cc, geo.n * geo.oh, geo.ow), dtype=x.dtype)) for _ in range(parallel.num_threads())]
@@ -88,7 +87,8 @@ def forward(x, w, geom, seen=None):
         c0, cc = block
         xp, a, y = (b[:cc] for b in scratch[slot])
         geo.load(x, c0, cc, xp, a)
-        np.matmul(a.reshape(cc, geo.n * geo.oh, -1), t[c0:c0 + cc], out=y)        # (cc, N*OH, OW)
+        t = geo.bands(w[c0:c0 + cc])                      # on the kernel threads, whose BLAS runs one thread
+        np.matmul(a.reshape(cc, geo.n * geo.oh, -1), t, out=y)                       # (cc, N*OH, OW)
         if seen is not None:
             seen.append(nonfinite.finite(y))
         out[:, c0:c0 + cc] = y.reshape(cc, geo.n, geo.oh, geo.ow).swapaxes(0, 1)
