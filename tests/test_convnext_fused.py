@@ -184,3 +184,13 @@ def test_forward_holds_blas_at_one_thread():
     finally:
         parallel.set_blas_threads(before)
     assert seen == [1] and after == 2
+
+
+def test_a_hook_on_the_depthwise_conv_runs_and_its_result_is_used(calls):
+    block, _ = _pair(8)
+    x = cnnlab.tensor(np.random.default_rng(7).standard_normal((2, 8, 6, 6)))
+    block.block[0].register_forward_hook(lambda m, i, o: o * 2)   # the conv is called as a module: hooks run
+    with cnnlab.no_grad():
+        fused = block(x).numpy()
+    assert len(calls) == 1
+    np.testing.assert_allclose(fused, block(x).detach().numpy(), rtol=1e-12, atol=1e-12)  # the layers, recorded

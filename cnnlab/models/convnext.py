@@ -99,7 +99,7 @@ def _fusable(block, input):
         return False
     if list(to_last.dims) != [0, 2, 3, 1] or list(to_first.dims) != [0, 3, 1, 2]:
         return False
-    modules = layers + [block.block, sd]
+    modules = layers[1:] + [block.block, sd]  # the conv is called as a module (its hooks run)
     if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules):
         return False
     if not isinstance(input, Tensor) or input.dim() != 4 or input.dtype not in (float32, float64):
