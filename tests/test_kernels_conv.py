@@ -9,7 +9,7 @@ import cnnlab
 import cnnlab.nn.functional as F
 import cnnlab._settings
 from cnnlab.kernels import conv as kconv
-from cnnlab.kernels import blas, depthwise, fft, gemm, nhwc, parallel, registry, select, shift, winograd
+from cnnlab.kernels import blas, conv1x1, depthwise, fft, gemm, nhwc, parallel, registry, select, shift, winograd
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
@@ -62,8 +62,14 @@ FFT = WINOGRAD[:2] + [GEMM[4],
     ((2, 3, 9, 8), (4, 3, 5, 3), (1, 1), ((2, 1), (0, 3)), (2, 1), 1),      # dilation, asymmetric padding
     ((1, 2, 6, 5), (3, 2, 6, 4), (1, 1), ((3, 2), (0, 0)), (1, 1), 1),      # even kernel wider than the map
 ]
+MATMUL = [NHWC[7], NHWC[5], NHWC[6], GEMM[3],
+    ((1, 5, 9, 8), (7, 5, 1, 1), (2, 3), ((0, 0), (0, 0)), (1, 1), 1),      # batch 1, stride (2, 3)
+    ((3, 4, 6, 6), (5, 4, 1, 1), (1, 1), ((0, 0), (0, 0)), (2, 3), 1),      # batch 3, dilation (no effect)
+    ((3, 6, 7, 5), (6, 2, 1, 1), (3, 1), ((0, 0), (0, 0)), (1, 1), 3),      # batch 3, groups, stride
+]
 CASES = {"winograd": WINOGRAD, "winograd4": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT,
-         "stack": SHIFT + GEMM[4:], "nhwc": NHWC, "toeplitz": TOEPLITZ, "fft": FFT}
+         "stack": SHIFT + GEMM[4:], "nhwc": NHWC, "toeplitz": TOEPLITZ, "fft": FFT,
+         "matmul": MATMUL}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
 IDS = [f"{name}-{i}" for name, cases in CASES.items() for i in range(len(cases))]
 
@@ -165,10 +171,13 @@ def test_transposed_conv_uses_the_same_kernels(name, case):
     ("nhwc", NHWC[6], {"CHUNK_BYTES": 1200}),                             # 1x1 stride 2, two images per chunk
     ("nhwc", NHWC[8], {"CHUNK_BYTES": 1}),                                # padding wider than the kernel
     ("nhwc", NHWC[9], {"CHUNK_BYTES": 10**6}),                            # the whole batch in one chunk
+    ("matmul", MATMUL[0], {}),                                            # 2 images on 3 threads: in pieces
+    ("matmul", MATMUL[3], {}),                                            # the same, strided and grouped
+    ("matmul", MATMUL[6], {}),                                            # 3 images on 3 threads: whole
 ])
 def test_blocks_and_threads_give_the_same_result(monkeypatch, threads, name, case, settings):
     module = {"winograd": winograd, "winograd4": winograd, "depthwise": depthwise, "gemm": gemm, "shift": shift,
-              "stack": shift, "nhwc": nhwc, "fft": fft}[name]
+              "stack": shift, "nhwc": nhwc, "fft": fft, "matmul": conv1x1}[name]
     x, w, g = _data(case)
     ref = _run_all("gemm", x, w, g, *case[2:])
     for key, value in settings.items():
@@ -201,31 +210,34 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     ((32, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # large map, 64 channels
     ((8, 64, 28, 28), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # 64 channels, few rows
     ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),
-    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # medium
+    ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # medium
     ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc", "winograd4"),  # small maps: batch matmul
-    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4", "nhwc"),
+    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # dU of F(4x4) 38 MB
     ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 2
-    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # CIFAR 3
+    ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 3
     ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),        # batch 4: too few for both
-    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd", "nhwc"),  # CIFAR layer 4
+    ((32, 512, 4, 4), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd"),  # CIFAR layer 4
     ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
-    ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
+    ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "matmul", "matmul"),    # CIFAR 1x1 downsample
+    ((32, 256, 8, 8), (512, 256, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # 4x4 output: batch matmul
+    ((8, 512, 7, 7), (2048, 512, 1, 1), {}, "matmul", "matmul"),                # 7x7, too few rows for nhwc
     ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm", "gemm"),          # too few channels
     ((64, 6, 14, 14), (16, 6, 5, 5), {}, "toeplitz", "toeplitz"),               # LeNet conv2
     ((64, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), "toeplitz", "toeplitz"),   # LeNet conv1
     ((64, 3, 64, 64), (16, 3, 5, 5), dict(padding=2), "gemm", "gemm"),          # wide map: T too large
     ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm", "stack"),
-    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "stack", "stack"),      # 1x1 downsample
-    ((32, 64, 56, 56), (128, 64, 1, 1), {}, "shift", "shift"),                  # 1x1, stride 1
+    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "matmul", "matmul"),    # 1x1 downsample
+    ((32, 64, 56, 56), (128, 64, 1, 1), {}, "matmul", "matmul"),                # 1x1, stride 1
+    ((8, 64, 56, 56), (128, 64, 1, 1), dict(padding=1), "shift", "shift"),      # 1x1 padded: not 'matmul'
     ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # batch 1: BLAS threads
-    ((1, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "shift", "shift"),
+    ((1, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "matmul", "matmul"),
     ((32, 96, 56, 56), (96, 1, 7, 7), dict(padding=3, groups=96), "depthwise", "depthwise"),
     ((8, 3, 224, 224), (64, 3, 7, 7), dict(padding=3, stride=2), "gemm", "stack"),
     ((2, 8, 9, 9, 9), (8, 1, 3, 3, 3), dict(groups=8), "gemm", "gemm"),         # 3-d depthwise: GEMM
     ((4, 32, 8, 8), (32, 16, 3, 3), dict(padding=1, groups=2), "gemm", "gemm"),  # grouped, small map
-    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # 224, b8
+    ((8, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # 224, b8
     ((8, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "gemm", "gemm"),      # 224, b8: too few rows
     ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # one image: no Winograd
     ((1, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),     # batch 1: too few for Winograd
@@ -234,6 +246,13 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     ((4, 16, 64, 64), (16, 16, 15, 15), dict(padding=7), "fft", "fft"),       # large kernel, few channels
     ((8, 64, 56, 56), (64, 64, 7, 7), dict(padding=3), "shift", "shift", "gemm"),  # 64 channels: not FFT
     ((4, 16, 64, 64), (16, 16, 15, 15), dict(padding=7, stride=2), "gemm", "stack"),  # strided: not FFT
+    # U-Net (batch 4, 256x256): an image's F(4x4) tiles overflow a block on the large maps
+    ((4, 64, 256, 256), (32, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),
+    ((4, 64, 128, 128), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),
+    ((4, 256, 64, 64), (128, 256, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # wide: dw F(4x4)
+    ((4, 64, 64, 64), (128, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),
+    ((4, 256, 32, 32), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),
+    ((4, 512, 16, 16), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd"),
 ]])
 def test_selector(monkeypatch, x_shape, w_shape, kw, expected, dx, dw):
     monkeypatch.setattr(parallel, "_threads", 2)                   # the rules were measured with two threads

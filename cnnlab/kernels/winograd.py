@@ -65,9 +65,10 @@ F4_POSITIONS = 49            # output positions per image from which F(4x4) is u
 F4_MIN_ROWS = 1536           # N * output positions from which F(4x4) beats F(2x2)
 F4_MIN_CHANNELS = 64         # with 64..127 channels F(4x4) pays on large batches of positions only:
 F4_MIN_ROWS_FEW_CHANNELS = 16384
-F4_MAX_WEIGHT_CHANNELS = 128  # channels up to which F(4x4) computes weight gradients (F(2x2) above, up to
-MAX_WEIGHT_CHANNELS = 256     # this many: beyond, the sums over few tiles of (O, C) products lose to 'nhwc')
-WEIGHT_POSITIONS = 64        # output positions per image from which Winograd computes weight gradients
+WEIGHT_POSITIONS = 64        # output positions per image from which F(4x4) computes weight gradients (F(2x2)
+WEIGHT_POSITIONS_F2 = 16     # from this many, with more than MIN_CHANNELS channels)
+F4_MAX_WEIGHT_BYTES = 24 * 2**20  # F(4x4)'s per-thread weight-gradient sums dU (36 x O x C) up to this size
+                           # (F(2x2)'s 16 x O x C above: 512 x 512 channels)
 
 
 def supports(geom):
@@ -80,23 +81,34 @@ def supports(geom):
 def tile(op, geom, precise):
     """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither. Never on one image (its blocks are images: one thread
     would do all the work); F(4x4) is off for a precise forward (its larger rounding flips more ReLU masks
-    downstream in training) and when CNNLAB_WINOGRAD4=0; weight gradients use it on any map size (the
-    transforms' traffic is small beside the (O, C) products)."""
+    downstream in training), when CNNLAB_WINOGRAD4=0, and where one image's tiles overflow a block (but for the
+    weight gradients of wide layers); F(2x2) weight gradients from 4x4 maps on more than MIN_CHANNELS channels
+    (benchmarks/NOTES.md)."""
     if geom.batch < 2 or not supports(geom):
         return 0
     channels, positions = geom.in_channels, math.prod(geom.out_size)
     rows = geom.batch * positions
+    fits = _image_fits(geom, 4)
     if op == "backward_weight":
-        if _settings.WINOGRAD4 and channels <= F4_MAX_WEIGHT_CHANNELS and positions >= WEIGHT_POSITIONS and \
-                rows >= F4_MIN_ROWS:
+        # wide layers: the (O, C) products outweigh the transforms' traffic even where an image leaves the cache
+        wide = min(channels, geom.out_channels) >= MIN_CHANNELS
+        if _settings.WINOGRAD4 and (fits or wide) and positions >= WEIGHT_POSITIONS and rows >= F4_MIN_ROWS and \
+                36 * channels * geom.out_channels * 4 <= F4_MAX_WEIGHT_BYTES:
             return 4
-        return 2 if MIN_CHANNELS < channels <= MAX_WEIGHT_CHANNELS and \
-            WEIGHT_POSITIONS <= positions <= MAX_POSITIONS and rows >= MIN_ROWS else 0
+        return 2 if channels > MIN_CHANNELS and WEIGHT_POSITIONS_F2 <= positions <= MAX_POSITIONS and \
+            rows >= MIN_ROWS else 0
     many_tiles = channels >= MIN_CHANNELS and positions >= F4_POSITIONS and rows >= F4_MIN_ROWS
-    if _settings.WINOGRAD4 and not precise and (many_tiles or
-                                                channels >= F4_MIN_CHANNELS and rows >= F4_MIN_ROWS_FEW_CHANNELS):
+    if _settings.WINOGRAD4 and fits and not precise and (many_tiles or channels >= F4_MIN_CHANNELS and rows >= F4_MIN_ROWS_FEW_CHANNELS):
         return 4
     return 2 if channels >= MIN_CHANNELS and 16 <= positions <= MAX_POSITIONS and rows >= MIN_ROWS else 0
+
+
+def _image_fits(geom, m):
+    """Whether one image's transformed tiles (a*a x tiles x the wider channel count, float32) fit a block
+    (BLOCK_MAX_BYTES): blocks are whole images, so a larger image's block leaves the cache (U-Net's 128x128 and
+    256x256 maps, where 'shift' and 'gemm' win)."""
+    tiles = math.prod(-(-s // m) for s in geom.out_size)
+    return (m + 2) ** 2 * tiles * max(geom.in_channels, geom.out_channels) * 4 <= BLOCK_MAX_BYTES
 
 
 class _Tiles:
