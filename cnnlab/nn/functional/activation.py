@@ -2,9 +2,9 @@
 
 Every op is elementwise (any shape in, the same shape out) except softmax, log_softmax, softmin and glu, which
 work along one dim. `inplace=` is accepted so PyTorch code runs; relu writes into its input where no gradient
-is recorded through it, every other op returns a new tensor (the input is left as it was). Integer inputs are
-accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold keep the integer dtype; sigmoid and tanh
-return the default float dtype); other ops need floats.
+is recorded through it or the graph cannot tell (graph_inplace.py), every other op returns a new tensor (the
+input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold
+keep the integer dtype; sigmoid and tanh return the default float dtype); other ops need floats.
 Exact GELU needs erf, which NumPy lacks: it uses the float64 interpolants in cnnlab/ops/special.py (also
 imported here as `erf` / `erfc`, the array functions). Float32 inputs of the smooth activations go through the
 blocked kernels in _activation_f32.py (within PyTorch's own float32 error, several times faster).
@@ -19,7 +19,7 @@ from ...grad_mode import records
 from ...errors import DTypeError, ShapeError, shape_str
 from ...kernels import pointwise as _relu_kernels
 from ...ops._operands import as_tensor_arg, quiet
-from . import _activation_f32 as _f32
+from . import _activation_f32 as _f32, graph_inplace as _graph_inplace
 from .softmax import log_softmax, softmax, softmin  # noqa: F401 (re-exported)
 from ...ops.special import erf_array as erf, erfc_array as erfc  # noqa: F401 (re-exported: the array functions)
 from ...tensor import Tensor
@@ -64,9 +64,10 @@ def relu(input, inplace=False):
 
     Args:
         input (Tensor): any shape, float or integer.
-        inplace (bool, default False): where no gradient is recorded through the input (inside no_grad(), or an
-            input that does not require grad), write the result into the input and return it, as PyTorch
-            does; while gradients are recorded the result is a new tensor.
+        inplace (bool, default False): write the result into the input and return it, as PyTorch does, where
+            no gradient is recorded through the input (inside no_grad(), or an input that does not require grad)
+            or where the graph cannot tell (an input fresh from a convolution, batch norm or addition:
+            nn/functional/graph_inplace.py); otherwise the result is a new tensor.
     Shape: output has the input's shape (as for every pointwise activation here).
 
     >>> import cnnlab
@@ -81,7 +82,8 @@ def relu(input, inplace=False):
             x.flags.writeable:
         _relu_kernels.relu(x, out=x)                 # no fresh array: inference on large maps
         return t
-    out = _relu_kernels.relu(x) if isinstance(x, np.ndarray) and x.ndim else \
+    in_graph = inplace and _graph_inplace.overwritable(t)   # over its input, which the graph no longer reads
+    out = _relu_kernels.relu(x, out=x if in_graph else None) if isinstance(x, np.ndarray) and x.ndim else \
         np.asarray(np.maximum(x, x.dtype.type(0)))
 
     # d/dx max(0, x) = 1 where x > 0, else 0 (PyTorch's choice at x == 0); a NaN passes its gradient, as
@@ -91,6 +93,8 @@ def relu(input, inplace=False):
         owned = grad_owned() and g.dtype == out.dtype and g.flags.writeable   # in place: no fresh array
         return (_relu_kernels.relu_grad(g, out, into=g if owned else None),)
 
+    if in_graph:
+        return _graph_inplace.rebase(t, backward, "ReluBackward")
     return Tensor._from_op(out, (t,), backward, "ReluBackward")
 
 
