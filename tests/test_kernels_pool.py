@@ -91,3 +91,23 @@ def test_pools_with_several_blocks_match_torch(k, s, p, monkeypatch):
     tx = torch.tensor(x.astype(np.float32), requires_grad=True)
     torch.nn.functional.max_pool2d(tx, k, s, p).sum().backward()
     np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("k,s,p", [(3, 2, 1), (2, 2, 0), (3, 1, 1)])
+def test_pools_on_two_threads_match_torch(k, s, p, monkeypatch):
+    """Max pooling's blocks (forward, indices, the phase-plane backward) and the tiled backward's plane ranges
+    spread over two kernel threads, each with its own scratch: values, indices (ties, a NaN) and gradients."""
+    from cnnlab.kernels import parallel
+    monkeypatch.setattr(parallel, "_threads", 2)
+    monkeypatch.setattr(K, "THREADED_BYTES", 0)
+    monkeypatch.setattr(K, "BLOCK_BYTES", 2 * 15 * 14 * 8)  # two planes per block, 12 planes
+    x = rand(3, 4, 15, 14, seed=4)
+    x[1, 2].flat[::4] = 0.5     # ties: the first tap in window order wins
+    x[2, 3, 5, 6] = np.nan      # a NaN block takes the scan
+    check(lambda lib, x: lib.F.max_pool2d(x, k, s, p, return_indices=True), x)
+    g = rand(3, 4, *F.max_pool2d(cnnlab.tensor(x), k, s, p).shape[2:], seed=5)
+    g[0, 1].flat[0] = np.inf    # the non-finite backward path
+    xt, tx = cnnlab.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    F.max_pool2d(xt, k, s, p).backward(cnnlab.tensor(g))
+    torch.nn.functional.max_pool2d(tx, k, s, p).backward(torch.tensor(g))
+    np.testing.assert_allclose(xt.grad.numpy(), tx.grad.numpy(), rtol=1e-13, atol=1e-15)  # overlaps: sum order

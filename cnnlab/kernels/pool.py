@@ -13,6 +13,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from . import parallel
 from .nonfinite import quiet
 
 from .pool_adaptive import (adaptive_bins, adaptive_extreme_axis, adaptive_max_forward,  # noqa: F401
@@ -111,11 +112,18 @@ class Windows:
 # from memory nine times. The kernels below run over blocks of whole (n, c) planes of about BLOCK_BYTES, so every
 # tap after the first finds its block in cache (a loop over a few dozen blocks, never over single images).
 BLOCK_BYTES = 1 << 20
+THREADED_BYTES = 4 << 20   # inputs from this size spread their blocks over the kernel threads (kernels/parallel.py)
 
 
 def _blocks(n_planes, plane_bytes):
     step = max(1, BLOCK_BYTES // max(1, plane_bytes))
     return [(b, min(n_planes, b + step)) for b in range(0, n_planes, step)]
+
+
+def _threads(nbytes):
+    """How many kernel threads a pass over nbytes of input uses: below THREADED_BYTES the hand-offs cost more
+    than they save."""
+    return parallel.num_threads() if nbytes >= THREADED_BYTES else 1
 
 
 class _PhaseBuffers:
@@ -201,10 +209,13 @@ def extreme_forward(x, win, largest=True, need_arg=True):
     reduce = np.maximum if largest else np.minimum  # NaN-propagating, as PyTorch's values
     empty = win.counts(False) == 0                   # dilated windows lying wholly in the padding
     first = win.first_taps().astype(win.tap_dtype) if need_arg and empty.any() else None
-    phases = _PhaseBuffers(win)
-    for b, e in _blocks(xf.shape[0], int(np.prod(win.spatial)) * x.itemsize):
+    threads = _threads(x.nbytes)
+    phases = [_PhaseBuffers(win) for _ in range(threads)]   # one set of scratch planes per thread
+
+    def block(slot, be):
+        b, e = be
         xb, ob = xf[b:e], out[b:e]
-        planes = phases.split(xb)
+        planes = phases[slot].split(xb)
         ob[...] = init
         for tap in win.taps:
             cur = ob[tap.out_slices]
@@ -216,6 +227,8 @@ def extreme_forward(x, win, largest=True, need_arg=True):
                 _arg_first_equal(xb, planes, ob, arg[b:e], win)
             if first is not None:
                 np.copyto(arg[b:e], first, where=empty)
+
+    parallel.run(block, _blocks(xf.shape[0], int(np.prod(win.spatial)) * x.itemsize), threads=threads)
     return out.reshape(lead + win.out), (arg.reshape(lead + win.out) if need_arg else None)
 
 
@@ -263,11 +276,17 @@ def _tiled_backward(gf, af, win):
     grad = (np.empty if covered == win.spatial else np.zeros)((gf.shape[0],) + win.spatial, gf.dtype)
     tiles = grad[(slice(None),) + tuple(slice(0, c) for c in covered)].reshape(
         (gf.shape[0],) + tuple(v for o, k in zip(win.out, win.kernel) for v in (o, k)))
-    mask = np.empty(gf.shape, gf.dtype)
-    for tap in win.taps:
-        js = np.unravel_index(tap.index, win.kernel)
-        np.equal(af, tap.index, out=mask, casting="unsafe")  # a 0/1 mask in g's dtype
-        np.multiply(gf, mask, out=tiles[(slice(None),) + tuple(v for j in js for v in (slice(None), int(j)))])
+    taps = [(tap.index, tuple(v for j in np.unravel_index(tap.index, win.kernel) for v in (slice(None), int(j))))
+            for tap in win.taps]
+    threads = _threads(grad.nbytes)
+
+    def planes(_, r):   # planes r[0]..r[1]: each tap's 0/1 mask in g's dtype, times g, into its positions
+        mask = np.empty((r[1] - r[0],) + gf.shape[1:], gf.dtype)
+        for index, js in taps:
+            np.equal(af[r[0]:r[1]], index, out=mask, casting="unsafe")
+            np.multiply(gf[r[0]:r[1]], mask, out=tiles[(slice(r[0], r[1]),) + js])
+
+    parallel.run(planes, parallel.ranges(gf.shape[0], threads), threads=threads)
     return grad
 
 
@@ -282,16 +301,19 @@ def extreme_backward(g, arg, win, x_shape):
     blocks = _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize)
     order, zeroed, every = _backward_plan(win, (1,) + win.spatial)
     grad = (np.empty if every else np.zeros)((gf.shape[0],) + win.spatial, g.dtype)
-    phases = _PhaseBuffers(win)
-    m = None
-    for b, e in blocks:
+    threads = _threads(grad.nbytes)
+    phases = [_PhaseBuffers(win) for _ in range(threads)]   # one set of scratch planes and mask per thread
+    masks = [None] * threads
+
+    def block(slot, be):
+        b, e = be
         gb, ab, grb = gf[b:e], af[b:e], grad[b:e]
-        planes = phases.views(grb)
+        planes = phases[slot].views(grb)
         for k in zeroed:  # planes that no tap assigns start from zero
             planes[k][...] = 0
-        if m is None:
-            m = np.empty(gb.shape, g.dtype)
-        mb = m[:e - b]
+        if masks[slot] is None:
+            masks[slot] = np.empty(gb.shape, g.dtype)
+        mb = masks[slot][:e - b]
         for tap, assign in order:
             o = tap.out_slices
             dst = _tap_grad(grb, planes, tap)
@@ -304,6 +326,8 @@ def extreme_backward(g, arg, win, x_shape):
             if not assign:
                 dst += mo
         _merge(grb, planes, win)
+
+    parallel.run(block, blocks, threads=threads)
     return grad.reshape(x_shape)
 
 
