@@ -151,6 +151,8 @@ def _algorithm_case(cfg, algorithm, bigger):
                    stride=1 if winograd else as_tuple(cfg["stride"], 1)[0])
     if algorithm == "depthwise":
         cfg["per_in"], cfg["c_in"] = 1, g
+    if algorithm == "matmul":                     # 1x1, no padding; any stride
+        cfg.update(kernel=(1,) * n, padding=0)
     if algorithm == "fft":                        # any n-d kernel, padding and dilation; stride 1, groups 1
         cfg["stride"] = 1
     if winograd or algorithm == "fft":

@@ -43,10 +43,11 @@ CONFIGS = [
     (2, 2, 4, 4, (8, 8), 3, 1, 1, 1, 4),        # depthwise
     (2, 2, 6, 6, (9, 7), 3, 2, (1, 2), 2, 3),   # grouped, strided, dilated, uneven padding
     (2, 2, 3, 4, (16, 16), 13, 1, 6, 1, 1),     # fft's large kernel
+    (2, 2, 4, 6, (7, 6), 1, 2, 0, 1, 2),        # matmul's unpadded 1x1 (strided, grouped)
     (1, 2, 3, 4, (20,), 5, 1, 2, 1, 1),
     (3, 2, 3, 4, (5, 5, 5), 3, 1, 1, 1, 1),
 ]
-IDS = ["small", "wide", "strided", "depthwise", "grouped", "large-kernel", "1d", "3d"]
+IDS = ["small", "wide", "strided", "depthwise", "grouped", "large-kernel", "1x1", "1d", "3d"]
 
 
 def _conv(cfg, transposed):

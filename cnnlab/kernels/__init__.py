@@ -7,6 +7,7 @@ Import the modules, not their functions (`from cnnlab.kernels import im2col as k
     select      which algorithm computes a convolution (the declared rules in rank order), select.forced for tests
     gemm        the GEMM lowering: blocks of the column matrix, one matmul each (any geometry)
     shift       shift-and-accumulate GEMM: one matmul per kernel offset, no column matrix ('shift', 'stack')
+    conv1x1     an unpadded 1x1 kernel as one matmul per image on the data in place ('matmul')
     nhwc        channels-last column matrix over a chunk of images, one large matmul (small feature maps)
     winograd    F(2x2, 3x3) and F(4x4, 3x3) for 3x3 stride-1 layers ('winograd', 'winograd4')
     fft         products of spectra for large stride-1 kernels on few channels (N-d)

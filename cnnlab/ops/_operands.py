@@ -12,11 +12,27 @@ from ..tensor import Tensor, to_array
 
 def quiet(fn):
     """fn run with NumPy's floating-point warnings off: PyTorch gives inf/nan silently (1 / 0, log(0),
-    inf - inf, overflow), so an op (or its backward) must not print NumPy's RuntimeWarnings."""
-    @functools.wraps(fn)
+    inf - inf, overflow), so an op (or its backward) must not print NumPy's RuntimeWarnings.
+
+    Ops wrap a backward closure on every call: the attributes are set directly (functools.wraps' generic loop
+    cost ~0.7 us a call), the same ones, and __wrapped__ leads autograd's closure_vars to fn's variables.
+
+    >>> f = quiet(lambda a: np.float64(1.0) / a)
+    >>> float(f(0.0)), float(f.__wrapped__(2.0))
+    (inf, 0.5)
+    """
     def wrapper(*args, **kwargs):
         with np.errstate(all="ignore"):
             return fn(*args, **kwargs)
+    try:
+        wrapper.__module__, wrapper.__name__, wrapper.__qualname__ = fn.__module__, fn.__name__, fn.__qualname__
+        wrapper.__doc__, wrapper.__annotations__ = fn.__doc__, fn.__annotations__
+    except AttributeError:  # not a plain function (a partial, a callable object): the general copy
+        return functools.wraps(fn)(wrapper)
+    extra = getattr(fn, "__dict__", None)
+    if extra:
+        wrapper.__dict__.update(extra)
+    wrapper.__wrapped__ = fn
     return wrapper
 
 
