@@ -5,6 +5,12 @@ the optimizer and a batch, then resets the kernel's high-water mark and runs a f
 one JSON line: RSS before the first step, the peak RSS during the steps (VmHWM), and their difference, the
 memory the training step itself needs (activations, gradients, optimizer state, temporaries).
 Both libraries in one process would share and mix their heaps, so `measure_both` runs two fresh processes.
+
+What the difference counts: everything the first steps add to the process's resident pages, so the gradients
+and the optimizer's momentum (both made in the first step), the activations held for backward, the kernels'
+scratch, and pages the allocator keeps after a free. The RSS before the steps (the library, the model, the batch)
+is not in it. `--trace` (cnnlab) also reports tracemalloc's peak over the steps, which NumPy's allocations
+report to: the gap to step_mb is allocator slack, thread stacks and anything not allocated through NumPy.
 """
 import argparse
 import json
@@ -12,6 +18,7 @@ import os
 import resource
 import subprocess
 import sys
+import tracemalloc
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +45,9 @@ def _reset_peak():
         return False
 
 
-def measure(lib_name, steps=3, batch=32):
-    """Run `steps` ResNet-18 CIFAR training steps with `lib_name` ('cnnlab' or 'torch'); returns a dict."""
+def measure(lib_name, steps=3, batch=32, trace=False):
+    """Run `steps` ResNet-18 CIFAR training steps with `lib_name` ('cnnlab' or 'torch'); returns a dict.
+    trace: also return tracemalloc's peak over the steps above its level before them (traced_step_mb)."""
     from .cases import library
     from .models import resnet18
     lib = library(lib_name)
@@ -52,6 +60,9 @@ def measure(lib_name, steps=3, batch=32):
     rng = np.random.default_rng(0)
     x = lib.torch.from_numpy(rng.standard_normal((batch, 3, 32, 32), dtype=np.float32))
     y = lib.torch.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
+    if trace:
+        tracemalloc.start()
+        traced_before = tracemalloc.get_traced_memory()[0]
     rss_before = _status_mb("VmRSS")
     reset = _reset_peak()
     for _ in range(steps):
@@ -61,11 +72,16 @@ def measure(lib_name, steps=3, batch=32):
         opt.step()
     maxrss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KB on Linux
     peak = _status_mb("VmHWM") if reset else None
+    traced = None
+    if trace:
+        traced = (tracemalloc.get_traced_memory()[1] - traced_before) / 2 ** 20
+        tracemalloc.stop()
     if peak is None:  # no resettable high-water mark: the process-wide peak is the best we have
         peak = maxrss_mb
     return {"lib": lib_name, "steps": steps, "batch": batch, "rss_before_mb": rss_before,
             "peak_rss_mb": peak, "step_mb": peak - (rss_before or 0.0), "ru_maxrss_mb": maxrss_mb,
-            "hwm_reset": reset, "loss": float(loss.item())}
+            "hwm_reset": reset, "loss": float(loss.item()),
+            **({"traced_step_mb": traced} if trace else {})}
 
 
 def measure_both(steps=3, timeout=600):
@@ -95,8 +111,9 @@ def main(argv=None):
     parser.add_argument("--lib", choices=("cnnlab", "torch"), required=True)
     parser.add_argument("--steps", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--trace", action="store_true", help="also report tracemalloc's peak over the steps")
     args = parser.parse_args(argv)
-    print(json.dumps(measure(args.lib, args.steps, args.batch)))
+    print(json.dumps(measure(args.lib, args.steps, args.batch, args.trace)))
 
 
 if __name__ == "__main__":
