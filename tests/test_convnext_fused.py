@@ -113,6 +113,7 @@ def test_layers_run_where_the_fused_path_would_hide_something(calls):
     assert len(calls) == 0
     block.eval()
     with cnnlab.no_grad():
+        assert block(cnnlab.zeros(0, 8, 5, 5, dtype=cnnlab.float64)).shape == (0, 8, 5, 5)  # empty: the layers
         block(x)
     assert len(calls) == 1
 

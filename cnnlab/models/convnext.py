@@ -89,7 +89,7 @@ _LAYOUT = (nn.Conv2d, nn.Permute, nn.LayerNorm, nn.Linear, nn.GELU, nn.Linear, n
 def _fusable(block, input):
     """Whether CNBlock.forward may run convnext_mlp: no graph to record and no ONNX trace, the layers of
     CNBlock's own layout (exact types, no hooks, exact GELU, channels-last permutes, a norm over C), stochastic
-    depth off, a float32/float64 (N, C, H, W) input of the parameters' dtype."""
+    depth off, a non-empty float32/float64 (N, C, H, W) input of the parameters' dtype."""
     layers = list(block.block._modules.values())
     if tuple(type(m) for m in layers) != _LAYOUT or _TENSOR_MODULE._trace_hook is not None:
         return False
@@ -102,7 +102,8 @@ def _fusable(block, input):
     modules = layers[1:] + [block.block, sd]  # the conv is called as a module (its hooks run)
     if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules):
         return False
-    if not isinstance(input, Tensor) or input.dim() != 4 or input.dtype not in (float32, float64):
+    if not isinstance(input, Tensor) or input.dim() != 4 or input.numel() == 0 or input.dtype not in (float32,
+                                                                                                     float64):
         return False
     C = input.shape[1]
     params = [block.layer_scale] + [p for m in layers for p in m._parameters.values() if p is not None]
