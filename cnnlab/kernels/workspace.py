@@ -112,8 +112,10 @@ def _release():
     """Drop every thread's buffers below allocator.MMAP_BYTES, and forget the threads that have ended (_lock held)."""
     alive = []
     for thread, store in _stores:
-        for name in [n for n, entry in store.items() if entry[0].nbytes < allocator.MMAP_BYTES]:
-            del store[name]
+        # a snapshot: a thread outside any scope (an optimizer's pieces) may be adding to its store meanwhile
+        for name, entry in list(store.items()):
+            if entry[0].nbytes < allocator.MMAP_BYTES:
+                store.pop(name, None)
         if thread.is_alive():
             alive.append((thread, store))
     _stores[:] = alive
