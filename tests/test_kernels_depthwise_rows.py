@@ -61,6 +61,8 @@ def test_wide_maps_and_multipliers_keep_the_w_blocks():
     assert depthwise_rows.applies(_geometry((1, 4, 14, 14), 3, 1, 1, 1))           # one image: any narrow map
     multiplier = ConvGeometry.of((1, 2, 7, 7), (4, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2)
     assert not depthwise_rows.applies(multiplier)
+    tall = ConvGeometry.of((4, 2, 20000, 1), (2, 1, 31, 1), (1, 1), ((15, 15), (0, 0)), (1, 1), 2)
+    assert not depthwise_rows.applies(tall)                      # 31 copies of 80,000 rows per channel
 
 
 @pytest.mark.parametrize("threads", [1, 3])

@@ -30,12 +30,15 @@ MAX_WIDTH = 16          # input columns up to which whole-row bands beat kernels
 SPANS = 4               # with several images, only up to this many kernel spans wide (its rows are KH copies of
                         # the input, the W-blocks' layout one: a 14-wide 3x3 at batch 8 measured slower)
 BLOCK_BYTES = 2**19     # a block of channels holds about this many bytes of rows (A)
+CHANNEL_BYTES = 2**22   # at most this many bytes of rows per channel (a tall narrow map: KH copies of a long input)
 
 
 def applies(geom):
     """Whether this path computes geom's forward: one output channel per input channel, a narrow map."""
     width, span = geom.in_size[1], (geom.kernel[1] - 1) * geom.dilation[1] + 1
-    return geom.out_channels == geom.in_channels and width <= MAX_WIDTH and (geom.batch == 1 or width <= SPANS * span)
+    rows = geom.batch * geom.out_size[0] * geom.kernel[0] * width * 8
+    return geom.out_channels == geom.in_channels and width <= MAX_WIDTH and rows <= CHANNEL_BYTES and \
+        (geom.batch == 1 or width <= SPANS * span)
 
 
 class _Rows:
