@@ -5,8 +5,9 @@ The block computes, per pixel (a column of C channel values of the NCHW depthwis
 (layer_norm over the C channels with its weight and bias). The layer-by-layer path permutes to channels-last,
 copies, and runs each step over the whole activation, whose 4C-wide hidden layer does not fit in cache. Here a
 tile of columns goes through every step while it is in cache, in the NCHW layout itself (W1 @ columns is the
-same product as rows @ W1^T), and the tiles run on the kernel threads (kernels/parallel.py). Same operations
-and order of rounding as the layers (nothing is folded into the weights), float32 or float64.
+same product as rows @ W1^T), and the tiles run on the kernel threads (kernels/parallel.py). The layers'
+operations (nothing is folded into the weights): results differ from theirs only by the order of summation.
+float32 or float64.
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
