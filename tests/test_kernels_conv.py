@@ -247,9 +247,9 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     ((8, 64, 56, 56), (64, 64, 7, 7), dict(padding=3), "shift", "shift", "gemm"),  # 64 channels: not FFT
     ((4, 16, 64, 64), (16, 16, 15, 15), dict(padding=7, stride=2), "gemm", "stack"),  # strided: not FFT
     # U-Net (batch 4, 256x256): an image's F(4x4) tiles overflow a block on the large maps
-    ((4, 64, 256, 256), (32, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),
-    ((4, 64, 128, 128), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),
-    ((4, 256, 64, 64), (128, 256, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # wide: dw F(4x4)
+    ((4, 64, 256, 256), (32, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),  # dw: any map
+    ((4, 64, 128, 128), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),
+    ((4, 256, 64, 64), (128, 256, 3, 3), dict(padding=1), "shift", "shift", "winograd4"),
     ((4, 64, 64, 64), (128, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),
     ((4, 256, 32, 32), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),
     ((4, 512, 16, 16), (512, 512, 3, 3), dict(padding=1), "winograd", "winograd"),

@@ -81,8 +81,8 @@ def supports(geom):
 def tile(op, geom, precise):
     """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither. Never on one image (its blocks are images: one thread
     would do all the work); F(4x4) is off for a precise forward (its larger rounding flips more ReLU masks
-    downstream in training), when CNNLAB_WINOGRAD4=0, and where one image's tiles overflow a block (but for the
-    weight gradients of wide layers); F(2x2) weight gradients from 4x4 maps on more than MIN_CHANNELS channels
+    downstream in training), when CNNLAB_WINOGRAD4=0, and for a forward or input gradient where one image's tiles
+    overflow a block; F(2x2) weight gradients from 4x4 maps on more than MIN_CHANNELS channels
     (benchmarks/NOTES.md)."""
     if geom.batch < 2 or not supports(geom):
         return 0
@@ -90,9 +90,8 @@ def tile(op, geom, precise):
     rows = geom.batch * positions
     fits = _image_fits(geom, 4)
     if op == "backward_weight":
-        # wide layers: the (O, C) products outweigh the transforms' traffic even where an image leaves the cache
-        wide = min(channels, geom.out_channels) >= MIN_CHANNELS
-        if _settings.WINOGRAD4 and (fits or wide) and positions >= WEIGHT_POSITIONS and rows >= F4_MIN_ROWS and \
+        # on any map: 'gemm' beats it on one thread on U-Net's large maps but not on two (benchmarks/NOTES.md)
+        if _settings.WINOGRAD4 and positions >= WEIGHT_POSITIONS and rows >= F4_MIN_ROWS and \
                 36 * channels * geom.out_channels * 4 <= F4_MAX_WEIGHT_BYTES:
             return 4
         return 2 if channels > MIN_CHANNELS and WEIGHT_POSITIONS_F2 <= positions <= MAX_POSITIONS and \
