@@ -88,7 +88,6 @@ def tile(op, geom, precise):
         return 0
     channels, positions = geom.in_channels, math.prod(geom.out_size)
     rows = geom.batch * positions
-    fits = _image_fits(geom, 4)
     if op == "backward_weight":
         # on any map: 'gemm' beats it on one thread on U-Net's large maps but not on two (benchmarks/NOTES.md)
         if _settings.WINOGRAD4 and positions >= WEIGHT_POSITIONS and rows >= F4_MIN_ROWS and \
@@ -97,7 +96,8 @@ def tile(op, geom, precise):
         return 2 if channels > MIN_CHANNELS and WEIGHT_POSITIONS_F2 <= positions <= MAX_POSITIONS and \
             rows >= MIN_ROWS else 0
     many_tiles = channels >= MIN_CHANNELS and positions >= F4_POSITIONS and rows >= F4_MIN_ROWS
-    if _settings.WINOGRAD4 and fits and not precise and (many_tiles or channels >= F4_MIN_CHANNELS and rows >= F4_MIN_ROWS_FEW_CHANNELS):
+    if _settings.WINOGRAD4 and not precise and _image_fits(geom, 4) and \
+            (many_tiles or channels >= F4_MIN_CHANNELS and rows >= F4_MIN_ROWS_FEW_CHANNELS):
         return 4
     return 2 if channels >= MIN_CHANNELS and 16 <= positions <= MAX_POSITIONS and rows >= MIN_ROWS else 0
 
