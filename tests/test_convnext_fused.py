@@ -16,13 +16,13 @@ from tv import torch, tvm
 def calls(monkeypatch):
     """The number of convnext_mlp calls, counted."""
     seen = []
-    real = cx.convnext_mlp
+    real = cx.fused_block.convnext_mlp
 
     def spy(*args):
         seen.append(args[0].shape)
         return real(*args)
 
-    monkeypatch.setattr(cx, "convnext_mlp", spy)
+    monkeypatch.setattr(cx.fused_block, "convnext_mlp", spy)
     return seen
 
 

@@ -10,7 +10,7 @@ from ..autograd import is_grad_enabled
 from ..kernels import parallel
 from ..creation import ones
 from ..nn import functional as F
-from ..nn.functional.fused_block import channel_layer_norm, convnext_mlp
+from ..nn.functional import fused_block
 from ..tensor import Tensor
 from ._api import define_builder, overwrite_named_param, weights_enum
 
@@ -20,9 +20,11 @@ __all__ = ["ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", "ConvNeXt_Tiny
 
 
 _TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
+# the kernels own the threads during a forward (a partial, so interop.to_torch's copy of this code keeps it as it is)
+_BLAS_HELD = partial(parallel.own_threads)
 
 
-def _data(t):
+def _array_of(t):  # not named _data: interop.to_torch maps every name a function reads, attributes included
     return None if t is None else t._data
 
 
@@ -47,7 +49,8 @@ class LayerNorm2d(nn.LayerNorm):
 
     def forward(self, x):
         if _channels_only(self, x):  # inference: normalised over C in the NCHW layout, no permutes
-            return Tensor._wrap(channel_layer_norm(x._data, _data(self.weight), _data(self.bias), self.eps))
+            out = fused_block.channel_layer_norm(x._data, _array_of(self.weight), _array_of(self.bias), self.eps)
+            return Tensor._wrap(out)
         x = x.permute(0, 2, 3, 1)  # (N, H, W, C)
         x = F.layer_norm(x, self.normalized_shape, self.weight, self.bias, self.eps)
         return x.permute(0, 3, 1, 2)  # (N, C, H, W)
@@ -76,9 +79,10 @@ class CNBlock(nn.Module):
         if _fusable(self, input):  # inference: everything after the depthwise conv in one pass over pixel tiles
             conv, _, norm, lin1, _, lin2, _ = self.block
             y = conv(input)._data
-            return Tensor._wrap(convnext_mlp(y, input._data, _data(norm.weight), _data(norm.bias), norm.eps,
-                                             lin1.weight._data, _data(lin1.bias), lin2.weight._data, _data(lin2.bias),
-                                             self.layer_scale._data))
+            out = fused_block.convnext_mlp(y, input._data, _array_of(norm.weight), _array_of(norm.bias), norm.eps,
+                                           lin1.weight._data, _array_of(lin1.bias), lin2.weight._data,
+                                           _array_of(lin2.bias), self.layer_scale._data)
+            return Tensor._wrap(out)
         result = self.stochastic_depth(self.layer_scale * self.block(input))
         return result + input
 
@@ -184,7 +188,7 @@ class ConvNeXt(nn.Module):
     def forward(self, x):
         # the kernels thread the blocks themselves: BLAS is held at one thread throughout, since its threads,
         # once woken by a batch-1 convolution, spin for a while and take the cores from the kernel threads
-        with parallel.own_threads():
+        with _BLAS_HELD():
             return self.classifier(self.avgpool(self.features(x)))
 
 
