@@ -84,7 +84,7 @@ def convnext_mlp(y, x, ln_weight, ln_bias, eps, w1, b1, w2, b2, gamma):
     k = parallel.num_threads()
     tiles = _tiles(N * P, hidden, k)
     parts = sorted({(r0, r1) for _, _, r0, r1 in tiles})
-    widest, rows = max(t[1] - t[0] for t in tiles), parts[0][1] - parts[0][0]
+    widest, rows = max(t[1] - t[0] for t in tiles), max(r1 - r0 for r0, r1 in parts)
     col = (slice(None), None)                                         # a (C,) vector as a column
     lnw = None if ln_weight is None else ln_weight.reshape(-1)[col]
     lnb = None if ln_bias is None else ln_bias.reshape(-1)[col]
