@@ -108,16 +108,7 @@ def convnext_mlp(y, x, ln_weight, ln_bias, eps, w1, b1, w2, b2, gamma):
             vt *= 1.0 / C                                             # the mean of each column
             np.subtract(yt, vt, out=xt)                               # (C, b - a): y - mean
         np.multiply(xh, xh, out=z)
-        var = z.sum(axis=0)
-        var *= 1.0 / C
-        var += eps
-        np.sqrt(var, out=var)
-        np.reciprocal(var, out=var)                                   # 1 / sqrt(biased var + eps)
-        xh *= var
-        if lnw is not None:
-            xh *= lnw
-        if lnb is not None:
-            xh += lnb
+        _scale_centred(xh, z.sum(axis=0), eps, lnw, lnb)
         h[...] = b1c[r0:r1]
         blas.gemm(w1[r0:r1], xh, h, beta=1.0)                         # (rows, w) = W1 rows @ xhat (C, w) + b1
         _gelu(h, pads)
@@ -148,21 +139,30 @@ def channel_layer_norm(y, weight, bias, eps):
     N, C = y.shape[:2]
     y3 = y.reshape(N, C, -1)                                          # (N, C, H*W)
     out = np.empty(y3.shape, y.dtype)
-    col = (slice(None), None)
+    col = (slice(None), None)                                         # a (C,) vector as a column
+    w = None if weight is None else weight.reshape(-1)[col]
+    b = None if bias is None else bias.reshape(-1)[col]
     with np.errstate(over="ignore", invalid="ignore", divide="ignore", under="ignore"):
         for n in range(N):
             o = out[n]
             mean = np.add.reduce(y3[n], axis=0)
             mean *= 1.0 / C
             np.subtract(y3[n], mean, out=o)
-            var = np.einsum("cp,cp->p", o, o)
-            var *= 1.0 / C
-            var += eps
-            np.sqrt(var, out=var)
-            np.reciprocal(var, out=var)                               # 1 / sqrt(biased var + eps)
-            o *= var
-            if weight is not None:
-                o *= weight.reshape(-1)[col]
-            if bias is not None:
-                o += bias.reshape(-1)[col]
+            _scale_centred(o, np.einsum("cp,cp->p", o, o), eps, w, b)
     return out.reshape(y.shape)
+
+
+def _scale_centred(xc, square_sums, eps, weight, bias):
+    """The rest of a layer norm over the C rows of xc (C, w), columns already centred, in place:
+    xc / sqrt(biased var + eps) * weight + bias. square_sums (w,): the column sums of xc^2 (overwritten);
+    weight and bias are (C, 1) columns or None."""
+    var = square_sums
+    var *= 1.0 / xc.shape[0]
+    var += eps
+    np.sqrt(var, out=var)
+    np.reciprocal(var, out=var)                                       # 1 / sqrt(biased var + eps)
+    xc *= var
+    if weight is not None:
+        xc *= weight
+    if bias is not None:
+        xc += bias
