@@ -41,6 +41,7 @@ _blas = None             # (get, set) ctypes functions of the process's OpenBLAS
 _single = [0, None]      # how many callers hold BLAS at one thread, and the count to restore
 _local = threading.local()  # .busy: this thread runs a share of run()'s items (so matmul stays in it)
 MATMUL_SPLIT_FLOPS = 2**22  # multiply-adds from which matmul() splits a product over the threads
+SMALL_PRODUCT_FLOPS = 2**18  # multiply-adds below which product() leaves a product to NumPy
 
 
 def _find_blas():
@@ -197,13 +198,17 @@ def ranges(n, k=None):
 
 def product(a, b):
     """a @ b as a new array; for 2-d float32/float64 operands of one dtype it is computed by `matmul` with BLAS
-    held at one thread (so BLAS's own threads stay asleep for the kernels that follow); else plain a @ b.
+    held at one thread (so BLAS's own threads stay asleep for the kernels that follow); else plain a @ b, as
+    also for a single row (NumPy's matrix-vector path: 4x faster than a one-row gemm on a 2048 x 1000 weight)
+    and below SMALL_PRODUCT_FLOPS (OpenBLAS runs those on one thread anyway, and the hand-off costs more than
+    the product: LeNet-5's 64x84 @ 84x10 26 us against 4).
 
     >>> import numpy as np
     >>> product(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)).tolist()
     [[3.0, 3.0], [3.0, 3.0]]
     """
-    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.type not in (np.float32, np.float64):
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.type not in (np.float32, np.float64) or \
+            a.shape[0] == 1 or a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT_FLOPS:
         return a @ b
     out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
     with own_threads():

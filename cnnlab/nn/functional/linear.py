@@ -12,11 +12,6 @@ from ...tensor import Tensor
 
 __all__ = ["linear", "bilinear"]
 
-# multiply-adds below which a product goes straight to NumPy: OpenBLAS runs those on one thread anyway (its own
-# threads stay asleep), and parallel.product's hand-off (BLAS held at one thread, a ctypes gemm) costs more
-# than the product (LeNet-5's 64x84 @ 84x10: 26 us against 4)
-SMALL_PRODUCT = 2**18
-
 
 def _same_dtype(op, **tensors):
     """Raise DTypeError unless every given tensor has one dtype (PyTorch refuses mixed float32/float64 here)."""
@@ -38,15 +33,6 @@ def _bias_grad(g2, bias):
     """Sum of the 2-d output gradient over rows (and over out_features too for a one-element bias)."""
     gb = g2.sum(axis=0)
     return (gb.sum() if bias._data.size == 1 else gb).reshape(bias.shape)
-
-
-def _product(a, b):
-    """a @ b for 2-d a, b: small products and a single row (NumPy's matrix-vector path, 4x faster than a one-row
-    gemm on a 2048 x 1000 weight) in NumPy, the rest through parallel.product."""
-    m, k = a.shape
-    if m == 1 or m * k * b.shape[1] < SMALL_PRODUCT:
-        return a @ b
-    return parallel.product(a, b)
 
 
 def linear(input, weight, bias=None):
@@ -84,7 +70,7 @@ def linear(input, weight, bias=None):
     w2 = w if w.ndim == 2 else w[None, :]  # (out_features, in_features)
     M = int(np.prod(x.shape[:-1], dtype=np.int64))
     x2 = x.reshape(M, x.shape[-1])  # (M, in_features), M = prod of the leading dims
-    out2 = _product(x2, w2.T)  # (M, out_features)
+    out2 = parallel.product(x2, w2.T)  # (M, out_features)
     if b_t is not None:
         out2 += b_t._data.reshape(-1)
     lead = x.shape[:-1]
@@ -94,8 +80,8 @@ def linear(input, weight, bias=None):
     # Y = X W^T + b  =>  dX = G W, dW = G^T X, db = sum of G over rows
     def backward(g):
         g2 = g.reshape(M, out_features)  # (M, out_features)
-        gx = _product(g2, w2).reshape(x.shape) if x_t.requires_grad else None
-        gw = _product(g2.T, x2).reshape(w.shape) if w_t.requires_grad else None
+        gx = parallel.product(g2, w2).reshape(x.shape) if x_t.requires_grad else None
+        gw = parallel.product(g2.T, x2).reshape(w.shape) if w_t.requires_grad else None
         grads = (gx, gw)
         if b_t is not None:
             grads += (_bias_grad(g2, b_t) if b_t.requires_grad else None,)
