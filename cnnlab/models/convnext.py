@@ -28,14 +28,19 @@ def _array_of(t):  # not named _data: interop.to_torch maps every name a functio
     return None if t is None else t._data
 
 
-def _channels_only(norm, x):
-    """Whether LayerNorm2d may normalise without its permutes: no graph to record, no ONNX trace, a non-empty
-    float32/float64 (N, C, H, W) input of the parameters' dtype and a norm over C."""
-    params = [p for p in (norm.weight, norm.bias) if p is not None]
+def _inference_input(x, params):
+    """Whether an inference-only path may take x with params: no graph to record, no ONNX trace, a non-empty
+    float32/float64 (N, C, H, W) input of the parameters' dtype."""
     return (isinstance(x, Tensor) and x.dim() == 4 and x.numel() > 0 and x.dtype in (float32, float64) and
-            _TENSOR_MODULE._trace_hook is None and tuple(norm.normalized_shape) == (x.shape[1],) and
-            all(p.dtype == x.dtype for p in params) and not (is_grad_enabled() and (
-                x.requires_grad or any(p.requires_grad for p in params))))
+            _TENSOR_MODULE._trace_hook is None and all(p.dtype == x.dtype for p in params) and
+            not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))))
+
+
+def _channels_only(norm, x):
+    """Whether LayerNorm2d may normalise without its permutes: an inference input (_inference_input) and a norm
+    over C."""
+    params = [p for p in (norm.weight, norm.bias) if p is not None]
+    return _inference_input(x, params) and tuple(norm.normalized_shape) == (x.shape[1],)
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -91,11 +96,11 @@ _LAYOUT = (nn.Conv2d, nn.Permute, nn.LayerNorm, nn.Linear, nn.GELU, nn.Linear, n
 
 
 def _fusable(block, input):
-    """Whether CNBlock.forward may run convnext_mlp: no graph to record and no ONNX trace, the layers of
-    CNBlock's own layout (exact types, no hooks, exact GELU, channels-last permutes, a norm over C), stochastic
-    depth off, a non-empty float32/float64 (N, C, H, W) input of the parameters' dtype."""
+    """Whether CNBlock.forward may run convnext_mlp: the layers of CNBlock's own layout (exact types, no hooks,
+    exact GELU, channels-last permutes, a norm over C), stochastic depth off, an inference input
+    (_inference_input)."""
     layers = list(block.block._modules.values())
-    if tuple(type(m) for m in layers) != _LAYOUT or _TENSOR_MODULE._trace_hook is not None:
+    if tuple(type(m) for m in layers) != _LAYOUT:
         return False
     conv, to_last, norm, lin1, act, lin2, to_first = layers
     sd = block.stochastic_depth
@@ -106,14 +111,10 @@ def _fusable(block, input):
     modules = layers[1:] + [block.block, sd]  # the conv is called as a module (its hooks run)
     if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules):
         return False
-    if not isinstance(input, Tensor) or input.dim() != 4 or input.numel() == 0 or input.dtype not in (float32,
-                                                                                                     float64):
+    params = [block.layer_scale] + [p for m in layers for p in m._parameters.values() if p is not None]
+    if not _inference_input(input, params):
         return False
     C = input.shape[1]
-    params = [block.layer_scale] + [p for m in layers for p in m._parameters.values() if p is not None]
-    if any(p.dtype != input.dtype for p in params) or (is_grad_enabled() and (input.requires_grad or any(
-            p.requires_grad for p in params))):
-        return False
     return (conv.out_channels == C and tuple(norm.normalized_shape) == (C,) and lin1.in_features == C and
             lin2.in_features == lin1.out_features and lin2.out_features == C and block.layer_scale.numel() == C)
 
