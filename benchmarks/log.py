@@ -8,7 +8,7 @@ import os
 import sys
 import time
 
-from .report import strict_json
+from cnnlab.cli_common import json_safe
 
 LOG = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results_log.jsonl")
 
@@ -32,7 +32,7 @@ def _ms(row, lib):
 def append(record, path=LOG):
     """Append one run as one JSON line (strict JSON: non-finite numbers become null)."""
     with open(path, "a") as f:
-        f.write(json.dumps(strict_json(record), allow_nan=False) + "\n")
+        f.write(json.dumps(json_safe(record), allow_nan=False) + "\n")
 
 
 def read(path=LOG):

@@ -3,6 +3,8 @@ and the JSON file."""
 import json
 import math
 
+from cnnlab.cli_common import json_safe   # NaN/inf as null, NumPy scalars as Python ones
+
 # Issue 20's targets: (label, tag of the cases it aggregates, how, target on AVX2-only machines, target on AVX-512
 # machines). Ratios cnnlab / PyTorch, lower is better; "max" takes the worst case of the tag (the target holds for
 # each), "sum" the sum of cnnlab's medians over the sum of PyTorch's.
@@ -192,18 +194,6 @@ def print_summary(rows, kind_line="", out=print):
                        r["verdict"]))
 
 
-def strict_json(value):
-    """value with every non-finite float as None: json.dump would write NaN, which is not JSON."""
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [strict_json(v) for v in value]
-    if not isinstance(value, (bool, int, str, type(None))):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
-
-
 def write_json(path, payload):
     with open(path, "w") as f:
-        json.dump(strict_json(payload), f, indent=1, allow_nan=False)
+        json.dump(json_safe(payload), f, indent=1, allow_nan=False)

@@ -89,6 +89,20 @@ def test_results_file_is_strict_json(tmp_path):
         "ratio": None, "rows": [{"median_s": None}, {"median_s": 0.5}]}
 
 
+def test_results_file_keeps_numpy_ints_and_bools(tmp_path):
+    # The bench's own converter turned NumPy ints and bools into floats (3 -> 3.0, True -> 1.0); the CLI's did not.
+    import json
+
+    import numpy as np
+
+    from benchmarks import report
+    path = tmp_path / "results.json"
+    report.write_json(path, {"cores": np.int64(2), "avx512": np.bool_(True), "peak": np.float32(np.nan)})
+    written = json.loads(path.read_text())
+    assert written == {"cores": 2, "avx512": True, "peak": None}
+    assert type(written["cores"]) is int and type(written["avx512"]) is bool
+
+
 def _tiny_net(nn):
     return nn.Sequential(nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.AdaptiveAvgPool2d(1),
                          nn.Flatten(), nn.Linear(4, 5))
