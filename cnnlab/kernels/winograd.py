@@ -69,6 +69,8 @@ WEIGHT_POSITIONS = 64        # output positions per image from which F(4x4) comp
 WEIGHT_POSITIONS_F2 = 16     # from this many, with more than MIN_CHANNELS channels)
 F4_MAX_WEIGHT_BYTES = 24 * 2**20  # F(4x4)'s per-thread weight-gradient sums dU (36 x O x C) up to this size
                            # (F(2x2)'s 16 x O x C above: 512 x 512 channels)
+WEIGHT_POINTS_RATIO = 1.0  # weight gradients split the sums over the transform points (one dU) where the
+                           # batch's transformed tiles, T x (C + O), are at most this times the threads' dU copies
 
 
 def supports(geom):
@@ -244,15 +246,59 @@ def backward_input(g, w, geom, m=2, seen=None):
     return _forward(g, _weights(w, g.dtype, m, flip=True), geom.in_size, pads, m, seen)  # (P, O, C): in->out
 
 
+def by_points(geom, m):
+    """Whether the weight gradient of F(m x m) sums the whole batch at once, each thread its own transform points
+    of one dU, rather than per block of images, each thread its own dU (36 or 16 x O x C) added up at the end:
+    where the batch's transformed tiles (T x (C + O)) take at most WEIGHT_POINTS_RATIO times the threads' copies
+    of dU (CIFAR's 8x8x256 and 4x4x512 maps: few tiles, many channels).
+
+    >>> from cnnlab.kernels.geometry import ConvGeometry
+    >>> by_points(ConvGeometry.of((32, 512, 4, 4), (512, 512, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1), 2)
+    True
+    """
+    tiles = geom.batch * math.prod(-(-s // m) for s in geom.out_size)
+    return tiles * (geom.in_channels + geom.out_channels) <= \
+        WEIGHT_POINTS_RATIO * parallel.num_threads() * geom.in_channels * geom.out_channels
+
+
+def _sums_by_points(x, g, geo, bt, a4, n_out):
+    """dU (P, O, C) = sum over all tiles of the batch of dM[p]^T V[p]: the gathers split over the threads by
+    images, the transforms by matmul pieces, then each thread the sums of its own transform points."""
+    P, tiles, c = bt.shape[0], geo.n * geo.th * geo.tw, geo.c
+    xh = geo.padded_buffer(0, x.dtype)
+    d = _scratch("d", 0, P * tiles * max(c, n_out), x.dtype)     # the input tiles, then dM
+    d6 = d[:P * tiles * c].reshape(geo.a, geo.a, geo.n, geo.th, geo.tw, c)
+    gt = workspace.zeros("winograd.g0", (geo.m, geo.m, geo.n, geo.th, geo.tw, n_out), x.dtype,
+                         layout=geo.out_size)                    # odd sizes: zero edges, never written
+
+    def gather(_, r):                                            # images r[0]..r[1]
+        geo.gather(x, r[0], r[1] - r[0], xh[r[0]:], d6[:, :, r[0]:r[1]])
+        geo.gather_outputs(g, r[0], r[1] - r[0], gt[:, :, r[0]:r[1]])
+
+    parallel.run(gather, parallel.ranges(geo.n))
+    v = parallel.matmul(bt, d[:P * tiles * c].reshape(P, -1), _scratch("v", 0, P * tiles * c, x.dtype).reshape(P, -1))
+    dm = parallel.matmul(a4, gt.reshape(geo.m * geo.m, -1), d[:P * tiles * n_out].reshape(P, -1))
+    v, dm = v.reshape(P, tiles, c), dm.reshape(P, tiles, n_out)
+    du = np.empty((P, n_out, c), dtype=x.dtype)
+    parallel.run(lambda _, r: np.matmul(dm[r[0]:r[1]].swapaxes(1, 2), v[r[0]:r[1]], out=du[r[0]:r[1]]),
+                 parallel.ranges(P))
+    return du
+
+
 def backward_weight(x, g, geom, m=2):
     """conv_backward_weight for 3x3, stride 1, dilation 1, groups 1: y = A^T (U (.) V) A per tile, so
     dU = sum over tiles of (A g A^T) (.) V (a matmul over tiles at each transform point) and dw = G^T dU G."""
     w_shape, out_size = geom.w_shape, geom.out_size
     n_out = w_shape[0]
-    geo = _Tiles(x.shape, out_size, geom.pads, m, n_out)
+    points = by_points(geom, m)
+    geo = _Tiles(x.shape, out_size, geom.pads, m, n_out, whole=points)
     M = _MATRICES[m]
     bt, a4 = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).T.astype(x.dtype)
     P = bt.shape[0]
+    gg = np.kron(M["G"], M["G"]).astype(x.dtype)
+    if points:
+        du = _sums_by_points(x, g, geo, bt, a4, n_out)
+        return parallel.matmul(du.reshape(P, -1).T, gg, np.empty((du[0].size, 9), x.dtype)).reshape(w_shape)
     size = geo.step * geo.th * geo.tw
     slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, P * size * geo.c, x.dtype),
                   v=_scratch("v", i, P * size * geo.c, x.dtype),
@@ -282,7 +328,7 @@ def backward_weight(x, g, geom, m=2):
     if du is None:
         du = np.zeros((P, n_out, geo.c), dtype=x.dtype)
     # dw = G^T dU G for every (o, c) as one matmul dU^T (O*C, P) @ (G (x) G) (P, 9): w's layout (O, C, 3, 3)
-    return np.matmul(du.reshape(P, -1).T, np.kron(M["G"], M["G"]).astype(x.dtype)).reshape(w_shape)
+    return np.matmul(du.reshape(P, -1).T, gg).reshape(w_shape)
 
 
 def _wins4(op, geom, precise):

@@ -1,0 +1,86 @@
+"""Winograd weight gradients summed by transform points (kernels/winograd.py `by_points`): the whole batch's
+transformed tiles once, each thread the sums of its own points of one dU, instead of a dU per thread added up.
+Checked against the GEMM lowering and PyTorch in float64 and float32, bit-for-bit the same on 1, 2 and 3 threads
+(each point's sum is one matmul whichever thread runs it), and where the rule takes it."""
+import numpy as np
+import pytest
+
+from cnnlab.kernels import parallel, registry, select, winograd
+from cnnlab.kernels.geometry import ConvGeometry
+from oracle import check, check_float32, rand
+
+CASES = [
+    ((2, 3, 7, 6), (4, 3, 3, 3), ((1, 1), (1, 1))),      # odd output: partial tiles
+    ((1, 4, 8, 9), (6, 4, 3, 3), ((0, 2), (1, 0))),      # asymmetric padding, batch 1
+    ((3, 2, 5, 5), (2, 2, 3, 3), ((2, 2), (2, 2))),      # 'full' padding
+    ((2, 6, 14, 13), (5, 6, 3, 3), ((1, 1), (1, 1))),
+    ((3, 9, 4, 4), (7, 9, 3, 3), ((1, 1), (1, 1))),      # CIFAR's layer-4 shape, small
+]
+
+
+def _geom(case):
+    x_shape, w_shape, pads = case
+    return ConvGeometry.of(x_shape, w_shape, (1, 1), pads, (1, 1), 1)
+
+
+@pytest.fixture
+def by_points(monkeypatch):
+    monkeypatch.setattr(winograd, "WEIGHT_POINTS_RATIO", float("inf"))
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("case", CASES)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_against_the_gemm_path(by_points, case, m, dtype, tol):
+    geom = _geom(case)
+    assert winograd.by_points(geom, m)
+    x, g = rand(*case[0], dtype=dtype), rand(*geom.y_shape, seed=2, dtype=dtype)
+    want = registry.get("gemm").backward_weight(x.astype(np.float64), g.astype(np.float64), geom)
+    with parallel.own_threads():
+        got = winograd.backward_weight(x, g, geom, m)
+    assert got.dtype == dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
+
+
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("case", [CASES[0], CASES[3]])
+def test_same_bits_on_any_number_of_threads(monkeypatch, by_points, case, m):
+    geom = _geom(case)
+    x, g = rand(*case[0], dtype=np.float32), rand(*geom.y_shape, seed=2, dtype=np.float32)
+    monkeypatch.setattr(parallel, "MATMUL_SPLIT_FLOPS", 1)      # the transforms split into pieces too
+    results = []
+    for threads in (1, 2, 3):
+        monkeypatch.setattr(parallel, "_threads", threads)
+        with parallel.own_threads():
+            results.append(winograd.backward_weight(x, g, geom, m))
+    for got in results[1:]:
+        np.testing.assert_array_equal(got, results[0])
+
+
+@pytest.mark.parametrize("name", ["winograd", "winograd4"])
+@pytest.mark.parametrize("case", [CASES[0], CASES[2]])
+def test_against_torch(by_points, name, case):
+    x_shape, w_shape, pads = case
+    flat = tuple(v for pair in reversed(pads) for v in pair)     # F.pad order
+
+    def fn(lib, x, w):
+        return lib.F.conv2d(lib.F.pad(x, flat), w)
+    x, w = rand(*x_shape), rand(*w_shape, seed=1)
+    tol = {"atol": 1e-4} if name == "winograd4" else {}          # F(4x4)'s float32 rounding (test_kernels_conv.py)
+    with select.forced(name):
+        check(fn, x, w)
+        check_float32(fn, x, w, **tol)
+
+
+@pytest.mark.parametrize("x_shape,threads,expected", [
+    ((32, 512, 4, 4), 2, True),      # 128 tiles of 1024 channels against 2 x 512 x 512: CIFAR's layer 4
+    ((32, 256, 8, 8), 2, True),      # F(4x4): 128 tiles, layer 3
+    ((32, 128, 16, 16), 2, False),   # 512 tiles of 256 channels against 2 x 128 x 128: per-block dU
+    ((32, 64, 32, 32), 2, False),
+    ((32, 256, 8, 8), 1, True),      # one thread: the same sums either way (one block of the batch)
+])
+def test_the_rule(monkeypatch, x_shape, threads, expected):
+    monkeypatch.setattr(parallel, "_threads", threads)
+    c = x_shape[1]
+    geom = ConvGeometry.of(x_shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    assert winograd.by_points(geom, 4 if c < 512 else 2) is expected
