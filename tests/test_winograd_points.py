@@ -84,3 +84,52 @@ def test_the_rule(monkeypatch, x_shape, threads, expected):
     c = x_shape[1]
     geom = ConvGeometry.of(x_shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     assert winograd.by_points(geom, 4 if c < 512 else 2) is expected
+
+
+# weight gradients on images larger than a block: bands of tile rows (kernels/winograd.py BANDS)
+BAND_CASES = [
+    ((2, 3, 16, 16), (4, 3, 3, 3), ((1, 1), (1, 1)), 2),
+    ((2, 3, 16, 16), (4, 3, 3, 3), ((1, 1), (1, 1)), 4),
+    ((3, 5, 14, 10), (2, 5, 3, 3), ((2, 0), (0, 2)), 2),      # asymmetric padding: pad rows in the first band only
+    ((1, 2, 18, 6), (3, 2, 3, 3), ((0, 0), (2, 2)), 4),       # no row padding, batch 1
+    ((2, 2, 14, 14), (9, 2, 3, 3), ((2, 2), (2, 2)), 2),      # 'full' padding, more outputs than inputs
+]
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("x_shape,w_shape,pads,m", BAND_CASES)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_bands_against_the_gemm_path(monkeypatch, threads, x_shape, w_shape, pads, m, dtype, tol):
+    monkeypatch.setattr(winograd, "BLOCK_TILES", 6)                # 2-3 tile rows a band
+    monkeypatch.setattr(winograd, "WEIGHT_POINTS_RATIO", 0.0)
+    monkeypatch.setattr(parallel, "_threads", threads)
+    bands = []
+    monkeypatch.setattr(winograd._Tiles, "gather_band", _spy(winograd._Tiles.gather_band, bands))
+    geom = _geom((x_shape, w_shape, pads))
+    x, g = rand(*x_shape, dtype=dtype), rand(*geom.y_shape, seed=2, dtype=dtype)
+    want = registry.get("gemm").backward_weight(x.astype(np.float64), g.astype(np.float64), geom)
+    with parallel.own_threads():
+        got = winograd.backward_weight(x, g, geom, m)
+    assert len(bands) > x_shape[0]                                 # every image in more than one band
+    assert got.dtype == dtype
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
+
+
+def _spy(fn, calls):
+    def spied(*args):
+        calls.append(args[2:5])
+        return fn(*args)
+    return spied
+
+
+def test_no_bands_for_partial_tiles(monkeypatch):
+    """An output that is not whole tiles keeps whole-image blocks (their zero edges are kept between calls)."""
+    monkeypatch.setattr(winograd, "BLOCK_TILES", 6)
+    monkeypatch.setattr(winograd, "WEIGHT_POINTS_RATIO", 0.0)
+    bands = []
+    monkeypatch.setattr(winograd._Tiles, "gather_band", _spy(winograd._Tiles.gather_band, bands))
+    geom = _geom(((2, 3, 13, 12), (4, 3, 3, 3), ((1, 1), (1, 1))))
+    x, g = rand(2, 3, 13, 12), rand(*geom.y_shape, seed=2)
+    want = registry.get("gemm").backward_weight(x, g, geom)
+    np.testing.assert_allclose(winograd.backward_weight(x, g, geom, 4), want, rtol=0, atol=1e-12 * np.abs(want).max())
+    assert not bands

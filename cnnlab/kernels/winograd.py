@@ -69,6 +69,7 @@ WEIGHT_POSITIONS = 64        # output positions per image from which F(4x4) comp
 WEIGHT_POSITIONS_F2 = 16     # from this many, with more than MIN_CHANNELS channels)
 F4_MAX_WEIGHT_BYTES = 24 * 2**20  # F(4x4)'s per-thread weight-gradient sums dU (36 x O x C) up to this size
                            # (F(2x2)'s 16 x O x C above: 512 x 512 channels)
+BANDS = True               # weight gradients cut an image larger than a block into bands of tile rows
 WEIGHT_POINTS_RATIO = 1.0  # weight gradients split the sums over the transform points (one dU) where the
                            # batch's transformed tiles, T x (C + O), are at most this times the threads' dU copies
 
@@ -159,6 +160,28 @@ class _Tiles:
             return
         for r, s, rows, cols in self.phases():                               # (n, O, rows, cols) each
             out[n0 + a:n0 + b, :, r::m, s::m] = y6[r, s, :, :rows, :cols].transpose(0, 3, 1, 2)
+
+    def band_buffer(self, slot, rows, dtype):
+        """A (m*rows + 2, m*tw + 2, C) buffer for a band of `rows` tile rows of one padded image, channels-last,
+        zero in the columns outside the image (gather_band() writes its rows, the padding rows included)."""
+        h, w = self.spatial
+        shape = (self.m * rows + 2, self.m * self.tw + 2, self.c)
+        return workspace.zeros(f"winograd.b{slot}", shape, dtype, layout=(self.left, h, w))
+
+    def gather_band(self, x, n, r0, r1, xb, d):
+        """d (a, a, 1, r1 - r0, tw, C) = the a x a input tiles of tile rows r0..r1 of image n of x (N, C, H, W),
+        through xb (band_buffer()): one image's band of tiles, for images larger than a block."""
+        h, w = self.spatial
+        lo, hi = self.m * r0 - self.top, self.m * r1 + 2 - self.top        # the rows of x the band reads
+        a, b = max(lo, 0), min(hi, h)
+        xb = xb[:hi - lo]
+        xb[:a - lo] = 0                                                     # padding rows above and below
+        xb[b - lo:] = 0
+        xb[a - lo:b - lo, self.left:self.left + w] = x[n, :, a:b].transpose(1, 2, 0)
+        sh, sw, sc = xb.strides
+        tiles = np.lib.stride_tricks.as_strided(xb, shape=(self.a, self.a, 1, r1 - r0, self.tw, self.c),
+                                                strides=(sh, sw, 0, self.m * sh, self.m * sw, sc), writeable=False)
+        np.copyto(d, tiles)
 
     def gather_outputs(self, g, n0, n, gt):
         """gt (m, m, n, th, tw, O) = g's images n0..n0+n (N, O, *out_size) cut into m x m output tiles (scatter's
@@ -299,23 +322,38 @@ def backward_weight(x, g, geom, m=2):
     if points:
         du = _sums_by_points(x, g, geo, bt, a4, n_out)
         return parallel.matmul(du.reshape(P, -1).T, gg, np.empty((du[0].size, 9), x.dtype)).reshape(w_shape)
-    size = geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, P * size * geo.c, x.dtype),
+    # an image larger than a block goes in bands of tile rows (whole tiles only: no partial tiles to zero)
+    band = max(1, BLOCK_TILES // geo.tw) if BANDS and geo.th * geo.tw > BLOCK_TILES and \
+        tuple(out_size) == (m * geo.th, m * geo.tw) else 0
+    blocks = [(n, 1, r0, min(r0 + band, geo.th)) for n in range(geo.n) for r0 in range(0, geo.th, band)] if band \
+        else [(n0, n, 0, geo.th) for n0, n in geo.blocks]
+    size = band * geo.tw if band else geo.step * geo.th * geo.tw
+    slots = [dict(x=geo.band_buffer(i, band, x.dtype) if band else geo.padded_buffer(i, x.dtype),
+                  d=_scratch("d", i, P * size * max(geo.c, n_out), x.dtype),  # a band's g tiles too
                   v=_scratch("v", i, P * size * geo.c, x.dtype),
-                  g=workspace.zeros(f"winograd.g{i}", (geo.m, geo.m, geo.step, geo.th, geo.tw, n_out), x.dtype,
-                                    layout=tuple(out_size)),       # odd sizes: zero edges, never written
+                  g=None if band else workspace.zeros(f"winograd.g{i}", (geo.m, geo.m, geo.step, geo.th, geo.tw, n_out),
+                                                      x.dtype, layout=tuple(out_size)),  # odd sizes: zero edges
                   dm=_scratch("m", i, P * size * n_out, x.dtype),
                   du=np.empty((P, n_out, geo.c), dtype=x.dtype), first=True)
              for i in range(parallel.num_threads())]
 
     def work(slot, block):
-        n0, n = block
-        buf, tiles = slots[slot], n * geo.th * geo.tw
+        n0, n, r0, r1 = block
+        buf, tiles = slots[slot], n * (r1 - r0) * geo.tw
         d = buf["d"][:P * tiles * geo.c].reshape(P, -1)
-        geo.gather(x, n0, n, buf["x"], d.reshape(geo.a, geo.a, n, geo.th, geo.tw, geo.c))
+        d6 = d.reshape(geo.a, geo.a, n, r1 - r0, geo.tw, geo.c)
+        if band:
+            geo.gather_band(x, n0, r0, r1, buf["x"], d6)
+        else:
+            geo.gather(x, n0, n, buf["x"], d6)
         v = np.matmul(bt, d, out=buf["v"][:P * tiles * geo.c].reshape(P, -1)).reshape(P, tiles, geo.c)
-        gt = buf["g"][:, :, :n]                                              # (m, m, n, th, tw, O)
-        geo.gather_outputs(g, n0, n, gt)
+        if band:     # (m, m, 1, rows, tw, O) of g's whole tiles
+            gt = buf["d"][:geo.m * geo.m * tiles * n_out].reshape(geo.m, geo.m, 1, r1 - r0, geo.tw, n_out)
+            np.copyto(gt, g[n0:n0 + 1, :, m * r0:m * r1].reshape(1, n_out, r1 - r0, m, geo.tw, m)
+                      .transpose(3, 5, 0, 2, 4, 1))
+        else:
+            gt = buf["g"][:, :, :n]                                          # (m, m, n, th, tw, O)
+            geo.gather_outputs(g, n0, n, gt)
         dm = np.matmul(a4, gt.reshape(geo.m * geo.m, -1), out=buf["dm"][:P * tiles * n_out].reshape(P, -1))
         if buf["first"]:                                                     # (P, O, C)
             np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v, out=buf["du"])
@@ -323,7 +361,7 @@ def backward_weight(x, g, geom, m=2):
         else:
             buf["du"] += np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v)
 
-    parallel.run(work, geo.blocks)
+    parallel.run(work, blocks)
     du = parallel.add_up([None if s["first"] else s["du"] for s in slots])    # each slot's own array
     if du is None:
         du = np.zeros((P, n_out, geo.c), dtype=x.dtype)
