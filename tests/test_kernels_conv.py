@@ -9,7 +9,8 @@ import cnnlab
 import cnnlab.nn.functional as F
 import cnnlab._settings
 from cnnlab.kernels import conv as kconv
-from cnnlab.kernels import blas, conv1x1, depthwise, fft, gemm, nhwc, parallel, registry, select, shift, winograd
+from cnnlab.kernels import blas, compiled, conv1x1, depthwise, fft, gemm, nhwc, parallel, registry, select, shift, \
+    winograd
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
@@ -67,7 +68,8 @@ MATMUL = [NHWC[7], NHWC[5], NHWC[6], GEMM[3],
     ((3, 4, 6, 6), (5, 4, 1, 1), (1, 1), ((0, 0), (0, 0)), (2, 3), 1),      # batch 3, dilation (no effect)
     ((3, 6, 7, 5), (6, 2, 1, 1), (3, 1), ((0, 0), (0, 0)), (1, 1), 3),      # batch 3, groups, stride
 ]
-CASES = {"winograd": WINOGRAD, "winograd4": WINOGRAD, "depthwise": DEPTHWISE, "gemm": GEMM, "shift": SHIFT,
+CASES = {"winograd": WINOGRAD, "winograd4": WINOGRAD, "depthwise": DEPTHWISE, "depthwise_taps": DEPTHWISE,
+         "gemm": GEMM, "shift": SHIFT,
          "stack": SHIFT + GEMM[4:], "nhwc": NHWC, "toeplitz": TOEPLITZ, "fft": FFT,
          "matmul": MATMUL}
 PARAMS = [(name, case) for name, cases in CASES.items() for case in cases]
@@ -129,7 +131,8 @@ def test_against_torch(name, case):
 
 @pytest.mark.parametrize("name,case", [("winograd", WINOGRAD[0]), ("winograd", WINOGRAD[4]),
                                        ("winograd4", WINOGRAD[0]), ("winograd4", WINOGRAD[4]),
-                                       ("depthwise", DEPTHWISE[0]), ("depthwise", DEPTHWISE[3])])
+                                       ("depthwise", DEPTHWISE[0]), ("depthwise", DEPTHWISE[3]),
+                                       ("depthwise_taps", DEPTHWISE[0]), ("depthwise_taps", DEPTHWISE[3])])
 def test_transposed_conv_uses_the_same_kernels(name, case):
     """conv_transpose2d's forward is the input gradient and its backward the forward and weight gradient."""
     x_shape, w_shape, stride, padding, dilation, groups = case
@@ -256,6 +259,7 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
 ]])
 def test_selector(monkeypatch, x_shape, w_shape, kw, expected, dx, dw):
     monkeypatch.setattr(parallel, "_threads", 2)                   # the rules were measured with two threads
+    monkeypatch.setattr(compiled, "available", lambda: False)      # NumPy's rules (with numba: its own test file)
     n = len(x_shape) - 2
     p = kw.get("padding", 0)
     geom = ConvGeometry.of(x_shape, w_shape, (kw.get("stride", 1),) * n, ((p, p),) * n, (1,) * n, kw.get("groups", 1))

@@ -1,0 +1,144 @@
+"""Depthwise 2-d convolution as a sum over kernel taps, channels last ('depthwise_taps').
+
+kernels/depthwise.py turns each channel's filter into a band matrix and makes one BLAS call per channel: on the
+small maps of MobileNet and ConvNeXt (14x14, 7x7, and any strided map) those calls are mostly overhead, and the
+band computes several times the multiply-adds. Here a block of output rows of one image is computed for all
+channels at once, with the channels innermost:
+
+    xp[r, v, c] = x[n, c, r0*sh + r - top, v - left]     (zero outside the image)           (rows, Wp, C)
+    y[i, j, c]  = sum_{kh, kw} xp[i*sh + kh*dh, j*sw + kw*dw, c] * w[c, kh, kw]                (rows', OW, C)
+    out[n, c, r0 + i, j] = y[i, j, c]
+
+one np.einsum over a strided view of xp (no im2col): its inner loop multiplies and adds one contiguous run of C
+channels per tap and output position in a single pass (NumPy has no fused multiply-add for two separate ufunc
+calls, and einsum's sum of products is that loop). A channel multiplier m reads each input channel m times (a
+stride-0 axis). Blocks of rows go to the kernel threads (kernels/parallel.py).
+
+The products formed are exactly the direct convolution's, padding zeros included (strided outputs read only the
+taps they use), so inf and NaN come out as PyTorch's without a check (`exact_forward`). The gradients are
+kernels/depthwise.py's (at stride 1 the input gradient is this forward with the flipped filters).
+
+>>> from cnnlab.kernels.geometry import ConvGeometry
+>>> geom = ConvGeometry.of((1, 2, 3, 3), (2, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2)
+>>> forward(np.ones((1, 2, 3, 3)), np.ones((2, 1, 3, 3)), geom)[0, 1].tolist()
+[[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]]
+"""
+import numpy as np
+
+from . import depthwise, parallel, registry, workspace
+from .common import input_gradient_geometry
+
+BLOCK_BYTES = 2**18    # output bytes of a block of rows (its padded input about as much): stays in L2
+THREADED_MACS = 2**20  # multiply-adds from which the blocks go to the kernel threads (below, the hand-off costs more)
+MAX_TAP_POSITIONS = 4096  # it wins where N * output positions * taps is at most this (benchmarks/NOTES.md)
+
+
+def supports(geom):
+    """The 'depthwise' algorithm's geometries: 2-d, one input channel per group (any multiplier)."""
+    return depthwise.supports(geom)
+
+
+def _overlap(p0, n, before, size):
+    """(image slice, window slice) where the padded indices p0..p0+n-1 (image index = padded - before) meet
+    the image 0..size-1; both empty where they do not."""
+    lo, hi = max(p0 - before, 0), min(p0 + n - before, size)
+    hi = max(lo, hi)
+    return slice(lo, hi), slice(lo + before - p0, hi + before - p0)
+
+
+class _Taps:
+    """Index arithmetic of one call."""
+
+    def __init__(self, geom, itemsize):
+        self.n, self.c, self.h, self.w = geom.x_shape
+        self.m, (self.kh, self.kw) = geom.out_channels // self.c, geom.kernel
+        (self.sh, self.sw), (self.dh, self.dw) = geom.stride, geom.dilation
+        (self.top, _), (self.left, _) = geom.pads
+        self.oh, self.ow = geom.out_size
+        self.span_h = (self.kh - 1) * self.dh + 1
+        self.wp = (self.ow - 1) * self.sw + (self.kw - 1) * self.dw + 1             # padded columns read
+        self.cols = _overlap(0, self.wp, self.left, self.w)
+        row_bytes = self.ow * self.c * self.m * itemsize
+        rows = max(1, min(self.oh, BLOCK_BYTES // max(1, row_bytes)))
+        macs = self.n * self.oh * self.ow * self.c * self.m * self.kh * self.kw
+        self.threads = parallel.num_threads() if macs >= THREADED_MACS else 1
+        # one image with fewer blocks than threads: split its rows so that every thread has a share
+        rows = min(rows, -(-self.oh // self.threads)) if self.n == 1 else rows
+        self.rb = rows
+        self.blocks = [(i, r0) for i in range(self.n) for r0 in range(0, self.oh, rows)]
+        self.rows_in = (rows - 1) * self.sh + self.span_h
+
+    def weights(self, w):
+        """w (C*m, 1, kh, kw) -> (kh, kw, C, m) contiguous, the taps' channel vectors."""
+        return np.ascontiguousarray(w.reshape(self.c, self.m, self.kh, self.kw).transpose(2, 3, 0, 1))
+
+    def load(self, x, image, r0, rb, buf):
+        """buf (rows_in, wp, C) = the padded rows of `image` that output rows r0..r0+rb read, channels last."""
+        n_in = (rb - 1) * self.sh + self.span_h
+        src, dst = _overlap(r0 * self.sh, n_in, self.top, self.h)
+        buf[:dst.start] = 0
+        buf[dst.stop:n_in] = 0
+        cols, dcols = self.cols
+        buf[dst, dcols] = x[image, :, src, cols].transpose(1, 2, 0)
+
+    def view(self, buf, rb):
+        """(rb, OW, kh, kw, C, m): the input value each tap meets, a strided view of buf (rows_in, wp, C)."""
+        s = buf.strides
+        return np.lib.stride_tricks.as_strided(
+            buf, (rb, self.ow, self.kh, self.kw, self.c, self.m),
+            (s[0] * self.sh, s[1] * self.sw, s[0] * self.dh, s[1] * self.dw, s[2], 0), writeable=False)
+
+
+def forward(x, w, geom):
+    """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier)."""
+    geo = _Taps(geom, x.dtype.itemsize)
+    out = np.empty((geo.n, geo.c * geo.m) + geom.out_size, dtype=x.dtype)
+    if geo.n == 0 or out.size == 0:
+        return out
+    wt = geo.weights(w)
+    # without a multiplier the m axis (length 1) is dropped, so that einsum's inner loop runs over the channels
+    single = geo.m == 1
+    spec, taps = ("hwijc,ijc->hwc", wt[..., 0]) if single else ("hwijcm,ijcm->hwcm", wt)
+
+    def work(slot, block):
+        image, r0 = block
+        rb = min(geo.rb, geo.oh - r0)
+        buf = workspace.zeros("depthwise_taps.x", (geo.rows_in, geo.wp, geo.c), x.dtype, layout=geo.cols)
+        y = workspace.empty("depthwise_taps.y", (geo.rb, geo.ow, geo.c * geo.m), x.dtype)[:rb]
+        geo.load(x, image, r0, rb, buf)
+        v = geo.view(buf, rb)
+        np.einsum(spec, v[..., 0] if single else v, taps, out=y if single else y.reshape(rb, geo.ow, geo.c, geo.m))
+        out[image, :, r0:r0 + rb] = y.transpose(2, 0, 1)
+
+    parallel.run(work, geo.blocks, threads=geo.threads)
+    return out
+
+
+def backward_input(g, w, geom):
+    """conv_backward_input: at stride 1 without a multiplier this forward of g with the flipped filters, else
+    kernels/depthwise.py's."""
+    if geom.stride == (1, 1) and geom.out_channels == geom.in_channels:
+        adjoint, crops = input_gradient_geometry(geom)
+        return forward(g[(slice(None), slice(None)) + crops], w[:, :, ::-1, ::-1], adjoint)
+    return depthwise.backward_input(g, w, geom)
+
+
+def _tap_positions(op, geom):
+    """N * positions * taps of the sum this algorithm would compute for op (None where it would not)."""
+    if op == "forward":
+        size = geom.out_size
+    elif op == "backward_input" and geom.stride == (1, 1) and geom.out_channels == geom.in_channels:
+        size = geom.in_size                                           # the forward of g, one output per input
+    else:
+        return None
+    return geom.batch * size[0] * size[1] * geom.kernel[0] * geom.kernel[1]
+
+
+def _wins(op, geom, precise):
+    if supports(geom) and (_tap_positions(op, geom) or MAX_TAP_POSITIONS + 1) <= MAX_TAP_POSITIONS:
+        return f"a depthwise convolution with at most {MAX_TAP_POSITIONS} positions x taps per channel: one sum " \
+               "over the taps for all channels (the band's BLAS call per channel costs more than its work)"
+
+
+ALGORITHMS = (registry.Algorithm("depthwise_taps", supports, forward, backward_input, depthwise.backward_weight,
+                                 rules=((9, _wins),), exact_forward=True),)
