@@ -23,10 +23,14 @@ WINOGRAD4 = _read("CNNLAB_WINOGRAD4") != "0"
 #: CNNLAB_MALLOC=system: keep glibc's allocator defaults instead of the larger mmap/trim thresholds cnnlab sets.
 MALLOC = _read("CNNLAB_MALLOC").lower()
 
+#: CNNLAB_COMPILED=0: never use the optional numba-compiled kernels, even where numba is installed.
+COMPILED = _read("CNNLAB_COMPILED") != "0"
+
 #: The table the README prints: (variable, what it does).
 TABLE = (
     ("CNNLAB_NUM_THREADS", "threads for cnnlab's own kernels (default: as many as BLAS uses)"),
     ("CNNLAB_BLAS", "`numpy`: NumPy's matmul instead of the linked BLAS library (debugging)"),
     ("CNNLAB_WINOGRAD4", "`0`: never use the F(4x4) Winograd convolution"),
     ("CNNLAB_MALLOC", "`system`: keep glibc's allocator defaults (no larger mmap/trim thresholds)"),
+    ("CNNLAB_COMPILED", "`0`: never use the optional numba-compiled kernels (the `fast` extra)"),
 )

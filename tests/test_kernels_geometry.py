@@ -75,7 +75,7 @@ def test_conv_transpose_records_its_geometry_and_computes_with_its_convolution()
 
 def test_every_algorithm_is_declared_once_with_its_rules():
     names = registry.names()
-    assert sorted(names) == sorted(set(names)) and "gemm" in names and len(names) == 10
+    assert sorted(names) == sorted(set(names)) and "gemm" in names and len(names) == 12
     assert select.ALGORITHMS == names
     ranks = [rank for rank, _, _ in registry.rules()]
     assert ranks == sorted(ranks) and len(set(ranks)) == len(ranks)  # one order, no ties

@@ -1,0 +1,57 @@
+"""The optional compiled kernels (numba, the `fast` extra): whether they may run, and loading them at first use.
+
+cnnlab runs on NumPy alone. Where numba is installed (`pip install cnnlab[fast]`), the algorithms that have a
+compiled form (kernels/depthwise_compiled.py) use it; `CNNLAB_COMPILED=0` turns them off (the NumPy algorithms
+take their shapes). numba is imported at the first call of a compiled kernel, never by `import cnnlab` (its
+import costs about half a second, and a first call compiles each kernel once: numba caches the machine code next
+to cnnlab/kernels/jit/ where it can write, so later processes only load it). If numba is installed but fails to
+import, `kernels()` is None and the callers run their NumPy algorithm instead.
+
+>>> isinstance(available(), bool)
+True
+"""
+import contextlib
+import importlib.util
+import threading
+
+from .. import _settings
+
+_lock = threading.Lock()
+_available = None
+_loaded = []                 # [the kernels module or None], filled at the first call of kernels()
+
+
+def available():
+    """Whether the compiled kernels may run: CNNLAB_COMPILED is not 0 and numba is installed (not imported here)."""
+    global _available
+    if _available is None:
+        _available = _settings.COMPILED and importlib.util.find_spec("numba") is not None
+    return _available and (not _loaded or _loaded[0] is not None)
+
+
+@contextlib.contextmanager
+def disabled():
+    """Within the block the compiled kernels are off, as with CNNLAB_COMPILED=0 (tests of the NumPy rules use it)."""
+    global _available
+    available()
+    old, _available = _available, False
+    try:
+        yield
+    finally:
+        _available = old
+
+
+def kernels():
+    """The module of compiled depthwise kernels (cnnlab/kernels/jit/depthwise.py), importing numba on the first
+    call; None where they are off or numba cannot be imported."""
+    if not _loaded:
+        with _lock:
+            if not _loaded:
+                module = None
+                if available():
+                    try:
+                        from .jit import depthwise as module
+                    except ImportError:          # numba installed but broken (e.g. built for another NumPy)
+                        module = None
+                _loaded.append(module)
+    return _loaded[0]

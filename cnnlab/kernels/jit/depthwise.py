@@ -1,0 +1,174 @@
+"""Depthwise 2-d convolution as compiled loops (numba): the kernels of kernels/depthwise_compiled.py.
+
+One plane (an image's channel) at a time, in flat "phase" coordinates that make every kernel tap one contiguous,
+branch-free multiply-add over the whole output plane. The padded input plane xpad is split into its stride
+phases (space to depth), P[a, b][u, v] = xpad[u*sh + a, v*sw + b], each hq x wq; output position (i, j) is flat
+index p = i*wq + j, and tap (kh, kw) reads phase ((kh*dh) % sh, (kw*dw) % sw) at flat offset
+((kh*dh) // sh) * wq + (kw*dw) // sw from p:
+
+    y[p] = sum_t w[t] * P_flat[off_t + p]            p in [0, (OH-1)*wq + OW): positions j >= OW are dropped
+
+The padding zeros are in P, so each output sums exactly the products PyTorch sums (inf and NaN included). The
+input gradient is the adjoint (dP[off_t + p] += w[t] * g[p], g zero at the dropped positions), the weight
+gradient dw[t] = sum_p g[p] * P_flat[off_t + p]. Callers pass contiguous float32 or float64 arrays and a range
+[lo, hi) of planes (or channels), so that a thread's share is one call (the GIL is released inside).
+
+fastmath allows only contraction (FMA) and reassociation (vectorised sums): neither assumes values are finite.
+"""
+import numba
+import numpy as np
+
+FASTMATH = {"contract", "reassoc"}
+RUN = 32            # the loops' lengths are rounded up to a multiple of this: whole vector iterations, no scalar tail
+
+
+def _jit(fn):
+    """numba.njit without the GIL, cached on disk where a cache directory can be written (else compiled per process)."""
+    try:
+        return numba.njit(nogil=True, cache=True, fastmath=FASTMATH)(fn)
+    except RuntimeError:                  # numba: no writable cache location for this file
+        return numba.njit(nogil=True, fastmath=FASTMATH)(fn)
+
+
+@_jit
+def _layout(kh_, kw_, oh, ow, sh, sw, dh, dw):
+    """(hq, wq, length, offsets of the K taps, size of the phase planes): length is L rounded up to RUN (the
+    planes get as many zeros behind them, the extra outputs are dropped)."""
+    hq = -(-((oh - 1) * sh + (kh_ - 1) * dh + 1) // sh)
+    wq = -(-((ow - 1) * sw + (kw_ - 1) * dw + 1) // sw)
+    offs = np.empty(kh_ * kw_, np.int64)
+    for kh in range(kh_):
+        for kw in range(kw_):
+            a, b = (kh * dh) % sh, (kw * dw) % sw
+            offs[kh * kw_ + kw] = (a * sw + b) * hq * wq + ((kh * dh) // sh) * wq + (kw * dw) // sw
+    length = -(-((oh - 1) * wq + ow) // RUN) * RUN
+    return hq, wq, length, offs, sh * sw * hq * wq + length - ((oh - 1) * wq + ow)
+
+
+@_jit
+def _columns(b, sw, left, w, wq):
+    """[v0, v1): the phase columns v of column phase b that lie on the input (0 <= v*sw + b - left < w)."""
+    v0 = min(wq, max(0, -((b - left) // sw)))
+    return v0, min(wq, max(v0, -((b - left - w) // sw)))
+
+
+@_jit
+def _load(plane, ph, sh, sw, top, left, hq, wq):
+    """ph = the phase planes of one input plane (H, W); its padding entries are left as they are (zero)."""
+    h, w = plane.shape
+    for a in range(sh):
+        for b in range(sw):
+            v0, v1 = _columns(b, sw, left, w, wq)
+            base = (a * sw + b) * hq * wq
+            start = v0 * sw + b - left
+            for u in range(hq):
+                r = u * sh + a - top
+                if not 0 <= r < h or v1 <= v0:
+                    continue
+                d = base + u * wq
+                if v1 - v0 < RUN:                # short rows: plain indexing (a view costs more than the copy)
+                    for v in range(v0, v1):
+                        ph[d + v] = plane[r, v * sw + b - left]
+                else:                            # long rows: views, so the copy is vector code
+                    src, dst = plane[r, start:start + (v1 - v0 - 1) * sw + 1:sw], ph[d + v0:d + v1]
+                    for v in range(v1 - v0):
+                        dst[v] = src[v]
+
+
+@_jit
+def _unload(ph, plane, sh, sw, top, left, hq, wq):
+    """plane (H, W) = the entries of the phase planes ph that lie on the input; rows and columns no tap reads, 0."""
+    h, w = plane.shape
+    for r in range(h):
+        a, u = (r + top) % sh, (r + top) // sh
+        row = plane[r]
+        for col in range(w):
+            b, v = (col + left) % sw, (col + left) // sw
+            row[col] = ph[(a * sw + b) * hq * wq + u * wq + v] if u < hq and v < wq else 0
+
+
+@_jit
+def forward(x, w, out, sh, sw, dh, dw, top, left, lo, hi):
+    """out[n, o] for the planes p = n*O + o in [lo, hi): three taps per pass over the plane (fewer stores)."""
+    o_, k_ = w.shape[0], w.shape[2] * w.shape[3]
+    m, oh, ow = o_ // x.shape[1], out.shape[2], out.shape[3]
+    hq, wq, length, offs, size = _layout(w.shape[2], w.shape[3], oh, ow, sh, sw, dh, dw)
+    ph = np.zeros(size, x.dtype)
+    y = np.empty(length, x.dtype)
+    taps = w.reshape(o_, k_)
+    last = -1
+    for p in range(lo, hi):
+        n, o = p // o_, p % o_
+        if n * x.shape[1] + o // m != last:              # channel multiplier m: m planes share one input plane
+            last = n * x.shape[1] + o // m
+            _load(x[n, o // m], ph, sh, sw, top, left, hq, wq)
+        t = 0
+        for i in range(length):
+            y[i] = 0
+        while t + 3 <= k_:
+            w0, w1, w2 = taps[o, t], taps[o, t + 1], taps[o, t + 2]
+            p0, p1, p2 = ph[offs[t]:offs[t] + length], ph[offs[t + 1]:offs[t + 1] + length], \
+                ph[offs[t + 2]:offs[t + 2] + length]
+            for i in range(length):
+                y[i] += w0 * p0[i] + w1 * p1[i] + w2 * p2[i]
+            t += 3
+        while t < k_:
+            w0, p0 = taps[o, t], ph[offs[t]:offs[t] + length]
+            for i in range(length):
+                y[i] += w0 * p0[i]
+            t += 1
+        for i in range(oh):
+            for j in range(ow):
+                out[n, o, i, j] = y[i * wq + j]
+
+
+@_jit
+def backward_input(g, w, dx, sh, sw, dh, dw, top, left, lo, hi):
+    """dx[n, c] for the input planes q = n*C + c in [lo, hi): each tap's adjoint added into the phase planes."""
+    c_, o_, k_ = dx.shape[1], w.shape[0], w.shape[2] * w.shape[3]
+    m, oh, ow = o_ // c_, g.shape[2], g.shape[3]
+    hq, wq, length, offs, size = _layout(w.shape[2], w.shape[3], oh, ow, sh, sw, dh, dw)
+    dph = np.empty(size, g.dtype)
+    gy = np.zeros(length, g.dtype)                       # the dropped positions j >= OW stay 0
+    taps = w.reshape(o_, k_)
+    for q in range(lo, hi):
+        n, c = q // c_, q % c_
+        for i in range(dph.size):
+            dph[i] = 0
+        for o in range(c * m, c * m + m):
+            for i in range(oh):
+                src, dst = g[n, o, i], gy[i * wq:i * wq + ow]
+                for j in range(ow):
+                    dst[j] = src[j]
+            for t in range(k_):
+                w0, d0 = taps[o, t], dph[offs[t]:offs[t] + length]
+                for i in range(length):
+                    d0[i] += w0 * gy[i]
+        _unload(dph, dx[n, c], sh, sw, top, left, hq, wq)
+
+
+@_jit
+def backward_weight(x, g, dwk, sh, sw, dh, dw, top, left, lo, hi):
+    """dwk[o] (O, KH, KW) for the output channels of the input channels c in [lo, hi), summed over the images."""
+    n_, c_, o_ = x.shape[0], x.shape[1], dwk.shape[0]
+    k_, m, oh, ow = dwk.shape[1] * dwk.shape[2], o_ // c_, g.shape[2], g.shape[3]
+    hq, wq, length, offs, size = _layout(dwk.shape[1], dwk.shape[2], oh, ow, sh, sw, dh, dw)
+    ph = np.zeros(size, x.dtype)
+    gy = np.zeros(length, g.dtype)                       # the dropped positions j >= OW stay 0
+    sums, zero = dwk.reshape(o_, k_), np.zeros(1, x.dtype)[0]
+    for c in range(lo, hi):
+        for o in range(c * m, c * m + m):
+            for t in range(k_):
+                sums[o, t] = 0
+        for n in range(n_):
+            _load(x[n, c], ph, sh, sw, top, left, hq, wq)
+            for o in range(c * m, c * m + m):
+                for i in range(oh):
+                    src, dst = g[n, o, i], gy[i * wq:i * wq + ow]
+                    for j in range(ow):
+                        dst[j] = src[j]
+                for t in range(k_):
+                    p0, s = ph[offs[t]:offs[t] + length], zero
+                    for i in range(length):
+                        s += gy[i] * p0[i]
+                    sums[o, t] += s
