@@ -133,3 +133,40 @@ def test_no_bands_for_partial_tiles(monkeypatch):
     want = registry.get("gemm").backward_weight(x, g, geom)
     np.testing.assert_allclose(winograd.backward_weight(x, g, geom, 4), want, rtol=0, atol=1e-12 * np.abs(want).max())
     assert not bands
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+@pytest.mark.parametrize("x_shape,w_shape,pads,m", BAND_CASES)
+def test_forward_and_input_gradient_in_bands(monkeypatch, threads, x_shape, w_shape, pads, m):
+    """The forward's bands: as the GEMM lowering, float64 and float32, on any number of threads."""
+    monkeypatch.setattr(winograd, "BLOCK_TILES", 6)
+    monkeypatch.setattr(parallel, "_threads", threads)
+    bands = []
+    monkeypatch.setattr(winograd._Tiles, "gather_band", _spy(winograd._Tiles.gather_band, bands))
+    geom = _geom((x_shape, w_shape, pads))
+    gemm = registry.get("gemm")
+    for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
+        x, w, g = rand(*x_shape, dtype=dtype), rand(*w_shape, seed=1, dtype=dtype), rand(*geom.y_shape, seed=2,
+                                                                                        dtype=dtype)
+        with parallel.own_threads():
+            y, dx = winograd.forward(x, w, geom, m), winograd.backward_input(g, w, geom, m)
+        x, w, g = (a.astype(np.float64) for a in (x, w, g))
+        for got, want in ((y, gemm.forward(x, w, geom)), (dx, gemm.backward_input(g, w, geom))):
+            assert got.dtype == dtype
+            np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())
+    assert bands
+
+
+def test_non_finite_inputs_in_bands(monkeypatch):
+    """A band's non-finite output tiles send the call to kernels/nonfinite.py, as a block's do: inf and NaN
+    come out as PyTorch's."""
+    torch = pytest.importorskip("torch")
+    from cnnlab.kernels import conv as kconv
+    monkeypatch.setattr(winograd, "BLOCK_TILES", 6)
+    geom = _geom(BAND_CASES[0][:3])
+    x, w = rand(*BAND_CASES[0][0]), rand(*BAND_CASES[0][1], seed=1)
+    x[1, 2, 9, 4], x[0, 0, 3, 3] = np.inf, np.nan
+    with select.forced("winograd4"):
+        got = kconv.conv_forward(x, w, geom)
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)

@@ -69,7 +69,7 @@ WEIGHT_POSITIONS = 64        # output positions per image from which F(4x4) comp
 WEIGHT_POSITIONS_F2 = 16     # from this many, with more than MIN_CHANNELS channels)
 F4_MAX_WEIGHT_BYTES = 24 * 2**20  # F(4x4)'s per-thread weight-gradient sums dU (36 x O x C) up to this size
                            # (F(2x2)'s 16 x O x C above: 512 x 512 channels)
-BANDS = True               # weight gradients cut an image larger than a block into bands of tile rows
+BANDS = True               # an image larger than a block goes in bands of tile rows (outputs of whole tiles)
 WEIGHT_POINTS_RATIO = 1.0  # weight gradients split the sums over the transform points (one dU) where the
                            # batch's transformed tiles, T x (C + O), are at most this times the threads' dU copies
 
@@ -107,8 +107,8 @@ def tile(op, geom, precise):
 
 def _image_fits(geom, m):
     """Whether one image's transformed tiles (a*a x tiles x the wider channel count, float32) fit a block
-    (BLOCK_MAX_BYTES): blocks are whole images, so a larger image's block leaves the cache (U-Net's 128x128 and
-    256x256 maps, where 'shift' and 'gemm' win)."""
+    (BLOCK_MAX_BYTES): on U-Net's 128x128 and 256x256 maps 'shift' wins, against whole images as blocks and
+    against bands of tile rows (BANDS) alike (benchmarks/NOTES.md)."""
     tiles = math.prod(-(-s // m) for s in geom.out_size)
     return (m + 2) ** 2 * tiles * max(geom.in_channels, geom.out_channels) * 4 <= BLOCK_MAX_BYTES
 
@@ -130,7 +130,30 @@ class _Tiles:
         if self.n >= threads:                                          # every thread gets as many blocks
             blocks = -(-blocks // threads) * threads
         self.step = max(1, self.n if whole else -(-self.n // max(1, min(blocks, self.n))))
-        self.blocks = [(n0, min(self.step, self.n - n0)) for n0 in range(0, self.n, self.step)]
+        # an image larger than a block goes in bands of tile rows (whole tiles only: no partial tiles to zero)
+        rows = min(BLOCK_TILES // self.tw, BLOCK_MAX_BYTES // (self.a ** 2 * self.tw * max(self.c, width) * 4))
+        self.band = max(1, rows) if BANDS and not whole and rows < self.th and \
+            self.out_size == (m * self.th, m * self.tw) else 0
+        if self.band:          # blocks (n0, n, r0, r1): images n0..n0+n, tile rows r0..r1
+            self.step, self.blocks = 1, [(n0, 1, r0, min(r0 + self.band, self.th)) for n0 in range(self.n)
+                                         for r0 in range(0, self.th, self.band)]
+        else:
+            self.blocks = [(n0, min(self.step, self.n - n0), 0, self.th) for n0 in range(0, self.n, self.step)]
+        self.tiles = self.band * self.tw if self.band else self.step * tiles    # at most, per block
+
+    def buffer(self, slot, dtype):
+        """The padded input buffer of a block: band_buffer() or padded_buffer()."""
+        return self.band_buffer(slot, self.band, dtype) if self.band else self.padded_buffer(slot, dtype)
+
+    def load(self, x, block, xb, d):
+        """d (a, a, n, rows, tw, C) = the input tiles of a block (n0, n, r0, r1) of x, through xb (buffer()); the
+        images of a block of several are copied on the threads."""
+        n0, n, r0, r1 = block
+        if self.band:
+            self.gather_band(x, n0, r0, r1, xb, d)
+        else:
+            parallel.run(lambda _, r: self.gather(x, n0 + r[0], r[1] - r[0], xb[r[0]:], d[:, :, r[0]:r[1]]),
+                         parallel.ranges(n))
 
     def padded_buffer(self, slot, dtype):
         """A (step, m*th + 2, m*tw + 2, C) buffer, zero outside the images that gather() writes into it: a block
@@ -183,6 +206,12 @@ class _Tiles:
                                                 strides=(sh, sw, 0, self.m * sh, self.m * sw, sc), writeable=False)
         np.copyto(d, tiles)
 
+    def scatter_band(self, y, out, n0, r0, r1):
+        """out[n0, :, m*r0:m*r1] = the output tiles y (m*m, rows * tw * O) of a band."""
+        m, rows, o = self.m, r1 - r0, out.shape[1]
+        o6 = out[n0:n0 + 1, :, m * r0:m * r1].reshape(1, o, rows, m, self.tw, m)
+        np.copyto(o6, y.reshape(m, m, 1, rows, self.tw, o).transpose(2, 5, 3, 0, 4, 1))
+
     def gather_outputs(self, g, n0, n, gt):
         """gt (m, m, n, th, tw, O) = g's images n0..n0+n (N, O, *out_size) cut into m x m output tiles (scatter's
         adjoint; tile positions past the output are left as they are)."""
@@ -230,19 +259,17 @@ def _forward(x, u, out_size, padding, m, seen=None):
     M = _MATRICES[m]
     bt, at = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).astype(x.dtype)
     P, Q = bt.shape[0], at.shape[0]
-    size = geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.padded_buffer(i, x.dtype), d=_scratch("d", i, P * size * geo.c, x.dtype),
+    size = geo.tiles
+    slots = [dict(x=geo.buffer(i, x.dtype), d=_scratch("d", i, P * size * geo.c, x.dtype),
                   v=_scratch("v", i, P * size * geo.c, x.dtype), m=_scratch("m", i, P * size * n_out, x.dtype),
                   y=_scratch("y", i, Q * size * n_out, x.dtype)) for i in range(min(parallel.num_threads(),
                                                                                    len(geo.blocks)))]
 
     def work(slot, block):  # a block on a thread; a lone block splits its matmuls over the threads instead
-        n0, n = block
-        buf, tiles = slots[slot], n * geo.th * geo.tw
+        n0, n, r0, r1 = block
+        buf, tiles = slots[slot], n * (r1 - r0) * geo.tw
         d = buf["d"][:P * tiles * geo.c].reshape(P, -1)
-        d6 = d.reshape(geo.a, geo.a, n, geo.th, geo.tw, geo.c)
-        parallel.run(lambda _, r: geo.gather(x, n0 + r[0], r[1] - r[0], buf["x"][r[0]:], d6[:, :, r[0]:r[1]]),
-                     parallel.ranges(n))
+        geo.load(x, block, buf["x"], d.reshape(geo.a, geo.a, n, r1 - r0, geo.tw, geo.c))
         v = parallel.matmul(bt, d, buf["v"][:P * tiles * geo.c].reshape(P, -1))          # (P, T*C)
         v, mm = v.reshape(P, tiles, geo.c), buf["m"][:P * tiles * n_out].reshape(P, tiles, n_out)
         parallel.run(lambda _, r: np.matmul(v[r[0]:r[1]], u[r[0]:r[1]], out=mm[r[0]:r[1]]),  # per point: (T, O)
@@ -250,7 +277,10 @@ def _forward(x, u, out_size, padding, m, seen=None):
         y = parallel.matmul(at, mm.reshape(P, -1), buf["y"][:Q * tiles * n_out].reshape(Q, -1))
         if seen is not None:
             seen.append(nonfinite.finite(y))
-        parallel.run(lambda _, r: geo.scatter(y, out, n0, *r), parallel.ranges(n))
+        if geo.band:
+            geo.scatter_band(y, out, n0, r0, r1)
+        else:
+            parallel.run(lambda _, r: geo.scatter(y, out, n0, *r), parallel.ranges(n))
 
     parallel.run(work, geo.blocks)
     return out
@@ -322,13 +352,8 @@ def backward_weight(x, g, geom, m=2):
     if points:
         du = _sums_by_points(x, g, geo, bt, a4, n_out)
         return parallel.matmul(du.reshape(P, -1).T, gg, np.empty((du[0].size, 9), x.dtype)).reshape(w_shape)
-    # an image larger than a block goes in bands of tile rows (whole tiles only: no partial tiles to zero)
-    band = max(1, BLOCK_TILES // geo.tw) if BANDS and geo.th * geo.tw > BLOCK_TILES and \
-        tuple(out_size) == (m * geo.th, m * geo.tw) else 0
-    blocks = [(n, 1, r0, min(r0 + band, geo.th)) for n in range(geo.n) for r0 in range(0, geo.th, band)] if band \
-        else [(n0, n, 0, geo.th) for n0, n in geo.blocks]
-    size = band * geo.tw if band else geo.step * geo.th * geo.tw
-    slots = [dict(x=geo.band_buffer(i, band, x.dtype) if band else geo.padded_buffer(i, x.dtype),
+    size, band = geo.tiles, geo.band
+    slots = [dict(x=geo.buffer(i, x.dtype),
                   d=_scratch("d", i, P * size * max(geo.c, n_out), x.dtype),  # a band's g tiles too
                   v=_scratch("v", i, P * size * geo.c, x.dtype),
                   g=None if band else workspace.zeros(f"winograd.g{i}", (geo.m, geo.m, geo.step, geo.th, geo.tw, n_out),
@@ -341,11 +366,7 @@ def backward_weight(x, g, geom, m=2):
         n0, n, r0, r1 = block
         buf, tiles = slots[slot], n * (r1 - r0) * geo.tw
         d = buf["d"][:P * tiles * geo.c].reshape(P, -1)
-        d6 = d.reshape(geo.a, geo.a, n, r1 - r0, geo.tw, geo.c)
-        if band:
-            geo.gather_band(x, n0, r0, r1, buf["x"], d6)
-        else:
-            geo.gather(x, n0, n, buf["x"], d6)
+        geo.load(x, block, buf["x"], d.reshape(geo.a, geo.a, n, r1 - r0, geo.tw, geo.c))
         v = np.matmul(bt, d, out=buf["v"][:P * tiles * geo.c].reshape(P, -1)).reshape(P, tiles, geo.c)
         if band:     # (m, m, 1, rows, tw, O) of g's whole tiles
             gt = buf["d"][:geo.m * geo.m * tiles * n_out].reshape(geo.m, geo.m, 1, r1 - r0, geo.tw, n_out)
@@ -361,7 +382,7 @@ def backward_weight(x, g, geom, m=2):
         else:
             buf["du"] += np.matmul(dm.reshape(P, tiles, n_out).swapaxes(1, 2), v)
 
-    parallel.run(work, blocks)
+    parallel.run(work, geo.blocks)
     du = parallel.add_up([None if s["first"] else s["du"] for s in slots])    # each slot's own array
     if du is None:
         du = np.zeros((P, n_out, geo.c), dtype=x.dtype)
