@@ -37,16 +37,22 @@ def test_small_maps_take_the_taps(x_shape, k, stride):
     geom = _geometry(x_shape, k, stride)
     assert _numpy_choice("forward", geom) == "depthwise_taps"
     assert _numpy_choice("backward_input", geom) == ("depthwise_taps" if stride == 1 else "depthwise")
-    assert _numpy_choice("backward_weight", geom) == "depthwise"
+    assert _numpy_choice("backward_weight", geom) == "depthwise_taps"
 
 
-@pytest.mark.parametrize("x_shape,k,stride", [
-    ((1, 32, 112, 112), 3, 1), ((1, 144, 56, 56), 3, 1), ((1, 144, 56, 56), 3, 2), ((1, 192, 28, 28), 3, 1),
-    ((8, 384, 14, 14), 3, 1), ((1, 384, 14, 14), 7, 1), ((8, 768, 7, 7), 7, 1), ((32, 96, 56, 56), 7, 1),
+@pytest.mark.parametrize("x_shape,k,stride,weight", [
+    ((1, 32, 112, 112), 3, 1, "depthwise"), ((8, 144, 56, 56), 3, 2, "depthwise"),
+    ((32, 96, 56, 56), 7, 1, "depthwise"),                                       # ConvNeXt-T's training
+    ((1, 144, 56, 56), 3, 2, "depthwise_taps"), ((1, 192, 28, 28), 3, 1, "depthwise_taps"),
+    ((8, 384, 14, 14), 3, 1, "depthwise_taps"), ((1, 384, 14, 14), 7, 1, "depthwise_taps"),
+    ((8, 768, 7, 7), 7, 1, "depthwise_taps"),
 ])
-def test_larger_maps_keep_the_band(x_shape, k, stride):
+def test_larger_maps_keep_the_band(x_shape, k, stride, weight):
+    """Forward and input gradient from more than 4096 positions x taps; the weight gradient (whose band makes a
+    BLAS call per channel and residue class) from more than 4096 output positions."""
     geom = _geometry(x_shape, k, stride)
-    assert {_numpy_choice(op, geom) for op in ("forward", "backward_input", "backward_weight")} == {"depthwise"}
+    assert _numpy_choice("forward", geom) == _numpy_choice("backward_input", geom) == "depthwise"
+    assert _numpy_choice("backward_weight", geom) == weight
 
 
 CASES = [   # (x shape, kernel, stride, dilation, multiplier)
@@ -94,25 +100,26 @@ def test_one_row_per_block_on_threads(monkeypatch, threads, case):
             np.testing.assert_allclose(got, ref, rtol=0, atol=1e-12 * np.abs(ref).max())
 
 
-@pytest.mark.parametrize("k,stride", [(3, 1), (3, 2), (7, 1)])
-def test_float32_error_bound(k, stride):
-    """Each output is one float32 sum of its k*k products, as in direct convolution: within 1e-6 of the largest
-    value of a float64 reference on realistic data (measured 1-2e-7) and within 4x the GEMM lowering's float32
-    error (measured 1-2x), forward and input gradient."""
+@pytest.mark.parametrize("x_shape,k,stride", [((2, 64, 14, 14), 3, 1), ((2, 64, 14, 14), 3, 2),
+                                             ((2, 64, 14, 14), 7, 1), ((16, 64, 16, 16), 3, 1)])
+def test_float32_error_bound(x_shape, k, stride):
+    """Each output is one float32 sum of its k*k products, as in direct convolution, and each weight gradient one
+    float32 sum over the images and output positions (at most 4096 where it is chosen): within 1e-6 (outputs) and
+    2e-6 (weight gradients) of the largest value of a float64 reference on realistic data (measured 0.8-2.9e-7 and
+    1.8-4.3e-7) and within 4x the GEMM lowering's float32 error (measured 0.8-2.6x)."""
     rng = np.random.default_rng(0)
-    geom = _geometry((2, 64, 14, 14), k, stride)
+    geom = _geometry(x_shape, k, stride)
     x, g = rng.standard_normal(geom.x_shape), rng.standard_normal(geom.y_shape)
     w = rng.standard_normal(geom.w_shape) * np.sqrt(2.0 / (k * k))
-    args32 = [a.astype(np.float32) for a in (x, w, g)] + [geom]
-    for name_op in ("forward", "backward_input"):
-        taps, gemm = getattr(registry.get("depthwise_taps"), name_op), getattr(registry.get("gemm"), name_op)
-        a = (x, w) if name_op == "forward" else (g, w)
-        a32 = args32[:2] if name_op == "forward" else args32[2:0:-1]
+    x32, w32, g32 = (a.astype(np.float32) for a in (x, w, g))
+    for op, a, a32, bound in [("forward", (x, w), (x32, w32), 1e-6), ("backward_input", (g, w), (g32, w32), 1e-6),
+                              ("backward_weight", (x, g), (x32, g32), 2e-6)]:
+        taps, gemm = getattr(registry.get("depthwise_taps"), op), getattr(registry.get("gemm"), op)
         want = gemm(*a, geom)
         got, direct = taps(*a32, geom), gemm(*a32, geom)
         assert got.dtype == np.float32
         err = np.abs(got - want).max()
-        assert err <= 1e-6 * np.abs(want).max() and err <= 4 * np.abs(direct - want).max()
+        assert err <= bound * np.abs(want).max() and err <= 4 * np.abs(direct - want).max(), op
 
 
 @pytest.mark.parametrize("which,kind", [("x", "inf"), ("x", "nan"), ("w", "inf"), ("w", "-inf"), ("w", "nan")])

@@ -14,9 +14,11 @@ channels per tap and output position in a single pass (NumPy has no fused multip
 calls, and einsum's sum of products is that loop). A channel multiplier m reads each input channel m times (a
 stride-0 axis). Blocks of rows go to the kernel threads (kernels/parallel.py).
 
+The weight gradient sums g times the same strided view (g laid out channels last). The input gradient at stride 1
+is this forward of g with the flipped filters; a strided one is kernels/depthwise.py's.
+
 The products formed are exactly the direct convolution's, padding zeros included (strided outputs read only the
-taps they use), so inf and NaN come out as PyTorch's without a check (`exact_forward`). The gradients are
-kernels/depthwise.py's (at stride 1 the input gradient is this forward with the flipped filters).
+taps they use), so inf and NaN come out as PyTorch's without a check (`exact_forward`).
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
 >>> geom = ConvGeometry.of((1, 2, 3, 3), (2, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 2)
@@ -30,7 +32,8 @@ from .common import input_gradient_geometry
 
 BLOCK_BYTES = 2**18    # output bytes of a block of rows (its padded input about as much): stays in L2
 THREADED_MACS = 2**20  # multiply-adds from which the blocks go to the kernel threads (below, the hand-off costs more)
-MAX_TAP_POSITIONS = 4096  # it wins where N * output positions * taps is at most this (benchmarks/NOTES.md)
+MAX_TAP_POSITIONS = 4096  # forward and input gradient win where N * output positions * taps is at most this
+MAX_WEIGHT_POSITIONS = 4096  # the weight gradient wins where N * output positions is at most this (NOTES.md)
 
 
 def supports(geom):
@@ -114,6 +117,36 @@ def forward(x, w, geom):
     return out
 
 
+def backward_weight(x, g, geom):
+    """conv_backward_weight: dw[c, kh, kw] = sum over the images and output positions of g times the input value
+    the tap meets, per block of rows one np.einsum over the same strided view as the forward (with g laid out
+    channels last), the blocks' sums added up per thread and then across the threads."""
+    geo = _Taps(geom, x.dtype.itemsize)
+    if geo.n == 0 or geo.oh * geo.ow == 0:
+        return np.zeros(geom.w_shape, dtype=x.dtype)
+    single = geo.m == 1
+    spec = "hwijc,hwc->ijc" if single else "hwijcm,hwcm->ijcm"
+    sums = [None] * parallel.num_threads()
+
+    def work(slot, block):
+        image, r0 = block
+        rb = min(geo.rb, geo.oh - r0)
+        buf = workspace.zeros("depthwise_taps.x", (geo.rows_in, geo.wp, geo.c), x.dtype, layout=geo.cols)
+        gt = workspace.empty("depthwise_taps.y", (geo.rb, geo.ow, geo.c * geo.m), x.dtype)[:rb]
+        geo.load(x, image, r0, rb, buf)
+        gt[...] = g[image, :, r0:r0 + rb].transpose(1, 2, 0)
+        v = geo.view(buf, rb)
+        part = np.einsum(spec, v[..., 0] if single else v, gt if single else gt.reshape(rb, geo.ow, geo.c, geo.m))
+        if sums[slot] is None:
+            sums[slot] = part
+        else:
+            sums[slot] += part
+
+    parallel.run(work, geo.blocks, threads=geo.threads)
+    dw = parallel.add_up(sums).reshape(geo.kh, geo.kw, geo.c * geo.m)          # (kh, kw, C*m)
+    return np.ascontiguousarray(dw.transpose(2, 0, 1)).reshape(geom.w_shape)
+
+
 def backward_input(g, w, geom):
     """conv_backward_input: at stride 1 without a multiplier this forward of g with the flipped filters, else
     kernels/depthwise.py's."""
@@ -135,10 +168,16 @@ def _tap_positions(op, geom):
 
 
 def _wins(op, geom, precise):
-    if supports(geom) and (_tap_positions(op, geom) or MAX_TAP_POSITIONS + 1) <= MAX_TAP_POSITIONS:
+    if not supports(geom):
+        return None
+    if op == "backward_weight":
+        if geom.batch * geom.out_size[0] * geom.out_size[1] <= MAX_WEIGHT_POSITIONS:
+            return f"the weight gradient of a depthwise convolution with at most {MAX_WEIGHT_POSITIONS} output " \
+                   "positions per channel: one sum of products for all channels, not a BLAS call per channel"
+    elif (_tap_positions(op, geom) or MAX_TAP_POSITIONS + 1) <= MAX_TAP_POSITIONS:
         return f"a depthwise convolution with at most {MAX_TAP_POSITIONS} positions x taps per channel: one sum " \
                "over the taps for all channels (the band's BLAS call per channel costs more than its work)"
 
 
-ALGORITHMS = (registry.Algorithm("depthwise_taps", supports, forward, backward_input, depthwise.backward_weight,
+ALGORITHMS = (registry.Algorithm("depthwise_taps", supports, forward, backward_input, backward_weight,
                                  rules=((9, _wins),), exact_forward=True),)
