@@ -8,6 +8,7 @@ never materialised (a tap in the padding is simply skipped).
 
 Adaptive pooling and unpooling live in kernels/pool_adaptive.py and are re-exported here.
 """
+import functools
 import itertools
 from collections import namedtuple
 
@@ -65,6 +66,17 @@ class Windows:
         self.phase_slices = [(Ellipsis,) + tuple(slice(ri, None, s) for ri, s in zip(r, stride)) for r in phases]
         n_taps = int(np.prod(kernel))
         self.tap_dtype = np.uint8 if n_taps < 255 else (np.int16 if n_taps < 32767 else np.int32)  # + a sentinel
+        self.sentinel = int(np.iinfo(self.tap_dtype).max)
+        self._memo = {}   # what the methods below derive, made once (windows() shares one Windows per geometry)
+
+    def _once(self, key, make):
+        """make() computed on the first call with this key, then the same result (arrays made read-only)."""
+        if key not in self._memo:
+            value = make()
+            if isinstance(value, np.ndarray):
+                value.flags.writeable = False
+            self._memo[key] = value
+        return self._memo[key]
 
     def _grid(self, per_dim, dtype=np.int64):
         """sum_d per_dim[d] broadcast over the output grid: (O1, ..., On)."""
@@ -76,7 +88,10 @@ class Windows:
 
     def first_taps(self):
         """The first tap of each window that is not in the left padding (PyTorch's initial argmax):
-        j0 = max(0, ceil((pad - o*s) / d)) per dim, raveled over the kernel. (O1, ..., On)."""
+        j0 = max(0, ceil((pad - o*s) / d)) per dim, raveled over the kernel. (O1, ..., On), read-only."""
+        return self._once("first_taps", self._first_taps)
+
+    def _first_taps(self):
         kstride = np.cumprod((1,) + self.kernel[:0:-1])[::-1]
         per_dim = []
         for O, s, (pb, _), d, ks in zip(self.out, self.stride, self.padding, self.dilation, kstride):
@@ -95,7 +110,20 @@ class Windows:
 
     def counts(self, include_pad):
         """Taps per window inside the input (include_pad=False) or inside input + padding, with the window
-        clipped where it runs past the right padding (ceil_mode), as PyTorch's avg_pool divisor. (O1..On)."""
+        clipped where it runs past the right padding (ceil_mode), as PyTorch's avg_pool divisor. (O1..On),
+        read-only."""
+        return self._once(("counts", bool(include_pad)), lambda: self._counts(include_pad))
+
+    def empty_windows(self):
+        """The mask (O1..On) of windows with no tap inside the input (dilated windows wholly in the padding),
+        or None when there is none."""
+        return self._once("empty", self._empty_windows)
+
+    def _empty_windows(self):
+        empty = self.counts(False) == 0
+        return empty if empty.any() else None
+
+    def _counts(self, include_pad):
         per_dim = []
         for size, k, s, (pb, pa), d, O in zip(self.spatial, self.kernel, self.stride, self.padding,
                                              self.dilation, self.out):
@@ -106,6 +134,19 @@ class Windows:
         for i, c in enumerate(per_dim):
             total = total * c.reshape((-1,) + (1,) * (len(self.out) - 1 - i))
         return total
+
+
+@functools.lru_cache(maxsize=256)
+def _shared_windows(spatial, kernel, stride, padding, dilation, out):
+    return Windows(spatial, kernel, stride, padding, dilation, out)
+
+
+def windows(spatial, kernel, stride, padding, dilation, out):
+    """Windows(spatial, kernel, stride, padding, dilation, out), one object per geometry: a pooling layer asks
+    for the same one every call, and its taps and bookkeeping (~100 us of Python each time) depend on these
+    tuples alone."""
+    key = tuple(spatial), tuple(kernel), tuple(stride), tuple(tuple(p) for p in padding), tuple(dilation), tuple(out)
+    return _shared_windows(*key)
 
 
 # Cache blocking: each NumPy op streams through its operands, so nine taps over a 100 MB input would read it
@@ -207,8 +248,8 @@ def extreme_forward(x, win, largest=True, need_arg=True):
     else:
         init = np.iinfo(x.dtype).min if largest else np.iinfo(x.dtype).max
     reduce = np.maximum if largest else np.minimum  # NaN-propagating, as PyTorch's values
-    empty = win.counts(False) == 0                   # dilated windows lying wholly in the padding
-    first = win.first_taps().astype(win.tap_dtype) if need_arg and empty.any() else None
+    empty = win.empty_windows()                      # dilated windows lying wholly in the padding
+    first = win.first_taps().astype(win.tap_dtype) if need_arg and empty is not None else None
     threads = _threads(x.nbytes)
     phases = [_PhaseBuffers(win) for _ in range(threads)]   # one set of scratch planes per thread
 
@@ -235,7 +276,7 @@ def extreme_forward(x, win, largest=True, need_arg=True):
 def _arg_first_equal(xb, planes, ob, ab, win):
     """The first tap whose value equals the window's extreme: the min over taps of (t if equal else SENTINEL),
     in branch-free integer arithmetic (a masked copy per tap is several times slower)."""
-    sentinel = np.iinfo(win.tap_dtype).max
+    sentinel = win.sentinel
     ab[...] = sentinel
     eq = np.empty(ob.shape, bool)
     key = np.empty(ob.shape, win.tap_dtype)
@@ -299,7 +340,7 @@ def extreme_backward(g, arg, win, x_shape):
     if finite and _tiled(win):  # (a non-finite g would leak NaN from inf * 0 through the tiled path's g * mask)
         return _tiled_backward(gf, af, win).reshape(x_shape)
     blocks = _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize)
-    order, zeroed, every = _backward_plan(win, (1,) + win.spatial)
+    order, zeroed, every = win._once("backward_plan", lambda: _backward_plan(win, (1,) + win.spatial))
     grad = (np.empty if every else np.zeros)((gf.shape[0],) + win.spatial, g.dtype)
     threads = _threads(grad.nbytes)
     phases = [_PhaseBuffers(win) for _ in range(threads)]   # one set of scratch planes and mask per thread

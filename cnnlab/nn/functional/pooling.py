@@ -64,7 +64,7 @@ def pool_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode
     out = tuple(output_size(size, k, s, p, d, ceil_mode)
                 for size, k, s, p, d in zip(spatial, kernel, stride, pads, dilation))
     check_output_size(op, spatial, kernel, pads, stride, dilation, out)
-    return K.Windows(spatial, kernel, stride, pads, dilation, out)
+    return K.windows(spatial, kernel, stride, pads, dilation, out)
 
 
 def pool_grad_fn_name(n, node):
