@@ -33,9 +33,11 @@ SELU_SCALE = 1.0507009873554804934193349852946
 
 
 # ---- the pointwise machinery ---------------------------------------------------------------------------------
-def _pointwise(input, op, forward, grad, ints="error"):
+def _pointwise(input, op, forward, grad, ints="error", in_place=None):
     """Apply forward(x) elementwise; grad(g, x, out) is the input gradient. ints: 'error' (float-only op),
-    'keep' (integer in, integer out) or 'promote' (integer in, default float out)."""
+    'keep' (integer in, integer out) or 'promote' (integer in, default float out). in_place: a function writing
+    the result into x's array, for an op whose grad(g, out, out) is grad(g, x, out): used inside a recorded graph
+    where the input may be overwritten (nn/functional/graph_inplace.py), which keeps the input tensor."""
     t = as_tensor_arg(input, op, "input")
     x = t._data
     if x.dtype.kind != "f":
@@ -43,10 +45,14 @@ def _pointwise(input, op, forward, grad, ints="error"):
             x = x.astype(_dtypes.get_default_dtype().np)
         elif ints == "error" or x.dtype.kind == "b":
             raise DTypeError(f"{op}: input must be a floating-point tensor. Got dtype={t.dtype}.")
+    in_graph = in_place is not None and _graph_inplace.overwritable(t)
     with np.errstate(all="ignore"):  # PyTorch gives inf/NaN silently (-inf * 0 in hardswish, ...)
-        out = np.asarray(forward(x))
-    return Tensor._from_op(out, (t,), quiet(lambda g: (grad(g, x, out),)), _GRAD_FN_NAMES.get(op) or
-                           op.title().replace("_", "") + "Backward")
+        out = in_place(x) if in_graph else np.asarray(forward(x))
+    backward = quiet(lambda g: (grad(g, x, out),))
+    name = _GRAD_FN_NAMES.get(op) or op.title().replace("_", "") + "Backward"
+    if in_graph:
+        return _graph_inplace.rebase(t, backward, name)
+    return Tensor._from_op(out, (t,), backward, name)
 
 
 # grad_fn names PyTorch shows that are not the op's own (selu runs as elu; softsign ends in a division)
@@ -113,13 +119,19 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
                          f"max_val={max_val}.")
     t = as_tensor_arg(input, "hardtanh", "input")
     x = t._data
+
+    def clamp_(x):  # in place, as PyTorch's hardtanh_: no fresh array (a NaN stays NaN through both)
+        np.maximum(x, x.dtype.type(min_val), out=x)
+        return np.minimum(x, x.dtype.type(max_val), out=x)
+
     if inplace and not records(t) and isinstance(x, np.ndarray) and x.dtype.kind == "f" and x.flags.writeable:
-        np.maximum(x, x.dtype.type(min_val), out=x)  # in place, as PyTorch's hardtanh_: no fresh array (a NaN
-        np.minimum(x, x.dtype.type(max_val), out=x)  # stays NaN through both)
+        clamp_(x)
         return t
-    # identity strictly inside (min_val, max_val), constant (zero gradient) elsewhere
+    # identity strictly inside (min_val, max_val), constant (zero gradient) elsewhere: the same mask read from
+    # the output, so inside a graph the result may overwrite a fresh convolution or batch norm output
     return _pointwise(t, "hardtanh", lambda x: np.clip(x, min_val, max_val).astype(x.dtype, copy=False),
-                      lambda g, x, o: g * ((x > min_val) & (x < max_val)), ints="keep")
+                      lambda g, x, o: g * ((x > min_val) & (x < max_val)), ints="keep",
+                      in_place=clamp_ if inplace else None)
 
 
 def relu6(input, inplace=False):
