@@ -1,4 +1,5 @@
-"""In-place activations inside a recorded graph, as PyTorch's relu_: the result overwrites its input's array.
+"""In-place activations inside a recorded graph, as PyTorch's relu_ (and hardtanh_, relu6): the result overwrites
+its input's array.
 
 A recorded op's output stays alive as long as the graph does (the next op's node holds it as a parent), so
 `relu(bn(conv(x)), inplace=True)` kept both the batch norm's output and the ReLU's (in a training step, a third of
