@@ -25,11 +25,13 @@ Every transform is a matmul too: the a x a tiles of a block are gathered channel
 for the outputs, then one copy puts the m x m output tiles back into NCHW (one per output phase where the
 tiles overhang the output). So a block costs three copies (in, gather, out) and four matmuls; elementwise NumPy
 would need ~30 single-threaded passes instead. Blocks are whole images, about BLOCK_TILES tiles each, as many
-blocks as threads (or a multiple), on parallel threads with single-threaded BLAS (kernels/parallel.py); each
-block's point matmuls are one batched matmul (one Python call: many small calls made the two threads queue for
-the GIL). A forward whose transformed kernel U holds more than WHOLE_MIN_KERNEL_BYTES is one block of every
-image instead, whose copies and point matmuls are split over the threads: per-thread blocks would each read all
-of U. Two algorithms, 'winograd4' (F(4x4)) and 'winograd' (F(2x2)); `tile` says which wins where.
+blocks as threads (or a multiple), or bands of tile rows of an image larger than that; they run on parallel
+threads with single-threaded BLAS (kernels/parallel.py); each block's point matmuls are one batched matmul (one
+Python call: many small calls made the two threads queue for the GIL). A forward whose transformed kernel U holds
+more than WHOLE_MIN_KERNEL_BYTES is one block of every image instead, whose copies and point matmuls are split
+over the threads: per-thread blocks would each read all of U. Likewise a weight gradient on few tiles with many
+channels (`by_points`): one block, each thread the sums of its own transform points. Two algorithms,
+'winograd4' (F(4x4)) and 'winograd' (F(2x2)); `tile` says which wins where.
 """
 import functools
 import math
@@ -92,7 +94,7 @@ def tile(op, geom, precise):
     channels, positions = geom.in_channels, math.prod(geom.out_size)
     rows = geom.batch * positions
     if op == "backward_weight":
-        # on any map: 'gemm' beats it on one thread on U-Net's large maps but not on two (benchmarks/NOTES.md)
+        # on any map (large images in bands of tile rows: faster than 'gemm' there, benchmarks/NOTES.md)
         if _settings.WINOGRAD4 and positions >= WEIGHT_POSITIONS and rows >= F4_MIN_ROWS and \
                 36 * channels * geom.out_channels * 4 <= F4_MAX_WEIGHT_BYTES:
             return 4
