@@ -6,7 +6,7 @@ weights arrive checked (None or a ResNet18_Weights member); with weights, num_cl
 state_dict comes from weights.get_state_dict(progress=progress, check_hash=True).
 """
 from .. import nn
-from ..nn.modules.fusion import conv_bn
+from ..nn.modules.fusion import affine_pair, conv_bn, conv_bn_affine, hooked, inference_input, pair_params
 from ._api import define_builder, overwrite_named_param, weights_enum
 
 __all__ = ["ResNet", "BasicBlock", "Bottleneck", "resnet18", "resnet34", "resnet50", "resnet101", "resnet152",
@@ -22,6 +22,25 @@ def conv3x3(in_planes, out_planes, stride=1, groups=1, dilation=1):
 def conv1x1(in_planes, out_planes, stride=1):
     """1x1 convolution (no bias)."""
     return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+def _inference_path(x, relu, pairs, downsample=None):
+    """Whether a block (or the stem) may run as conv_bn_affine calls: each (conv, bn) pair an affine_pair, the ReLU
+    an unhooked nn.ReLU, a downsample (if any) an unhooked nn.Sequential of one more such pair, and x an inference
+    input (no graph to record, no ONNX trace; nn/modules/fusion.py). Hooks, training mode and export take the
+    layer-by-layer path."""
+    if downsample is not None:
+        if type(downsample) is not nn.Sequential or len(downsample) != 2 or hooked(downsample):
+            return False
+        pairs = pairs + (tuple(downsample),)
+    if type(relu) is not nn.ReLU or hooked(relu) or not all(affine_pair(c, b) for c, b in pairs):
+        return False
+    return inference_input(x, [p for c, b in pairs for p in pair_params(c, b)])
+
+
+def _identity(block, x):
+    """The skip of a block on the inference path: x, or its downsample's conv and batch norm as one op."""
+    return x if block.downsample is None else conv_bn_affine(block.downsample[0], block.downsample[1], x)
 
 
 class BasicBlock(nn.Module):
@@ -46,6 +65,9 @@ class BasicBlock(nn.Module):
         self.stride = stride
 
     def forward(self, x):
+        if _inference_path(x, self.relu, ((self.conv1, self.bn1), (self.conv2, self.bn2)), self.downsample):
+            out = conv_bn_affine(self.conv1, self.bn1, x, relu=True)  # batch norm, skip and ReLU in the conv's blocks
+            return conv_bn_affine(self.conv2, self.bn2, out, residual=_identity(self, x), relu=True)
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(conv_bn(self.conv1, self.bn1, x))  # conv_bn: bn(conv(x)), folded in inference
         out = conv_bn(self.conv2, self.bn2, out)
@@ -72,6 +94,11 @@ class Bottleneck(nn.Module):
         self.stride = stride
 
     def forward(self, x):
+        if _inference_path(x, self.relu, ((self.conv1, self.bn1), (self.conv2, self.bn2), (self.conv3, self.bn3)),
+                           self.downsample):
+            out = conv_bn_affine(self.conv1, self.bn1, x, relu=True)  # batch norm, skip and ReLU in the conv's blocks
+            out = conv_bn_affine(self.conv2, self.bn2, out, relu=True)
+            return conv_bn_affine(self.conv3, self.bn3, out, residual=_identity(self, x), relu=True)
         identity = x if self.downsample is None else self.downsample(x)
         out = self.relu(conv_bn(self.conv1, self.bn1, x))  # conv_bn: bn(conv(x)), folded in inference
         out = self.relu(conv_bn(self.conv2, self.bn2, out))
@@ -143,7 +170,10 @@ class ResNet(nn.Module):
         return nn.Sequential(*layers)
 
     def forward(self, x):
-        x = self.maxpool(self.relu(conv_bn(self.conv1, self.bn1, x)))  # (N, 64, H/4, W/4)
+        if _inference_path(x, self.relu, ((self.conv1, self.bn1),)):
+            x = self.maxpool(conv_bn_affine(self.conv1, self.bn1, x, relu=True))  # (N, 64, H/4, W/4)
+        else:
+            x = self.maxpool(self.relu(conv_bn(self.conv1, self.bn1, x)))
         x = self.layer4(self.layer3(self.layer2(self.layer1(x))))
         return self.fc(self.avgpool(x).flatten(1))  # (N, 512 * expansion) -> (N, num_classes)
 

@@ -97,8 +97,9 @@ def _empty_result(x_t, weight, bias, shape):
 
 
 # ---- convolution ----------------------------------------------------------------------------------------------
-def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding_mode):
-    """Checks, then the autograd op; n is the number of spatial dims."""
+def checked_geometry(n, op, input, weight, bias, stride, padding, dilation, groups, padding_mode="zeros"):
+    """Every check of conv{n}d's arguments, then (stride, dilation, groups, pads, out_size) as ints and tuples
+    (pads: (before, after) per spatial dim). Shared with the inference-only conv2d_affine."""
     _check_operands(op, n, input, weight, bias)
     groups = _check_groups(op, groups, weight, "out_channels")
     if input.shape[-n - 1] != weight.shape[1] * groups:
@@ -116,7 +117,14 @@ def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding
     check_output_size(op, spatial, kernel, pads, stride, dilation, out_size)
     check_allocation(op, (input.shape[0] if input.ndim == n + 2 else 1, weight.shape[0]) + out_size,
                      input._data.dtype)
+    return stride, dilation, groups, pads, out_size
 
+
+def _conv(n, op, input, weight, bias, stride, padding, dilation, groups, padding_mode):
+    """Checks, then the autograd op; n is the number of spatial dims."""
+    stride, dilation, groups, pads, out_size = checked_geometry(n, op, input, weight, bias, stride, padding,
+                                                                dilation, groups, padding_mode)
+    kernel = tuple(weight.shape[2:])
     x_t, unbatched = _batched(n, input)
     if x_t._data.size == 0:
         y = _empty_result(x_t, weight, bias, (weight.shape[0] if x_t.shape[1] else 0,) + out_size)

@@ -9,17 +9,23 @@ reads fewer bytes than the batch-norm pass it saves, it folds on the fly, from t
 (nothing is cached, so a changed weight or running statistic is never missed); otherwise it runs the two layers.
 """
 import copy
+import sys
 
 import numpy as np
 
+from ..._dtypes import float32, float64
 from ...autograd import is_grad_enabled
 from ...tensor import Tensor
+from ..functional.conv_affine import conv2d_affine
 from ..parameter import Parameter
 from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d
 
+_TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
 _CONV_BN = {Conv1d: BatchNorm1d, Conv2d: BatchNorm2d, Conv3d: BatchNorm3d}
 FOLDS_INTO = frozenset(_CONV_BN)  # the layer types a following batch norm can be folded into
+# a tuple (not the classes as globals): interop.to_torch maps a class a function reads to torch's, not a tuple's items
+_AFFINE_TYPES = (Conv2d, BatchNorm2d)
 
 
 def _folded_arrays(w, b, mean, var, eps, gamma, beta, channel_axis):
@@ -130,8 +136,7 @@ def foldable(conv, bn, input):
     no hooks on either, a batched input, matching channels and dtypes, and no graph to record."""
     if _CONV_BN.get(type(conv)) is not type(bn) or bn.training or bn.running_mean is None or bn.running_var is None:
         return False
-    if conv._forward_hooks or conv._forward_pre_hooks or bn._forward_hooks or bn._forward_pre_hooks or \
-            conv._backward_hooks or conv._backward_pre_hooks or bn._backward_hooks or bn._backward_pre_hooks:
+    if hooked(conv, bn):
         return False
     if not isinstance(input, Tensor) or input.dim() != conv._n + 2 or conv.out_channels != bn.num_features:
         return False
@@ -169,3 +174,58 @@ def conv_bn(conv, bn, input):
     True
     """
     return folded(conv, bn, input) if foldable(conv, bn, input) else bn(conv(input))
+
+
+# ---- the inference path of a conv, its batch norm, a skip and ReLU as one op (the zoo's ResNet blocks) ---------
+def hooked(*modules):
+    """Whether any of the modules has a forward, forward-pre, backward or backward-pre hook."""
+    return any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks
+               for m in modules)
+
+
+def inference_input(x, params):
+    """Whether an inference-only path may take x with params: no graph to record, no ONNX trace, a non-empty
+    float32/float64 (N, C, H, W) input of the parameters' dtype."""
+    return (isinstance(x, Tensor) and x.dim() == 4 and x.numel() > 0 and x.dtype in (float32, float64) and
+            _TENSOR_MODULE._trace_hook is None and all(p.dtype == x.dtype for p in params) and
+            not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))))
+
+
+def affine_pair(conv, bn):
+    """Whether conv_bn_affine may run conv then bn: an exact Conv2d with zero padding and an exact BatchNorm2d in
+    eval mode with running statistics over its out_channels, neither hooked. The input is checked apart
+    (inference_input with pair_params)."""
+    return ((type(conv), type(bn)) == _AFFINE_TYPES and not bn.training and bn.running_mean is not None
+            and bn.running_var is not None and conv.padding_mode == "zeros" and conv.out_channels == bn.num_features
+            and not hooked(conv, bn))
+
+
+def pair_params(conv, bn):
+    """The tensors conv_bn_affine reads from conv and bn (for inference_input's dtype and grad checks)."""
+    return [t for t in (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var) if t is not None]
+
+
+def conv_bn_affine(conv, bn, input, residual=None, relu=False):
+    """relu(bn(conv(input)) + residual) (ReLU when relu, the add when residual is a tensor) by conv2d_affine: the
+    batch norm's affine map, the add and the ReLU in the convolution's output blocks. For inference, where
+    affine_pair(conv, bn) and inference_input hold; the batch norm is folded into the weight where that reads fewer
+    bytes than scaling the output (as conv_bn), else applied to the output blocks.
+
+    >>> import cnnlab, cnnlab.nn as nn
+    >>> conv, bn = nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4).eval()
+    >>> x = cnnlab.randn(2, 3, 8, 8)
+    >>> with cnnlab.no_grad():
+    ...     bool((conv_bn_affine(conv, bn, x, relu=True) - bn(conv(x)).relu()).abs().max() < 1e-5)
+    True
+    """
+    w = conv.weight._data
+    scale = 1.0 / np.sqrt(bn.running_var._data + bn.eps)
+    if bn.weight is not None:
+        scale = scale * bn.weight._data
+    shift = (0.0 if conv.bias is None else conv.bias._data) - bn.running_mean._data
+    shift = shift * scale + (0.0 if bn.bias is None else bn.bias._data)
+    scale, shift = scale.astype(w.dtype, copy=False), shift.astype(w.dtype, copy=False)
+    if _fold_is_cheaper(conv, input):
+        w, scale = w * scale.reshape(-1, 1, 1, 1), None
+    return conv2d_affine(input, Tensor._wrap(w), None if scale is None else Tensor._wrap(scale), Tensor._wrap(shift),
+                         conv.stride, conv.padding, conv.dilation, conv.groups, residual=residual, relu=relu)
