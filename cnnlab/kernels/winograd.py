@@ -214,6 +214,12 @@ class _Tiles:
         o6 = out[n0:n0 + 1, :, m * r0:m * r1].reshape(1, o, rows, m, self.tw, m)
         np.copyto(o6, y.reshape(m, m, 1, rows, self.tw, o).transpose(2, 5, 3, 0, 4, 1))
 
+    def gather_band_outputs(self, g, n0, r0, r1, gt):
+        """gt (m, m, 1, rows, tw, O) = g's image n0, tile rows r0..r1, cut into m x m output tiles (scatter_band's
+        adjoint)."""
+        m, rows, o = self.m, r1 - r0, g.shape[1]
+        np.copyto(gt, g[n0:n0 + 1, :, m * r0:m * r1].reshape(1, o, rows, m, self.tw, m).transpose(3, 5, 0, 2, 4, 1))
+
     def gather_outputs(self, g, n0, n, gt):
         """gt (m, m, n, th, tw, O) = g's images n0..n0+n (N, O, *out_size) cut into m x m output tiles (scatter's
         adjoint; tile positions past the output are left as they are)."""
@@ -370,10 +376,9 @@ def backward_weight(x, g, geom, m=2):
         d = buf["d"][:P * tiles * geo.c].reshape(P, -1)
         geo.load(x, block, buf["x"], d.reshape(geo.a, geo.a, n, r1 - r0, geo.tw, geo.c))
         v = np.matmul(bt, d, out=buf["v"][:P * tiles * geo.c].reshape(P, -1)).reshape(P, tiles, geo.c)
-        if band:     # (m, m, 1, rows, tw, O) of g's whole tiles
+        if band:     # the input tiles are done with: their scratch takes g's
             gt = buf["d"][:geo.m * geo.m * tiles * n_out].reshape(geo.m, geo.m, 1, r1 - r0, geo.tw, n_out)
-            np.copyto(gt, g[n0:n0 + 1, :, m * r0:m * r1].reshape(1, n_out, r1 - r0, m, geo.tw, m)
-                      .transpose(3, 5, 0, 2, 4, 1))
+            geo.gather_band_outputs(g, n0, r0, r1, gt)
         else:
             gt = buf["g"][:, :, :n]                                          # (m, m, n, th, tw, O)
             geo.gather_outputs(g, n0, n, gt)
