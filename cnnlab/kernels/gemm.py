@@ -210,9 +210,17 @@ def forward(x, w, geom):
     # a tiny weight matrix (LeNet conv1: 6 x 25) times a long column matrix runs 3x faster in pieces
     piece = PIECE if wg.shape[1] * wg.shape[2] <= TINY else None
 
+    # a block of one image on the output grid itself (strided: no wrap columns) is written by its matmul straight
+    # into the output's rows (a view with the image's row stride): no copy out of a scratch buffer
+    direct = not low.flat and groups == 1 and piece is None
+
     def work(slot, block):
         n0, n, r0, r = block
         cols = slots.cols(slot, slots.padded(slot, x, n0, n, padding), r0, r).reshape(groups, wg.shape[2], -1)
+        if direct and n == 1:
+            row = low.row                                    # outputs per output row (grid == output here)
+            parallel.matmul(wg[0], cols[0], out[n0].reshape(n_out, -1)[:, r0 * row:(r0 + r) * row])  # (O, r*row)
+            return
         y = _take(slots.bufs[slot]["other"], (groups, wg.shape[1], n * r * low.row))
         if groups == 1 and piece is None:                             # split over the threads when alone
             parallel.matmul(wg[0], cols[0], y[0])
