@@ -266,3 +266,15 @@ def test_epilogue_overflow_is_silent():
     out = np.full((1, 2, 3, 3), 3e38, np.float32)
     epilogue.affine(out, scale=np.array([10.0, -10.0], np.float32), shift=np.array([np.inf, 0.0], np.float32))
     assert (out[0, 0] == np.inf).all() and (out[0, 1] == -np.inf).all()
+
+
+def test_inference_input_wants_float32_or_float64_of_the_parameters_dtype():
+    from cnnlab.nn.modules.fusion import inference_input
+    w = cnnlab.randn(3)
+    with cnnlab.no_grad():
+        assert inference_input(cnnlab.randn(1, 2, 3, 3), [w])
+        assert not inference_input(cnnlab.randn(1, 2, 3, 3).to(cnnlab.bfloat16), [w])       # bfloat16 storage
+        assert not inference_input(cnnlab.randn(1, 2, 3, 3), [w.to(cnnlab.bfloat16)])
+        assert not inference_input(cnnlab.randn(1, 2, 3, 3, dtype=cnnlab.float64), [w])
+        assert not inference_input(cnnlab.randn(2, 3, 3), [w]) and not inference_input(cnnlab.randn(0, 2, 3, 3), [w])
+    assert not inference_input(cnnlab.randn(1, 2, 3, 3), [w.requires_grad_()])               # a graph to record

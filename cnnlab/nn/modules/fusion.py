@@ -9,11 +9,11 @@ reads fewer bytes than the batch-norm pass it saves, it folds on the fly, from t
 (nothing is cached, so a changed weight or running statistic is never missed); otherwise it runs the two layers.
 """
 import copy
+import math
 import sys
 
 import numpy as np
 
-from ..._dtypes import float32, float64
 from ...autograd import is_grad_enabled
 from ...tensor import Tensor
 from ..functional.conv_affine import conv2d_affine
@@ -22,6 +22,7 @@ from .batchnorm import BatchNorm1d, BatchNorm2d, BatchNorm3d
 from .conv import Conv1d, Conv2d, Conv3d
 
 _TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 _CONV_BN = {Conv1d: BatchNorm1d, Conv2d: BatchNorm2d, Conv3d: BatchNorm3d}
 FOLDS_INTO = frozenset(_CONV_BN)  # the layer types a following batch norm can be folded into
 # a tuple (not the classes as globals): interop.to_torch maps a class a function reads to torch's, not a tuple's items
@@ -151,7 +152,7 @@ def foldable(conv, bn, input):
 
 def _fold_is_cheaper(conv, input):
     """Folding reads and writes the weight once; the batch norm pass it saves reads and writes the output once."""
-    out_pixels = int(np.prod(input.shape[2:])) // max(1, int(np.prod(conv.stride)))
+    out_pixels = math.prod(input.shape[2:]) // max(1, math.prod(conv.stride))
     return conv.weight._data.size < input.shape[0] * conv.out_channels * out_pixels
 
 
@@ -185,10 +186,16 @@ def hooked(*modules):
 
 def inference_input(x, params):
     """Whether an inference-only path may take x with params: no graph to record, no ONNX trace, a non-empty
-    float32/float64 (N, C, H, W) input of the parameters' dtype."""
-    return (isinstance(x, Tensor) and x.dim() == 4 and x.numel() > 0 and x.dtype in (float32, float64) and
-            _TENSOR_MODULE._trace_hook is None and all(p.dtype == x.dtype for p in params) and
-            not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))))
+    float32/float64 (N, C, H, W) input of the parameters' dtype. The array dtypes are compared by identity (NumPy's
+    float32 and float64 are single objects; bfloat16 storage is another, and any other dtype object says no)."""
+    if not isinstance(x, Tensor) or _TENSOR_MODULE._trace_hook is not None:
+        return False
+    data = x._data
+    dt = data.dtype
+    if data.ndim != 4 or data.size == 0 or not (dt is _FLOAT32 or dt is _FLOAT64) or \
+            any(p._data.dtype is not dt for p in params):
+        return False
+    return not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)))
 
 
 def affine_pair(conv, bn):
