@@ -142,14 +142,15 @@ def _algorithm_case(cfg, algorithm, bigger):
     """_conv_case of cfg bent towards what `algorithm` supports."""
     n, g = cfg["n"], cfg["groups"]
     winograd = algorithm.startswith("winograd")   # F(2x2) or F(4x4)
-    if winograd or algorithm == "depthwise":  # 2-d, 3x3 (winograd: stride 1)
+    depthwise = algorithm in ("depthwise", "depthwise_taps")
+    if winograd or depthwise:  # 2-d, 3x3 (winograd: stride 1)
         first = {"causal": "same_lower"}.get(cfg["padding"], cfg["padding"])
         while isinstance(first, tuple):
             first = first[0]
         n = 2
         cfg.update(n=2, kernel=(3, 3), dilation=1, padding=first, spatial=(cfg["spatial"] * 2)[:2],
                    stride=1 if winograd else as_tuple(cfg["stride"], 1)[0])
-    if algorithm == "depthwise":
+    if depthwise:
         cfg["per_in"], cfg["c_in"] = 1, g
     if algorithm == "matmul":                     # 1x1, no padding; any stride
         cfg.update(kernel=(1,) * n, padding=0)
@@ -159,7 +160,7 @@ def _algorithm_case(cfg, algorithm, bigger):
         g, cfg["groups"], cfg["c_in"], cfg["per_in"] = 1, 1, cfg["c_in"], cfg["c_in"]
     cfg["spatial"] = tuple(s + 4 * bigger for s in cfg["spatial"])
     if bigger == 3:  # many channels: shift/nhwc/winograd take their matmul paths
-        cfg["per_in"], cfg["per_out"] = (1 if algorithm == "depthwise" else 20), 20
+        cfg["per_in"], cfg["per_out"] = (1 if depthwise else 20), 20
         cfg["c_in"] = g * cfg["per_in"]
     return _conv_case(cfg, n, g)
 

@@ -465,9 +465,9 @@ def test_own_threads_holds_blas_at_one_thread_and_restores_it():
     assert blas[0]() == before and parallel._single[0] == 0
 
 
-@pytest.mark.parametrize("name", ["gemm", "shift", "stack", "winograd", "depthwise", "nhwc"])
+@pytest.mark.parametrize("name", ["gemm", "shift", "stack", "winograd", "depthwise", "depthwise_taps", "nhwc"])
 def test_empty_batch(name):
-    case = {"winograd": WINOGRAD[0], "depthwise": DEPTHWISE[1]}.get(name, SHIFT[1])
+    case = {"winograd": WINOGRAD[0], "depthwise": DEPTHWISE[1], "depthwise_taps": DEPTHWISE[1]}.get(name, SHIFT[1])
     x_shape, w_shape = case[:2]
     x, w = np.zeros((0,) + x_shape[1:]), rand(*w_shape)
     y = registry.get(name).forward(x, w, ConvGeometry.of(x.shape, w.shape, *case[2:]))
