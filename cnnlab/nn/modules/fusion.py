@@ -27,6 +27,7 @@ _CONV_BN = {Conv1d: BatchNorm1d, Conv2d: BatchNorm2d, Conv3d: BatchNorm3d}
 FOLDS_INTO = frozenset(_CONV_BN)  # the layer types a following batch norm can be folded into
 # a tuple (not the classes as globals): interop.to_torch maps a class a function reads to torch's, not a tuple's items
 _AFFINE_TYPES = (Conv2d, BatchNorm2d)
+_TENSOR_TYPES = (Tensor,)
 
 
 def _folded_arrays(w, b, mean, var, eps, gamma, beta, channel_axis):
@@ -188,7 +189,7 @@ def inference_input(x, params):
     """Whether an inference-only path may take x with params: no graph to record, no ONNX trace, a non-empty
     float32/float64 (N, C, H, W) input of the parameters' dtype. The array dtypes are compared by identity (NumPy's
     float32 and float64 are single objects; bfloat16 storage is another, and any other dtype object says no)."""
-    if not isinstance(x, Tensor) or _TENSOR_MODULE._trace_hook is not None:
+    if not isinstance(x, _TENSOR_TYPES) or _TENSOR_MODULE._trace_hook is not None:
         return False
     data = x._data
     dt = data.dtype
