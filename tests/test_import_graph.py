@@ -12,8 +12,8 @@ import import_graph
 MODEL_ZOO = ("lazy loading: the model zoo takes ~0.2 s to import, so the CLI loads it only in the commands that "
              "build a model (cnnlab/__init__.py loads cnnlab.models on first use for the same reason)")
 OPTIONAL_ONNX = "optional dependency: these modules import the onnx package, needed only when exporting or loading"
-OPTIONAL_NUMBA = ("optional dependency: the compiled kernels import numba (~0.5 s), only at the first depthwise "
-                  "convolution where it is installed (the fast extra)")
+OPTIONAL_NUMBA = ("optional dependency: the compiled kernels import numba (~0.5 s), only at their first use (a "
+                  "depthwise convolution, ConvNeXt's fused block) where it is installed (the fast extra)")
 
 # (module, function) -> (the cnnlab modules imported inside that function, reason). This list may only shrink
 # (155 imports of cnnlab modules inside functions when the test was written; 16 now).
@@ -31,7 +31,8 @@ ALLOWED = {
     ('cnnlab.cli_transfer', 'head_names'): (('cnnlab.models',), MODEL_ZOO),
     ('cnnlab.cli_transfer', 'named_weights'): (('cnnlab.models',), MODEL_ZOO),
     ('cnnlab.demo', 'walkthrough'): (('cnnlab.models',), MODEL_ZOO),
-    ('cnnlab.kernels.compiled', 'kernels'): (('cnnlab.kernels.jit.depthwise',), OPTIONAL_NUMBA),
+    ('cnnlab.kernels.compiled', 'kernels'): (('cnnlab.kernels.jit.activation', 'cnnlab.kernels.jit.depthwise'),
+                                             OPTIONAL_NUMBA),
     ('cnnlab.onnx', '__getattr__'): (('cnnlab.onnx.graph',), OPTIONAL_ONNX),
     ('cnnlab.onnx', 'export'): (('cnnlab.onnx.exporter',), OPTIONAL_ONNX),
     ('cnnlab.onnx', 'load'): (('cnnlab.onnx.loader',), OPTIONAL_ONNX),

@@ -1,7 +1,7 @@
 """The optional compiled kernels (numba, the `fast` extra): whether they may run, and loading them at first use.
 
-cnnlab runs on NumPy alone. Where numba is installed (`pip install cnnlab[fast]`), the algorithms that have a
-compiled form (kernels/depthwise_compiled.py) use it; `CNNLAB_COMPILED=0` turns them off (the NumPy algorithms
+cnnlab runs on NumPy alone. Where numba is installed (`pip install cnnlab[fast]`), the code that has a compiled
+form uses it (the depthwise convolutions of kernels/depthwise_compiled.py, the GELU of ConvNeXt's fused block); `CNNLAB_COMPILED=0` turns them off (the NumPy algorithms
 take their shapes). numba is imported at the first call of a compiled kernel, never by `import cnnlab` (its
 import costs about half a second, and a first call compiles each kernel once: numba caches the machine code next
 to cnnlab/kernels/jit/ where it can write, so later processes only load it). If numba is installed but fails to
@@ -18,7 +18,7 @@ from .. import _settings
 
 _lock = threading.Lock()
 _available = None
-_loaded = []                 # [the kernels module or None], filled at the first call of kernels()
+_loaded = []                 # [{name: kernels module} or None], filled at the first call of kernels()
 
 
 def available():
@@ -41,17 +41,18 @@ def disabled():
         _available = old
 
 
-def kernels():
-    """The module of compiled depthwise kernels (cnnlab/kernels/jit/depthwise.py), importing numba on the first
-    call; None where they are off or numba cannot be imported."""
+def kernels(name="depthwise"):
+    """The module of compiled kernels `name` ('depthwise': cnnlab/kernels/jit/depthwise.py, 'activation':
+    jit/activation.py), importing numba on the first call; None where they are off or numba cannot be imported."""
     if not _loaded:
         with _lock:
             if not _loaded:
-                module = None
+                modules = None
                 if available():
                     try:
-                        from .jit import depthwise as module
+                        from .jit import activation, depthwise
+                        modules = {"activation": activation, "depthwise": depthwise}
                     except ImportError:          # numba installed but broken (e.g. built for another NumPy)
-                        module = None
-                _loaded.append(module)
-    return _loaded[0]
+                        modules = None
+                _loaded.append(modules)
+    return None if _loaded[0] is None else _loaded[0][name]

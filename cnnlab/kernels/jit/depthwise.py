@@ -13,21 +13,13 @@ input gradient is the adjoint (dP[off_t + p] += w[t] * g[p], g zero at the dropp
 gradient dw[t] = sum_p g[p] * P_flat[off_t + p]. Callers pass contiguous float32 or float64 arrays and a range
 [lo, hi) of planes (or channels), so that a thread's share is one call (the GIL is released inside).
 
-fastmath allows only contraction (FMA) and reassociation (vectorised sums): neither assumes values are finite.
+Compiled as jit/common.py says (no GIL, cached, fastmath without finiteness assumptions).
 """
-import numba
 import numpy as np
 
-FASTMATH = {"contract", "reassoc"}
+from .common import jit as _jit
+
 RUN = 32            # the loops' lengths are rounded up to a multiple of this: whole vector iterations, no scalar tail
-
-
-def _jit(fn):
-    """numba.njit without the GIL, cached on disk where a cache directory can be written (else compiled per process)."""
-    try:
-        return numba.njit(nogil=True, cache=True, fastmath=FASTMATH)(fn)
-    except RuntimeError:                  # numba: no writable cache location for this file
-        return numba.njit(nogil=True, fastmath=FASTMATH)(fn)
 
 
 @_jit

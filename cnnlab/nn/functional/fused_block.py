@@ -22,7 +22,7 @@ import math
 
 import numpy as np
 
-from ...kernels import blas, parallel
+from ...kernels import blas, compiled, parallel
 from ...ops.special import erfc_array
 from . import _activation_f32 as _f32
 
@@ -57,9 +57,13 @@ def _segments(c0, c1, P):
 
 
 def _gelu(h, pads):
-    """h = gelu(h) in place (exact GELU, as F.gelu)."""
+    """h = gelu(h) in place (exact GELU, as F.gelu): float32 in one compiled loop where numba is installed
+    (kernels/compiled.py; the same formula), else in NumPy passes."""
     flat = h.reshape(-1)
-    if h.dtype == np.float32:
+    fast = compiled.kernels("activation") if h.dtype == np.float32 and compiled.available() else None
+    if fast is not None:
+        fast.gelu(flat, flat)
+    elif h.dtype == np.float32:
         for i in range(0, flat.size, pads[0].size):
             b = flat[i:i + pads[0].size]
             _f32.gelu_block(b, b, *(p[:b.size] for p in pads))
