@@ -91,6 +91,24 @@ class _Taps:
             buf, (rb, self.ow, self.kh, self.kw, self.c, self.m),
             (s[0] * self.sh, s[1] * self.sw, s[0] * self.dh, s[1] * self.dw, s[2], 0), writeable=False)
 
+    def block(self, x, image, r0):
+        """(rb, the view of the block's padded input, a scratch (rb, OW, C*m)) for output rows r0..r0+rb of image;
+        without a multiplier the view's m axis (length 1) is dropped, so that einsum's inner loop runs over C."""
+        rb = min(self.rb, self.oh - r0)
+        buf = workspace.zeros("depthwise_taps.x", (self.rows_in, self.wp, self.c), x.dtype, layout=self.cols)
+        scratch = workspace.empty("depthwise_taps.y", (self.rb, self.ow, self.c * self.m), x.dtype)[:rb]
+        self.load(x, image, r0, rb, buf)
+        v = self.view(buf, rb)
+        return rb, (v[..., 0] if self.m == 1 else v), scratch
+
+    def channels(self, a):
+        """a (rows, OW, C*m) as einsum's operand: itself without a multiplier, else (rows, OW, C, m)."""
+        return a if self.m == 1 else a.reshape(a.shape[:2] + (self.c, self.m))
+
+    def spec(self, fmt):
+        """The einsum subscripts fmt with {c} the channel labels: 'c', or 'cm' with a multiplier."""
+        return fmt.format(c="c" if self.m == 1 else "cm")
+
 
 def forward(x, w, geom):
     """conv_forward for depthwise 2-d convolutions (any stride, dilation, padding, multiplier)."""
@@ -98,19 +116,13 @@ def forward(x, w, geom):
     out = np.empty((geo.n, geo.c * geo.m) + geom.out_size, dtype=x.dtype)
     if geo.n == 0 or out.size == 0:
         return out
-    wt = geo.weights(w)
-    # without a multiplier the m axis (length 1) is dropped, so that einsum's inner loop runs over the channels
-    single = geo.m == 1
-    spec, taps = ("hwijc,ijc->hwc", wt[..., 0]) if single else ("hwijcm,ijcm->hwcm", wt)
+    taps = geo.weights(w)                                                          # (kh, kw, C, m)
+    taps, spec = (taps[..., 0] if geo.m == 1 else taps), geo.spec("hwij{c},ij{c}->hw{c}")
 
     def work(slot, block):
         image, r0 = block
-        rb = min(geo.rb, geo.oh - r0)
-        buf = workspace.zeros("depthwise_taps.x", (geo.rows_in, geo.wp, geo.c), x.dtype, layout=geo.cols)
-        y = workspace.empty("depthwise_taps.y", (geo.rb, geo.ow, geo.c * geo.m), x.dtype)[:rb]
-        geo.load(x, image, r0, rb, buf)
-        v = geo.view(buf, rb)
-        np.einsum(spec, v[..., 0] if single else v, taps, out=y if single else y.reshape(rb, geo.ow, geo.c, geo.m))
+        rb, v, y = geo.block(x, image, r0)
+        np.einsum(spec, v, taps, out=geo.channels(y))
         out[image, :, r0:r0 + rb] = y.transpose(2, 0, 1)
 
     parallel.run(work, geo.blocks, threads=geo.threads)
@@ -124,19 +136,14 @@ def backward_weight(x, g, geom):
     geo = _Taps(geom, x.dtype.itemsize)
     if geo.n == 0 or geo.oh * geo.ow == 0:
         return np.zeros(geom.w_shape, dtype=x.dtype)
-    single = geo.m == 1
-    spec = "hwijc,hwc->ijc" if single else "hwijcm,hwcm->ijcm"
+    spec = geo.spec("hwij{c},hw{c}->ij{c}")
     sums = [None] * parallel.num_threads()
 
     def work(slot, block):
         image, r0 = block
-        rb = min(geo.rb, geo.oh - r0)
-        buf = workspace.zeros("depthwise_taps.x", (geo.rows_in, geo.wp, geo.c), x.dtype, layout=geo.cols)
-        gt = workspace.empty("depthwise_taps.y", (geo.rb, geo.ow, geo.c * geo.m), x.dtype)[:rb]
-        geo.load(x, image, r0, rb, buf)
+        rb, v, gt = geo.block(x, image, r0)
         gt[...] = g[image, :, r0:r0 + rb].transpose(1, 2, 0)
-        v = geo.view(buf, rb)
-        part = np.einsum(spec, v[..., 0] if single else v, gt if single else gt.reshape(rb, geo.ow, geo.c, geo.m))
+        part = np.einsum(spec, v, geo.channels(gt))
         if sums[slot] is None:
             sums[slot] = part
         else:
