@@ -20,7 +20,8 @@ from test_kernels_conv import test_transposed_conv_uses_the_same_kernels as tran
 NAME = "depthwise_compiled"
 needs_numba = pytest.mark.skipif(not compiled.available(), reason="numba is not installed (the fast extra: "
                                  "pip install numba) or CNNLAB_COMPILED=0, so the compiled kernels are off")
-FLOAT32_BOUND = 1e-5    # float32 error of any output, relative to the largest |value| of the float64 result
+FLOAT32_BOUND = 1e-6    # float32 error of any output, relative to the largest |value| of the float64 result
+                        # (measured 0.8-2.7e-7 on MobileNetV2 and ConvNeXt-T layers, GEMM lowering 0.9-2.1e-7)
 CASES = DEPTHWISE + [
     ((2, 6, 9, 9), (6, 1, 3, 3), (2, 2), ((1, 1), (1, 1)), (1, 1), 6),      # MobileNet's stride 2
     ((1, 4, 5, 5), (4, 1, 3, 3), (1, 1), ((0, 0), (0, 0)), (1, 1), 4),      # no padding
