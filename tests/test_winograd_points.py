@@ -170,3 +170,21 @@ def test_non_finite_inputs_in_bands(monkeypatch):
         got = kconv.conv_forward(x, w, geom)
     want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), padding=1).numpy()
     np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("shape,whole", [((32, 512, 4, 4), True), ((32, 256, 8, 8), False)])
+def test_a_wide_kernel_makes_one_block(monkeypatch, shape, whole):
+    """F(2x2) at 512 channels (U of 16.8 MB) runs one block with its matmuls split over the threads: per-thread
+    blocks each read all of U (WHOLE_MIN_KERNEL_BYTES)."""
+    seen = []
+    init = winograd._Tiles.__init__
+
+    def spied(self, *args, whole=False):
+        seen.append(whole)
+        init(self, *args, whole=whole)
+    monkeypatch.setattr(winograd._Tiles, "__init__", spied)
+    c = shape[1]
+    geom = ConvGeometry.of(shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
+    x, w = np.zeros(shape, np.float32), np.zeros((c, c, 3, 3), np.float32)
+    winograd.forward(x, w, geom, 2)
+    assert seen == [whole]

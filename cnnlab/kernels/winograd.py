@@ -41,8 +41,8 @@ import numpy as np
 from .. import _settings
 from . import blas, nonfinite, parallel, registry, workspace
 
-WHOLE_MIN_KERNEL_BYTES = 24 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
-                           # channels: 37.7 MB; F(2x2) at 512, 16.8 MB, is faster in per-thread blocks)
+WHOLE_MIN_KERNEL_BYTES = 12 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
+                           # channels: 37.7 MB, F(2x2) at 512: 16.8 MB; F(2x2) at 256, 4.2 MB, ties)
 BLOCK_TILES = 256          # tiles per block (whole images, at least one): the point matmuls keep ~256 rows while
                            # a block's transform points stay near L2-sized, and the threads' blocks interleave
 BLOCK_MAX_BYTES = 8 * 2**20  # and at most this much per transformed tensor (D, V, M: P x tiles x channels), so
