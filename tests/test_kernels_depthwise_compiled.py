@@ -181,3 +181,19 @@ def test_the_compiled_path_runs_in_a_new_process_without_warnings():
                       "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n"
                       "print('numba' in sys.modules, float(y.numpy()[0, 0, 3, 3]))")
     assert out == ["True", "9.0"]
+
+
+@needs_numba
+def test_no_writable_cache_directory_compiles_per_process_without_warnings():
+    """Where numba finds no directory to write its cache (a read-only install and home), the kernels are compiled
+    in the process instead (kernels/jit/common.py), with every warning an error."""
+    out = _run_python("import sys, warnings, numpy as np\n"
+                      "warnings.simplefilter('error')\n"
+                      "from numba.core import caching\n"
+                      "caching.CacheImpl._locator_classes = []      # as if no cache location were writable\n"
+                      "import cnnlab, cnnlab.nn.functional as F\n"
+                      "from cnnlab.kernels import compiled\n"
+                      "x = cnnlab.tensor(np.ones((1, 4, 8, 8), np.float32))\n"
+                      "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n"
+                      "print(type(compiled.kernels().forward._cache).__name__, float(y.numpy()[0, 0, 3, 3]))")
+    assert out == ["NullCache", "9.0"]
