@@ -1,12 +1,13 @@
-"""The compiled float32 GELU (cnnlab/kernels/jit/activation.py) that ConvNeXt's fused block uses where numba is
-installed: against PyTorch's float64 GELU within PyTorch's own float32 error, inf and NaN as the NumPy float32 path,
-and the block with it against torchvision's in float32, with inf and NaN, and with the switch off."""
+"""The compiled float32 GELU (cnnlab/kernels/jit/activation.py) and layer norm (jit/norm.py) that ConvNeXt's fused
+block uses where numba is installed: the GELU against PyTorch's float64 GELU within PyTorch's own float32 error, inf
+and NaN as the NumPy float32 path; the block with them against torchvision's in float32, with inf and NaN, with the
+switch off, and its compiled layer norm against its NumPy passes."""
 import numpy as np
 import pytest
 
 import cnnlab
 from cnnlab.kernels import compiled
-from cnnlab.nn.functional import _activation_f32
+from cnnlab.nn.functional import _activation_f32, fused_block
 from test_convnext_fused import _pair
 from tv import torch
 
@@ -99,3 +100,23 @@ def test_switched_off_the_block_runs_the_numpy_gelu(monkeypatch):
         out = block(cnnlab.tensor(x)).numpy()
     with torch.no_grad():
         np.testing.assert_allclose(out, ref(torch.tensor(x)).numpy(), rtol=1e-4, atol=1e-5)
+
+
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("affine", [True, False])
+def test_compiled_layer_norm_of_the_block_matches_numpy(dtype, affine):
+    """The fused block's layer norm compiled (kernels/jit/norm.py) against its NumPy passes, with and without the
+    affine map, on tiles spanning two images (float64 to 1e-12, float32 to float32 rounding)."""
+    rng = np.random.default_rng(5)
+    C, hidden = 16, 64
+    y, x = (rng.standard_normal((3, C, 5, 7)).astype(dtype) for _ in range(2))
+    w1, w2 = rng.standard_normal((hidden, C)).astype(dtype), rng.standard_normal((C, hidden)).astype(dtype)
+    lnw, lnb = (rng.standard_normal(C).astype(dtype) for _ in range(2)) if affine else (None, None)
+    args = (y, x, lnw, lnb, 1e-6, w1, rng.standard_normal(hidden).astype(dtype), w2,
+            rng.standard_normal(C).astype(dtype), rng.standard_normal(C).astype(dtype))
+    got = fused_block.convnext_mlp(*args)
+    with compiled.disabled():
+        want = fused_block.convnext_mlp(*args)
+    tol = 1e-12 if dtype == np.float64 else 2e-5
+    np.testing.assert_allclose(got, want, rtol=0, atol=tol * np.abs(want).max())

@@ -1,7 +1,8 @@
 """The optional compiled kernels (numba, the `fast` extra): whether they may run, and loading them at first use.
 
 cnnlab runs on NumPy alone. Where numba is installed (`pip install cnnlab[fast]`), the code that has a compiled
-form uses it (the depthwise convolutions of kernels/depthwise_compiled.py, the GELU of ConvNeXt's fused block); `CNNLAB_COMPILED=0` turns them off (the NumPy algorithms
+form uses it (the depthwise convolutions of kernels/depthwise_compiled.py, the layer norm and GELU of ConvNeXt's
+fused block); `CNNLAB_COMPILED=0` turns them off (the NumPy algorithms
 take their shapes). numba is imported at the first call of a compiled kernel, never by `import cnnlab` (its
 import costs about half a second, and a first call compiles each kernel once: numba caches the machine code next
 to cnnlab/kernels/jit/ where it can write, so later processes only load it). If numba is installed but fails to
@@ -43,15 +44,16 @@ def disabled():
 
 def kernels(name="depthwise"):
     """The module of compiled kernels `name` ('depthwise': cnnlab/kernels/jit/depthwise.py, 'activation':
-    jit/activation.py), importing numba on the first call; None where they are off or numba cannot be imported."""
+    jit/activation.py, 'norm': jit/norm.py), importing numba on the first call; None where they are off or numba
+    cannot be imported."""
     if not _loaded:
         with _lock:
             if not _loaded:
                 modules = None
                 if available():
                     try:
-                        from .jit import activation, depthwise
-                        modules = {"activation": activation, "depthwise": depthwise}
+                        from .jit import activation, depthwise, norm
+                        modules = {"activation": activation, "depthwise": depthwise, "norm": norm}
                     except ImportError:          # numba installed but broken (e.g. built for another NumPy)
                         modules = None
                 _loaded.append(modules)

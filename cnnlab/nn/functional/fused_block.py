@@ -7,7 +7,8 @@ copies, and runs each step over the whole activation, whose 4C-wide hidden layer
 tile of columns goes through every step while it is in cache, in the NCHW layout itself (W1 @ columns is the
 same product as rows @ W1^T), and the tiles run on the kernel threads (kernels/parallel.py). The layers'
 operations (nothing is folded into the weights): results differ from theirs only by the order of summation.
-float32 or float64.
+float32 or float64. Where numba is installed (kernels/compiled.py), the layer norm and the float32 GELU of a tile
+run as compiled loops (kernels/jit/norm.py, jit/activation.py: the same formulas, a few passes instead of ~25).
 
 >>> import numpy as np
 >>> rng = np.random.default_rng(0)
@@ -95,6 +96,11 @@ def convnext_mlp(y, x, ln_weight, ln_bias, eps, w1, b1, w2, b2, gamma):
     b1c = np.zeros((hidden, 1), dtype) if b1 is None else b1.reshape(-1)[col]
     b2c = np.zeros((C, 1), dtype) if b2 is None else b2.reshape(-1)[col]
     gam = gamma.reshape(-1)[col]
+    norm = compiled.kernels("norm") if compiled.available() and y2.flags.c_contiguous else None
+    lnw1 = lnb1 = None
+    if norm is not None:                                              # (C,) vectors, ones and zeros for None
+        lnw1 = np.ones(C, dtype) if ln_weight is None else np.ascontiguousarray(ln_weight.reshape(-1), dtype)
+        lnb1 = np.zeros(C, dtype) if ln_bias is None else np.ascontiguousarray(ln_bias.reshape(-1), dtype)
     scratch = [(np.empty(C * widest, dtype), np.empty((rows + 1) * widest, dtype), np.empty(C * widest, dtype),
                 _f32.scratch(rows * widest) if dtype == np.float32 else None) for _ in range(min(k, len(tiles)))]
     partial = [np.empty((C, N * P), dtype) for _ in parts] if len(parts) > 1 else None   # (C, N*H*W) each
@@ -106,13 +112,17 @@ def convnext_mlp(y, x, ln_weight, ln_bias, eps, w1, b1, w2, b2, gamma):
         xh, h = xs[:C * w].reshape(C, w), hs[:(r1 - r0) * w].reshape(r1 - r0, w)
         z = partial[parts.index((r0, r1))][:, c0:c1] if partial else zs[:C * w].reshape(C, w)
         segments = _segments(c0, c1, P)
-        for n, a, b, o in segments:                                   # layer norm over the C channels
-            yt, xt, vt = y2[n, :, a:b], xh[:, o:o + b - a], hs[-widest:][o:o + b - a]
-            np.add.reduce(yt, axis=0, out=vt)
-            vt *= 1.0 / C                                             # the mean of each column
-            np.subtract(yt, vt, out=xt)                               # (C, b - a): y - mean
-        np.multiply(xh, xh, out=z)
-        _scale_centred(xh, z.sum(axis=0), eps, lnw, lnb)
+        if norm is not None:                                          # compiled (numba): one call a segment
+            for n, a, b, o in segments:
+                norm.layer_norm_columns(y2, n, a, b, xh, o, lnw1, lnb1, eps, hs[-widest:], zs)
+        else:
+            for n, a, b, o in segments:                               # layer norm over the C channels
+                yt, xt, vt = y2[n, :, a:b], xh[:, o:o + b - a], hs[-widest:][o:o + b - a]
+                np.add.reduce(yt, axis=0, out=vt)
+                vt *= 1.0 / C                                         # the mean of each column
+                np.subtract(yt, vt, out=xt)                           # (C, b - a): y - mean
+            np.multiply(xh, xh, out=z)
+            _scale_centred(xh, z.sum(axis=0), eps, lnw, lnb)
         h[...] = b1c[r0:r1]
         blas.gemm(w1[r0:r1], xh, h, beta=1.0)                         # (rows, w) = W1 rows @ xhat (C, w) + b1
         _gelu(h, pads)
