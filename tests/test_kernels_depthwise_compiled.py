@@ -143,6 +143,10 @@ def test_switched_off_the_numpy_algorithms_take_its_shapes():
         check(_functional(CASES[0]), x, w, b)
 
 
+DEPTHWISE_CONV = ("x = cnnlab.tensor(np.ones((1, 4, 8, 8), np.float32))\n"   # y[0, 0, 3, 3] = 9.0
+                  "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n")
+
+
 def _run_python(code, **env):
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
                             env={**os.environ, **env})
@@ -163,8 +167,7 @@ def test_the_environment_switch_turns_it_off():
     """CNNLAB_COMPILED=0: a depthwise conv runs without importing numba, on a NumPy algorithm."""
     out = _run_python("import sys, numpy as np, cnnlab, cnnlab.nn.functional as F\n"
                       "from cnnlab.kernels import compiled\n"
-                      "x = cnnlab.tensor(np.ones((1, 4, 8, 8), np.float32))\n"
-                      "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n"
+                      + DEPTHWISE_CONV +
                       "print('numba' in sys.modules, compiled.available(), float(y.numpy()[0, 0, 3, 3]))",
                       CNNLAB_COMPILED="0")
     assert out == ["False", "False", "9.0"]
@@ -177,8 +180,7 @@ def test_the_compiled_path_runs_in_a_new_process_without_warnings():
     out = _run_python("import sys, warnings, numpy as np\n"
                       "warnings.simplefilter('error')\n"
                       "import cnnlab, cnnlab.nn.functional as F\n"
-                      "x = cnnlab.tensor(np.ones((1, 4, 8, 8), np.float32))\n"
-                      "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n"
+                      + DEPTHWISE_CONV +
                       "print('numba' in sys.modules, float(y.numpy()[0, 0, 3, 3]))")
     assert out == ["True", "9.0"]
 
@@ -193,7 +195,6 @@ def test_no_writable_cache_directory_compiles_per_process_without_warnings():
                       "caching.CacheImpl._locator_classes = []      # as if no cache location were writable\n"
                       "import cnnlab, cnnlab.nn.functional as F\n"
                       "from cnnlab.kernels import compiled\n"
-                      "x = cnnlab.tensor(np.ones((1, 4, 8, 8), np.float32))\n"
-                      "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n"
+                      + DEPTHWISE_CONV +
                       "print(type(compiled.kernels().forward._cache).__name__, float(y.numpy()[0, 0, 3, 3]))")
     assert out == ["NullCache", "9.0"]
