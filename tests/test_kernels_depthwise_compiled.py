@@ -28,6 +28,8 @@ CASES = DEPTHWISE + [
     ((3, 5, 7, 7), (5, 1, 7, 7), (1, 1), ((3, 3), (3, 3)), (1, 1), 5),      # ConvNeXt's 7x7 on a 7x7 map
     ((1, 3, 40, 37), (3, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 3),    # rows longer than a vector run
     ((2, 4, 33, 35), (8, 1, 3, 3), (2, 2), ((1, 0), (0, 1)), (1, 1), 4),    # long strided rows, multiplier 2
+    ((1, 3, 10, 11), (3, 1, 3, 3), (2, 2), ((0, 0), (0, 0)), (1, 1), 3),    # a last row and column no tap reads
+    ((2, 2, 12, 13), (4, 1, 3, 2), (3, 3), ((0, 1), (1, 0)), (1, 1), 2),    # stride 3, multiplier 2, leftovers
 ]
 
 

@@ -68,15 +68,26 @@ def _load(plane, ph, sh, sw, top, left, hq, wq):
 
 
 @_jit
-def _unload(ph, plane, sh, sw, top, left, hq, wq):
-    """plane (H, W) = the entries of the phase planes ph that lie on the input; rows and columns no tap reads, 0."""
+def _unload(ph, stride, plane, sh, sw, top, left, hq, wq):
+    """plane (H, W) = the entries of the phase planes ph (`stride` apart) that lie on the input; rows and columns no
+    tap reads, 0. Phase by phase and row by row, as _load (no division per entry)."""
     h, w = plane.shape
     for r in range(h):
-        a, u = (r + top) % sh, (r + top) // sh
         row = plane[r]
         for col in range(w):
-            b, v = (col + left) % sw, (col + left) // sw
-            row[col] = ph[(a * sw + b) * hq * wq + u * wq + v] if u < hq and v < wq else 0
+            row[col] = 0
+    for a in range(sh):
+        for b in range(sw):
+            v0, v1 = _columns(b, sw, left, w, wq)
+            base = (a * sw + b) * stride
+            start = v0 * sw + b - left
+            for u in range(hq):
+                r = u * sh + a - top
+                if not 0 <= r < h or v1 <= v0:
+                    continue
+                src, dst = ph[base + u * wq + v0:base + u * wq + v1], plane[r, start:start + (v1 - v0 - 1) * sw + 1:sw]
+                for v in range(v1 - v0):
+                    dst[v] = src[v]
 
 
 @_jit
@@ -126,12 +137,28 @@ def forward(x, w, out, sh, sw, dh, dw, top, left, lo, hi):
 
 @_jit
 def backward_input(g, w, dx, sh, sw, dh, dw, top, left, lo, hi):
-    """dx[n, c] for the input planes q = n*C + c in [lo, hi): each tap's adjoint added into the phase planes."""
+    """dx[n, c] for the input planes q = n*C + c in [lo, hi), as the forward's adjoint gathered per phase plane:
+    dP[a, b][i] = sum over the taps t of phase (a, b) of w[t] * G[Z - shift_t + i], G = g's flat plane behind Z zeros
+    (Z the largest shift; zero at the dropped positions), three taps per pass."""
     c_, o_, k_ = dx.shape[1], w.shape[0], w.shape[2] * w.shape[3]
     m, oh, ow = o_ // c_, g.shape[2], g.shape[3]
     hq, wq, length, offs, size = _layout(w.shape[2], w.shape[3], oh, ow, sh, sw, dh, dw)
-    dph = np.empty(size, g.dtype)
-    gy = np.zeros(length, g.dtype)                       # the dropped positions j >= OW stay 0
+    span = -(-(hq * wq) // RUN) * RUN                   # a phase plane's entries, whole vector runs
+    phases = sh * sw
+    order, starts, shifts = np.empty(k_, np.int64), np.zeros(phases + 1, np.int64), np.empty(k_, np.int64)
+    for t in range(k_):                                  # the taps grouped by phase, and their shifts
+        phase, shifts[t] = offs[t] // (hq * wq), offs[t] % (hq * wq)
+        starts[phase + 1] += 1
+    for ab in range(phases):
+        starts[ab + 1] += starts[ab]
+    fill = starts[:phases].copy()
+    for t in range(k_):
+        phase = offs[t] // (hq * wq)
+        order[fill[phase]] = t
+        fill[phase] += 1
+    z = shifts.max()
+    dph = np.empty(phases * span, g.dtype)
+    gz = np.zeros(z + span, g.dtype)                     # G: zeros in front, at the dropped positions and behind
     taps = w.reshape(o_, k_)
     for q in range(lo, hi):
         n, c = q // c_, q % c_
@@ -139,14 +166,24 @@ def backward_input(g, w, dx, sh, sw, dh, dw, top, left, lo, hi):
             dph[i] = 0
         for o in range(c * m, c * m + m):
             for i in range(oh):
-                src, dst = g[n, o, i], gy[i * wq:i * wq + ow]
                 for j in range(ow):
-                    dst[j] = src[j]
-            for t in range(k_):
-                w0, d0 = taps[o, t], dph[offs[t]:offs[t] + length]
-                for i in range(length):
-                    d0[i] += w0 * gy[i]
-        _unload(dph, dx[n, c], sh, sw, top, left, hq, wq)
+                    gz[z + i * wq + j] = g[n, o, i, j]
+            for ab in range(phases):
+                d = dph[ab * span:ab * span + span]
+                e = starts[ab]
+                while e + 3 <= starts[ab + 1]:
+                    t0, t1, t2 = order[e], order[e + 1], order[e + 2]
+                    w0, w1, w2 = taps[o, t0], taps[o, t1], taps[o, t2]
+                    g0, g1, g2 = gz[z - shifts[t0]:], gz[z - shifts[t1]:], gz[z - shifts[t2]:]
+                    for i in range(span):
+                        d[i] += w0 * g0[i] + w1 * g1[i] + w2 * g2[i]
+                    e += 3
+                while e < starts[ab + 1]:
+                    w0, g0 = taps[o, order[e]], gz[z - shifts[order[e]]:]
+                    for i in range(span):
+                        d[i] += w0 * g0[i]
+                    e += 1
+        _unload(dph, span, dx[n, c], sh, sw, top, left, hq, wq)
 
 
 @_jit
