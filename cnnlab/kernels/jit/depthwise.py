@@ -9,8 +9,9 @@ index p = i*wq + j, and tap (kh, kw) reads phase ((kh*dh) % sh, (kw*dw) % sw) at
     y[p] = sum_t w[t] * P_flat[off_t + p]            p in [0, (OH-1)*wq + OW): positions j >= OW are dropped
 
 The padding zeros are in P, so each output sums exactly the products PyTorch sums (inf and NaN included). The
-input gradient is the adjoint (dP[off_t + p] += w[t] * g[p], g zero at the dropped positions), the weight
-gradient dw[t] = sum_p g[p] * P_flat[off_t + p]. Callers pass contiguous float32 or float64 arrays and a range
+input gradient is the adjoint, gathered per phase plane (dP_ab[q] = sum over the taps t of phase ab of
+w[t] * g[q - shift_t], g zero at the dropped positions; at stride 1 without a multiplier the caller runs the forward
+with the flipped filters instead), the weight gradient dw[t] = sum_p g[p] * P_flat[off_t + p]. Callers pass contiguous float32 or float64 arrays and a range
 [lo, hi) of planes (or channels), so that a thread's share is one call (the GIL is released inside).
 
 Compiled as jit/common.py says (no GIL, cached, fastmath without finiteness assumptions).
