@@ -50,6 +50,7 @@ def print_environment(env, out=print):
         else:
             out(f"{p.get('user_api')}: {p.get('internal_api')} ({p.get('prefix')}), "
                 f"{p.get('num_threads')} threads")
+    out(f"Compiled kernels (the fast extra): {env.get('compiled', 'unknown')}")
     env_vars = env["env"]
     out("Environment: " + ", ".join(f"{k}={'unset' if v is None else repr(v)}" for k, v in env_vars.items()))
     alloc = {k: v for k, v in env_vars.items() if (k == "GLIBC_TUNABLES" or k.startswith("MALLOC_"))

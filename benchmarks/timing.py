@@ -122,8 +122,19 @@ def environment(torch):
         "python": platform.python_version(), "numpy": np.__version__, "torch": torch.__version__,
         "cnnlab": getattr(cnnlab, "__version__", "?"), "cnnlab_commit": _git_commit(),
         "cpu": _cpu_model(), "cpu_count": os.cpu_count(), "torch_threads": torch.get_num_threads(),
-        "threadpools": pools, "env": env, "load_average": load_average(),
+        "threadpools": pools, "env": env, "load_average": load_average(), "compiled": compiled_kernels(),
     }
+
+
+def compiled_kernels():
+    """Whether cnnlab's optional numba kernels run in this process ('numba <version>', or 'off: <why>'), read
+    without importing numba (kernels/compiled.py)."""
+    from importlib import metadata
+    from cnnlab import _settings
+    from cnnlab.kernels import compiled
+    if compiled.available():
+        return f"numba {metadata.version('numba')}"
+    return "off: numba not installed" if _settings.COMPILED else "off: CNNLAB_COMPILED=0"
 
 
 def load_average():
