@@ -254,11 +254,8 @@ def test_nonfinite_values_give_the_layers_results(calls):
     with cnnlab.no_grad():
         fused = block(cnnlab.tensor(x)).numpy()
     layers = block(cnnlab.tensor(x)).detach().numpy()     # parameters require grad: the layers run
-    assert len(calls) == 3
-    np.testing.assert_array_equal(np.isnan(fused), np.isnan(layers))
-    finite = np.isfinite(layers)
-    np.testing.assert_array_equal(fused[~finite & ~np.isnan(layers)], layers[~finite & ~np.isnan(layers)])
-    np.testing.assert_allclose(fused[finite], layers[finite], rtol=1e-12, atol=1e-12)
+    assert len(calls) == 3 and np.isnan(layers).any() and np.isfinite(layers).any()
+    np.testing.assert_allclose(fused, layers, rtol=1e-12, atol=1e-12)   # NaN (and any inf) at the same places
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")
