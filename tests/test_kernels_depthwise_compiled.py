@@ -95,17 +95,23 @@ def test_float32_error_on_mobilenet_and_convnext_sized_layers():
 
 @needs_numba
 @pytest.mark.parametrize("threads", [1, 3])
-def test_threads_split_the_planes_without_changing_the_result(threads):
+def test_threads_split_the_planes_without_changing_the_result(threads, monkeypatch):
     """Each thread computes whole planes (channels for the weight gradient): the same numbers on any count."""
     case = CASES[-1]
     x, w, g = _data(case)
     ref = _run_all(NAME, x, w, g, *case[2:])
+    monkeypatch.setattr(depthwise_compiled, "THREADED_MACS", 0)     # a case this small runs in one thread else
+    calls = []
+    real_run = parallel.run
+    monkeypatch.setattr(parallel, "run", lambda fn, items, threads=None: (calls.append(len(items)),
+                                                                           real_run(fn, items, threads))[1])
     parallel.set_num_threads(threads)
     try:
         for got, want in zip(_run_all(NAME, x, w, g, *case[2:]), ref):
             np.testing.assert_array_equal(got, want)
     finally:
         parallel.set_num_threads(None)
+    assert calls == [min(threads, 8), min(threads, 4), min(threads, 2)]   # planes, input planes, channels
 
 
 @needs_numba

@@ -16,12 +16,16 @@ goes to kernels/depthwise.py, its result checked here since this algorithm decla
 >>> forward(np.ones((1, 2, 3, 3)), np.ones((2, 1, 3, 3)), geom)[0, 1].tolist()
 [[4.0, 6.0, 4.0], [6.0, 9.0, 6.0], [4.0, 6.0, 4.0]]
 """
+import math
+
 import numpy as np
 
 from . import compiled, depthwise, nonfinite, parallel, registry
 from .common import input_gradient_geometry
 
 DTYPES = (np.float32, np.float64)   # the dtypes the kernels are compiled for
+THREADED_MACS = 2**20               # multiply-adds from which a conv is split over the kernel threads (below, a
+                                    # thread hand-off costs about what the work does; depthwise_taps.py has the same)
 
 
 def supports(geom):
@@ -36,10 +40,13 @@ def _kernels(a):
 
 
 def _run(kernel, arrays, geom, count):
-    """kernel(*arrays, strides, dilations, top and left pads, lo, hi) over [0, count), one share per thread."""
+    """kernel(*arrays, strides, dilations, top and left pads, lo, hi) over [0, count), one share per thread (one
+    share in the calling thread under THREADED_MACS multiply-adds)."""
     (sh, sw), (dh, dw), ((top, _), (left, _)) = geom.stride, geom.dilation, geom.pads
     arrays = tuple(np.ascontiguousarray(a) for a in arrays[:-1]) + arrays[-1:]   # the last is the output
-    parallel.run(lambda slot, part: kernel(*arrays, sh, sw, dh, dw, top, left, *part), parallel.ranges(count))
+    macs = geom.batch * geom.out_channels * math.prod(geom.out_size) * math.prod(geom.kernel)
+    parts = parallel.ranges(count, 1 if macs < THREADED_MACS else None)
+    parallel.run(lambda slot, part: kernel(*arrays, sh, sw, dh, dw, top, left, *part), parts)
 
 
 def forward(x, w, geom):
