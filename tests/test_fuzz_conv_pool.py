@@ -142,7 +142,7 @@ def _algorithm_case(cfg, algorithm, bigger):
     """_conv_case of cfg bent towards what `algorithm` supports."""
     n, g = cfg["n"], cfg["groups"]
     winograd = algorithm.startswith("winograd")   # F(2x2) or F(4x4)
-    depthwise = algorithm in ("depthwise", "depthwise_taps")
+    depthwise = algorithm in ("depthwise", "depthwise_taps", "depthwise_compiled")
     if winograd or depthwise:  # 2-d, 3x3 (winograd: stride 1)
         first = {"causal": "same_lower"}.get(cfg["padding"], cfg["padding"])
         while isinstance(first, tuple):

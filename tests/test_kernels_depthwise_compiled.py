@@ -16,6 +16,8 @@ from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 from test_kernels_conv import DEPTHWISE, _data, _functional, _run_all
 from test_kernels_conv import test_transposed_conv_uses_the_same_kernels as transposed_check
+from test_kernels_depthwise import CASES as PADDING_WIDER
+from test_kernels_depthwise import test_padding_wider_than_the_kernel_against_torch as padding_wider_check
 
 NAME = "depthwise_compiled"
 needs_numba = pytest.mark.skipif(not compiled.available(), reason="numba is not installed (the fast extra: "
@@ -80,6 +82,23 @@ def test_against_torch(case):
 def test_transposed_conv_uses_the_same_kernels(case):
     """conv_transpose2d through the compiled kernels (its forward is their input gradient), against PyTorch."""
     transposed_check(NAME, case)
+
+
+@needs_numba
+@pytest.mark.parametrize("case", PADDING_WIDER, ids=[str(i) for i in range(len(PADDING_WIDER))])
+def test_padding_wider_than_the_kernel_against_torch(case):
+    """Padding wider than the kernel's span: phase planes with whole rows and columns of zeros, against PyTorch."""
+    padding_wider_check(case, NAME)
+
+
+@needs_numba
+@pytest.mark.parametrize("case", [DEPTHWISE[1], CASES[-1]])
+def test_empty_batch(case):
+    """No images: empty outputs, a zero weight gradient (its kernel still writes every channel's sums)."""
+    x, w = np.zeros((0,) + case[0][1:]), rand(*case[1])
+    geom = ConvGeometry.of(x.shape, w.shape, *case[2:])
+    y, dx, dw = _run_all(NAME, x, w, np.zeros(geom.y_shape), *case[2:])
+    assert y.shape == geom.y_shape and dx.shape == x.shape and dw.shape == w.shape and not dw.any()
 
 
 @needs_numba
