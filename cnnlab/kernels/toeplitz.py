@@ -148,7 +148,7 @@ def backward_input(g, w, geom):
     return np.ascontiguousarray(dxp[:, ph0:ph0 + x_shape[2], :, pw0:pw0 + x_shape[3]].transpose(0, 2, 1, 3))
 
 
-# a few large matmuls and no blocks: BLAS's own threads, which spin between calls, hand over faster than the
-# kernel threads here
+# one thread (BLAS held there, as for the other algorithms): its matmuls of 50-90 MFLOP gained nothing on BLAS's own
+# threads back to back, and cost a wake-up after any pause and their spinning on a loaded machine (NOTES.md)
 ALGORITHMS = (registry.Algorithm("toeplitz", supports, forward, backward_input, backward_weight,
-                                 rules=((30, _wins),), blas_threads=True),)
+                                 rules=((30, _wins),)),)
