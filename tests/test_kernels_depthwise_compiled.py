@@ -225,3 +225,18 @@ def test_no_writable_cache_directory_compiles_per_process_without_warnings():
                       + DEPTHWISE_CONV +
                       "print(type(compiled.kernels().forward._cache).__name__, float(y.numpy()[0, 0, 3, 3]))")
     assert out == ["NullCache", "9.0"]
+
+
+def test_numba_that_fails_to_import_falls_back_to_numpy():
+    """numba found but failing at import (e.g. built for another NumPy): the first call computes with the NumPy
+    algorithm (checked, as this algorithm declares itself exact) and the selector leaves it from then on."""
+    out = _run_python("import sys, numpy as np\n"
+                      "sys.modules['numba'] = None                 # import numba raises ImportError\n"
+                      "import cnnlab, cnnlab.nn.functional as F\n"
+                      "from cnnlab.kernels import compiled, select\n"
+                      "compiled._available = True                  # as if find_spec had found it\n"
+                      + DEPTHWISE_CONV +
+                      "from cnnlab.kernels.geometry import ConvGeometry\n"
+                      "geom = ConvGeometry.of((1, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 4)\n"
+                      "print(float(y.numpy()[0, 0, 3, 3]), compiled.available(), select.algorithm('forward', geom))")
+    assert out[:2] == ["9.0", "False"] and out[2] != NAME
