@@ -2,8 +2,7 @@
 
 cnnlab runs on NumPy alone. Where numba is installed (`pip install cnnlab[fast]`), the code that has a compiled
 form uses it (the depthwise convolutions of kernels/depthwise_compiled.py, the layer norm and GELU of ConvNeXt's
-fused block); `CNNLAB_COMPILED=0` turns them off (the NumPy algorithms
-take their shapes). numba is imported at the first call of a compiled kernel, never by `import cnnlab` (its
+fused block); `CNNLAB_COMPILED=0` (or `with disabled():`) turns them off and the NumPy code runs. numba is imported at the first call of a compiled kernel, never by `import cnnlab` (its
 import costs about half a second, and a first call compiles each kernel once: numba caches the machine code next
 to cnnlab/kernels/jit/ where it can write, so later processes only load it). If numba is installed but fails to
 import, `kernels()` is None and the callers run their NumPy algorithm instead.
