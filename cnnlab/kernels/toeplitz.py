@@ -15,7 +15,9 @@ of direct convolution, but as one well-shaped GEMM on every BLAS thread:
 2-d, groups == 1, any stride, padding and dilation; it wins where T stays small (`_wins`). Where the band is
 narrow against Wp (LeNet-5's conv1: 5 taps of 32 columns), the forward and the weight gradient cut the output
 width into two blocks of columns, each reading only its own window of the row (`_blocks`): T shrinks to the
-block's width and the matmul does about half the multiply-adds, on twice the rows.
+block's width and the matmul does about half the multiply-adds, on twice the rows. With several input channels
+the rows can come from a channel-last copy of the input instead, a window being one run of (w, c) values, which
+allows narrower blocks (`_nhwc_blocks`: LeNet-5's conv2).
 
 >>> from cnnlab.kernels.geometry import ConvGeometry
 >>> x, w = np.ones((2, 1, 3, 3)), np.ones((1, 1, 2, 2))
@@ -64,6 +66,27 @@ def _blocks(geom):
     return 1, ow, wp
 
 
+NHWC_MAX_SHARE = 0.7  # channel-last blocks where they do at most this share of the (kh, c, w) blocks' multiply-adds
+MIN_COLUMNS = 64      # channel-last blocks as narrow as keep O * width >= this many product columns
+
+
+def _nhwc_blocks(geom):
+    """(blocks, width, window) of channel-last rows for the forward and the weight gradient, or None. With
+    several input channels, an (N, Hp, Wp, C) copy of the input makes a block's window one run of window*C
+    values, so blocks can be narrower than `_blocks`' halves: the narrowest width dividing OW that keeps the
+    product's O*width columns at MIN_COLUMNS or more. Taken where that cuts the multiply-adds (window/Wp of the
+    band's) to at most NHWC_MAX_SHARE of `_blocks`' choice: the transposing copies of the input and of the
+    narrower output blocks cost the rest (LeNet-5's conv2: blocks of 5 columns reading 9 of 14)."""
+    ow, kw, sw, dw, wp = geom.out_size[1], geom.kernel[1], geom.stride[1], geom.dilation[1], geom.pad_shape[1]
+    if geom.in_channels < 2:
+        return None
+    width = next(b for b in range(1, ow + 1) if ow % b == 0 and (geom.out_channels * b >= MIN_COLUMNS or b == ow))
+    window = (width - 1) * sw + (kw - 1) * dw + 1
+    if window <= NHWC_MAX_SHARE * _blocks(geom)[2]:
+        return ow // width, width, window
+    return None
+
+
 def _band(t, kw, sw, dw):
     """The writeable view (O, BW, C, KH, KW) of T (O, BW, KH, C, Wb) at the kernel taps: T[o, j, kh, c, j*sw +
     kw*dw] (distinct entries for every index, so assigning through it is safe)."""
@@ -100,16 +123,64 @@ def _grad_rows(g, blocks=1):
     return np.ascontiguousarray(g5).reshape(n * oh * blocks, o * ow // blocks)
 
 
-def forward(x, w, geom):
-    """conv_forward (2-d, groups == 1) through the banded weight matrix."""
-    stride, dilation = geom.stride, geom.dilation
+def _band_nhwc(t, kw, sw, dw):
+    """The writeable view (O, BW, KH, KW, C) of a channel-last block's T (O, BW, KH, Wb, C) at the kernel taps:
+    T[o, j, kh, j*sw + kw*dw, c] (distinct entries, so assigning through it is safe)."""
+    s = t.strides
+    return np.lib.stride_tricks.as_strided(t, shape=t.shape[:3] + (kw, t.shape[4]),
+                                           strides=(s[0], s[1] + sw * s[3], s[2], dw * s[3], s[4]))
+
+
+def _matrix_nhwc(w, width, window, stride, dilation):
+    """A channel-last block's T (O*width, KH*window*C), its columns in the rows' (kh, w, c) order."""
+    o, c, kh, kw = w.shape
+    t = np.zeros((o, width, kh, window, c), w.dtype)
+    _band_nhwc(t, kw, stride[1], dilation[1])[...] = w.transpose(0, 2, 3, 1)[:, None]   # (O, 1, KH, KW, C)
+    return t.reshape(o * width, -1)
+
+
+def _rows_nhwc(x, geom, blocks, width, window):
+    """R (N*OH*blocks, KH*window*C): block b's window of columns from b*width*sw in (kh, w, c) order, copied from
+    a zero-padded (N, Hp, Wp, C) copy of x in runs of window*C values (both reused buffers)."""
+    n, c, h, w = x.shape
+    (p0, p1), (q0, q1) = geom.pads
+    xh = workspace.empty("toeplitz.nhwc", (n, h + p0 + p1, w + q0 + q1, c), x.dtype)
+    if p0 or p1 or q0 or q1:
+        xh[:, :p0], xh[:, p0 + h:], xh[:, p0:p0 + h, :q0], xh[:, p0:p0 + h, q0 + w:] = 0, 0, 0, 0
+    np.copyto(xh[:, p0:p0 + h, q0:q0 + w], x.transpose(0, 2, 3, 1))
+    (sh, sw), dh, kh, oh = geom.stride, geom.dilation[0], geom.kernel[0], geom.out_size[0]
+    s = xh.strides
+    view = np.lib.stride_tricks.as_strided(xh, shape=(n, oh, blocks, kh, window * c),
+                                           strides=(s[0], sh * s[1], width * sw * s[2], dh * s[1], s[3]),
+                                           writeable=False)
+    r = workspace.empty("toeplitz.rows", view.shape, x.dtype)
+    np.copyto(r, view)
+    return r.reshape(n * oh * blocks, -1)
+
+
+def _forward_rows(x, w, geom):
+    """(R, T, blocks, width) of the forward and the weight gradient: channel-last blocks where `_nhwc_blocks` takes
+    them, else `_blocks`' (kh, c, w) rows."""
+    nhwc = _nhwc_blocks(geom)
+    if nhwc:
+        blocks, width, window = nhwc
+        r = _rows_nhwc(x, geom, blocks, width, window)
+        t = None if w is None else _matrix_nhwc(w, width, window, geom.stride, geom.dilation)
+        return r, t, blocks, width, window, True
+    blocks, width, window = _blocks(geom)
     xp = padded(x, geom.pads)
+    r = _rows(xp, geom.kernel[0], geom.out_size[0], geom.stride[0], geom.dilation[0], blocks, width * geom.stride[1],
+              window)
+    t = None if w is None else _matrix(w, width, window, geom.stride, geom.dilation).reshape(w.shape[0] * width, -1)
+    return r, t, blocks, width, window, False
+
+
+def forward(x, w, geom):
+    """conv_forward (2-d, groups == 1) through the banded weight matrix of a block of output columns."""
     n, o, (oh, ow) = x.shape[0], w.shape[0], geom.out_size
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros((n, o, oh, ow), x.dtype)
-    blocks, bw, window = _blocks(geom)
-    t = _matrix(w.astype(x.dtype, copy=False), bw, window, stride, dilation).reshape(o * bw, -1)
-    r = _rows(xp, w.shape[2], oh, stride[0], dilation[0], blocks, bw * stride[1], window)
+    r, t, blocks, bw, _, _ = _forward_rows(x, w.astype(x.dtype, copy=False), geom)
     y = (r @ t.T).reshape(n, oh, blocks, o, bw)                                  # (N*OH*blocks, O*BW)
     out = np.empty((n, o, oh, ow), y.dtype)
     np.copyto(out.reshape(n, o, oh, blocks, bw), y.transpose(0, 3, 1, 2, 4))
@@ -117,17 +188,18 @@ def forward(x, w, geom):
 
 
 def backward_weight(x, g, geom):
-    """conv_backward_weight (2-d, groups == 1): dT = G^T @ R, then each tap's band summed over ow."""
+    """conv_backward_weight (2-d, groups == 1): dT = G^T @ R, then each tap's band summed over a block's columns."""
     w_shape, stride, dilation = geom.w_shape, geom.stride, geom.dilation
     n, (oh, ow) = x.shape[0], g.shape[2:]
     if n == 0 or oh == 0 or ow == 0:
         return np.zeros(w_shape, x.dtype)
-    xp = padded(x, geom.pads)
-    blocks, bw, window = _blocks(geom)
-    r = _rows(xp, w_shape[2], oh, stride[0], dilation[0], blocks, bw * stride[1], window)
+    (o, c, kh, kw) = w_shape
+    r, _, blocks, bw, window, nhwc = _forward_rows(x, None, geom)
     dt = _grad_rows(g, blocks).T @ r                                            # (O*BW, KH*C*window)
-    dt = dt.reshape(w_shape[0], bw, w_shape[2], w_shape[1], window)
-    return _band(dt, w_shape[3], stride[1], dilation[1]).sum(axis=1)
+    if nhwc:                                                                    # (KH*window*C): (O, KH, KW, C)
+        dw = _band_nhwc(dt.reshape(o, bw, kh, window, c), kw, stride[1], dilation[1]).sum(axis=1)
+        return np.ascontiguousarray(dw.transpose(0, 3, 1, 2))
+    return _band(dt.reshape(o, bw, kh, c, window), kw, stride[1], dilation[1]).sum(axis=1)
 
 
 def backward_input(g, w, geom):
