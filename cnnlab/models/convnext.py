@@ -1,14 +1,16 @@
 """ConvNeXt tiny/small/base/large (Liu et al., 2022): 7x7 depthwise convolution, channels-last layer norm, an
 inverted MLP with GELU, layer scale and stochastic depth, with torchvision's module tree, state_dict keys,
 printed form and pretrained weights."""
+import sys
 from functools import partial
 
 from .. import nn
+from .._dtypes import float32, float64
+from ..autograd import is_grad_enabled
 from ..kernels import parallel
 from ..creation import ones
 from ..nn import functional as F
 from ..nn.functional import fused_block
-from ..nn.modules.fusion import inference_input
 from ..tensor import Tensor
 from ._api import define_builder, overwrite_named_param, weights_enum
 
@@ -17,6 +19,7 @@ __all__ = ["ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", "ConvNeXt_Tiny
            "convnext_large"]
 
 
+_TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
 # the kernels own the threads during a forward (a partial, so interop.to_torch's copy of this code keeps it as it is)
 _BLAS_HELD = partial(parallel.own_threads)
 
@@ -25,11 +28,19 @@ def _array_of(t):  # not named _data: interop.to_torch maps every name a functio
     return None if t is None else t._data
 
 
+def _inference_input(x, params):
+    """Whether an inference-only path may take x with params: no graph to record, no ONNX trace, a non-empty
+    float32/float64 (N, C, H, W) input of the parameters' dtype."""
+    return (isinstance(x, Tensor) and x.dim() == 4 and x.numel() > 0 and x.dtype in (float32, float64) and
+            _TENSOR_MODULE._trace_hook is None and all(p.dtype == x.dtype for p in params) and
+            not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))))
+
+
 def _channels_only(norm, x):
-    """Whether LayerNorm2d may normalise without its permutes: an inference input
-    (fusion.inference_input) and a norm over C."""
+    """Whether LayerNorm2d may normalise without its permutes: an inference input (_inference_input) and a norm
+    over C."""
     params = [p for p in (norm.weight, norm.bias) if p is not None]
-    return inference_input(x, params) and tuple(norm.normalized_shape) == (x.shape[1],)
+    return _inference_input(x, params) and tuple(norm.normalized_shape) == (x.shape[1],)
 
 
 class LayerNorm2d(nn.LayerNorm):
@@ -87,7 +98,7 @@ _LAYOUT = (nn.Conv2d, nn.Permute, nn.LayerNorm, nn.Linear, nn.GELU, nn.Linear, n
 def _fusable(block, input):
     """Whether CNBlock.forward may run convnext_mlp: the layers of CNBlock's own layout (exact types, no hooks,
     exact GELU, channels-last permutes, a norm over C), stochastic depth off, an inference input
-    (fusion.inference_input)."""
+    (_inference_input)."""
     layers = list(block.block._modules.values())
     if tuple(type(m) for m in layers) != _LAYOUT:
         return False
@@ -101,7 +112,7 @@ def _fusable(block, input):
     if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules):
         return False
     params = [block.layer_scale] + [p for m in layers for p in m._parameters.values() if p is not None]
-    if not inference_input(input, params):
+    if not _inference_input(input, params):
         return False
     C = input.shape[1]
     return (conv.out_channels == C and tuple(norm.normalized_shape) == (C,) and lin1.in_features == C and
