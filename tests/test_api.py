@@ -2,42 +2,32 @@
 cnnlab.save/cnnlab.load, cnnlab.utils.data, Module.to/Tensor.to argument forms, and the legacy tensor types.
 Each is checked against PyTorch running the same call."""
 import io
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 import cnnlab
 import cnnlab.nn as nn
+from fresh_process import run_python
 
 torch = pytest.importorskip("torch")
 
 
 # ---- import cnnlab: the subpackages are attributes, as torch.optim is after `import torch` ------------------------
-def _fresh(code):
-    """Run code in a new interpreter (this one has imported every subpackage already)."""
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
-                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    assert out.returncode == 0, out.stderr
-    return out.stdout.split()
-
-
 def test_import_cnnlab_makes_the_subpackages_attributes():
-    names = _fresh("import cnnlab\n"
-                   "for m in ('nn', 'optim', 'data', 'io', 'utils', 'models', 'train'):\n"
-                   "    print(getattr(cnnlab, m).__name__)\n"
-                   "print(cnnlab.utils.data.DataLoader.__name__, cnnlab.optim.SGD.__name__, cnnlab.save.__module__)")
+    names = run_python("import cnnlab\n"
+                       "for m in ('nn', 'optim', 'data', 'io', 'utils', 'models', 'train'):\n"
+                       "    print(getattr(cnnlab, m).__name__)\n"
+                       "print(cnnlab.utils.data.DataLoader.__name__, cnnlab.optim.SGD.__name__, cnnlab.save.__module__)")
     assert names == ["cnnlab.nn", "cnnlab.optim", "cnnlab.data", "cnnlab.io", "cnnlab.utils", "cnnlab.models",
                      "cnnlab.train", "DataLoader", "SGD", "cnnlab.io"]
 
 
 def test_import_cnnlab_defers_readers_models_and_training():
-    loaded = _fresh("import sys, cnnlab\n"
-                    "print(*[m for m in ('cnnlab.data.datasets', 'cnnlab.data.transforms', 'cnnlab.models', "
-                    "'cnnlab.train', 'urllib.request') if m in sys.modules])\n"
-                    "from cnnlab.data import MNIST, transforms\nprint(MNIST.__name__, transforms.__name__)")
+    loaded = run_python("import sys, cnnlab\n"
+                        "print(*[m for m in ('cnnlab.data.datasets', 'cnnlab.data.transforms', 'cnnlab.models', "
+                        "'cnnlab.train', 'urllib.request') if m in sys.modules])\n"
+                        "from cnnlab.data import MNIST, transforms\nprint(MNIST.__name__, transforms.__name__)")
     assert loaded == ["MNIST", "cnnlab.data.transforms"]
 
 

@@ -3,9 +3,6 @@ forced against the GEMM lowering and PyTorch (float64 values and gradients with 
 float32 at its stated bound), inf and NaN as PyTorch's, threads, the switch that turns it off, and that numba is
 never imported by `import cnnlab` or a network without depthwise convolutions. The tests that run the compiled
 kernels skip where numba is not installed; the fuzz and non-finite suites force it too (select.ALGORITHMS)."""
-import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -13,6 +10,7 @@ import pytest
 import cnnlab
 from cnnlab.kernels import compiled, depthwise_compiled, parallel, registry, select
 from cnnlab.kernels.geometry import ConvGeometry
+from fresh_process import run_python
 from oracle import check, check_float32, rand
 from test_kernels_conv import DEPTHWISE, _data, _functional, _run_all
 from test_kernels_conv import test_transposed_conv_uses_the_same_kernels as transposed_check
@@ -174,29 +172,26 @@ DEPTHWISE_CONV = ("x = cnnlab.tensor(np.ones((1, 4, 8, 8), np.float32))\n"   # y
                   "y = F.conv2d(x, cnnlab.tensor(np.ones((4, 1, 3, 3), np.float32)), padding=1, groups=4)\n")
 
 
-def _run_python(code, **env):
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300,
-                            env={**os.environ, **env})
-    assert result.returncode == 0, result.stderr
-    return result.stdout.split()
+def _run(code, **env):
+    return run_python(code, timeout=300, **env)   # a cold numba cache compiles for a while
 
 
 def test_import_and_a_network_without_depthwise_convs_never_import_numba():
     """`import cnnlab` and a ResNet-style conv stay free of numba's import (the cold-start case)."""
-    out = _run_python("import sys, numpy as np, cnnlab, cnnlab.nn.functional as F\n"
-                      "x = cnnlab.tensor(np.ones((1, 3, 16, 16), np.float32))\n"
-                      "F.conv2d(x, cnnlab.tensor(np.ones((8, 3, 3, 3), np.float32)), padding=1)\n"
-                      "print('numba' in sys.modules)")
+    out = _run("import sys, numpy as np, cnnlab, cnnlab.nn.functional as F\n"
+               "x = cnnlab.tensor(np.ones((1, 3, 16, 16), np.float32))\n"
+               "F.conv2d(x, cnnlab.tensor(np.ones((8, 3, 3, 3), np.float32)), padding=1)\n"
+               "print('numba' in sys.modules)")
     assert out == ["False"]
 
 
 def test_the_environment_switch_turns_it_off():
     """CNNLAB_COMPILED=0: a depthwise conv runs without importing numba, on a NumPy algorithm."""
-    out = _run_python("import sys, numpy as np, cnnlab, cnnlab.nn.functional as F\n"
-                      "from cnnlab.kernels import compiled\n"
-                      + DEPTHWISE_CONV +
-                      "print('numba' in sys.modules, compiled.available(), float(y.numpy()[0, 0, 3, 3]))",
-                      CNNLAB_COMPILED="0")
+    out = _run("import sys, numpy as np, cnnlab, cnnlab.nn.functional as F\n"
+               "from cnnlab.kernels import compiled\n"
+               + DEPTHWISE_CONV +
+               "print('numba' in sys.modules, compiled.available(), float(y.numpy()[0, 0, 3, 3]))",
+               CNNLAB_COMPILED="0")
     assert out == ["False", "False", "9.0"]
 
 
@@ -204,11 +199,11 @@ def test_the_environment_switch_turns_it_off():
 def test_the_compiled_path_runs_in_a_new_process_without_warnings():
     """The first depthwise conv of a process imports numba and compiles or loads the cached kernels, with every
     warning an error (a cache directory numba cannot write makes it compile per process, not warn)."""
-    out = _run_python("import sys, warnings, numpy as np\n"
-                      "warnings.simplefilter('error')\n"
-                      "import cnnlab, cnnlab.nn.functional as F\n"
-                      + DEPTHWISE_CONV +
-                      "print('numba' in sys.modules, float(y.numpy()[0, 0, 3, 3]))")
+    out = _run("import sys, warnings, numpy as np\n"
+               "warnings.simplefilter('error')\n"
+               "import cnnlab, cnnlab.nn.functional as F\n"
+               + DEPTHWISE_CONV +
+               "print('numba' in sys.modules, float(y.numpy()[0, 0, 3, 3]))")
     assert out == ["True", "9.0"]
 
 
@@ -216,27 +211,27 @@ def test_the_compiled_path_runs_in_a_new_process_without_warnings():
 def test_no_writable_cache_directory_compiles_per_process_without_warnings():
     """Where numba finds no directory to write its cache (a read-only install and home), the kernels are compiled
     in the process instead (kernels/jit/common.py), with every warning an error."""
-    out = _run_python("import sys, warnings, numpy as np\n"
-                      "warnings.simplefilter('error')\n"
-                      "from numba.core import caching\n"
-                      "caching.CacheImpl._locator_classes = []      # as if no cache location were writable\n"
-                      "import cnnlab, cnnlab.nn.functional as F\n"
-                      "from cnnlab.kernels import compiled\n"
-                      + DEPTHWISE_CONV +
-                      "print(type(compiled.kernels().forward._cache).__name__, float(y.numpy()[0, 0, 3, 3]))")
+    out = _run("import sys, warnings, numpy as np\n"
+               "warnings.simplefilter('error')\n"
+               "from numba.core import caching\n"
+               "caching.CacheImpl._locator_classes = []      # as if no cache location were writable\n"
+               "import cnnlab, cnnlab.nn.functional as F\n"
+               "from cnnlab.kernels import compiled\n"
+               + DEPTHWISE_CONV +
+               "print(type(compiled.kernels().forward._cache).__name__, float(y.numpy()[0, 0, 3, 3]))")
     assert out == ["NullCache", "9.0"]
 
 
 def test_numba_that_fails_to_import_falls_back_to_numpy():
     """numba found but failing at import (e.g. built for another NumPy): the first call computes with the NumPy
     algorithm (checked, as this algorithm declares itself exact) and the selector leaves it from then on."""
-    out = _run_python("import sys, numpy as np\n"
-                      "sys.modules['numba'] = None                 # import numba raises ImportError\n"
-                      "import cnnlab, cnnlab.nn.functional as F\n"
-                      "from cnnlab.kernels import compiled, select\n"
-                      "compiled._available = True                  # as if find_spec had found it\n"
-                      + DEPTHWISE_CONV +
-                      "from cnnlab.kernels.geometry import ConvGeometry\n"
-                      "geom = ConvGeometry.of((1, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 4)\n"
-                      "print(float(y.numpy()[0, 0, 3, 3]), compiled.available(), select.algorithm('forward', geom))")
+    out = _run("import sys, numpy as np\n"
+               "sys.modules['numba'] = None                 # import numba raises ImportError\n"
+               "import cnnlab, cnnlab.nn.functional as F\n"
+               "from cnnlab.kernels import compiled, select\n"
+               "compiled._available = True                  # as if find_spec had found it\n"
+               + DEPTHWISE_CONV +
+               "from cnnlab.kernels.geometry import ConvGeometry\n"
+               "geom = ConvGeometry.of((1, 4, 8, 8), (4, 1, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 4)\n"
+               "print(float(y.numpy()[0, 0, 3, 3]), compiled.available(), select.algorithm('forward', geom))")
     assert out[:2] == ["9.0", "False"] and out[2] != NAME
