@@ -47,7 +47,7 @@ def _reset_peak():
 
 def measure(lib_name, steps=3, batch=32, trace=False):
     """Run `steps` ResNet-18 CIFAR training steps with `lib_name` ('cnnlab' or 'torch'); returns a dict.
-    trace: also return tracemalloc's peak over the steps above its level before them (traced_step_mb)."""
+    trace: also return tracemalloc's peak over the steps (traced_step_mb; it counts only what they allocate)."""
     from .cases import library
     from .models import resnet18
     lib = library(lib_name)
@@ -62,7 +62,6 @@ def measure(lib_name, steps=3, batch=32, trace=False):
     y = lib.torch.from_numpy(rng.integers(0, 10, batch).astype(np.int64))
     if trace:
         tracemalloc.start()
-        traced_before = tracemalloc.get_traced_memory()[0]
     rss_before = _status_mb("VmRSS")
     reset = _reset_peak()
     for _ in range(steps):
@@ -74,7 +73,7 @@ def measure(lib_name, steps=3, batch=32, trace=False):
     peak = _status_mb("VmHWM") if reset else None
     traced = None
     if trace:
-        traced = (tracemalloc.get_traced_memory()[1] - traced_before) / 2 ** 20
+        traced = tracemalloc.get_traced_memory()[1] / 2 ** 20   # counted from start(): nothing before it
         tracemalloc.stop()
     if peak is None:  # no resettable high-water mark: the process-wide peak is the best we have
         peak = maxrss_mb

@@ -45,15 +45,15 @@ def kernels(name="depthwise"):
     """The module of compiled kernels `name` ('depthwise': cnnlab/kernels/jit/depthwise.py, 'activation':
     jit/activation.py, 'norm': jit/norm.py), importing numba on the first call; None where they are off or numba
     cannot be imported."""
+    if not available():
+        return None
     if not _loaded:
         with _lock:
             if not _loaded:
-                modules = None
-                if available():
-                    try:
-                        from .jit import activation, depthwise, norm
-                        modules = {"activation": activation, "depthwise": depthwise, "norm": norm}
-                    except ImportError:          # numba installed but broken (e.g. built for another NumPy)
-                        modules = None
+                try:
+                    from .jit import activation, depthwise, norm
+                    modules = {"activation": activation, "depthwise": depthwise, "norm": norm}
+                except ImportError:              # numba installed but broken (e.g. built for another NumPy)
+                    modules = None
                 _loaded.append(modules)
     return None if _loaded[0] is None else _loaded[0][name]

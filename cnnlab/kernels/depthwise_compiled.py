@@ -22,10 +22,9 @@ import numpy as np
 
 from . import compiled, depthwise, nonfinite, parallel, registry
 from .common import input_gradient_geometry
+from .depthwise_taps import THREADED_MACS   # the same measured hand-off threshold for both depthwise algorithms
 
 DTYPES = (np.float32, np.float64)   # the dtypes the kernels are compiled for
-THREADED_MACS = 2**20               # multiply-adds from which a conv is split over the kernel threads (below, a
-                                    # thread hand-off costs about what the work does; depthwise_taps.py has the same)
 
 
 def supports(geom):
@@ -44,7 +43,7 @@ def _run(kernel, arrays, geom, count):
     share in the calling thread under THREADED_MACS multiply-adds)."""
     (sh, sw), (dh, dw), ((top, _), (left, _)) = geom.stride, geom.dilation, geom.pads
     arrays = tuple(np.ascontiguousarray(a) for a in arrays[:-1]) + arrays[-1:]   # the last is the output
-    macs = geom.batch * geom.out_channels * math.prod(geom.out_size) * math.prod(geom.kernel)
+    macs = geom.batch * geom.out_channels * geom.positions * math.prod(geom.kernel)
     parts = parallel.ranges(count, 1 if macs < THREADED_MACS else None)
     parallel.run(lambda slot, part: kernel(*arrays, sh, sw, dh, dw, top, left, *part), parts)
 
