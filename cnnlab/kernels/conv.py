@@ -24,15 +24,14 @@ from . import nonfinite, parallel, registry, select, workspace
 
 def _run(op, geom, args, precise=False):
     """(the result, the chosen Algorithm, its blocks' finiteness flags or None) of op ('forward', 'backward_input'
-    or 'backward_weight') on (*args, geom). Algorithms run on the kernel threads with BLAS held at one thread,
-    except those that declare blas_threads (a few large matmuls: BLAS's own spinning threads hand over faster
-    there); a watched one reports each block's finiteness (seen) while the block is in cache. NumPy's
-    floating-point warnings are off: PyTorch gives inf and NaN silently (the kernel threads take the caller's
-    setting, kernels/parallel.py)."""
+    or 'backward_weight') on (*args, geom). Algorithms run on the kernel threads with BLAS held at one thread
+    (kernels/parallel.py own_threads); a watched one reports each block's finiteness (seen) while the block is in
+    cache. NumPy's floating-point warnings are off: PyTorch gives inf and NaN silently (the kernel threads take
+    the caller's setting, kernels/parallel.py)."""
     algorithm = registry.get(select.algorithm(op, geom, precise=precise))
     fn = getattr(algorithm, op)
     seen = [] if algorithm.watched and op != "backward_weight" else None
-    with np.errstate(all="ignore"), parallel.own_threads(0 if algorithm.blas_threads else geom.batch), \
+    with np.errstate(all="ignore"), parallel.own_threads(geom.batch), \
             workspace.scope():                        # its scratch is let go after the call (kernels/workspace.py)
         result = fn(*args, geom) if seen is None else fn(*args, geom, seen=seen)
     return result, algorithm, seen

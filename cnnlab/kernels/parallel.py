@@ -10,8 +10,7 @@ by kernels/blas.py; the previous count is restored afterwards), and a large matm
 over the threads by `matmul`. BLAS's own threads are then never woken by a kernel: after each threaded call
 they spin for about 0.1 s (OpenBLAS's thread timeout), and while they spin the kernel threads share the cores
 with them (benchmarks/NOTES.md). A batch with fewer images than threads keeps BLAS's threads, which hand over
-faster than these (they spin while they wait): `own_threads(parts)`, batch-1 inference; so does an algorithm that
-declares `blas_threads` (kernels/registry.py). Where the BLAS cannot be
+faster than these (they spin while they wait): `own_threads(parts)`, batch-1 inference. Where the BLAS cannot be
 controlled (not OpenBLAS, or not Linux), blocks run one after another in the calling thread and BLAS threads each
 matmul as usual.
 

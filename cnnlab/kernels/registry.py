@@ -43,7 +43,6 @@ class Algorithm(NamedTuple):
     exact_forward: bool = False       # its forward sums exactly PyTorch's products (inf and NaN included)
     exact_input_gradient: bool = False  # and so does its input gradient where w is finite
     watched: bool = False             # forward and backward_input report each block's finiteness (seen=)
-    blas_threads: bool = False        # runs on BLAS's own threads instead of the kernel threads
 
 
 def wide(geom):
