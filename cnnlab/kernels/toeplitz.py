@@ -159,8 +159,8 @@ def _rows_nhwc(x, geom, blocks, width, window):
 
 
 def _forward_rows(x, w, geom):
-    """(R, T, blocks, width) of the forward and the weight gradient: channel-last blocks where `_nhwc_blocks` takes
-    them, else `_blocks`' (kh, c, w) rows."""
+    """(R, T, blocks, width, window, nhwc) of the forward and the weight gradient: channel-last blocks where
+    `_nhwc_blocks` takes them, else `_blocks`' (kh, c, w) rows."""
     nhwc = _nhwc_blocks(geom)
     if nhwc:
         blocks, width, window = nhwc

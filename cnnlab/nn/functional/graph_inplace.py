@@ -55,8 +55,7 @@ def overwritable(t):
 def rebase(t, backward, op):
     """Make t the output of the op `op` (grad_fn name) with `backward`, whose one parent is t's old place in the
     graph: a new node holding t's array. t keeps its identity, as an in-place op's result does in PyTorch."""
-    before = Tensor.__new__(Tensor)
-    before._init(t._data)
+    before = Tensor._wrap(t._data)
     before._requires_grad, before._parents, before._backward, before._op = True, t._parents, t._backward, t._op
     before._used = True
     t._parents, t._backward, t._op = (before,), backward, op
