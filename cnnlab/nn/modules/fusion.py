@@ -14,7 +14,7 @@ import sys
 
 import numpy as np
 
-from ...autograd import is_grad_enabled
+from ...grad_mode import records
 from ...tensor import Tensor
 from ..functional.conv_affine import conv2d_affine
 from ..parameter import Parameter
@@ -30,16 +30,22 @@ _AFFINE_TYPES = (Conv2d, BatchNorm2d)
 _TENSOR_TYPES = (Tensor,)
 
 
-def _folded_arrays(w, b, mean, var, eps, gamma, beta, channel_axis):
-    """(w * s, (b - mean) * s + beta) with s = gamma / sqrt(var + eps) along channel_axis of w; arrays in, out."""
+def _bn_scale_shift(b, mean, var, eps, gamma, beta):
+    """(s, (b - mean) * s + beta) with s = gamma / sqrt(var + eps): a bias b then an eval batch norm as one
+    per-channel affine map; arrays in, out (None for an absent b, gamma or beta)."""
     scale = 1.0 / np.sqrt(var + eps)
     if gamma is not None:
         scale = scale * gamma
+    shift = ((0.0 if b is None else b) - mean) * scale + (0.0 if beta is None else beta)
+    return scale, shift
+
+
+def _folded_arrays(w, b, mean, var, eps, gamma, beta, channel_axis):
+    """(w * s, (b - mean) * s + beta) with s = gamma / sqrt(var + eps) along channel_axis of w; arrays in, out."""
+    scale, fused_b = _bn_scale_shift(b, mean, var, eps, gamma, beta)
     shape = [1] * w.ndim
     shape[channel_axis] = -1
     fused_w = (w * scale.reshape(shape)).astype(w.dtype, copy=False)
-    shift = (0.0 if b is None else b) - mean
-    fused_b = shift * scale + (0.0 if beta is None else beta)
     return fused_w, fused_b.astype(w.dtype if b is None else b.dtype, copy=False)
 
 
@@ -145,8 +151,7 @@ def foldable(conv, bn, input):
     dtype = input._data.dtype
     if conv.weight._data.dtype != dtype or bn.running_var._data.dtype != dtype:
         return False
-    if is_grad_enabled() and (input.requires_grad or any(p.requires_grad for p in (conv.weight, conv.bias, bn.weight,
-                                                                                    bn.bias) if p is not None)):
+    if records(input, *(p for p in (conv.weight, conv.bias, bn.weight, bn.bias) if p is not None)):
         return False
     return _fold_is_cheaper(conv, input)
 
@@ -196,7 +201,7 @@ def inference_input(x, params):
     if data.ndim != 4 or data.size == 0 or not (dt is _FLOAT32 or dt is _FLOAT64) or \
             any(p._data.dtype is not dt for p in params):
         return False
-    return not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params)))
+    return not records(x, *params)
 
 
 def affine_pair(conv, bn):
@@ -227,11 +232,8 @@ def conv_bn_affine(conv, bn, input, residual=None, relu=False):
     True
     """
     w = conv.weight._data
-    scale = 1.0 / np.sqrt(bn.running_var._data + bn.eps)
-    if bn.weight is not None:
-        scale = scale * bn.weight._data
-    shift = (0.0 if conv.bias is None else conv.bias._data) - bn.running_mean._data
-    shift = shift * scale + (0.0 if bn.bias is None else bn.bias._data)
+    scale, shift = _bn_scale_shift(_array(conv.bias), bn.running_mean._data, bn.running_var._data, bn.eps,
+                                   _array(bn.weight), _array(bn.bias))
     scale, shift = scale.astype(w.dtype, copy=False), shift.astype(w.dtype, copy=False)
     if _fold_is_cheaper(conv, input):
         w, scale = w * scale.reshape(-1, 1, 1, 1), None
