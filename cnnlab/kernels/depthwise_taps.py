@@ -154,10 +154,15 @@ def backward_weight(x, g, geom):
     return np.ascontiguousarray(dw.transpose(2, 0, 1)).reshape(geom.w_shape)
 
 
+def _input_gradient_is_forward(geom):
+    """Whether the input gradient is this algorithm's forward of g (stride 1, no channel multiplier)."""
+    return geom.stride == (1, 1) and geom.out_channels == geom.in_channels
+
+
 def backward_input(g, w, geom):
     """conv_backward_input: at stride 1 without a multiplier this forward of g with the flipped filters, else
     kernels/depthwise.py's."""
-    if geom.stride == (1, 1) and geom.out_channels == geom.in_channels:
+    if _input_gradient_is_forward(geom):
         adjoint, crops = input_gradient_geometry(geom)
         return forward(g[(slice(None), slice(None)) + crops], w[:, :, ::-1, ::-1], adjoint)
     return depthwise.backward_input(g, w, geom)
@@ -167,7 +172,7 @@ def _tap_positions(op, geom):
     """N * positions * taps of the sum this algorithm would compute for op (None where it would not)."""
     if op == "forward":
         size = geom.out_size
-    elif op == "backward_input" and geom.stride == (1, 1) and geom.out_channels == geom.in_channels:
+    elif op == "backward_input" and _input_gradient_is_forward(geom):
         size = geom.in_size                                           # the forward of g, one output per input
     else:
         return None

@@ -35,9 +35,7 @@ def _geometry(input, weight, stride, padding, dilation, groups):
     if geom is None:
         stride, dilation, groups, pads, out_size = checked_geometry(2, "conv2d_affine", input, weight, None, stride,
                                                                     padding, dilation, groups)
-        x, w = input._data, weight._data
-        geom = ConvGeometry(2, x.shape[0], x.shape[1], w.shape[0], groups, x.shape[2:], tuple(w.shape[2:]), stride,
-                            dilation, pads, out_size, False, (0, 0))
+        geom = ConvGeometry.of(input._data.shape, weight._data.shape, stride, pads, dilation, groups, out_size)
         if key is not None:
             if len(_GEOMETRIES) >= _MAX_GEOMETRIES:
                 _GEOMETRIES.clear()
