@@ -1,4 +1,5 @@
-"""Array helpers that several convolution algorithms share: zero padding, the flipped kernel, and the input
+"""Array helpers that several convolution algorithms share: zero padding, one kernel tap's strided view, the
+flipped kernel, and the input
 gradient of a stride-1 convolution written as a forward convolution.
 
 At stride 1, dx[c, i] = sum_{o, k} w[o, c, k] g[o, i + before - k*d] is a cross-correlation of g with the kernel
@@ -25,6 +26,12 @@ def padded(x, pads, first=2):
                   dtype=x.dtype)
     xp[(slice(None),) * first + tuple(slice(b, b + s) for s, (b, _) in zip(spatial, pads))] = x
     return xp
+
+
+def tap_window(xp, off, out_size, stride, dilation):
+    """The (N, C, *out_size) strided view of the padded xp that kernel tap `off` meets (distinct elements)."""
+    return xp[(slice(None), slice(None)) + tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
+                                                 for k, o, s, d in zip(off, out_size, stride, dilation))]
 
 
 def flipped_weight(w, groups):

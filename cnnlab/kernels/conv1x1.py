@@ -20,6 +20,7 @@ or split over the kernel threads where the caller holds BLAS at one thread (para
 import numpy as np
 
 from . import parallel, registry, workspace
+from .common import tap_window
 
 MIN_POSITIONS = 128   # output positions per image from which one matmul per image beats 'nhwc''s chunks of images
 
@@ -30,9 +31,8 @@ def supports(geom):
 
 
 def _sampled(a, geom):
-    """The samples of a (N, C, *S) that a 1x1 kernel reads: (N, C, *out_size), a view."""
-    return a[(slice(None), slice(None)) + tuple(slice(0, (o - 1) * s + 1, s)
-                                                for o, s in zip(geom.out_size, geom.stride))]
+    """The samples of a (N, C, *S) that a 1x1 kernel reads: (N, C, *out_size), a view (its one tap's window)."""
+    return tap_window(a, (0,) * geom.n, geom.out_size, geom.stride, geom.dilation)
 
 
 def _dense(geom):
@@ -83,6 +83,7 @@ def backward_input(g, w, geom):
     dense = _dense(geom)
     dx = np.empty(geom.x_shape, dtype=g.dtype) if dense else np.zeros(geom.x_shape, dtype=g.dtype)
     target = _flat(dx) if dense else None                            # (N, C, P)
+    sampled = None if dense else _sampled(dx, geom)                  # where a strided 1x1 writes dx
 
     def work(slot, item):                                           # item: image n, channels `rows` of each group
         n, rows = item
@@ -93,7 +94,7 @@ def backward_input(g, w, geom):
             dst = target[n, channels] if dense else tmp
             parallel.matmul(wt[k, rows], gs[n, k * og:(k + 1) * og], dst)
             if not dense:
-                _sampled(dx, geom)[n, channels] = tmp.reshape((size,) + geom.out_size)
+                sampled[n, channels] = tmp.reshape((size,) + geom.out_size)
 
     parallel.run(work, _items(geom, cg))
     return dx

@@ -26,7 +26,7 @@ import itertools
 import numpy as np
 
 from ._shape import prod
-from .common import padded
+from .common import padded, tap_window
 
 
 def quiet(fn):
@@ -58,12 +58,6 @@ def _tap(a, off):
     return a[(slice(None), slice(None)) + tuple(off)]
 
 
-def _window(xp, off, out_size, stride, dilation):
-    """The (N, C, *out_size) strided view of the padded xp that kernel tap `off` meets (distinct elements)."""
-    return xp[(slice(None), slice(None)) + tuple(slice(k * d, k * d + (o - 1) * s + 1, s)
-                                                 for k, o, s, d in zip(off, out_size, stride, dilation))]
-
-
 @quiet
 def forward(x, w, geom):
     """kernels/conv.py's conv_forward, one matmul per kernel tap: (N, O, *out_size)."""
@@ -73,7 +67,7 @@ def forward(x, w, geom):
     length = prod(out_size)
     y = np.zeros((n, groups, o // groups, length), x.dtype)                  # (N, G, Og, L)
     for off in _offsets(w.shape[2:]):
-        cols = _window(xp, off, out_size, stride, dilation).reshape(n, groups, cg, length)  # (N, G, Cg, L)
+        cols = tap_window(xp, off, out_size, stride, dilation).reshape(n, groups, cg, length)  # (N, G, Cg, L)
         y += np.matmul(_tap(w, off).reshape(groups, o // groups, cg), cols)
     return y.reshape((n, o) + out_size)
 
@@ -89,7 +83,7 @@ def backward_input(g, w, geom):
     gg = g.reshape(n, groups, o // groups, prod(out_size))                   # (N, G, Og, L)
     for off in _offsets(w.shape[2:]):
         wt = _tap(w, off).reshape(groups, o // groups, cg).transpose(0, 2, 1)  # (G, Cg, Og)
-        _window(dxp, off, out_size, stride, dilation)[...] += np.matmul(wt, gg).reshape((n, c) + out_size)
+        tap_window(dxp, off, out_size, stride, dilation)[...] += np.matmul(wt, gg).reshape((n, c) + out_size)
     return np.ascontiguousarray(dxp[(slice(None), slice(None)) + tuple(slice(b, b + s) for s, (b, _) in
                                                                        zip(x_shape[2:], padding))])
 
@@ -105,7 +99,7 @@ def backward_weight(x, g, geom):
     gt = g.reshape(n, groups, o // groups, length).transpose(1, 2, 0, 3).reshape(groups, o // groups, n * length)
     dw = np.empty(tuple(w_shape), g.dtype)
     for off in _offsets(w_shape[2:]):
-        cols = _window(xp, off, out_size, stride, dilation).reshape(n, groups, cg, length)
+        cols = tap_window(xp, off, out_size, stride, dilation).reshape(n, groups, cg, length)
         cols = cols.transpose(1, 0, 3, 2).reshape(groups, n * length, cg)     # (G, N*L, Cg)
         _tap(dw, off)[...] = np.matmul(gt, cols).reshape(o, cg)
     return dw
