@@ -127,14 +127,19 @@ def environment(torch):
 
 
 def compiled_kernels():
-    """Whether cnnlab's optional numba kernels run in this process ('numba <version>', or 'off: <why>'), read
-    without importing numba (kernels/compiled.py)."""
-    from importlib import metadata
+    """Whether cnnlab's optional numba kernels run in this process: 'numba <version>', or 'off: <why>'. It loads
+    them (kernels/compiled.py imports numba at the first use), since only an import shows a numba that is
+    installed but broken, e.g. built for another NumPy."""
+    from importlib import metadata, util
     from cnnlab import _settings
     from cnnlab.kernels import compiled
-    if compiled.available():
-        return f"numba {metadata.version('numba')}"
-    return "off: numba not installed" if _settings.COMPILED else "off: CNNLAB_COMPILED=0"
+    if not _settings.COMPILED:
+        return "off: CNNLAB_COMPILED=0"
+    if util.find_spec("numba") is None:
+        return "off: numba not installed"
+    if compiled.kernels() is None:
+        return f"off: numba {metadata.version('numba')} is installed but failed to import"
+    return f"numba {metadata.version('numba')}"
 
 
 def load_average():

@@ -189,3 +189,14 @@ def test_lenet_throughput_is_images_per_second_of_each_library():
     assert lines == ["LeNet-5 training, the demo's model and step (batch 64): cnnlab 4,000 images/s, PyTorch "
                      "8,000 images/s"]
     assert report.lenet_throughput([], 64) is None
+
+
+def test_compiled_label_says_off_when_numba_is_installed_but_fails_to_import(monkeypatch):
+    from importlib import metadata, util
+    from cnnlab import _settings
+    from cnnlab.kernels import compiled
+    if util.find_spec("numba") is None or not _settings.COMPILED:
+        pytest.skip("needs numba (the fast extra) and CNNLAB_COMPILED not 0")
+    assert timing.compiled_kernels() == f"numba {metadata.version('numba')}"
+    monkeypatch.setattr(compiled, "kernels", lambda name="depthwise": None)     # what a broken numba gives
+    assert timing.compiled_kernels() == f"off: numba {metadata.version('numba')} is installed but failed to import"
