@@ -215,7 +215,9 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     ((32, 128, 28, 28), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),
     ((32, 256, 14, 14), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # medium
     ((32, 64, 14, 14), (64, 64, 3, 3), dict(padding=1), "nhwc", "nhwc", "winograd4"),  # small maps: batch matmul
-    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # dU of F(4x4) 38 MB
+    ((32, 512, 7, 7), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # dU 38 MB, by points
+    ((32, 512, 14, 14), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # the same (2 threads)
+    ((64, 512, 14, 14), (512, 512, 3, 3), dict(padding=1), "winograd4", "winograd4", "winograd"),  # a dU a block
     ((32, 128, 16, 16), (128, 128, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 2
     ((32, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 3
     ((4, 256, 8, 8), (256, 256, 3, 3), dict(padding=1), "gemm", "gemm"),        # batch 4: too few for both

@@ -70,7 +70,7 @@ F4_MIN_ROWS_FEW_CHANNELS = 16384
 WEIGHT_POSITIONS = 64        # output positions per image from which F(4x4) computes weight gradients (F(2x2)
 WEIGHT_POSITIONS_F2 = 16     # from this many, with more than MIN_CHANNELS channels)
 F4_MAX_WEIGHT_BYTES = 24 * 2**20  # F(4x4)'s per-thread weight-gradient sums dU (36 x O x C) up to this size
-                           # (F(2x2)'s 16 x O x C above: 512 x 512 channels)
+                           # (F(2x2)'s 16 x O x C above: 512 x 512 channels), unless by_points (one dU)
 BANDS = True               # an image larger than a block goes in bands of tile rows (outputs of whole tiles)
 WEIGHT_POINTS_RATIO = 1.0  # weight gradients split the sums over the transform points (one dU) where the
                            # batch's transformed tiles, T x (C + O), are at most this times the threads' dU copies
@@ -87,16 +87,18 @@ def tile(op, geom, precise):
     """4 for F(4x4, 3x3), 2 for F(2x2, 3x3), 0 for neither. Never on one image (its blocks are images: one thread
     would do all the work); F(4x4) is off for a precise forward (its larger rounding flips more ReLU masks
     downstream in training), when CNNLAB_WINOGRAD4=0, and for a forward or input gradient where one image's tiles
-    overflow a block; F(2x2) weight gradients from 4x4 maps on more than MIN_CHANNELS channels
-    (benchmarks/NOTES.md)."""
+    overflow a block; F(4x4) weight gradients from 8x8 maps (from 7x7 where the threads share one dU: by_points),
+    F(2x2) ones from 4x4 maps on more than MIN_CHANNELS channels (benchmarks/NOTES.md)."""
     if geom.batch < 2 or not supports(geom):
         return 0
     channels, positions = geom.in_channels, math.prod(geom.out_size)
     rows = geom.batch * positions
     if op == "backward_weight":
         # on any map (large images in bands of tile rows: faster than 'gemm' there, benchmarks/NOTES.md)
-        if _settings.WINOGRAD4 and positions >= WEIGHT_POSITIONS and rows >= F4_MIN_ROWS and \
-                36 * channels * geom.out_channels * 4 <= F4_MAX_WEIGHT_BYTES:
+        # a large dU is no obstacle where it is one array whose points the threads share (by_points): 7x7x512
+        if _settings.WINOGRAD4 and rows >= F4_MIN_ROWS and (
+                positions >= WEIGHT_POSITIONS and 36 * channels * geom.out_channels * 4 <= F4_MAX_WEIGHT_BYTES or
+                positions >= F4_POSITIONS and by_points(geom, 4)):
             return 4
         return 2 if channels > MIN_CHANNELS and WEIGHT_POSITIONS_F2 <= positions <= MAX_POSITIONS and \
             rows >= MIN_ROWS else 0
