@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import compiled, depthwise, nonfinite, parallel, registry
+from . import compiled, depthwise, nonfinite, parallel, registry, select
 from .common import input_gradient_geometry
 from .depthwise_taps import THREADED_MACS   # the same measured hand-off threshold for both depthwise algorithms
 
@@ -54,9 +54,29 @@ def forward(x, w, geom):
     if jit is None:
         y = depthwise.forward(x, w, geom)
         return y if nonfinite.finite(y) else nonfinite.forward(x, w, geom)
+    return _forward(jit, x, w, geom, None, -np.inf, np.inf)
+
+
+def _forward(jit, x, w, geom, shift, low, high):
+    """The compiled forward with its epilogue: + shift (None: 0), clamped to [low, high]."""
     out = np.empty(geom.y_shape, dtype=x.dtype)
-    _run(jit.forward, (x, w, out), geom, out.shape[0] * out.shape[1])
+    shift = np.zeros(geom.out_channels, x.dtype) if shift is None else shift
+    _run(jit.forward, (x, w, shift, np.array([low, high], x.dtype), out), geom, out.shape[0] * out.shape[1])
     return out
+
+
+def forward_affine(x, w, geom, shift, relu, max_val):
+    """conv_forward(x, w, geom) + shift[c] (None: 0), then max(., 0) when relu and min(., max_val) when given, as
+    kernels/epilogue.py's affine without a scale or residual, in the compiled loops as each plane is stored; None
+    where the selector would not run 'depthwise_compiled' for geom (or the kernels do not take x's dtype): the
+    caller runs its own algorithm and epilogue."""
+    if not supports(geom) or select.algorithm("forward", geom) != "depthwise_compiled":
+        return None
+    jit = _kernels(x)
+    if jit is None or w.dtype != x.dtype or (shift is not None and shift.dtype != x.dtype):
+        return None
+    with np.errstate(all="ignore"), parallel.own_threads(geom.batch):   # as kernels/conv.py runs an algorithm
+        return _forward(jit, x, w, geom, shift, 0.0 if relu else -np.inf, np.inf if max_val is None else max_val)
 
 
 def backward_input(g, w, geom):
