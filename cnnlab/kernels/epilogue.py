@@ -1,10 +1,11 @@
-"""A convolution's inference epilogue, out = relu(out * scale + shift + residual), as one pass over cache blocks.
+"""A convolution's inference epilogue, out = relu(out * scale + shift + residual) (or ReLU6's clamp to [0, max_val]),
+as one pass over cache blocks.
 
 Layer by layer, an eval-mode batch norm, the residual add and the ReLU after a convolution are each a pass over
 the whole output in memory (and the add allocates a new map). Here each block of channel planes, small enough
 for a core's cache, goes through every step while it is there, and the blocks run on the kernel threads
-(kernels/parallel.py). Per channel: multiply, add the shift, add the residual, clamp at 0, in that order (the
-order of the layers). float32 or float64; NaN passes the clamp, as relu's.
+(kernels/parallel.py). Per channel: multiply, add the shift, add the residual, clamp at 0 (and at max_val), in
+that order (the order of the layers). float32 or float64; NaN passes the clamps, as relu's and hardtanh's.
 
 >>> import numpy as np
 >>> out = np.arange(-4.0, 4.0).reshape(1, 2, 2, 2)
@@ -21,14 +22,16 @@ THREADED_BYTES = 1 << 20    # outputs from this size are split over the threads 
                             # own threads, which spin for a while after it: kernels/parallel.py)
 
 
-def affine(out, scale=None, shift=None, residual=None, relu=False):
-    """out = out * scale[c] + shift[c] + residual, then max(., 0) when relu, in place; returns the result.
+def affine(out, scale=None, shift=None, residual=None, relu=False, max_val=None):
+    """out = out * scale[c] + shift[c] + residual, then max(., 0) when relu and min(., max_val) when max_val is
+    given, in place; returns the result.
 
     Args:
         out (ndarray): (N, C, *S), float32 or float64; overwritten (a non-contiguous one is copied first).
         scale, shift (ndarray or None): (C,) per-channel factor and offset of out's dtype (None: 1 and 0).
         residual (ndarray or None): out's shape and dtype, added after the shift.
         relu (bool, default False): clamp the result at 0.
+        max_val (float, default None): clamp the result at max_val too (ReLU6: relu=True, max_val=6.0).
     """
     out = np.ascontiguousarray(out)
     N, C = out.shape[:2]
@@ -37,7 +40,7 @@ def affine(out, scale=None, shift=None, residual=None, relu=False):
     r = None if residual is None else np.ascontiguousarray(residual).reshape(N, C, P)
     s = None if scale is None else scale.reshape(C, 1)
     t = None if shift is None else shift.reshape(C, 1)
-    zero = out.dtype.type(0)
+    zero, top = out.dtype.type(0), None if max_val is None else out.dtype.type(max_val)
     rows = max(1, BLOCK_BYTES // max(1, P * out.itemsize))                        # channel planes per block
 
     def block(_, item):
@@ -51,6 +54,8 @@ def affine(out, scale=None, shift=None, residual=None, relu=False):
             np.add(b, r[n, c0:c1], out=b)
         if relu:
             np.maximum(b, zero, out=b)
+        if top is not None:
+            np.minimum(b, top, out=b)
 
     items = [(n, c0, min(C, c0 + rows)) for n in range(N) for c0 in range(0, C, rows)]
     threaded = out.nbytes >= THREADED_BYTES and N >= parallel.num_threads()

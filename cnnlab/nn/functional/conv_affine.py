@@ -2,9 +2,10 @@
 
     conv2d_affine(x, w, scale, shift, residual=r, relu=True) = relu(conv2d(x, w) * scale[c] + shift[c] + r)
 
-This is an eval-mode conv + batch norm (+ skip) + ReLU of a ResNet block. Where no graph is recorded and no ONNX
-export traces, the convolution's output goes through the rest in one pass over cache blocks on the kernel threads
-(kernels/epilogue.py) instead of one pass in memory per layer; else the same function is composed of the
+This is an eval-mode conv + batch norm (+ skip) + ReLU of a ResNet block (ReLU6 with max_val=6: MobileNetV2's).
+Where no graph is recorded and no ONNX export traces, the convolution's output goes through the rest in one pass
+over cache blocks on the kernel threads (kernels/epilogue.py; a compiled depthwise conv applies the shift and the
+clamps in its own loops) instead of one pass in memory per layer; else the same function is composed of the
 differentiable ops. The geometry of a call is kept per (shapes, dtype, options), so a model's repeated calls skip
 the argument checks (the shapes and options they read are the key).
 """
@@ -12,10 +13,10 @@ import sys
 
 from ...errors import ShapeError, shape_str
 from ...grad_mode import records
-from ...kernels import conv as kconv, epilogue
+from ...kernels import conv as kconv, depthwise_compiled, epilogue
 from ...kernels.geometry import ConvGeometry
 from ...tensor import Tensor
-from .activation import relu as _relu
+from .activation import hardtanh as _hardtanh, relu as _relu
 from .conv import checked_geometry, conv2d
 
 __all__ = ["conv2d_affine"]
@@ -56,7 +57,7 @@ def _check(input, weight, scale, shift, residual, out_shape):
                          f"residual.dtype={residual.dtype}, input.dtype={input.dtype}.")
 
 
-def _composed(input, weight, scale, shift, stride, padding, dilation, groups, residual, relu):
+def _composed(input, weight, scale, shift, stride, padding, dilation, groups, residual, relu, max_val):
     """The same function from differentiable ops (a graph is recorded, or an export traces them)."""
     y = conv2d(input, weight, None, stride, padding, dilation, groups)
     if scale is not None:
@@ -65,11 +66,13 @@ def _composed(input, weight, scale, shift, stride, padding, dilation, groups, re
         y = y + shift.reshape(-1, 1, 1)
     if residual is not None:
         y = y + residual
+    if max_val is not None:
+        return _hardtanh(y, 0.0, max_val)
     return _relu(y) if relu else y
 
 
 def conv2d_affine(input, weight, scale=None, shift=None, stride=1, padding=0, dilation=1, groups=1, residual=None,
-                  relu=False):
+                  relu=False, max_val=None):
     """relu(conv2d(input, weight) * scale + shift + residual): a convolution, a per-channel affine map (an eval-mode
     batch norm), a residual add and a ReLU, each optional.
 
@@ -80,6 +83,8 @@ def conv2d_affine(input, weight, scale=None, shift=None, stride=1, padding=0, di
         stride, padding, dilation, groups: as conv2d's (zero padding).
         residual (Tensor, default None): the output's shape, added after the shift.
         relu (bool, default False): clamp the result at 0.
+        max_val (float, default None): with relu, clamp the result to [0, max_val] as hardtanh(y, 0, max_val)
+            (ReLU6: 6.0).
 
     Shape: output (N, C_out, H_out, W_out), sizes as conv2d's.
 
@@ -88,7 +93,8 @@ def conv2d_affine(input, weight, scale=None, shift=None, stride=1, padding=0, di
         else the composition of conv2d, mul, add and relu with its gradients.
 
     Raises:
-        conv2d's errors; ShapeError for a scale, shift or residual of the wrong shape or dtype.
+        conv2d's errors; ShapeError for a scale, shift or residual of the wrong shape or dtype; ValueError for a
+        max_val without relu.
 
     Matches torch.relu(F.conv2d(input, weight, None, stride, padding, dilation, groups) * scale[:, None, None] +
     shift[:, None, None] + residual) up to rounding.
@@ -99,15 +105,24 @@ def conv2d_affine(input, weight, scale=None, shift=None, stride=1, padding=0, di
     >>> y[:, :, 0].tolist()
     [[[4.0, 6.0, 4.0], [0.0, 0.0, 0.0]]]
     """
+    if max_val is not None and not relu:
+        raise ValueError(f"conv2d_affine: max_val clamps after the ReLU and needs relu=True. Got relu={relu}, "
+                         f"max_val={max_val}.")
     operands = [t for t in (input, weight, scale, shift, residual) if t is not None]
+    args = (input, weight, scale, shift, stride, padding, dilation, groups, residual, relu, max_val)
     if _TENSOR_MODULE._trace_hook is not None or records(*operands) or \
             not isinstance(input, Tensor) or not isinstance(weight, Tensor) or input.ndim != 4:
-        return _composed(input, weight, scale, shift, stride, padding, dilation, groups, residual, relu)
+        return _composed(*args)
     geom = _geometry(input, weight, stride, padding, dilation, groups)
     _check(input, weight, scale, shift, residual, geom.y_shape)
     if input._data.size == 0:
-        return _composed(input, weight, scale, shift, stride, padding, dilation, groups, residual, relu)
-    out = kconv.conv_forward(input._data, weight._data, geom)                       # (N, C_out, H_out, W_out)
-    out = epilogue.affine(out, None if scale is None else scale._data, None if shift is None else shift._data,
-                    None if residual is None else residual._data, relu)
+        return _composed(*args)
+    shift_ = None if shift is None else shift._data
+    out = None
+    if scale is None and residual is None:       # a depthwise conv computes the shift and clamps in its own loops
+        out = depthwise_compiled.forward_affine(input._data, weight._data, geom, shift_, relu, max_val)
+    if out is None:
+        out = kconv.conv_forward(input._data, weight._data, geom)                   # (N, C_out, H_out, W_out)
+        out = epilogue.affine(out, None if scale is None else scale._data, shift_,
+                              None if residual is None else residual._data, relu, max_val)
     return Tensor._wrap(out)

@@ -218,11 +218,12 @@ def pair_params(conv, bn):
     return [t for t in (conv.weight, conv.bias, bn.weight, bn.bias, bn.running_mean, bn.running_var) if t is not None]
 
 
-def conv_bn_affine(conv, bn, input, residual=None, relu=False):
-    """relu(bn(conv(input)) + residual) (ReLU when relu, the add when residual is a tensor) by conv2d_affine: the
-    batch norm's affine map, the add and the ReLU in the convolution's output blocks. For inference, where
-    affine_pair(conv, bn) and inference_input hold; the batch norm is folded into the weight where that reads fewer
-    bytes than scaling the output (as conv_bn), else applied to the output blocks.
+def conv_bn_affine(conv, bn, input, residual=None, relu=False, max_val=None):
+    """relu(bn(conv(input)) + residual) (ReLU when relu, the add when residual is a tensor; with max_val, ReLU's
+    clamp to [0, max_val]: ReLU6) by conv2d_affine: the batch norm's affine map, the add and the ReLU in the
+    convolution's output blocks. For inference, where affine_pair(conv, bn) and inference_input hold; the batch
+    norm is folded into the weight where that reads fewer bytes than scaling the output (as conv_bn), else applied
+    to the output blocks.
 
     >>> import cnnlab, cnnlab.nn as nn
     >>> conv, bn = nn.Conv2d(3, 4, 3, padding=1), nn.BatchNorm2d(4).eval()
@@ -238,4 +239,5 @@ def conv_bn_affine(conv, bn, input, residual=None, relu=False):
     if _fold_is_cheaper(conv, input):
         w, scale = w * scale.reshape(-1, 1, 1, 1), None
     return conv2d_affine(input, Tensor._wrap(w), None if scale is None else Tensor._wrap(scale), Tensor._wrap(shift),
-                         conv.stride, conv.padding, conv.dilation, conv.groups, residual=residual, relu=relu)
+                         conv.stride, conv.padding, conv.dilation, conv.groups, residual=residual, relu=relu,
+                         max_val=max_val)
