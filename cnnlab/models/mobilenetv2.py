@@ -1,6 +1,7 @@
 """MobileNetV2 (Sandler et al., 2018): inverted residuals with linear bottlenecks, with torchvision's module
 tree, state_dict keys, printed form and pretrained weights."""
 from .. import nn
+from ..nn.modules.fusion import affine_pair, conv_bn_affine, hooked, inference_input, pair_params
 from ._api import define_builder, overwrite_named_param, weights_enum
 from ._init import init_mobile_weights, linear_normal_001
 
@@ -21,6 +22,60 @@ def make_divisible(v, divisor, min_value=None):
     if new_v < 0.9 * v:
         new_v += divisor
     return new_v
+
+
+# a tuple (not the classes as globals): interop.to_torch maps a class a function reads to torch's, not a tuple's items
+_LAYER_TYPES = (nn.Sequential, nn.Conv2dNormActivation, nn.ReLU6, nn.BatchNorm2d)
+
+
+def _clamped_pair(layer):
+    """(conv, bn, 6.0) for an unhooked Conv2dNormActivation of an affine_pair (nn/modules/fusion.py) and an unhooked
+    nn.ReLU6 (min_val 0), which conv_bn_affine runs as one op; else None."""
+    _, cna_type, relu6_type, _ = _LAYER_TYPES
+    if type(layer) is not cna_type or len(layer) != 3 or hooked(layer):
+        return None
+    conv, bn, act = layer
+    if type(act) is not relu6_type or hooked(act) or act.min_val != 0 or not affine_pair(conv, bn):
+        return None
+    return conv, bn, act.max_val
+
+
+def _inference_steps(mods, x):
+    """[(conv, bn, max_val or None)] to run the list of layers `mods` as conv_bn_affine calls (ReLU6 where max_val
+    is a number): every layer a _clamped_pair, except a last Conv2d and BatchNorm2d (an affine_pair, no activation)
+    where a block ends in a linear bottleneck; x an inference input (no graph, no ONNX trace). Hooks, training mode,
+    other layer types and export get None: the layers run one by one."""
+    tail = ()
+    if len(mods) >= 2 and type(mods[-1]) is _LAYER_TYPES[3]:
+        if not affine_pair(mods[-2], mods[-1]):
+            return None
+        tail, mods = ((mods[-2], mods[-1], None),), mods[:-2]
+    steps = [_clamped_pair(m) for m in mods]
+    if not steps and not tail or any(step is None for step in steps):
+        return None
+    steps += tail
+    return steps if inference_input(x, [p for c, b, _ in steps for p in pair_params(c, b)]) else None
+
+
+def _run_steps(steps, x, residual=None):
+    """The layers of _inference_steps as conv_bn_affine calls, the residual added in the last one's blocks (a
+    linear bottleneck's: the add comes before any clamp there)."""
+    for i, (conv, bn, max_val) in enumerate(steps):
+        last = i == len(steps) - 1
+        x = conv_bn_affine(conv, bn, x, residual=residual if last else None, relu=max_val is not None,
+                           max_val=max_val)
+    return x
+
+
+def _features(features, x):
+    """features(x), with each Conv2dNormActivation (the stem, the last 1x1) as one conv_bn_affine call where the
+    inference path holds for it (the inverted residuals decide for themselves)."""
+    if type(features) is not _LAYER_TYPES[0] or hooked(features):
+        return features(x)
+    for layer in features:
+        steps = _inference_steps([layer], x) if type(layer) is _LAYER_TYPES[1] else None
+        x = layer(x) if steps is None else _run_steps(steps, x)
+    return x
 
 
 class InvertedResidual(nn.Module):
@@ -49,6 +104,11 @@ class InvertedResidual(nn.Module):
         self._is_cn = stride > 1
 
     def forward(self, x):
+        steps = None if type(self.conv) is not _LAYER_TYPES[0] or hooked(self.conv) else \
+            _inference_steps(list(self.conv), x)
+        if steps is not None and (steps[-1][2] is None or not self.use_res_connect):
+            # inference: batch norms, ReLU6 and the skip in the convolutions' output blocks
+            return _run_steps(steps, x, x if self.use_res_connect else None)
         return x + self.conv(x) if self.use_res_connect else self.conv(x)
 
 
@@ -106,7 +166,7 @@ class MobileNetV2(nn.Module):
         init_mobile_weights(self, linear_normal_001)
 
     def forward(self, x):
-        x = self.features(x)  # (N, last_channel, H/32, W/32)
+        x = _features(self.features, x)  # (N, last_channel, H/32, W/32)
         x = nn.functional.adaptive_avg_pool2d(x, (1, 1)).flatten(1)  # (N, last_channel)
         return self.classifier(x)
 
