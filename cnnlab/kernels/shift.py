@@ -36,6 +36,8 @@ IMAGE_MAX_CHANNELS = 64  # ... with at most this many input channels per group (
                          # channels measured slower)
 MIN_POSITIONS = 256    # stride 1: grid positions per image below which gemm's multi-image matmuls win ...
 MAX_WASTE = 1.3        # ... and grid positions computed per output kept, at most (the flat grid's wrap columns)
+STRIDED_MIN_POSITIONS = 512  # strided input gradients: output positions per image from which the per-offset
+                             # matmuls beat 'stack''s one matmul and adds (28x28 outputs; CIFAR's 16x16 not)
 
 
 def supports(geom):
@@ -49,6 +51,13 @@ def _strided(geom):
 
 def _pointwise(geom):
     return all(k == 1 for k in geom.kernel)
+
+
+def _shift_wins_strided_input_gradient(op, geom, precise):
+    if op == "backward_input" and _strided(geom) and not _pointwise(geom) and registry.wide(geom) and \
+            geom.positions >= STRIDED_MIN_POSITIONS:
+        return "the input gradient of a strided convolution with many channels on a large map: each offset's " \
+               "matmul adds into its window of the stride-phase planes (no column matrix to add back)"
 
 
 def _stack_wins_strided_input_gradient(op, geom, precise):
@@ -372,11 +381,12 @@ def backward_weight(x, g, geom, stacked=False):
 
 ALGORITHMS = (
     registry.Algorithm("shift", supports, forward, backward_input, backward_weight,
-                       rules=((81, _shift_wins_1x1), (91, _shift_wins_large_map)), exact_forward=True,
+                       rules=((41, _shift_wins_strided_input_gradient), (81, _shift_wins_1x1),
+                              (91, _shift_wins_large_map)), exact_forward=True,
                        exact_input_gradient=True),
     registry.Algorithm("stack", supports, functools.partial(forward, stacked=True),
                        functools.partial(backward_input, stacked=True),
                        functools.partial(backward_weight, stacked=True),
-                       rules=((41, _stack_wins_strided_input_gradient), (80, _stack_wins_strided_1x1)),
+                       rules=((42, _stack_wins_strided_input_gradient), (80, _stack_wins_strided_1x1)),
                        exact_forward=True, exact_input_gradient=True),
 )
