@@ -209,9 +209,10 @@ def product(a, b):
     if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.type not in (np.float32, np.float64) or \
             a.shape[0] == 1 or a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT_FLOPS:
         return a @ b
-    out = np.empty((a.shape[0], b.shape[1]), dtype=a.dtype)
     with own_threads():
-        return matmul(a, b, out)
+        if a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_SPLIT_FLOPS:   # one gemm, which NumPy calls for less
+            return a @ b                                                   # than blas.gemm's ctypes arguments cost
+        return matmul(a, b, np.empty((a.shape[0], b.shape[1]), dtype=a.dtype))
 
 
 def matmul(a, b, out, beta=0.0):
