@@ -2,7 +2,9 @@
 
 cnnlab runs on NumPy alone. Where numba is installed (`pip install cnnlab[fast]`), the code that has a compiled
 form uses it (the depthwise convolutions of kernels/depthwise_compiled.py, the layer norm and GELU of ConvNeXt's
-fused block); `CNNLAB_COMPILED=0` (or `with disabled():`) turns them off and the NumPy code runs. numba is imported at the first call of a compiled kernel, never by `import cnnlab` (its
+fused block, and, once those have loaded numba, the convolutions' inference epilogue of kernels/epilogue.py);
+`CNNLAB_COMPILED=0` (or `with disabled():`) turns them off and the NumPy code runs. numba is imported at the first
+call of a compiled kernel, never by `import cnnlab` (its
 import costs about half a second, and a first call compiles each kernel once: numba caches the machine code next
 to cnnlab/kernels/jit/ where it can write, so later processes only load it). If numba is installed but fails to
 import, `kernels()` is None and the callers run their NumPy algorithm instead.
@@ -43,17 +45,24 @@ def disabled():
 
 def kernels(name="depthwise"):
     """The module of compiled kernels `name` ('depthwise': cnnlab/kernels/jit/depthwise.py, 'activation':
-    jit/activation.py, 'norm': jit/norm.py), importing numba on the first call; None where they are off or numba
-    cannot be imported."""
+    jit/activation.py, 'epilogue': jit/epilogue.py, 'norm': jit/norm.py), importing numba on the first call; None
+    where they are off or numba cannot be imported."""
     if not available():
         return None
     if not _loaded:
         with _lock:
             if not _loaded:
                 try:
-                    from .jit import activation, depthwise, norm
-                    modules = {"activation": activation, "depthwise": depthwise, "norm": norm}
+                    from .jit import activation, depthwise, epilogue, norm
+                    modules = {"activation": activation, "depthwise": depthwise, "epilogue": epilogue,
+                               "norm": norm}
                 except ImportError:              # numba installed but broken (e.g. built for another NumPy)
                     modules = None
                 _loaded.append(modules)
     return None if _loaded[0] is None else _loaded[0][name]
+
+
+def loaded(name):
+    """kernels(name) where an earlier call has loaded the compiled kernels, else None, never importing numba: for a
+    kernel that gains too little to pay numba's import in a process that has no other use for it."""
+    return kernels(name) if _loaded and available() else None

@@ -13,9 +13,13 @@ import numba
 FASTMATH = {"contract", "reassoc"}
 
 
-def jit(fn):
-    """fn compiled with numba.njit as the module docstring says, at its first call."""
+def jit(fn=None, fastmath=True):
+    """fn compiled with numba.njit as the module docstring says, at its first call; `@jit(fastmath=False)`: without
+    the contraction and reassociation, for a kernel whose results must be NumPy's bit for bit."""
+    if fn is None:
+        return lambda f: jit(f, fastmath)
+    options = dict(nogil=True, error_model="numpy", fastmath=FASTMATH if fastmath else False)
     try:
-        return numba.njit(nogil=True, cache=True, error_model="numpy", fastmath=FASTMATH)(fn)
+        return numba.njit(cache=True, **options)(fn)
     except RuntimeError:                  # numba: no writable cache location for this file
-        return numba.njit(nogil=True, error_model="numpy", fastmath=FASTMATH)(fn)
+        return numba.njit(**options)(fn)

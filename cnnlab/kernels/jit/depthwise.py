@@ -136,8 +136,8 @@ def forward(x, w, shift, bounds, out, sh, sw, dh, dw, top, left, lo, hi):
         for i in range(oh):
             for j in range(ow):
                 v = y[i * wq + j] + s
-                v = low if v < low else v
-                out[n, o, i, j] = high if v > high else v
+                v = low if v <= low else v      # as kernels/jit/epilogue.py (-0.0 at a clamp of 0: +0.0)
+                out[n, o, i, j] = high if v >= high else v
 
 
 @_jit
