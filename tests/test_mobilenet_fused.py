@@ -10,7 +10,7 @@ import pytest
 
 import cnnlab
 import cnnlab.models.mobilenetv2 as mv
-from cnnlab.kernels import compiled, depthwise_compiled, epilogue, select
+from cnnlab.kernels import compiled, depthwise_compiled, epilogue, parallel, select
 from cnnlab.kernels.geometry import ConvGeometry
 from cnnlab.nn.functional.conv_affine import conv2d_affine
 from test_kernels_depthwise_compiled import FLOAT32_BOUND, needs_numba
@@ -217,3 +217,46 @@ def test_compiled_depthwise_epilogue_leaves_a_forced_algorithm_to_the_selector()
     with compiled.disabled():
         assert depthwise_compiled.forward_affine(x, w, geom, None, True, 6.0) is None
     assert depthwise_compiled.forward_affine(x.astype(np.float16), w.astype(np.float16), geom, None, True, 6.0) is None
+
+
+# ---- the compiled epilogue ---------------------------------------------------------------------------------------
+@needs_numba
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("parts", [("scale", "shift", "residual"), ("shift",), ("scale",), ("residual",), ()])
+@pytest.mark.parametrize("relu,max_val", [(False, None), (True, None), (True, 6.0)])
+def test_compiled_epilogue_is_numpys_bit_for_bit(parts, relu, max_val, dtype, monkeypatch):
+    """kernels/jit/epilogue.py against kernels/epilogue.py's NumPy steps (compiled kernels off), with NaN, inf,
+    -0.0 and values past both clamps; blocks ending inside an image on three threads."""
+    compiled.kernels()                                           # loaded: epilogue.affine may use them
+    monkeypatch.setattr(epilogue, "BLOCK_BYTES", 3 * 11 * np.dtype(dtype).itemsize)
+    monkeypatch.setattr(epilogue, "THREADED_BYTES", 0)
+    rng = np.random.default_rng(10)
+    out, res = (rng.standard_normal((3, 7, 11)) * 4).astype(dtype), rng.standard_normal((3, 7, 11)).astype(dtype)
+    out[0, 1, :4] = np.nan, np.inf, -np.inf, -0.0
+    res[1, 2, :3] = np.inf, np.nan, -0.0
+    scale, shift = rng.standard_normal(7).astype(dtype), rng.standard_normal(7).astype(dtype)
+    scale[3] = 0.0
+    args = dict(scale=scale if "scale" in parts else None, shift=shift if "shift" in parts else None,
+                residual=res if "residual" in parts else None, relu=relu, max_val=max_val)
+    with compiled.disabled():
+        expected = epilogue.affine(out.copy(), **args)
+    parallel.set_num_threads(3)
+    try:
+        got = epilogue.affine(out.copy(), **args)
+    finally:
+        parallel.set_num_threads(None)
+    assert compiled.loaded("epilogue") is not None
+    np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))    # the bits, signs of zero too
+
+
+def test_the_epilogue_does_not_import_numba():
+    """A ResNet-style conv_bn_affine in a new process leaves numba unimported (the compiled epilogue runs only
+    where another kernel has loaded it): ResNet's cold start stays free of numba's import."""
+    from fresh_process import run_python
+    out = run_python("import sys, cnnlab, cnnlab.nn as nn\n"
+                     "from cnnlab.nn.modules.fusion import conv_bn_affine\n"
+                     "conv, bn = nn.Conv2d(3, 8, 3, padding=1).eval(), nn.BatchNorm2d(8).eval()\n"
+                     "with cnnlab.no_grad():\n"
+                     "    conv_bn_affine(conv, bn, cnnlab.randn(2, 3, 32, 32), relu=True)\n"
+                     "print('numba' in sys.modules)", timeout=300)
+    assert out == ["False"]

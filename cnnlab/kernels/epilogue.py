@@ -5,7 +5,9 @@ Layer by layer, an eval-mode batch norm, the residual add and the ReLU after a c
 the whole output in memory (and the add allocates a new map). Here each block of channel planes, small enough
 for a core's cache, goes through every step while it is there, and the blocks run on the kernel threads
 (kernels/parallel.py). Per channel: multiply, add the shift, add the residual, clamp at 0 (and at max_val), in
-that order (the order of the layers). float32 or float64; NaN passes the clamps, as relu's and hardtanh's.
+that order (the order of the layers). float32 or float64; NaN passes the clamps, as relu's and hardtanh's. Where
+the compiled kernels are already loaded (kernels/compiled.py: a network with depthwise convolutions), a block is one
+compiled pass (kernels/jit/epilogue.py) with the same result bit for bit.
 
 >>> import numpy as np
 >>> out = np.arange(-4.0, 4.0).reshape(1, 2, 2, 2)
@@ -14,8 +16,9 @@ that order (the order of the layers). float32 or float64; NaN passes the clamps,
 """
 import numpy as np
 
-from . import parallel
+from . import compiled, parallel
 
+_JIT_DTYPES = (np.float32, np.float64)
 BLOCK_BYTES = 1 << 20       # bytes of output per block: its operands stay in a core's L2 cache (2^17-2^21 measured)
 THREADED_BYTES = 1 << 20    # outputs from this size are split over the threads (below, the hand-offs cost more),
                             # when they hold at least an image per thread (with fewer, the convolution ran on BLAS's
@@ -43,8 +46,17 @@ def affine(out, scale=None, shift=None, residual=None, relu=False, max_val=None)
     zero, top = out.dtype.type(0), None if max_val is None else out.dtype.type(max_val)
     rows = max(1, BLOCK_BYTES // max(1, P * out.itemsize))                        # channel planes per block
 
+    jit = compiled.loaded("epilogue") if out.dtype in _JIT_DTYPES else None
+    if jit is not None:
+        o2, r2 = o.reshape(N * C, P), None if r is None else r.reshape(N * C, P)   # (N*C, P)
+        low = out.dtype.type(0 if relu else -np.inf)
+        high = out.dtype.type(np.inf) if top is None else top
+
     def block(_, item):
         n, c0, c1 = item
+        if jit is not None:
+            jit.affine(o2, scale, shift, r2, low, high, n * C + c0, n * C + c1)
+            return
         b = o[n, c0:c1]                                                            # (c1 - c0, P)
         if s is not None:
             np.multiply(b, s[c0:c1], out=b)
