@@ -274,6 +274,8 @@ def test_selector(monkeypatch, x_shape, w_shape, kw, expected, dx, dw):
 @pytest.mark.parametrize("x_shape,precise_forward", [
     ((32, 128, 16, 16), "winograd"),    # F(2x2) instead of F(4x4)
     ((32, 64, 32, 32), "shift"),        # 64 channels: F(2x2) does not pay there
+    ((32, 128, 28, 28), "shift"),       # 128 channels on 28x28: nor there
+    ((4, 256, 32, 32), "winograd"),     # 256 channels: F(2x2) up to 32x32 (U-Net)
 ])
 def test_selector_precise_forward_avoids_f4(monkeypatch, x_shape, precise_forward):
     """A forward that a gradient will flow back through (precise=True; for conv_transpose the input-gradient

@@ -62,7 +62,10 @@ _MATRICES = {2: _F2, 4: _F4}   # output tile size m -> its transforms (B^T: a x 
 # where Winograd wins (`tile`; the measurements are in benchmarks/NOTES.md)
 MIN_CHANNELS = 128           # input channels from which Winograd's matmuls outweigh its transforms
 MIN_ROWS = 512               # N * output positions from which F(2x2) pays
-MAX_POSITIONS = 784          # output positions per image up to which F(2x2) is used (28x28)
+MAX_POSITIONS = 784          # output positions per image up to which F(2x2) computes weight gradients (28x28)
+F2_MAX_POSITIONS = 256       # and forwards / input gradients (16x16: 'shift' wins at 28x28x128) ...
+F2_WIDE_CHANNELS = 256       # ... or up to F2_WIDE_MAX_POSITIONS (32x32) where the in or out channels reach this
+F2_WIDE_MAX_POSITIONS = 1024
 F4_POSITIONS = 49            # output positions per image from which F(4x4) is used (7x7)
 F4_MIN_ROWS = 1536           # N * output positions from which F(4x4) beats F(2x2)
 F4_MIN_CHANNELS = 64         # with 64..127 channels F(4x4) pays on large batches of positions only:
@@ -106,7 +109,9 @@ def tile(op, geom, precise):
     if _settings.WINOGRAD4 and not precise and _image_fits(geom, 4) and \
             (many_tiles or channels >= F4_MIN_CHANNELS and rows >= F4_MIN_ROWS_FEW_CHANNELS):
         return 4
-    return 2 if channels >= MIN_CHANNELS and 16 <= positions <= MAX_POSITIONS and rows >= MIN_ROWS else 0
+    wide = max(channels, geom.out_channels) >= F2_WIDE_CHANNELS
+    return 2 if channels >= MIN_CHANNELS and 16 <= positions <= (F2_WIDE_MAX_POSITIONS if wide else F2_MAX_POSITIONS) \
+        and rows >= MIN_ROWS else 0
 
 
 def _image_fits(geom, m):
