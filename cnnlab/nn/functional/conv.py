@@ -76,8 +76,9 @@ def _check_bias(op, bias, channels):
 
 
 def bias_gradient(g):
-    """The gradient of a per-channel bias: g (N, C, *S) summed over every dim but C. For float32/float64 as two
-    matrix-vector products (BLAS: ~3x faster than NumPy's sum over axes (0, 2, 3) on LeNet's conv outputs).
+    """The gradient of a per-channel bias: g (N, C, *S) summed over every dim but C. For float32/float64 one
+    np.einsum reduction (~3x faster than NumPy's sum over axes (0, 2, 3) on LeNet's conv outputs, with no BLAS
+    call that could wake BLAS's threads).
 
     >>> import numpy as np
     >>> bias_gradient(np.ones((2, 3, 4, 4), np.float32)).tolist()
@@ -85,9 +86,7 @@ def bias_gradient(g):
     """
     if g.dtype.type not in (np.float32, np.float64) or g.ndim < 2 or g.size == 0:
         return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
-    n, c = g.shape[:2]
-    per_image = g.reshape(n, c, -1) @ np.ones(g.size // (n * c), g.dtype)   # (N, C)
-    return np.ones(n, g.dtype) @ per_image                                   # (C,)
+    return np.einsum("ncp->c", g.reshape(g.shape[0], g.shape[1], -1))   # (N, C, positions) -> (C,)
 
 
 def _batched(n, input):
