@@ -7,7 +7,7 @@ for a core's cache, goes through every step while it is there, and the blocks ru
 (kernels/parallel.py). Per channel: multiply, add the shift, add the residual, clamp at 0 (and at max_val), in
 that order (the order of the layers). float32 or float64; NaN passes the clamps, as relu's and hardtanh's. Where
 the compiled kernels are already loaded (kernels/compiled.py: a network with depthwise convolutions), a block is one
-compiled pass (kernels/jit/epilogue.py) with the same result bit for bit.
+compiled pass (kernels/jit/epilogue.py) with the same result bit for bit (a zero's sign aside under both clamps).
 
 >>> import numpy as np
 >>> out = np.arange(-4.0, 4.0).reshape(1, 2, 2, 2)
@@ -64,9 +64,11 @@ def affine(out, scale=None, shift=None, residual=None, relu=False, max_val=None)
             np.add(b, t[c0:c1], out=b)
         if r is not None:
             np.add(b, r[n, c0:c1], out=b)
-        if relu:
+        if relu and top is not None:
+            np.clip(b, zero, top, out=b)     # one vector pass (max then min are two); keeps -0.0, NaN
+        elif relu:
             np.maximum(b, zero, out=b)
-        if top is not None:
+        elif top is not None:
             np.minimum(b, top, out=b)
 
     items = [(n, c0, min(C, c0 + rows)) for n in range(N) for c0 in range(0, C, rows)]

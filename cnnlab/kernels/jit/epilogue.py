@@ -4,7 +4,8 @@ kernels are loaded.
 out[r] = out[r] * scale[c] + shift[c] + residual[r], then clamped to [low, high], for the rows r = n*C + c of the
 (N*C, P) output in [lo, hi): one pass over each row instead of NumPy's one pass per step. The steps in the layers'
 order, each rounded as NumPy rounds it (compiled without fastmath: no fused multiply-add, no reassociation), so the
-result is bit for bit kernels/epilogue.py's NumPy one. A None scale, shift or residual is left out (numba compiles
+result is bit for bit kernels/epilogue.py's NumPy one, but for a zero's sign under both clamps (np.clip keeps -0.0,
+these loops give +0.0 as np.maximum does). A None scale, shift or residual is left out (numba compiles
 each combination apart). NaN passes both clamps (a comparison with NaN is false), as np.maximum and np.minimum's.
 """
 from .common import jit as _jit
