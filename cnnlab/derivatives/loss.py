@@ -220,6 +220,20 @@ def index_loss_formula(ctx, grad):
     return (gx, gw) if weighted else (gx,)
 
 
+@formula_for("loss._plain_cross_entropy.<locals>.backward", "NllLossBackward0")
+def plain_cross_entropy_formula(ctx, grad):
+    """cross_entropy's common case (loss._plain_cross_entropy: (N, C) logits, every target valid, no weight or
+    smoothing): dx = c (softmax(x) - onehot(y)), c = grad (/ N for 'mean')."""
+    s = ctx.saved
+    x_arr = s["x"]
+    if not ctx.needs_input_grad[0]:
+        return (None,)
+    onehot = np.zeros(x_arr.shape, x_arr.dtype)
+    onehot[s["rows"], s["y"]] = 1
+    c = _upstream(grad, s["reduction"], s["n"], ())
+    return ((softmax(ctx.inputs[0], 1) - const(onehot, x_arr.dtype)) * c,)
+
+
 @formula_for("loss._prob_cross_entropy.<locals>.backward", "DivBackward1", "NegBackward0")
 def prob_cross_entropy_formula(ctx, grad):
     """cross_entropy with probabilities t' = (1 - eps) t + eps / C and wt = t' w: dx = c (softmax(x) sum(wt)
