@@ -1,4 +1,6 @@
-"""Float32 GELU as compiled loops (numba): nn/functional/fused_block.py's GELU where numba is installed.
+"""Float32 GELU and its gradient as compiled loops (numba): nn/functional/fused_block.py's GELU where numba is
+installed, and nn/functional/_activation_f32.py's (a training GELU, with Phi kept for the backward) where numba is
+loaded.
 
 The same formula as nn/functional/_activation_f32.py's NumPy passes (Abramowitz & Stegun 7.1.26 for erfc, kept in
 its erfc form so the tail x << 0 is not a difference of nearly equal numbers):
@@ -12,6 +14,8 @@ else (exp(r) on |r| <= ln 2 / 2 as its Taylor polynomial of degree 7, error < 1e
 below e^-87 (where the float32 power of two would be subnormal): q is then below 1e-38. inf gives inf, -inf NaN
 (as PyTorch: -inf * 0), NaN NaN. Compiled as jit/common.py says.
 """
+import math
+
 import numpy as np
 
 from .common import jit as _jit
@@ -30,8 +34,9 @@ _HALF, _ONE, _ZERO, _BIAS = _F(0.5), _F(1.0), _F(0.0), np.int32(127)
 
 
 @_jit
-def gelu(x, out):
-    """out = x * Phi(x) for flat float32 arrays x and out of one size (out may be x itself)."""
+def gelu(x, out, cdf=None):
+    """out = x * Phi(x) for flat float32 arrays x and out of one size (out may be x itself); cdf (or None): where
+    to keep Phi(x)."""
     bits = np.empty(BLOCK, np.int32)
     scale = bits.view(np.float32)                     # 2^k: the same memory read as floats
     xs = np.empty(BLOCK, np.float32)                  # x's block, copied: out may be x, and a loop that writes
@@ -55,4 +60,44 @@ def gelu(x, out):
             t = _ONE / (_ONE + _P_HALF * abs(v))
             q = ((((_A1 * t + _A2) * t + _A3) * t + _A4) * t + _A5) * t * e
             g = (_ONE if v > _ZERO else _ZERO) - q
-            ob[i] = v * (q if q > g else g)
+            phi = q if q > g else g
+            if cdf is not None:
+                cdf[start + i] = phi
+            ob[i] = v * phi
+
+
+# the gradient's exp(-x^2 / 2) in float64 (one rounding to float32 at the end, as the NumPy path's float64 blocks):
+# 2^k exp(r) with exp(r) on |r| <= ln 2 / 2 as its Taylor polynomial of degree 10 (relative error < 1e-12)
+_D = np.float64
+_DZ_MIN = _D(-708.0)                                                   # exp(z) below e^-708 (~2^-1021) taken as 0
+_DLOG2E, _DLN2_HI, _DLN2_LO = _D(1.4426950408889634), _D(0.6931471803691238), _D(1.9082149292705877e-10)
+_DE = [_D(1.0 / math.factorial(n)) for n in range(10, -1, -1)]        # r^10 first
+_D10, _D9, _D8, _D7, _D6, _D5, _D4, _D3, _D2, _D1, _D0 = _DE
+_INV_SQRT_2PI = _D(0.3989422804014327)
+
+
+@_jit
+def gelu_grad(g, x, cdf, out):
+    """out = g * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), for flat float32 arrays of one size
+    (cdf: Phi(x) from gelu), computed in float64 and rounded once. inf gives inf * 0 = NaN in x phi(x), as
+    NumPy's exp(-inf) does; NaN gives NaN."""
+    bits = np.empty(BLOCK, np.int64)
+    scale = bits.view(np.float64)
+    for start in range(0, x.size, BLOCK):
+        xb = x[start:start + BLOCK]
+        for i in range(xb.size):
+            v = _D(xb[i])
+            z = -0.5 * v * v
+            z = z if z > _DZ_MIN else _DZ_MIN
+            bits[i] = (np.int64(np.floor(z * _DLOG2E + 0.5)) + 1023) << 52
+        gb, cb, ob = g[start:start + BLOCK], cdf[start:start + BLOCK], out[start:start + BLOCK]
+        for i in range(xb.size):
+            v = _D(xb[i])
+            z0 = -0.5 * v * v
+            z = z0 if z0 > _DZ_MIN else _DZ_MIN
+            k = np.floor(z * _DLOG2E + 0.5)
+            r = z - k * _DLN2_HI - k * _DLN2_LO
+            e = (((((_D10 * r + _D9) * r + _D8) * r + _D7) * r + _D6) * r + _D5) * r + _D4
+            e = ((((e * r + _D3) * r + _D2) * r + _D1) * r + _D0) * scale[i]
+            e = e if z0 >= _DZ_MIN else 0.0
+            ob[i] = np.float32(_D(gb[i]) * (_D(cb[i]) + v * e * _INV_SQRT_2PI))

@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from ...kernels import parallel
+from ...kernels import compiled, parallel
 
 _BLOCK = 32768                      # elements per block: measured best of 8192, 32768 and whole arrays
 _QUIET = dict(over="ignore", invalid="ignore", divide="ignore", under="ignore")
@@ -79,18 +79,24 @@ def scratch(n, k=3):
 
 def gelu(x, keep_cdf=True):
     """(x * Phi(x), Phi(x)) for a float32 array; keep_cdf=False: (x * Phi(x), None), for a forward with nothing
-    to differentiate. Blocks of GELU_BLOCK, split over the kernel threads when x is large."""
+    to differentiate. Blocks of GELU_BLOCK, split over the kernel threads when x is large; each block one compiled
+    loop (kernels/jit/activation.py, the same formula) where an earlier kernel loaded numba (kernels/compiled.py
+    loaded: ConvNeXt's depthwise convs), else gelu_block's NumPy passes."""
     x = _contig(x)
     out = np.empty_like(x)
     cdf = np.empty_like(x) if keep_cdf else None
     xf, of, cf = x.reshape(-1), out.reshape(-1), None if cdf is None else cdf.reshape(-1)
     starts = range(0, x.size, GELU_BLOCK)
     k = min(parallel.num_threads() if x.nbytes >= THREADED_BYTES else 1, len(starts)) or 1
-    pads = [scratch(x.size) for _ in range(k)]
+    fast = compiled.loaded("activation")
+    pads = None if fast is not None else [scratch(x.size) for _ in range(k)]
 
     def work(slot, i):
         n = min(GELU_BLOCK, x.size - i)
-        gelu_block(xf[i:i + n], of[i:i + n], *(s[:n] for s in pads[slot]), None if cf is None else cf[i:i + n])
+        if fast is not None:
+            fast.gelu(xf[i:i + n], of[i:i + n], None if cf is None else cf[i:i + n])
+        else:
+            gelu_block(xf[i:i + n], of[i:i + n], *(s[:n] for s in pads[slot]), None if cf is None else cf[i:i + n])
 
     with np.errstate(**_QUIET):
         parallel.run(work, starts, threads=k)
@@ -99,7 +105,14 @@ def gelu(x, keep_cdf=True):
 
 def gelu_grad(g, x, cdf):
     """g * (Phi(x) + x phi(x)), phi(x) = exp(-x^2 / 2) / sqrt(2 pi), in float64 per block (in float32 the
-    max error sat at PyTorch's own, 6e-7, on some samples just above it)."""
+    max error sat at PyTorch's own, 6e-7, on some samples just above it); compiled where gelu's loops are
+    (kernels/jit/activation.py: float64 inside, one rounding, its exp within 1e-12)."""
+    fast = compiled.loaded("activation")
+    if fast is not None:
+        g, x, cdf = _contig(g), _contig(x), _contig(cdf)
+        out = np.empty_like(x)
+        fast.gelu_grad(g.reshape(-1), x.reshape(-1), cdf.reshape(-1), out.reshape(-1))
+        return out
     return map64(lambda g, x, cdf: g * (cdf + x * np.exp(-0.5 * x * x) * _INV_SQRT_2PI_64), g, x, cdf)
 
 
