@@ -199,7 +199,27 @@ def _pad(arr, padding, fill=0, mode="constant"):
     np_mode = {"constant": "constant", "edge": "edge", "reflect": "reflect", "symmetric": "symmetric"}.get(mode)
     if np_mode is None:
         raise ValueError(f"Pad: padding_mode must be 'constant', 'edge', 'reflect' or 'symmetric'. Got {mode!r}.")
+    if np_mode in ("constant", "edge") and min(top, bottom, left, right) >= 0 and arr.shape[0] and arr.shape[1] and \
+            (np_mode == "edge" or isinstance(fill, numbers.Real)):
+        return _pad_by_slices(arr, top, bottom, left, right, np_mode, fill)
     return np.pad(arr, widths, mode=np_mode, **({"constant_values": fill} if np_mode == "constant" else {}))
+
+
+def _pad_by_slices(arr, top, bottom, left, right, mode, fill):
+    """np.pad's constant and edge modes on an (H, W, C) array, the same values in a few slice copies (np.pad
+    costs ~35 us on a 28x28 digit, a quarter of a training sample's time in the demo)."""
+    h, w = arr.shape[:2]
+    out = np.empty((h + top + bottom, w + left + right) + arr.shape[2:], arr.dtype)
+    out[top:top + h, left:left + w] = arr
+    if mode == "constant":
+        value = np.asarray(fill).astype(arr.dtype)          # np.pad's cast of constant_values
+        out[:top], out[top + h:], out[top:top + h, :left], out[top:top + h, left + w:] = value, value, value, value
+        return out
+    out[:top, left:left + w] = arr[:1]                                  # edge: the first and last rows repeated,
+    out[top + h:, left:left + w] = arr[h - 1:]
+    out[:, :left] = out[:, left:left + 1]                               # then the first and last columns
+    out[:, left + w:] = out[:, left + w - 1:left + w]
+    return out
 
 
 class Pad:
