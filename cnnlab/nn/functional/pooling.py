@@ -37,13 +37,37 @@ def pool_input(input, op, ints_ok=False):
     return t
 
 
+_CHECKED = {}       # the arguments of pool_windows calls that passed every check -> their Windows
+_CHECKED_MAX = 256
+
+
+def _plain(value):
+    """An int, a str, None or a tuple of ints (not a bool, which equals 0 or 1 as a key but is refused as a size)."""
+    kind = type(value)
+    return kind is int or kind is str or value is None or (kind is tuple and all(type(v) is int for v in value))
+
+
 def pool_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode):
     """Check every pooling argument against the input shape and return the kernels' Windows.
 
     stride None (or an empty sequence) means kernel_size. Padding on each side must be at most half the
     dilated kernel, (dilation * (kernel_size - 1) + 1) // 2, PyTorch's rule, so every window starts inside
-    the input or its left padding.
+    the input or its left padding. Arguments that passed once (plain ints, tuples, strings) are not checked
+    again: a network's pools repeat theirs on every call.
     """
+    key = (tuple(shape), n, op, kernel_size, stride, padding, dilation, bool(ceil_mode)) \
+        if _plain(kernel_size) and _plain(stride) and _plain(padding) and _plain(dilation) else None
+    win = _CHECKED.get(key) if key is not None else None
+    if win is None:
+        win = _checked_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
+        if key is not None:
+            if len(_CHECKED) >= _CHECKED_MAX:
+                _CHECKED.clear()
+            _CHECKED[key] = win
+    return win
+
+
+def _checked_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode):
     check_input_dims(shape, n, op)
     check_not_empty(shape, n, op)
     kernel = to_tuple(kernel_size, n, "kernel_size", op)
