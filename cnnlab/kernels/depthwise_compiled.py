@@ -42,7 +42,7 @@ def _run(kernel, arrays, geom, count):
     """kernel(*arrays, strides, dilations, top and left pads, lo, hi) over [0, count), one share per thread (one
     share in the calling thread under THREADED_MACS multiply-adds)."""
     (sh, sw), (dh, dw), ((top, _), (left, _)) = geom.stride, geom.dilation, geom.pads
-    arrays = tuple(np.ascontiguousarray(a) for a in arrays[:-1]) + arrays[-1:]   # the last is the output
+    arrays = tuple(a if a is None else np.ascontiguousarray(a) for a in arrays[:-1]) + arrays[-1:]   # last: output
     macs = geom.batch * geom.out_channels * geom.positions * math.prod(geom.kernel)
     parts = parallel.ranges(count, 1 if macs < THREADED_MACS else None)
     parallel.run(lambda slot, part: kernel(*arrays, sh, sw, dh, dw, top, left, *part), parts)
@@ -54,14 +54,14 @@ def forward(x, w, geom):
     if jit is None:
         y = depthwise.forward(x, w, geom)
         return y if nonfinite.finite(y) else nonfinite.forward(x, w, geom)
-    return _forward(jit, x, w, geom, None, -np.inf, np.inf)
+    return _forward(jit, x, w, geom, None, None)
 
 
-def _forward(jit, x, w, geom, shift, low, high):
-    """The compiled forward with its epilogue: + shift (None: 0), clamped to [low, high]."""
+def _forward(jit, x, w, geom, shift, bounds):
+    """The compiled forward, with its epilogue unless shift is None: + shift, clamped to bounds (low, high)."""
     out = np.empty(geom.y_shape, dtype=x.dtype)
-    shift = np.zeros(geom.out_channels, x.dtype) if shift is None else shift
-    _run(jit.forward, (x, w, shift, np.array([low, high], x.dtype), out), geom, out.shape[0] * out.shape[1])
+    bounds = None if bounds is None else np.array(bounds, x.dtype)
+    _run(jit.forward, (x, w, shift, bounds, out), geom, out.shape[0] * out.shape[1])
     return out
 
 
@@ -76,7 +76,8 @@ def forward_affine(x, w, geom, shift, relu, max_val):
     if jit is None or w.dtype != x.dtype or (shift is not None and shift.dtype != x.dtype):
         return None
     with np.errstate(all="ignore"), parallel.own_threads(geom.batch):   # as kernels/conv.py runs an algorithm
-        return _forward(jit, x, w, geom, shift, 0.0 if relu else -np.inf, np.inf if max_val is None else max_val)
+        shift = np.zeros(geom.out_channels, x.dtype) if shift is None else shift
+        return _forward(jit, x, w, geom, shift, (0.0 if relu else -np.inf, np.inf if max_val is None else max_val))
 
 
 def backward_input(g, w, geom):

@@ -94,8 +94,8 @@ def _unload(ph, stride, plane, sh, sw, top, left, hq, wq):
 @_jit
 def forward(x, w, shift, bounds, out, sh, sw, dh, dw, top, left, lo, hi):
     """out[n, o] for the planes p = n*O + o in [lo, hi): up to nine taps per pass over the plane (fewer loads and
-    stores of y per multiply-add), then an inference epilogue as each plane is stored: + shift[o], clamped to
-    [bounds[0], bounds[1]] (0 and +-inf for none; NaN passes both clamps)."""
+    stores of y per multiply-add), then, unless shift is None, an inference epilogue as each plane is stored:
+    + shift[o], clamped to [bounds[0], bounds[1]] (+-inf for none; NaN passes both clamps)."""
     o_, k_ = w.shape[0], w.shape[2] * w.shape[3]
     m, oh, ow = o_ // x.shape[1], out.shape[2], out.shape[3]
     hq, wq, length, offs, size = _layout(w.shape[2], w.shape[3], oh, ow, sh, sw, dh, dw)
@@ -132,12 +132,17 @@ def forward(x, w, shift, bounds, out, sh, sw, dh, dw, top, left, lo, hi):
             for i in range(length):
                 y[i] += w0 * p0[i]
             t += 1
-        s, low, high = shift[o], bounds[0], bounds[1]
-        for i in range(oh):
-            for j in range(ow):
-                v = y[i * wq + j] + s
-                v = low if v <= low else v      # as kernels/jit/epilogue.py (-0.0 at a clamp of 0: +0.0)
-                out[n, o, i, j] = high if v >= high else v
+        if shift is None:                                # the plain forward: a copy (compiled apart)
+            for i in range(oh):
+                for j in range(ow):
+                    out[n, o, i, j] = y[i * wq + j]
+        else:
+            s, low, high = shift[o], bounds[0], bounds[1]
+            for i in range(oh):
+                for j in range(ow):
+                    v = y[i * wq + j] + s
+                    v = low if v <= low else v  # as kernels/jit/epilogue.py (-0.0 at a clamp of 0: +0.0)
+                    out[n, o, i, j] = high if v >= high else v
 
 
 @_jit
