@@ -28,6 +28,8 @@ def relu(x, out=None):
     out = np.empty_like(x) if out is None else out
     if not (x.flags.c_contiguous and out.flags.c_contiguous):
         return np.maximum(x, x.dtype.type(0), out=out)
+    if x.nbytes < THREADED_BYTES:                   # one thread: no pieces to hand out
+        return np.maximum(x, x.dtype.type(0), out=out)
     xf, of, zero = x.reshape(-1), out.reshape(-1), x.dtype.type(0)
     _pieces(lambda a, b: np.maximum(xf[a:b], zero, out=of[a:b]), x.size, x.nbytes, THREADED_BYTES)
     return out
@@ -40,6 +42,8 @@ def relu_grad(g, out, into=None):
         return np.multiply(g, out != 0)
     into = np.empty_like(g) if into is None else into
     if not (g.flags.c_contiguous and out.flags.c_contiguous and into.flags.c_contiguous):
+        return np.multiply(g, out != 0, out=into)
+    if g.nbytes < GRAD_THREADED_BYTES:
         return np.multiply(g, out != 0, out=into)
     gf, of, df = g.reshape(-1), out.reshape(-1), into.reshape(-1)
 
