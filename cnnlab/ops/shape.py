@@ -1,5 +1,7 @@
 """Shape ops with gradients: reshape/view, flatten, permute/transpose, squeeze/unsqueeze, expand, repeat,
 flip, cat/stack, split/chunk/unbind."""
+import math
+
 import numpy as np
 
 from .. import _dtypes
@@ -133,8 +135,8 @@ def flatten(input, start_dim=0, end_dim=-1):
     if s > e:
         raise ShapeError(f"flatten: start_dim must not come after end_dim. Got start_dim={start_dim}, "
                          f"end_dim={end_dim}.")
-    shp = t.shape
-    return reshape(t, shp[:s] + (int(np.prod(shp[s:e + 1], dtype=np.int64)),) + shp[e + 1:])
+    shp = t._data.shape
+    return reshape(t, shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
 
 
 def permute(input, *dims):
