@@ -14,7 +14,7 @@ from cnnlab.kernels import compiled, depthwise_compiled, epilogue, parallel, sel
 from cnnlab.kernels.geometry import ConvGeometry
 from cnnlab.nn.functional.conv_affine import conv2d_affine
 from test_kernels_depthwise_compiled import FLOAT32_BOUND, needs_numba
-from test_resnet_fused import _twins
+from test_resnet_fused import _twins, check_float32_rounding, check_hooks_and_training_keep_the_layers
 from tv import torch, tvm
 
 SWITCH = {"compiled": contextlib.nullcontext, "numpy": compiled.disabled}   # compiled: where numba is installed
@@ -55,15 +55,8 @@ def test_whole_model_in_float64_matches_torchvision(batch, size, switch, calls):
 
 def test_whole_model_in_float32_within_float32_rounding(calls):
     model, ref = _model_pair("float32", width_mult=0.5)
-    x = np.random.default_rng(4).standard_normal((2, 3, 64, 64)).astype(np.float32)
-    with cnnlab.no_grad():
-        out = model(cnnlab.tensor(x)).numpy()
-    with torch.no_grad():
-        pt32 = ref(torch.tensor(x)).numpy()
-        pt64 = ref.double()(torch.tensor(x).double()).numpy()
-    assert out.dtype == np.float32 and len(calls) == 52
-    # within a small multiple of PyTorch's own float32 error against float64 (batch norms folded into the weights)
-    assert np.abs(out - pt64).max() <= 4 * max(np.abs(pt32 - pt64).max(), 1e-6 * np.abs(pt64).max())
+    check_float32_rounding(model, ref, np.random.default_rng(4).standard_normal((2, 3, 64, 64)).astype(np.float32))
+    assert len(calls) == 52
 
 
 BLOCKS = {  # (inp, oup, stride, expand_ratio): (residual, relu) of each conv_bn_affine call
@@ -96,17 +89,9 @@ def test_layers_run_where_the_fused_path_would_hide_something(calls):
     ref(torch.tensor(x)).backward(torch.tensor(g))
     for ours, theirs in ((block.conv[1][0], ref.conv[1][0]), (block.conv[0][0], ref.conv[0][0])):
         np.testing.assert_allclose(ours.weight.grad.numpy(), theirs.weight.grad.numpy(), rtol=1e-10, atol=1e-12)
-    for module in (block.conv, block.conv[0], block.conv[1][2], block.conv[2], block.conv[3]):
-        seen = []
-        handle = module.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
-        with cnnlab.no_grad():
-            block(cnnlab.tensor(x))                    # a hook sees its module's output
-        handle.remove()
-        assert seen and calls == []
-    block.train()
-    with cnnlab.no_grad():
-        block(cnnlab.tensor(x))                        # batch statistics in training mode
-    assert calls == [] and block.conv[3].num_batches_tracked.item() == 1
+    check_hooks_and_training_keep_the_layers(block, x, (block.conv, block.conv[0], block.conv[1][2], block.conv[2],
+                                                        block.conv[3]), calls)
+    assert block.conv[3].num_batches_tracked.item() == 1
     with torch.no_grad():
         ref.train()(torch.tensor(x))                   # the same running statistics on both sides
     block.eval(), ref.eval()

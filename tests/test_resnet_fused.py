@@ -103,17 +103,38 @@ def test_whole_model_in_float64_matches_torchvision(name, batch, size, calls):
     np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-10)
 
 
-def test_whole_model_in_float32_within_float32_rounding(calls):
-    model, ref = _twins(lambda: tvm.resnet50(num_classes=10), lambda: rn.resnet50(num_classes=10), "float32")
-    x = np.random.default_rng(3).standard_normal((2, 3, 64, 64)).astype(np.float32)
+def check_float32_rounding(model, ref, x):
+    """model's float32 output for x (no graph) within a small multiple of PyTorch's own float32 error against
+    float64 (folded or scaled batch norms); ref is torchvision's twin in float32 (made float64 here)."""
     with cnnlab.no_grad():
         out = model(cnnlab.tensor(x)).numpy()
     with torch.no_grad():
         pt32 = ref(torch.tensor(x)).numpy()
         pt64 = ref.double()(torch.tensor(x).double()).numpy()
-    assert out.dtype == np.float32 and len(calls) == 53
-    # within a small multiple of PyTorch's own float32 error against float64 (folded or scaled batch norms)
+    assert out.dtype == np.float32
     assert np.abs(out - pt64).max() <= 4 * max(np.abs(pt32 - pt64).max(), 1e-6 * np.abs(pt64).max())
+
+
+def test_whole_model_in_float32_within_float32_rounding(calls):
+    model, ref = _twins(lambda: tvm.resnet50(num_classes=10), lambda: rn.resnet50(num_classes=10), "float32")
+    check_float32_rounding(model, ref, np.random.default_rng(3).standard_normal((2, 3, 64, 64)).astype(np.float32))
+    assert len(calls) == 53
+
+
+def check_hooks_and_training_keep_the_layers(block, x, modules, calls):
+    """With a forward hook on any of `modules` the hook sees its module's output and the fused path stays unused
+    (calls, the spy's list, stays empty); in training mode too (batch statistics: the layers; block left in it)."""
+    for module in modules:
+        seen = []
+        handle = module.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
+        with cnnlab.no_grad():
+            block(cnnlab.tensor(x))
+        handle.remove()
+        assert seen and calls == []
+    block.train()
+    with cnnlab.no_grad():
+        block(cnnlab.tensor(x))
+    assert calls == []
 
 
 def test_layers_run_where_the_fused_path_would_hide_something(calls):
@@ -126,17 +147,9 @@ def test_layers_run_where_the_fused_path_would_hide_something(calls):
     ref(torch.tensor(x)).backward(torch.tensor(g))
     np.testing.assert_allclose(block.conv1.weight.grad.numpy(), ref.conv1.weight.grad.numpy(), rtol=1e-10,
                                atol=1e-12)
-    for module in (block.conv1, block.bn2, block.relu, block.downsample, block.downsample[0]):
-        seen = []
-        handle = module.register_forward_hook(lambda m, i, o: seen.append(tuple(o.shape)))
-        with cnnlab.no_grad():
-            block(cnnlab.tensor(x))                    # a hook sees its module's output
-        handle.remove()
-        assert seen and calls == []
-    block.train()
-    with cnnlab.no_grad():
-        block(cnnlab.tensor(x))                        # batch statistics in training mode
-    assert calls == [] and block.bn1.num_batches_tracked.item() == 1
+    check_hooks_and_training_keep_the_layers(block, x, (block.conv1, block.bn2, block.relu, block.downsample,
+                                                        block.downsample[0]), calls)
+    assert block.bn1.num_batches_tracked.item() == 1
     block.eval()
     block.relu = cnnlab.nn.Identity()                  # a replaced layer is what runs
     with cnnlab.no_grad():
