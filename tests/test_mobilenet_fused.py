@@ -127,6 +127,7 @@ CASES = [  # (x shape, w shape, stride, padding, groups): MobileNetV2's three ki
     ((2, 6, 9, 9), (6, 1, 3, 3), 2, 1, 6),
     ((1, 5, 8, 7), (5, 1, 3, 3), 1, 1, 5),
     ((1, 3, 15, 15), (8, 3, 3, 3), 2, 1, 1),
+    ((2, 3, 8, 8), (6, 1, 3, 3), 1, 1, 3),      # a depthwise conv with a channel multiplier of 2
 ]
 
 
