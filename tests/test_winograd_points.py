@@ -1,7 +1,8 @@
 """Winograd weight gradients summed by transform points (kernels/winograd.py `by_points`): the whole batch's
 transformed tiles once, each thread the sums of its own points of one dU, instead of a dU per thread added up.
 Checked against the GEMM lowering and PyTorch in float64 and float32, bit-for-bit the same on 1, 2 and 3 threads
-(each point's sum is one matmul whichever thread runs it), and where the rule takes it."""
+(each point's sum is one matmul whichever thread runs it), and where the rule takes it; bands of tile rows; and the
+weight gradients summed per block of images (both ways of adding a block's sums into dU)."""
 import numpy as np
 import pytest
 
@@ -34,7 +35,12 @@ def by_points(monkeypatch):
 def test_against_the_gemm_path(by_points, case, m, dtype, tol):
     geom = _geom(case)
     assert winograd.by_points(geom, m)
-    x, g = rand(*case[0], dtype=dtype), rand(*geom.y_shape, seed=2, dtype=dtype)
+    _check_against_the_gemm_path(geom, m, dtype, tol)
+
+
+def _check_against_the_gemm_path(geom, m, dtype, tol):
+    """winograd.backward_weight in dtype against the GEMM lowering in float64, within tol of the largest value."""
+    x, g = rand(*geom.x_shape, dtype=dtype), rand(*geom.y_shape, seed=2, dtype=dtype)
     want = registry.get("gemm").backward_weight(x.astype(np.float64), g.astype(np.float64), geom)
     with parallel.own_threads():
         got = winograd.backward_weight(x, g, geom, m)
@@ -190,3 +196,44 @@ def test_a_wide_kernel_makes_one_block(monkeypatch, shape, whole):
     x, w = np.zeros(shape, np.float32), np.zeros((c, c, 3, 3), np.float32)
     winograd.forward(x, w, geom, 2)
     assert seen == [whole]
+
+
+# weight gradients summed per block of images: blocks of a share of BLOCK_TILES (WEIGHT_BLOCK_SHARE), and from
+# WEIGHT_IN_PLACE_BYTES a dU that takes each block's sums in place, point by point (BLAS, beta = 1)
+BLOCK_CASES = [
+    ((6, 5, 8, 8), (7, 5, 3, 3), ((1, 1), (1, 1))),      # whole images, several per block
+    ((3, 4, 11, 9), (6, 4, 3, 3), ((1, 1), (0, 2))),     # partial tiles, asymmetric padding
+    ((2, 3, 16, 16), (4, 3, 3, 3), ((1, 1), (1, 1))),    # bands of tile rows (BLOCK_TILES 6 below)
+]
+
+
+@pytest.fixture
+def blocks(monkeypatch):
+    monkeypatch.setattr(winograd, "BLOCK_TILES", 6)                 # several blocks a thread, or bands
+    monkeypatch.setattr(winograd, "WEIGHT_POINTS_RATIO", 0.0)       # never by points: the blocks' path
+
+
+@pytest.mark.parametrize("in_place", [True, False])
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("m", [2, 4])
+@pytest.mark.parametrize("case", BLOCK_CASES)
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+def test_block_sums_against_the_gemm_path(monkeypatch, blocks, case, m, threads, in_place, dtype, tol):
+    monkeypatch.setattr(parallel, "_threads", threads)
+    monkeypatch.setattr(winograd, "WEIGHT_IN_PLACE_BYTES", 0 if in_place else float("inf"))
+    _check_against_the_gemm_path(_geom(case), m, dtype, tol)
+
+
+@pytest.mark.parametrize("m", [2, 4])
+def test_in_place_sums_agree_with_the_product_array(monkeypatch, blocks, m):
+    """Adding each block's products point by point into dU agrees with adding the product array afterwards within
+    float32 rounding (the same products; a BLAS that splits the inner dimension may add its pieces one by one)."""
+    geom = _geom(BLOCK_CASES[0])
+    monkeypatch.setattr(parallel, "_threads", 1)
+    x, g = rand(*geom.x_shape, dtype=np.float32), rand(*geom.y_shape, seed=2, dtype=np.float32)
+    results = []
+    for limit in (0, float("inf")):
+        monkeypatch.setattr(winograd, "WEIGHT_IN_PLACE_BYTES", limit)
+        with parallel.own_threads():
+            results.append(winograd.backward_weight(x, g, geom, m))
+    np.testing.assert_allclose(results[0], results[1], rtol=0, atol=1e-6 * np.abs(results[1]).max())
