@@ -169,10 +169,16 @@ def test_epilogue_clamps_at_max_val_and_passes_nan():
 
 
 @needs_numba
+@pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("relu,max_val", [(False, None), (True, None), (True, 6.0)])
-def test_compiled_depthwise_epilogue_float32_bound_and_non_finite(relu, max_val):
+def test_compiled_depthwise_epilogue_float32_bound_and_non_finite(relu, max_val, threads, monkeypatch):
     """The depthwise loops' own shift and clamps: float32 within the algorithm's bound of the float64 result, and
-    inf and NaN (in the input, the weight and the shift) as PyTorch's composition of the layers."""
+    inf and NaN (in the input, the weight and the shift) as PyTorch's composition of the layers; on one thread,
+    on two (a share each), and on three (a batch of 2 below the threads: the calling thread alone)."""
+    monkeypatch.setattr(depthwise_compiled, "THREADED_MACS", 0)
+    monkeypatch.setattr(parallel, "_threads", threads)      # set_num_threads(threads), undone after the test
+    shares, ranges = [], parallel.ranges
+    monkeypatch.setattr(parallel, "ranges", lambda n, k=None: shares.append(len(ranges(n, k))) or ranges(n, k))
     rng = np.random.default_rng(9)
     x, w, t = rng.standard_normal((2, 6, 9, 9)) * 3, rng.standard_normal((6, 1, 3, 3)), rng.standard_normal(6)
     geom = ConvGeometry.of(x.shape, w.shape, (2, 2), ((1, 1), (1, 1)), (1, 1), 6)
@@ -185,7 +191,7 @@ def test_compiled_depthwise_epilogue_float32_bound_and_non_finite(relu, max_val)
     expected = reference(x, w, t)
     got = depthwise_compiled.forward_affine(*(a.astype(np.float32) for a in (x, w)), geom, t.astype(np.float32),
                                             relu, max_val)
-    assert got.dtype == np.float32
+    assert got.dtype == np.float32 and shares[0] == (1 if threads == 3 else threads)   # _run's shares
     assert np.abs(got - expected).max() <= FLOAT32_BOUND * np.abs(expected).max()
     x[0, 1, 2, 3], x[1, 4, 0, 0], w[2, 0, 1, 1], t[5] = np.nan, np.inf, -np.inf, np.nan
     got, expected = depthwise_compiled.forward_affine(x, w, geom, t, relu, max_val), reference(x, w, t)

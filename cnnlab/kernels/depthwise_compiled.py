@@ -38,13 +38,13 @@ def _kernels(a):
     return compiled.kernels() if a.dtype in DTYPES else None
 
 
-def _run(kernel, arrays, geom, count):
+def _run(kernel, arrays, geom, count, serial=False):
     """kernel(*arrays, strides, dilations, top and left pads, lo, hi) over [0, count), one share per thread (one
-    share in the calling thread under THREADED_MACS multiply-adds)."""
+    share in the calling thread under THREADED_MACS multiply-adds, or when serial)."""
     (sh, sw), (dh, dw), ((top, _), (left, _)) = geom.stride, geom.dilation, geom.pads
     arrays = tuple(a if a is None else np.ascontiguousarray(a) for a in arrays[:-1]) + arrays[-1:]   # last: output
     macs = geom.batch * geom.out_channels * geom.positions * math.prod(geom.kernel)
-    parts = parallel.ranges(count, 1 if macs < THREADED_MACS else None)
+    parts = parallel.ranges(count, 1 if macs < THREADED_MACS or serial else None)
     parallel.run(lambda slot, part: kernel(*arrays, sh, sw, dh, dw, top, left, *part), parts)
 
 
@@ -57,11 +57,11 @@ def forward(x, w, geom):
     return _forward(jit, x, w, geom, None, None)
 
 
-def _forward(jit, x, w, geom, shift, bounds):
+def _forward(jit, x, w, geom, shift, bounds, serial=False):
     """The compiled forward, with its epilogue unless shift is None: + shift, clamped to bounds (low, high)."""
     out = np.empty(geom.y_shape, dtype=x.dtype)
     bounds = None if bounds is None else np.array(bounds, x.dtype)
-    _run(jit.forward, (x, w, shift, bounds, out), geom, out.shape[0] * out.shape[1])
+    _run(jit.forward, (x, w, shift, bounds, out), geom, out.shape[0] * out.shape[1], serial)
     return out
 
 
@@ -69,7 +69,10 @@ def forward_affine(x, w, geom, shift, relu, max_val):
     """conv_forward(x, w, geom) + shift[c] (None: 0), then max(., 0) when relu and min(., max_val) when given, as
     kernels/epilogue.py's affine without a scale or residual, in the compiled loops as each plane is stored; None
     where the selector would not run 'depthwise_compiled' for geom (or the kernels do not take x's dtype): the
-    caller runs its own algorithm and epilogue."""
+    caller runs its own algorithm and epilogue. On a batch smaller than the threads it runs in the calling thread:
+    the 1x1 convs around it in an inference block (MobileNetV2's) then run on BLAS's own threads
+    (parallel.own_threads), which spin for a while after each product, and a kernel thread's share would compete
+    with them for the other core (benchmarks/NOTES.md)."""
     if not supports(geom) or select.algorithm("forward", geom) != "depthwise_compiled":
         return None
     jit = _kernels(x)
@@ -77,7 +80,8 @@ def forward_affine(x, w, geom, shift, relu, max_val):
         return None
     with np.errstate(all="ignore"), parallel.own_threads(geom.batch):   # as kernels/conv.py runs an algorithm
         shift = np.zeros(geom.out_channels, x.dtype) if shift is None else shift
-        return _forward(jit, x, w, geom, shift, (0.0 if relu else -np.inf, np.inf if max_val is None else max_val))
+        return _forward(jit, x, w, geom, shift, (0.0 if relu else -np.inf, np.inf if max_val is None else max_val),
+                        serial=geom.batch < parallel.num_threads())
 
 
 def backward_input(g, w, geom):
