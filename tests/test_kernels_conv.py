@@ -225,7 +225,7 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     ((32, 64, 32, 32), (64, 64, 3, 3), dict(padding=1), "winograd4", "winograd4"),  # CIFAR layer 1
     ((32, 64, 32, 32), (128, 64, 3, 3), dict(padding=1, stride=2), "nhwc", "stack"),
     ((32, 128, 16, 16), (256, 128, 3, 3), dict(padding=1, stride=2), "nhwc", "nhwc"),
-    ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # CIFAR 1x1 downsample
+    ((32, 64, 32, 32), (128, 64, 1, 1), dict(stride=2), "matmul", "nhwc", "nhwc"),  # CIFAR 1x1 downsample
     ((32, 256, 8, 8), (512, 256, 1, 1), dict(stride=2), "nhwc", "nhwc"),        # 4x4 output: batch matmul
     ((8, 512, 7, 7), (2048, 512, 1, 1), {}, "matmul", "matmul"),                # 7x7, too few rows for nhwc
     ((32, 3, 56, 56), (64, 3, 3, 3), dict(padding=1), "gemm", "gemm"),          # too few channels
@@ -233,7 +233,7 @@ def test_winograd_float32_error_on_realistic_data(name, bound, factor):
     ((64, 1, 28, 28), (6, 1, 5, 5), dict(padding=2), "toeplitz", "toeplitz"),   # LeNet conv1
     ((64, 3, 64, 64), (16, 3, 5, 5), dict(padding=2), "gemm", "gemm"),          # wide map: T too large
     ((32, 64, 56, 56), (128, 64, 3, 3), dict(padding=1, stride=2), "gemm", "shift"),  # 28x28 out: per offset
-    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "stack", "stack"),      # 1x1 downsample
+    ((32, 64, 56, 56), (128, 64, 1, 1), dict(stride=2), "matmul", "stack", "stack"),  # 1x1 downsample
     ((32, 64, 56, 56), (128, 64, 1, 1), {}, "matmul", "matmul"),                # 1x1, stride 1
     ((8, 64, 56, 56), (128, 64, 1, 1), dict(padding=1), "shift", "shift"),      # 1x1 padded: not 'matmul'
     ((1, 64, 56, 56), (64, 64, 3, 3), dict(padding=1), "shift", "shift", "gemm"),  # batch 1: BLAS threads

@@ -37,12 +37,35 @@ def test_unpadded_1x1_convolutions_are_matmuls(monkeypatch, x_shape, w_shape, st
     ((32, 64, 32, 32), (128, 64, 1, 1), "nhwc"),       # CIFAR ResNet-18's downsample
     ((32, 64, 56, 56), (128, 64, 1, 1), "stack"),      # the bench's 1x1 s2 case
     ((8, 256, 56, 56), (512, 256, 1, 1), "stack"),     # ResNet-50's first downsample, batch 8
+    ((8, 512, 28, 28), (1024, 512, 1, 1), "nhwc"),     # its second
 ])
-def test_strided_1x1_on_a_batch_stays_with_the_strided_algorithms(monkeypatch, x_shape, w_shape, expected):
-    """From one image per thread 'stack' and 'nhwc' read the strided samples faster than a copy per image."""
+def test_strided_1x1_on_a_batch_forward_is_a_matmul_its_gradients_stay_strided(monkeypatch, x_shape, w_shape,
+                                                                                expected):
+    """The forward copies each image's samples on its own thread, then one matmul; for the gradients, from one
+    image per thread 'stack' and 'nhwc' read the strided samples faster."""
     monkeypatch.setattr(parallel, "_threads", 2)
     geom = _geom(x_shape, w_shape, (2, 2))
-    assert {select.algorithm(op, geom) for op in ("forward", "backward_input", "backward_weight")} == {expected}
+    assert select.algorithm("forward", geom) == "matmul"
+    assert {select.algorithm(op, geom) for op in ("backward_input", "backward_weight")} == {expected}
+
+
+@pytest.mark.parametrize("batch,threads,per_image", [(4, 2, True), (3, 3, True), (3, 2, False), (1, 2, False)])
+def test_strided_forward_copies_each_images_samples_on_its_thread(monkeypatch, batch, threads, per_image):
+    """A batch of whole images per thread: each image's strided samples are copied by the thread that multiplies
+    them (no copy of the whole batch's samples first, which ran on one core); images split in pieces (3 on 2
+    threads) or a single image keep the one copy. Either way the result is torch's (float64)."""
+    monkeypatch.setattr(parallel, "_threads", threads)
+    flattened = []
+    real = conv1x1._flat
+    monkeypatch.setattr(conv1x1, "_flat", lambda a: flattened.append(a.shape) or real(a))
+    x, w = rand(batch, 6, 9, 7), rand(8, 6, 1, 1, seed=1)
+    geom = _geom(x.shape, w.shape, (2, 3))
+    got = conv1x1.forward(x, w, geom)
+    assert (flattened == []) == per_image
+    want = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=(2, 3)).numpy()
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-12 * np.abs(want).max())
+    with select.forced("matmul"):
+        check(lambda lib, x, w: lib.F.conv2d(x, w, stride=(2, 3)), x, w)
 
 
 def test_a_padded_1x1_or_a_larger_kernel_is_not_supported():

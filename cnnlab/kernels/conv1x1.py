@@ -59,18 +59,28 @@ def _items(geom, length):
 
 
 def forward(x, w, geom):
-    """conv_forward of a 1x1 kernel: per image and group, W @ X_n written into the output."""
+    """conv_forward of a 1x1 kernel: per image and group, W @ X_n written into the output. A strided kernel's
+    samples are copied per image on the thread that multiplies them (a copy of the whole batch first would run on
+    one core), except for one image split over the threads (one copy, then the split matmul)."""
     groups, og, cg = _split(geom)
-    xs = _flat(_sampled(x, geom))                                    # (N, C, P)
+    positions, items = geom.positions, _items(geom, geom.positions)
+    sampled = _sampled(x, geom)                                      # (N, C, *out_size), a view
+    per_image = not _dense(geom) and len(items) > 1 and all(cols.stop - cols.start == positions for _, cols in items)
+    xs = None if per_image else _flat(sampled)                       # (N, C, P)
     wg = w.reshape(groups, og, cg)                                   # (G, Og, Cg)
-    out = np.empty((geom.batch, geom.out_channels, xs.shape[2]), dtype=x.dtype)   # (N, O, P)
+    out = np.empty((geom.batch, geom.out_channels, positions), dtype=x.dtype)    # (N, O, P)
 
     def work(slot, item):
         n, cols = item
+        if per_image:
+            image = workspace.empty("conv1x1.x", (geom.in_channels, positions), x.dtype)        # (C, P)
+            image.reshape((geom.in_channels,) + geom.out_size)[...] = sampled[n]
+        else:
+            image = xs[n]
         for k in range(groups):
-            parallel.matmul(wg[k], xs[n, k * cg:(k + 1) * cg, cols], out[n, k * og:(k + 1) * og, cols])
+            parallel.matmul(wg[k], image[k * cg:(k + 1) * cg, cols], out[n, k * og:(k + 1) * og, cols])
 
-    parallel.run(work, _items(geom, xs.shape[2]))
+    parallel.run(work, items)
     return out.reshape(geom.y_shape)
 
 
@@ -120,21 +130,22 @@ def backward_weight(x, g, geom):
     return (np.zeros(geom.w_shape, dtype=x.dtype) if dw is None else dw).reshape(geom.w_shape)
 
 
-def _claims(geom):
-    """An unpadded 1x1 this algorithm takes: stride 1, or a strided one on fewer images than threads (from one image
-    per thread, 'stack' and 'nhwc' read the strided samples faster: 2 threads, ResNet-50 b8 and CIFAR downsamples
-    1.05-1.5x)."""
-    return supports(geom) and (all(s == 1 for s in geom.stride) or geom.batch < parallel.num_threads())
+def _claims(op, geom):
+    """An unpadded 1x1 this algorithm takes: stride 1; a strided forward (each image's samples copied on its own
+    thread); a strided gradient only on fewer images than threads (from one image per thread, 'stack' and 'nhwc'
+    read the strided samples faster: 2 threads, ResNet-50 b8 and CIFAR downsamples 1.05-1.5x)."""
+    return supports(geom) and (all(s == 1 for s in geom.stride) or op == "forward" or
+                               geom.batch < parallel.num_threads())
 
 
 def _wins_large_map(op, geom, precise):
-    if _claims(geom) and geom.positions >= MIN_POSITIONS:
+    if _claims(op, geom) and geom.positions >= MIN_POSITIONS:
         return f"a 1x1 kernel without padding on at least {MIN_POSITIONS} output positions per image: one matmul " \
-               "per image, on the data in place"
+               "per image, on the data in place (strided: a copy of its samples)"
 
 
 def _wins_few_rows(op, geom, precise):
-    if _claims(geom):
+    if _claims(op, geom):
         return "a 1x1 kernel without padding (a small map, but too few rows for 'nhwc'): one matmul per image"
 
 
