@@ -53,15 +53,18 @@ def _pointwise(geom):
     return all(k == 1 for k in geom.kernel)
 
 
+def _strided_input_gradient(op, geom):
+    return op == "backward_input" and _strided(geom) and not _pointwise(geom)
+
+
 def _shift_wins_strided_input_gradient(op, geom, precise):
-    if op == "backward_input" and _strided(geom) and not _pointwise(geom) and registry.wide(geom) and \
-            geom.positions >= STRIDED_MIN_POSITIONS:
+    if _strided_input_gradient(op, geom) and registry.wide(geom) and geom.positions >= STRIDED_MIN_POSITIONS:
         return "the input gradient of a strided convolution with many channels on a large map: each offset's " \
                "matmul adds into its window of the stride-phase planes (no column matrix to add back)"
 
 
 def _stack_wins_strided_input_gradient(op, geom, precise):
-    if op == "backward_input" and _strided(geom) and not _pointwise(geom):
+    if _strided_input_gradient(op, geom):
         return "the input gradient of a strided convolution: contiguous adds into stride-phase planes (the GEMM " \
                "lowering's strided scatter is slower)"
 
