@@ -35,7 +35,7 @@ def test_pad_by_slices_is_used_for_constant_and_edge(monkeypatch):
     assert calls == ["reflect", "constant"]
 
 
-def test_random_crop_edge_padding_keeps_its_values():
+def test_pad_transform_edge_mode_keeps_its_values():
     x = np.arange(16.0).reshape(4, 4)
     out = T.Pad(2, padding_mode="edge")(x)
     np.testing.assert_array_equal(out, np.pad(x, 2, mode="edge"))

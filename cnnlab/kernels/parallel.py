@@ -196,25 +196,27 @@ def ranges(n, k=None):
 
 
 def product(a, b):
-    """a @ b as a new array; for 2-d float32/float64 operands of one dtype it is computed by `matmul` with BLAS
-    held at one thread (so BLAS's own threads stay asleep for the kernels that follow); else plain a @ b, as
-    also for a single row (NumPy's matrix-vector path: 4x faster than a one-row gemm on a 2048 x 1000 weight)
-    and below SMALL_PRODUCT_FLOPS (OpenBLAS runs those on one thread anyway, and the hand-off costs more than
-    the product: LeNet-5's 64x84 @ 84x10 26 us against 4).
+    """a @ b as a new array. For 2-d floating operands of one dtype: an outer product (depth 1: a weight gradient at
+    batch 1) is np.multiply of the column by the row, the same single products as a gemm of depth 1, faster; a
+    single row (NumPy's matrix-vector path: 4x faster than a one-row gemm on a 2048 x 1000 weight) and a product
+    under SMALL_PRODUCT_FLOPS are plain a @ b (OpenBLAS runs those on one thread anyway); float32/float64 products
+    from there run with BLAS held at one thread (so its own threads stay asleep for the kernels that follow): NumPy's
+    a @ b under MATMUL_SPLIT_FLOPS (one gemm: blas.gemm's ctypes arguments cost more), `matmul` split over the
+    threads from there. Other operands: plain a @ b.
 
     >>> import numpy as np
     >>> product(np.ones((2, 3), np.float32), np.ones((3, 2), np.float32)).tolist()
     [[3.0, 3.0], [3.0, 3.0]]
     """
-    if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] == 1 and a.dtype == b.dtype and a.dtype.kind == "f":
-        return np.multiply(a, b)   # an outer product (a weight gradient at batch 1): the same single products,
-    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.type not in (np.float32, np.float64) or \
-            a.shape[0] == 1 or a.shape[0] * a.shape[1] * b.shape[1] < SMALL_PRODUCT_FLOPS:
-        return a @ b               # (a gemm of depth 1 is 3x slower: 120x1 @ 1x400 54 -> 16 us)
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or a.dtype.kind != "f":
+        return a @ b
+    (m, depth), n = a.shape, b.shape[1]
+    if depth == 1 and b.shape[0] == 1:
+        return np.multiply(a, b)
+    if a.dtype.type not in (np.float32, np.float64) or m == 1 or m * depth * n < SMALL_PRODUCT_FLOPS:
+        return a @ b
     with own_threads():
-        if a.shape[0] * a.shape[1] * b.shape[1] < MATMUL_SPLIT_FLOPS:   # one gemm, which NumPy calls for less
-            return a @ b                                                   # than blas.gemm's ctypes arguments cost
-        return matmul(a, b, np.empty((a.shape[0], b.shape[1]), dtype=a.dtype))
+        return a @ b if m * depth * n < MATMUL_SPLIT_FLOPS else matmul(a, b, np.empty((m, n), a.dtype))
 
 
 def matmul(a, b, out, beta=0.0):

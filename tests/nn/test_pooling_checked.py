@@ -1,4 +1,4 @@
-"""Pooling checks its arguments once per (shape, arguments) (pooling._CHECKED): a repeat skips the checks, a
+"""Pooling checks its arguments once per (shape, arguments) (pooling._cached_windows): a repeat skips the checks, a
 refused argument is refused on every call, and a bool never passes for the int it equals."""
 import pytest
 
@@ -12,7 +12,7 @@ def test_a_repeated_call_reuses_its_checked_windows(monkeypatch):
     calls = []
     checked = pooling._checked_windows
     monkeypatch.setattr(pooling, "_checked_windows", lambda *a: calls.append(a[2]) or checked(*a))
-    monkeypatch.setattr(pooling, "_CHECKED", {})
+    pooling._cached_windows.cache_clear()
     x = cnnlab.randn(2, 3, 8, 8)
     for _ in range(3):
         F.max_pool2d(x, 2)

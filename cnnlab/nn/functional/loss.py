@@ -77,13 +77,14 @@ def _index_loss(op, input, target, weight, ignore_index, reduction, eps, fused_s
         raise ShapeError(f"{op}: input must have at least one class. Got input.shape={shape_str(input.shape)}.")
     w_t, w = _class_weight(op, weight, C, x.dtype, promote=False)
     valid = y != ignore_index                                     # (N, *rest)
-    if fused_softmax and w is None and not eps and input.ndim == 2 and reduction != "none" and x.shape[0] and \
-            valid.all():
-        return _plain_cross_entropy(op, input, x, y, reduction)
-    y_valid = y[valid]
+    plain = fused_softmax and w is None and not eps and input.ndim == 2 and reduction != "none" and \
+        x.shape[0] and valid.all()
+    y_valid = y if plain else y[valid]
     if y_valid.size and (y_valid.min() < 0 or y_valid.max() >= C):
         raise IndexError(f"{op}: target values must be in [0, C) or ignore_index. Got C={C}, min target="
                          f"{y_valid.min()}, max target={y_valid.max()}, ignore_index={ignore_index}.")
+    if plain:
+        return _plain_cross_entropy(input, x, y, reduction)
     ys = np.where(valid, y, 0)[:, None]                           # (N, 1, *rest): a safe index everywhere
     L = _log_softmax(x) if fused_softmax else x
     Ly = np.take_along_axis(L, ys, axis=1)[:, 0]                  # (N, *rest)
@@ -130,23 +131,18 @@ def _index_loss(op, input, target, weight, ignore_index, reduction, eps, fused_s
                            _index_grad_fn_name(input.ndim, reduction, eps))
 
 
-def _plain_cross_entropy(op, input, x, y, reduction):
+def _plain_cross_entropy(input, x, y, reduction):
     """_index_loss for the common training case, in fewer NumPy calls with the same results: cross_entropy on
     (N, C) logits, N > 0, every target valid (none is ignore_index), no class weight, no label smoothing, 'mean'
     or 'sum'. loss = sum_n -L[n, y_n] (/ N); dloss/dx = c (softmax(x) - onehot(y)), c = the upstream gradient
     (/ N)."""
-    n, C = x.shape
-    if y.min() < 0 or y.max() >= C:
-        raise IndexError(f"{op}: target values must be in [0, C) or ignore_index. Got C={C}, min target="
-                         f"{y.min()}, max target={y.max()}.")
+    n = x.shape[0]
     rows = np.arange(n)
     L = _log_softmax(x)                                           # (N, C)
     out = reduce_loss(-L[rows, y], reduction, n)
 
     def backward(g):
         c = np.asarray(g if reduction == "sum" else g / n).astype(x.dtype, copy=False)
-        if not input.requires_grad:
-            return (None,)
         gx = np.exp(L) * c                                        # (N, C): c * softmax(x)
         gx[rows, y] -= c
         return (gx,)

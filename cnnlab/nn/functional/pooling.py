@@ -6,6 +6,7 @@ Every 1-d/2-d/3-d op is one N-d implementation (the array work is in cnnlab/kern
 dilated window's taps), padding='same'/'valid' or (before, after) pairs, padding and dilation for lp_pool,
 divisor_override for avg_pool1d, None entries in an adaptive output_size.
 """
+import functools
 import numbers
 
 import numpy as np
@@ -37,10 +38,6 @@ def pool_input(input, op, ints_ok=False):
     return t
 
 
-_CHECKED = {}       # the arguments of pool_windows calls that passed every check -> their Windows
-_CHECKED_MAX = 256
-
-
 def _plain(value):
     """An int, a str, None or a tuple of ints (not a bool, which equals 0 or 1 as a key but is refused as a size)."""
     kind = type(value)
@@ -55,16 +52,15 @@ def pool_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode
     the input or its left padding. Arguments that passed once (plain ints, tuples, strings) are not checked
     again: a network's pools repeat theirs on every call.
     """
-    key = (tuple(shape), n, op, kernel_size, stride, padding, dilation, bool(ceil_mode)) \
-        if _plain(kernel_size) and _plain(stride) and _plain(padding) and _plain(dilation) else None
-    win = _CHECKED.get(key) if key is not None else None
-    if win is None:
-        win = _checked_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
-        if key is not None:
-            if len(_CHECKED) >= _CHECKED_MAX:
-                _CHECKED.clear()
-            _CHECKED[key] = win
-    return win
+    if _plain(kernel_size) and _plain(stride) and _plain(padding) and _plain(dilation):
+        return _cached_windows(tuple(shape), n, op, kernel_size, stride, padding, dilation, bool(ceil_mode))
+    return _checked_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_windows(*key):
+    """_checked_windows of arguments that are all hashable plain values (an error is raised again every call)."""
+    return _checked_windows(*key)
 
 
 def _checked_windows(shape, n, op, kernel_size, stride, padding, dilation, ceil_mode):
