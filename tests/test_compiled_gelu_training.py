@@ -12,7 +12,6 @@ import pytest
 
 from cnnlab.kernels import compiled
 from cnnlab.nn.functional import _activation_f32
-from fresh_process import run_python
 from test_kernels_depthwise_compiled import needs_numba
 
 _spec = importlib.util.spec_from_file_location(
@@ -56,11 +55,3 @@ def test_compiled_gradient_is_the_numpy_one_up_to_its_rounding(jit_calls):
     assert set(jit_calls) == {"gelu", "gelu_grad"}                  # gelu: once a block
     assert (np.abs(got - want) <= np.spacing(np.abs(want))).all()
 
-
-def test_a_gelu_alone_does_not_import_numba():
-    """A GELU in a network without depthwise convs keeps the NumPy passes (no numba import at its first call)."""
-    out = run_python("import sys, cnnlab, cnnlab.nn.functional as F\n"
-                     "x = cnnlab.randn(1000, requires_grad=True)\n"
-                     "F.gelu(x).sum().backward()\n"
-                     "print('numba' in sys.modules)", timeout=300)
-    assert out == ["False"]

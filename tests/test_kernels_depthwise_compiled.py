@@ -177,10 +177,16 @@ def _run(code, **env):
 
 
 def test_import_and_a_network_without_depthwise_convs_never_import_numba():
-    """`import cnnlab` and a ResNet-style conv stay free of numba's import (the cold-start case)."""
-    out = _run("import sys, numpy as np, cnnlab, cnnlab.nn.functional as F\n"
+    """`import cnnlab`, a ResNet-style conv, its inference path (conv_bn_affine: the compiled epilogue runs only
+    where another kernel has loaded numba) and a training GELU stay free of numba's import (the cold-start case)."""
+    out = _run("import sys, numpy as np, cnnlab, cnnlab.nn as nn, cnnlab.nn.functional as F\n"
+               "from cnnlab.nn.modules.fusion import conv_bn_affine\n"
                "x = cnnlab.tensor(np.ones((1, 3, 16, 16), np.float32))\n"
                "F.conv2d(x, cnnlab.tensor(np.ones((8, 3, 3, 3), np.float32)), padding=1)\n"
+               "conv, bn = nn.Conv2d(3, 8, 3, padding=1).eval(), nn.BatchNorm2d(8).eval()\n"
+               "with cnnlab.no_grad():\n"
+               "    conv_bn_affine(conv, bn, cnnlab.randn(2, 3, 32, 32), relu=True)\n"
+               "F.gelu(cnnlab.randn(1000, requires_grad=True)).sum().backward()\n"
                "print('numba' in sys.modules)")
     assert out == ["False"]
 

@@ -111,6 +111,37 @@ def test_layers_run_where_the_fused_path_would_hide_something(calls):
         assert block(cnnlab.zeros(0, 8, 6, 6, dtype=cnnlab.float64)).shape == (0, 8, 6, 6)  # empty: the layers
 
 
+@pytest.mark.parametrize("part,fused", [("features", 50), ("stem", 51), ("last", 51)])
+def test_a_hook_on_the_features_their_stem_or_last_layer_fires(part, fused, calls):
+    model, ref = _model_pair(width_mult=0.25)
+    x = np.random.default_rng(8).standard_normal((1, 3, 32, 32))
+    seen = []
+    {"features": model.features, "stem": model.features[0], "last": model.features[-1]}[part] \
+        .register_forward_hook(lambda *_: seen.append(part))
+    with cnnlab.no_grad():
+        out = model(cnnlab.tensor(x)).numpy()
+    assert seen == [part] and len(calls) == fused                # the inverted residuals still decide alone
+    with torch.no_grad():
+        np.testing.assert_allclose(out, ref(torch.tensor(x)).numpy(), rtol=1e-10, atol=1e-10)
+
+
+def test_a_skip_block_ending_in_a_clamp_and_a_relu6_not_from_0_keep_the_layers(calls):
+    block = mv.InvertedResidual(8, 8, 1, 1).eval()
+    block.conv = cnnlab.nn.Sequential(block.conv[0])            # the skip would come after the ReLU6: layers
+    x = cnnlab.randn(2, 8, 6, 6) * 3
+    with cnnlab.no_grad():
+        np.testing.assert_array_equal(block(x).numpy(), (x + block.conv(x)).numpy())
+    assert calls == []
+    block, ref = _twins(lambda: tvm.mobilenetv2.InvertedResidual(8, 8, 1, 6), lambda: mv.InvertedResidual(8, 8, 1, 6))
+    block.conv[0][2].min_val = ref.conv[0][2].min_val = -1.0   # not a ReLU6 any more: conv_bn_affine clamps at 0
+    x = np.random.default_rng(9).standard_normal((2, 8, 6, 6)) * 3
+    with cnnlab.no_grad():
+        out = block(cnnlab.tensor(x)).numpy()
+    assert calls == []
+    with torch.no_grad():
+        np.testing.assert_allclose(out, ref(torch.tensor(x)).numpy(), rtol=1e-12, atol=1e-12)
+
+
 def test_onnx_export_traces_the_layers(calls, tmp_path):
     onnx = pytest.importorskip("onnx")
     from cnnlab.onnx import export
@@ -243,16 +274,3 @@ def test_compiled_epilogue_is_numpys_bit_for_bit(parts, relu, max_val, dtype, mo
         np.testing.assert_array_equal(got.view(np.uint8), expected.view(np.uint8))
     else:                                                        # np.clip keeps -0.0: the values, NaN where NaN
         np.testing.assert_array_equal(got, expected)
-
-
-def test_the_epilogue_does_not_import_numba():
-    """A ResNet-style conv_bn_affine in a new process leaves numba unimported (the compiled epilogue runs only
-    where another kernel has loaded it): ResNet's cold start stays free of numba's import."""
-    from fresh_process import run_python
-    out = run_python("import sys, cnnlab, cnnlab.nn as nn\n"
-                     "from cnnlab.nn.modules.fusion import conv_bn_affine\n"
-                     "conv, bn = nn.Conv2d(3, 8, 3, padding=1).eval(), nn.BatchNorm2d(8).eval()\n"
-                     "with cnnlab.no_grad():\n"
-                     "    conv_bn_affine(conv, bn, cnnlab.randn(2, 3, 32, 32), relu=True)\n"
-                     "print('numba' in sys.modules)", timeout=300)
-    assert out == ["False"]

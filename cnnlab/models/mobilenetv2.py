@@ -73,7 +73,7 @@ def _features(features, x):
     if type(features) is not _LAYER_TYPES[0] or hooked(features):
         return features(x)
     for layer in features:
-        steps = _inference_steps([layer], x) if type(layer) is _LAYER_TYPES[1] else None
+        steps = _inference_steps([layer], x)
         x = layer(x) if steps is None else _run_steps(steps, x)
     return x
 
