@@ -67,7 +67,9 @@ def test_extreme_backward_matches_scatter_add(geometry, block_bytes, monkeypatch
 
 
 def test_backward_plan_assigns_each_covering_plane_once_and_zeroes_the_rest():
-    order, zeroed, every = K._backward_plan(_windows(*GEOMETRIES[0]), (1, 13, 12))
+    win = _windows(*GEOMETRIES[0])
+    order, zeroed, every = K._backward_plan(win, (1, 13, 12))
+    assert win.backward_plan() == (order, zeroed, every) and win.backward_plan() is win.backward_plan()  # made once
     assigning = [tap for tap, a in order if a]
     assert len(assigning) == 4 and len({t.phase for t in assigning}) == 4 and not zeroed and every
     assert order[:4] == [(t, True) for t in assigning] and len(order) == 9

@@ -119,6 +119,11 @@ class Windows:
         or None when there is none."""
         return self._once("empty", self._empty_windows)
 
+    def backward_plan(self):
+        """extreme_backward's visiting plan for one (n, c) plane of this geometry (see _backward_plan), made
+        once per Windows."""
+        return self._once("backward_plan", lambda: _backward_plan(self, (1,) + self.spatial))
+
     def _empty_windows(self):
         empty = self.counts(False) == 0
         return empty if empty.any() else None
@@ -340,7 +345,7 @@ def extreme_backward(g, arg, win, x_shape):
     if finite and _tiled(win):  # (a non-finite g would leak NaN from inf * 0 through the tiled path's g * mask)
         return _tiled_backward(gf, af, win).reshape(x_shape)
     blocks = _blocks(gf.shape[0], int(np.prod(win.spatial)) * g.itemsize)
-    order, zeroed, every = win._once("backward_plan", lambda: _backward_plan(win, (1,) + win.spatial))
+    order, zeroed, every = win.backward_plan()
     grad = (np.empty if every else np.zeros)((gf.shape[0],) + win.spatial, g.dtype)
     threads = _threads(grad.nbytes)
     phases = [_PhaseBuffers(win) for _ in range(threads)]   # one set of scratch planes and mask per thread
