@@ -1,6 +1,5 @@
-"""Array helpers that several convolution algorithms share: zero padding, one kernel tap's strided view, the
-flipped kernel, and the input
-gradient of a stride-1 convolution written as a forward convolution.
+"""Array helpers that several convolution algorithms share: zero padding, padded rows loaded channels last,
+one kernel tap's strided view, the flipped kernel, and the input gradient of a stride-1 convolution written as a forward convolution.
 
 At stride 1, dx[c, i] = sum_{o, k} w[o, c, k] g[o, i + before - k*d] is a cross-correlation of g with the kernel
 flipped and transposed (C, O/groups, *K per group), padded by d*(k-1) - before in front and S - O + before behind
@@ -26,6 +25,28 @@ def padded(x, pads, first=2):
                   dtype=x.dtype)
     xp[(slice(None),) * first + tuple(slice(b, b + s) for s, (b, _) in zip(spatial, pads))] = x
     return xp
+
+
+def overlap(p0, n, before, size):
+    """(image slice, window slice) where the padded indices p0..p0+n-1 (image index = padded - before) meet
+    the image 0..size-1; both empty where they do not.
+
+    >>> overlap(0, 5, 2, 10)
+    (slice(0, 3, None), slice(2, 5, None))
+    """
+    lo, hi = max(p0 - before, 0), min(p0 + n - before, size)
+    hi = max(lo, hi)
+    return slice(lo, hi), slice(lo + before - p0, hi + before - p0)
+
+
+def load_rows(x, image, p0, n, top, cols, buf):
+    """buf[:n] (n, columns, C) = the padded rows p0..p0+n-1 of image `image` of x (N, C, H, W), channels last:
+    rows in the padding (top rows above the image, any below it) zeroed, cols = (image columns, buffer columns)
+    copied. The buffer's other columns are the caller's to keep zero (a workspace buffer with their layout)."""
+    src, dst = overlap(p0, n, top, x.shape[2])
+    buf[:dst.start] = 0
+    buf[dst.stop:n] = 0
+    buf[dst, cols[1]] = x[image, :, src, cols[0]].transpose(1, 2, 0)
 
 
 def tap_window(xp, off, out_size, stride, dilation):

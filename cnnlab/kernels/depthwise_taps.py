@@ -28,7 +28,7 @@ taps they use), so inf and NaN come out as PyTorch's without a check (`exact_for
 import numpy as np
 
 from . import depthwise, parallel, registry, workspace
-from .common import input_gradient_geometry
+from .common import input_gradient_geometry, load_rows, overlap
 
 BLOCK_BYTES = 2**18    # output bytes of a block of rows (its padded input about as much): stays in L2
 THREADED_MACS = 2**20  # multiply-adds from which the blocks go to the kernel threads (below, the hand-off costs more)
@@ -39,14 +39,6 @@ MAX_WEIGHT_POSITIONS = 4096  # the weight gradient wins where N * output positio
 def supports(geom):
     """The 'depthwise' algorithm's geometries: 2-d, one input channel per group (any multiplier)."""
     return depthwise.supports(geom)
-
-
-def _overlap(p0, n, before, size):
-    """(image slice, window slice) where the padded indices p0..p0+n-1 (image index = padded - before) meet
-    the image 0..size-1; both empty where they do not."""
-    lo, hi = max(p0 - before, 0), min(p0 + n - before, size)
-    hi = max(lo, hi)
-    return slice(lo, hi), slice(lo + before - p0, hi + before - p0)
 
 
 class _Taps:
@@ -60,7 +52,7 @@ class _Taps:
         self.oh, self.ow = geom.out_size
         self.span_h = (self.kh - 1) * self.dh + 1
         self.wp = (self.ow - 1) * self.sw + (self.kw - 1) * self.dw + 1             # padded columns read
-        self.cols = _overlap(0, self.wp, self.left, self.w)
+        self.cols = overlap(0, self.wp, self.left, self.w)
         row_bytes = self.ow * self.c * self.m * itemsize
         rows = max(1, min(self.oh, BLOCK_BYTES // max(1, row_bytes)))
         macs = self.n * self.oh * self.ow * self.c * self.m * self.kh * self.kw
@@ -77,12 +69,7 @@ class _Taps:
 
     def load(self, x, image, r0, rb, buf):
         """buf (rows_in, wp, C) = the padded rows of `image` that output rows r0..r0+rb read, channels last."""
-        n_in = (rb - 1) * self.sh + self.span_h
-        src, dst = _overlap(r0 * self.sh, n_in, self.top, self.h)
-        buf[:dst.start] = 0
-        buf[dst.stop:n_in] = 0
-        cols, dcols = self.cols
-        buf[dst, dcols] = x[image, :, src, cols].transpose(1, 2, 0)
+        load_rows(x, image, r0 * self.sh, (rb - 1) * self.sh + self.span_h, self.top, self.cols, buf)
 
     def view(self, buf, rb):
         """(rb, OW, kh, kw, C, m): the input value each tap meets, a strided view of buf (rows_in, wp, C)."""

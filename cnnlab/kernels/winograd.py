@@ -39,7 +39,7 @@ import math
 import numpy as np
 
 from .. import _settings
-from . import blas, nonfinite, parallel, registry, workspace
+from . import blas, common, nonfinite, parallel, registry, workspace
 
 WHOLE_MIN_KERNEL_BYTES = 12 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
                            # channels: 37.7 MB, F(2x2) at 512: 16.8 MB; F(2x2) at 256, 4.2 MB, ties)
@@ -209,13 +209,9 @@ class _Tiles:
     def gather_band(self, x, n, r0, r1, xb, d):
         """d (a, a, 1, r1 - r0, tw, C) = the a x a input tiles of tile rows r0..r1 of image n of x (N, C, H, W),
         through xb (band_buffer()): one image's band of tiles, for images larger than a block."""
-        h, w = self.spatial
-        lo, hi = self.m * r0 - self.top, self.m * r1 + 2 - self.top        # the rows of x the band reads
-        a, b = max(lo, 0), min(hi, h)
-        xb = xb[:hi - lo]
-        xb[:a - lo] = 0                                                     # padding rows above and below
-        xb[b - lo:] = 0
-        xb[a - lo:b - lo, self.left:self.left + w] = x[n, :, a:b].transpose(1, 2, 0)
+        w, rows = self.spatial[1], self.m * (r1 - r0) + 2                  # the padded rows the band reads
+        xb = xb[:rows]
+        common.load_rows(x, n, self.m * r0, rows, self.top, (slice(0, w), slice(self.left, self.left + w)), xb)
         sh, sw, sc = xb.strides
         tiles = np.lib.stride_tricks.as_strided(xb, shape=(self.a, self.a, 1, r1 - r0, self.tw, self.c),
                                                 strides=(sh, sw, 0, self.m * sh, self.m * sw, sc), writeable=False)
