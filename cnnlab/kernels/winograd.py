@@ -30,8 +30,9 @@ threads with single-threaded BLAS (kernels/parallel.py); each block's point matm
 Python call: many small calls made the two threads queue for the GIL). A forward whose transformed kernel U holds
 more than WHOLE_MIN_KERNEL_BYTES is one block of every image instead, whose copies and point matmuls are split
 over the threads: per-thread blocks would each read all of U. Likewise a weight gradient on few tiles with many
-channels (`by_points`): one block, each thread the sums of its own transform points. Two algorithms,
-'winograd4' (F(4x4)) and 'winograd' (F(2x2)); `tile` says which wins where.
+channels (`by_points`): one block, each thread the sums of its own transform points (the tiles, blocks and
+bands, and their copies: kernels/winograd_tiles.py). Two algorithms, 'winograd4' (F(4x4)) and 'winograd'
+(F(2x2)); `tile` says which wins where.
 """
 import functools
 import math
@@ -39,7 +40,8 @@ import math
 import numpy as np
 
 from .. import _settings
-from . import blas, common, nonfinite, parallel, registry, workspace
+from . import blas, nonfinite, parallel, registry, workspace
+from .winograd_tiles import Tiles as _Tiles  # (the tests spy on winograd._Tiles)
 
 WHOLE_MIN_KERNEL_BYTES = 12 * 2**20  # a larger U makes the forward one block with split matmuls (F(4x4) at 512
                            # channels: 37.7 MB, F(2x2) at 512: 16.8 MB; F(2x2) at 256, 4.2 MB, ties)
@@ -127,125 +129,6 @@ def _image_fits(geom, m):
     return (m + 2) ** 2 * tiles * max(geom.in_channels, geom.out_channels) * 4 <= BLOCK_MAX_BYTES
 
 
-class _Tiles:
-    """The tiles of one call: th x tw tiles per image, blocks of images, and the copies in and out of them."""
-
-    def __init__(self, x_shape, out_size, padding, m, width, whole=False, block_tiles=None):
-        self.n, self.c = x_shape[:2]
-        self.spatial, self.out_size = tuple(x_shape[2:]), tuple(out_size)
-        self.m, self.a = m, m + 2
-        self.th, self.tw = -(-out_size[0] // m), -(-out_size[1] // m)
-        self.top, self.left = padding[0][0], padding[1][0]
-        threads = parallel.num_threads()
-        tiles = self.th * self.tw                                                   # per image
-        block_tiles = BLOCK_TILES if block_tiles is None else block_tiles
-        per_block = max(1, min(block_tiles // tiles,                                # images
-                               BLOCK_MAX_BYTES // (self.a ** 2 * tiles * max(self.c, width) * 4)))
-        blocks = max(-(-self.n // per_block), min(threads, self.n))
-        if self.n >= threads:                                          # every thread gets as many blocks
-            blocks = -(-blocks // threads) * threads
-        self.step = max(1, self.n if whole else -(-self.n // max(1, min(blocks, self.n))))
-        # an image larger than a block goes in bands of tile rows (whole tiles only: no partial tiles to zero)
-        rows = min(block_tiles // self.tw, BLOCK_MAX_BYTES // (self.a ** 2 * self.tw * max(self.c, width) * 4))
-        self.band = max(1, rows) if BANDS and not whole and rows < self.th and \
-            self.out_size == (m * self.th, m * self.tw) else 0
-        if self.band:          # blocks (n0, n, r0, r1): images n0..n0+n, tile rows r0..r1
-            self.step, self.blocks = 1, [(n0, 1, r0, min(r0 + self.band, self.th)) for n0 in range(self.n)
-                                         for r0 in range(0, self.th, self.band)]
-        else:
-            self.blocks = [(n0, min(self.step, self.n - n0), 0, self.th) for n0 in range(0, self.n, self.step)]
-        self.tiles = self.band * self.tw if self.band else self.step * tiles    # at most, per block
-
-    def buffer(self, slot, dtype):
-        """The padded input buffer of a block: band_buffer() or padded_buffer()."""
-        return self.band_buffer(slot, self.band, dtype) if self.band else self.padded_buffer(slot, dtype)
-
-    def load(self, x, block, xb, d):
-        """d (a, a, n, rows, tw, C) = the input tiles of a block (n0, n, r0, r1) of x, through xb (buffer()); the
-        images of a block of several are copied on the threads."""
-        n0, n, r0, r1 = block
-        if self.band:
-            self.gather_band(x, n0, r0, r1, xb, d)
-        else:
-            parallel.run(lambda _, r: self.gather(x, n0 + r[0], r[1] - r[0], xb[r[0]:], d[:, :, r[0]:r[1]]),
-                         parallel.ranges(n))
-
-    def padded_buffer(self, slot, dtype):
-        """A (step, m*th + 2, m*tw + 2, C) buffer, zero outside the images that gather() writes into it: a block
-        of padded images, channels-last (kept between calls: the same layout needs no new zero fill)."""
-        h, w = self.spatial
-        shape = (self.step, self.m * self.th + 2, self.m * self.tw + 2, self.c)
-        return workspace.zeros(f"winograd.x{slot}", shape, dtype, layout=(self.top, self.left, h, w))
-
-    def gather(self, x, n0, n, xh, d):
-        """d (a, a, n, th, tw, C) = the a x a input tiles of images n0..n0+n of x (N, C, H, W), zero-padded
-        through xh (whose padding is never written)."""
-        h, w = self.spatial
-        xh[:n, self.top:self.top + h, self.left:self.left + w] = x[n0:n0 + n].transpose(0, 2, 3, 1)
-        sn, sh, sw, sc = xh.strides
-        tiles = np.lib.stride_tricks.as_strided(xh, shape=(self.a, self.a, n, self.th, self.tw, self.c),
-                                                strides=(sh, sw, sn, self.m * sh, self.m * sw, sc), writeable=False)
-        np.copyto(d, tiles)
-
-    def scatter(self, y, out, n0, a, b):
-        """out[n0 + a:n0 + b] = the output tiles y (m*m, n * th * tw * O) of images a..b of a block starting at n0:
-        one copy when the tiles cover the output exactly, else one per position (r, s) in the tile."""
-        m, th, tw = self.m, self.th, self.tw
-        y6 = y.reshape(m, m, -1, th, tw, out.shape[1])[:, :, a:b]
-        if self.out_size == (m * th, m * tw):
-            o6 = out[n0 + a:n0 + b].reshape(b - a, out.shape[1], th, m, tw, m)
-            np.copyto(o6, y6.transpose(2, 5, 3, 0, 4, 1))
-            return
-        for r, s, rows, cols in self.phases():                               # (n, O, rows, cols) each
-            out[n0 + a:n0 + b, :, r::m, s::m] = y6[r, s, :, :rows, :cols].transpose(0, 3, 1, 2)
-
-    def band_buffer(self, slot, rows, dtype):
-        """A (m*rows + 2, m*tw + 2, C) buffer for a band of `rows` tile rows of one padded image, channels-last,
-        zero in the columns outside the image (gather_band() writes its rows, the padding rows included)."""
-        h, w = self.spatial
-        shape = (self.m * rows + 2, self.m * self.tw + 2, self.c)
-        return workspace.zeros(f"winograd.b{slot}", shape, dtype, layout=(self.left, h, w))
-
-    def gather_band(self, x, n, r0, r1, xb, d):
-        """d (a, a, 1, r1 - r0, tw, C) = the a x a input tiles of tile rows r0..r1 of image n of x (N, C, H, W),
-        through xb (band_buffer()): one image's band of tiles, for images larger than a block."""
-        w, rows = self.spatial[1], self.m * (r1 - r0) + 2                  # the padded rows the band reads
-        xb = xb[:rows]
-        common.load_rows(x, n, self.m * r0, rows, self.top, (slice(0, w), slice(self.left, self.left + w)), xb)
-        sh, sw, sc = xb.strides
-        tiles = np.lib.stride_tricks.as_strided(xb, shape=(self.a, self.a, 1, r1 - r0, self.tw, self.c),
-                                                strides=(sh, sw, 0, self.m * sh, self.m * sw, sc), writeable=False)
-        np.copyto(d, tiles)
-
-    def scatter_band(self, y, out, n0, r0, r1):
-        """out[n0, :, m*r0:m*r1] = the output tiles y (m*m, rows * tw * O) of a band."""
-        m, rows, o = self.m, r1 - r0, out.shape[1]
-        o6 = out[n0:n0 + 1, :, m * r0:m * r1].reshape(1, o, rows, m, self.tw, m)
-        np.copyto(o6, y.reshape(m, m, 1, rows, self.tw, o).transpose(2, 5, 3, 0, 4, 1))
-
-    def gather_band_outputs(self, g, n0, r0, r1, gt):
-        """gt (m, m, 1, rows, tw, O) = g's image n0, tile rows r0..r1, cut into m x m output tiles (scatter_band's
-        adjoint)."""
-        m, rows, o = self.m, r1 - r0, g.shape[1]
-        np.copyto(gt, g[n0:n0 + 1, :, m * r0:m * r1].reshape(1, o, rows, m, self.tw, m).transpose(3, 5, 0, 2, 4, 1))
-
-    def gather_outputs(self, g, n0, n, gt):
-        """gt (m, m, n, th, tw, O) = g's images n0..n0+n (N, O, *out_size) cut into m x m output tiles (scatter's
-        adjoint; tile positions past the output are left as they are)."""
-        m, th, tw = self.m, self.th, self.tw
-        if self.out_size == (m * th, m * tw):
-            np.copyto(gt, g[n0:n0 + n].reshape(n, g.shape[1], th, m, tw, m).transpose(3, 5, 0, 2, 4, 1))
-            return
-        for r, s, rows, cols in self.phases():
-            gt[r, s, :, :rows, :cols] = g[n0:n0 + n, :, r::m, s::m].transpose(0, 2, 3, 1)
-
-    def phases(self):
-        """Per output position (r, s) in an m x m tile: (r, s, its tile rows, its tile columns)."""
-        m = self.m
-        return [(r, s, len(range(r, self.out_size[0], m)), len(range(s, self.out_size[1], m)))
-                for r in range(m) for s in range(m)]
-
-
 def _scratch(name, slot, size, dtype):
     """A reusable flat scratch buffer of `size` values (kernels/workspace.py), one per name and thread slot."""
     return workspace.empty(f"winograd.{name}{slot}", (size,), dtype)
@@ -272,7 +155,8 @@ def _forward(x, u, out_size, padding, m, seen=None):
     seen: a list that gets, per block, whether its output tiles are all finite (checked while in cache)."""
     n_out = u.shape[2]
     out = np.empty((x.shape[0], n_out) + tuple(out_size), dtype=x.dtype)
-    geo = _Tiles(x.shape, out_size, padding, m, n_out, whole=u.nbytes > WHOLE_MIN_KERNEL_BYTES)
+    geo = _Tiles(x.shape, out_size, padding, m, n_out, BLOCK_TILES, BLOCK_MAX_BYTES, BANDS,
+                 whole=u.nbytes > WHOLE_MIN_KERNEL_BYTES)
     M = _MATRICES[m]
     bt, at = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).astype(x.dtype)
     P, Q = bt.shape[0], at.shape[0]
@@ -361,8 +245,8 @@ def backward_weight(x, g, geom, m=2):
     w_shape, out_size = geom.w_shape, geom.out_size
     n_out = w_shape[0]
     points = by_points(geom, m)
-    geo = _Tiles(x.shape, out_size, geom.pads, m, n_out, whole=points,
-                 block_tiles=max(1, int(BLOCK_TILES * WEIGHT_BLOCK_SHARE)))
+    geo = _Tiles(x.shape, out_size, geom.pads, m, n_out, max(1, int(BLOCK_TILES * WEIGHT_BLOCK_SHARE)),
+                 BLOCK_MAX_BYTES, BANDS, whole=points)
     M = _MATRICES[m]
     bt, a4 = np.kron(M["BT"], M["BT"]).astype(x.dtype), np.kron(M["AT"], M["AT"]).T.astype(x.dtype)
     P = bt.shape[0]
