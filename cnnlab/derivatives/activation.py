@@ -1,5 +1,5 @@
 """create_graph formulas of the activations and the softmax family (cnnlab/nn/functional/activation.py,
-softmax.py): each returns the input gradient as differentiable cnnlab ops, so any order works.
+activation_param.py, softmax.py): each returns the input gradient as differentiable cnnlab ops, so any order works.
 
 Every pointwise activation records `lambda g: grad(g, x, out)` (activation._pointwise): one formula serves them
 all, dispatching on the op that defined `grad`. Piecewise-linear ones (hardtanh, relu6, threshold, leaky_relu,
@@ -171,7 +171,7 @@ def _relu(ctx, grad):
     return _linear_in_grad(ctx, grad, lambda a: _relu_kernels.relu_grad(np.ascontiguousarray(a), out).reshape(a.shape))
 
 
-@formula_for("activation.prelu.<locals>.backward", "PreluBackward")
+@formula_for("activation_param.prelu.<locals>.backward", "PreluBackward")
 def _prelu(ctx, grad):
     # out = x (x > 0) or w x: dx = g (x > 0 ? 1 : w), dw = sum of g x (x <= 0) over the broadcast axes. At x = 0
     # the next order is 0 in x and w, as PyTorch's (masks x < 0); the slope w there is a constant
@@ -187,7 +187,7 @@ def _prelu(ctx, grad):
     return gx, gw
 
 
-@formula_for("activation.glu.<locals>.backward", "GluBackward")
+@formula_for("activation_param.glu.<locals>.backward", "GluBackward")
 def _glu(ctx, grad):
     # out = a s(b) with a, b the halves of x along d: da = g s(b), db = g a s(b) (1 - s(b))
     x = ctx.inputs[0]

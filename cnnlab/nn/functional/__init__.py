@@ -3,6 +3,7 @@
 Each op checks its arguments, computes its forward pass in NumPy, and records a backward closure beside it.
 """
 from .activation import *  # noqa: F401,F403
+from .activation_param import *  # noqa: F401,F403
 from .linear import *  # noqa: F401,F403
 from .dropout import *  # noqa: F401,F403
 from .normalization import *  # noqa: F401,F403

@@ -1,9 +1,9 @@
 """Activation functions and softmax, with PyTorch's formulas, defaults and gradients at the kinks.
 
-Every op is elementwise (any shape in, the same shape out) except softmax, log_softmax, softmin and glu, which
-work along one dim. `inplace=` is accepted so PyTorch code runs; relu writes into its input where no gradient
-is recorded through it or the graph cannot tell (graph_inplace.py), every other op returns a new tensor (the
-input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold
+Every op is elementwise (any shape in, the same shape out) except softmax, log_softmax and softmin, which work
+along one dim; prelu and glu, the activations with a weight or a dim, are activation_param.py's. `inplace=` is
+accepted so PyTorch code runs; relu writes into its input where no gradient is recorded through it or the graph
+cannot tell (graph_inplace.py), every other op returns a new tensor (the input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold
 keep the integer dtype; sigmoid and tanh return the default float dtype); other ops need floats.
 Exact GELU needs erf, which NumPy lacks: it uses the float64 interpolants in cnnlab/ops/special.py (also
 imported here as `erf` / `erfc`, the array functions). Float32 inputs of the smooth activations go through the
@@ -16,7 +16,7 @@ import numpy as np
 from ... import _dtypes
 from ...autograd import grad_owned
 from ...grad_mode import records
-from ...errors import DTypeError, ShapeError, shape_str
+from ...errors import DTypeError, ShapeError
 from ...kernels import pointwise as _relu_kernels
 from ...ops._operands import as_tensor_arg, quiet
 from . import _activation_f32 as _f32, graph_inplace as _graph_inplace
@@ -25,8 +25,8 @@ from ...ops.special import erf_array as erf, erfc_array as erfc  # noqa: F401 (r
 from ...tensor import Tensor
 
 __all__ = ["relu", "relu6", "leaky_relu", "elu", "selu", "celu", "gelu", "sigmoid", "tanh", "silu", "mish",
-           "softplus", "hardtanh", "hardsigmoid", "hardswish", "softsign", "logsigmoid", "threshold", "prelu",
-           "glu", "softmax", "log_softmax", "softmin"]
+           "softplus", "hardtanh", "hardsigmoid", "hardswish", "softsign", "logsigmoid", "threshold",
+           "softmax", "log_softmax", "softmin"]
 
 SELU_ALPHA = 1.6732632423543772848170429916717
 SELU_SCALE = 1.0507009873554804934193349852946
@@ -404,69 +404,3 @@ def logsigmoid(input):
     # d/dx log s(x) = 1 - s(x) = s(-x)
     return _pointwise(input, "logsigmoid", lambda x: np.minimum(x, 0) - np.log1p(np.exp(-np.abs(x))),
                       lambda g, x, o: g * _stable_sigmoid(-x))
-
-
-def prelu(input, weight):
-    """x for x > 0, weight * x otherwise, with one learnable slope per channel (dim 1) or one shared slope.
-    Matches torch.nn.functional.prelu.
-
-    Args:
-        input (Tensor): (N, C, *) or any shape when weight has one element.
-        weight (Tensor): (C,) or (1,).
-    Raises: ShapeError when weight.numel() is neither 1 nor C.
-
-    >>> import cnnlab
-    >>> prelu(cnnlab.tensor([[-2.0, 2.0]]), cnnlab.tensor([0.25])).tolist()
-    [[-0.5, 2.0]]
-    """
-    t, w = as_tensor_arg(input, "prelu", "input"), as_tensor_arg(weight, "prelu", "weight")
-    x, wd = t._data, w._data
-    if x.dtype.kind != "f":
-        raise DTypeError(f"prelu: input must be a floating-point tensor. Got dtype={t.dtype}.")
-    channels = x.shape[1] if x.ndim >= 2 else 1
-    if wd.size not in (1, channels):
-        raise ShapeError(f"prelu: weight must have 1 element or one per input channel (input.shape[1]). Got "
-                         f"weight.shape={shape_str(wd.shape)}, input.shape={shape_str(x.shape)}.")
-    if x.ndim == 0:
-        wb = wd.reshape(())  # a 0-d input stays 0-d, as in torch
-    else:
-        wb = wd.reshape(-1) if wd.size == 1 or x.ndim < 2 else wd.reshape((1, channels) + (1,) * (x.ndim - 2))
-    out = np.where(x > 0, x, wb * x)
-
-    # d/dx = 1 (x > 0) or w; d/dw = sum over positions of g * x where x <= 0
-    def backward(g):
-        gx = np.where(x > 0, g, g * wb) if t.requires_grad else None
-        gw = None
-        if w.requires_grad:
-            gwb = np.where(x > 0, 0, g * x)
-            gw = (gwb.sum() if wd.size == 1 else gwb.sum(axis=(0,) + tuple(range(2, x.ndim)))).reshape(wd.shape)
-        return gx, gw
-
-    return Tensor._from_op(out.astype(x.dtype, copy=False), (t, w), backward, "PreluBackward")
-
-
-def glu(input, dim=-1):
-    """a * sigmoid(b), where a and b are the two halves of input along dim. Matches torch.nn.functional.glu.
-
-    Shape: (*, 2M, *) -> (*, M, *). Raises: ShapeError when input.shape[dim] is odd.
-
-    >>> import cnnlab
-    >>> glu(cnnlab.tensor([2.0, 0.0])).tolist()
-    [1.0]
-    """
-    t = as_tensor_arg(input, "glu", "input")
-    d = t._dim(dim, "glu")
-    x = t._data
-    if x.dtype.kind != "f":
-        raise DTypeError(f"glu: input must be a floating-point tensor. Got dtype={t.dtype}.")
-    if x.ndim == 0 or x.shape[d] % 2:
-        raise ShapeError(f"glu: the halving dimension must have an even size. Got input.shape="
-                         f"{shape_str(x.shape)}, dim={dim}.")
-    a, b = np.split(x, 2, axis=d)
-    s = _stable_sigmoid(b)
-
-    # out = a s(b): d/da = s(b), d/db = a s(b) (1 - s(b))
-    def backward(g):
-        return (np.concatenate([g * s, g * a * s * (1 - s)], axis=d),)
-
-    return Tensor._from_op(a * s, (t,), backward, "GluBackward")
