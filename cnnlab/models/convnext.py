@@ -1,16 +1,14 @@
 """ConvNeXt tiny/small/base/large (Liu et al., 2022): 7x7 depthwise convolution, channels-last layer norm, an
 inverted MLP with GELU, layer scale and stochastic depth, with torchvision's module tree, state_dict keys,
 printed form and pretrained weights."""
-import sys
 from functools import partial
 
 from .. import nn
-from .._dtypes import float32, float64
-from ..autograd import is_grad_enabled
 from ..kernels import parallel
 from ..creation import ones
 from ..nn import functional as F
 from ..nn.functional import fused_block
+from ..nn.modules.fusion import hooked, inference_input
 from ..tensor import Tensor
 from ._api import define_builder, overwrite_named_param, weights_enum
 
@@ -19,7 +17,6 @@ __all__ = ["ConvNeXt", "CNBlock", "CNBlockConfig", "LayerNorm2d", "ConvNeXt_Tiny
            "convnext_large"]
 
 
-_TENSOR_MODULE = sys.modules[Tensor.__module__]  # its _trace_hook is set while an ONNX export traces
 # the kernels own the threads during a forward (a partial, so interop.to_torch's copy of this code keeps it as it is)
 _BLAS_HELD = partial(parallel.own_threads)
 
@@ -29,11 +26,11 @@ def _array_of(t):  # not named _data: interop.to_torch maps every name a functio
 
 
 def _inference_input(x, params):
-    """Whether an inference-only path may take x with params: no graph to record, no ONNX trace, a non-empty
-    float32/float64 (N, C, H, W) input of the parameters' dtype."""
-    return (isinstance(x, Tensor) and x.dim() == 4 and x.numel() > 0 and x.dtype in (float32, float64) and
-            _TENSOR_MODULE._trace_hook is None and all(p.dtype == x.dtype for p in params) and
-            not (is_grad_enabled() and (x.requires_grad or any(p.requires_grad for p in params))))
+    """fusion.inference_input (no graph to record, no ONNX trace, a non-empty float32/float64 (N, C, H, W) input
+    of the parameters' dtype) behind a test of x against the global Tensor: in interop's copies of this code
+    (to_torch's, and from_torch's copy back of those) Tensor and inference_input's tensor module are torch's, so
+    the cnnlab input of the copy back stops here, before inference_input reads torch's missing _trace_hook."""
+    return isinstance(x, Tensor) and inference_input(x, params)
 
 
 def _channels_only(norm, x):
@@ -109,7 +106,7 @@ def _fusable(block, input):
     if list(to_last.dims) != [0, 2, 3, 1] or list(to_first.dims) != [0, 3, 1, 2]:
         return False
     modules = layers[1:] + [block.block, sd]  # the conv is called as a module (its hooks run)
-    if any(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks for m in modules):
+    if hooked(*modules):
         return False
     params = [block.layer_scale] + [p for m in layers for p in m._parameters.values() if p is not None]
     if not _inference_input(input, params):
