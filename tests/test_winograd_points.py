@@ -6,7 +6,7 @@ weight gradients summed per block of images (both ways of adding a block's sums 
 import numpy as np
 import pytest
 
-from cnnlab.kernels import parallel, registry, select, winograd
+from cnnlab.kernels import parallel, registry, select, winograd, winograd_tiles
 from cnnlab.kernels.geometry import ConvGeometry
 from oracle import check, check_float32, rand
 
@@ -110,7 +110,7 @@ BAND_CASES = [
 def test_bands_against_the_gemm_path(monkeypatch, blocks, threads, x_shape, w_shape, pads, m, dtype, tol):
     monkeypatch.setattr(parallel, "_threads", threads)              # blocks: 2-3 tile rows a band
     bands = []
-    monkeypatch.setattr(winograd._Tiles, "gather_band", _spy(winograd._Tiles.gather_band, bands))
+    monkeypatch.setattr(winograd_tiles.Tiles, "gather_band", _spy(winograd_tiles.Tiles.gather_band, bands))
     _check_against_the_gemm_path(_geom((x_shape, w_shape, pads)), m, dtype, tol)
     assert len(bands) > x_shape[0]                                 # every image in more than one band
 
@@ -125,7 +125,7 @@ def _spy(fn, calls):
 def test_no_bands_for_partial_tiles(monkeypatch, blocks):
     """An output that is not whole tiles keeps whole-image blocks (their zero edges are kept between calls)."""
     bands = []
-    monkeypatch.setattr(winograd._Tiles, "gather_band", _spy(winograd._Tiles.gather_band, bands))
+    monkeypatch.setattr(winograd_tiles.Tiles, "gather_band", _spy(winograd_tiles.Tiles.gather_band, bands))
     geom = _geom(((2, 3, 13, 12), (4, 3, 3, 3), ((1, 1), (1, 1))))
     x, g = rand(2, 3, 13, 12), rand(*geom.y_shape, seed=2)
     want = registry.get("gemm").backward_weight(x, g, geom)
@@ -140,7 +140,7 @@ def test_forward_and_input_gradient_in_bands(monkeypatch, threads, x_shape, w_sh
     monkeypatch.setattr(winograd, "BLOCK_TILES", 6)
     monkeypatch.setattr(parallel, "_threads", threads)
     bands = []
-    monkeypatch.setattr(winograd._Tiles, "gather_band", _spy(winograd._Tiles.gather_band, bands))
+    monkeypatch.setattr(winograd_tiles.Tiles, "gather_band", _spy(winograd_tiles.Tiles.gather_band, bands))
     geom = _geom((x_shape, w_shape, pads))
     gemm = registry.get("gemm")
     for dtype, tol in ((np.float64, 1e-12), (np.float32, 2e-5)):
@@ -175,12 +175,12 @@ def test_a_wide_kernel_makes_one_block(monkeypatch, shape, whole):
     """F(2x2) at 512 channels (U of 16.8 MB) runs one block with its matmuls split over the threads: per-thread
     blocks each read all of U (WHOLE_MIN_KERNEL_BYTES)."""
     seen = []
-    init = winograd._Tiles.__init__
+    init = winograd_tiles.Tiles.__init__
 
     def spied(self, *args, whole=False):
         seen.append(whole)
         init(self, *args, whole=whole)
-    monkeypatch.setattr(winograd._Tiles, "__init__", spied)
+    monkeypatch.setattr(winograd_tiles.Tiles, "__init__", spied)
     c = shape[1]
     geom = ConvGeometry.of(shape, (c, c, 3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), 1)
     x, w = np.zeros(shape, np.float32), np.zeros((c, c, 3, 3), np.float32)

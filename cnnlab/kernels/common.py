@@ -1,5 +1,6 @@
-"""Array helpers that several convolution algorithms share: zero padding, padded rows loaded channels last,
-one kernel tap's strided view, the flipped kernel, and the input gradient of a stride-1 convolution written as a forward convolution.
+"""Array helpers that several convolution algorithms share: zero padding, padded rows loaded channels last, one
+kernel tap's strided view, the flipped kernel, and the input gradient of a stride-1 convolution written as a
+forward convolution.
 
 At stride 1, dx[c, i] = sum_{o, k} w[o, c, k] g[o, i + before - k*d] is a cross-correlation of g with the kernel
 flipped and transposed (C, O/groups, *K per group), padded by d*(k-1) - before in front and S - O + before behind

@@ -23,6 +23,7 @@ class Tiles:
         self.m, self.a = m, m + 2
         self.th, self.tw = -(-out_size[0] // m), -(-out_size[1] // m)
         self.top, self.left = padding[0][0], padding[1][0]
+        self.cols = (slice(0, self.spatial[1]), slice(self.left, self.left + self.spatial[1]))  # image -> buffer
         threads = parallel.num_threads()
         tiles = self.th * self.tw                                                   # per image
         per_block = max(1, min(block_tiles // tiles,                                # images
@@ -95,9 +96,9 @@ class Tiles:
     def gather_band(self, x, n, r0, r1, xb, d):
         """d (a, a, 1, r1 - r0, tw, C) = the a x a input tiles of tile rows r0..r1 of image n of x (N, C, H, W),
         through xb (band_buffer()): one image's band of tiles, for images larger than a block."""
-        w, rows = self.spatial[1], self.m * (r1 - r0) + 2                  # the padded rows the band reads
+        rows = self.m * (r1 - r0) + 2                                     # the padded rows the band reads
         xb = xb[:rows]
-        load_rows(x, n, self.m * r0, rows, self.top, (slice(0, w), slice(self.left, self.left + w)), xb)
+        load_rows(x, n, self.m * r0, rows, self.top, self.cols, xb)
         sh, sw, sc = xb.strides
         tiles = np.lib.stride_tricks.as_strided(xb, shape=(self.a, self.a, 1, r1 - r0, self.tw, self.c),
                                                 strides=(sh, sw, 0, self.m * sh, self.m * sw, sc), writeable=False)

@@ -3,8 +3,9 @@
 Every op is elementwise (any shape in, the same shape out) except softmax, log_softmax and softmin, which work
 along one dim; prelu and glu, the activations with a weight or a dim, are activation_param.py's. `inplace=` is
 accepted so PyTorch code runs; relu writes into its input where no gradient is recorded through it or the graph
-cannot tell (graph_inplace.py), every other op returns a new tensor (the input is left as it was). Integer inputs are accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold
-keep the integer dtype; sigmoid and tanh return the default float dtype); other ops need floats.
+cannot tell (graph_inplace.py), every other op returns a new tensor (the input is left as it was). Integer inputs
+are accepted where PyTorch accepts them (relu, relu6, hardtanh, threshold keep the integer dtype; sigmoid and tanh
+return the default float dtype); other ops need floats.
 Exact GELU needs erf, which NumPy lacks: it uses the float64 interpolants in cnnlab/ops/special.py (also
 imported here as `erf` / `erfc`, the array functions). Float32 inputs of the smooth activations go through the
 blocked kernels in _activation_f32.py (within PyTorch's own float32 error, several times faster).
