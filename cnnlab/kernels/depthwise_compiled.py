@@ -20,7 +20,7 @@ import math
 
 import numpy as np
 
-from . import compiled, depthwise, nonfinite, parallel, registry, select
+from . import compiled, depthwise, epilogue, nonfinite, parallel, registry, select
 from .common import input_gradient_geometry
 from .depthwise_taps import THREADED_MACS   # the same measured hand-off threshold for both depthwise algorithms
 
@@ -80,7 +80,7 @@ def forward_affine(x, w, geom, shift, relu, max_val):
         return None
     with np.errstate(all="ignore"), parallel.own_threads(geom.batch):   # as kernels/conv.py runs an algorithm
         shift = np.zeros(geom.out_channels, x.dtype) if shift is None else shift
-        return _forward(jit, x, w, geom, shift, (0.0 if relu else -np.inf, np.inf if max_val is None else max_val),
+        return _forward(jit, x, w, geom, shift, epilogue.clamp_bounds(relu, max_val),
                         serial=geom.batch < parallel.num_threads())
 
 

@@ -25,6 +25,16 @@ THREADED_BYTES = 1 << 20    # outputs from this size are split over the threads 
                             # own threads, which spin for a while after it: kernels/parallel.py)
 
 
+def clamp_bounds(relu, max_val):
+    """(low, high) of the clamp after the affine map: [0, max_val] for ReLU6, [0, inf] for ReLU, [-inf, inf] for none
+    (the compiled loops' form of relu and max_val).
+
+    >>> clamp_bounds(True, 6.0), clamp_bounds(False, None)
+    ((0.0, 6.0), (-inf, inf))
+    """
+    return (0.0 if relu else -np.inf, np.inf if max_val is None else max_val)
+
+
 def affine(out, scale=None, shift=None, residual=None, relu=False, max_val=None):
     """out = out * scale[c] + shift[c] + residual, then max(., 0) when relu and min(., max_val) when max_val is
     given, in place; returns the result.
@@ -49,8 +59,7 @@ def affine(out, scale=None, shift=None, residual=None, relu=False, max_val=None)
     jit = compiled.loaded("epilogue") if out.dtype in _JIT_DTYPES else None
     if jit is not None:
         o2, r2 = o.reshape(N * C, P), None if r is None else r.reshape(N * C, P)   # (N*C, P)
-        low = out.dtype.type(0 if relu else -np.inf)
-        high = out.dtype.type(np.inf) if top is None else top
+        low, high = (out.dtype.type(v) for v in clamp_bounds(relu, max_val))
 
     def block(_, item):
         n, c0, c1 = item
