@@ -15,9 +15,9 @@ block, checked while the block is in cache; kernels/conv.py).
 Rules are (rank, test) pairs; test(op, geom, precise) returns the reason (a sentence) where the algorithm wins
 for op ('forward', 'backward_input' or 'backward_weight'), else None. precise: a forward that a gradient will
 flow back through. Ranks in use: 5 depthwise_compiled (where numba is installed: kernels/compiled.py),
-9 depthwise_taps (small maps), 10 depthwise, 20 fft, 30 toeplitz, 40-42 strided
-input gradients (nhwc, shift, stack), 50 few channels (gemm), 60-61 Winograd, 69 unpadded 1x1 on larger maps (matmul),
-70 nhwc, 79 other unpadded 1x1 (matmul), 80-81 padded 1x1 (stack, shift), 90-91 stride 1 on large maps (gemm, shift),
+9 depthwise_taps (small maps), 10 depthwise, 20 fft, 30 toeplitz, 40-42 strided input gradients (nhwc, shift,
+stack), 50 few channels (gemm), 60-61 Winograd, 69 unpadded 1x1 on larger maps (matmul), 70 nhwc, 79 other unpadded
+1x1 (matmul), 80 strided 1x1 gradients on a batch (stack), 81 other 1x1 (shift), 91 stride 1 on large maps (shift),
 100 gemm (everything else).
 
 >>> sorted(names())
